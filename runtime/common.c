@@ -55,7 +55,7 @@ void *wd_malloc(size_t n) {
 void *wd_calloc(size_t n, size_t size) {
   void *p;
   if (size != 0 && n > SIZE_MAX / size) return NULL;
-  p = g_malloc(n * size ? n * size : 1);
+  p = g_malloc(n * size != 0 ? n * size : 1);
   if (p != NULL) memset(p, 0, n * size);
   return p;
 }

@@ -1,0 +1,439 @@
+/*
+** cli/main.c
+** The 'ward' command: run an app, run its tests, and (internal) be a host.
+** Exit status: 0 success, 1 the job failed, 2 bad usage or bad input.
+** Runs in: broker (and, for 'ward host', the host before it confines).
+*/
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ward/wd_manifest.h"
+#include "ward/wd_sandbox.h"
+
+static const char usage_main[] =
+    "usage: ward COMMAND [OPTIONS] [ARGS]\n"
+    "\n"
+    "ward runs untrusted Lua 5.4 scripts as actors, one confined OS process\n"
+    "per process.host, behind a broker that checks and routes everything.\n"
+    "\n"
+    "commands:\n"
+    "  run APPDIR ENTRY [ARG...]   run ENTRY of the app, print its result\n"
+    "  test APPDIR                 run every entry with meta.type: test\n"
+    "  help [COMMAND]              show help for a command\n"
+    "\n"
+    "options:\n"
+    "  -h, --help                  show this help\n"
+    "  --version                   print the version\n"
+    "\n"
+    "Run 'ward COMMAND --help' for the options of a command.\n";
+
+static const char usage_run[] =
+    "usage: ward run [OPTIONS] APPDIR ENTRY [ARG...]\n"
+    "\n"
+    "Load every _index.yaml below APPDIR, start the broker, spawn ENTRY (an\n"
+    "entry id such as app:main) with the ARGs as strings, wait for it to\n"
+    "exit and print its result value. Script output (print) goes to stdout,\n"
+    "ward's own diagnostics to stderr.\n"
+    "\n"
+    "options:\n"
+    "  --host HOST        run ENTRY on this process.host (default: the\n"
+    "                     entry's 'host:' field, or the app's only host)\n"
+    "  --policy FILE      add the entries of a policy file (repeatable)\n"
+    "  -v, --verbose      log host starts and stops to stderr\n"
+    "  -h, --help         show this help\n"
+    "\n"
+    "exit status: 0 ENTRY returned without error; 1 it raised an error,\n"
+    "returned nil plus an error, or returned false; 2 bad usage or a bad\n"
+    "manifest (the message names file, line and column).\n";
+
+static const char usage_test[] =
+    "usage: ward test [OPTIONS] APPDIR\n"
+    "\n"
+    "Run every process.lua entry whose meta.type is 'test', one at a time in\n"
+    "id order. A test passes when its function returns without an error and\n"
+    "without a false result. Prints one line per test and a closing line\n"
+    "'N passed, N failed'.\n"
+    "\n"
+    "options:\n"
+    "  --filter TEXT      run only tests whose id contains TEXT\n"
+    "  --junit FILE       also write a JUnit XML report to FILE\n"
+    "  --timeout SECONDS  fail a test that runs longer (default 30); its\n"
+    "                     host is killed and restarted for the next test\n"
+    "  -v, --verbose      log host starts and stops to stderr\n"
+    "  -h, --help         show this help\n"
+    "\n"
+    "exit status: 0 all passed; 1 a test failed; 2 bad usage or manifest.\n";
+
+static int is_help(const char *a) {
+  return strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0;
+}
+
+static int load(const char *dir, const char *const *policies, int npol,
+                wd_manifest **m) {
+  char err[1024];
+  int i, r = wd_manifest_load_dir(dir, m, err, sizeof err);
+  if (r < 0) {
+    if (r == WD_EINVAL) fprintf(stderr, "ward: %s\n", err);
+    else fprintf(stderr, "ward: %s: %s\n", dir, err[0] ? err : strerror(-r));
+    return 2;
+  }
+  for (i = 0; i < npol; i++) {
+    if ((r = wd_manifest_add_file(*m, policies[i], err, sizeof err)) < 0) {
+      fprintf(stderr, "ward: %s\n", err[0] ? err : strerror(-r));
+      wd_manifest_free(*m);
+      return 2;
+    }
+  }
+  return 0;
+}
+
+/* {====== ward run ====== */
+
+typedef struct runres {
+  int done, ok, is_false;
+  char *text;
+} runres;
+
+static void run_done(wd_broker *b, void *ud, int ok, int is_false,
+                     const char *text) {
+  runres *r = ud;
+  r->done = 1;
+  r->ok = ok;
+  r->is_false = is_false;
+  r->text = strdup(text);
+  wd_broker_stop(b);
+}
+
+static int cmd_run(int argc, char **argv) {
+  const char *host = NULL, *policies[64];
+  int npol = 0, verbose = 0, i, code;
+  wd_manifest *m;
+  wd_broker *b;
+  wd_broker_opts o;
+  runres res;
+  char err[1024];
+  for (i = 0; i < argc && argv[i][0] == '-'; i++) {
+    if (is_help(argv[i])) {
+      fputs(usage_run, stdout);
+      return 0;
+    } else if (strcmp(argv[i], "--host") == 0 && i + 1 < argc) {
+      host = argv[++i];
+    } else if (strcmp(argv[i], "--policy") == 0 && i + 1 < argc) {
+      if (npol == 64) {
+        fprintf(stderr, "ward run: too many --policy files\n");
+        return 2;
+      }
+      policies[npol++] = argv[++i];
+    } else if (strcmp(argv[i], "-v") == 0 ||
+               strcmp(argv[i], "--verbose") == 0) {
+      verbose = 1;
+    } else {
+      fprintf(stderr, "ward run: unknown option '%s'\n%s", argv[i],
+              usage_run);
+      return 2;
+    }
+  }
+  if (argc - i < 2) {
+    fprintf(stderr, "ward run: APPDIR and ENTRY are required\n%s", usage_run);
+    return 2;
+  }
+  if ((code = load(argv[i], policies, npol, &m)) != 0) return code;
+  memset(&o, 0, sizeof o);
+  o.exe = "/proc/self/exe";
+  o.verbose = verbose;
+  if (wd_broker_new(m, &o, &b) < 0) {
+    fprintf(stderr, "ward: cannot start the broker\n");
+    wd_manifest_free(m);
+    return 1;
+  }
+  memset(&res, 0, sizeof res);
+  if (wd_broker_spawn_root(b, argv[i + 1], host,
+                           (const char *const *)argv + i + 2, argc - i - 2,
+                           run_done, &res, err, sizeof err) < 0) {
+    fprintf(stderr, "ward: %s\n", err);
+    wd_broker_stop(b);
+    wd_broker_run(b);
+    wd_broker_free(b);
+    wd_manifest_free(m);
+    return 2;
+  }
+  wd_broker_run(b);
+  code = 1;
+  if (res.done && res.ok && !res.is_false) {
+    if (res.text && res.text[0] != '\0') printf("%s\n", res.text);
+    code = 0;
+  } else if (res.done && res.is_false) {
+    fprintf(stderr, "ward: %s returned false\n", argv[i + 1]);
+  } else {
+    fprintf(stderr, "ward: %s failed: %s\n", argv[i + 1],
+            res.text ? res.text : "no result");
+  }
+  fflush(stdout);
+  free(res.text);
+  wd_broker_free(b);
+  wd_manifest_free(m);
+  return code;
+}
+
+/* }====== */
+
+/* {====== ward test ====== */
+
+typedef struct tcase {
+  const char *id;
+  int ok;
+  double secs;
+  char *msg;
+} tcase;
+
+typedef struct tsuite {
+  tcase *cases;
+  int n, cur, gen;
+  int passed, failed;
+  unsigned timeout_s;
+  struct timespec t0;
+} tsuite;
+
+static double since(const struct timespec *t0) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)(t.tv_sec - t0->tv_sec) +
+         (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+static void test_next(wd_broker *b, tsuite *s);
+
+static void test_finish(wd_broker *b, tsuite *s, int ok, const char *msg) {
+  tcase *c = &s->cases[s->cur];
+  c->ok = ok;
+  c->secs = since(&s->t0);
+  c->msg = ok ? NULL : strdup(msg);
+  if (ok) {
+    s->passed++;
+    printf("ok     %s (%.0f ms)\n", c->id, c->secs * 1000);
+  } else {
+    s->failed++;
+    printf("FAIL   %s (%.0f ms): %s\n", c->id, c->secs * 1000, msg);
+  }
+  fflush(stdout);
+  s->cur++;
+  s->gen++;
+  test_next(b, s);
+}
+
+typedef struct tref {
+  tsuite *s;
+  int gen;
+} tref;
+
+static void test_done(wd_broker *b, void *ud, int ok, int is_false,
+                      const char *text) {
+  tref *r = ud;
+  tsuite *s = r->s;
+  int gen = r->gen;
+  free(r);
+  if (gen != s->gen) return; /* already timed out */
+  if (ok && is_false) test_finish(b, s, 0, "returned false");
+  else test_finish(b, s, ok, text);
+}
+
+static void test_timeout(wd_broker *b, void *ud) {
+  tref *r = ud;
+  tsuite *s = r->s;
+  int gen = r->gen;
+  char msg[128];
+  free(r);
+  if (gen != s->gen) return;
+  snprintf(msg, sizeof msg, "timed out after %u s", s->timeout_s);
+  /* The test's host is killed; the next spawn starts a fresh one. */
+  s->gen++;
+  {
+    tcase *c = &s->cases[s->cur];
+    c->ok = 0;
+    c->secs = since(&s->t0);
+    c->msg = strdup(msg);
+    s->failed++;
+    printf("FAIL   %s (%.0f ms): %s\n", c->id, c->secs * 1000, msg);
+    fflush(stdout);
+  }
+  s->cur++;
+  wd_broker_kill_host(b, NULL, "test timed out");
+  test_next(b, s);
+}
+
+static void test_next(wd_broker *b, tsuite *s) {
+  char err[1024];
+  tref *r, *t;
+  if (s->cur >= s->n) {
+    wd_broker_stop(b);
+    return;
+  }
+  clock_gettime(CLOCK_MONOTONIC, &s->t0);
+  r = malloc(sizeof *r);
+  t = malloc(sizeof *t);
+  if (r == NULL || t == NULL) {
+    free(r);
+    free(t);
+    test_finish(b, s, 0, "out of memory");
+    return;
+  }
+  r->s = t->s = s;
+  r->gen = t->gen = s->gen;
+  if (wd_broker_spawn_root(b, s->cases[s->cur].id, NULL, NULL, 0, test_done,
+                           r, err, sizeof err) < 0) {
+    free(r);
+    free(t);
+    test_finish(b, s, 0, err);
+    return;
+  }
+  wd_broker_after(b, (uint64_t)s->timeout_s * 1000, test_timeout, t);
+}
+
+static void xml_escape(FILE *f, const char *s) {
+  for (; s && *s; s++) {
+    switch (*s) {
+      case '<': fputs("&lt;", f); break;
+      case '>': fputs("&gt;", f); break;
+      case '&': fputs("&amp;", f); break;
+      case '"': fputs("&quot;", f); break;
+      default:
+        if ((unsigned char)*s < 0x20 && *s != '\n' && *s != '\t') fputc('?', f);
+        else fputc(*s, f);
+    }
+  }
+}
+
+static int write_junit(const char *path, const tsuite *s) {
+  FILE *f = fopen(path, "w");
+  int i;
+  double total = 0;
+  if (f == NULL) {
+    fprintf(stderr, "ward test: cannot write %s: %s\n", path,
+            strerror(errno));
+    return -1;
+  }
+  for (i = 0; i < s->n; i++) total += s->cases[i].secs;
+  fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+  fprintf(f, "<testsuite name=\"ward\" tests=\"%d\" failures=\"%d\" "
+             "time=\"%.3f\">\n", s->n, s->failed, total);
+  for (i = 0; i < s->n; i++) {
+    fprintf(f, "  <testcase name=\"");
+    xml_escape(f, s->cases[i].id);
+    fprintf(f, "\" time=\"%.3f\"", s->cases[i].secs);
+    if (s->cases[i].ok) {
+      fprintf(f, "/>\n");
+    } else {
+      fprintf(f, ">\n    <failure message=\"");
+      xml_escape(f, s->cases[i].msg);
+      fprintf(f, "\"/>\n  </testcase>\n");
+    }
+  }
+  fprintf(f, "</testsuite>\n");
+  return fclose(f) == 0 ? 0 : -1;
+}
+
+static int by_id(const void *a, const void *b) {
+  return strcmp(((const tcase *)a)->id, ((const tcase *)b)->id);
+}
+
+static int cmd_test(int argc, char **argv) {
+  const char *filter = NULL, *junit = NULL;
+  int verbose = 0, i, code;
+  size_t k;
+  unsigned timeout_s = 30;
+  wd_manifest *m;
+  wd_broker *b;
+  wd_broker_opts o;
+  tsuite s;
+  for (i = 0; i < argc && argv[i][0] == '-'; i++) {
+    if (is_help(argv[i])) {
+      fputs(usage_test, stdout);
+      return 0;
+    } else if (strcmp(argv[i], "--filter") == 0 && i + 1 < argc) {
+      filter = argv[++i];
+    } else if (strcmp(argv[i], "--junit") == 0 && i + 1 < argc) {
+      junit = argv[++i];
+    } else if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc) {
+      char *end;
+      unsigned long v = strtoul(argv[++i], &end, 10);
+      if (*end != '\0' || v == 0 || v > 86400) {
+        fprintf(stderr, "ward test: --timeout takes seconds (1-86400)\n");
+        return 2;
+      }
+      timeout_s = (unsigned)v;
+    } else if (strcmp(argv[i], "-v") == 0 ||
+               strcmp(argv[i], "--verbose") == 0) {
+      verbose = 1;
+    } else {
+      fprintf(stderr, "ward test: unknown option '%s'\n%s", argv[i],
+              usage_test);
+      return 2;
+    }
+  }
+  if (argc - i != 1) {
+    fprintf(stderr, "ward test: one APPDIR is required\n%s", usage_test);
+    return 2;
+  }
+  if ((code = load(argv[i], NULL, 0, &m)) != 0) return code;
+  memset(&s, 0, sizeof s);
+  s.timeout_s = timeout_s;
+  s.cases = calloc(m->nentries + 1, sizeof *s.cases);
+  if (s.cases == NULL) return 1;
+  for (k = 0; k < m->nentries; k++) {
+    const wd_entry *e = m->entries[k];
+    if (e->kind != WD_KIND_LUA || e->meta_type == NULL ||
+        strcmp(e->meta_type, "test") != 0)
+      continue;
+    if (filter != NULL && strstr(e->id, filter) == NULL) continue;
+    s.cases[s.n++].id = e->id;
+  }
+  qsort(s.cases, (size_t)s.n, sizeof *s.cases, by_id);
+  memset(&o, 0, sizeof o);
+  o.exe = "/proc/self/exe";
+  o.verbose = verbose;
+  if (wd_broker_new(m, &o, &b) < 0) {
+    fprintf(stderr, "ward: cannot start the broker\n");
+    return 1;
+  }
+  test_next(b, &s);
+  wd_broker_run(b);
+  printf("%d passed, %d failed\n", s.passed, s.failed);
+  code = s.failed > 0 || s.passed + s.failed < s.n ? 1 : 0;
+  if (junit != NULL && write_junit(junit, &s) < 0) code = 1;
+  for (i = 0; i < s.n; i++) free(s.cases[i].msg);
+  free(s.cases);
+  wd_broker_free(b);
+  wd_manifest_free(m);
+  return code;
+}
+
+/* }====== */
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    fputs(usage_main, stderr);
+    return 2;
+  }
+  if (strcmp(argv[1], "host") == 0 && argc == 3) wd_host_main(argv[2], 3);
+  if (is_help(argv[1])) {
+    fputs(usage_main, stdout);
+    return 0;
+  }
+  if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
+    printf("ward %s\n", WD_VERSION);
+    return 0;
+  }
+  if (strcmp(argv[1], "help") == 0) {
+    if (argc > 2 && strcmp(argv[2], "run") == 0) fputs(usage_run, stdout);
+    else if (argc > 2 && strcmp(argv[2], "test") == 0)
+      fputs(usage_test, stdout);
+    else fputs(usage_main, stdout);
+    return 0;
+  }
+  if (strcmp(argv[1], "run") == 0) return cmd_run(argc - 2, argv + 2);
+  if (strcmp(argv[1], "test") == 0) return cmd_test(argc - 2, argv + 2);
+  fprintf(stderr, "ward: unknown command '%s'\n%s", argv[1], usage_main);
+  return 2;
+}

@@ -1,0 +1,72 @@
+/*
+** include/ward/wd_link.h
+** One end of a broker<->host link: a SOCK_SEQPACKET socket on a libuv loop,
+** carrying signed, sequence-numbered frames (wd_ipc) that batch records.
+** Records queued during a loop turn go out as one frame when the turn ends
+** (wd_link_flush from a prepare handle), so batching adds no latency to a
+** lone message.
+*/
+#ifndef wd_link_h
+#define wd_link_h
+
+#include <uv.h>
+
+#include "ward/wd_buf.h"
+#include "ward/wd_ipc.h"
+
+/* Largest frame payload on a link, and largest single record body. */
+#define WD_LINK_MAX_PAYLOAD (8u << 20)
+/* A batch is sealed early once it grows past this. */
+#define WD_LINK_BATCH_SOFT (256u << 10)
+
+typedef struct wd_link wd_link;
+typedef struct wd_frameq wd_frameq;
+
+/* Called for each record of each good frame. 'body' is valid only during
+** the call. Returning a negative code fails the link (bad record shape). */
+typedef int (*wd_link_rec_cb)(wd_link *l, uint8_t rtype, wd_cur *body);
+/* Called once when the link fails: a bad frame (code WD_EBADSIG, WD_EREPLAY,
+** WD_EBADFRAME, WD_ETOOBIG), end of file (0) or an I/O error. The link is
+** already stopped; the callee decides what to do with the peer. */
+typedef void (*wd_link_fail_cb)(wd_link *l, int code, const char *why);
+
+struct wd_link {
+  uv_poll_t poll;
+  int fd;
+  wd_ipc ipc;
+  wd_buf batch;      /* records of the current turn, not yet sealed */
+  wd_buf frame;      /* scratch for sealing */
+  wd_frameq *qhead;  /* sealed frames the socket did not take yet */
+  wd_frameq *qtail;
+  uint8_t *rbuf;     /* one receive buffer of the maximum frame size */
+  size_t rcap;
+  wd_link_rec_cb on_rec;
+  wd_link_fail_cb on_fail;
+  void *data;        /* the owner (broker host slot or host) */
+  int failed;
+  int closing;
+  unsigned events;   /* UV_READABLE | UV_WRITABLE currently polled */
+  uint64_t frames_in, frames_out, bytes_out;
+};
+
+/* Start polling 'fd' (already non-blocking is not required). Keys are
+** copied (into sodium_malloc'd memory by wd_ipc) and may be wiped by the
+** caller afterwards. Returns 0 or a negative code. */
+int wd_link_init(uv_loop_t *loop, wd_link *l, int fd, const uint8_t ktx[32],
+                 const uint8_t krx[32]);
+/* Begin a record; returns its start offset for wd_link_rec_end. Write the
+** body with wd_buf_put_* on 'l->batch'. */
+size_t wd_link_rec_begin(wd_link *l, uint8_t rtype);
+/* Finish a record. Returns 0, or WD_ETOOBIG if the record cannot fit a
+** frame (the record is removed again). May flush when the batch is big. */
+int wd_link_rec_end(wd_link *l, size_t start);
+/* Seal the pending batch into a frame and write as much as the socket
+** takes. Returns 0 or a negative code (the link then has failed). */
+int wd_link_flush(wd_link *l);
+/* Stop the link and close the fd; 'cb' runs when libuv released the
+** handle (free the owner there). Wipes the keys. */
+void wd_link_close(wd_link *l, uv_close_cb cb);
+/* Raise SO_SNDBUF/SO_RCVBUF so that a maximum frame fits a datagram. */
+void wd_link_tune_socket(int fd);
+
+#endif

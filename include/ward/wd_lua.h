@@ -1,0 +1,55 @@
+/*
+** include/ward/wd_lua.h
+** A host: the actors of one process.host, each its own lua_State, driven by
+** one scheduler on a libuv loop. The host talks to the broker only through
+** 'wd_host_io' (records queued on the link), and never opens a file.
+*/
+#ifndef wd_lua_h
+#define wd_lua_h
+
+#include <stdint.h>
+#include <uv.h>
+
+#include "ward/wd_buf.h"
+
+typedef struct wd_host wd_host;
+
+/* How a host emits records: 'begin' returns the buffer to write the body
+** into and its start offset; 'end' finishes the record. */
+typedef struct wd_host_io {
+  void *ud;
+  wd_buf *(*begin)(void *ud, uint8_t rtype, size_t *start);
+  int (*end)(void *ud, size_t start);
+} wd_host_io;
+
+/* Limits, from the process.host entry of the manifest. */
+typedef struct wd_hlimits {
+  uint64_t memory;        /* Lua heap bytes per actor */
+  uint64_t mailbox;       /* queued messages per actor */
+  uint64_t max_payload;   /* encoded bytes per message or argument list */
+  uint64_t max_processes; /* live actors on the host */
+  uint64_t slice_ns;      /* run time before a busy actor is preempted */
+  uint64_t cpu_ns;        /* total CPU per actor, 0 = unlimited */
+} wd_hlimits;
+
+/* Create a host on 'loop' named 'id'. The INIT record body (see broker.c)
+** is parsed by wd_host_init. Returns 0 or a negative code. */
+int wd_host_new(uv_loop_t *loop, const char *id, const wd_host_io *io,
+                wd_host **out);
+/* Load the INIT record: limits and entries. Returns 0 or WD_EBADFRAME. */
+int wd_host_init(wd_host *h, wd_cur *body);
+/* A fresh block of PID counters from the broker. */
+void wd_host_add_pids(wd_host *h, uint64_t base, uint64_t count);
+/* A request from the broker (spawn, send). The host answers with a REPLY
+** record through 'io'. Returns 0 or WD_EBADFRAME for a malformed body. */
+int wd_host_on_req(wd_host *h, uint32_t req, uint8_t op, wd_cur *body);
+/* The broker's answer to one of this host's requests. */
+int wd_host_on_reply(wd_host *h, uint32_t req, int32_t status,
+                     const char *s, size_t n);
+/* End every actor at once (no Lua runs afterwards) and stop the handles. */
+void wd_host_stop(wd_host *h);
+void wd_host_free(wd_host *h);
+/* Number of live actors. */
+size_t wd_host_count(const wd_host *h);
+
+#endif

@@ -1,0 +1,51 @@
+/*
+** include/ward/wd_sandbox.h
+** The broker (trusted: reads the manifest and sources, starts one host OS
+** process per process.host, routes every request between hosts, keeps the
+** name registry) and the host main (the other side of each link).
+*/
+#ifndef wd_sandbox_h
+#define wd_sandbox_h
+
+#include <stdint.h>
+
+#include "ward/wd_manifest.h"
+
+typedef struct wd_broker wd_broker;
+
+/* Called when a root process (spawned with wd_broker_spawn_root) ends or
+** cannot start. 'ok': 1 returned without error, 0 failed; 'is_false': it
+** returned a lone false; 'text' the rendered result or the error message
+** (NUL-terminated, borrowed for the call). */
+typedef void (*wd_root_cb)(wd_broker *b, void *ud, int ok, int is_false,
+                           const char *text);
+
+typedef struct wd_broker_opts {
+  const char *exe;      /* path of the ward binary to exec for hosts */
+  int verbose;
+} wd_broker_opts;
+
+/* Takes no ownership of 'm' (it must outlive the broker). */
+int wd_broker_new(const wd_manifest *m, const wd_broker_opts *o,
+                  wd_broker **out);
+/* Spawn 'entry' on 'host' with string arguments; 'cb' runs once. Returns 0
+** or a negative code with a message in 'err' (nothing started then). */
+int wd_broker_spawn_root(wd_broker *b, const char *entry, const char *host,
+                         const char *const *args, int nargs, wd_root_cb cb,
+                         void *ud, char *err, size_t errlen);
+/* Run the loop until wd_broker_stop has finished. */
+int wd_broker_run(wd_broker *b);
+/* Ask every host to stop; the loop ends when all have exited. */
+void wd_broker_stop(wd_broker *b);
+/* Kill the host OS process of 'host', or of every host when 'host' is
+** NULL (used for test time-outs). */
+void wd_broker_kill_host(wd_broker *b, const char *host, const char *why);
+/* Start a one-shot timer on the broker loop: 'cb(b, ud)' after 'ms'. */
+void wd_broker_after(wd_broker *b, uint64_t ms, void (*cb)(wd_broker *, void *),
+                     void *ud);
+void wd_broker_free(wd_broker *b);
+
+/* Host process main: 'fd' is the link to the broker. Never returns. */
+void wd_host_main(const char *id, int fd) __attribute__((noreturn));
+
+#endif

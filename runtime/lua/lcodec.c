@@ -1,0 +1,645 @@
+/*
+** runtime/lua/lcodec.c
+** Payload codec: Lua values <-> bytes (format in lcodec.h).
+** Runs in: host (sandboxed).
+*/
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <lauxlib.h>
+#include <lua.h>
+
+#include "ward/wd_buf.h"
+#include "ward/wd_common.h"
+#include "lcodec.h"
+#include "lerrors.h"
+
+#define VERSION 0x10 /* header byte, high nibble */
+#define F_REFS  0x01 /* header flag: the sequence holds back-references */
+
+#define T_NIL    0x00
+#define T_FALSE  0x01
+#define T_TRUE   0x02
+#define T_INT    0x03
+#define T_FLT    0x04
+#define T_STR    0x05
+#define T_TAB    0x06
+#define T_REF    0x07
+#define T_ERR    0x08
+#define T_SSTR   0x20 /* 0x20..0x3f: short string, length in the tag */
+#define T_SINT   0x80 /* 0x80..0xff: integer 0..127 in the tag */
+#define SSTR_MAX 31
+#define SINT_MAX 127
+
+#define VARINT_MAX 10
+#define NSMALL     16 /* objects the encoder tracks without a Lua table */
+
+/* {====== Encoder ====== */
+
+/*
+** Encoder state: lives on the C stack, so a memory error raised by L
+** (longjmp) leaks nothing. Everything temporary on the Lua side is on L's
+** stack above 'visited'.
+*/
+typedef struct enc {
+  lua_State *L;
+  wd_buf *b;
+  size_t start; /* b->len at entry: the sequence begins here */
+  size_t size;  /* bytes of the sequence, counted on past 'max' */
+  size_t max;   /* 0: no limit */
+  int over;     /* 'size' passed 'max': stop writing, keep counting */
+  /* Objects met so far, numbered 0, 1, ... in order: the first NSMALL by
+  ** address in 'small' (lua_topointer; they stay alive, being reachable
+  ** from the values encoded), the rest in a Lua table at stack slot
+  ** 'visited' (nil until needed), so small payloads allocate nothing. */
+  const void *small[NSMALL];
+  int visited;
+  lua_Integer nobj; /* tables and error objects numbered so far */
+  int refs;         /* a back-reference was written */
+  int wantpath;     /* the failure names a place in the payload */
+  char *err;
+  size_t errlen;
+  /* Path of the failing value, built right to left while unwinding. */
+  char path[160];
+  size_t ppos;
+  int ptrunc;
+} enc;
+
+static int fail(enc *e, int code, const char *msg) {
+  if (e->err != NULL && e->errlen > 0) snprintf(e->err, e->errlen, "%s", msg);
+  return code;
+}
+
+/* Append 'n' bytes, or only count them once the limit is passed, so the
+** final error can say how large the payload is. */
+static void put(enc *e, const void *p, size_t n) {
+  if (!e->over) {
+    if (e->max != 0 && n > e->max - e->size)
+      e->over = 1;
+    else
+      wd_buf_put(e->b, p, n);
+  }
+  e->size = n > SIZE_MAX - e->size ? SIZE_MAX : e->size + n;
+}
+
+static size_t varint(uint8_t *p, uint64_t v) {
+  size_t n = 0;
+  while (v >= 0x80) {
+    p[n++] = (uint8_t)(v | 0x80);
+    v >>= 7;
+  }
+  p[n++] = (uint8_t)v;
+  return n;
+}
+
+/* Write 'tag' followed by a varint. */
+static void put_tagv(enc *e, uint8_t tag, uint64_t v) {
+  uint8_t t[1 + VARINT_MAX];
+  t[0] = tag;
+  put(e, t, 1 + varint(t + 1, v));
+}
+
+static void prepend(enc *e, const char *s, size_t n) {
+  if (e->ptrunc) return;
+  if (n > e->ppos) {
+    e->ptrunc = 1;
+    return;
+  }
+  e->ppos -= n;
+  memcpy(e->path + e->ppos, s, n);
+}
+
+static int isident(const char *s, size_t n) {
+  size_t i;
+  if (n == 0 || n > 40 || (s[0] >= '0' && s[0] <= '9')) return 0;
+  for (i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)s[i];
+    if (!(c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+          (c >= '0' && c <= '9')))
+      return 0;
+  }
+  return 1;
+}
+
+/* Prepend the path segment for the key at 'k': .name, [3], ["a b"]... */
+static void prepend_key(enc *e, int k) {
+  lua_State *L = e->L;
+  char seg[64];
+  const char *s;
+  size_t n, i;
+  int len = 0;
+
+  switch (lua_type(L, k)) {
+    case LUA_TNUMBER:
+      if (lua_isinteger(L, k))
+        len =
+            snprintf(seg, sizeof seg, "[%lld]", (long long)lua_tointeger(L, k));
+      else
+        len = snprintf(seg, sizeof seg, "[%.14g]", (double)lua_tonumber(L, k));
+      break;
+    case LUA_TSTRING:
+      s = lua_tolstring(L, k, &n);
+      if (isident(s, n)) {
+        len = snprintf(seg, sizeof seg, ".%.*s", (int)n, s);
+        break;
+      }
+      len = snprintf(seg, sizeof seg, "[\"%.*s%s\"]", (int)(n > 24 ? 24 : n), s,
+                     n > 24 ? "..." : "");
+      /* The path ends up in logs: keep it printable. */
+      for (i = 2; i < (size_t)len && i < sizeof seg; i++)
+        if ((unsigned char)seg[i] < 0x20 || (unsigned char)seg[i] >= 0x7f)
+          seg[i] = '?';
+      break;
+    case LUA_TBOOLEAN:
+      len = snprintf(seg, sizeof seg, "[%s]",
+                     lua_toboolean(L, k) ? "true" : "false");
+      break;
+    default:
+      len = snprintf(seg, sizeof seg, "[%s]", luaL_typename(L, k));
+      break;
+  }
+  if (len > 0) prepend(e, seg, (size_t)len < sizeof seg ? (size_t)len : 0);
+}
+
+/* Refuse the value at 'idx', naming its type. */
+static int refuse(enc *e, int idx, int iskey) {
+  lua_State *L = e->L;
+  const char *as = iskey ? " as a table key" : "";
+  int mt;
+  e->wantpath = 1;
+  if (e->err == NULL || e->errlen == 0) return WD_EINVAL;
+  switch (lua_type(L, idx)) {
+    case LUA_TLIGHTUSERDATA:
+      snprintf(e->err, e->errlen, "cannot send light userdata%s", as);
+      break;
+    case LUA_TUSERDATA:
+      /* Name the kind of userdata (e.g. 'ward.channel') when it has one;
+      ** luaL_getmetafield reads raw, so no script code runs here. */
+      if ((mt = luaL_getmetafield(L, idx, "__name")) == LUA_TSTRING)
+        snprintf(e->err, e->errlen, "cannot send userdata '%s'%s",
+                 lua_tostring(L, -1), as);
+      else
+        snprintf(e->err, e->errlen, "cannot send userdata%s", as);
+      if (mt != LUA_TNIL) lua_pop(L, 1);
+      break;
+    default:
+      snprintf(e->err, e->errlen, "cannot send %s%s", luaL_typename(L, idx),
+               as);
+      break;
+  }
+  return WD_EINVAL;
+}
+
+/*
+** Number the table or error object at 'idx' or, if it was met before, write
+** a reference to it. Returns 1 when a reference was written, 0 when the
+** object is new and its contents must follow.
+*/
+static int seen(enc *e, int idx) {
+  lua_State *L = e->L;
+  const void *p = lua_topointer(L, idx);
+  lua_Integer i, nsmall = e->nobj < NSMALL ? e->nobj : NSMALL;
+
+  for (i = 0; i < nsmall; i++)
+    if (e->small[i] == p) goto ref;
+  if (e->nobj < NSMALL) {
+    e->small[e->nobj++] = p;
+    return 0;
+  }
+  if (lua_isnil(L, e->visited)) {
+    lua_createtable(L, 0, NSMALL);
+    lua_replace(L, e->visited);
+  } else {
+    lua_pushvalue(L, idx);
+    if (lua_rawget(L, e->visited) == LUA_TNUMBER) {
+      i = lua_tointeger(L, -1);
+      lua_pop(L, 1);
+      goto ref;
+    }
+    lua_pop(L, 1);
+  }
+  lua_pushvalue(L, idx);
+  lua_pushinteger(L, e->nobj++);
+  lua_rawset(L, e->visited);
+  return 0;
+ref:
+  put_tagv(e, T_REF, (uint64_t)i);
+  e->refs = 1;
+  return 1;
+}
+
+static int enc_value(enc *e, int idx, int depth, int iskey);
+
+/* Table: its border-free prefix 1..narr as the array part, every other
+** pair in the hash part. 'depth' is the nesting level of its parent. */
+static int enc_table(enc *e, int t, int depth) {
+  lua_State *L = e->L;
+  lua_Integer narr = 0, total = 0, k;
+  uint8_t hdr[1 + 2 * VARINT_MAX];
+  size_t n;
+  int r;
+
+  if (depth >= WD_CODEC_MAXDEPTH)
+    return fail(e, WD_EINVAL, "payload nested too deeply");
+  if (!lua_checkstack(L, 5)) return fail(e, WD_ENOMEM, "out of memory");
+  if (seen(e, t)) return 0;
+  /* Count first: the decoder preallocates from the counts. */
+  while (lua_rawgeti(L, t, narr + 1) != LUA_TNIL) {
+    lua_pop(L, 1);
+    narr++;
+  }
+  lua_pop(L, 1);
+  lua_pushnil(L);
+  while (lua_next(L, t)) {
+    lua_pop(L, 1);
+    total++;
+  }
+  hdr[0] = T_TAB;
+  n = 1 + varint(hdr + 1, (uint64_t)narr);
+  n += varint(hdr + n, (uint64_t)(total - narr));
+  put(e, hdr, n);
+
+  for (k = 1; k <= narr; k++) {
+    lua_rawgeti(L, t, k);
+    r = enc_value(e, -1, depth + 1, 0);
+    lua_pop(L, 1);
+    if (r < 0) {
+      char seg[32];
+      int len = snprintf(seg, sizeof seg, "[%lld]", (long long)k);
+      prepend(e, seg, (size_t)len);
+      return r;
+    }
+  }
+  lua_pushnil(L);
+  while (lua_next(L, t)) {
+    if (lua_isinteger(L, -2) && (k = lua_tointeger(L, -2)) >= 1 && k <= narr) {
+      lua_pop(L, 1);
+      continue;
+    }
+    /* A refused key names the table; a refused value names its key. */
+    if ((r = enc_value(e, -2, depth + 1, 1)) < 0) {
+      lua_pop(L, 2);
+      return r;
+    }
+    if ((r = enc_value(e, -1, depth + 1, 0)) < 0) {
+      prepend_key(e, -2);
+      lua_pop(L, 2);
+      return r;
+    }
+    lua_pop(L, 1);
+  }
+  return 0;
+}
+
+/* Error object: its five fields in order (see lcodec.h). */
+static int enc_error(enc *e, int idx, int depth) {
+  lua_State *L = e->L;
+  uint8_t tag = T_ERR;
+  int f, r;
+
+  if (depth >= WD_CODEC_MAXDEPTH)
+    return fail(e, WD_EINVAL, "payload nested too deeply");
+  if (!lua_checkstack(L, 8)) return fail(e, WD_ENOMEM, "out of memory");
+  if (seen(e, idx)) return 0;
+  put(e, &tag, 1);
+  wd_lerr_unpack(L, idx);
+  for (f = -5; f <= -1; f++) {
+    if ((r = enc_value(e, f, depth + 1, 0)) < 0) {
+      if (f == -2) prepend(e, ":details()", 10);
+      lua_pop(L, 5);
+      return r;
+    }
+  }
+  lua_pop(L, 5);
+  return 0;
+}
+
+static int enc_value(enc *e, int idx, int depth, int iskey) {
+  lua_State *L = e->L;
+  uint8_t t[1 + SSTR_MAX];
+  const char *s;
+  size_t n;
+
+  idx = lua_absindex(L, idx);
+  switch (lua_type(L, idx)) {
+    case LUA_TNIL:
+      t[0] = T_NIL;
+      put(e, t, 1);
+      return 0;
+    case LUA_TBOOLEAN:
+      t[0] = lua_toboolean(L, idx) ? T_TRUE : T_FALSE;
+      put(e, t, 1);
+      return 0;
+    case LUA_TNUMBER:
+      if (lua_isinteger(L, idx)) {
+        lua_Integer i = lua_tointeger(L, idx);
+        uint64_t u = (uint64_t)i;
+        if (i >= 0 && i <= SINT_MAX) {
+          t[0] = (uint8_t)(T_SINT | i);
+          put(e, t, 1);
+        } else {
+          put_tagv(e, T_INT, (u << 1) ^ (0 - (u >> 63)));
+        }
+      } else {
+        double d = (double)lua_tonumber(L, idx);
+        uint64_t u;
+        int i;
+        memcpy(&u, &d, sizeof u);
+        t[0] = T_FLT;
+        for (i = 0; i < 8; i++)
+          t[1 + i] = (uint8_t)(u >> (8 * i));
+        put(e, t, 9);
+      }
+      return 0;
+    case LUA_TSTRING:
+      s = lua_tolstring(L, idx, &n);
+      if (n <= SSTR_MAX) {
+        t[0] = (uint8_t)(T_SSTR + n);
+        memcpy(t + 1, s, n);
+        put(e, t, 1 + n);
+      } else {
+        put_tagv(e, T_STR, (uint64_t)n);
+        put(e, s, n);
+      }
+      return 0;
+    case LUA_TTABLE:
+      return enc_table(e, idx, depth);
+    case LUA_TUSERDATA:
+      if (wd_lerr_is(L, idx)) return enc_error(e, idx, depth);
+      return refuse(e, idx, iskey);
+    default:
+      return refuse(e, idx, iskey);
+  }
+}
+
+int wd_codec_encode(lua_State *L, int first, int n, wd_buf *b, size_t maxlen,
+                    char *err, size_t errlen) {
+  enc e;
+  uint8_t hdr[1 + VARINT_MAX];
+  int i, r = 0;
+  size_t len;
+
+  if (err != NULL && errlen > 0) err[0] = '\0';
+  memset(&e, 0, sizeof e);
+  e.err = err;
+  e.errlen = errlen;
+  if (n < 0 || b == NULL) return fail(&e, WD_EINVAL, "invalid arguments");
+  if (b->err != 0) return fail(&e, b->err, wd_strerror(b->err));
+  if (!lua_checkstack(L, 8)) return fail(&e, WD_ENOMEM, "out of memory");
+  first = lua_absindex(L, first);
+  e.L = L;
+  e.b = b;
+  e.start = b->len;
+  e.max = maxlen;
+  e.ppos = sizeof e.path;
+  lua_pushnil(L); /* the visited table, made at the first table */
+  e.visited = lua_gettop(L);
+
+  hdr[0] = VERSION;
+  put(&e, hdr, 1 + varint(hdr + 1, (uint64_t)n));
+  for (i = 0; i < n; i++) {
+    if ((r = enc_value(&e, first + i, 0, 0)) < 0) {
+      if (e.wantpath && err != NULL && (len = strlen(err)) + 1 < errlen)
+        snprintf(err + len, errlen - len, " (at payload[%d]%s%.*s)", i + 1,
+                 e.ptrunc ? "..." : "", (int)(sizeof e.path - e.ppos),
+                 e.path + e.ppos);
+      break;
+    }
+  }
+  lua_settop(L, e.visited - 1);
+  if (r == 0 && b->err != 0)
+    r = fail(&e, b->err,
+             b->err == WD_ENOMEM ? "out of memory" : "payload too large");
+  if (r == 0 && e.over) {
+    r = WD_ETOOBIG;
+    if (err != NULL && errlen > 0)
+      snprintf(err, errlen, "payload too large (%zu bytes, limit %zu)", e.size,
+               e.max);
+  }
+  if (r < 0) {
+    b->len = e.start;
+    b->err = 0;
+    return r;
+  }
+  if (e.refs) b->p[e.start] |= F_REFS;
+  return n;
+}
+
+/* }====== */
+
+/* {====== Decoder ====== */
+
+/*
+** Decoder state. 'need' counts the values announced but not yet started
+** (each takes at least one byte); it never exceeds the bytes left, which
+** bounds every preallocation by the input size, even across nesting.
+*/
+typedef struct dec {
+  lua_State *L;
+  wd_cur c;
+  int refs;         /* stack slot of the numbered objects, 0 if none */
+  lua_Integer nobj; /* objects numbered so far */
+  uint64_t need;
+} dec;
+
+#define BAD WD_EBADFRAME
+
+static int rd_u8(dec *d, uint8_t *v) {
+  if (d->c.off >= d->c.len) return BAD;
+  *v = d->c.p[d->c.off++];
+  return 0;
+}
+
+static int rd_varint(dec *d, uint64_t *v) {
+  uint64_t x = 0;
+  unsigned shift = 0;
+  uint8_t byte;
+  for (;;) {
+    if (rd_u8(d, &byte) < 0) return BAD;
+    if (shift == 63 && byte > 1) return BAD; /* overflows 64 bits */
+    x |= (uint64_t)(byte & 0x7f) << shift;
+    if (!(byte & 0x80)) break;
+    shift += 7;
+  }
+  *v = x;
+  return 0;
+}
+
+/* Announce 'n' more values; fails when the bytes left cannot hold them. */
+static int announce(dec *d, uint64_t n) {
+  uint64_t left = wd_cur_left(&d->c);
+  if (n > left || d->need > left - n) return BAD;
+  d->need += n;
+  return 0;
+}
+
+/* Number the object on top, so later references can name it. */
+static void number(dec *d) {
+  if (d->refs != 0) {
+    lua_pushvalue(d->L, -1);
+    lua_rawseti(d->L, d->refs, ++d->nobj);
+  }
+}
+
+static int dec_value(dec *d, int depth);
+
+static int dec_table(dec *d, int depth) {
+  lua_State *L = d->L;
+  uint64_t narr, nhash, i;
+  int t, r;
+
+  if (depth >= WD_CODEC_MAXDEPTH) return BAD;
+  if (rd_varint(d, &narr) < 0 || rd_varint(d, &nhash) < 0) return BAD;
+  if (narr > INT_MAX || nhash > INT_MAX / 2 || announce(d, narr + 2 * nhash))
+    return BAD;
+  if (!lua_checkstack(L, 4)) return BAD;
+  lua_createtable(L, (int)narr, (int)nhash);
+  t = lua_gettop(L);
+  number(d);
+  for (i = 1; i <= narr; i++) {
+    if ((r = dec_value(d, depth + 1)) < 0) return r;
+    if (lua_isnil(L, -1)) return BAD;
+    lua_rawseti(L, t, (lua_Integer)i);
+  }
+  for (i = 0; i < nhash; i++) {
+    if ((r = dec_value(d, depth + 1)) < 0) return r;
+    /* lua_rawset would raise on these; the encoder never writes them. */
+    if (lua_isnil(L, -1)) return BAD;
+    if (lua_type(L, -1) == LUA_TNUMBER && !lua_isinteger(L, -1) &&
+        lua_tonumber(L, -1) != lua_tonumber(L, -1))
+      return BAD;
+    if ((r = dec_value(d, depth + 1)) < 0) return r;
+    if (lua_isnil(L, -1)) return BAD;
+    lua_rawset(L, t);
+  }
+  return 0;
+}
+
+static int dec_error(dec *d, int depth) {
+  lua_State *L = d->L;
+  int e, f, r;
+
+  if (depth >= WD_CODEC_MAXDEPTH) return BAD;
+  if (announce(d, 5) < 0 || !lua_checkstack(L, 8)) return BAD;
+  wd_lerr_newraw(L);
+  e = lua_gettop(L);
+  number(d);
+  for (f = 0; f < 5; f++)
+    if ((r = dec_value(d, depth + 1)) < 0) return r;
+  if (lua_type(L, e + 1) != LUA_TSTRING || lua_type(L, e + 2) != LUA_TSTRING ||
+      !(lua_isnil(L, e + 3) || lua_isboolean(L, e + 3)) ||
+      !(lua_isnil(L, e + 4) || lua_istable(L, e + 4)) ||
+      !(lua_isnil(L, e + 5) || lua_type(L, e + 5) == LUA_TSTRING))
+    return BAD;
+  wd_lerr_setfields(L, e);
+  return 0;
+}
+
+static int dec_value(dec *d, int depth) {
+  lua_State *L = d->L;
+  const uint8_t *p;
+  uint64_t u;
+  uint8_t tag;
+  int i;
+
+  if (rd_u8(d, &tag) < 0) return BAD;
+  d->need--; /* >= 1: announce() counted this value */
+  if (tag >= T_SINT) {
+    lua_pushinteger(L, tag - T_SINT);
+    return 0;
+  }
+  if (tag >= T_SSTR && tag <= T_SSTR + SSTR_MAX) {
+    if (wd_cur_bytes(&d->c, (size_t)(tag - T_SSTR), &p) < 0) return BAD;
+    lua_pushlstring(L, (const char *)p, (size_t)(tag - T_SSTR));
+    return 0;
+  }
+  switch (tag) {
+    case T_NIL:
+      lua_pushnil(L);
+      return 0;
+    case T_FALSE:
+    case T_TRUE:
+      lua_pushboolean(L, tag == T_TRUE);
+      return 0;
+    case T_INT:
+      if (rd_varint(d, &u) < 0) return BAD;
+      lua_pushinteger(L, (lua_Integer)((u >> 1) ^ (0 - (u & 1))));
+      return 0;
+    case T_FLT: {
+      double x;
+      if (wd_cur_bytes(&d->c, 8, &p) < 0) return BAD;
+      for (u = 0, i = 0; i < 8; i++)
+        u |= (uint64_t)p[i] << (8 * i);
+      memcpy(&x, &u, sizeof x);
+      lua_pushnumber(L, (lua_Number)x);
+      return 0;
+    }
+    case T_STR:
+      if (rd_varint(d, &u) < 0 || u > wd_cur_left(&d->c) ||
+          wd_cur_bytes(&d->c, (size_t)u, &p) < 0)
+        return BAD;
+      lua_pushlstring(L, (const char *)p, (size_t)u);
+      return 0;
+    case T_TAB:
+      return dec_table(d, depth);
+    case T_REF:
+      if (d->refs == 0 || rd_varint(d, &u) < 0 || u >= (uint64_t)d->nobj)
+        return BAD;
+      lua_rawgeti(L, d->refs, (lua_Integer)u + 1);
+      return 0;
+    case T_ERR:
+      return dec_error(d, depth);
+    default:
+      return BAD;
+  }
+}
+
+/* Read the header; on success 'count' values follow. */
+static int rd_header(dec *d, uint64_t *count, int *refs) {
+  uint8_t h;
+  if (rd_u8(d, &h) < 0 || (h & ~F_REFS) != VERSION || rd_varint(d, count) < 0 ||
+      *count > wd_cur_left(&d->c) || *count > INT_MAX)
+    return BAD;
+  *refs = h & F_REFS;
+  return 0;
+}
+
+int wd_codec_decode(lua_State *L, const uint8_t *p, size_t len) {
+  dec d;
+  uint64_t count, i;
+  int base = lua_gettop(L), refs, r = 0;
+
+  memset(&d, 0, sizeof d);
+  d.L = L;
+  wd_cur_init(&d.c, p, len);
+  if (rd_header(&d, &count, &refs) < 0) return BAD;
+  if (count > (uint64_t)(INT_MAX - 16) || !lua_checkstack(L, (int)count + 16))
+    return WD_ETOOBIG;
+  d.need = count;
+  if (refs) {
+    lua_newtable(L);
+    d.refs = lua_gettop(L);
+  }
+  for (i = 0; i < count && r == 0; i++)
+    r = dec_value(&d, 0);
+  if (r == 0 && wd_cur_left(&d.c) != 0) r = BAD;
+  if (r < 0) {
+    lua_settop(L, base);
+    return r;
+  }
+  if (refs) lua_remove(L, d.refs);
+  return (int)count;
+}
+
+int wd_codec_count(const uint8_t *p, size_t len) {
+  dec d;
+  uint64_t count;
+  int refs;
+  memset(&d, 0, sizeof d);
+  wd_cur_init(&d.c, p, len);
+  if (rd_header(&d, &count, &refs) < 0) return BAD;
+  return (int)count;
+}
+
+/* }====== */

@@ -1,0 +1,661 @@
+/*
+** runtime/lua/lenv.c
+** An actor's Lua state: the quota allocator, the sandboxed environment of
+** ARCHITECTURE.md §7 (nothing more), require, print, the boot of the entry
+** function, tasks, and preemption of busy actors.
+** Runs in: host (sandboxed).
+*/
+#include <signal.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include "lualib.h"
+
+#include "lhost.h"
+#include "lcodec.h"
+#include "lerrors.h"
+#include "ward/wd_proto.h"
+
+/* {====== Allocator with a per-actor quota ====== */
+
+/* Lua passes the old size on free and realloc, so blocks need no header.
+** Going over the quota returns NULL: a Lua memory error in that actor. */
+static void *actor_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
+  actor *a = ud;
+  size_t old = ptr ? osize : 0;
+  void *p;
+  if (nsize == 0) {
+    wd_free(ptr);
+    a->mem -= old;
+    return NULL;
+  }
+  if (nsize > old && a->mem + (nsize - old) > a->mem_limit) {
+    a->mem_failed = 1;
+    return NULL;
+  }
+  p = wd_realloc(ptr, nsize);
+  if (p == NULL) return NULL;
+  a->mem = a->mem - old + nsize;
+  return p;
+}
+
+/* }====== */
+
+/* {====== Preemption ====== */
+
+/* A virtual-time interval timer ticks only while the host burns CPU. A
+** resume still running at two consecutive ticks has overstayed its slice:
+** the tick arms a count hook on the running thread (lua_sethook is safe in
+** a signal handler) and the hook yields. No hook is set otherwise, so the
+** common path pays nothing. */
+static actor *volatile g_actor;
+static lua_State *volatile g_L;
+static volatile unsigned long g_seq, g_seen;
+static uint64_t g_tick_ns = 10000000;
+
+static void preempt_hook(lua_State *L, lua_Debug *ar) {
+  actor *a = g_actor;
+  (void)ar;
+  if (a == NULL) {
+    lua_sethook(L, NULL, 0, 0);
+    return;
+  }
+  /* Inside a metamethod or a C call boundary: try again shortly. */
+  if (!lua_isyieldable(L)) return;
+  lua_sethook(L, NULL, 0, 0);
+  if (a->h->lim.cpu_ns &&
+      a->cpu_ticks * g_tick_ns >= a->h->lim.cpu_ns)
+    a->yield_reason = Y_CPU;
+  else
+    a->yield_reason = Y_PREEMPT;
+  lua_yield(L, 0);
+}
+
+static void on_tick(int sig) {
+  lua_State *L = g_L;
+  actor *a = g_actor;
+  (void)sig;
+  if (L == NULL || a == NULL) {
+    g_seen = 0;
+    return;
+  }
+  a->cpu_ticks++;
+  if (g_seq == g_seen ||
+      (a->h->lim.cpu_ns && a->cpu_ticks * g_tick_ns >= a->h->lim.cpu_ns))
+    lua_sethook(L, preempt_hook, LUA_MASKCOUNT, 1);
+  g_seen = g_seq;
+}
+
+void wd__preempt_start(void) {
+  static int started;
+  struct sigaction sa;
+  struct itimerval it;
+  if (started) return;
+  started = 1;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_tick;
+  sa.sa_flags = SA_RESTART;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGVTALRM, &sa, NULL);
+  it.it_interval.tv_sec = 0;
+  it.it_interval.tv_usec = (suseconds_t)(g_tick_ns / 1000);
+  it.it_value = it.it_interval;
+  setitimer(ITIMER_VIRTUAL, &it, NULL);
+}
+
+void wd__preempt_enter(actor *a, lua_State *co) {
+  g_actor = a;
+  g_L = co;
+  g_seq++;
+}
+
+void wd__preempt_leave(void) {
+  g_L = NULL;
+  g_actor = NULL;
+}
+
+/* }====== */
+
+/* {====== Tasks ====== */
+
+/* A new task on a new thread of 'a'; the thread is left on L's stack...
+** no: anchored in the registry and popped. */
+task *wd__task_new(actor *a, lua_State *L) {
+  task *t = wd_calloc(1, sizeof *t);
+  if (t == NULL) luaL_error(L, "not enough memory");
+  t->a = a;
+  t->w.valref = LUA_NOREF;
+  t->co = lua_newthread(L);
+  t->ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  t->anext = a->tasks;
+  if (a->tasks) a->tasks->aprev = t;
+  a->tasks = t;
+  a->ntasks++;
+  return t;
+}
+
+void wd__task_free(task *t) {
+  actor *a = t->a;
+  wd__wait_clear(t);
+  wd_free(t->w.rstr);
+  t->w.rstr = NULL;
+  if (t->aprev) t->aprev->anext = t->anext;
+  else a->tasks = t->anext;
+  if (t->anext) t->anext->aprev = t->aprev;
+  if (a->state == A_ALIVE) luaL_unref(a->L, LUA_REGISTRYINDEX, t->ref);
+  if (a->main == t) a->main = NULL;
+  a->ntasks--;
+  wd_free(t);
+}
+
+/* }====== */
+
+/* {====== Base library replacements ====== */
+
+/* print(...) -> nothing: the text goes to the broker, then ward's stdout. */
+static int env_print(lua_State *L) {
+  actor *a = ACTOR(L);
+  int n = lua_gettop(L), i;
+  size_t st, len;
+  wd_buf *b = a->h->io.begin(a->h->io.ud, WD_R_PRINT, &st);
+  size_t lenpos = b->len;
+  size_t before;
+  wd_buf_put_u32(b, 0);
+  before = b->len;
+  for (i = 1; i <= n; i++) {
+    const char *s = luaL_tolstring(L, i, &len);
+    if (i > 1) wd_buf_put_u8(b, '\t');
+    wd_buf_put(b, s, len);
+    lua_pop(L, 1);
+  }
+  wd_buf_put_u8(b, '\n');
+  wd_buf_patch_u32(b, lenpos, (uint32_t)(b->len - before));
+  (void)a->h->io.end(a->h->io.ud, st);
+  return 0;
+}
+
+/* load(text [, name [, mode [, env]]]): source text only, never binary. */
+static int env_load(lua_State *L) {
+  size_t len;
+  const char *s = lua_tolstring(L, 1, &len);
+  const char *name = luaL_optstring(L, 2, s);
+  int env = lua_gettop(L) >= 4 ? 4 : 0;
+  int st;
+  if (s == NULL)
+    return luaL_argerror(L, 1, "source text expected (reader functions "
+                               "and binary chunks are not allowed)");
+  st = luaL_loadbufferx(L, s, len, name, "t");
+  if (st != LUA_OK) {
+    lua_pushnil(L);
+    lua_insert(L, -2);
+    return 2;
+  }
+  if (env) {
+    lua_pushvalue(L, env);
+    if (!lua_setupvalue(L, -2, 1)) lua_pop(L, 1);
+  }
+  return 1;
+}
+
+/* collectgarbage("count") only: scripts may not drive the collector. */
+static int env_collectgarbage(lua_State *L) {
+  const char *opt = luaL_optstring(L, 1, "count");
+  if (strcmp(opt, "count") != 0)
+    return luaL_error(L, "collectgarbage: only \"count\" is allowed");
+  lua_pushnumber(L, (lua_Number)lua_gc(L, LUA_GCCOUNT, 0) +
+                        (lua_Number)lua_gc(L, LUA_GCCOUNTB, 0) / 1024.0);
+  return 1;
+}
+
+/* setmetatable refuses finalizers: a __gc runs with hooks off. */
+static int env_setmetatable(lua_State *L) {
+  if (lua_type(L, 2) == LUA_TTABLE) {
+    lua_pushliteral(L, "__gc");
+    if (lua_rawget(L, 2) != LUA_TNIL)
+      return luaL_error(L, "setmetatable: __gc metamethods are not allowed");
+    lua_pop(L, 1);
+  }
+  lua_pushvalue(L, lua_upvalueindex(2));
+  lua_insert(L, 1);
+  lua_call(L, lua_gettop(L) - 1, 1);
+  return 1;
+}
+
+/* pcall and xpcall never catch a memory error: over quota ends the actor. */
+static int finish_pcall(lua_State *L, int status, lua_KContext extra) {
+  if (status != LUA_OK && status != LUA_YIELD) {
+    if (status == LUA_ERRMEM) return lua_error(L);
+    lua_pushboolean(L, 0);
+    lua_pushvalue(L, -2);
+    return 2;
+  }
+  return lua_gettop(L) - (int)extra;
+}
+
+static int env_pcall(lua_State *L) {
+  int status;
+  luaL_checkany(L, 1);
+  lua_pushboolean(L, 1);
+  lua_insert(L, 1);
+  status = lua_pcallk(L, lua_gettop(L) - 2, LUA_MULTRET, 0, 0, finish_pcall);
+  return finish_pcall(L, status, 0);
+}
+
+static int env_xpcall(lua_State *L) {
+  int status, n = lua_gettop(L);
+  luaL_checktype(L, 2, LUA_TFUNCTION);
+  lua_pushboolean(L, 1);
+  lua_pushvalue(L, 1);
+  lua_rotate(L, 3, 2);
+  status = lua_pcallk(L, n - 2, LUA_MULTRET, 2, 2, finish_pcall);
+  return finish_pcall(L, status, 2);
+}
+
+/* }====== */
+
+/* {====== coroutine: resume that lets ward's own yields pass through ====== */
+
+/* A blocking call or a preemption inside a plain coroutine yields the
+** coroutine; resume notices (a 'yield_reason' is set) and yields its own
+** thread too, up to the scheduler. When the task is resumed, the
+** continuation resumes the inner coroutine again. */
+static int resume_k(lua_State *L, int status, lua_KContext ctx);
+
+static int do_resume(lua_State *L, int narg, int wrap) {
+  actor *a = ACTOR(L);
+  lua_State *co = lua_tothread(L, 1);
+  lua_State *prev = g_L;
+  int status, nres;
+  if (co == NULL) return luaL_typeerror(L, 1, "coroutine");
+  if (co != L && lua_status(co) == LUA_OK && lua_gettop(co) == 0) {
+    lua_pushliteral(L, "cannot resume dead coroutine");
+    goto fail;
+  }
+  if (!lua_checkstack(co, narg)) {
+    lua_pushliteral(L, "too many arguments to resume");
+    goto fail;
+  }
+  lua_xmove(L, co, narg);
+  g_L = co;
+  status = lua_resume(co, L, narg, &nres);
+  g_L = prev;
+  if (status == LUA_YIELD && a->yield_reason != Y_NONE) {
+    lua_pop(co, nres);
+    lua_settop(L, 1);
+    if (lua_isyieldable(L)) return lua_yieldk(L, 0, wrap, resume_k);
+    /* Cannot pass the yield up (C boundary): blocking here is an error;
+    ** a preemption is simply deferred. */
+    if (a->yield_reason == Y_BLOCK) {
+      a->yield_reason = Y_NONE;
+      return luaL_error(L, "attempt to block across a C-call boundary");
+    }
+    a->yield_reason = Y_NONE;
+    return do_resume(L, 0, wrap);
+  }
+  if (status == LUA_OK || status == LUA_YIELD) {
+    if (!lua_checkstack(L, nres + 1)) {
+      lua_pop(co, nres);
+      lua_pushliteral(L, "too many results to resume");
+      goto fail;
+    }
+    lua_xmove(co, L, nres);
+    if (wrap) return nres;
+    lua_pushboolean(L, 1);
+    lua_insert(L, -(nres + 1));
+    return nres + 1;
+  }
+  lua_xmove(co, L, 1); /* error object */
+  if (status == LUA_ERRMEM) return lua_error(L);
+  if (wrap) {
+    lua_resetthread(co);
+    if (lua_type(L, -1) == LUA_TSTRING) {
+      luaL_where(L, 1);
+      lua_insert(L, -2);
+      lua_concat(L, 2);
+    }
+    return lua_error(L);
+  }
+  goto fail;
+fail:
+  if (wrap) return lua_error(L);
+  lua_pushboolean(L, 0);
+  lua_insert(L, -2);
+  return 2;
+}
+
+static int resume_k(lua_State *L, int status, lua_KContext ctx) {
+  (void)status;
+  lua_settop(L, 1);
+  return do_resume(L, 0, (int)ctx);
+}
+
+static int co_resume(lua_State *L) {
+  return do_resume(L, lua_gettop(L) - 1, 0);
+}
+
+static int co_wrapped(lua_State *L) {
+  lua_pushvalue(L, lua_upvalueindex(2));
+  lua_insert(L, 1);
+  return do_resume(L, lua_gettop(L) - 1, 1);
+}
+
+static int co_wrap(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TFUNCTION);
+  lua_pushvalue(L, lua_upvalueindex(1));
+  {
+    lua_State *co = lua_newthread(L);
+    lua_pushvalue(L, 1);
+    lua_xmove(L, co, 1);
+  }
+  lua_pushcclosure(L, co_wrapped, 2);
+  return 1;
+}
+
+/* coroutine.spawn(fn, ...): a managed coroutine of this process. */
+static int co_spawn(lua_State *L) {
+  actor *a = ACTOR(L);
+  int n = lua_gettop(L);
+  task *t;
+  luaL_checktype(L, 1, LUA_TFUNCTION);
+  t = wd__task_new(a, L);
+  lua_xmove(L, t->co, 0);
+  lua_pushvalue(L, 1);
+  lua_xmove(L, t->co, 1);
+  if (n > 1) {
+    lua_rotate(L, 2, 0);
+    lua_checkstack(t->co, n);
+    {
+      int i;
+      for (i = 2; i <= n; i++) {
+        lua_pushvalue(L, i);
+        lua_xmove(L, t->co, 1);
+      }
+    }
+  }
+  wd__host_ready(t);
+  return 0;
+}
+
+/* }====== */
+
+/* {====== require ====== */
+
+static int load_entry(lua_State *L, actor *a, entry *e);
+
+static int env_require(lua_State *L) {
+  actor *a = ACTOR(L);
+  const char *name = luaL_checkstring(L, 1);
+  int i;
+  lua_getfield(L, LUA_REGISTRYINDEX, "ward.loaded");
+  if (lua_getfield(L, -1, name) != LUA_TNIL) return 1;
+  lua_pop(L, 1);
+  if (strcmp(name, "time") == 0) {
+    luaopen_ward_time(L);
+  } else if (strcmp(name, "process") == 0 || strcmp(name, "channel") == 0 ||
+             strcmp(name, "errors") == 0) {
+    lua_getglobal(L, name);
+  } else {
+    entry *lib = NULL;
+    for (i = 0; i < a->e->nimports; i++)
+      if (strcmp(a->e->imports[2 * i], name) == 0)
+        lib = wd__host_entry(a->h, a->e->imports[2 * i + 1]);
+    if (lib == NULL)
+      return luaL_error(L, "module '%s' not found: require takes the "
+                           "built-in modules (time) and the entry's "
+                           "imports", name);
+    if (load_entry(L, a, lib) != LUA_OK) return lua_error(L);
+    lua_call(L, 0, 1);
+    if (lua_isnil(L, -1)) {
+      lua_pop(L, 1);
+      lua_pushboolean(L, 1);
+    }
+  }
+  lua_pushvalue(L, -1);
+  lua_setfield(L, -3, name);
+  return 1;
+}
+
+/* }====== */
+
+/* {====== Compiling entries ====== */
+
+static int dump_writer(lua_State *L, const void *p, size_t sz, void *ud) {
+  (void)L;
+  wd_buf_put(ud, p, sz);
+  return ((wd_buf *)ud)->err;
+}
+
+static const char boot_src[] =
+    "local chunk, method, id, decode, args = ...\n"
+    "local mod = chunk()\n"
+    "local f = mod\n"
+    "if type(mod) == 'table' then f = mod[method] end\n"
+    "if type(f) ~= 'function' then\n"
+    "  error(string.format(\"entry %s: the script must return a function or "
+    "a table with a function '%s'\", id, method), 0)\n"
+    "end\n"
+    "return f(decode(args))\n";
+
+/* Compile 'src' once per host into stripped bytecode that this host made
+** itself (the only binary chunks ever loaded). */
+static int compile(wd_host *h, const char *src, size_t len, const char *name,
+                   char **bc, size_t *bclen, char *err, size_t errlen) {
+  wd_buf b;
+  lua_State *L;
+  if (h->compiler == NULL && (h->compiler = luaL_newstate()) == NULL)
+    return WD_ENOMEM;
+  L = h->compiler;
+  if (luaL_loadbufferx(L, src, len, name, "t") != LUA_OK) {
+    snprintf(err, errlen, "%s", lua_tostring(L, -1));
+    lua_settop(L, 0);
+    return WD_EINVAL;
+  }
+  wd_buf_init(&b, 0);
+  if (lua_dump(L, dump_writer, &b, 1) != 0 || b.err) {
+    lua_settop(L, 0);
+    wd_buf_close(&b);
+    return WD_ENOMEM;
+  }
+  lua_settop(L, 0);
+  lua_gc(L, LUA_GCCOLLECT, 0);
+  *bc = (char *)b.p;
+  *bclen = b.len;
+  return 0;
+}
+
+int wd__env_compile(wd_host *h, entry *e, char *err, size_t errlen) {
+  if (e->bytecode != NULL) return 0;
+  return compile(h, e->source, e->srclen, e->chunkname, &e->bytecode,
+                 &e->bclen, err, errlen);
+}
+
+/* Push the compiled chunk of 'e' or an error message. */
+static int load_entry(lua_State *L, actor *a, entry *e) {
+  char err[512];
+  if (wd__env_compile(a->h, e, err, sizeof err) < 0) {
+    lua_pushstring(L, err);
+    return LUA_ERRSYNTAX;
+  }
+  return luaL_loadbufferx(L, e->bytecode, e->bclen, e->chunkname, "b");
+}
+
+/* }====== */
+
+/* {====== Building the environment ====== */
+
+static void setfuncs(lua_State *L, const luaL_Reg *l, actor *a) {
+  for (; l->name != NULL; l++) {
+    lua_pushlightuserdata(L, a);
+    lua_pushcclosure(L, l->func, 1);
+    lua_setfield(L, -2, l->name);
+  }
+}
+
+static int env_setup(lua_State *L) {
+  actor *a = lua_touserdata(L, 1);
+  static const char *const base_removed[] = {
+    "dofile", "loadfile", NULL,
+  };
+  static const luaL_Reg base_funcs[] = {
+    { "print", env_print },
+    { "load", env_load },
+    { "collectgarbage", env_collectgarbage },
+    { "pcall", env_pcall },
+    { "xpcall", env_xpcall },
+    { "require", env_require },
+    { NULL, NULL },
+  };
+  static const luaL_Reg co_funcs[] = {
+    { "resume", co_resume },
+    { "spawn", co_spawn },
+    { NULL, NULL },
+  };
+  static const char *const os_keep[] = { "time", "clock", "date", "difftime",
+                                         NULL };
+  int i;
+  lua_gc(L, LUA_GCSTOP);
+  luaL_requiref(L, LUA_GNAME, luaopen_base, 1);
+  for (i = 0; base_removed[i] != NULL; i++) {
+    lua_pushnil(L);
+    lua_setfield(L, -2, base_removed[i]);
+  }
+  setfuncs(L, base_funcs, a);
+  lua_pushlightuserdata(L, a);
+  lua_getfield(L, -2, "setmetatable");
+  lua_pushcclosure(L, env_setmetatable, 2);
+  lua_setfield(L, -2, "setmetatable");
+  lua_pop(L, 1);
+
+  luaL_requiref(L, LUA_COLIBNAME, luaopen_coroutine, 1);
+  setfuncs(L, co_funcs, a);
+  lua_pushlightuserdata(L, a);
+  lua_pushcclosure(L, co_wrap, 1);
+  lua_setfield(L, -2, "wrap");
+  lua_pop(L, 1);
+  luaL_requiref(L, LUA_STRLIBNAME, luaopen_string, 1);
+  lua_pushnil(L);
+  lua_setfield(L, -2, "dump");
+  wd_lerr_patch_string(L);
+  lua_pop(L, 1);
+  luaL_requiref(L, LUA_TABLIBNAME, luaopen_table, 1);
+  luaL_requiref(L, LUA_MATHLIBNAME, luaopen_math, 1);
+  luaL_requiref(L, LUA_UTF8LIBNAME, luaopen_utf8, 1);
+  lua_pop(L, 3);
+  /* A time-only os. */
+  luaL_requiref(L, LUA_OSLIBNAME, luaopen_os, 0);
+  lua_createtable(L, 0, 4);
+  for (i = 0; os_keep[i] != NULL; i++) {
+    lua_getfield(L, -2, os_keep[i]);
+    lua_setfield(L, -2, os_keep[i]);
+  }
+  lua_setglobal(L, LUA_OSLIBNAME);
+  lua_pop(L, 1);
+  lua_pushnil(L);
+  lua_setfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+
+  wd_lerr_open(L);
+  lua_setglobal(L, "errors");
+  lua_pushlightuserdata(L, a);
+  luaopen_ward_process(L);
+  lua_setglobal(L, "process");
+  lua_pop(L, 1);
+  lua_pushlightuserdata(L, a);
+  luaopen_ward_channel(L);
+  lua_setglobal(L, "channel");
+  lua_pop(L, 1);
+  lua_newtable(L);
+  lua_setfield(L, LUA_REGISTRYINDEX, "ward.loaded");
+  lua_gc(L, LUA_GCRESTART);
+  lua_gc(L, LUA_GCGEN, 0, 0);
+  return 0;
+}
+
+actor *wd__actor_of(lua_State *L) {
+  return *(actor **)lua_getextraspace(L);
+}
+
+int wd__env_new(actor *a) {
+  lua_State *L = lua_newstate(actor_alloc, a);
+  if (L == NULL) return WD_ENOMEM;
+  a->L = L;
+  /* Every thread of the state copies this: any thread finds its actor. */
+  *(actor **)lua_getextraspace(L) = a;
+  lua_pushcfunction(L, env_setup);
+  lua_pushlightuserdata(L, a);
+  if (lua_pcall(L, 1, 0, 0) != LUA_OK) {
+    lua_close(L);
+    a->L = NULL;
+    return WD_ENOMEM;
+  }
+  return 0;
+}
+
+/* decode(bytes) -> the spawn arguments. */
+static int env_decode(lua_State *L) {
+  size_t len;
+  const char *s = luaL_checklstring(L, 1, &len);
+  int n = wd_codec_decode(L, (const uint8_t *)s, len);
+  if (n < 0) return luaL_error(L, "corrupt spawn arguments");
+  return n;
+}
+
+typedef struct bootargs {
+  actor *a;
+  const uint8_t *args;
+  size_t alen;
+  char err[512];
+} bootargs;
+
+static int env_boot_p(lua_State *L) {
+  bootargs *ba = lua_touserdata(L, 1);
+  actor *a = ba->a;
+  wd_host *h = a->h;
+  task *t;
+  if (h->boot_bc == NULL &&
+      compile(h, boot_src, sizeof boot_src - 1, "=boot", &h->boot_bc,
+              &h->boot_len, ba->err, sizeof ba->err) < 0)
+    return luaL_error(L, "cannot compile the boot chunk");
+  t = wd__task_new(a, L);
+  t->is_main = 1;
+  a->main = t;
+  if (luaL_loadbufferx(t->co, h->boot_bc, h->boot_len, "=boot", "b") !=
+      LUA_OK)
+    return luaL_error(L, "cannot load the boot chunk");
+  if (load_entry(t->co, a, a->e) != LUA_OK) {
+    snprintf(ba->err, sizeof ba->err, "%s", lua_tostring(t->co, -1));
+    return luaL_error(L, "%s", ba->err);
+  }
+  lua_pushstring(t->co, a->e->method);
+  lua_pushstring(t->co, a->e->id);
+  lua_pushcfunction(t->co, env_decode);
+  lua_pushlstring(t->co, (const char *)ba->args, ba->alen);
+  return 0;
+}
+
+int wd__env_boot(actor *a, const uint8_t *args, size_t alen, char *err,
+                 size_t errlen) {
+  lua_State *L = a->L;
+  bootargs ba;
+  int st;
+  ba.a = a;
+  ba.args = args;
+  ba.alen = alen;
+  ba.err[0] = '\0';
+  lua_pushcfunction(L, env_boot_p);
+  lua_pushlightuserdata(L, &ba);
+  st = lua_pcall(L, 1, 0, 0);
+  if (st != LUA_OK) {
+    if (st == LUA_ERRMEM)
+      snprintf(err, errlen, "memory limit (%zu bytes) too small to start",
+               a->mem_limit);
+    else
+      snprintf(err, errlen, "%s", ba.err[0] ? ba.err : lua_tostring(L, -1));
+    lua_pop(L, 1);
+    while (a->tasks) wd__task_free(a->tasks);
+    return st == LUA_ERRMEM ? WD_ELIMIT : WD_EINVAL;
+  }
+  wd__host_ready(a->main);
+  return 0;
+}
+
+/* }====== */

@@ -1,0 +1,792 @@
+/*
+** runtime/lua/lhost.c
+** The host: actor table, scheduler on libuv, spawning, exits, local message
+** delivery, and the requests a host keeps in flight at the broker.
+** Runs in: host (sandboxed).
+*/
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "lhost.h"
+#include "lcodec.h"
+#include "lerrors.h"
+#include "ward/wd_proto.h"
+
+/* {====== Actor table and run queue ====== */
+
+static size_t bucket_of(uint64_t c) {
+  return (size_t)(c * 0x9E3779B97F4A7C15ull >> 52) % HOST_BUCKETS;
+}
+
+actor *wd__host_find(wd_host *h, uint64_t counter) {
+  actor *a = h->buckets[bucket_of(counter)];
+  while (a != NULL && a->counter != counter) a = a->hnext;
+  return a;
+}
+
+static void table_remove(wd_host *h, actor *a) {
+  actor **pp = &h->buckets[bucket_of(a->counter)];
+  while (*pp != NULL && *pp != a) pp = &(*pp)->hnext;
+  if (*pp == a) *pp = a->hnext;
+  h->nactors--;
+}
+
+static void rq_push(wd_host *h, actor *a) {
+  if (a->queued || a->state != A_ALIVE) return;
+  a->queued = 1;
+  a->rnext = NULL;
+  a->rprev = h->rq_tail;
+  if (h->rq_tail) h->rq_tail->rnext = a;
+  else h->rq_head = a;
+  h->rq_tail = a;
+}
+
+static void rq_remove(wd_host *h, actor *a) {
+  if (!a->queued) return;
+  if (a->rprev) a->rprev->rnext = a->rnext;
+  else h->rq_head = a->rnext;
+  if (a->rnext) a->rnext->rprev = a->rprev;
+  else h->rq_tail = a->rprev;
+  a->queued = 0;
+  a->rnext = a->rprev = NULL;
+}
+
+static void on_idle(uv_idle_t *idle);
+
+static void wake_loop(wd_host *h) {
+  if (!h->idle_on && h->rq_head != NULL) {
+    uv_idle_start(&h->idle, on_idle);
+    h->idle_on = 1;
+  }
+}
+
+/* Make 't' runnable. Idempotent. */
+void wd__host_ready(task *t) {
+  actor *a = t->a;
+  if (t->ready || a->state != A_ALIVE) return;
+  t->ready = 1;
+  t->next = NULL;
+  if (a->rtail) a->rtail->next = t;
+  else a->rhead = t;
+  a->rtail = t;
+  rq_push(a->h, a);
+  wake_loop(a->h);
+}
+
+uint64_t wd__host_now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* }====== */
+
+/* {====== Records to the broker ====== */
+
+static wd_buf *rec_begin(wd_host *h, uint8_t rtype, size_t *start) {
+  return h->io.begin(h->io.ud, rtype, start);
+}
+
+static void rec_end(wd_host *h, size_t start) {
+  (void)h->io.end(h->io.ud, start);
+}
+
+static void send_reply(wd_host *h, uint32_t req, int32_t status,
+                       const char *s, size_t n) {
+  size_t st;
+  wd_buf *b = rec_begin(h, WD_R_REPLY, &st);
+  wd_buf_put_u32(b, req);
+  wd_buf_put_u32(b, (uint32_t)status);
+  wd_buf_put_str(b, s, n);
+  rec_end(h, st);
+}
+
+static void host_log(wd_host *h, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void host_log(wd_host *h, const char *fmt, ...) {
+  char msg[512];
+  va_list ap;
+  size_t st;
+  wd_buf *b;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  b = rec_begin(h, WD_R_LOG, &st);
+  wd_buf_put_cstr(b, msg);
+  rec_end(h, st);
+}
+
+/* Start a request record and remember which task waits for the reply. */
+int wd__host_request(wd_host *h, task *t, uint8_t op, wd_buf **body,
+                     size_t *start) {
+  pend *p = wd_malloc(sizeof *p);
+  wd_buf *b;
+  if (p == NULL) return WD_ENOMEM;
+  if (++h->next_req == 0) h->next_req = 1;
+  p->req = h->next_req;
+  p->t = t;
+  p->next = h->pend[p->req % PEND_BUCKETS];
+  h->pend[p->req % PEND_BUCKETS] = p;
+  t->w.kind = W_REPLY;
+  t->w.req = p->req;
+  t->w.done = 0;
+  b = rec_begin(h, WD_R_REQ, start);
+  wd_buf_put_u32(b, p->req);
+  wd_buf_put_u8(b, op);
+  *body = b;
+  return 0;
+}
+
+int wd__host_request_end(wd_host *h, size_t start) {
+  return h->io.end(h->io.ud, start);
+}
+
+static pend *pend_take(wd_host *h, uint32_t req);
+
+void wd__host_request_cancel(wd_host *h, uint32_t req) {
+  wd_free(pend_take(h, req));
+}
+
+static pend *pend_take(wd_host *h, uint32_t req) {
+  pend **pp = &h->pend[req % PEND_BUCKETS];
+  while (*pp != NULL) {
+    pend *p = *pp;
+    if (p->req == req) {
+      *pp = p->next;
+      return p;
+    }
+    pp = &p->next;
+  }
+  return NULL;
+}
+
+/* }====== */
+
+/* {====== PIDs ====== */
+
+static int next_counter(wd_host *h, uint64_t *out) {
+  if (h->pid_next >= h->pid_end) {
+    if (h->pid_next_base == h->pid_next_end) return WD_EUNAVAIL;
+    h->pid_next = h->pid_next_base;
+    h->pid_end = h->pid_next_end;
+    h->pid_next_base = h->pid_next_end = 0;
+    h->pid_requested = 0;
+  }
+  *out = h->pid_next++;
+  /* Ask for the next block early, so spawns never wait for it. */
+  if (!h->pid_requested && h->pid_next_base == h->pid_next_end &&
+      h->pid_end - h->pid_next < 8192) {
+    size_t st;
+    h->pid_requested = 1;
+    (void)rec_begin(h, WD_R_PIDREQ, &st);
+    rec_end(h, st);
+  }
+  return 0;
+}
+
+void wd_host_add_pids(wd_host *h, uint64_t base, uint64_t count) {
+  if (h->pid_next >= h->pid_end) {
+    h->pid_next = base;
+    h->pid_end = base + count;
+    h->pid_requested = 0;
+  } else {
+    h->pid_next_base = base;
+    h->pid_next_end = base + count;
+  }
+}
+
+/* }====== */
+
+/* {====== Spawning ====== */
+
+entry *wd__host_entry(wd_host *h, const char *id) {
+  int i;
+  for (i = 0; i < h->nentries; i++)
+    if (strcmp(h->entries[i].id, id) == 0) return &h->entries[i];
+  return NULL;
+}
+
+int wd__host_spawn_local(wd_host *h, entry *e, const char *parent,
+                         const uint8_t *args, size_t alen, uint32_t flags,
+                         actor **out, char *err, size_t errlen) {
+  actor *a;
+  int r;
+  size_t b;
+  (void)parent;
+  snprintf(err, errlen, "%s", "out of memory");
+  if (h->stopping) {
+    snprintf(err, errlen, "host %s is stopping", h->id);
+    return WD_EUNAVAIL;
+  }
+  if (e->library) {
+    snprintf(err, errlen, "%s is a library, not a process", e->id);
+    return WD_EINVAL;
+  }
+  if (h->lim.max_processes && h->nactors >= h->lim.max_processes) {
+    snprintf(err, errlen, "max processes limit exceeded (%llu on host %s)",
+             (unsigned long long)h->lim.max_processes, h->id);
+    return WD_ELIMIT;
+  }
+  a = wd_calloc(1, sizeof *a);
+  if (a == NULL) return WD_ENOMEM;
+  if ((r = next_counter(h, &a->counter)) < 0) {
+    snprintf(err, errlen, "no PIDs left on host %s, retry", h->id);
+    wd_free(a);
+    return r;
+  }
+  a->h = h;
+  a->e = e;
+  a->mem_limit = (size_t)h->lim.memory;
+  a->state = A_ALIVE;
+  a->report_exit = (flags & WD_SPAWN_ROOT) != 0;
+  r = wd_pid_format(a->pid, sizeof a->pid, h->id, h->idlen, a->counter);
+  if (r < 0) {
+    wd_free(a);
+    return r;
+  }
+  a->pidlen = (size_t)r;
+  wd_mbox_init(&a->pending, 0);
+  if ((r = wd__env_new(a)) < 0) {
+    wd_free(a);
+    return r;
+  }
+  b = bucket_of(a->counter);
+  a->hnext = h->buckets[b];
+  h->buckets[b] = a;
+  h->nactors++;
+  if ((r = wd__env_boot(a, args, alen, err, errlen)) < 0) {
+    table_remove(h, a);
+    lua_close(a->L);
+    wd_free(a);
+    return r;
+  }
+  *out = a;
+  return 0;
+}
+
+/* }====== */
+
+/* {====== Exits ====== */
+
+/* Render a result value for people (ward run prints it). */
+static void render(lua_State *L, int idx, wd_buf *b, int depth) {
+  size_t n;
+  const char *s;
+  idx = lua_absindex(L, idx);
+  switch (lua_type(L, idx)) {
+    case LUA_TTABLE: {
+      int first = 1;
+      lua_Integer i, len = (lua_Integer)lua_rawlen(L, idx);
+      if (depth > 8 || !lua_checkstack(L, 4)) {
+        wd_buf_put(b, "{...}", 5);
+        return;
+      }
+      wd_buf_put_u8(b, '{');
+      for (i = 1; i <= len; i++) {
+        if (!first) wd_buf_put(b, ", ", 2);
+        first = 0;
+        lua_rawgeti(L, idx, i);
+        render(L, -1, b, depth + 1);
+        lua_pop(L, 1);
+      }
+      lua_pushnil(L);
+      while (lua_next(L, idx)) {
+        if (lua_isinteger(L, -2) && lua_tointeger(L, -2) >= 1 &&
+            lua_tointeger(L, -2) <= len) {
+          lua_pop(L, 1);
+          continue;
+        }
+        if (!first) wd_buf_put(b, ", ", 2);
+        first = 0;
+        if (lua_type(L, -2) == LUA_TSTRING) {
+          s = lua_tolstring(L, -2, &n);
+          wd_buf_put(b, s, n);
+        } else {
+          wd_buf_put_u8(b, '[');
+          render(L, -2, b, depth + 1);
+          wd_buf_put_u8(b, ']');
+        }
+        wd_buf_put(b, " = ", 3);
+        render(L, -1, b, depth + 1);
+        lua_pop(L, 1);
+      }
+      wd_buf_put_u8(b, '}');
+      return;
+    }
+    case LUA_TSTRING:
+      s = lua_tolstring(L, idx, &n);
+      if (depth > 0) wd_buf_put_u8(b, '"');
+      wd_buf_put(b, s, n);
+      if (depth > 0) wd_buf_put_u8(b, '"');
+      return;
+    default:
+      if (wd_lerr_is(L, idx)) {
+        s = wd_lerr_message(L, idx);
+        wd_buf_put_cstr(b, s);
+        return;
+      }
+      s = luaL_tolstring(L, idx, &n);
+      wd_buf_put(b, s, n);
+      lua_pop(L, 1);
+  }
+}
+
+static void report_exit(actor *a, uint32_t flags, int32_t status,
+                        lua_State *L, int vidx) {
+  wd_host *h = a->h;
+  wd_buf text, res;
+  size_t st;
+  wd_buf *b;
+  char err[128];
+  wd_buf_init(&text, 1u << 20);
+  wd_buf_init(&res, (size_t)h->lim.max_payload);
+  if (vidx != 0) {
+    render(L, vidx, &text, 0);
+    if (wd_codec_encode(L, vidx, 1, &res, (size_t)h->lim.max_payload, err,
+                        sizeof err) < 0)
+      wd_buf_reset(&res);
+  }
+  b = rec_begin(h, WD_R_EXIT, &st);
+  wd_buf_put_u64(b, a->counter);
+  wd_buf_put_u8(b, (uint8_t)flags);
+  wd_buf_put_u32(b, (uint32_t)status);
+  wd_buf_put_str(b, (const char *)text.p, text.err ? 0 : text.len);
+  wd_buf_put_str(b, (const char *)res.p, res.err ? 0 : res.len);
+  rec_end(h, st);
+  wd_buf_close(&text);
+  wd_buf_close(&res);
+}
+
+/* Free everything of 'a'. No Lua of 'a' runs afterwards. */
+static void actor_free(actor *a) {
+  wd_host *h = a->h;
+  sub *s;
+  tmr *t;
+  int i;
+  a->state = A_DEAD;
+  rq_remove(h, a);
+  table_remove(h, a);
+  /* Requests in flight: their replies will find no task. */
+  for (i = 0; i < PEND_BUCKETS; i++) {
+    pend **pp = &h->pend[i];
+    while (*pp != NULL) {
+      pend *p = *pp;
+      if (p->t->a == a) {
+        *pp = p->next;
+        wd_free(p);
+      } else {
+        pp = &p->next;
+      }
+    }
+  }
+  while ((t = a->timers) != NULL) {
+    a->timers = t->next;
+    wd__tmr_stop(t);
+  }
+  while ((s = a->subs) != NULL) {
+    a->subs = s->next;
+    wd_mbox_clear(&s->q);
+    wd_free(s->topic);
+    wd_free(s);
+  }
+  wd_mbox_clear(&a->pending);
+  wd_msg_free(a->decoding);
+  /* Tasks are Lua threads: lua_close frees them; free the C side first. */
+  while (a->tasks != NULL) wd__task_free(a->tasks);
+  lua_close(a->L);
+  a->L = NULL;
+  wd_free(a);
+}
+
+/* Main returned 'nres' values on top of 'co' (reference §3.3). */
+static void finish_ok(actor *a, lua_State *co, int nres) {
+  int base = lua_gettop(co) - nres + 1;
+  uint32_t flags = WD_EXIT_OK;
+  int vidx = 0;
+  if (nres >= 2 && (lua_type(co, base + 1) == LUA_TSTRING ||
+                    wd_lerr_is(co, base + 1))) {
+    if (lua_type(co, base + 1) == LUA_TSTRING)
+      wd_lerr_push(co, "Internal", lua_tostring(co, base + 1), 0);
+    else
+      lua_pushvalue(co, base + 1);
+    flags = 0;
+    vidx = lua_gettop(co);
+  } else if (nres >= 1) {
+    vidx = base;
+    if (lua_type(co, base) == LUA_TBOOLEAN && !lua_toboolean(co, base))
+      flags |= WD_EXIT_FALSE;
+  }
+  if (a->report_exit || a->has_names)
+    report_exit(a, flags, 0, co, vidx);
+  actor_free(a);
+}
+
+static void finish_err(actor *a, lua_State *co, int status) {
+  if (status == LUA_ERRMEM) {
+    char m[96];
+    snprintf(m, sizeof m, "memory limit exceeded (%llu bytes)",
+             (unsigned long long)a->mem_limit);
+    wd_lerr_push(co, "LimitExceeded", m, 0);
+  } else if (!wd_lerr_is(co, -1)) {
+    wd_lerr_from_value(co, -1);
+  }
+  if (a->report_exit || a->has_names)
+    report_exit(a, 0, 0, co, lua_gettop(co));
+  actor_free(a);
+}
+
+static void finish_limit(actor *a, const char *msg) {
+  wd_lerr_push(a->L, "LimitExceeded", msg, 0);
+  if (a->report_exit || a->has_names)
+    report_exit(a, 0, 0, a->L, lua_gettop(a->L));
+  actor_free(a);
+}
+
+/* }====== */
+
+/* {====== Scheduler ====== */
+
+static task *pop_task(actor *a) {
+  task *t = a->rhead;
+  if (t == NULL) return NULL;
+  a->rhead = t->next;
+  if (a->rhead == NULL) a->rtail = NULL;
+  t->next = NULL;
+  t->ready = 0;
+  return t;
+}
+
+static void task_done(actor *a, task *t) {
+  (void)a;
+  wd__task_free(t);
+}
+
+/* Run one task of 'a' until it blocks, yields or ends. */
+static void run_one(actor *a) {
+  task *t = pop_task(a);
+  int st, nres = 0, nargs;
+  if (t == NULL) return;
+  a->yield_reason = Y_NONE;
+  nargs = lua_gettop(t->co);
+  if (lua_status(t->co) == LUA_YIELD) nargs = 0;
+  else nargs -= 1; /* first run: function + arguments */
+  a->running = t;
+  wd__preempt_enter(a, t->co);
+  st = lua_resume(t->co, NULL, nargs, &nres);
+  wd__preempt_leave();
+  a->running = NULL;
+  if (a->yield_reason == Y_CPU) {
+    finish_limit(a, "cpu budget exceeded");
+    return;
+  }
+  if (st == LUA_YIELD) {
+    lua_pop(t->co, nres);
+    if (a->yield_reason != Y_BLOCK) wd__host_ready(t);
+    return;
+  }
+  if (st == LUA_OK) {
+    if (t->is_main) finish_ok(a, t->co, nres);
+    else {
+      lua_pop(t->co, nres);
+      task_done(a, t);
+    }
+    return;
+  }
+  finish_err(a, t->co, st);
+}
+
+static void on_idle(uv_idle_t *idle) {
+  wd_host *h = idle->data;
+  uint64_t start = uv_hrtime();
+  int n = 0;
+  while (h->rq_head != NULL) {
+    actor *a = h->rq_head;
+    rq_remove(h, a);
+    run_one(a);
+    if (a->state == A_ALIVE && a->rhead != NULL) rq_push(h, a);
+    /* Come back to the loop now and then so I/O and timers are served. */
+    if ((++n & 63) == 0 && uv_hrtime() - start > 2000000) break;
+  }
+  if (h->rq_head == NULL && h->idle_on) {
+    uv_idle_stop(&h->idle);
+    h->idle_on = 0;
+  }
+}
+
+/* }====== */
+
+/* {====== Delivery ====== */
+
+/* Route 'm' into a subscription or the pending queue of 'a' (reference
+** §2.3): exact topic, else the inbox unless the topic starts with '@',
+** else pending until a subscription appears. */
+int wd__actor_route(actor *a, wd_msg *m, int force) {
+  sub *s;
+  if (!force && a->h->lim.mailbox && a->nqueued >= a->h->lim.mailbox)
+    return WD_EMBOXFULL;
+  for (s = a->subs; s != NULL; s = s->next)
+    if (s->topic != NULL && strcmp(s->topic, m->topic) == 0) break;
+  if (s == NULL && m->topic[0] != '@') s = a->inbox;
+  if (!force) a->nqueued++;
+  if (s == NULL) {
+    wd_mbox_push_force(&a->pending, m);
+    return 0;
+  }
+  wd_mbox_push_force(&s->q, m);
+  wd__chan_notify(s->ch);
+  return 0;
+}
+
+/* Move messages that are now better routed (after a subscribe or an
+** unsubscribe of 'from') into place, keeping their order. */
+void wd__actor_reroute(actor *a, sub *from) {
+  wd_mbox old = a->pending;
+  wd_msg *m;
+  wd_mbox_init(&a->pending, 0);
+  if (from != NULL) {
+    while ((m = wd_mbox_pop(&from->q)) != NULL) wd__actor_route(a, m, 1);
+  }
+  while ((m = wd_mbox_pop(&old)) != NULL) wd__actor_route(a, m, 1);
+}
+
+int wd__host_deliver(wd_host *h, actor *to, wd_msg *m) {
+  (void)h;
+  if (to == NULL || to->state != A_ALIVE) return WD_ENOACTOR;
+  return wd__actor_route(to, m, 0);
+}
+
+/* }====== */
+
+/* {====== Public API ====== */
+
+int wd_host_new(uv_loop_t *loop, const char *id, const wd_host_io *io,
+                wd_host **out) {
+  wd_host *h = wd_calloc(1, sizeof *h);
+  if (h == NULL) return WD_ENOMEM;
+  h->loop = loop;
+  h->id = wd_strdup(id);
+  if (h->id == NULL) {
+    wd_free(h);
+    return WD_ENOMEM;
+  }
+  h->idlen = strlen(id);
+  h->io = *io;
+  h->lim.memory = 64u << 20;
+  h->lim.mailbox = 100000;
+  h->lim.max_payload = 4u << 20;
+  h->lim.max_processes = 100000;
+  h->lim.slice_ns = 10000000;
+  wd_buf_init(&h->scratch, 0);
+  uv_idle_init(loop, &h->idle);
+  h->idle.data = h;
+  wd__preempt_start();
+  *out = h;
+  return 0;
+}
+
+static int get_str(wd_cur *c, char **out) {
+  const char *s;
+  size_t n;
+  int r;
+  if ((r = wd_cur_str(c, &s, &n)) < 0) return r;
+  if (memchr(s, '\0', n) != NULL) return WD_EBADFRAME;
+  *out = wd_strndup(s, n);
+  return *out ? 0 : WD_ENOMEM;
+}
+
+int wd_host_init(wd_host *h, wd_cur *c) {
+  uint32_t n, i, j;
+  uint8_t lib;
+  int r = 0;
+  r = r || wd_cur_u64(c, &h->lim.memory) || wd_cur_u64(c, &h->lim.mailbox) ||
+      wd_cur_u64(c, &h->lim.max_payload) ||
+      wd_cur_u64(c, &h->lim.max_processes) ||
+      wd_cur_u64(c, &h->lim.slice_ns) || wd_cur_u64(c, &h->lim.cpu_ns) ||
+      wd_cur_u32(c, &n);
+  if (r) return WD_EBADFRAME;
+  if (n > 100000) return WD_EBADFRAME;
+  h->entries = wd_calloc(n ? n : 1, sizeof *h->entries);
+  if (h->entries == NULL) return WD_ENOMEM;
+  for (i = 0; i < n; i++) {
+    entry *e = &h->entries[i];
+    uint32_t ni;
+    h->nentries = (int)i + 1;
+    if (get_str(c, &e->id) || get_str(c, &e->chunkname) ||
+        get_str(c, &e->method) || wd_cur_u8(c, &lib) || wd_cur_u32(c, &ni))
+      return WD_EBADFRAME;
+    {
+      const char *s;
+      size_t sl;
+      if (wd_cur_str(c, &s, &sl) < 0) return WD_EBADFRAME;
+      e->source = wd_strndup(s, sl);
+      if (e->source == NULL) return WD_ENOMEM;
+      e->srclen = sl;
+    }
+    e->library = lib != 0;
+    if (ni > 1000) return WD_EBADFRAME;
+    e->imports = wd_calloc(ni * 2 + 1, sizeof(char *));
+    if (e->imports == NULL) return WD_ENOMEM;
+    e->nimports = (int)ni;
+    for (j = 0; j < ni * 2; j++)
+      if (get_str(c, &e->imports[j])) return WD_EBADFRAME;
+  }
+  if (h->lim.slice_ns == 0) h->lim.slice_ns = 10000000;
+  return 0;
+}
+
+/* Spawn request from the broker: reply with the PID or an error. */
+static int req_spawn(wd_host *h, uint32_t req, wd_cur *c) {
+  const char *parent, *eid, *hid, *actor_id, *scope;
+  size_t pl, el, hl, al, sl, alen;
+  uint32_t flags;
+  const uint8_t *args;
+  char id[512];
+  entry *e;
+  actor *a;
+  int r;
+  if (wd_cur_str(c, &parent, &pl) || wd_cur_str(c, &eid, &el) ||
+      wd_cur_str(c, &hid, &hl) || wd_cur_u32(c, &flags) ||
+      wd_cur_str(c, &actor_id, &al) || wd_cur_str(c, &scope, &sl))
+    return WD_EBADFRAME;
+  alen = wd_cur_left(c);
+  if (wd_cur_bytes(c, alen, &args) < 0) return WD_EBADFRAME;
+  if (el >= sizeof id) {
+    send_reply(h, req, WD_EINVAL, "entry id too long", 17);
+    return 0;
+  }
+  memcpy(id, eid, el);
+  id[el] = '\0';
+  e = wd__host_entry(h, id);
+  if (e == NULL) {
+    char m[600];
+    int n = snprintf(m, sizeof m, "entry not found on host %s: %s", h->id,
+                     id);
+    send_reply(h, req, WD_ENOTFOUND, m, (size_t)n);
+    return 0;
+  }
+  {
+    char err[512];
+    r = wd__host_spawn_local(h, e, parent, args, alen, flags, &a, err,
+                             sizeof err);
+    if (r < 0) {
+      send_reply(h, req, r, err, strlen(err));
+      return 0;
+    }
+  }
+  send_reply(h, req, 0, a->pid, a->pidlen);
+  return 0;
+}
+
+/* Send request from the broker: deliver to a local actor. */
+static int req_send(wd_host *h, uint32_t req, wd_cur *c) {
+  const char *from, *dest, *topic, *hid;
+  size_t fl, dl, tl, hl, plen;
+  const uint8_t *payload;
+  uint64_t counter;
+  actor *a;
+  wd_msg *m;
+  int r;
+  if (wd_cur_str(c, &from, &fl) || wd_cur_str(c, &dest, &dl) ||
+      wd_cur_str(c, &topic, &tl))
+    return WD_EBADFRAME;
+  plen = wd_cur_left(c);
+  if (wd_cur_bytes(c, plen, &payload) < 0) return WD_EBADFRAME;
+  if (wd_pid_parse(dest, dl, &hid, &hl, &counter) < 0 || hl != h->idlen ||
+      memcmp(hid, h->id, hl) != 0) {
+    send_reply(h, req, WD_EINVAL, "bad destination", 15);
+    return 0;
+  }
+  a = wd__host_find(h, counter);
+  if (a == NULL || a->state != A_ALIVE) {
+    send_reply(h, req, WD_ENOTFOUND, "process not found", 17);
+    return 0;
+  }
+  m = wd_msg_new(from, fl, topic, tl, payload, plen);
+  if (m == NULL) {
+    send_reply(h, req, WD_ENOMEM, "out of memory", 13);
+    return 0;
+  }
+  if ((r = wd__host_deliver(h, a, m)) < 0) {
+    wd_msg_free(m);
+    send_reply(h, req, r, "mailbox full", 12);
+    return 0;
+  }
+  if (req != 0) send_reply(h, req, 0, "", 0);
+  return 0;
+}
+
+int wd_host_on_req(wd_host *h, uint32_t req, uint8_t op, wd_cur *body) {
+  switch (op) {
+    case WD_OP_SPAWN:
+      return req_spawn(h, req, body);
+    case WD_OP_SEND:
+      return req_send(h, req, body);
+    default:
+      host_log(h, "unexpected request op %u", op);
+      return WD_EBADFRAME;
+  }
+}
+
+int wd_host_on_reply(wd_host *h, uint32_t req, int32_t status,
+                     const char *s, size_t n) {
+  pend *p = pend_take(h, req);
+  task *t;
+  if (p == NULL) return 0; /* the waiting actor is gone */
+  t = p->t;
+  wd_free(p);
+  if (t->w.kind != W_REPLY || t->w.req != req) return 0;
+  t->w.status = status;
+  wd_free(t->w.rstr);
+  t->w.rstr = wd_strndup(s, n);
+  t->w.rlen = t->w.rstr ? n : 0;
+  t->w.done = 1;
+  wd__host_ready(t);
+  return 0;
+}
+
+size_t wd_host_count(const wd_host *h) {
+  return h->nactors;
+}
+
+void wd_host_stop(wd_host *h) {
+  int i;
+  h->stopping = 1;
+  for (i = 0; i < HOST_BUCKETS; i++)
+    while (h->buckets[i] != NULL) actor_free(h->buckets[i]);
+  if (h->idle_on) uv_idle_stop(&h->idle);
+  h->idle_on = 0;
+  if (!uv_is_closing((uv_handle_t *)&h->idle))
+    uv_close((uv_handle_t *)&h->idle, NULL);
+}
+
+void wd_host_free(wd_host *h) {
+  int i, j;
+  if (h == NULL) return;
+  for (i = 0; i < h->nentries; i++) {
+    entry *e = &h->entries[i];
+    wd_free(e->id);
+    wd_free(e->chunkname);
+    wd_free(e->source);
+    wd_free(e->method);
+    wd_free(e->bytecode);
+    if (e->imports)
+      for (j = 0; j < e->nimports * 2; j++) wd_free(e->imports[j]);
+    wd_free(e->imports);
+  }
+  wd_free(h->entries);
+  for (i = 0; i < PEND_BUCKETS; i++)
+    while (h->pend[i] != NULL) {
+      pend *p = h->pend[i];
+      h->pend[i] = p->next;
+      wd_free(p);
+    }
+  if (h->compiler) lua_close(h->compiler);
+  wd_free(h->boot_bc);
+  wd_buf_close(&h->scratch);
+  wd_free(h->id);
+  wd_free(h);
+}
+
+/* }====== */

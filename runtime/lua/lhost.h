@@ -1,0 +1,233 @@
+/*
+** runtime/lua/lhost.h
+** Internal structures of a host: actors (one lua_State each), their tasks
+** (Lua threads driven by the scheduler), channels, subscriptions, timers
+** and the requests a host has in flight at the broker.
+** Runs in: host (sandboxed).
+*/
+#ifndef lhost_h
+#define lhost_h
+
+#include <uv.h>
+
+#include "lua.h"
+#include "lauxlib.h"
+
+#include "ward/wd_buf.h"
+#include "ward/wd_lua.h"
+#include "ward/wd_mbox.h"
+#include "ward/wd_pid.h"
+
+typedef struct actor actor;
+typedef struct task task;
+typedef struct chan chan;
+typedef struct waiter waiter;
+typedef struct sub sub;
+typedef struct tmr tmr;
+typedef struct entry entry;
+
+/* An entry the broker shipped: its source, compiled lazily to bytecode. */
+struct entry {
+  char *id;
+  char *chunkname; /* "@path/to/file.lua", for error positions */
+  char *source;
+  size_t srclen;
+  char *method;    /* "" for libraries */
+  int library;
+  char **imports;  /* pairs: local name, entry id */
+  int nimports;
+  char *bytecode;  /* stripped dump made by this host, or NULL */
+  size_t bclen;
+};
+
+/* Why a task stopped: set just before it yields. */
+enum { Y_NONE, Y_BLOCK, Y_PREEMPT, Y_CPU };
+
+/* What a blocked task waits for. */
+enum { W_NONE, W_CHAN, W_SLEEP, W_REPLY };
+
+struct waiter {
+  task *t;
+  chan *ch;
+  waiter *prev, *next; /* in the channel's queue */
+  int idx;             /* case index (0 for plain send/receive) */
+  int is_send;
+  int valref;          /* LUA_NOREF, or the value a blocked sender offers */
+};
+
+typedef struct wait {
+  int kind;
+  int nw;
+  waiter *w;       /* nw waiters, one per case */
+  waiter one;      /* storage for a single case */
+  int done;        /* a peer completed the operation for us */
+  int fired;       /* case index that completed */
+  int closed;      /* completed because the channel closed */
+  int valref;      /* value handed to a blocked receiver */
+  tmr *sleep;
+  uint32_t req;    /* W_REPLY */
+  int32_t status;
+  char *rstr;
+  size_t rlen;
+} wait;
+
+struct task {
+  actor *a;
+  lua_State *co;
+  int ref;
+  task *next;      /* actor's ready list */
+  task *anext, *aprev; /* all tasks of the actor */
+  int ready;
+  int is_main;
+  wait w;
+};
+
+enum { CH_LUA, CH_SUB, CH_TIMER };
+
+struct chan {
+  int kind;
+  actor *a;
+  int cap;
+  int closed;
+  int count, head; /* ring in the user value table (CH_LUA) */
+  waiter *recvq, *sendq;
+  sub *sub;        /* CH_SUB */
+  int fired;       /* CH_TIMER: a tick is waiting to be received */
+  int64_t fired_at;
+};
+
+struct sub {
+  sub *next;
+  char *topic;
+  chan *ch;
+  int chref;
+  int msgmode;
+  wd_mbox q;
+};
+
+struct tmr {
+  uv_timer_t h;
+  actor *a;        /* NULL once detached (actor gone) */
+  tmr *next;       /* actor's list */
+  task *t;         /* sleep: the task to wake */
+  chan *ch;        /* after/timer/ticker: the channel to fill */
+  int chref;
+  int repeat;
+};
+
+enum { A_ALIVE, A_DEAD };
+
+struct actor {
+  wd_host *h;
+  uint64_t counter;
+  char pid[WD_PID_MAX];
+  size_t pidlen;
+  entry *e;
+  lua_State *L;
+  size_t mem, mem_limit;
+  int mem_failed;
+  task *main;
+  task *tasks;          /* every task, for cleanup */
+  task *rhead, *rtail;
+  actor *rnext, *rprev; /* host run queue */
+  int queued;
+  actor *hnext;         /* host hash chain */
+  int state;
+  int yield_reason;
+  task *running;        /* task being resumed right now */
+  uint64_t cpu_ticks;
+  wd_mbox pending;      /* messages no subscription took yet */
+  wd_msg *decoding;     /* message being decoded (freed if that raises) */
+  size_t nqueued;       /* all undelivered messages, pending and subs */
+  sub *subs;
+  sub *inbox;
+  tmr *timers;
+  int report_exit;
+  int has_names;
+  int ntasks;
+  int loaded_ref;       /* require cache */
+};
+
+typedef struct pend {
+  struct pend *next;
+  uint32_t req;
+  task *t;
+} pend;
+
+#define HOST_BUCKETS 4096
+#define PEND_BUCKETS 256
+
+struct wd_host {
+  uv_loop_t *loop;
+  char *id;
+  size_t idlen;
+  wd_host_io io;
+  wd_hlimits lim;
+  entry *entries;
+  int nentries;
+  actor *buckets[HOST_BUCKETS];
+  size_t nactors;
+  actor *rq_head, *rq_tail;
+  uv_idle_t idle;
+  int idle_on;
+  uint64_t pid_next, pid_end, pid_next_base, pid_next_end;
+  int pid_requested;
+  pend *pend[PEND_BUCKETS];
+  uint32_t next_req;
+  wd_buf scratch;       /* codec output for one send */
+  lua_State *compiler;  /* scratch state that compiles entries */
+  char *boot_bc;
+  size_t boot_len;
+  int stopping;
+};
+
+/* lhost.c */
+actor *wd__host_find(wd_host *h, uint64_t counter);
+int wd__host_spawn_local(wd_host *h, entry *e, const char *parent,
+                         const uint8_t *args, size_t alen, uint32_t flags,
+                         actor **out, char *err, size_t errlen);
+void wd__host_request_cancel(wd_host *h, uint32_t req);
+entry *wd__host_entry(wd_host *h, const char *id);
+int wd__host_deliver(wd_host *h, actor *to, wd_msg *m);
+void wd__host_ready(task *t);
+int wd__host_request(wd_host *h, task *t, uint8_t op, wd_buf **body,
+                     size_t *start);
+int wd__host_request_end(wd_host *h, size_t start);
+actor *wd__actor_of(lua_State *L);
+int wd__actor_route(actor *a, wd_msg *m, int force);
+void wd__actor_reroute(actor *a, sub *from);
+uint64_t wd__host_now_ns(void);
+
+/* lenv.c */
+task *wd__task_new(actor *a, lua_State *L);
+void wd__task_free(task *t);
+int wd__env_new(actor *a);
+int wd__env_boot(actor *a, const uint8_t *args, size_t alen, char *err,
+                 size_t errlen);
+void wd__preempt_start(void);
+void wd__preempt_enter(actor *a, lua_State *co);
+void wd__preempt_leave(void);
+int wd__env_compile(wd_host *h, entry *e, char *err, size_t errlen);
+
+/* lchannel.c */
+int luaopen_ward_channel(lua_State *L);
+chan *wd__chan_new(lua_State *L, actor *a, int kind, int cap);
+void wd__chan_notify(chan *ch);
+void wd__chan_close(lua_State *L, chan *ch);
+void wd__wait_clear(task *t);
+int wd__block(lua_State *L, task *t, lua_KFunction k, lua_KContext ctx);
+task *wd__task_current(lua_State *L);
+
+/* lprocess.c */
+int luaopen_ward_process(lua_State *L);
+int wd__msg_push(lua_State *L, actor *a, wd_msg *m, int msgmode);
+
+/* ltime.c */
+void wd__time_push(lua_State *L, int64_t ns);
+int luaopen_ward_time(lua_State *L);
+void wd__tmr_stop(tmr *t);
+
+/* Upvalue 1 of every binding is the actor (light userdata). */
+#define ACTOR(L) ((actor *)lua_touserdata((L), lua_upvalueindex(1)))
+
+#endif

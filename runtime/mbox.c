@@ -1,0 +1,82 @@
+/*
+** runtime/mbox.c
+** Messages and bounded FIFO mailboxes.
+** Runs in: host (sandboxed).
+*/
+#include <string.h>
+
+#include "ward/wd_mbox.h"
+
+wd_msg *wd_msg_new(const char *from, size_t fromlen, const char *topic,
+                   size_t topiclen, const uint8_t *payload, size_t plen) {
+  wd_msg *m;
+  char *p;
+  if (fromlen > UINT32_MAX || topiclen > UINT32_MAX || plen > UINT32_MAX)
+    return NULL;
+  m = wd_malloc(sizeof *m + fromlen + topiclen + plen + 2);
+  if (m == NULL) return NULL;
+  p = (char *)(m + 1);
+  m->next = NULL;
+  m->kind = WD_MSG_USER;
+  m->from = p;
+  if (fromlen) memcpy(p, from, fromlen);
+  p[fromlen] = '\0';
+  p += fromlen + 1;
+  m->topic = p;
+  if (topiclen) memcpy(p, topic, topiclen);
+  p[topiclen] = '\0';
+  p += topiclen + 1;
+  m->payload = (const uint8_t *)p;
+  if (plen) memcpy(p, payload, plen);
+  m->fromlen = (uint32_t)fromlen;
+  m->topiclen = (uint32_t)topiclen;
+  m->plen = (uint32_t)plen;
+  return m;
+}
+
+void wd_msg_free(wd_msg *m) {
+  wd_free(m);
+}
+
+void wd_mbox_init(wd_mbox *q, size_t limit) {
+  q->head = q->tail = NULL;
+  q->count = 0;
+  q->limit = limit;
+}
+
+void wd_mbox_push_force(wd_mbox *q, wd_msg *m) {
+  m->next = NULL;
+  if (q->tail) q->tail->next = m;
+  else q->head = m;
+  q->tail = m;
+  q->count++;
+}
+
+int wd_mbox_push(wd_mbox *q, wd_msg *m) {
+  if (q->limit != 0 && q->count >= q->limit) return WD_EMBOXFULL;
+  wd_mbox_push_force(q, m);
+  return 0;
+}
+
+wd_msg *wd_mbox_pop(wd_mbox *q) {
+  wd_msg *m = q->head;
+  if (m == NULL) return NULL;
+  q->head = m->next;
+  if (q->head == NULL) q->tail = NULL;
+  q->count--;
+  m->next = NULL;
+  return m;
+}
+
+void wd_mbox_remove(wd_mbox *q, wd_msg *prev, wd_msg *m) {
+  if (prev) prev->next = m->next;
+  else q->head = m->next;
+  if (q->tail == m) q->tail = prev;
+  q->count--;
+  m->next = NULL;
+}
+
+void wd_mbox_clear(wd_mbox *q) {
+  wd_msg *m;
+  while ((m = wd_mbox_pop(q)) != NULL) wd_msg_free(m);
+}

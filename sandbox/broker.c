@@ -1,0 +1,1008 @@
+/*
+** sandbox/broker.c
+** The broker: starts one host OS process per process.host on demand,
+** signs every frame to it, routes requests between hosts, keeps the name
+** registry, reports root processes' exits, and turns a host's death into
+** errors for everyone waiting on it. It never trusts a host: every field
+** of every record is checked, and a host that lies (a sender PID that is
+** not its own, a reply to a request it was never sent) is killed.
+** Runs in: broker.
+*/
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "lua.h"
+#include "lauxlib.h"
+
+#include "../runtime/lua/lcodec.h"
+#include "ward/wd_link.h"
+#include "ward/wd_pid.h"
+#include "ward/wd_proto.h"
+#include "ward/wd_sandbox.h"
+
+#define PID_BLOCK 65536u
+#define FWD_BUCKETS 256
+#define NAME_BUCKETS 1024
+
+typedef struct hslot {
+  wd_broker *b;
+  const wd_entry *he;
+  const char *id;
+  size_t idlen;
+  int up;           /* link usable */
+  pid_t pid;        /* 0 when no OS process */
+  wd_link *link;
+  char why[200];
+} hslot;
+
+typedef struct fwd {
+  struct fwd *next;
+  uint32_t breq;
+  int origin;       /* host slot index, or -1: the broker itself */
+  uint32_t oreq;
+  int target;
+  wd_root_cb cb;    /* origin -1: a root spawn */
+  void *ud;
+} fwd;
+
+typedef struct root {
+  struct root *next;
+  int slot;
+  uint64_t counter;
+  wd_root_cb cb;
+  void *ud;
+} root;
+
+typedef struct name {
+  struct name *next;
+  char *name;
+  char *pid;
+  int slot;
+  uint64_t counter;
+} name;
+
+typedef struct btimer {
+  uv_timer_t h;
+  wd_broker *b;
+  void (*cb)(wd_broker *, void *);
+  void *ud;
+} btimer;
+
+struct wd_broker {
+  uv_loop_t loop;
+  const wd_manifest *m;
+  wd_broker_opts o;
+  hslot *hosts;
+  int nhosts;
+  unsigned char *master;
+  uint64_t next_pid;
+  uint64_t next_index;
+  fwd *fwd[FWD_BUCKETS];
+  uint32_t next_breq;
+  root *roots;
+  name *names[NAME_BUCKETS];
+  uv_signal_t sigchld;
+  uv_prepare_t flush;
+  uv_timer_t killer;
+  int stopping;
+  int closed;
+};
+
+static void host_down(hslot *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* {====== Small tables ====== */
+
+static uint32_t hash_str(const char *s, size_t n) {
+  uint32_t h = 2166136261u;
+  size_t i;
+  for (i = 0; i < n; i++) h = (h ^ (uint8_t)s[i]) * 16777619u;
+  return h;
+}
+
+static name **name_find(wd_broker *b, const char *nm, size_t n) {
+  name **pp = &b->names[hash_str(nm, n) % NAME_BUCKETS];
+  while (*pp != NULL &&
+         (strlen((*pp)->name) != n || memcmp((*pp)->name, nm, n) != 0))
+    pp = &(*pp)->next;
+  return pp;
+}
+
+static void name_free(name *x) {
+  wd_free(x->name);
+  wd_free(x->pid);
+  wd_free(x);
+}
+
+/* Release every name held by (slot, counter), or by any process of the
+** slot when 'all' is set. */
+static void names_release(wd_broker *b, int slot, uint64_t counter, int all) {
+  int i;
+  for (i = 0; i < NAME_BUCKETS; i++) {
+    name **pp = &b->names[i];
+    while (*pp != NULL) {
+      name *x = *pp;
+      if (x->slot == slot && (all || x->counter == counter)) {
+        *pp = x->next;
+        name_free(x);
+      } else {
+        pp = &x->next;
+      }
+    }
+  }
+}
+
+static fwd *fwd_new(wd_broker *b, int origin, uint32_t oreq, int target) {
+  fwd *f = wd_calloc(1, sizeof *f);
+  if (f == NULL) return NULL;
+  if (++b->next_breq == 0) b->next_breq = 1;
+  f->breq = b->next_breq;
+  f->origin = origin;
+  f->oreq = oreq;
+  f->target = target;
+  f->next = b->fwd[f->breq % FWD_BUCKETS];
+  b->fwd[f->breq % FWD_BUCKETS] = f;
+  return f;
+}
+
+static fwd *fwd_take(wd_broker *b, uint32_t breq) {
+  fwd **pp = &b->fwd[breq % FWD_BUCKETS];
+  while (*pp != NULL) {
+    fwd *f = *pp;
+    if (f->breq == breq) {
+      *pp = f->next;
+      return f;
+    }
+    pp = &f->next;
+  }
+  return NULL;
+}
+
+static hslot *slot_by_id(wd_broker *b, const char *id, size_t n) {
+  int i;
+  for (i = 0; i < b->nhosts; i++)
+    if (b->hosts[i].idlen == n && memcmp(b->hosts[i].id, id, n) == 0)
+      return &b->hosts[i];
+  return NULL;
+}
+
+/* }====== */
+
+/* {====== Records to hosts ====== */
+
+static wd_buf *rec(hslot *s, uint8_t rtype, size_t *start) {
+  *start = wd_link_rec_begin(s->link, rtype);
+  return &s->link->batch;
+}
+
+static void rec_done(hslot *s, size_t start) {
+  (void)wd_link_rec_end(s->link, start);
+}
+
+static void reply(hslot *s, uint32_t req, int32_t status, const char *fmt,
+                  ...) __attribute__((format(printf, 4, 5)));
+static void reply(hslot *s, uint32_t req, int32_t status, const char *fmt,
+                  ...) {
+  char msg[600];
+  va_list ap;
+  size_t st;
+  wd_buf *w;
+  if (!s->up) return;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  w = rec(s, WD_R_REPLY, &st);
+  wd_buf_put_u32(w, req);
+  wd_buf_put_u32(w, (uint32_t)status);
+  wd_buf_put_cstr(w, msg);
+  rec_done(s, st);
+}
+
+/* Answer the origin of a carried request (a host or a root callback). */
+static void answer(wd_broker *b, fwd *f, int32_t status, const char *s,
+                   size_t n) {
+  if (f->origin >= 0) {
+    hslot *o = &b->hosts[f->origin];
+    size_t st;
+    wd_buf *w;
+    if (!o->up) return;
+    w = rec(o, WD_R_REPLY, &st);
+    wd_buf_put_u32(w, f->oreq);
+    wd_buf_put_u32(w, (uint32_t)status);
+    wd_buf_put_str(w, s, n);
+    rec_done(o, st);
+    return;
+  }
+  if (status < 0) {
+    char msg[600];
+    snprintf(msg, sizeof msg, "%.*s", (int)n, s);
+    f->cb(b, f->ud, 0, 0, msg);
+  } else {
+    const char *hid;
+    size_t hl;
+    uint64_t counter;
+    root *r = wd_calloc(1, sizeof *r);
+    if (r == NULL || wd_pid_parse(s, n, &hid, &hl, &counter) < 0) {
+      wd_free(r);
+      f->cb(b, f->ud, 0, 0, "bad PID from host");
+      return;
+    }
+    r->slot = f->target;
+    r->counter = counter;
+    r->cb = f->cb;
+    r->ud = f->ud;
+    r->next = b->roots;
+    b->roots = r;
+  }
+}
+
+/* }====== */
+
+/* {====== Starting hosts ====== */
+
+static void put_entry(wd_buf *w, const wd_entry *e) {
+  const wd_lua_conf *l = &e->u.lua;
+  char chunk[1024];
+  size_t i;
+  snprintf(chunk, sizeof chunk, "@%s",
+           l->source_path ? l->source_path : e->id);
+  wd_buf_put_cstr(w, e->id);
+  wd_buf_put_cstr(w, chunk);
+  wd_buf_put_cstr(w, e->kind == WD_KIND_LUA ? l->method : "");
+  wd_buf_put_u8(w, e->kind == WD_KIND_LIBRARY);
+  wd_buf_put_u32(w, (uint32_t)l->nimports);
+  wd_buf_put_str(w, l->source ? l->source : "", l->source_len);
+  for (i = 0; i < l->nimports; i++) {
+    wd_buf_put_cstr(w, l->imports[i].name);
+    wd_buf_put_cstr(w, l->imports[i].id);
+  }
+}
+
+/* Does entry 'e' run on host 's'? Entries pinned to a host run only there;
+** libraries go everywhere. */
+static int entry_on_host(const wd_entry *e, const hslot *s) {
+  if (e->kind == WD_KIND_LIBRARY) return 1;
+  if (e->kind != WD_KIND_LUA) return 0;
+  return e->u.lua.host == NULL || strcmp(e->u.lua.host, s->id) == 0;
+}
+
+static void send_init(hslot *s) {
+  const wd_host_limits *lim = &s->he->u.host.limits;
+  const wd_manifest *m = s->b->m;
+  size_t st, i, pos;
+  uint32_t n = 0;
+  wd_buf *w = rec(s, WD_R_INIT, &st);
+  wd_buf_put_u64(w, lim->memory);
+  wd_buf_put_u64(w, (uint64_t)lim->mailbox);
+  wd_buf_put_u64(w, lim->max_payload);
+  wd_buf_put_u64(w, (uint64_t)lim->max_processes);
+  wd_buf_put_u64(w, (uint64_t)lim->slice_ns);
+  wd_buf_put_u64(w, (uint64_t)lim->cpu_ns);
+  pos = w->len;
+  wd_buf_put_u32(w, 0);
+  for (i = 0; i < m->nentries; i++)
+    if (entry_on_host(m->entries[i], s)) {
+      put_entry(w, m->entries[i]);
+      n++;
+    }
+  wd_buf_patch_u32(w, pos, n);
+  rec_done(s, st);
+}
+
+static void send_pids(hslot *s) {
+  size_t st;
+  wd_buf *w = rec(s, WD_R_PIDS, &st);
+  wd_buf_put_u64(w, s->b->next_pid);
+  wd_buf_put_u64(w, PID_BLOCK);
+  s->b->next_pid += PID_BLOCK;
+  rec_done(s, st);
+}
+
+static int on_rec(wd_link *l, uint8_t rtype, wd_cur *body);
+static void on_fail(wd_link *l, int code, const char *why);
+
+/* The environment a host gets: nothing of the broker's but sanitizer
+** settings (a host needs no configuration from its environment). */
+static char **host_env(void) {
+  extern char **environ;
+  static char *env[8];
+  int i, n = 0;
+  for (i = 0; environ[i] != NULL && n < 7; i++)
+    if (strncmp(environ[i], "ASAN_", 5) == 0 ||
+        strncmp(environ[i], "UBSAN_", 6) == 0 ||
+        strncmp(environ[i], "LSAN_", 5) == 0)
+      env[n++] = environ[i];
+  env[n] = NULL;
+  return env;
+}
+
+static int host_start(wd_broker *b, hslot *s, char *err, size_t errlen) {
+  int sv[2], r;
+  uint8_t keys[65];
+  uint64_t index = b->next_index++;
+  pid_t pid;
+  char **env = host_env();
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
+    snprintf(err, errlen, "socketpair: %s", strerror(errno));
+    return -errno;
+  }
+  wd_link_tune_socket(sv[0]);
+  wd_link_tune_socket(sv[1]);
+  keys[0] = WD_F_KEYS;
+  wd_ipc_derive(b->master, index, WD_IPC_DIR_TO_HOST, keys + 1);
+  wd_ipc_derive(b->master, index, WD_IPC_DIR_TO_BROKER, keys + 33);
+  fflush(stdout);
+  fflush(stderr);
+  pid = fork();
+  if (pid < 0) {
+    snprintf(err, errlen, "fork: %s", strerror(errno));
+    close(sv[0]);
+    close(sv[1]);
+    sodium_memzero(keys, sizeof keys);
+    return WD_EUNAVAIL;
+  }
+  if (pid == 0) {
+    char *argv[4];
+    argv[0] = (char *)"ward";
+    argv[1] = (char *)"host";
+    argv[2] = (char *)s->id;
+    argv[3] = NULL;
+    sodium_memzero(keys, sizeof keys);
+    if (dup2(sv[1], 3) != 3) _exit(127);
+    execve(b->o.exe, argv, env);
+    _exit(127);
+  }
+  close(sv[1]);
+  s->pid = pid;
+  s->why[0] = '\0';
+  do r = (int)send(sv[0], keys, sizeof keys, MSG_NOSIGNAL);
+  while (r == -1 && errno == EINTR);
+  s->link = wd_calloc(1, sizeof *s->link);
+  if (r != (int)sizeof keys || s->link == NULL ||
+      wd_link_init(&b->loop, s->link, sv[0], keys + 1, keys + 33) < 0) {
+    sodium_memzero(keys, sizeof keys);
+    snprintf(err, errlen, "cannot set up the link to host %s", s->id);
+    kill(pid, SIGKILL);
+    wd_free(s->link);
+    s->link = NULL;
+    close(sv[0]);
+    return WD_EUNAVAIL;
+  }
+  sodium_memzero(keys, sizeof keys);
+  s->link->data = s;
+  s->link->on_rec = on_rec;
+  s->link->on_fail = on_fail;
+  s->up = 1;
+  send_init(s);
+  send_pids(s);
+  if (b->o.verbose)
+    fprintf(stderr, "ward: host %s started (pid %d)\n", s->id, (int)pid);
+  return 0;
+}
+
+static int host_ensure(wd_broker *b, hslot *s, char *err, size_t errlen) {
+  if (s->up) return 0;
+  if (b->stopping) {
+    snprintf(err, errlen, "ward is shutting down");
+    return WD_EUNAVAIL;
+  }
+  if (s->pid != 0) {
+    snprintf(err, errlen, "host %s is restarting", s->id);
+    return WD_EUNAVAIL;
+  }
+  return host_start(b, s, err, errlen);
+}
+
+/* }====== */
+
+/* {====== Requests from hosts ====== */
+
+static int get_str(wd_cur *c, const char **s, size_t *n) {
+  return wd_cur_str(c, s, n);
+}
+
+/* Is 'pid' a PID of host 's'? */
+static int owns(hslot *s, const char *pid, size_t n, uint64_t *counter) {
+  const char *hid;
+  size_t hl;
+  if (wd_pid_parse(pid, n, &hid, &hl, counter) < 0) return 0;
+  return hl == s->idlen && memcmp(hid, s->id, hl) == 0;
+}
+
+static int req_spawn(hslot *s, uint32_t req, wd_cur *c) {
+  wd_broker *b = s->b;
+  const char *parent, *eid, *hid, *act, *scope;
+  size_t pl, el, hl, al, sl, rest;
+  uint32_t flags;
+  const uint8_t *args;
+  const wd_entry *e;
+  hslot *t;
+  uint64_t counter;
+  char id[300], err[300];
+  fwd *f;
+  size_t st;
+  wd_buf *w;
+  if (get_str(c, &parent, &pl) || get_str(c, &eid, &el) ||
+      get_str(c, &hid, &hl) || wd_cur_u32(c, &flags) ||
+      get_str(c, &act, &al) || get_str(c, &scope, &sl))
+    return WD_EBADFRAME;
+  rest = wd_cur_left(c);
+  if (wd_cur_bytes(c, rest, &args) < 0) return WD_EBADFRAME;
+  if (!owns(s, parent, pl, &counter)) {
+    host_down(s, "spawn request with a parent PID not of this host");
+    return WD_EBADFRAME;
+  }
+  if (el >= sizeof id || memchr(eid, '\0', el) != NULL) {
+    reply(s, req, WD_EINVAL, "invalid entry id");
+    return 0;
+  }
+  memcpy(id, eid, el);
+  id[el] = '\0';
+  e = wd_manifest_find(b->m, id);
+  if (e == NULL || e->kind != WD_KIND_LUA) {
+    reply(s, req, WD_ENOTFOUND, "entry not found: %s", id);
+    return 0;
+  }
+  t = slot_by_id(b, hid, hl);
+  if (t == NULL) {
+    reply(s, req, WD_ENOTFOUND, "host not found: %.*s", (int)hl, hid);
+    return 0;
+  }
+  if (!entry_on_host(e, t)) {
+    reply(s, req, WD_ENOTFOUND, "entry %s runs on host %s, not %s", id,
+          e->u.lua.host, t->id);
+    return 0;
+  }
+  if (host_ensure(b, t, err, sizeof err) < 0) {
+    reply(s, req, WD_EUNAVAIL, "%s", err);
+    return 0;
+  }
+  f = fwd_new(b, (int)(s - b->hosts), req, (int)(t - b->hosts));
+  if (f == NULL) return WD_ENOMEM;
+  w = rec(t, WD_R_REQ, &st);
+  wd_buf_put_u32(w, f->breq);
+  wd_buf_put_u8(w, WD_OP_SPAWN);
+  wd_buf_put_str(w, parent, pl);
+  wd_buf_put_str(w, eid, el);
+  wd_buf_put_str(w, hid, hl);
+  wd_buf_put_u32(w, flags & ~WD_SPAWN_ROOT); /* hosts never set ROOT */
+  wd_buf_put_str(w, act, al);
+  wd_buf_put_str(w, scope, sl);
+  wd_buf_put(w, args, rest);
+  rec_done(t, st);
+  return 0;
+}
+
+static int req_send(hslot *s, uint32_t req, wd_cur *c) {
+  wd_broker *b = s->b;
+  const char *from, *dest, *topic, *hid;
+  size_t fl, dl, tl, hl, rest;
+  const uint8_t *payload;
+  uint64_t counter;
+  hslot *t;
+  fwd *f;
+  size_t st;
+  wd_buf *w;
+  if (get_str(c, &from, &fl) || get_str(c, &dest, &dl) ||
+      get_str(c, &topic, &tl))
+    return WD_EBADFRAME;
+  rest = wd_cur_left(c);
+  if (wd_cur_bytes(c, rest, &payload) < 0) return WD_EBADFRAME;
+  if (!owns(s, from, fl, &counter)) {
+    host_down(s, "message with a sender PID not of this host");
+    return WD_EBADFRAME;
+  }
+  if (tl == 0 || topic[0] == '@') {
+    host_down(s, "message to a reserved topic");
+    return WD_EBADFRAME;
+  }
+  if (wd_pid_parse(dest, dl, &hid, &hl, &counter) < 0) {
+    name **pp = name_find(b, dest, dl);
+    if (*pp == NULL) {
+      reply(s, req, WD_ENOTFOUND,
+            "could not resolve '%.*s' as PID or registered name", (int)dl,
+            dest);
+      return 0;
+    }
+    dest = (*pp)->pid;
+    dl = strlen(dest);
+    if (wd_pid_parse(dest, dl, &hid, &hl, &counter) < 0) return WD_EINTERNAL;
+  }
+  t = slot_by_id(b, hid, hl);
+  if (t == NULL) {
+    reply(s, req, WD_ENOTFOUND, "process not found: host unknown");
+    return 0;
+  }
+  if (!t->up) {
+    reply(s, req, WD_ENOTFOUND, "process not found: %.*s", (int)dl, dest);
+    return 0;
+  }
+  f = fwd_new(b, (int)(s - b->hosts), req, (int)(t - b->hosts));
+  if (f == NULL) return WD_ENOMEM;
+  w = rec(t, WD_R_REQ, &st);
+  wd_buf_put_u32(w, f->breq);
+  wd_buf_put_u8(w, WD_OP_SEND);
+  wd_buf_put_str(w, from, fl);
+  wd_buf_put_str(w, dest, dl);
+  wd_buf_put_str(w, topic, tl);
+  wd_buf_put(w, payload, rest);
+  rec_done(t, st);
+  return 0;
+}
+
+static int req_registry(hslot *s, uint32_t req, uint8_t op, wd_cur *c) {
+  wd_broker *b = s->b;
+  const char *nm, *pid;
+  size_t nl, pl;
+  uint64_t counter;
+  name **pp, *x;
+  if (get_str(c, &nm, &nl)) return WD_EBADFRAME;
+  if (nl == 0 || nl > 255 || memchr(nm, '\0', nl) != NULL) {
+    reply(s, req, WD_EINVAL, "invalid name");
+    return 0;
+  }
+  pp = name_find(b, nm, nl);
+  switch (op) {
+    case WD_OP_REG:
+      if (get_str(c, &pid, &pl)) return WD_EBADFRAME;
+      if (!owns(s, pid, pl, &counter)) {
+        reply(s, req, WD_EDENIED, "cannot register a process of another "
+                                  "host");
+        return 0;
+      }
+      if (*pp != NULL) {
+        if (strlen((*pp)->pid) == pl && memcmp((*pp)->pid, pid, pl) == 0)
+          reply(s, req, 0, "%s", "");
+        else
+          reply(s, req, WD_EEXIST, "name already registered: %.*s", (int)nl,
+                nm);
+        return 0;
+      }
+      x = wd_calloc(1, sizeof *x);
+      if (x == NULL || (x->name = wd_strndup(nm, nl)) == NULL ||
+          (x->pid = wd_strndup(pid, pl)) == NULL) {
+        if (x) name_free(x);
+        reply(s, req, WD_ENOMEM, "out of memory");
+        return 0;
+      }
+      x->slot = (int)(s - b->hosts);
+      x->counter = counter;
+      x->next = b->names[hash_str(nm, nl) % NAME_BUCKETS];
+      b->names[hash_str(nm, nl) % NAME_BUCKETS] = x;
+      reply(s, req, 0, "%s", "");
+      return 0;
+    case WD_OP_UNREG:
+      if (*pp == NULL) {
+        reply(s, req, 0, "0");
+        return 0;
+      }
+      if ((*pp)->slot != (int)(s - b->hosts)) {
+        reply(s, req, WD_EDENIED, "name belongs to a process of another "
+                                  "host: %.*s", (int)nl, nm);
+        return 0;
+      }
+      x = *pp;
+      *pp = x->next;
+      name_free(x);
+      reply(s, req, 0, "1");
+      return 0;
+    default:
+      if (*pp == NULL) reply(s, req, WD_ENOTFOUND, "name not registered");
+      else reply(s, req, 0, "%s", (*pp)->pid);
+      return 0;
+  }
+}
+
+static int on_reply(hslot *s, wd_cur *c) {
+  wd_broker *b = s->b;
+  uint32_t breq, status;
+  const char *str;
+  size_t n;
+  fwd *f;
+  if (wd_cur_u32(c, &breq) || wd_cur_u32(c, &status) || get_str(c, &str, &n))
+    return WD_EBADFRAME;
+  f = fwd_take(b, breq);
+  if (f == NULL || f->target != (int)(s - b->hosts)) {
+    wd_free(f);
+    host_down(s, "reply to a request it was never sent");
+    return WD_EBADFRAME;
+  }
+  answer(b, f, (int32_t)status, str, n);
+  wd_free(f);
+  return 0;
+}
+
+static int on_exit_rec(hslot *s, wd_cur *c) {
+  wd_broker *b = s->b;
+  uint64_t counter;
+  uint8_t flags;
+  uint32_t status;
+  const char *text, *res;
+  size_t tl, rl;
+  root **pp;
+  if (wd_cur_u64(c, &counter) || wd_cur_u8(c, &flags) ||
+      wd_cur_u32(c, &status) || get_str(c, &text, &tl) ||
+      get_str(c, &res, &rl))
+    return WD_EBADFRAME;
+  names_release(b, (int)(s - b->hosts), counter, 0);
+  for (pp = &b->roots; *pp != NULL; pp = &(*pp)->next) {
+    root *r = *pp;
+    if (r->slot == (int)(s - b->hosts) && r->counter == counter) {
+      char *t = wd_strndup(text, tl);
+      *pp = r->next;
+      r->cb(b, r->ud, (flags & WD_EXIT_OK) != 0, (flags & WD_EXIT_FALSE) != 0,
+            t ? t : "");
+      wd_free(t);
+      wd_free(r);
+      break;
+    }
+  }
+  return 0;
+}
+
+static int on_rec(wd_link *l, uint8_t rtype, wd_cur *body) {
+  hslot *s = l->data;
+  uint32_t req;
+  uint8_t op;
+  const char *str;
+  size_t n;
+  switch (rtype) {
+    case WD_R_PIDREQ:
+      send_pids(s);
+      return 0;
+    case WD_R_PRINT:
+      if (get_str(body, &str, &n)) return WD_EBADFRAME;
+      fwrite(str, 1, n, stdout);
+      return 0;
+    case WD_R_LOG:
+      if (get_str(body, &str, &n)) return WD_EBADFRAME;
+      fprintf(stderr, "ward: host %s: %.*s\n", s->id, (int)n, str);
+      return 0;
+    case WD_R_REQ:
+      if (wd_cur_u32(body, &req) || wd_cur_u8(body, &op)) return WD_EBADFRAME;
+      switch (op) {
+        case WD_OP_SPAWN:
+          return req_spawn(s, req, body);
+        case WD_OP_SEND:
+          return req_send(s, req, body);
+        case WD_OP_REG:
+        case WD_OP_UNREG:
+        case WD_OP_LOOKUP:
+          return req_registry(s, req, op, body);
+        default:
+          return WD_EBADFRAME;
+      }
+    case WD_R_REPLY:
+      return on_reply(s, body);
+    case WD_R_EXIT:
+      return on_exit_rec(s, body);
+    default:
+      return WD_EBADFRAME;
+  }
+}
+
+/* }====== */
+
+/* {====== Host death ====== */
+
+static void link_closed(uv_handle_t *h) {
+  wd_free(h->data);
+}
+
+static void maybe_finish(wd_broker *b);
+
+/* Take host 's' down: kill it, fail everything that waits on it. */
+static void host_down(hslot *s, const char *fmt, ...) {
+  wd_broker *b = s->b;
+  int idx = (int)(s - b->hosts), i;
+  char why[200];
+  va_list ap;
+  root **rp;
+  va_start(ap, fmt);
+  vsnprintf(why, sizeof why, fmt, ap);
+  va_end(ap);
+  if (s->up && !b->stopping)
+    fprintf(stderr, "ward: host %s: %s\n", s->id, why);
+  if (s->why[0] == '\0') snprintf(s->why, sizeof s->why, "%s", why);
+  if (s->pid > 0) kill(s->pid, SIGKILL);
+  if (s->link != NULL) {
+    s->link->poll.data = s->link;
+    wd_link_close(s->link, link_closed);
+    s->link = NULL;
+  }
+  if (!s->up) return;
+  s->up = 0;
+  for (i = 0; i < FWD_BUCKETS; i++) {
+    fwd **pp = &b->fwd[i];
+    while (*pp != NULL) {
+      fwd *f = *pp;
+      if (f->target == idx || f->origin == idx) {
+        *pp = f->next;
+        if (f->target == idx) {
+          char msg[300];
+          int n = snprintf(msg, sizeof msg, "host %s died: %s", s->id, why);
+          answer(b, f, WD_EUNAVAIL, msg, (size_t)n);
+        }
+        wd_free(f);
+      } else {
+        pp = &f->next;
+      }
+    }
+  }
+  names_release(b, idx, 0, 1);
+  rp = &b->roots;
+  while (*rp != NULL) {
+    root *r = *rp;
+    if (r->slot == idx) {
+      char msg[300];
+      *rp = r->next;
+      snprintf(msg, sizeof msg, "host %s died: %s", s->id, why);
+      r->cb(b, r->ud, 0, 0, msg);
+      wd_free(r);
+    } else {
+      rp = &r->next;
+    }
+  }
+}
+
+static void on_fail(wd_link *l, int code, const char *why) {
+  hslot *s = l->data;
+  if (code == 0) host_down(s, "closed its link");
+  else host_down(s, "bad frame (%s): killed", why);
+}
+
+static void on_sigchld(uv_signal_t *h, int sig) {
+  wd_broker *b = h->data;
+  int st, i;
+  pid_t pid;
+  (void)sig;
+  while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+    for (i = 0; i < b->nhosts; i++) {
+      hslot *s = &b->hosts[i];
+      if (s->pid != pid) continue;
+      s->pid = 0;
+      if (WIFSIGNALED(st))
+        host_down(s, "crashed: killed by signal %d (%s)", WTERMSIG(st),
+                  strsignal(WTERMSIG(st)));
+      else
+        host_down(s, "exited with status %d", WEXITSTATUS(st));
+    }
+  }
+  maybe_finish(b);
+}
+
+/* }====== */
+
+/* {====== Loop ====== */
+
+static void on_prepare(uv_prepare_t *p) {
+  wd_broker *b = p->data;
+  int i;
+  for (i = 0; i < b->nhosts; i++)
+    if (b->hosts[i].up) wd_link_flush(b->hosts[i].link);
+  fflush(stdout);
+}
+
+static void maybe_finish(wd_broker *b) {
+  int i;
+  if (!b->stopping || b->closed) return;
+  for (i = 0; i < b->nhosts; i++)
+    if (b->hosts[i].pid != 0) return;
+  b->closed = 1;
+  uv_close((uv_handle_t *)&b->sigchld, NULL);
+  uv_close((uv_handle_t *)&b->flush, NULL);
+  uv_close((uv_handle_t *)&b->killer, NULL);
+}
+
+static void on_killer(uv_timer_t *t) {
+  wd_broker *b = t->data;
+  int i;
+  for (i = 0; i < b->nhosts; i++)
+    if (b->hosts[i].pid > 0) kill(b->hosts[i].pid, SIGKILL);
+}
+
+void wd_broker_stop(wd_broker *b) {
+  int i;
+  if (b->stopping) return;
+  b->stopping = 1;
+  for (i = 0; i < b->nhosts; i++) {
+    hslot *s = &b->hosts[i];
+    if (s->up) {
+      size_t st;
+      (void)rec(s, WD_R_STOP, &st);
+      rec_done(s, st);
+      wd_link_flush(s->link);
+    }
+  }
+  uv_timer_start(&b->killer, on_killer, 3000, 0);
+  maybe_finish(b);
+}
+
+int wd_broker_new(const wd_manifest *m, const wd_broker_opts *o,
+                  wd_broker **out) {
+  wd_broker *b;
+  size_t i;
+  int n = 0;
+  if (sodium_init() < 0) return WD_EINTERNAL;
+  b = wd_calloc(1, sizeof *b);
+  if (b == NULL) return WD_ENOMEM;
+  b->m = m;
+  b->o = *o;
+  b->next_pid = 1;
+  for (i = 0; i < m->nentries; i++)
+    if (m->entries[i]->kind == WD_KIND_HOST) n++;
+  b->hosts = wd_calloc((size_t)(n ? n : 1), sizeof *b->hosts);
+  b->master = sodium_malloc(32);
+  if (b->hosts == NULL || b->master == NULL) {
+    wd_free(b->hosts);
+    if (b->master) sodium_free(b->master);
+    wd_free(b);
+    return WD_ENOMEM;
+  }
+  randombytes_buf(b->master, 32);
+  for (i = 0; i < m->nentries; i++) {
+    const wd_entry *e = m->entries[i];
+    if (e->kind != WD_KIND_HOST) continue;
+    b->hosts[b->nhosts].b = b;
+    b->hosts[b->nhosts].he = e;
+    b->hosts[b->nhosts].id = e->id;
+    b->hosts[b->nhosts].idlen = strlen(e->id);
+    b->nhosts++;
+  }
+  uv_loop_init(&b->loop);
+  uv_signal_init(&b->loop, &b->sigchld);
+  b->sigchld.data = b;
+  uv_signal_start(&b->sigchld, on_sigchld, SIGCHLD);
+  uv_prepare_init(&b->loop, &b->flush);
+  b->flush.data = b;
+  uv_prepare_start(&b->flush, on_prepare);
+  uv_timer_init(&b->loop, &b->killer);
+  b->killer.data = b;
+  signal(SIGPIPE, SIG_IGN);
+  *out = b;
+  return 0;
+}
+
+/* Encode string arguments with the payload codec. */
+static int encode_args(const char *const *args, int nargs, wd_buf *out) {
+  lua_State *L = luaL_newstate();
+  char err[128];
+  int i, r;
+  if (L == NULL) return WD_ENOMEM;
+  for (i = 0; i < nargs; i++) lua_pushstring(L, args[i]);
+  r = nargs ? wd_codec_encode(L, 1, nargs, out, 0, err, sizeof err) : 0;
+  lua_close(L);
+  return r < 0 ? r : 0;
+}
+
+int wd_broker_spawn_root(wd_broker *b, const char *entry, const char *host,
+                         const char *const *args, int nargs, wd_root_cb cb,
+                         void *ud, char *err, size_t errlen) {
+  const wd_entry *e = wd_manifest_find(b->m, entry);
+  hslot *t;
+  fwd *f;
+  wd_buf enc, *w;
+  size_t st;
+  int r;
+  if (e == NULL || e->kind != WD_KIND_LUA) {
+    snprintf(err, errlen, "%s: no process.lua entry with this id", entry);
+    return WD_ENOTFOUND;
+  }
+  if (host == NULL) host = e->u.lua.host;
+  if (host == NULL && b->nhosts == 1) host = b->hosts[0].id;
+  if (host == NULL) {
+    snprintf(err, errlen, "%s: the app has %d hosts; say which with --host "
+                          "or a 'host:' field on the entry", entry,
+             b->nhosts);
+    return WD_EINVAL;
+  }
+  t = slot_by_id(b, host, strlen(host));
+  if (t == NULL) {
+    snprintf(err, errlen, "host not found: %s", host);
+    return WD_ENOTFOUND;
+  }
+  if (!entry_on_host(e, t)) {
+    snprintf(err, errlen, "entry %s runs on host %s, not %s", entry,
+             e->u.lua.host, host);
+    return WD_EINVAL;
+  }
+  if ((r = host_ensure(b, t, err, errlen)) < 0) return r;
+  wd_buf_init(&enc, 0);
+  if ((r = encode_args(args, nargs, &enc)) < 0) {
+    snprintf(err, errlen, "cannot encode the arguments");
+    wd_buf_close(&enc);
+    return r;
+  }
+  f = fwd_new(b, -1, 0, (int)(t - b->hosts));
+  if (f == NULL) {
+    wd_buf_close(&enc);
+    return WD_ENOMEM;
+  }
+  f->cb = cb;
+  f->ud = ud;
+  w = rec(t, WD_R_REQ, &st);
+  wd_buf_put_u32(w, f->breq);
+  wd_buf_put_u8(w, WD_OP_SPAWN);
+  wd_buf_put_cstr(w, "");
+  wd_buf_put_cstr(w, entry);
+  wd_buf_put_cstr(w, host);
+  wd_buf_put_u32(w, WD_SPAWN_ROOT);
+  wd_buf_put_cstr(w, "");
+  wd_buf_put_cstr(w, "");
+  wd_buf_put(w, enc.p, enc.len);
+  rec_done(t, st);
+  wd_buf_close(&enc);
+  return 0;
+}
+
+int wd_broker_run(wd_broker *b) {
+  return uv_run(&b->loop, UV_RUN_DEFAULT);
+}
+
+void wd_broker_kill_host(wd_broker *b, const char *host, const char *why) {
+  int i;
+  for (i = 0; i < b->nhosts; i++) {
+    hslot *s = &b->hosts[i];
+    if (host != NULL && strcmp(host, s->id) != 0) continue;
+    if (s->up) host_down(s, "%s", why);
+  }
+}
+
+static void btimer_closed(uv_handle_t *h) {
+  wd_free(h->data);
+}
+
+static void on_btimer(uv_timer_t *t) {
+  btimer *x = t->data;
+  x->cb(x->b, x->ud);
+  uv_close((uv_handle_t *)&x->h, btimer_closed);
+}
+
+void wd_broker_after(wd_broker *b, uint64_t ms,
+                     void (*cb)(wd_broker *, void *), void *ud) {
+  btimer *x = wd_calloc(1, sizeof *x);
+  if (x == NULL) return;
+  x->b = b;
+  x->cb = cb;
+  x->ud = ud;
+  uv_timer_init(&b->loop, &x->h);
+  x->h.data = x;
+  uv_timer_start(&x->h, on_btimer, ms, 0);
+}
+
+void wd_broker_free(wd_broker *b) {
+  int i;
+  if (b == NULL) return;
+  for (i = 0; i < FWD_BUCKETS; i++)
+    while (b->fwd[i] != NULL) {
+      fwd *f = b->fwd[i];
+      b->fwd[i] = f->next;
+      wd_free(f);
+    }
+  while (b->roots != NULL) {
+    root *r = b->roots;
+    b->roots = r->next;
+    wd_free(r);
+  }
+  names_release(b, -1, 0, 1);
+  for (i = 0; i < NAME_BUCKETS; i++)
+    while (b->names[i] != NULL) {
+      name *x = b->names[i];
+      b->names[i] = x->next;
+      name_free(x);
+    }
+  uv_loop_close(&b->loop);
+  sodium_free(b->master);
+  wd_free(b->hosts);
+  wd_free(b);
+}
+
+/* }====== */

@@ -1,0 +1,150 @@
+/*
+** sandbox/hostmain.c
+** Main of a host OS process: take the link keys, give up what a host never
+** needs, then run the actors of one process.host on a libuv loop, talking
+** only to the broker.
+** Runs in: host (pre-sandbox, then sandboxed).
+*/
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "ward/wd_link.h"
+#include "ward/wd_lua.h"
+#include "ward/wd_proto.h"
+#include "ward/wd_sandbox.h"
+
+typedef struct hostctx {
+  uv_loop_t loop;
+  wd_link link;
+  wd_host *host;
+  uv_prepare_t flush;
+  const char *id;
+  int inited;
+} hostctx;
+
+static void die(const char *id, const char *what) __attribute__((noreturn));
+static void die(const char *id, const char *what) {
+  fprintf(stderr, "ward host %s: %s\n", id, what);
+  _exit(111);
+}
+
+static wd_buf *io_begin(void *ud, uint8_t rtype, size_t *start) {
+  hostctx *c = ud;
+  *start = wd_link_rec_begin(&c->link, rtype);
+  return &c->link.batch;
+}
+
+static int io_end(void *ud, size_t start) {
+  hostctx *c = ud;
+  return wd_link_rec_end(&c->link, start);
+}
+
+static int on_rec(wd_link *l, uint8_t rtype, wd_cur *body) {
+  hostctx *c = l->data;
+  uint32_t req, status;
+  uint64_t base, count;
+  uint8_t op;
+  const char *s;
+  size_t n;
+  if (!c->inited && rtype != WD_R_INIT) return WD_EBADFRAME;
+  switch (rtype) {
+    case WD_R_INIT:
+      if (c->inited) return WD_EBADFRAME;
+      c->inited = 1;
+      return wd_host_init(c->host, body);
+    case WD_R_PIDS:
+      if (wd_cur_u64(body, &base) || wd_cur_u64(body, &count))
+        return WD_EBADFRAME;
+      wd_host_add_pids(c->host, base, count);
+      return 0;
+    case WD_R_REQ:
+      if (wd_cur_u32(body, &req) || wd_cur_u8(body, &op)) return WD_EBADFRAME;
+      return wd_host_on_req(c->host, req, op, body);
+    case WD_R_REPLY:
+      if (wd_cur_u32(body, &req) || wd_cur_u32(body, &status) ||
+          wd_cur_str(body, &s, &n))
+        return WD_EBADFRAME;
+      return wd_host_on_reply(c->host, req, (int32_t)status, s, n);
+    case WD_R_STOP:
+      wd_host_stop(c->host);
+      wd_link_flush(&c->link);
+      _exit(0);
+    default:
+      return WD_EBADFRAME;
+  }
+}
+
+static void on_fail(wd_link *l, int code, const char *why) {
+  hostctx *c = l->data;
+  /* The broker went away or spoke nonsense: nothing left to serve. */
+  if (code != 0) fprintf(stderr, "ward host %s: link: %s\n", c->id, why);
+  _exit(code == 0 ? 0 : 112);
+}
+
+static void on_prepare(uv_prepare_t *p) {
+  hostctx *c = p->data;
+  wd_link_flush(&c->link);
+}
+
+/* Read the unsigned first frame: [u8 WD_F_KEYS][32 rx key][32 tx key]. */
+static void read_keys(const char *id, int fd, uint8_t rx[32], uint8_t tx[32]) {
+  uint8_t buf[65];
+  ssize_t n;
+  do n = recv(fd, buf, sizeof buf, 0);
+  while (n == -1 && errno == EINTR);
+  if (n != (ssize_t)sizeof buf || buf[0] != WD_F_KEYS)
+    die(id, "no keys on the link");
+  memcpy(rx, buf + 1, 32);
+  memcpy(tx, buf + 33, 32);
+  sodium_memzero(buf, sizeof buf);
+}
+
+/* What every host gives up before any Lua runs. The full confinement
+** (namespaces, rlimits, Landlock, seccomp) belongs to sandbox/confine.c. */
+static void drop_basics(const char *id, int fd) {
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) die(id, "PR_SET_PDEATHSIG");
+  if (getppid() == 1) die(id, "broker already gone");
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+    die(id, "PR_SET_NO_NEW_PRIVS");
+  if (prctl(PR_SET_DUMPABLE, 0) != 0) die(id, "PR_SET_DUMPABLE");
+  /* Only the link and stderr stay open. */
+  if (fd != 3 && dup2(fd, 3) != 3) die(id, "dup2");
+  if (close_range(4, ~0u, 0) != 0) die(id, "close_range");
+  close(0);
+  close(1);
+}
+
+void wd_host_main(const char *id, int fd) {
+  static hostctx c;
+  uint8_t rx[32], tx[32];
+  wd_host_io io;
+  if (sodium_init() < 0) die(id, "sodium_init");
+  drop_basics(id, fd);
+  fd = 3;
+  read_keys(id, fd, rx, tx);
+  memset(&c, 0, sizeof c);
+  c.id = id;
+  if (uv_loop_init(&c.loop) != 0) die(id, "uv_loop_init");
+  if (wd_link_init(&c.loop, &c.link, fd, tx, rx) < 0) die(id, "link");
+  sodium_memzero(rx, sizeof rx);
+  sodium_memzero(tx, sizeof tx);
+  c.link.data = &c;
+  c.link.on_rec = on_rec;
+  c.link.on_fail = on_fail;
+  io.ud = &c;
+  io.begin = io_begin;
+  io.end = io_end;
+  if (wd_host_new(&c.loop, id, &io, &c.host) < 0) die(id, "host");
+  uv_prepare_init(&c.loop, &c.flush);
+  c.flush.data = &c;
+  uv_prepare_start(&c.flush, on_prepare);
+  uv_run(&c.loop, UV_RUN_DEFAULT);
+  _exit(0);
+}

@@ -1,0 +1,254 @@
+/*
+** sandbox/ipc.c
+** Signed, sequence-numbered frames for the broker<->host link, and the
+** records batched inside a frame's payload. No I/O: the caller moves bytes.
+** Runs in: broker and host.
+*/
+#include <string.h>
+
+#include <sodium.h>
+
+#include "ward/wd_ipc.h"
+
+/* Header field offsets (see the wire format in wd_ipc.h). */
+#define OFF_MAGIC    0
+#define OFF_VERSION  2
+#define OFF_TYPE     3
+#define OFF_FLAGS    4
+#define OFF_SEQ      8
+#define OFF_LENGTH   16
+#define OFF_RESERVED 20
+
+/*
+** The MAC. Both ends of a link must agree on it, so it is a build-time
+** choice rather than a negotiated one: nothing an attacker sends can pick
+** a weaker one.
+*/
+#ifdef WD_IPC_HMAC
+_Static_assert(crypto_auth_BYTES == WD_IPC_TAGLEN, "tag size");
+_Static_assert(crypto_auth_KEYBYTES == WD_IPC_KEYLEN, "key size");
+#else
+_Static_assert(crypto_generichash_BYTES == WD_IPC_TAGLEN, "tag size");
+_Static_assert(crypto_generichash_KEYBYTES_MIN <= WD_IPC_KEYLEN &&
+                   WD_IPC_KEYLEN <= crypto_generichash_KEYBYTES_MAX,
+               "key size");
+#endif
+_Static_assert(crypto_kdf_KEYBYTES == WD_IPC_KEYLEN, "kdf master size");
+_Static_assert(crypto_kdf_CONTEXTBYTES == 8, "kdf context size");
+
+static void mac(uint8_t tag[WD_IPC_TAGLEN], const uint8_t *p, size_t n,
+                const unsigned char *key) {
+#ifdef WD_IPC_HMAC
+  crypto_auth(tag, p, n, key);
+#else
+  crypto_generichash(tag, WD_IPC_TAGLEN, p, n, key, WD_IPC_KEYLEN);
+#endif
+}
+
+static uint32_t get_u32(const uint8_t *p) {
+  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+         (uint32_t)p[3] << 24;
+}
+
+static uint64_t get_u64(const uint8_t *p) {
+  return (uint64_t)get_u32(p) | (uint64_t)get_u32(p + 4) << 32;
+}
+
+static void set_u32(uint8_t *p, uint32_t v) {
+  int i;
+  for (i = 0; i < 4; i++)
+    p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void set_u64(uint8_t *p, uint64_t v) {
+  set_u32(p, (uint32_t)v);
+  set_u32(p + 4, (uint32_t)(v >> 32));
+}
+
+/* sodium_init may run any number of times and from any thread. */
+static int sodium_ready(void) {
+  return sodium_init() < 0 ? WD_EINTERNAL : 0;
+}
+
+/* Copy a key into its own guarded, read-only allocation. */
+static int key_new(unsigned char **out, const uint8_t key[WD_IPC_KEYLEN]) {
+  unsigned char *k = sodium_malloc(WD_IPC_KEYLEN);
+  if (k == NULL) return WD_ENOMEM;
+  memcpy(k, key, WD_IPC_KEYLEN);
+  sodium_mprotect_readonly(k);
+  *out = k;
+  return 0;
+}
+
+static void key_free(unsigned char **k) {
+  if (*k == NULL) return;
+  sodium_mprotect_readwrite(*k);
+  sodium_memzero(*k, WD_IPC_KEYLEN);
+  sodium_free(*k);
+  *k = NULL;
+}
+
+int wd_ipc_init(wd_ipc *c, const uint8_t key_tx[32], const uint8_t key_rx[32],
+                size_t max_payload) {
+  int r;
+  memset(c, 0, sizeof(*c));
+  if (key_tx == NULL || key_rx == NULL) return WD_EINVAL;
+  /* The length field is a u32, and a whole frame must fit in a size_t. */
+  if (max_payload > WD_IPC_PAYLOAD_LIMIT ||
+      max_payload > SIZE_MAX - WD_IPC_OVERHEAD)
+    return WD_EINVAL;
+  if ((r = sodium_ready()) < 0) return r;
+  /* One key for both directions would let a peer's frame be reflected back
+  ** to it and accepted as the other side's. */
+  if (sodium_memcmp(key_tx, key_rx, WD_IPC_KEYLEN) == 0) return WD_EINVAL;
+  if ((r = key_new(&c->key_tx, key_tx)) < 0 ||
+      (r = key_new(&c->key_rx, key_rx)) < 0)
+    goto fail;
+  c->max_payload = max_payload;
+  return 0;
+fail:
+  wd_ipc_close(c);
+  return r;
+}
+
+void wd_ipc_close(wd_ipc *c) {
+  if (c == NULL) return;
+  key_free(&c->key_tx);
+  key_free(&c->key_rx);
+  c->seq_tx = c->seq_rx = 0;
+}
+
+int wd_ipc_derive(const uint8_t master[32], uint64_t host_index, int dir,
+                  uint8_t out[32]) {
+  int r;
+  if (dir != WD_IPC_DIR_TO_HOST && dir != WD_IPC_DIR_TO_BROKER)
+    return WD_EINVAL;
+  if (host_index > (UINT64_MAX - 1) / 2) return WD_EINVAL;
+  if ((r = sodium_ready()) < 0) return r;
+  if (crypto_kdf_derive_from_key(out, WD_IPC_KEYLEN,
+                                 host_index * 2 + (uint64_t)dir, "wardlink",
+                                 master) != 0)
+    return WD_EINTERNAL;
+  return 0;
+}
+
+int wd_ipc_seal(wd_ipc *c, uint8_t type, const uint8_t *payload, size_t len,
+                wd_buf *out) {
+  uint8_t *f;
+  int r;
+  if (c->key_tx == NULL) return WD_EINVAL;
+  if (out->err != 0) return out->err;
+  if (len > c->max_payload) return WD_ETOOBIG;
+  /* Never send seq UINT64_MAX: the next one would wrap to 0 and make every
+  ** old frame acceptable again. wd_ipc_open refuses it too. */
+  if (c->seq_tx == UINT64_MAX) return WD_ELIMIT;
+  /* Reserve the whole frame first so that failure leaves 'out' untouched.
+  ** 'len' <= 'max_payload' <= SIZE_MAX - overhead (wd_ipc_init). */
+  if ((r = wd_buf_reserve(out, WD_IPC_OVERHEAD + len)) < 0) return r;
+  f = out->p + out->len;
+  f[OFF_MAGIC] = (uint8_t)(WD_IPC_MAGIC & 0xff);
+  f[OFF_MAGIC + 1] = (uint8_t)(WD_IPC_MAGIC >> 8);
+  f[OFF_VERSION] = WD_IPC_VERSION;
+  f[OFF_TYPE] = type;
+  set_u32(f + OFF_FLAGS, 0);
+  set_u64(f + OFF_SEQ, c->seq_tx);
+  set_u32(f + OFF_LENGTH, (uint32_t)len);
+  set_u32(f + OFF_RESERVED, 0);
+  if (len > 0) memcpy(f + WD_IPC_HDRLEN, payload, len);
+  mac(f + WD_IPC_HDRLEN + len, f, WD_IPC_HDRLEN + len, c->key_tx);
+  out->len += WD_IPC_OVERHEAD + len;
+  c->seq_tx++;
+  return 0;
+}
+
+/*
+** Checks 1 and 2 of wd_ipc_open: the fixed fields, then the declared
+** length against the maximum, before anything trusts that length.
+*/
+static int check_header(const uint8_t *h, size_t max_payload, size_t *plen) {
+  uint32_t n;
+  if (h[OFF_MAGIC] != (WD_IPC_MAGIC & 0xff) ||
+      h[OFF_MAGIC + 1] != (WD_IPC_MAGIC >> 8) ||
+      h[OFF_VERSION] != WD_IPC_VERSION || get_u32(h + OFF_FLAGS) != 0 ||
+      get_u32(h + OFF_RESERVED) != 0)
+    return WD_EBADFRAME;
+  n = get_u32(h + OFF_LENGTH);
+  if (n > max_payload) return WD_ETOOBIG;
+  *plen = n;
+  return 0;
+}
+
+int wd_ipc_peek_len(const uint8_t hdr[24], size_t max_payload, size_t *total) {
+  size_t n;
+  int r;
+  if ((r = check_header(hdr, max_payload, &n)) < 0) return r;
+  /* 'n' <= UINT32_MAX, so this cannot wrap where size_t has 64 bits; on a
+  ** 32-bit size_t refuse rather than wrap. */
+  if (n > SIZE_MAX - WD_IPC_OVERHEAD) return WD_ETOOBIG;
+  *total = n + WD_IPC_OVERHEAD;
+  return 0;
+}
+
+int wd_ipc_open(wd_ipc *c, const uint8_t *frame, size_t len, uint8_t *type,
+                const uint8_t **payload, size_t *plen) {
+  uint8_t tag[WD_IPC_TAGLEN];
+  uint64_t seq;
+  size_t n;
+  int r;
+  if (c->key_rx == NULL) return WD_EINVAL;
+  if (len < WD_IPC_OVERHEAD) return WD_EBADFRAME;
+  if ((r = check_header(frame, c->max_payload, &n)) < 0) return r;
+  /* Exactly one frame: neither truncated nor followed by stray bytes. */
+  if (n != len - WD_IPC_OVERHEAD) return WD_EBADFRAME;
+  mac(tag, frame, WD_IPC_HDRLEN + n, c->key_rx);
+  r = crypto_verify_32(tag, frame + WD_IPC_HDRLEN + n);
+  sodium_memzero(tag, sizeof(tag));
+  if (r != 0) return WD_EBADSIG;
+  /* Only now is the sequence number the peer's: any other value means a
+  ** replayed, reordered or dropped frame. UINT64_MAX is never sent. */
+  seq = get_u64(frame + OFF_SEQ);
+  if (seq != c->seq_rx || seq == UINT64_MAX) return WD_EREPLAY;
+  c->seq_rx++;
+  *type = frame[OFF_TYPE];
+  *payload = frame + WD_IPC_HDRLEN;
+  *plen = n;
+  return 0;
+}
+
+size_t wd_ipc_rec_begin(wd_buf *b, uint8_t rtype) {
+  size_t start = b->len;
+  wd_buf_put_u8(b, rtype);
+  wd_buf_put_u32(b, 0);
+  return start;
+}
+
+void wd_ipc_rec_end(wd_buf *b, size_t start) {
+  size_t n;
+  if (b->err != 0) return;
+  if (start > b->len || b->len - start < WD_IPC_RECHDRLEN) {
+    b->err = WD_EINVAL;
+    return;
+  }
+  n = b->len - start - WD_IPC_RECHDRLEN;
+  if (n > UINT32_MAX) {
+    b->err = WD_ETOOBIG;
+    return;
+  }
+  wd_buf_patch_u32(b, start + 1, (uint32_t)n);
+}
+
+int wd_ipc_rec_next(wd_cur *c, uint8_t *rtype, wd_cur *body) {
+  size_t save = c->off;
+  const uint8_t *p;
+  uint32_t n;
+  uint8_t t;
+  if (wd_cur_left(c) == 0) return 0;
+  if (wd_cur_u8(c, &t) < 0 || wd_cur_u32(c, &n) < 0 ||
+      wd_cur_bytes(c, n, &p) < 0) {
+    c->off = save;
+    return WD_EBADFRAME;
+  }
+  *rtype = t;
+  wd_cur_init(body, p, n);
+  return 1;
+}

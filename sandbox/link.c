@@ -1,0 +1,238 @@
+/*
+** sandbox/link.c
+** Link transport: signed frames over a SOCK_SEQPACKET socket on libuv.
+** Runs in: broker and host (the same code on both ends).
+*/
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "ward/wd_link.h"
+#include "ward/wd_proto.h"
+
+struct wd_frameq {
+  wd_frameq *next;
+  size_t len;
+  uint8_t data[];
+};
+
+static void link_fail(wd_link *l, int code, const char *why) {
+  if (l->failed) return;
+  l->failed = 1;
+  if (!l->closing) uv_poll_stop(&l->poll);
+  if (l->on_fail) l->on_fail(l, code, why);
+}
+
+static int set_events(wd_link *l, unsigned ev) {
+  if (l->failed || l->closing) return 0;
+  if (ev == l->events) return 0;
+  l->events = ev;
+  return uv_poll_start(&l->poll, (int)ev, NULL) == 0 ? 0 : WD_EIO;
+}
+
+/* Write queued frames until the socket would block. */
+static int drain_queue(wd_link *l) {
+  while (l->qhead != NULL) {
+    wd_frameq *f = l->qhead;
+    ssize_t n;
+    do n = send(l->fd, f->data, f->len, MSG_DONTWAIT | MSG_NOSIGNAL);
+    while (n == -1 && errno == EINTR);
+    if (n == -1) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return 1;
+      return -errno;
+    }
+    l->qhead = f->next;
+    if (l->qhead == NULL) l->qtail = NULL;
+    wd_free(f);
+  }
+  return 0;
+}
+
+static void on_poll(uv_poll_t *h, int status, int events);
+
+void wd_link_tune_socket(int fd) {
+  int sz = (int)(WD_LINK_MAX_PAYLOAD * 2 + 4096);
+  /* SO_*BUFFORCE works for root; fall back to the capped variants. */
+  if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sz, sizeof sz) != 0)
+    (void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof sz);
+  if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof sz) != 0)
+    (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof sz);
+}
+
+int wd_link_init(uv_loop_t *loop, wd_link *l, int fd, const uint8_t ktx[32],
+                 const uint8_t krx[32]) {
+  int r;
+  memset(l, 0, sizeof *l);
+  l->fd = fd;
+  wd_buf_init(&l->batch, 0);
+  wd_buf_init(&l->frame, 0);
+  l->rcap = WD_LINK_MAX_PAYLOAD + WD_IPC_OVERHEAD;
+  l->rbuf = wd_malloc(l->rcap);
+  if (l->rbuf == NULL) return WD_ENOMEM;
+  if ((r = wd_ipc_init(&l->ipc, ktx, krx, WD_LINK_MAX_PAYLOAD)) < 0) {
+    wd_free(l->rbuf);
+    return r;
+  }
+  if (uv_poll_init(loop, &l->poll, fd) != 0) {
+    wd_ipc_close(&l->ipc);
+    wd_free(l->rbuf);
+    return WD_EIO;
+  }
+  l->poll.data = l;
+  l->events = UV_READABLE;
+  uv_poll_start(&l->poll, UV_READABLE, on_poll);
+  return 0;
+}
+
+size_t wd_link_rec_begin(wd_link *l, uint8_t rtype) {
+  return wd_ipc_rec_begin(&l->batch, rtype);
+}
+
+int wd_link_rec_end(wd_link *l, size_t start) {
+  wd_ipc_rec_end(&l->batch, start);
+  if (l->batch.err != 0 || l->batch.len - start > WD_LINK_MAX_PAYLOAD) {
+    /* Drop the oversized record but keep the ones before it. */
+    l->batch.len = start;
+    l->batch.err = 0;
+    return WD_ETOOBIG;
+  }
+  if (l->batch.len > WD_LINK_MAX_PAYLOAD) {
+    /* The record does not fit with the others: seal those first. */
+    size_t rlen = l->batch.len - start;
+    uint8_t *tmp = wd_malloc(rlen);
+    if (tmp == NULL) return WD_ENOMEM;
+    memcpy(tmp, l->batch.p + start, rlen);
+    l->batch.len = start;
+    wd_link_flush(l);
+    wd_buf_put(&l->batch, tmp, rlen);
+    wd_free(tmp);
+  }
+  if (l->batch.len >= WD_LINK_BATCH_SOFT) return wd_link_flush(l);
+  return 0;
+}
+
+int wd_link_flush(wd_link *l) {
+  wd_frameq *f;
+  int r;
+  if (l->failed || l->closing) {
+    wd_buf_reset(&l->batch);
+    return l->failed ? WD_EIO : 0;
+  }
+  if (l->batch.len > 0) {
+    wd_buf_reset(&l->frame);
+    r = wd_ipc_seal(&l->ipc, WD_F_BATCH, l->batch.p, l->batch.len,
+                    &l->frame);
+    wd_buf_reset(&l->batch);
+    if (r < 0) {
+      link_fail(l, r, "cannot seal frame");
+      return r;
+    }
+    f = wd_malloc(sizeof *f + l->frame.len);
+    if (f == NULL) {
+      link_fail(l, WD_ENOMEM, "out of memory");
+      return WD_ENOMEM;
+    }
+    f->next = NULL;
+    f->len = l->frame.len;
+    memcpy(f->data, l->frame.p, f->len);
+    if (l->qtail) l->qtail->next = f;
+    else l->qhead = f;
+    l->qtail = f;
+    l->frames_out++;
+    l->bytes_out += f->len;
+  }
+  if (l->qhead == NULL) return 0;
+  r = drain_queue(l);
+  if (r < 0) {
+    link_fail(l, r, "write failed");
+    return r;
+  }
+  return set_events(l, r == 1 ? UV_READABLE | UV_WRITABLE : UV_READABLE);
+}
+
+/* Verify one datagram and hand its records to the owner. */
+static int handle_frame(wd_link *l, const uint8_t *p, size_t n) {
+  uint8_t type;
+  const uint8_t *payload;
+  size_t plen;
+  wd_cur c, body;
+  uint8_t rtype;
+  int r;
+  if ((r = wd_ipc_open(&l->ipc, p, n, &type, &payload, &plen)) < 0) {
+    link_fail(l, r, wd_strerror(r));
+    return r;
+  }
+  if (type != WD_F_BATCH) {
+    link_fail(l, WD_EBADFRAME, "unknown frame type");
+    return WD_EBADFRAME;
+  }
+  l->frames_in++;
+  wd_cur_init(&c, payload, plen);
+  while ((r = wd_ipc_rec_next(&c, &rtype, &body)) == 1) {
+    if ((r = l->on_rec(l, rtype, &body)) < 0) {
+      link_fail(l, r, "bad record");
+      return r;
+    }
+    if (l->failed || l->closing) return WD_EIO;
+  }
+  if (r < 0) link_fail(l, r, "malformed record");
+  return r;
+}
+
+static void on_poll(uv_poll_t *h, int status, int events) {
+  wd_link *l = h->data;
+  int i;
+  if (status < 0) {
+    link_fail(l, WD_EIO, uv_strerror(status));
+    return;
+  }
+  if (events & UV_WRITABLE) {
+    int r = drain_queue(l);
+    if (r < 0) {
+      link_fail(l, r, "write failed");
+      return;
+    }
+    set_events(l, r == 1 ? UV_READABLE | UV_WRITABLE : UV_READABLE);
+  }
+  if (!(events & UV_READABLE)) return;
+  /* Bounded per wakeup so one busy peer cannot starve the others. */
+  for (i = 0; i < 64 && !l->failed && !l->closing; i++) {
+    ssize_t n;
+    do n = recv(l->fd, l->rbuf, l->rcap, MSG_DONTWAIT | MSG_TRUNC);
+    while (n == -1 && errno == EINTR);
+    if (n == -1) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+      link_fail(l, -errno, "read failed");
+      return;
+    }
+    if (n == 0) {
+      link_fail(l, 0, "end of file");
+      return;
+    }
+    if ((size_t)n > l->rcap) {
+      link_fail(l, WD_ETOOBIG, "frame larger than the maximum");
+      return;
+    }
+    if (handle_frame(l, l->rbuf, (size_t)n) < 0) return;
+  }
+}
+
+void wd_link_close(wd_link *l, uv_close_cb cb) {
+  wd_frameq *f;
+  if (l->closing) return;
+  l->closing = 1;
+  uv_poll_stop(&l->poll);
+  while ((f = l->qhead) != NULL) {
+    l->qhead = f->next;
+    wd_free(f);
+  }
+  l->qtail = NULL;
+  wd_ipc_close(&l->ipc);
+  wd_buf_close(&l->batch);
+  wd_buf_close(&l->frame);
+  wd_free(l->rbuf);
+  l->rbuf = NULL;
+  if (l->fd >= 0) close(l->fd);
+  l->fd = -1;
+  uv_close((uv_handle_t *)&l->poll, cb);
+}
