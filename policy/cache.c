@@ -28,21 +28,25 @@
 
 #include "policy_int.h"
 
-#define KEYMAX 1024
+#define KEYMAX   1024
 #define MAXSLOTS ((size_t)1 << 20)
+#define WAYS     4 /* slots per set: hot requests rarely evict each other */
 
 typedef struct Slot {
   uint64_t gen; /* 0: empty (scopes start at 1) */
   uint64_t hash;
   uint8_t *key;
   size_t keylen, keycap;
+  uint64_t used; /* 'tick' of the last hit or store, for LRU */
   int rc;
   wd_pdecision d;
 } Slot;
 
 struct wd_pcache {
   Slot *s;
-  size_t mask;
+  size_t nslots;
+  size_t mask; /* of set numbers: nslots / WAYS - 1 */
+  uint64_t tick;
   uint64_t hits, misses;
 };
 
@@ -53,13 +57,15 @@ int wd_pcache_new(size_t nslots, wd_pcache **out) {
   *out = NULL;
   if (nslots == 0) nslots = 64;
   if (nslots > MAXSLOTS) return WD_EINVAL;
-  while (n < nslots) n <<= 1;
+  while (n < nslots || n < WAYS)
+    n <<= 1;
   if ((c = wd_calloc(1, sizeof *c)) == NULL) return WD_ENOMEM;
   if ((c->s = wd_calloc(n, sizeof *c->s)) == NULL) {
     wd_free(c);
     return WD_ENOMEM;
   }
-  c->mask = n - 1;
+  c->nslots = n;
+  c->mask = n / WAYS - 1;
   *out = c;
   return 0;
 }
@@ -67,7 +73,8 @@ int wd_pcache_new(size_t nslots, wd_pcache **out) {
 void wd_pcache_free(wd_pcache *c) {
   size_t i;
   if (c == NULL) return;
-  for (i = 0; i <= c->mask; i++) wd_free(c->s[i].key);
+  for (i = 0; i < c->nslots; i++)
+    wd_free(c->s[i].key);
   wd_free(c->s);
   wd_free(c);
 }
@@ -75,7 +82,8 @@ void wd_pcache_free(wd_pcache *c) {
 void wd_pcache_clear(wd_pcache *c) {
   size_t i;
   if (c == NULL) return;
-  for (i = 0; i <= c->mask; i++) c->s[i].gen = 0;
+  for (i = 0; i < c->nslots; i++)
+    c->s[i].gen = 0;
 }
 
 void wd_pcache_stats(const wd_pcache *c, uint64_t *hits, uint64_t *misses) {
@@ -215,24 +223,34 @@ int wd_pcache_check(wd_pcache *c, const wd_scope *sc, const wd_preq *rq,
   Key k;
   wd_pdecision tmp;
   uint64_t h;
-  Slot *s;
-  int rc;
+  Slot *set, *victim;
+  int rc, w;
   /* Anything wd_policy_check denies up front is never cached. */
   if (c == NULL || sc == NULL || rq == NULL || rq->actor_id == NULL ||
       rq->action == NULL || rq->resource == NULL ||
       (rq->nattrs > 0 && rq->attrs == NULL) || make_key(sc, rq, &k) != 0)
     return wd_policy_check(sc, rq, d);
   h = khash(k.b, k.n);
-  s = &c->s[h & c->mask];
-  if (s->gen == sc->gen && s->hash == h && s->keylen == k.n &&
-      memcmp(s->key, k.b, k.n) == 0) {
-    c->hits++;
-    if (d != NULL) *d = s->d;
-    return s->rc;
+  set = &c->s[(h & c->mask) * WAYS];
+  victim = &set[0];
+  c->tick++;
+  for (w = 0; w < WAYS; w++) {
+    Slot *s = &set[w];
+    if (s->gen == sc->gen && s->hash == h && s->keylen == k.n &&
+        memcmp(s->key, k.b, k.n) == 0) {
+      c->hits++;
+      s->used = c->tick;
+      if (d != NULL) *d = s->d;
+      return s->rc;
+    }
+    /* Replace an entry of another generation first, else the LRU one. */
+    if (victim->gen == sc->gen && (s->gen != sc->gen || s->used < victim->used))
+      victim = s;
   }
   c->misses++;
   rc = wd_policy_check(sc, rq, &tmp);
-  store(s, sc->gen, h, &k, rc, &tmp);
+  store(victim, sc->gen, h, &k, rc, &tmp);
+  victim->used = c->tick;
   if (d != NULL) *d = tmp;
   return rc;
 }

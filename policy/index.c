@@ -30,7 +30,8 @@ void *wd__policy_hget(const HMap *m, const char *k, size_t n, uint64_t h) {
 
 static void place(HEnt *e, size_t cap, const HEnt *x) {
   size_t i = (size_t)x->h & (cap - 1);
-  while (e[i].k != NULL) i = (i + 1) & (cap - 1);
+  while (e[i].k != NULL)
+    i = (i + 1) & (cap - 1);
   e[i] = *x;
 }
 
@@ -126,8 +127,7 @@ static void *slot(wd_scope *sc, Index *ix, const Pat *p, int leaf) {
   if (p->len > UINT32_MAX || (c = child_new(sc, leaf)) == NULL ||
       wd__policy_hput(m, p->s, p->len, c) != 0)
     return NULL;
-  if (p->kind == PAT_PREFIX && add_plen(ix, (uint32_t)p->len) != 0)
-    return NULL;
+  if (p->kind == PAT_PREFIX && add_plen(ix, (uint32_t)p->len) != 0) return NULL;
   return c;
 }
 

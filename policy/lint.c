@@ -153,9 +153,8 @@ static int hopeless(const Rule *r, const Cond *c) {
   size_t np;
   /* The action, the resource and (once past the actor check) the actor id
   ** are always present. */
-  if (!needs_present(c) &&
-      (c->f.kind == F_ACTION || c->f.kind == F_RESOURCE ||
-       c->f.kind == F_ACTOR_ID))
+  if (!needs_present(c) && (c->f.kind == F_ACTION || c->f.kind == F_RESOURCE ||
+                            c->f.kind == F_ACTOR_ID))
     return 1;
   if (c->op != OP_EQ || c->has_from || c->val.type != WD_PVAL_STR ||
       (c->f.kind != F_ACTION && c->f.kind != F_RESOURCE))
@@ -257,7 +256,8 @@ static void shadowed(Lint *L, const wd_policy_set *s, const Rule *a) {
         !covers_all(d->ress, d->nress, a->ress, a->nress))
       continue;
     wd__policy_sb_init(&b, m, sizeof m);
-    wd__policy_sb_puts(&b, "allow is always overridden by unconditional deny '");
+    wd__policy_sb_puts(&b,
+                       "allow is always overridden by unconditional deny '");
     wd__policy_sb_puts(&b, d->id);
     wd__policy_sb_puts(&b, "'");
     report(L, WD_PLINT_SHADOWED, a, d, m);

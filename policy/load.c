@@ -160,7 +160,8 @@ static int pats(Ld *L, const wd_node *pol, const char *name, Pat **out,
 static int split(Field *f, size_t skip) {
   const char *s = f->text + skip, *dot;
   size_t n = 1, i;
-  for (dot = s; (dot = strchr(dot, '.')) != NULL; dot++) n++;
+  for (dot = s; (dot = strchr(dot, '.')) != NULL; dot++)
+    n++;
   if ((f->path = wd_calloc(n, sizeof *f->path)) == NULL) return WD_ENOMEM;
   for (i = 0; i < n; i++) {
     dot = strchr(s, '.');
@@ -195,12 +196,16 @@ static int field(Ld *L, const wd_node *n, Field *f, const char *what) {
     r = split(f, 5);
   } else if (s[0] == '\0' || strcmp(s, "meta") == 0 ||
              strcmp(s, "actor") == 0 || strncmp(s, "actor.", 6) == 0 ||
-             strncmp(s, "action.", 7) == 0 ||
-             strncmp(s, "resource.", 9) == 0) {
+             strncmp(s, "action.", 7) == 0 || strncmp(s, "resource.", 9) == 0) {
     /* Paths the reference resolves to errors or to surprising values. */
     r = WD_EINVAL;
   } else {
+    /* One component: the whole text, so lookups need no strlen. */
     f->kind = F_ATTR;
+    if ((f->path = wd_calloc(1, sizeof *f->path)) == NULL) return oom(L);
+    f->path[0].p = f->text;
+    f->path[0].n = n->len;
+    f->npath = 1;
   }
   if (r == WD_ENOMEM) return oom(L);
   if (r != 0) return lerr(L, n, "unknown field '", s, n->len, "'");
@@ -242,6 +247,7 @@ static int regex(Ld *L, const wd_node *vn, Cond *c) {
 static int check_value(Ld *L, const wd_node *vn, Cond *c) {
   Num num;
   int t = c->val.type;
+  c->plain = t == WD_PVAL_STR && !wd__policy_num(&c->val, &num);
   switch (c->op) {
     case OP_EXISTS:
     case OP_NEXISTS:
@@ -272,7 +278,7 @@ static int check_value(Ld *L, const wd_node *vn, Cond *c) {
 
 static int cond(Ld *L, const wd_node *n, Cond *c) {
   static const char *const known[] = {
-      "field", "operator", "value", "value_from", NULL,
+    "field", "operator", "value", "value_from", NULL,
   };
   const wd_node *fn, *on, *vn, *from;
   const char *s;
@@ -383,8 +389,10 @@ static void field_free(Field *f) {
 static void rule_free(Rule *r) {
   size_t i;
   if (r == NULL) return;
-  for (i = 0; i < r->nacts; i++) wd_free(r->acts[i].s);
-  for (i = 0; i < r->nress; i++) wd_free(r->ress[i].s);
+  for (i = 0; i < r->nacts; i++)
+    wd_free(r->acts[i].s);
+  for (i = 0; i < r->nress; i++)
+    wd_free(r->ress[i].s);
   for (i = 0; i < r->nconds; i++) {
     Cond *c = &r->conds[i];
     field_free(&c->f);
@@ -392,7 +400,8 @@ static void rule_free(Rule *r) {
     wd_pval_clear(&c->val);
     if (c->has_re) regfree(&c->re);
   }
-  for (i = 0; i < r->ngroups; i++) wd_free(r->groups[i]);
+  for (i = 0; i < r->ngroups; i++)
+    wd_free(r->groups[i]);
   wd_free(r->acts);
   wd_free(r->ress);
   wd_free(r->conds);
@@ -410,7 +419,7 @@ int wd__policy_compile(const char *id, const char *ns, const wd_node *pol,
                        const wd_node *grp, Rule **out, char *err,
                        size_t errlen) {
   static const char *const known[] = {
-      "actions", "resources", "effect", "conditions", NULL,
+    "actions", "resources", "effect", "conditions", NULL,
   };
   Ld L;
   Rule *rule;

@@ -10,7 +10,7 @@
 
 const char *const wd__policy_opnames[OP__N] = {
 #define XX(name, text) text,
-    OPS(XX)
+  OPS(XX)
 #undef XX
 };
 
@@ -29,7 +29,8 @@ static const wd_pval *attr_get(const wd_preq *rq, const char *k, size_t n) {
   size_t i;
   for (i = 0; i < rq->nattrs; i++) {
     const char *key = rq->attrs[i].key;
-    if (key != NULL && strncmp(key, k, n) == 0 && key[n] == '\0')
+    if (key != NULL && key[0] == k[0] && strncmp(key, k, n) == 0 &&
+        key[n] == '\0')
       return &rq->attrs[i].val;
   }
   return NULL;
@@ -37,7 +38,8 @@ static const wd_pval *attr_get(const wd_preq *rq, const char *k, size_t n) {
 
 static const wd_pval *path_get(const wd_pval *v, const Comp *c, size_t n) {
   size_t i;
-  for (i = 0; i < n && v != NULL; i++) v = wd__policy_mapget(v, c[i].p, c[i].n);
+  for (i = 0; i < n && v != NULL; i++)
+    v = wd__policy_mapget(v, c[i].p, c[i].n);
   return v;
 }
 
@@ -63,7 +65,7 @@ const wd_pval *wd__policy_resolve(const Field *f, const wd_preq *rq,
       v = path_get(v, f->path + 1, f->npath - 1);
       break;
     default:
-      v = attr_get(rq, f->text, strlen(f->text));
+      v = attr_get(rq, f->path[0].p, f->path[0].n);
       break;
   }
   /* A null value counts as missing, as in the reference (nil field). */
@@ -100,16 +102,37 @@ static int op_matches(const Cond *c, const wd_pval *f) {
   size_t nf;
   regmatch_t m[1];
   if (!c->has_re || !wd__policy_strform(f, bf, &sf, &nf)) return -1;
+#ifdef REG_STARTEND
   /* REG_STARTEND: the string has a length and may hold NUL bytes. */
   m[0].rm_so = 0;
   m[0].rm_eo = (regoff_t)nf;
   return regexec(&c->re, sf, 1, m, REG_STARTEND) == 0;
+#else
+  {
+    /* Without it regexec needs a C string: copy short ones, refuse the
+    ** rest (and any with a NUL inside) as an evaluation error. */
+    char tmp[512];
+    (void)m;
+    if (nf >= sizeof tmp || memchr(sf, '\0', nf) != NULL) return -1;
+    memcpy(tmp, sf, nf);
+    tmp[nf] = '\0';
+    return regexec(&c->re, tmp, 0, NULL, 0) == 0;
+  }
+#endif
 }
 
 /* 1 true, 0 false, -1 an evaluation error (wrong types). */
 static int apply(const Cond *c, const wd_pval *f, const wd_pval *v) {
   Num x, y;
   int r;
+  /* Fast path of the commonest condition, a string field against a
+  ** non-numeric string constant: then they are equal exactly when their
+  ** bytes are (the numeric rule needs both sides numeric). */
+  if ((c->op == OP_EQ || c->op == OP_NE) && c->plain && !c->has_from &&
+      f->type == WD_PVAL_STR) {
+    r = f->u.s.len == v->u.s.len && memcmp(f->u.s.p, v->u.s.p, v->u.s.len) == 0;
+    return c->op == OP_EQ ? r : !r;
+  }
   switch (c->op) {
     case OP_EQ:
       return wd__policy_equals(f, v);

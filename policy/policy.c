@@ -34,7 +34,8 @@ int wd_policy_set_new(wd_policy_set **out) {
 void wd_policy_set_free(wd_policy_set *s) {
   size_t i;
   if (s == NULL) return;
-  for (i = 0; i < s->n; i++) wd__policy_rule_release(s->v[i]);
+  for (i = 0; i < s->n; i++)
+    wd__policy_rule_release(s->v[i]);
   for (i = 0; i < s->ngv; i++) {
     wd_free(s->gv[i]->name);
     wd_free(s->gv[i]->v);
@@ -48,8 +49,7 @@ void wd_policy_set_free(wd_policy_set *s) {
 }
 
 static const Group *group_get(const wd_policy_set *s, const char *name) {
-  const Group *g = wd__policy_hget(&s->groups, name, strlen(name),
-                                   hstr(name));
+  const Group *g = wd__policy_hget(&s->groups, name, strlen(name), hstr(name));
   /* A group is created before the rule that needs it is committed; if
   ** that add then failed, the group stays empty and does not exist. */
   return (g != NULL && g->n > 0) ? g : NULL;
@@ -149,7 +149,8 @@ int wd_policy_set_has(const wd_policy_set *s, const char *name) {
 
 static void scope_free(wd_scope *sc) {
   size_t i;
-  for (i = 0; i < sc->nrules; i++) wd__policy_rule_release(sc->rules[i]);
+  for (i = 0; i < sc->nrules; i++)
+    wd__policy_rule_release(sc->rules[i]);
   wd__policy_index_free(sc);
   wd_free(sc->rules);
   wd_free(sc->keyf);
@@ -310,7 +311,8 @@ static void consider(Acc *a, const Rule *r) {
 
 static void on_leaf(const Leaf *l, void *ud) {
   size_t i;
-  for (i = 0; i < l->n; i++) consider(ud, l->v[i]);
+  for (i = 0; i < l->n; i++)
+    consider(ud, l->v[i]);
 }
 
 static int decide(int effect, int reason, const Top *t, wd_pdecision *d) {
@@ -320,7 +322,8 @@ static int decide(int effect, int reason, const Top *t, wd_pdecision *d) {
     d->effect = effect;
     d->reason = reason;
     if (t != NULL) {
-      for (i = 0; i < t->n; i++) d->ids[i] = t->v[i]->id;
+      for (i = 0; i < t->n; i++)
+        d->ids[i] = t->v[i]->id;
       d->nids = t->n;
       d->more = t->more;
     }
@@ -375,8 +378,8 @@ int wd_policy_check_scan(const wd_scope *sc, const wd_preq *rq,
 
 const char *wd_policy_reason(int reason) {
   switch (reason) {
-#define XX(name, msg)                                                        \
-  case WD_REASON_##name:                                                     \
+#define XX(name, msg)                                                          \
+  case WD_REASON_##name:                                                       \
     return msg;
     WD_REASON_MAP(XX)
 #undef XX

@@ -13,10 +13,6 @@
 
 #include "ward/wd_policy.h"
 
-#ifndef REG_STARTEND
-#error "policy/ needs regexec with REG_STARTEND (glibc, musl, BSD libc)"
-#endif
-
 /*
 ** {======================================================================
 ** Small helpers
@@ -40,26 +36,25 @@ void wd__policy_sb_putq(SBuf *b, const char *s, size_t n);
 
 /* 64-bit hash of a byte string, and its incremental form (FNV-1a), used
 ** where every prefix of a string is looked up. */
-#define HASH_INIT UINT64_C(0xcbf29ce484222325)
-#define HASH_STEP(h, c)                                                      \
-  (((h) ^ (uint8_t)(c)) * UINT64_C(0x100000001b3))
+#define HASH_INIT       UINT64_C(0xcbf29ce484222325)
+#define HASH_STEP(h, c) (((h) ^ (uint8_t)(c)) * UINT64_C(0x100000001b3))
 uint64_t wd__policy_hash(const void *p, size_t n);
 
 /* Make room in array 'v' (capacity 'cap') for element 'n'; sets 'r' to
 ** WD_ENOMEM on failure and leaves the array as it was. A macro so each
 ** array keeps its own element type. */
-#define GROW(v, cap, n, r)                                                   \
-  do {                                                                       \
-    if ((n) >= (cap)) {                                                      \
-      size_t nc_ = (cap) != 0 ? (cap) * 2 : 4;                               \
-      void *nv_ = wd_realloc((v), nc_ * sizeof *(v));                        \
-      if (nv_ == NULL) {                                                     \
-        (r) = WD_ENOMEM;                                                     \
-      } else {                                                               \
-        (v) = nv_;                                                           \
-        (cap) = nc_;                                                         \
-      }                                                                      \
-    }                                                                        \
+#define GROW(v, cap, n, r)                                                     \
+  do {                                                                         \
+    if ((n) >= (cap)) {                                                        \
+      size_t nc_ = (cap) != 0 ? (cap)*2 : 4;                                   \
+      void *nv_ = wd_realloc((v), nc_ * sizeof *(v));                          \
+      if (nv_ == NULL) {                                                       \
+        (r) = WD_ENOMEM;                                                       \
+      } else {                                                                 \
+        (v) = nv_;                                                             \
+        (cap) = nc_;                                                           \
+      }                                                                        \
+    }                                                                          \
   } while (0)
 
 /* }====================================================================== */
@@ -85,8 +80,7 @@ int wd__policy_num(const wd_pval *v, Num *out);
 int wd__policy_numcmp(const Num *a, const Num *b);
 /* String form of a string, number or boolean into 'buf' (32 bytes) or
 ** pointing into 'v'; 0 for null, lists and maps. */
-int wd__policy_strform(const wd_pval *v, char *buf, const char **s,
-                       size_t *n);
+int wd__policy_strform(const wd_pval *v, char *buf, const char **s, size_t *n);
 /* The reference's eq: numbers if both numeric, else string forms. */
 int wd__policy_equals(const wd_pval *a, const wd_pval *b);
 /* Map lookup of a key given as (p, n). NULL if absent or not a map. */
@@ -115,7 +109,7 @@ enum {
   F_META,       /* path: key, then nested components */
   F_ACTION,
   F_RESOURCE,
-  F_ATTR, /* the whole text is one attribute key */
+  F_ATTR, /* path: one component, the whole text (an attribute key) */
 };
 
 typedef struct Comp {
@@ -130,20 +124,20 @@ typedef struct Field {
   size_t npath;
 } Field;
 
-#define OPS(XX)                                                              \
-  XX(EQ, "eq")                                                               \
-  XX(NE, "ne")                                                               \
-  XX(LT, "lt")                                                               \
-  XX(GT, "gt")                                                               \
-  XX(LTE, "lte")                                                             \
-  XX(GTE, "gte")                                                             \
-  XX(IN, "in")                                                               \
-  XX(NIN, "nin")                                                             \
-  XX(EXISTS, "exists")                                                       \
-  XX(NEXISTS, "nexists")                                                     \
-  XX(CONTAINS, "contains")                                                   \
-  XX(NCONTAINS, "ncontains")                                                 \
-  XX(MATCHES, "matches")                                                     \
+#define OPS(XX)                                                                \
+  XX(EQ, "eq")                                                                 \
+  XX(NE, "ne")                                                                 \
+  XX(LT, "lt")                                                                 \
+  XX(GT, "gt")                                                                 \
+  XX(LTE, "lte")                                                               \
+  XX(GTE, "gte")                                                               \
+  XX(IN, "in")                                                                 \
+  XX(NIN, "nin")                                                               \
+  XX(EXISTS, "exists")                                                         \
+  XX(NEXISTS, "nexists")                                                       \
+  XX(CONTAINS, "contains")                                                     \
+  XX(NCONTAINS, "ncontains")                                                   \
+  XX(MATCHES, "matches")                                                       \
   XX(NMATCHES, "nmatches")
 
 enum {
@@ -161,6 +155,7 @@ typedef struct Cond {
   int has_from; /* compare with the field 'from' instead of 'val' */
   Field from;
   wd_pval val; /* owned constant (null when has_from) */
+  int plain;   /* 'val' is a string that is not numeric: eq is bytes */
   int want;    /* exists/nexists: the boolean value */
   int has_re;
   regex_t re;
@@ -277,7 +272,7 @@ struct wd_scope {
   uint64_t gen;
   Rule **rules; /* distinct, holding one reference each */
   size_t nrules;
-  Index idx; /* action -> Index(resource) -> Leaf */
+  Index idx;    /* action -> Index(resource) -> Leaf */
   Index **ridx; /* every resource-level Index, for freeing */
   size_t nridx, ridxcap;
   Leaf **leaves; /* every Leaf, for freeing */

@@ -42,8 +42,8 @@ void wd__policy_sb_puts(SBuf *b, const char *s) {
 void wd__policy_sb_putint(SBuf *b, long long v) {
   char tmp[24];
   size_t i = sizeof tmp;
-  unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v
-                               : (unsigned long long)v;
+  unsigned long long u =
+      v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
   do {
     tmp[--i] = (char)('0' + u % 10);
     u /= 10;
@@ -68,7 +68,8 @@ uint64_t wd__policy_hash(const void *p, size_t n) {
   const uint8_t *s = p;
   uint64_t h = HASH_INIT;
   size_t i;
-  for (i = 0; i < n; i++) h = HASH_STEP(h, s[i]);
+  for (i = 0; i < n; i++)
+    h = HASH_STEP(h, s[i]);
   return h;
 }
 
@@ -98,10 +99,12 @@ int wd__policy_parse_num(const char *s, size_t n, Num *out) {
   uint64_t u = 0;
   if (n == 0 || n >= sizeof buf) return 0;
   if (s[i] == '+' || s[i] == '-') neg = s[i++] == '-';
-  for (; i < n && isdig(s[i]); i++) digs++;
+  for (; i < n && isdig(s[i]); i++)
+    digs++;
   if (i < n && s[i] == '.') {
     isint = 0;
-    for (i++; i < n && isdig(s[i]); i++) fdigs++;
+    for (i++; i < n && isdig(s[i]); i++)
+      fdigs++;
   }
   if (digs + fdigs == 0) return 0;
   if (i < n && (s[i] == 'e' || s[i] == 'E')) {
@@ -174,9 +177,9 @@ int wd__policy_numcmp(const Num *a, const Num *b) {
 /* Shortest "%.Ng" form that reads back as the same double. */
 static size_t fmtnum(double d, char *buf) {
   static const char *const fmts[] = {
-      "%.1g", "%.2g", "%.3g", "%.4g", "%.5g", "%.6g",
-      "%.7g", "%.8g", "%.9g", "%.10g", "%.11g", "%.12g",
-      "%.13g", "%.14g", "%.15g", "%.16g", "%.17g",
+    "%.1g",  "%.2g",  "%.3g",  "%.4g",  "%.5g",  "%.6g",
+    "%.7g",  "%.8g",  "%.9g",  "%.10g", "%.11g", "%.12g",
+    "%.13g", "%.14g", "%.15g", "%.16g", "%.17g",
   };
   size_t k;
   for (k = 0; k < WD_COUNTOF(fmts); k++) {
@@ -186,8 +189,7 @@ static size_t fmtnum(double d, char *buf) {
   return strlen(buf);
 }
 
-int wd__policy_strform(const wd_pval *v, char *buf, const char **s,
-                       size_t *n) {
+int wd__policy_strform(const wd_pval *v, char *buf, const char **s, size_t *n) {
   switch (v->type) {
     case WD_PVAL_STR:
       *s = v->u.s.p;
@@ -221,9 +223,10 @@ int wd__policy_equals(const wd_pval *a, const wd_pval *b) {
   size_t na, nb;
   if (a->type == WD_PVAL_STR && b->type == WD_PVAL_STR) {
     /* Identical strings are equal either way; else only as numbers. */
-    if (a->u.s.len == b->u.s.len &&
-        memcmp(a->u.s.p, b->u.s.p, a->u.s.len) == 0)
+    if (a->u.s.len == b->u.s.len && memcmp(a->u.s.p, b->u.s.p, a->u.s.len) == 0)
       return 1;
+    return wd__policy_num(a, &x) && wd__policy_num(b, &y) &&
+           wd__policy_numcmp(&x, &y) == 0;
   }
   if (wd__policy_num(a, &x) && wd__policy_num(b, &y))
     return wd__policy_numcmp(&x, &y) == 0;
@@ -238,7 +241,9 @@ const wd_pval *wd__policy_mapget(const wd_pval *m, const char *k, size_t n) {
   if (m == NULL || m->type != WD_PVAL_MAP) return NULL;
   for (i = 0; i < m->u.map.n; i++) {
     const char *key = m->u.map.v[i].key;
-    if (key != NULL && strncmp(key, k, n) == 0 && key[n] == '\0')
+    /* First byte inline: most keys differ there; n > 0 for every path. */
+    if (key != NULL && key[0] == k[0] && strncmp(key, k, n) == 0 &&
+        key[n] == '\0')
       return &m->u.map.v[i].val;
   }
   return NULL;

@@ -91,7 +91,7 @@ void wd_buf_put_cstr(wd_buf *b, const char *s) {
 
 void wd_buf_patch_u32(wd_buf *b, size_t off, uint32_t v) {
   int i;
-  if (b->err != 0 || off + 4 > b->len) return;
+  if (b->err != 0 || off > b->len || b->len - off < 4) return;
   for (i = 0; i < 4; i++) b->p[off + i] = (uint8_t)(v >> (8 * i));
 }
 

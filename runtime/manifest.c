@@ -31,10 +31,10 @@
 */
 typedef struct ctx {
   wd_manifest *m;
-  wd_doc *doc;       /* the file being read: arena for derived data */
-  const char *ns;    /* its namespace */
-  char who[96];      /* "" outside an entry */
-  int rootfd;        /* -1: sources are checked but not read */
+  wd_doc *doc;          /* the file being read: arena for derived data */
+  const char *ns;       /* its namespace */
+  char who[96];         /* "" outside an entry */
+  int rootfd;           /* -1: sources are checked but not read */
   const char *rootpath; /* the root as given, for the realpath fallback */
   const char *disp;     /* prefix of paths in messages ("" or "app") */
   const char *reldir;   /* "" or "a/b" */
@@ -44,9 +44,15 @@ typedef struct ctx {
 
 /* {====== Messages ====== */
 
-__attribute__((format(printf, 6, 0))) static int
-vfail(ctx *c, int r, const char *file, int line, int col, const char *fmt,
-      va_list ap) {
+/*
+** Write "FILE:LINE:COL: [entry 'x': ]message" (or "FILE: message" when
+** 'line' is 0) into the caller's buffer. Returns 'r'.
+*/
+__attribute__((format(printf, 6, 7))) static int failx(ctx *c, int r,
+                                                       const char *file,
+                                                       int line, int col,
+                                                       const char *fmt, ...) {
+  va_list ap;
   int k;
   if (c->errlen == 0) return r;
   if (line > 0)
@@ -54,42 +60,19 @@ vfail(ctx *c, int r, const char *file, int line, int col, const char *fmt,
                  c->who[0] ? ": " : "");
   else
     k = snprintf(c->err, c->errlen, "%s: ", file);
-  if (k >= 0 && (size_t)k < c->errlen)
+  if (k >= 0 && (size_t)k < c->errlen) {
+    va_start(ap, fmt);
     vsnprintf(c->err + k, c->errlen - (size_t)k, fmt, ap);
+    va_end(ap);
+  }
   return r;
 }
 
-/* "FILE:LINE:COL: [entry 'x': ]message" at node 'n'. Returns WD_EINVAL. */
-__attribute__((format(printf, 3, 4))) static int
-fail(ctx *c, const wd_node *n, const char *fmt, ...) {
-  va_list ap;
-  int r;
-  va_start(ap, fmt);
-  r = vfail(c, WD_EINVAL, n->file, n->line, n->col, fmt, ap);
-  va_end(ap);
-  return r;
-}
-
-/* "FILE:LINE:COL: message" where no node exists. Returns WD_EINVAL. */
-__attribute__((format(printf, 5, 6))) static int
-fail_at(ctx *c, const char *file, int line, int col, const char *fmt, ...) {
-  va_list ap;
-  int r;
-  va_start(ap, fmt);
-  r = vfail(c, WD_EINVAL, file, line, col, fmt, ap);
-  va_end(ap);
-  return r;
-}
-
-/* "PATH: message" (no position). Returns 'r'. */
-__attribute__((format(printf, 4, 5))) static int
-fail_path(ctx *c, int r, const char *path, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  r = vfail(c, r, path, 0, 0, fmt, ap);
-  va_end(ap);
-  return r;
-}
+/* At node 'n'; returns WD_EINVAL. */
+#define fail(c, n, ...)                                                        \
+  failx((c), WD_EINVAL, (n)->file, (n)->line, (n)->col, __VA_ARGS__)
+/* About a path, with no position; returns 'r'. */
+#define fail_path(c, r, path, ...) failx((c), (r), (path), 0, 0, __VA_ARGS__)
 
 static const char *type_name(const wd_node *n) {
   return n->type == WD_NODE_MAP   ? "map"
@@ -199,37 +182,31 @@ static int parse_duration(const char *s, int64_t *out) {
 ** with optional spaces between. Returns 0 or -1 (bad syntax, > INT64_MAX).
 */
 static int parse_size(const char *s, uint64_t *out) {
-  static const struct {
-    const char *name;
-    uint64_t mul;
-  } units[] = {
-    { "", 1 },
-    { "b", 1 },
-    { "kb", 1000 },
-    { "kib", 1024 },
-    { "mb", 1000000 },
-    { "mib", 1ull << 20 },
-    { "gb", 1000000000 },
-    { "gib", 1ull << 30 },
-    { "tb", 1000000000000ull },
-    { "tib", 1ull << 40 },
-  };
-  uint64_t v = 0;
-  const char *st = s;
-  size_t i;
+  static const char prefixes[] = "kmgt";
+  const char *st = s, *p;
+  uint64_t v = 0, mul = 1, base;
+  int i;
   for (; is_digit(*s); s++) {
     if (v > (UINT64_MAX - 9) / 10) return -1;
     v = v * 10 + (uint64_t)(*s - '0');
   }
   if (s == st) return -1;
-  while (*s == ' ') s++;
-  for (i = 0; i < WD_COUNTOF(units); i++)
-    if (strcasecmp(s, units[i].name) == 0) {
-      if (v > (uint64_t)INT64_MAX / units[i].mul) return -1;
-      *out = v * units[i].mul;
-      return 0;
-    }
-  return -1;
+  while (*s == ' ')
+    s++;
+  if (*s != '\0' && strcasecmp(s, "b") != 0) {
+    if ((p = strchr(prefixes, *s | 0x20)) == NULL) return -1;
+    if (strcasecmp(s + 1, "b") == 0)
+      base = 1000;
+    else if (strcasecmp(s + 1, "ib") == 0)
+      base = 1024;
+    else
+      return -1;
+    for (i = 0; i <= p - prefixes; i++)
+      mul *= base;
+  }
+  if (v > (uint64_t)INT64_MAX / mul) return -1;
+  *out = v * mul;
+  return 0;
 }
 
 /* Decimal integer with optional '-'. Returns 0 or -1. */
@@ -296,8 +273,7 @@ static int get_bool(ctx *c, const wd_node *n, const char *key, int *out) {
            !strcmp(n->str, "FALSE"))
     *out = 0;
   else
-    return fail(c, n, "'%s' must be true or false (got '%s')", key,
-                show(b, n));
+    return fail(c, n, "'%s' must be true or false (got '%s')", key, show(b, n));
   return 0;
 }
 
@@ -334,8 +310,8 @@ static int get_size(ctx *c, const wd_node *n, const char *key, uint64_t *out) {
 }
 
 /* 'positive': zero is refused too (negative durations always are). */
-static int get_duration(ctx *c, const wd_node *n, const char *key,
-                        int positive, int64_t *out) {
+static int get_duration(ctx *c, const wd_node *n, const char *key, int positive,
+                        int64_t *out) {
   char b[SHOW_MAX];
   int64_t v;
   int r;
@@ -384,8 +360,8 @@ static int get_strv(ctx *c, const wd_node *n, const char *key, int empty_ok,
   for (i = 0; i < n->n; i++) {
     const wd_node *k = n->kids[i];
     if (k->type != WD_NODE_SCALAR)
-      return fail(c, k, "'%s' item %zu must be a string (got a %s)", key,
-                  i + 1, type_name(k));
+      return fail(c, k, "'%s' item %zu must be a string (got a %s)", key, i + 1,
+                  type_name(k));
     if ((r = want_scalar(c, k, key, "a string"))) return r;
     if (!empty_ok && k->len == 0)
       return fail(c, k, "'%s' item %zu must not be empty", key, i + 1);
@@ -423,29 +399,43 @@ static int check_keys(ctx *c, const wd_node *n, const char *const *allowed,
   return 0;
 }
 
+/* 'n' (key 'key', may be absent) must be a map with only 'keys' in it. */
+static int want_section(ctx *c, const wd_node *n, const char *key,
+                        const char *const *keys) {
+  char post[80];
+  int r;
+  if (n == NULL) return 0;
+  if ((r = want_map(c, n, key))) return r;
+  snprintf(post, sizeof post, " in '%s'", key);
+  return check_keys(c, n, keys, 0, "", post);
+}
+
+/* "NS:NAME" for the 'len' bytes of 'name', in the current file's arena. */
+static char *make_id(ctx *c, const char *name, size_t len) {
+  size_t nl = strlen(c->ns);
+  char *id = wd_doc_alloc(c->doc, nl + 1 + len + 1);
+  if (id == NULL) return NULL;
+  memcpy(id, c->ns, nl);
+  id[nl] = ':';
+  memcpy(id + nl + 1, name, len);
+  id[nl + 1 + len] = '\0';
+  return id;
+}
+
 /*
 ** An entry reference: "ns:name" as written, or a bare name meaning the
 ** namespace of the file that holds the reference.
 */
 static int get_ref(ctx *c, const wd_node *n, const char *key,
                    const char **out) {
-  const char *s = NULL;
-  size_t nl;
-  char *q;
+  const char *s;
   int r;
   if (n == NULL) return 0;
-  if ((r = get_str(c, n, key, &s))) return r;
-  if (strchr(s, ':') != NULL) {
-    *out = s;
-    return 0;
-  }
-  nl = strlen(c->ns);
-  if ((q = wd_doc_alloc(c->doc, nl + 1 + n->len + 1)) == NULL)
+  if ((r = get_str(c, n, key, out))) return r;
+  s = n->str;
+  if (strchr(s, ':') == NULL && (s = make_id(c, s, n->len)) == NULL)
     return WD_ENOMEM;
-  memcpy(q, c->ns, nl);
-  q[nl] = ':';
-  memcpy(q + nl + 1, s, n->len + 1);
-  *out = q;
+  *out = s;
   return 0;
 }
 
@@ -459,20 +449,15 @@ static const char *const actor_keys[] = { "id", "meta", NULL };
 /* A 'security:' block ('key' names it): actor {id, meta}, groups,
    policies. */
 static int parse_sec(ctx *c, const wd_node *n, const char *key, wd_sec *s) {
-  char post[80], k2[64];
+  char k2[64];
   const wd_node *a;
   int r;
   if (n == NULL) return 0;
-  snprintf(post, sizeof post, " in '%s'", key);
-  if ((r = want_map(c, n, key)) || (r = check_keys(c, n, sec_keys, 0, "", post)))
-    return r;
+  if ((r = want_section(c, n, key, sec_keys))) return r;
   s->node = n;
   if ((a = wd_node_get(n, "actor")) != NULL) {
     snprintf(k2, sizeof k2, "%s.actor", key);
-    snprintf(post, sizeof post, " in '%s'", k2);
-    if ((r = want_map(c, a, k2)) ||
-        (r = check_keys(c, a, actor_keys, 0, "", post)))
-      return r;
+    if ((r = want_section(c, a, k2, actor_keys))) return r;
     if (wd_node_get(a, "id") == NULL)
       return fail(c, a, "'%s' is missing required key 'id'", k2);
     snprintf(k2, sizeof k2, "%s.actor.id", key);
@@ -492,32 +477,29 @@ static int parse_sec(ctx *c, const wd_node *n, const char *key, wd_sec *s) {
 static const char *const host_keys[] = {
   "host", "restart", "lifecycle", "sandbox", "security", "meta", NULL,
 };
-static const char *const limit_keys[] = {
-  "max_processes", "memory",        "mailbox",    "max_payload",
-  "cpu",           "slice",         "turn_deadline", "address_space",
-  "spawn_rate",    "workers",       "queue_size", "local_queue_size",
-  NULL,
-};
+static const char *const limit_keys[] = { "max_processes",
+                                          "memory",
+                                          "mailbox",
+                                          "max_payload",
+                                          "cpu",
+                                          "slice",
+                                          "turn_deadline",
+                                          "address_space",
+                                          "spawn_rate",
+                                          "workers",
+                                          "queue_size",
+                                          "local_queue_size",
+                                          NULL };
 static const char *const hlife_keys[] = { "auto_start", NULL };
 static const char *const sandbox_keys[] = { "require", NULL };
 static const char *const hsec_keys[] = { "default", "ceiling", NULL };
-static const char *const ceil_keys[] = { "actors", "groups", "policies",
-                                         NULL };
+static const char *const ceil_keys[] = { "actors", "groups", "policies", NULL };
 
+/* 'workers', 'queue_size', 'local_queue_size' (Wippy) pass unread. */
 static int parse_limits(ctx *c, const wd_node *n, wd_host_limits *l) {
-  static const char *const ignored[] = { "workers", "queue_size",
-                                         "local_queue_size" };
-  size_t i;
   int r;
   if (n == NULL) return 0;
-  if ((r = want_map(c, n, "host")) ||
-      (r = check_keys(c, n, limit_keys, 0, "", " in 'host'")))
-    return r;
-  for (i = 0; i < WD_COUNTOF(ignored); i++) {
-    const wd_node *k = wd_node_get(n, ignored[i]);
-    if (k != NULL && (r = want_scalar(c, k, ignored[i], "a scalar")))
-      return r;
-  }
+  if ((r = want_section(c, n, "host", limit_keys))) return r;
 #define G(k) wd_node_get(n, k)
   if ((r = get_int(c, G("max_processes"), "host.max_processes", 1,
                    &l->max_processes)) ||
@@ -541,25 +523,31 @@ static int parse_host_security(ctx *c, const wd_node *n, wd_host_conf *h) {
   const wd_node *ce;
   int r;
   if (n == NULL) return 0;
-  if ((r = want_map(c, n, "security")) ||
-      (r = check_keys(c, n, hsec_keys, 0, "", " in 'security'")) ||
+  if ((r = want_section(c, n, "security", hsec_keys)) ||
       (r = parse_sec(c, wd_node_get(n, "default"), "security.default",
                      &h->def)))
     return r;
   h->security = n;
   if ((ce = wd_node_get(n, "ceiling")) == NULL) return 0;
-  if ((r = want_map(c, ce, "security.ceiling")) ||
-      (r = check_keys(c, ce, ceil_keys, 0, "", " in 'security.ceiling'")) ||
+  if ((r = want_section(c, ce, "security.ceiling", ceil_keys)) ||
       (r = get_strv(c, wd_node_get(ce, "actors"), "security.ceiling.actors", 0,
                     &h->ceil_actors)) ||
       (r = get_strv(c, wd_node_get(ce, "groups"), "security.ceiling.groups", 0,
                     &h->ceil_groups)) ||
-      (r = get_strv(c, wd_node_get(ce, "policies"),
-                    "security.ceiling.policies", 0, &h->ceil_policies)))
+      (r = get_strv(c, wd_node_get(ce, "policies"), "security.ceiling.policies",
+                    0, &h->ceil_policies)))
     return r;
   h->ceiling = ce;
   return 0;
 }
+
+static const wd_host_limits host_defaults = {
+  WD_HOST_DEFAULT_MAX_PROCESSES, WD_HOST_DEFAULT_MEMORY,
+  WD_HOST_DEFAULT_MAILBOX,       WD_HOST_DEFAULT_MAX_PAYLOAD,
+  WD_HOST_DEFAULT_CPU_NS,        WD_HOST_DEFAULT_SLICE_NS,
+  WD_HOST_DEFAULT_DEADLINE_NS,   WD_HOST_DEFAULT_ADDRESS_SPACE,
+  WD_HOST_DEFAULT_SPAWN_RATE
+};
 
 static int parse_host(ctx *c, wd_entry *e, const wd_node *n) {
   wd_host_conf *h = &e->u.host;
@@ -567,23 +555,13 @@ static int parse_host(ctx *c, wd_entry *e, const wd_node *n) {
   const wd_node *sb = wd_node_get(n, "sandbox"), *req;
   char b[SHOW_MAX];
   int r;
-  h->limits.max_processes = WD_HOST_DEFAULT_MAX_PROCESSES;
-  h->limits.memory = WD_HOST_DEFAULT_MEMORY;
-  h->limits.mailbox = WD_HOST_DEFAULT_MAILBOX;
-  h->limits.max_payload = WD_HOST_DEFAULT_MAX_PAYLOAD;
-  h->limits.cpu_ns = WD_HOST_DEFAULT_CPU_NS;
-  h->limits.slice_ns = WD_HOST_DEFAULT_SLICE_NS;
-  h->limits.turn_deadline_ns = WD_HOST_DEFAULT_DEADLINE_NS;
-  h->limits.address_space = WD_HOST_DEFAULT_ADDRESS_SPACE;
-  h->limits.spawn_rate = WD_HOST_DEFAULT_SPAWN_RATE;
+  h->limits = host_defaults;
   if ((r = parse_limits(c, wd_node_get(n, "host"), &h->limits)) ||
       (r = get_bool(c, wd_node_get(n, "restart"), "restart", &h->restart)) ||
-      (r = want_map(c, lc, "lifecycle")) ||
-      (lc && (r = check_keys(c, lc, hlife_keys, 0, "", " in 'lifecycle'"))) ||
-      (lc && (r = get_bool(c, wd_node_get(lc, "auto_start"),
-                           "lifecycle.auto_start", &h->auto_start))) ||
-      (r = want_map(c, sb, "sandbox")) ||
-      (sb && (r = check_keys(c, sb, sandbox_keys, 0, "", " in 'sandbox'"))))
+      (r = want_section(c, lc, "lifecycle", hlife_keys)) ||
+      (r = get_bool(c, wd_node_get(lc, "auto_start"), "lifecycle.auto_start",
+                    &h->auto_start)) ||
+      (r = want_section(c, sb, "sandbox", sandbox_keys)))
     return r;
   if ((req = wd_node_get(sb, "require")) != NULL) {
     if ((r = want_scalar(c, req, "sandbox.require", "all or none"))) return r;
@@ -633,7 +611,8 @@ static int norm_path(char *out, const char *base, const char *path) {
         out[o] = '\0';
       }
       s += len;
-      while (*s == '/') s++;
+      while (*s == '/')
+        s++;
     }
   }
   return 0;
@@ -670,8 +649,7 @@ static int parse_source(ctx *c, wd_lua_conf *lc, const wd_node *en) {
   if (norm_path(rel, c->reldir, path) < 0)
     return fail(c, n, "source '%s' escapes the app directory", show(b, n));
   if (rel[0] == '\0')
-    return fail(c, n, "source '%s' names a directory, not a file",
-                show(b, n));
+    return fail(c, n, "source '%s' names a directory, not a file", show(b, n));
   if (c->rootfd < 0) return 0;
   return read_source(c, lc, n, rel);
 }
@@ -682,8 +660,7 @@ static int parse_imports(ctx *c, wd_lua_conf *lc, const wd_node *n) {
   if (n == NULL) return 0;
   if ((r = want_map(c, n, "imports"))) return r;
   if (n->n == 0) return 0;
-  if ((lc->imports = wd_doc_alloc(c->doc, n->n * sizeof *lc->imports)) ==
-      NULL)
+  if ((lc->imports = wd_doc_alloc(c->doc, n->n * sizeof *lc->imports)) == NULL)
     return WD_ENOMEM;
   memset(lc->imports, 0, n->n * sizeof *lc->imports);
   for (i = 0; i < n->n; i++) {
@@ -723,22 +700,19 @@ static const char *const slife_keys[] = {
   "requires",   "restart",       "security",     NULL,
 };
 static const char *const restart_keys[] = {
-  "initial_delay", "max_delay", "backoff_factor", "jitter", "max_attempts",
-  NULL,
+  "initial_delay", "max_delay",    "backoff_factor",
+  "jitter",        "max_attempts", NULL,
 };
 
 static int parse_restart(ctx *c, const wd_node *n, wd_restart_conf *rc) {
   int r;
   if (n == NULL) return 0;
-  if ((r = want_map(c, n, "lifecycle.restart")) ||
-      (r = check_keys(c, n, restart_keys, 0, "",
-                      " in 'lifecycle.restart'")) ||
+  if ((r = want_section(c, n, "lifecycle.restart", restart_keys)) ||
       (r = get_duration(c, wd_node_get(n, "initial_delay"),
                         "lifecycle.restart.initial_delay", 0,
                         &rc->initial_delay_ns)) ||
       (r = get_duration(c, wd_node_get(n, "max_delay"),
-                        "lifecycle.restart.max_delay", 0,
-                        &rc->max_delay_ns)) ||
+                        "lifecycle.restart.max_delay", 0, &rc->max_delay_ns)) ||
       (r = get_float(c, wd_node_get(n, "backoff_factor"),
                      "lifecycle.restart.backoff_factor", 1.0, 1000.0,
                      &rc->backoff_factor)) ||
@@ -750,6 +724,13 @@ static int parse_restart(ctx *c, const wd_node *n, wd_restart_conf *rc) {
   return 0;
 }
 
+static const wd_restart_conf restart_defaults = {
+  WD_SVC_DEFAULT_INITIAL_DELAY_NS, WD_SVC_DEFAULT_MAX_DELAY_NS,
+  WD_SVC_DEFAULT_BACKOFF_FACTOR, WD_SVC_DEFAULT_JITTER,
+  WD_SVC_DEFAULT_MAX_ATTEMPTS
+};
+
+/* A missing 'lifecycle' leaves every default (wd_node_get(NULL) is NULL). */
 static int parse_service(ctx *c, wd_entry *e, const wd_node *n) {
   wd_service_conf *s = &e->u.svc;
   const wd_node *lc = wd_node_get(n, "lifecycle");
@@ -757,11 +738,7 @@ static int parse_service(ctx *c, wd_entry *e, const wd_node *n) {
   s->start_timeout_ns = WD_SVC_DEFAULT_START_TIMEOUT_NS;
   s->stop_timeout_ns = WD_SVC_DEFAULT_STOP_TIMEOUT_NS;
   s->stable_threshold_ns = WD_SVC_DEFAULT_STABLE_THRESHOLD_NS;
-  s->restart.initial_delay_ns = WD_SVC_DEFAULT_INITIAL_DELAY_NS;
-  s->restart.max_delay_ns = WD_SVC_DEFAULT_MAX_DELAY_NS;
-  s->restart.backoff_factor = WD_SVC_DEFAULT_BACKOFF_FACTOR;
-  s->restart.jitter = WD_SVC_DEFAULT_JITTER;
-  s->restart.max_attempts = WD_SVC_DEFAULT_MAX_ATTEMPTS;
+  s->restart = restart_defaults;
   if (wd_node_get(n, "process") == NULL)
     return fail(c, n,
                 "missing required key 'process' (expected the id of a "
@@ -769,23 +746,19 @@ static int parse_service(ctx *c, wd_entry *e, const wd_node *n) {
   if ((r = get_ref(c, wd_node_get(n, "process"), "process", &s->process)) ||
       (r = get_ref(c, wd_node_get(n, "host"), "host", &s->host)) ||
       (r = get_strv(c, wd_node_get(n, "input"), "input", 1, &s->input)) ||
-      (r = want_map(c, lc, "lifecycle")))
+      (r = want_section(c, lc, "lifecycle", slife_keys)))
     return r;
-  if (lc == NULL) return 0;
   s->lifecycle = lc;
 #define G(k) wd_node_get(lc, k)
-  if ((r = check_keys(c, lc, slife_keys, 0, "", " in 'lifecycle'")) ||
-      (r = get_bool(c, G("auto_start"), "lifecycle.auto_start",
+  if ((r = get_bool(c, G("auto_start"), "lifecycle.auto_start",
                     &s->auto_start)) ||
       (r = get_duration(c, G("start_timeout"), "lifecycle.start_timeout", 1,
                         &s->start_timeout_ns)) ||
       (r = get_duration(c, G("stop_timeout"), "lifecycle.stop_timeout", 1,
                         &s->stop_timeout_ns)) ||
-      (r = get_duration(c, G("stable_threshold"),
-                        "lifecycle.stable_threshold", 0,
-                        &s->stable_threshold_ns)) ||
-      (r = get_strv(c, G("requires"), "lifecycle.requires", 0,
-                    &s->requires)) ||
+      (r = get_duration(c, G("stable_threshold"), "lifecycle.stable_threshold",
+                        0, &s->stable_threshold_ns)) ||
+      (r = get_strv(c, G("requires"), "lifecycle.requires", 0, &s->requires)) ||
       (r = parse_restart(c, G("restart"), &s->restart)))
     return r;
   return parse_sec(c, G("security"), "lifecycle.security", &s->sec);
@@ -837,7 +810,8 @@ struct wd_mindex {
 
 static size_t hash_id(const char *s) {
   uint64_t h = 1469598103934665603ull; /* FNV-1a */
-  for (; *s != '\0'; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
+  for (; *s != '\0'; s++)
+    h = (h ^ (unsigned char)*s) * 1099511628211ull;
   return (size_t)h;
 }
 
@@ -860,7 +834,7 @@ static int add_entry(wd_manifest *m, wd_entry *e) {
   size_t i;
   if ((x->n + 1) * 2 > x->cap) {
     size_t cap = x->cap ? x->cap * 2 : 64;
-    wd_entry **slots = wd_calloc(cap, sizeof *slots);
+    wd_entry **slots = wd_calloc(cap, sizeof(wd_entry *));
     if (slots == NULL) return WD_ENOMEM;
     for (i = 0; i < x->cap; i++)
       if (x->slots[i] != NULL)
@@ -869,8 +843,9 @@ static int add_entry(wd_manifest *m, wd_entry *e) {
     x->slots = slots;
     x->cap = cap;
   }
-  if (need_grow(m->nentries)) {
-    wd_entry **v = wd_realloc(m->entries, grown(m->nentries) * sizeof *v);
+  if (need_grow(m->nentries) || m->entries == NULL) {
+    wd_entry **v =
+        wd_realloc(m->entries, grown(m->nentries) * sizeof(wd_entry *));
     if (v == NULL) return WD_ENOMEM;
     m->entries = v;
   }
@@ -897,26 +872,24 @@ static const struct kinddef {
   { "security.policy", WD_KIND_POLICY, policy_keys, parse_policy },
 };
 
-#define KIND_LIST                                                            \
+#define KIND_LIST                                                              \
   "process.host, process.lua, library.lua, process.service, security.policy"
 #define IDENT_CHARS "letters, digits, '_', '.', '-'"
 
-static int parse_kind(ctx *c, const wd_node *n, const struct kinddef **out) {
+/* The kind of entry 'n', or NULL with the message written. */
+static const struct kinddef *parse_kind(ctx *c, const wd_node *n) {
   const wd_node *k = wd_node_get(n, "kind");
   char b[SHOW_MAX];
   size_t i;
-  int r;
-  if (k == NULL)
-    return fail(c, n, "missing required key 'kind' (expected one of: %s)",
-                KIND_LIST);
-  if ((r = want_scalar(c, k, "kind", "a string"))) return r;
+  if (k == NULL) {
+    fail(c, n, "missing required key 'kind' (expected one of: %s)", KIND_LIST);
+    return NULL;
+  }
+  if (want_scalar(c, k, "kind", "a string")) return NULL;
   for (i = 0; i < WD_COUNTOF(kinds); i++)
-    if (strcmp(k->str, kinds[i].name) == 0) {
-      *out = &kinds[i];
-      return 0;
-    }
-  return fail(c, k, "unknown kind '%s' (expected one of: %s)", show(b, k),
-              KIND_LIST);
+    if (strcmp(k->str, kinds[i].name) == 0) return &kinds[i];
+  fail(c, k, "unknown kind '%s' (expected one of: %s)", show(b, k), KIND_LIST);
+  return NULL;
 }
 
 static int parse_meta(ctx *c, wd_entry *e, const wd_node *n) {
@@ -930,12 +903,11 @@ static int parse_meta(ctx *c, wd_entry *e, const wd_node *n) {
 }
 
 static int parse_entry(ctx *c, size_t idx, const wd_node *n) {
-  const struct kinddef *kd = NULL;
+  const struct kinddef *kd;
   const wd_node *nm;
   const wd_entry *dup;
   wd_entry *e;
   char b[SHOW_MAX];
-  size_t nl;
   char *id;
   int r;
   snprintf(c->who, sizeof c->who, "entry #%zu", idx + 1);
@@ -949,15 +921,9 @@ static int parse_entry(ctx *c, size_t idx, const wd_node *n) {
     return fail(c, nm, "name '%s' has bad characters (expected %s)",
                 show(b, nm), IDENT_CHARS);
   snprintf(c->who, sizeof c->who, "entry '%s'", show(b, nm));
-  if ((r = parse_kind(c, n, &kd)) ||
-      (r = check_keys(c, n, kd->keys, 1, "", "")))
-    return r;
-  nl = strlen(c->ns);
-  if ((id = wd_doc_alloc(c->doc, nl + 1 + nm->len + 1)) == NULL)
-    return WD_ENOMEM;
-  memcpy(id, c->ns, nl);
-  id[nl] = ':';
-  memcpy(id + nl + 1, nm->str, nm->len + 1);
+  if ((kd = parse_kind(c, n)) == NULL) return WD_EINVAL;
+  if ((r = check_keys(c, n, kd->keys, 1, "", ""))) return r;
+  if ((id = make_id(c, nm->str, nm->len)) == NULL) return WD_ENOMEM;
   if ((dup = wd_manifest_find(c->m, id)) != NULL) {
     const wd_node *first = wd_node_get(dup->node, "name");
     return fail(c, nm, "duplicate entry id '%s' (first defined at %s:%d:%d)",
@@ -982,14 +948,15 @@ static const char *const top_keys[] = { "version", "namespace", "entries",
 /* Check one parsed file and add its entries. */
 static int load_root(ctx *c, const wd_node *root) {
   const wd_node *ns, *ents, *v;
+  wd_node top = { .file = c->doc->file, .line = 1, .col = 1 };
   char b[SHOW_MAX];
   size_t i;
   int r;
   c->who[0] = '\0';
   if (root == NULL)
-    return fail_at(c, c->doc->file, 1, 1,
-                   "file is empty (expected a map with 'namespace' and "
-                     "'entries')");
+    return fail(c, &top,
+                "file is empty (expected a map with 'namespace' and "
+                "'entries')");
   if (root->type != WD_NODE_MAP)
     return fail(c, root,
                 "top level must be a map with 'namespace' and 'entries' (got "
@@ -1022,13 +989,12 @@ static int load_text(ctx *c, const char *display, const char *text,
                      size_t len) {
   wd_doc *d = NULL, **v;
   int r;
-  if (need_grow(c->m->ndocs)) {
-    v = wd_realloc(c->m->docs, grown(c->m->ndocs) * sizeof *v);
+  if (need_grow(c->m->ndocs) || c->m->docs == NULL) {
+    v = wd_realloc(c->m->docs, grown(c->m->ndocs) * sizeof(wd_doc *));
     if (v == NULL) return WD_ENOMEM;
     c->m->docs = v;
   }
-  if ((r = wd_yaml_parse(display, text, len, &d, c->err, c->errlen)))
-    return r;
+  if ((r = wd_yaml_parse(display, text, len, &d, c->err, c->errlen))) return r;
   c->m->docs[c->m->ndocs++] = d;
   c->doc = d;
   return load_root(c, d->root);
@@ -1041,19 +1007,17 @@ static int load_text(ctx *c, const char *display, const char *text,
 /* Entry id 'id' named by node 'at' ('what' in messages) must be a 'want'. */
 static int check_ref(ctx *c, const wd_node *at, const char *what,
                      const char *id, wd_kind want, const wd_entry **out) {
-  static const char *const names[] = {
-    "process.host", "process.lua", "library.lua", "process.service",
-    "security.policy",
-  };
   const wd_entry *t = wd_manifest_find(c->m, id);
   char b[SHOW_MAX];
   wd_yaml_excerpt(b, sizeof b, id, strlen(id));
   if (t == NULL)
-    return fail(c, at, "%s refers to '%s', which does not exist (expected "
-                "a %s)", what, b, names[want]);
+    return fail(c, at,
+                "%s refers to '%s', which does not exist (expected "
+                "a %s)",
+                what, b, kinds[want].name);
   if (t->kind != want)
     return fail(c, at, "%s refers to '%s', a %s (expected a %s)", what, b,
-                t->kind_name, names[want]);
+                t->kind_name, kinds[want].name);
   *out = t;
   return 0;
 }
@@ -1108,12 +1072,10 @@ static int resolve(ctx *c) {
 static char *join(wd_doc *d, const char *prefix, const char *rel) {
   size_t pl = strlen(prefix), rl = strlen(rel);
   int sep = pl > 0 && prefix[pl - 1] != '/';
-  char *s = d ? wd_doc_alloc(d, pl + (size_t)sep + rl + 1)
-              : wd_malloc(pl + (size_t)sep + rl + 1);
+  size_t n = pl + (size_t)sep + rl + 1;
+  char *s = d ? wd_doc_alloc(d, n) : wd_malloc(n);
   if (s == NULL) return NULL;
-  memcpy(s, prefix, pl);
-  if (sep) s[pl] = '/';
-  memcpy(s + pl + (size_t)sep, rel, rl + 1);
+  snprintf(s, n, "%s%s%s", prefix, sep ? "/" : "", rel);
   return s;
 }
 
@@ -1162,8 +1124,7 @@ static int open_beneath(int rootfd, const char *rootpath, const char *rel) {
 ** Returns 0, -errno, WD_EINVAL (not a regular file), WD_ETOOBIG,
 ** WD_ECONFLICT (grew while read) or WD_ENOMEM.
 */
-static int read_all(int fd, size_t max, wd_doc *d, char **out,
-                    size_t *outlen) {
+static int read_all(int fd, size_t max, wd_doc *d, char **out, size_t *outlen) {
   struct stat st;
   size_t len = 0, size;
   ssize_t k;
@@ -1202,12 +1163,12 @@ fail:
   return r;
 }
 
-static const char *io_reason(int r, const char *what) {
+static const char *io_reason(int r) {
   switch (r) {
     case WD_EINVAL:
       return "not a regular file";
     case WD_ETOOBIG:
-      return what;
+      return "larger than the 4 MiB limit";
     case WD_ECONFLICT:
       return "changed while being read";
     case -EXDEV:
@@ -1224,20 +1185,16 @@ static int read_source(ctx *c, wd_lua_conf *lc, const wd_node *n,
   size_t len;
   int fd, r;
   if ((disp = join(c->doc, c->disp, rel)) == NULL) return WD_ENOMEM;
-  if ((fd = open_beneath(c->rootfd, c->rootpath, rel)) == -EXDEV)
-    return fail(c, n,
-                "source '%s' resolves outside the app directory (through a "
-                "symlink)",
-                show(b, n));
-  if (fd < 0)
-    return fail(c, n, "cannot read source '%s' (%s): %s", show(b, n), disp,
-                strerror(-fd));
-  r = read_all(fd, WD_MANIFEST_MAX_SOURCE, c->doc, &buf, &len);
-  close(fd);
+  if ((r = fd = open_beneath(c->rootfd, c->rootpath, rel)) >= 0) {
+    r = read_all(fd, WD_MANIFEST_MAX_SOURCE, c->doc, &buf, &len);
+    close(fd);
+  }
   if (r == WD_ENOMEM) return r;
+  if (r == -EXDEV)
+    return fail(c, n, "source '%s' %s", show(b, n), io_reason(r));
   if (r < 0)
     return fail(c, n, "cannot read source '%s' (%s): %s", show(b, n), disp,
-                io_reason(r, "larger than the 4 MiB limit"));
+                io_reason(r));
   lc->source = buf;
   lc->source_len = len;
   lc->source_path = disp;
@@ -1250,13 +1207,24 @@ typedef struct pathv {
 } pathv;
 
 static int push_path(pathv *pv, char *p) {
-  if (need_grow(pv->n)) {
+  if (need_grow(pv->n) || pv->v == NULL) {
     char **v = wd_realloc(pv->v, grown(pv->n) * sizeof *v);
     if (v == NULL) return WD_ENOMEM;
     pv->v = v;
   }
   pv->v[pv->n++] = p;
   return 0;
+}
+
+/* "DIR: cannot read directory: REASON" for directory 'rel' below the root;
+   'why' NULL means strerror(-r). Returns 'r' (or WD_ENOMEM). */
+static int dir_fail(ctx *c, int r, const char *rel, const char *why) {
+  char *disp = join(NULL, c->disp, rel);
+  if (disp == NULL) return WD_ENOMEM;
+  r = fail_path(c, r, disp[0] ? disp : ".", "cannot read directory: %s",
+                why ? why : strerror(-r));
+  wd_free(disp);
+  return r;
 }
 
 /*
@@ -1269,27 +1237,23 @@ static int push_path(pathv *pv, char *p) {
 static int walk(ctx *c, int fd, const char *rel, int depth, pathv *pv) {
   struct dirent *de;
   struct stat st;
-  const char *where = rel; /* the directory an I/O error is about */
-  char *child = NULL, *disp;
+  char *child;
   DIR *d;
-  int r = 0, io = 0, cfd;
+  int r = 0, cfd;
   if ((d = fdopendir(fd)) == NULL) {
     r = -errno;
     close(fd);
-    io = 1;
-    goto out;
+    return dir_fail(c, r, rel, NULL);
   }
   for (;;) {
     errno = 0;
     if ((de = readdir(d)) == NULL) {
-      r = -errno;
-      io = 1;
+      if (errno != 0) r = dir_fail(c, -errno, rel, NULL);
       break;
     }
     if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
     if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == -1) {
-      r = -errno;
-      io = 1;
+      r = dir_fail(c, -errno, rel, NULL);
       break;
     }
     if (!S_ISDIR(st.st_mode) && (strcmp(de->d_name, "_index.yaml") != 0 ||
@@ -1300,45 +1264,20 @@ static int walk(ctx *c, int fd, const char *rel, int depth, pathv *pv) {
       break;
     }
     if (!S_ISDIR(st.st_mode)) {
-      if ((r = push_path(pv, child)) < 0) break;
-      child = NULL;
-      continue;
+      if ((r = push_path(pv, child)) == 0) continue;
+    } else if (depth == MAX_DIR_DEPTH) {
+      r = dir_fail(c, WD_EINVAL, child, "nested deeper than 64 levels");
+    } else if ((cfd = openat(dirfd(d), de->d_name,
+                             O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+                                 O_CLOEXEC)) == -1) {
+      r = dir_fail(c, -errno, child, NULL);
+    } else {
+      r = walk(c, cfd, child, depth + 1, pv);
     }
-    if (depth == MAX_DIR_DEPTH) {
-      if ((disp = join(NULL, c->disp, child)) == NULL) {
-        r = WD_ENOMEM;
-        break;
-      }
-      r = fail_path(c, WD_EINVAL, disp, "directories nested deeper than %d",
-                    MAX_DIR_DEPTH);
-      wd_free(disp);
-      break;
-    }
-    cfd = openat(dirfd(d), de->d_name,
-                 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (cfd == -1) {
-      r = -errno;
-      io = 1;
-      where = child;
-      break;
-    }
-    r = walk(c, cfd, child, depth + 1, pv); /* reports its own errors */
     wd_free(child);
-    child = NULL;
     if (r < 0) break;
   }
   closedir(d);
-out:
-  if (io && r < 0) {
-    if ((disp = join(NULL, c->disp, where)) == NULL) {
-      r = WD_ENOMEM;
-    } else {
-      r = fail_path(c, r, disp[0] ? disp : ".", "cannot read directory: %s",
-                    strerror(-r));
-      wd_free(disp);
-    }
-  }
-  wd_free(child);
   return r;
 }
 
@@ -1353,16 +1292,14 @@ static int load_index(ctx *c, const char *rel) {
   int fd, r;
   if ((disp = join(NULL, c->disp, rel)) == NULL) return WD_ENOMEM;
   if ((fd = open_beneath(c->rootfd, c->rootpath, rel)) < 0) {
-    r = fail_path(c, WD_EINVAL, disp, "cannot read: %s",
-                  io_reason(fd, NULL));
+    r = fail_path(c, WD_EINVAL, disp, "cannot read: %s", io_reason(fd));
     goto out;
   }
   r = read_all(fd, WD_MANIFEST_MAX_YAML, NULL, &text, &len);
   close(fd);
   if (r < 0) {
     if (r != WD_ENOMEM)
-      r = fail_path(c, WD_EINVAL, disp, "cannot read: %s",
-                    io_reason(r, "larger than the 4 MiB limit"));
+      r = fail_path(c, WD_EINVAL, disp, "cannot read: %s", io_reason(r));
     goto out;
   }
   if ((reldir = wd_strdup(rel)) == NULL) {
@@ -1397,7 +1334,8 @@ static wd_manifest *manifest_new(void) {
 void wd_manifest_free(wd_manifest *m) {
   size_t i;
   if (m == NULL) return;
-  for (i = 0; i < m->ndocs; i++) wd_doc_free(m->docs[i]);
+  for (i = 0; i < m->ndocs; i++)
+    wd_doc_free(m->docs[i]);
   wd_free(m->docs);
   wd_free(m->entries);
   if (m->index != NULL) wd_free(m->index->slots);
@@ -1457,7 +1395,8 @@ int wd_manifest_load_dir(const char *dir, wd_manifest **out, char *err,
   }
   c.m = m;
   /* Messages say "app/x/_index.yaml" for "app/", "/x/_index.yaml" for "/". */
-  for (n = strlen(disp); n > 1 && disp[n - 1] == '/'; n--) disp[n - 1] = '\0';
+  for (n = strlen(disp); n > 1 && disp[n - 1] == '/'; n--)
+    disp[n - 1] = '\0';
   c.disp = disp;
   if ((r = open_root(&c, dir, "app directory"))) goto out;
   if ((wfd = fcntl(c.rootfd, F_DUPFD_CLOEXEC, 0)) == -1) {
@@ -1475,7 +1414,8 @@ int wd_manifest_load_dir(const char *dir, wd_manifest **out, char *err,
     if ((r = load_index(&c, pv.v[i]))) goto out;
   r = resolve(&c);
 out:
-  for (i = 0; i < pv.n; i++) wd_free(pv.v[i]);
+  for (i = 0; i < pv.n; i++)
+    wd_free(pv.v[i]);
   wd_free(pv.v);
   r = finish(&c, r, m, out);
   wd_free(disp);
@@ -1486,7 +1426,7 @@ int wd_manifest_add_file(wd_manifest *m, const char *path, char *err,
                          size_t errlen) {
   const char *slash = strrchr(path, '/');
   char *root = NULL, *text = NULL;
-  size_t len;
+  size_t len = 0;
   ctx c;
   int r, fd;
   ctx_init(&c, m, err, errlen);
@@ -1510,9 +1450,7 @@ int wd_manifest_add_file(wd_manifest *m, const char *path, char *err,
   close(fd);
   if (r < 0) {
     if (r != WD_ENOMEM)
-      r = fail_path(&c, r == WD_ECONFLICT || r == WD_ETOOBIG ? WD_EINVAL : r,
-                    path, "cannot read: %s",
-                    io_reason(r, "larger than the 4 MiB limit"));
+      r = fail_path(&c, WD_EINVAL, path, "cannot read: %s", io_reason(r));
     goto out;
   }
   if ((r = load_text(&c, path, text, len)) == 0) r = resolve(&c);

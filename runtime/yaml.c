@@ -25,9 +25,9 @@ struct wd_doc_blk {
   size_t used, cap; /* bytes of payload in use / available */
 };
 
-#define ALIGN      16
-#define BLK_HDR    ((sizeof(wd_doc_blk) + ALIGN - 1) & ~(size_t)(ALIGN - 1))
-#define BLK_SIZE   8192 /* payload of a standard block */
+#define ALIGN       16
+#define BLK_HDR     ((sizeof(wd_doc_blk) + ALIGN - 1) & ~(size_t)(ALIGN - 1))
+#define BLK_SIZE    8192 /* payload of a standard block */
 #define BLK_DATA(b) ((char *)(b) + BLK_HDR)
 
 void *wd_doc_alloc(wd_doc *d, size_t n) {
@@ -75,7 +75,10 @@ void wd_yaml_excerpt(char *dst, size_t dstlen, const char *s, size_t len) {
   for (i = 0; i < len; i++) {
     unsigned char c = (unsigned char)s[i];
     if (o + 1 >= dstlen) break;
-    dst[o++] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
+    if (c >= 0x20 && c < 0x7f)
+      dst[o++] = s[i];
+    else
+      dst[o++] = '?';
   }
   if (i < len) {
     /* Truncated: end in "..." (room for it is guaranteed by dstlen >= 4). */
@@ -179,8 +182,8 @@ static int attach(builder *b, wd_node *n) {
   if (f->n == f->cap) {
     size_t cap = f->cap ? f->cap * 2 : 8;
     wd_node **items;
-    if (cap > SIZE_MAX / sizeof *items) return WD_ENOMEM;
-    items = wd_realloc(f->items, cap * sizeof *items);
+    if (cap > SIZE_MAX / sizeof(wd_node *)) return WD_ENOMEM;
+    items = wd_realloc(f->items, cap * sizeof(wd_node *));
     if (items == NULL) return WD_ENOMEM;
     f->items = items;
     f->cap = cap;
@@ -289,16 +292,16 @@ static int on_end(builder *b) {
   if (n->type == WD_NODE_SEQ) {
     n->n = f->n;
     if (f->n > 0) {
-      n->kids = wd_doc_alloc(b->doc, f->n * sizeof *n->kids);
+      n->kids = wd_doc_alloc(b->doc, f->n * sizeof(wd_node *));
       if (n->kids == NULL) return WD_ENOMEM;
-      memcpy(n->kids, f->items, f->n * sizeof *n->kids);
+      memcpy(n->kids, f->items, f->n * sizeof(wd_node *));
     }
   } else {
     /* libyaml only ends a map after a value, so 'f->n' is even. */
     n->n = f->n / 2;
     if (n->n > 0) {
-      n->keys = wd_doc_alloc(b->doc, n->n * sizeof *n->keys);
-      n->kids = wd_doc_alloc(b->doc, n->n * sizeof *n->kids);
+      n->keys = wd_doc_alloc(b->doc, n->n * sizeof(wd_node *));
+      n->kids = wd_doc_alloc(b->doc, n->n * sizeof(wd_node *));
       if (n->keys == NULL || n->kids == NULL) return WD_ENOMEM;
       for (i = 0; i < n->n; i++) {
         n->keys[i] = f->items[2 * i];
@@ -388,6 +391,7 @@ int wd_yaml_parse(const char *file, const char *text, size_t len, wd_doc **out,
 
   if (errlen > 0) err[0] = '\0';
   if (file == NULL) file = "-";
+  if (text == NULL) len = 0; /* libyaml asserts on a NULL input */
   if (!yaml_parser_initialize(&p)) goto nomem;
   /* The builder holds the whole depth stack; keep it off the C stack. */
   if ((b = wd_calloc(1, sizeof *b)) == NULL ||
@@ -397,7 +401,8 @@ int wd_yaml_parse(const char *file, const char *text, size_t len, wd_doc **out,
   b->doc = d;
   b->err = err;
   b->errlen = errlen;
-  yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
+  yaml_parser_set_input_string(&p, (const unsigned char *)(len ? text : ""),
+                               len);
   while (!done) {
     if (!yaml_parser_parse(&p, &ev)) {
       r = syntax_error(b, &p, text, len);
@@ -418,7 +423,8 @@ int wd_yaml_parse(const char *file, const char *text, size_t len, wd_doc **out,
   r = 0;
 out:
   if (b != NULL)
-    for (i = 0; i < b->depth; i++) wd_free(b->stack[i].items);
+    for (i = 0; i < b->depth; i++)
+      wd_free(b->stack[i].items);
   wd_free(b);
   wd_doc_free(d);
   yaml_parser_delete(&p);

@@ -21,14 +21,14 @@
 
 /* process.host limits: defaults when a key is absent. */
 #define WD_HOST_DEFAULT_MAX_PROCESSES 100000
-#define WD_HOST_DEFAULT_MEMORY        (64ull << 20)     /* bytes */
-#define WD_HOST_DEFAULT_MAILBOX       100000            /* messages */
-#define WD_HOST_DEFAULT_MAX_PAYLOAD   (4ull << 20)      /* bytes */
-#define WD_HOST_DEFAULT_CPU_NS        0                 /* unlimited */
-#define WD_HOST_DEFAULT_SLICE_NS      10000000ll        /* 10ms */
-#define WD_HOST_DEFAULT_DEADLINE_NS   2000000000ll      /* 2s */
-#define WD_HOST_DEFAULT_ADDRESS_SPACE (4ull << 30)      /* bytes */
-#define WD_HOST_DEFAULT_SPAWN_RATE    0                 /* unlimited */
+#define WD_HOST_DEFAULT_MEMORY        (64ull << 20) /* bytes */
+#define WD_HOST_DEFAULT_MAILBOX       100000        /* messages */
+#define WD_HOST_DEFAULT_MAX_PAYLOAD   (4ull << 20)  /* bytes */
+#define WD_HOST_DEFAULT_CPU_NS        0             /* unlimited */
+#define WD_HOST_DEFAULT_SLICE_NS      10000000ll    /* 10ms */
+#define WD_HOST_DEFAULT_DEADLINE_NS   2000000000ll  /* 2s */
+#define WD_HOST_DEFAULT_ADDRESS_SPACE (4ull << 30)  /* bytes */
+#define WD_HOST_DEFAULT_SPAWN_RATE    0             /* unlimited */
 
 /* process.service lifecycle: defaults when a key is absent. */
 #define WD_SVC_DEFAULT_START_TIMEOUT_NS    10000000000ll /* 10s */
@@ -58,6 +58,12 @@ typedef struct wd_entry wd_entry;
 ** from the manifest (the YAML trees it keeps) and stays valid until
 ** wd_manifest_free. Lists are arrays of 'n...' strings. A pointer is NULL
 ** when its key is absent, unless a default is named.
+** References to entries ('imports', 'host', 'process') are stored fully
+** qualified: a bare name (no ':') means the namespace of its own file.
+** Sizes are bytes, or a number with B, KB, MB, GB, TB (powers of 1000) or
+** KiB, MiB, GiB, TiB (powers of 1024): "64MiB". Durations use Go's syntax
+** ("10ms", "1m30s", units ns us ms s m h) and are stored in nanoseconds.
+** Unknown keys are errors at every level, not only at the top.
 */
 
 /* List of strings from a YAML sequence of scalars. */
@@ -79,26 +85,26 @@ typedef struct wd_sec {
    and spawn_rate means unlimited. 'workers', 'queue_size' and
    'local_queue_size' (Wippy) are accepted and ignored. */
 typedef struct wd_host_limits {
-  int64_t max_processes;   /* live actors on the host, >= 1 */
-  uint64_t memory;         /* Lua heap quota per actor */
-  int64_t mailbox;         /* queued messages per actor, >= 1 */
-  uint64_t max_payload;    /* largest message payload */
-  int64_t cpu_ns;          /* total CPU budget per actor */
-  int64_t slice_ns;        /* time slice before preemption, > 0 */
+  int64_t max_processes;    /* live actors on the host, >= 1 */
+  uint64_t memory;          /* Lua heap quota per actor */
+  int64_t mailbox;          /* queued messages per actor, >= 1 */
+  uint64_t max_payload;     /* largest message payload */
+  int64_t cpu_ns;           /* total CPU budget per actor */
+  int64_t slice_ns;         /* time slice before preemption, > 0 */
   int64_t turn_deadline_ns; /* loop turn watchdog, > 0 */
-  uint64_t address_space;  /* RLIMIT_AS of the host process */
-  int64_t spawn_rate;      /* spawns per second on the host */
+  uint64_t address_space;   /* RLIMIT_AS of the host process */
+  int64_t spawn_rate;       /* spawns per second on the host */
 } wd_host_limits;
 
 typedef struct wd_host_conf {
   wd_host_limits limits;
-  int restart;               /* 'restart:', default 0 */
-  int auto_start;            /* 'lifecycle: {auto_start}', default 0 */
-  int sandbox_require;       /* WD_SANDBOX_* from 'sandbox: {require}' */
-  const wd_node *security;   /* raw 'security:' map or NULL */
-  wd_sec def;                /* 'security: {default: ...}' */
-  const wd_node *ceiling;    /* raw 'security: {ceiling: ...}' map or NULL */
-  wd_strv ceil_actors;       /* actor id patterns allowed on the host */
+  int restart;             /* 'restart:', default 0 */
+  int auto_start;          /* 'lifecycle: {auto_start}', default 0 */
+  int sandbox_require;     /* WD_SANDBOX_* from 'sandbox: {require}' */
+  const wd_node *security; /* raw 'security:' map or NULL */
+  wd_sec def;              /* 'security: {default: ...}' */
+  const wd_node *ceiling;  /* raw 'security: {ceiling: ...}' map or NULL */
+  wd_strv ceil_actors;     /* actor id patterns allowed on the host */
   wd_strv ceil_groups;
   wd_strv ceil_policies;
 } wd_host_conf;
@@ -106,9 +112,9 @@ typedef struct wd_host_conf {
 /* 'imports:' item: require(name) loads library entry 'id'. */
 typedef struct wd_import {
   const char *name;
-  const char *id;         /* fully qualified ("ns:name") */
-  const wd_node *node;    /* the value node (for error positions) */
-  const wd_entry *entry;  /* the library.lua, resolved after load */
+  const char *id;        /* fully qualified ("ns:name") */
+  const wd_node *node;   /* the value node (for error positions) */
+  const wd_entry *entry; /* the library.lua, resolved after load */
 } wd_import;
 
 /* process.lua and library.lua. */
@@ -118,34 +124,34 @@ typedef struct wd_lua_conf {
   const char *source;      /* file contents, NUL-terminated; NULL if not
                               read (wd_manifest_load_string, basedir NULL) */
   size_t source_len;
-  const char *method;      /* process.lua: default "main"; library: NULL */
-  wd_strv modules;         /* require()-able built-ins, as written */
+  const char *method; /* process.lua: default "main"; library: NULL */
+  wd_strv modules;    /* require()-able built-ins, as written */
   wd_import *imports;
   size_t nimports;
-  const char *host;        /* process.lua: host id or NULL */
+  const char *host;           /* process.lua: host id or NULL */
   const wd_entry *host_entry; /* its process.host, resolved after load */
-  wd_sec sec;              /* process.lua 'security:' */
+  wd_sec sec;                 /* process.lua 'security:' */
 } wd_lua_conf;
 
 typedef struct wd_restart_conf {
   int64_t initial_delay_ns, max_delay_ns;
-  double backoff_factor;   /* >= 1 */
-  double jitter;           /* 0..1 */
-  int64_t max_attempts;    /* 0: unlimited */
+  double backoff_factor; /* >= 1 */
+  double jitter;         /* 0..1 */
+  int64_t max_attempts;  /* 0: unlimited */
 } wd_restart_conf;
 
 typedef struct wd_service_conf {
-  const char *process;            /* process.lua id (required) */
-  const wd_entry *process_entry;  /* resolved after load */
-  const char *host;               /* host id or NULL */
-  const wd_entry *host_entry;     /* resolved after load */
-  wd_strv input;                  /* positional arguments to the method */
-  const wd_node *lifecycle;       /* raw map or NULL */
-  int auto_start;                 /* default 0 */
+  const char *process;           /* process.lua id (required) */
+  const wd_entry *process_entry; /* resolved after load */
+  const char *host;              /* host id or NULL */
+  const wd_entry *host_entry;    /* resolved after load */
+  wd_strv input;                 /* positional arguments to the method */
+  const wd_node *lifecycle;      /* raw map or NULL */
+  int auto_start;                /* default 0 */
   int64_t start_timeout_ns, stop_timeout_ns, stable_threshold_ns;
-  wd_strv requires;               /* 'lifecycle.requires', as written */
+  wd_strv requires; /* 'lifecycle.requires', as written */
   wd_restart_conf restart;
-  wd_sec sec;                     /* 'lifecycle.security' */
+  wd_sec sec; /* 'lifecycle.security' */
 } wd_service_conf;
 
 /* security.policy: validated by the policy loader, not here. */
@@ -156,18 +162,18 @@ typedef struct wd_policy_conf {
 } wd_policy_conf;
 
 struct wd_entry {
-  const char *id;         /* "namespace:name" */
-  const char *ns;         /* namespace of its file */
+  const char *id; /* "namespace:name" */
+  const char *ns; /* namespace of its file */
   const char *name;
   wd_kind kind;
-  const char *kind_name;  /* "process.lua", ... */
-  const wd_node *node;    /* the entry map: file/line/col for messages */
-  const wd_node *meta;    /* 'meta:' map or NULL (any kind) */
-  const char *meta_type;  /* 'meta.type' or NULL */
+  const char *kind_name; /* "process.lua", ... */
+  const wd_node *node;   /* the entry map: file/line/col for messages */
+  const wd_node *meta;   /* 'meta:' map or NULL (any kind) */
+  const char *meta_type; /* 'meta.type' or NULL */
   union {
-    wd_host_conf host;    /* WD_KIND_HOST */
-    wd_lua_conf lua;      /* WD_KIND_LUA, WD_KIND_LIBRARY */
-    wd_service_conf svc;  /* WD_KIND_SERVICE */
+    wd_host_conf host;     /* WD_KIND_HOST */
+    wd_lua_conf lua;       /* WD_KIND_LUA, WD_KIND_LIBRARY */
+    wd_service_conf svc;   /* WD_KIND_SERVICE */
     wd_policy_conf policy; /* WD_KIND_POLICY */
   } u;
 };
@@ -182,9 +188,9 @@ typedef struct wd_mindex wd_mindex; /* private: id hash table */
 typedef struct wd_manifest {
   wd_entry **entries;
   size_t nentries;
-  wd_doc **docs;          /* the parsed files, kept alive for the nodes */
+  wd_doc **docs; /* the parsed files, kept alive for the nodes */
   size_t ndocs;
-  wd_mindex *index;       /* private */
+  wd_mindex *index; /* private */
 } wd_manifest;
 
 /* ** Loading ** */

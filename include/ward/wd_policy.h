@@ -249,11 +249,11 @@ typedef struct wd_preq {
 enum { WD_PEFFECT_DENY, WD_PEFFECT_ALLOW };
 
 /* Why a decision came out as it did. */
-#define WD_REASON_MAP(XX)                                                    \
-  XX(ALLOWED, "allowed")                                                     \
-  XX(DENIED_BY_POLICY, "forbidden by policy")                                \
-  XX(NO_MATCH, "no policy matched")                                          \
-  XX(NO_ACTOR_OR_SCOPE, "no actor or scope")                                 \
+#define WD_REASON_MAP(XX)                                                      \
+  XX(ALLOWED, "allowed")                                                       \
+  XX(DENIED_BY_POLICY, "forbidden by policy")                                  \
+  XX(NO_MATCH, "no policy matched")                                            \
+  XX(NO_ACTOR_OR_SCOPE, "no actor or scope")                                   \
   XX(BAD_REQUEST, "malformed request")
 
 enum {
@@ -315,9 +315,9 @@ WD_API const char *wd_policy_reason(int reason);
 typedef struct wd_pcache wd_pcache;
 
 /*
-** A direct-mapped cache of 'nslots' decisions (rounded up to a power of
-** two; 0 means 64). Returns 0, WD_EINVAL (more than 2^20 slots) or
-** WD_ENOMEM.
+** A 4-way set-associative LRU cache of 'nslots' decisions (rounded up to
+** a power of two, at least 4; 0 means 64). Returns 0, WD_EINVAL (more
+** than 2^20 slots) or WD_ENOMEM.
 */
 WD_API int wd_pcache_new(size_t nslots, wd_pcache **out);
 WD_API void wd_pcache_free(wd_pcache *c);
@@ -332,8 +332,8 @@ WD_API void wd_pcache_clear(wd_pcache *c);
 ** are decided uncached. May allocate on a miss; if that fails, the check
 ** still happens and the result is just not stored.
 */
-WD_API int wd_pcache_check(wd_pcache *c, const wd_scope *sc,
-                           const wd_preq *rq, wd_pdecision *d);
+WD_API int wd_pcache_check(wd_pcache *c, const wd_scope *sc, const wd_preq *rq,
+                           wd_pdecision *d);
 /* Hits and misses so far (either may be NULL). */
 WD_API void wd_pcache_stats(const wd_pcache *c, uint64_t *hits,
                             uint64_t *misses);

@@ -251,6 +251,7 @@ void wd__chan_close(lua_State *L, chan *ch) {
 ** result table is {channel = ch, value = v, ok = bool} or
 ** {default = true, ok = true}. */
 static void push_result(lua_State *L, int ci, int vidx, int ok) {
+  ci = lua_absindex(L, ci);
   vidx = lua_absindex(L, vidx);
   lua_createtable(L, 0, 3);
   lua_pushvalue(L, ci);

@@ -240,10 +240,10 @@ static int enc_table(enc *e, int t, int depth) {
   size_t n;
   int r;
 
+  if (!lua_checkstack(L, 5)) return fail(e, WD_ENOMEM, "out of memory");
+  if (seen(e, t)) return 0; /* a reference adds no nesting */
   if (depth >= WD_CODEC_MAXDEPTH)
     return fail(e, WD_EINVAL, "payload nested too deeply");
-  if (!lua_checkstack(L, 5)) return fail(e, WD_ENOMEM, "out of memory");
-  if (seen(e, t)) return 0;
   /* Count first: the decoder preallocates from the counts. */
   while (lua_rawgeti(L, t, narr + 1) != LUA_TNIL) {
     lua_pop(L, 1);
@@ -298,10 +298,10 @@ static int enc_error(enc *e, int idx, int depth) {
   uint8_t tag = T_ERR;
   int f, r;
 
-  if (depth >= WD_CODEC_MAXDEPTH)
-    return fail(e, WD_EINVAL, "payload nested too deeply");
   if (!lua_checkstack(L, 8)) return fail(e, WD_ENOMEM, "out of memory");
   if (seen(e, idx)) return 0;
+  if (depth >= WD_CODEC_MAXDEPTH)
+    return fail(e, WD_EINVAL, "payload nested too deeply");
   put(e, &tag, 1);
   wd_lerr_unpack(L, idx);
   for (f = -5; f <= -1; f++) {

@@ -594,7 +594,9 @@ int wd__env_new(actor *a) {
 static int env_decode(lua_State *L) {
   size_t len;
   const char *s = luaL_checklstring(L, 1, &len);
-  int n = wd_codec_decode(L, (const uint8_t *)s, len);
+  int n;
+  if (len == 0) return 0; /* spawned without arguments */
+  n = wd_codec_decode(L, (const uint8_t *)s, len);
   if (n < 0) return luaL_error(L, "corrupt spawn arguments");
   return n;
 }

@@ -324,15 +324,28 @@ static void render(lua_State *L, int idx, wd_buf *b, int depth) {
     default:
       if (wd_lerr_is(L, idx)) {
         s = wd_lerr_message(L, idx);
-        wd_buf_put_cstr(b, s);
+        if (s != NULL) wd_buf_put(b, s, strlen(s));
         return;
       }
-      s = luaL_tolstring(L, idx, &n);
-      wd_buf_put(b, s, n);
-      lua_pop(L, 1);
+      /* No metamethods: rendering runs no script code. */
+      if (lua_type(L, idx) == LUA_TNUMBER) {
+        lua_pushvalue(L, idx);
+        s = lua_tolstring(L, -1, &n);
+        wd_buf_put(b, s, n);
+        lua_pop(L, 1);
+      } else if (lua_type(L, idx) == LUA_TBOOLEAN) {
+        s = lua_toboolean(L, idx) ? "true" : "false";
+        wd_buf_put(b, s, strlen(s));
+      } else {
+        s = luaL_typename(L, idx);
+        wd_buf_put(b, s, strlen(s));
+      }
   }
 }
 
+/* Runs outside any protected call, so it runs no script code (render uses
+** no metamethods) and lifts the quota of the ending actor: the only error
+** left is a real out-of-memory, which takes the host down (contained). */
 static void report_exit(actor *a, uint32_t flags, int32_t status,
                         lua_State *L, int vidx) {
   wd_host *h = a->h;
@@ -340,6 +353,7 @@ static void report_exit(actor *a, uint32_t flags, int32_t status,
   size_t st;
   wd_buf *b;
   char err[128];
+  a->mem_limit = SIZE_MAX;
   wd_buf_init(&text, 1u << 20);
   wd_buf_init(&res, (size_t)h->lim.max_payload);
   if (vidx != 0) {
@@ -381,6 +395,8 @@ static void actor_free(actor *a) {
       }
     }
   }
+  /* Tasks first: a sleeping task owns its timer. */
+  while (a->tasks != NULL) wd__task_free(a->tasks);
   while ((t = a->timers) != NULL) {
     a->timers = t->next;
     wd__tmr_stop(t);
@@ -393,8 +409,6 @@ static void actor_free(actor *a) {
   }
   wd_mbox_clear(&a->pending);
   wd_msg_free(a->decoding);
-  /* Tasks are Lua threads: lua_close frees them; free the C side first. */
-  while (a->tasks != NULL) wd__task_free(a->tasks);
   lua_close(a->L);
   a->L = NULL;
   wd_free(a);
@@ -424,10 +438,11 @@ static void finish_ok(actor *a, lua_State *co, int nres) {
 }
 
 static void finish_err(actor *a, lua_State *co, int status) {
+  a->mem_limit = SIZE_MAX; /* room to describe the failure */
   if (status == LUA_ERRMEM) {
     char m[96];
     snprintf(m, sizeof m, "memory limit exceeded (%llu bytes)",
-             (unsigned long long)a->mem_limit);
+             (unsigned long long)a->h->lim.memory);
     wd_lerr_push(co, "LimitExceeded", m, 0);
   } else if (!wd_lerr_is(co, -1)) {
     wd_lerr_from_value(co, -1);
@@ -438,6 +453,7 @@ static void finish_err(actor *a, lua_State *co, int status) {
 }
 
 static void finish_limit(actor *a, const char *msg) {
+  a->mem_limit = SIZE_MAX;
   wd_lerr_push(a->L, "LimitExceeded", msg, 0);
   if (a->report_exit || a->has_names)
     report_exit(a, 0, 0, a->L, lua_gettop(a->L));

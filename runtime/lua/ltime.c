@@ -95,6 +95,7 @@ static void tmr_unlink(tmr *t) {
 /* Stop and release 't'. Safe from its own callback. */
 void wd__tmr_stop(tmr *t) {
   actor *a = t->a;
+  if (uv_is_closing((uv_handle_t *)&t->h)) return;
   uv_timer_stop(&t->h);
   tmr_unlink(t);
   if (a != NULL && a->state == A_ALIVE && t->chref != LUA_NOREF)

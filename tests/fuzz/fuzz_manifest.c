@@ -57,14 +57,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   char err[512];
   size_t i;
   int r;
-  r = wd_manifest_load_string("f.yaml", (const char *)data, size, NULL, &m,
-                              err, sizeof err);
+  r = wd_manifest_load_string("f.yaml", (const char *)data, size, NULL, &m, err,
+                              sizeof err);
   if (r != 0) {
     if (m != NULL) abort();
     if (r == WD_EINVAL && strncmp(err, "f.yaml", 6) != 0) abort();
     return 0;
   }
-  for (i = 0; i < m->nentries; i++) check_entry(m, m->entries[i]);
+  for (i = 0; i < m->nentries; i++)
+    check_entry(m, m->entries[i]);
   wd_manifest_free(m);
   return 0;
 }

@@ -340,6 +340,9 @@ static void test_codec_refusal_leaves_buffer_and_stack_unchanged(void **state) {
 static void test_codec_depth_128_passes_and_129_is_refused(void **state) {
   lua_State *L = *state;
 #define NEST "local t = 'leaf' for i = 1, %d do t = {t} end return t"
+#define NEST_CYCLE                                                             \
+  "local r = {} local t = r for i = 1, %d do t[1] = {} t = t[1] end "          \
+  "t[1] = r return r"
   char code[128], err[128];
   wd_buf b;
   int top = lua_gettop(L);
@@ -354,6 +357,12 @@ static void test_codec_depth_128_passes_and_129_is_refused(void **state) {
   assert_int_equal(encode_code(L, code, &b, 0, err, sizeof err), WD_EINVAL);
   assert_string_equal(err, "payload nested too deeply");
   assert_int_equal(lua_gettop(L), top);
+  /* A reference back to the root at level 129 adds no nesting. */
+  snprintf(code, sizeof code, NEST_CYCLE, WD_CODEC_MAXDEPTH - 1);
+  wd_buf_reset(&b);
+  assert_int_equal(encode_code(L, code, &b, 0, err, sizeof err), 1);
+  assert_int_equal(wd_codec_decode(L, b.p, b.len), 1);
+  lua_settop(L, top);
   wd_buf_close(&b);
 }
 

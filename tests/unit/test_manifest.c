@@ -90,6 +90,15 @@ static void str_error(const char *text, const char *want) {
   assert_string_equal(err, want);
 }
 
+/* Load 'dir', expect success, free it; returns a dummy non-NULL. */
+static const void *load_dir_ok(const char *dir) {
+  wd_manifest *m = NULL;
+  int r = wd_manifest_load_dir(dir, &m, err, sizeof err);
+  if (r != 0) fail_msg("got %d (%s)", r, err);
+  wd_manifest_free(m);
+  return dir;
+}
+
 static void dir_error(const char *dir, int code, const char *want) {
   wd_manifest *m = NULL;
   int r = wd_manifest_load_dir(dir, &m, err, sizeof err);
@@ -99,7 +108,8 @@ static void dir_error(const char *dir, int code, const char *want) {
 }
 
 #define HEAD "namespace: app\nentries:\n"
-#define LUA(name, src) "  - name: " name "\n    kind: process.lua\n    source: " src "\n"
+#define LUA(name, src)                                                         \
+  "  - name: " name "\n    kind: process.lua\n    source: " src "\n"
 
 /* }====== */
 
@@ -179,8 +189,7 @@ static void test_manifest_load_dir_good_app_loads_every_file(void **state) {
   assert_string_equal(w->u.lua.host, "app:processes");
   assert_ptr_equal(w->u.lua.host_entry, e);
   assert_string_equal(w->meta_type, "test");
-  assert_string_equal(wd_node_str(wd_node_get(w->meta, "comment")),
-                      "a worker");
+  assert_string_equal(wd_node_str(wd_node_get(w->meta, "comment")), "a worker");
   assert_string_equal(w->u.lua.sec.actor_id, "app:worker");
   assert_null(w->u.lua.sec.actor_meta);
   assert_string_equal(w->u.lua.sec.policies.v[0], "app.security:allow_send");
@@ -204,8 +213,7 @@ static void test_manifest_load_dir_good_app_loads_every_file(void **state) {
   assert_string_equal(svc->u.svc.input.v[2], "");
   assert_int_equal(svc->u.svc.auto_start, 1);
   assert_int_equal(svc->u.svc.start_timeout_ns, 90000000000ll);
-  assert_int_equal(svc->u.svc.stop_timeout_ns,
-                   WD_SVC_DEFAULT_STOP_TIMEOUT_NS);
+  assert_int_equal(svc->u.svc.stop_timeout_ns, WD_SVC_DEFAULT_STOP_TIMEOUT_NS);
   assert_int_equal(svc->u.svc.stable_threshold_ns,
                    WD_SVC_DEFAULT_STABLE_THRESHOLD_NS);
   assert_string_equal(svc->u.svc.requires.v[0], "app:processes");
@@ -260,16 +268,15 @@ static void test_manifest_add_file_adds_policy_entries(void **state) {
 static void test_manifest_add_file_missing_file_returns_errno(void **state) {
   wd_manifest *m = load_str("namespace: app\nentries: []\n", 0);
   (void)state;
-  assert_int_equal(wd_manifest_add_file(m, "/nonexistent/p.yaml", err,
-                                        sizeof err),
-                   -ENOENT);
+  assert_int_equal(
+      wd_manifest_add_file(m, "/nonexistent/p.yaml", err, sizeof err), -ENOENT);
   assert_string_equal(err, "/nonexistent: cannot open directory: No such file "
                            "or directory");
   wd_manifest_free(m);
 }
 
-static void test_manifest_load_string_without_basedir_reads_no_source(
-    void **state) {
+static void
+test_manifest_load_string_without_basedir_reads_no_source(void **state) {
   wd_manifest *m = load_str(HEAD LUA("w", "file://w.lua"), 0);
   const wd_entry *e = wd_manifest_find(m, "app:w");
   (void)state;
@@ -291,8 +298,8 @@ static void test_manifest_load_string_with_basedir_reads_source(void **state) {
   const wd_entry *e;
   (void)state;
   put("base/w.lua", "return {}\n");
-  assert_int_equal(wd_manifest_load_string("t.yaml", text, strlen(text),
-                                           "base", &m, err, sizeof err),
+  assert_int_equal(wd_manifest_load_string("t.yaml", text, strlen(text), "base",
+                                           &m, err, sizeof err),
                    0);
   e = wd_manifest_find(m, "app:w");
   assert_string_equal(e->u.lua.source, "return {}\n");
@@ -323,11 +330,13 @@ static void test_manifest_host_without_options_gets_defaults(void **state) {
   wd_manifest_free(m);
 }
 
-static void test_manifest_service_without_lifecycle_gets_defaults(
-    void **state) {
-  wd_manifest *m = load_str(HEAD LUA("p", "file://p.lua")
-                            "  - {name: s, kind: process.service, process: p}\n",
-                            0);
+static void
+test_manifest_service_without_lifecycle_gets_defaults(void **state) {
+  wd_manifest *m = load_str(
+      HEAD LUA(
+          "p",
+          "file://p.lua") "  - {name: s, kind: process.service, process: p}\n",
+      0);
   const wd_service_conf *s = &wd_manifest_find(m, "app:s")->u.svc;
   (void)state;
   assert_string_equal(s->process, "app:p");
@@ -378,8 +387,16 @@ static void test_manifest_durations_parse_go_syntax(void **state) {
 
 static void test_manifest_bad_durations_are_refused(void **state) {
   static const char *const bad[] = {
-    "10",   "1x",   "s",      "1.5",  ".s",   "1h-2m",
-    "",     "1 s",  "1e3s",   "2562047h47m16.854775808s",
+    "10",
+    "1x",
+    "s",
+    "1.5",
+    ".s",
+    "1h-2m",
+    "",
+    "1 s",
+    "1e3s",
+    "2562047h47m16.854775808s",
     "99999999999999999999h",
   };
   char text[256];
@@ -399,10 +416,14 @@ static void test_manifest_sizes_parse_units(void **state) {
     const char *text;
     uint64_t bytes;
   } cases[] = {
-    { "123", 123 },           { "64MiB", 64ull << 20 },
-    { "64MB", 64000000 },     { "512KiB", 512 << 10 },
-    { "1GiB", 1ull << 30 },   { "2 gb", 2000000000 },
-    { "7b", 7 },              { "1TiB", 1ull << 40 },
+    { "123", 123 },
+    { "64MiB", 64ull << 20 },
+    { "64MB", 64000000 },
+    { "512KiB", 512 << 10 },
+    { "1GiB", 1ull << 30 },
+    { "2 gb", 2000000000 },
+    { "7b", 7 },
+    { "1TiB", 1ull << 40 },
     { "3kb", 3000 },
   };
   char text[256];
@@ -505,8 +526,7 @@ static void test_manifest_unknown_top_level_key_is_refused(void **state) {
 
 static void test_manifest_missing_entries_is_refused(void **state) {
   (void)state;
-  str_error("namespace: app\n",
-            "t.yaml:1:1: missing required key 'entries'");
+  str_error("namespace: app\n", "t.yaml:1:1: missing required key 'entries'");
 }
 
 static void test_manifest_entries_not_a_list_is_refused(void **state) {
@@ -572,8 +592,9 @@ static void test_manifest_unknown_entry_key_is_refused(void **state) {
 
 static void test_manifest_method_on_library_is_unknown_key(void **state) {
   (void)state;
-  str_error(HEAD "  - name: l\n    kind: library.lua\n    source: file://l.lua\n"
-                 "    method: main\n",
+  str_error(HEAD
+            "  - name: l\n    kind: library.lua\n    source: file://l.lua\n"
+            "    method: main\n",
             "t.yaml:6:5: entry 'l': unknown key 'method' (expected one of: "
             "source, modules, imports, meta)");
 }
@@ -628,8 +649,7 @@ static void test_manifest_source_absolute_path_is_refused(void **state) {
             "t.yaml)");
 }
 
-static void test_manifest_source_escaping_with_dotdot_is_refused(
-    void **state) {
+static void test_manifest_source_escaping_with_dotdot_is_refused(void **state) {
   (void)state;
   str_error(HEAD LUA("w", "file://a/../../w.lua"),
             "t.yaml:5:13: entry 'w': source 'file://a/../../w.lua' escapes "
@@ -637,8 +657,7 @@ static void test_manifest_source_escaping_with_dotdot_is_refused(
 }
 
 /* From a subdirectory, one '..' is fine and two leave the app. */
-static void test_manifest_source_escaping_from_subdir_is_refused(
-    void **state) {
+static void test_manifest_source_escaping_from_subdir_is_refused(void **state) {
   (void)state;
   put("app/_index.yaml", "namespace: app\nentries: []\n");
   put("app/w.lua", "return {}\n");
@@ -806,26 +825,29 @@ static void test_manifest_bad_sandbox_require_is_refused(void **state) {
 
 static void test_manifest_bad_jitter_is_refused(void **state) {
   (void)state;
-  str_error(HEAD LUA("p", "file://p.lua")
-            "  - name: s\n    kind: process.service\n    process: p\n"
-            "    lifecycle: {restart: {jitter: 1.5}}\n",
-            "t.yaml:9:35: entry 's': 'lifecycle.restart.jitter' must be a "
-            "number from 0 to 1 (got '1.5')");
+  str_error(
+      HEAD LUA("p", "file://p.lua") "  - name: s\n    kind: process.service\n  "
+                                    "  process: p\n"
+                                    "    lifecycle: {restart: {jitter: 1.5}}\n",
+      "t.yaml:9:35: entry 's': 'lifecycle.restart.jitter' must be a "
+      "number from 0 to 1 (got '1.5')");
 }
 
 static void test_manifest_import_of_non_library_is_refused(void **state) {
   (void)state;
-  str_error(HEAD LUA("other", "file://o.lua")
-            "  - name: w\n    kind: process.lua\n    source: file://w.lua\n"
-            "    imports:\n      util: app:other\n",
-            "t.yaml:10:13: entry 'w': import 'util' refers to 'app:other', a "
-            "process.lua (expected a library.lua)");
+  str_error(
+      HEAD LUA("other", "file://o.lua") "  - name: w\n    kind: process.lua\n  "
+                                        "  source: file://w.lua\n"
+                                        "    imports:\n      util: app:other\n",
+      "t.yaml:10:13: entry 'w': import 'util' refers to 'app:other', a "
+      "process.lua (expected a library.lua)");
 }
 
 static void test_manifest_import_of_missing_entry_is_refused(void **state) {
   (void)state;
-  str_error(HEAD "  - name: w\n    kind: process.lua\n    source: file://w.lua\n"
-                 "    imports: {util: lib:util}\n",
+  str_error(HEAD
+            "  - name: w\n    kind: process.lua\n    source: file://w.lua\n"
+            "    imports: {util: lib:util}\n",
             "t.yaml:6:21: entry 'w': import 'util' refers to 'lib:util', "
             "which does not exist (expected a library.lua)");
 }
@@ -846,9 +868,10 @@ static void test_manifest_import_of_later_library_is_accepted(void **state) {
 
 static void test_manifest_host_reference_to_non_host_is_refused(void **state) {
   (void)state;
-  str_error(HEAD "  - {name: lib, kind: library.lua, source: 'file://l.lua'}\n"
-                 "  - name: w\n    kind: process.lua\n    source: file://w.lua\n"
-                 "    host: app:lib\n",
+  str_error(HEAD
+            "  - {name: lib, kind: library.lua, source: 'file://l.lua'}\n"
+            "  - name: w\n    kind: process.lua\n    source: file://w.lua\n"
+            "    host: app:lib\n",
             "t.yaml:7:11: entry 'w': host refers to 'app:lib', a library.lua "
             "(expected a process.host)");
 }
@@ -889,10 +912,10 @@ static void test_manifest_policy_must_be_a_map(void **state) {
 
 static void test_manifest_security_actor_without_id_is_refused(void **state) {
   (void)state;
-  str_error(HEAD LUA("w", "file://w.lua")
-            "    security: {actor: {meta: {a: 1}}}\n",
-            "t.yaml:6:23: entry 'w': 'security.actor' is missing required "
-            "key 'id'");
+  str_error(
+      HEAD LUA("w", "file://w.lua") "    security: {actor: {meta: {a: 1}}}\n",
+      "t.yaml:6:23: entry 'w': 'security.actor' is missing required "
+      "key 'id'");
 }
 
 static void test_manifest_security_unknown_key_is_refused(void **state) {
@@ -936,8 +959,9 @@ static void test_manifest_dir_without_index_is_refused(void **state) {
 
 static void test_manifest_missing_dir_returns_enoent(void **state) {
   (void)state;
-  dir_error("nope", -ENOENT, "nope: cannot open app directory: No such file "
-                             "or directory");
+  dir_error("nope", -ENOENT,
+            "nope: cannot open app directory: No such file "
+            "or directory");
 }
 
 static void test_manifest_unreadable_subdir_is_reported(void **state) {
@@ -945,9 +969,27 @@ static void test_manifest_unreadable_subdir_is_reported(void **state) {
   if (geteuid() == 0) skip(); /* root reads every directory */
   put("app/_index.yaml", "namespace: app\nentries: []\n");
   assert_int_equal(mkdir("app/locked", 0), 0);
-  dir_error("app", -EACCES, "app/locked: cannot read directory: Permission "
-                            "denied");
+  dir_error("app", -EACCES,
+            "app/locked: cannot read directory: Permission "
+            "denied");
   chmod("app/locked", 0755);
+}
+
+static void test_manifest_directories_nested_65_deep_are_refused(void **state) {
+  char path[512] = "app", want[600];
+  int i;
+  (void)state;
+  put("app/_index.yaml", "namespace: app\nentries: []\n");
+  for (i = 0; i < 64; i++) {
+    strcat(path, "/d");
+    assert_int_equal(mkdir(path, 0755), 0);
+  }
+  assert_non_null(load_dir_ok("app")); /* 64 levels below the app: fine */
+  strcat(path, "/d");
+  assert_int_equal(mkdir(path, 0755), 0);
+  snprintf(want, sizeof want,
+           "%s: cannot read directory: nested deeper than 64 levels", path);
+  dir_error("app", WD_EINVAL, want);
 }
 
 static void test_manifest_first_error_in_sorted_order_wins(void **state) {
@@ -986,8 +1028,8 @@ static void oom_free(void *p) {
   free(p);
 }
 
-static void test_manifest_load_oom_at_each_allocation_returns_enomem(
-    void **state) {
+static void
+test_manifest_load_oom_at_each_allocation_returns_enomem(void **state) {
   char dir[PATH_MAX + 8], pol[PATH_MAX + 32];
   wd_manifest *m;
   int r;
@@ -1089,6 +1131,7 @@ int main(void) {
     T(test_manifest_dir_without_index_is_refused),
     T(test_manifest_missing_dir_returns_enoent),
     T(test_manifest_unreadable_subdir_is_reported),
+    T(test_manifest_directories_nested_65_deep_are_refused),
     T(test_manifest_first_error_in_sorted_order_wins),
     T(test_manifest_load_oom_at_each_allocation_returns_enomem),
   };

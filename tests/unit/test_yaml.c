@@ -31,8 +31,8 @@ static void refuse(const char *text, const char *want) {
   assert_string_equal(err, want);
 }
 
-static void test_yaml_parse_map_seq_scalars_builds_tree_with_positions(
-    void **state) {
+static void
+test_yaml_parse_map_seq_scalars_builds_tree_with_positions(void **state) {
   const char *text = "a: 1\n"
                      "b:\n"
                      "  - x\n"
@@ -107,6 +107,14 @@ static void test_yaml_parse_empty_inputs_give_null_root(void **state) {
   }
 }
 
+static void test_yaml_parse_null_text_gives_null_root(void **state) {
+  wd_doc *d = NULL;
+  (void)state;
+  assert_int_equal(wd_yaml_parse("t", NULL, 0, &d, err, sizeof err), 0);
+  assert_null(d->root);
+  wd_doc_free(d);
+}
+
 static void test_yaml_parse_quoted_empty_root_is_a_scalar(void **state) {
   wd_doc *d;
   (void)state;
@@ -146,8 +154,8 @@ static void test_yaml_parse_alias_is_refused_at_alias(void **state) {
          "full");
 }
 
-static void test_yaml_parse_billion_laughs_is_refused_at_first_anchor(
-    void **state) {
+static void
+test_yaml_parse_billion_laughs_is_refused_at_first_anchor(void **state) {
   (void)state;
   refuse("a: &a [\"lol\",\"lol\"]\nb: &b [*a,*a]\nc: [*b,*b]\n",
          "t.yaml:1:4: anchors (&a) are not allowed: write the value out in "
@@ -177,8 +185,8 @@ static void test_yaml_parse_duplicate_key_names_both_places(void **state) {
          "t.yaml:3:1: duplicate key 'a' (first at line 1, column 1)");
 }
 
-static void test_yaml_parse_duplicate_key_quoted_and_plain_is_refused(
-    void **state) {
+static void
+test_yaml_parse_duplicate_key_quoted_and_plain_is_refused(void **state) {
   (void)state;
   refuse("x:\n  k: 1\n  'k': 2\n",
          "t.yaml:3:3: duplicate key 'k' (first at line 2, column 3)");
@@ -203,8 +211,8 @@ static void test_yaml_parse_many_keys_reports_first_repeat(void **state) {
                "column 1)");
 }
 
-static void test_yaml_parse_duplicate_key_with_control_chars_is_escaped(
-    void **state) {
+static void
+test_yaml_parse_duplicate_key_with_control_chars_is_escaped(void **state) {
   (void)state;
   refuse("\"a\\e[31m\": 1\n\"a\\e[31m\": 2\n",
          "t.yaml:2:1: duplicate key 'a?[31m' (first at line 1, column 1)");
@@ -225,8 +233,10 @@ static void test_yaml_parse_map_as_key_is_refused(void **state) {
 static char *nested(int depth) {
   char *s = malloc((size_t)depth * 2 + 2);
   int i;
-  for (i = 0; i < depth; i++) s[i] = '[';
-  for (i = 0; i < depth; i++) s[depth + i] = ']';
+  for (i = 0; i < depth; i++)
+    s[i] = '[';
+  for (i = 0; i < depth; i++)
+    s[depth + i] = ']';
   s[2 * depth] = '\n';
   s[2 * depth + 1] = '\0';
   return s;
@@ -369,8 +379,8 @@ static void oom_free(void *p) {
   free(p);
 }
 
-static void test_yaml_parse_oom_at_each_allocation_returns_enomem(
-    void **state) {
+static void
+test_yaml_parse_oom_at_each_allocation_returns_enomem(void **state) {
   char text[4096];
   size_t o = 0;
   wd_doc *d;
@@ -403,18 +413,17 @@ int main(void) {
         test_yaml_parse_map_seq_scalars_builds_tree_with_positions),
     cmocka_unit_test(test_yaml_parse_embedded_nul_keeps_length),
     cmocka_unit_test(test_yaml_parse_empty_inputs_give_null_root),
+    cmocka_unit_test(test_yaml_parse_null_text_gives_null_root),
     cmocka_unit_test(test_yaml_parse_quoted_empty_root_is_a_scalar),
     cmocka_unit_test(test_yaml_parse_anchor_on_map_is_refused_at_anchor),
     cmocka_unit_test(test_yaml_parse_anchor_on_scalar_is_refused),
     cmocka_unit_test(test_yaml_parse_anchor_on_seq_is_refused),
     cmocka_unit_test(test_yaml_parse_alias_is_refused_at_alias),
-    cmocka_unit_test(
-        test_yaml_parse_billion_laughs_is_refused_at_first_anchor),
+    cmocka_unit_test(test_yaml_parse_billion_laughs_is_refused_at_first_anchor),
     cmocka_unit_test(test_yaml_parse_merge_key_alias_is_refused),
     cmocka_unit_test(test_yaml_parse_tag_is_refused),
     cmocka_unit_test(test_yaml_parse_duplicate_key_names_both_places),
-    cmocka_unit_test(
-        test_yaml_parse_duplicate_key_quoted_and_plain_is_refused),
+    cmocka_unit_test(test_yaml_parse_duplicate_key_quoted_and_plain_is_refused),
     cmocka_unit_test(test_yaml_parse_duplicate_key_in_flow_map_is_refused),
     cmocka_unit_test(test_yaml_parse_many_keys_reports_first_repeat),
     cmocka_unit_test(

@@ -1,0 +1,40 @@
+local check = require("check")
+local time = require("time")
+
+return { main = function()
+  -- A busy process on the same host does not starve this one.
+  local spinner = process.spawn("t:sleeper", "t:a", "1ms")
+  local busy = load("return { main = function() end }")
+  check.ok(busy, "load")
+  -- Mailbox bound (1000 on t:a and t:b): a send to a full mailbox fails.
+  for _, host in ipairs({ "t:a", "t:b" }) do
+    local pid = process.spawn("t:sleeper", host, "10s")
+    local err
+    for i = 1, 1001 do
+      local ok, e = process.send(pid, "fill", i)
+      if not ok then err = e break end
+    end
+    check.ok(err ~= nil, "mailbox full on " .. host)
+    check.eq(err:kind(), errors.LIMIT_EXCEEDED)
+    check.ok(tostring(err):find("mailbox full", 1, true), tostring(err))
+  end
+  -- Memory quota: a process over its quota ends; the host keeps serving.
+  local r = process.spawn("t:hog", "t:small")
+  check.ok(r, "hog spawned")
+  time.sleep("200ms")
+  local ok = process.spawn("t:hog", "t:small")
+  check.ok(ok, "host t:small still spawns after a memory error")
+  -- max_processes on t:small is 5.
+  local pids, lerr = {}, nil
+  for i = 1, 10 do
+    local p, e = process.spawn("t:sleeper", "t:small", "10s")
+    if not p then lerr = e break end
+    pids[#pids + 1] = p
+  end
+  check.ok(lerr ~= nil, "max_processes enforced")
+  check.eq(lerr:kind(), errors.LIMIT_EXCEEDED)
+  -- Payload size limit (4 MiB default).
+  local big = string.rep("x", 5 * 1024 * 1024)
+  check.fails(errors.LIMIT_EXCEEDED, process.send(process.pid(), "big", big))
+  return spinner ~= nil
+end }

@@ -1,0 +1,1 @@
+return { other = function() end }
