@@ -62,8 +62,10 @@ static wd_node *coll(int type) {
 
 /* Append 'v' to a sequence, or 'key: v' to a map. */
 static void add_kid(wd_node *m, const char *key, wd_node *v) {
+  /* NOLINTNEXTLINE(bugprone-sizeof-expression): arrays of pointers */
   m->kids = xrealloc(m->kids, (m->n + 1) * sizeof *m->kids);
   if (m->type == WD_NODE_MAP && key != NULL) {
+    /* NOLINTNEXTLINE(bugprone-sizeof-expression): arrays of pointers */
     m->keys = xrealloc(m->keys, (m->n + 1) * sizeof *m->keys);
     m->keys[m->n] = scalar(key);
   }
@@ -273,7 +275,7 @@ int main(void) {
       snprintf(id, sizeof id, "bench:p%zu", i);
       if (wd_policy_add(s, id, "bench", p, NULL, err, sizeof err) != 0) {
         fprintf(stderr, "%s\n", err);
-        return 1;
+        abort();
       }
       node_free(p);
       names[i] = wd_policy_set_id(s, i);

@@ -239,13 +239,13 @@ static void test_done(wd_broker *b, void *ud, int ok, int is_false,
   else test_finish(b, s, ok, text);
 }
 
-static void test_timeout(wd_broker *b, void *ud) {
+static void test_timeout(wd_broker *b, void *ud, int fired) {
   tref *r = ud;
   tsuite *s = r->s;
   int gen = r->gen;
   char msg[128];
   free(r);
-  if (gen != s->gen) return;
+  if (!fired || gen != s->gen) return;
   snprintf(msg, sizeof msg, "timed out after %u s", s->timeout_s);
   /* The test's host is killed; the next spawn starts a fresh one. */
   s->gen++;

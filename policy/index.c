@@ -102,12 +102,14 @@ static void *child_new(wd_scope *sc, int leaf) {
   int r = 0;
   if (leaf) {
     Leaf *l;
+    /* NOLINTNEXTLINE(bugprone-sizeof-expression): arrays of pointers */
     GROW(sc->leaves, sc->leafcap, sc->nleaves, r);
     if (r != 0 || (l = wd_calloc(1, sizeof *l)) == NULL) return NULL;
     sc->leaves[sc->nleaves++] = l;
     return l;
   } else {
     Index *ix;
+    /* NOLINTNEXTLINE(bugprone-sizeof-expression): arrays of pointers */
     GROW(sc->ridx, sc->ridxcap, sc->nridx, r);
     if (r != 0 || (ix = wd_calloc(1, sizeof *ix)) == NULL) return NULL;
     sc->ridx[sc->nridx++] = ix;
@@ -136,6 +138,7 @@ static int leaf_push(Leaf *l, Rule *r) {
   ** one copy when the same pair repeats. */
   int e = 0;
   if (l->n > 0 && l->v[l->n - 1] == r) return 0;
+  /* NOLINTNEXTLINE(bugprone-sizeof-expression): arrays of pointers */
   GROW(l->v, l->cap, l->n, e);
   if (e != 0) return e;
   l->v[l->n++] = r;

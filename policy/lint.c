@@ -231,7 +231,8 @@ static int covers_all(const Pat *q, size_t nq, const Pat *p, size_t np) {
 static int in_groups(const Rule *a, const Rule *d) {
   size_t i, j;
   for (i = 0; i < a->ngroups; i++) {
-    for (j = 0; j < d->ngroups && strcmp(a->groups[i], d->groups[j]); j++) {
+    for (j = 0; j < d->ngroups && strcmp(a->groups[i], d->groups[j]) != 0;
+         j++) {
     }
     if (j == d->ngroups) return 0;
   }

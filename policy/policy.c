@@ -60,6 +60,7 @@ static Group *group_reserve(wd_policy_set *s, const char *name) {
   Group *g = wd__policy_hget(&s->groups, name, strlen(name), hstr(name));
   int r = 0;
   if (g == NULL) {
+    /* NOLINTNEXTLINE(bugprone-sizeof-expression): arrays of pointers */
     GROW(s->gv, s->gcap, s->ngv, r);
     if (r != 0 || (g = wd_calloc(1, sizeof *g)) == NULL) return NULL;
     if ((g->name = wd_strdup(name)) == NULL ||
@@ -70,6 +71,7 @@ static Group *group_reserve(wd_policy_set *s, const char *name) {
     }
     s->gv[s->ngv++] = g;
   }
+  /* NOLINTNEXTLINE(bugprone-sizeof-expression): arrays of pointers */
   GROW(g->v, g->cap, g->n, r);
   return r == 0 ? g : NULL;
 }
@@ -99,6 +101,7 @@ int wd_policy_add(wd_policy_set *s, const char *id, const char *ns,
     goto fail;
   }
   /* Reserve every slot first, then commit: nothing below can fail. */
+  /* NOLINTNEXTLINE(bugprone-sizeof-expression): arrays of pointers */
   GROW(s->v, s->cap, s->n, r);
   if (r != 0) goto fail;
   for (i = 0; i < rule->ngroups; i++)
@@ -161,6 +164,7 @@ static int scope_push(wd_scope *sc, size_t *cap, HMap *seen, Rule *r) {
   int e = 0;
   if (wd__policy_hget(seen, r->id, strlen(r->id), hstr(r->id)) != NULL)
     return 0;
+  /* NOLINTNEXTLINE(bugprone-sizeof-expression): arrays of pointers */
   GROW(sc->rules, *cap, sc->nrules, e);
   if (e != 0 || wd__policy_hput(seen, r->id, strlen(r->id), r) != 0)
     return WD_ENOMEM;
@@ -187,6 +191,7 @@ static int keyfields(wd_scope *sc) {
         if (f->kind == F_ACTION || f->kind == F_RESOURCE) continue;
         if (wd__policy_hget(&seen, f->text, strlen(f->text), hstr(f->text)))
           continue;
+        /* NOLINTNEXTLINE(bugprone-sizeof-expression): arrays of pointers */
         GROW(sc->keyf, cap, sc->nkeyf, r);
         if (r == 0)
           r = wd__policy_hput(&seen, f->text, strlen(f->text), (void *)f);

@@ -71,8 +71,9 @@ typedef struct name {
 
 typedef struct btimer {
   uv_timer_t h;
+  struct btimer *next, *prev;
   wd_broker *b;
-  void (*cb)(wd_broker *, void *);
+  void (*cb)(wd_broker *, void *, int);
   void *ud;
 } btimer;
 
@@ -92,6 +93,9 @@ struct wd_broker {
   uv_signal_t sigchld;
   uv_prepare_t flush;
   uv_timer_t killer;
+  struct btimer *timers;
+  pid_t dying[64];     /* host processes killed but not yet reaped */
+  int ndying;
   int stopping;
   int closed;
 };
@@ -395,8 +399,13 @@ static int host_ensure(wd_broker *b, hslot *s, char *err, size_t errlen) {
     return WD_EUNAVAIL;
   }
   if (s->pid != 0) {
-    snprintf(err, errlen, "host %s is restarting", s->id);
-    return WD_EUNAVAIL;
+    /* The last incarnation is dead to us but not reaped yet. */
+    if (b->ndying == (int)WD_COUNTOF(b->dying)) {
+      snprintf(err, errlen, "host %s is restarting", s->id);
+      return WD_EUNAVAIL;
+    }
+    b->dying[b->ndying++] = s->pid;
+    s->pid = 0;
   }
   return host_start(b, s, err, errlen);
 }
@@ -753,10 +762,41 @@ static void host_down(hslot *s, const char *fmt, ...) {
   }
 }
 
+/* Why did host process 'pid' end? Waits at most ~50 ms for it to exit
+** (an end of file on the link usually means it is exiting); a host that
+** closed its link but lives on is killed. Reaps it: sets *reaped. */
+static void death_cause(pid_t pid, char *out, size_t outlen, int *reaped) {
+  int st, i;
+  *reaped = 0;
+  for (i = 0; i < 50; i++) {
+    pid_t r = waitpid(pid, &st, WNOHANG);
+    if (r == pid) {
+      *reaped = 1;
+      if (WIFSIGNALED(st))
+        snprintf(out, outlen, "crashed: killed by signal %d (%s)",
+                 WTERMSIG(st), strsignal(WTERMSIG(st)));
+      else
+        snprintf(out, outlen, "exited with status %d", WEXITSTATUS(st));
+      return;
+    }
+    usleep(1000);
+  }
+  snprintf(out, outlen, "closed its link: killed");
+}
+
 static void on_fail(wd_link *l, int code, const char *why) {
   hslot *s = l->data;
-  if (code == 0) host_down(s, "closed its link");
-  else host_down(s, "bad frame (%s): killed", why);
+  if (code == 0) {
+    char cause[160];
+    int reaped = 0;
+    if (s->pid > 0) death_cause(s->pid, cause, sizeof cause, &reaped);
+    else snprintf(cause, sizeof cause, "closed its link");
+    if (reaped) s->pid = 0;
+    host_down(s, "%s", cause);
+    maybe_finish(s->b);
+  } else {
+    host_down(s, "bad frame (%s): killed", why);
+  }
 }
 
 static void on_sigchld(uv_signal_t *h, int sig) {
@@ -765,6 +805,8 @@ static void on_sigchld(uv_signal_t *h, int sig) {
   pid_t pid;
   (void)sig;
   while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+    for (i = 0; i < b->ndying; i++)
+      if (b->dying[i] == pid) b->dying[i] = b->dying[--b->ndying];
     for (i = 0; i < b->nhosts; i++) {
       hslot *s = &b->hosts[i];
       if (s->pid != pid) continue;
@@ -791,12 +833,22 @@ static void on_prepare(uv_prepare_t *p) {
   fflush(stdout);
 }
 
+static void btimer_closed(uv_handle_t *h) {
+  wd_free(h->data);
+}
+
 static void maybe_finish(wd_broker *b) {
   int i;
-  if (!b->stopping || b->closed) return;
+  if (!b->stopping || b->closed || b->ndying > 0) return;
   for (i = 0; i < b->nhosts; i++)
     if (b->hosts[i].pid != 0) return;
   b->closed = 1;
+  while (b->timers != NULL) {
+    btimer *x = b->timers;
+    b->timers = x->next;
+    uv_close((uv_handle_t *)&x->h, btimer_closed);
+    x->cb(b, x->ud, 0);
+  }
   uv_close((uv_handle_t *)&b->sigchld, NULL);
   uv_close((uv_handle_t *)&b->flush, NULL);
   uv_close((uv_handle_t *)&b->killer, NULL);
@@ -807,6 +859,7 @@ static void on_killer(uv_timer_t *t) {
   int i;
   for (i = 0; i < b->nhosts; i++)
     if (b->hosts[i].pid > 0) kill(b->hosts[i].pid, SIGKILL);
+  for (i = 0; i < b->ndying; i++) kill(b->dying[i], SIGKILL);
 }
 
 void wd_broker_stop(wd_broker *b) {
@@ -956,23 +1009,26 @@ void wd_broker_kill_host(wd_broker *b, const char *host, const char *why) {
   }
 }
 
-static void btimer_closed(uv_handle_t *h) {
-  wd_free(h->data);
-}
-
 static void on_btimer(uv_timer_t *t) {
   btimer *x = t->data;
-  x->cb(x->b, x->ud);
+  wd_broker *b = x->b;
+  if (x->prev) x->prev->next = x->next;
+  else b->timers = x->next;
+  if (x->next) x->next->prev = x->prev;
   uv_close((uv_handle_t *)&x->h, btimer_closed);
+  x->cb(b, x->ud, 1);
 }
 
 void wd_broker_after(wd_broker *b, uint64_t ms,
-                     void (*cb)(wd_broker *, void *), void *ud) {
+                     void (*cb)(wd_broker *, void *, int), void *ud) {
   btimer *x = wd_calloc(1, sizeof *x);
   if (x == NULL) return;
   x->b = b;
   x->cb = cb;
   x->ud = ud;
+  x->next = b->timers;
+  if (b->timers) b->timers->prev = x;
+  b->timers = x;
   uv_timer_init(&b->loop, &x->h);
   x->h.data = x;
   uv_timer_start(&x->h, on_btimer, ms, 0);

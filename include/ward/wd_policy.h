@@ -282,8 +282,9 @@ typedef struct wd_pdecision {
 /*
 ** Decide 'rq' in 'sc' through the scope's index. Returns WD_POLICY_ALLOW
 ** or WD_EDENIED; a NULL scope, request, actor id, action or resource is a
-** deny. Fills 'd' when it is not NULL. Never allocates; thread-safe on a
-** shared scope.
+** deny. Fills 'd' when it is not NULL. Never calls wd_malloc (regexec may
+** use libc's heap) and never fails otherwise; thread-safe on a shared
+** scope.
 */
 WD_API int wd_policy_check(const wd_scope *sc, const wd_preq *rq,
                            wd_pdecision *d);

@@ -40,9 +40,10 @@ void wd_broker_stop(wd_broker *b);
 /* Kill the host OS process of 'host', or of every host when 'host' is
 ** NULL (used for test time-outs). */
 void wd_broker_kill_host(wd_broker *b, const char *host, const char *why);
-/* Start a one-shot timer on the broker loop: 'cb(b, ud)' after 'ms'. */
-void wd_broker_after(wd_broker *b, uint64_t ms, void (*cb)(wd_broker *, void *),
-                     void *ud);
+/* Start a one-shot timer on the broker loop: 'cb(b, ud, 1)' after 'ms',
+** or 'cb(b, ud, 0)' if the broker shuts down first (free 'ud' then). */
+void wd_broker_after(wd_broker *b, uint64_t ms,
+                     void (*cb)(wd_broker *, void *, int), void *ud);
 void wd_broker_free(wd_broker *b);
 
 /* Host process main: 'fd' is the link to the broker. Never returns. */

@@ -479,11 +479,12 @@ static void task_done(actor *a, task *t) {
   wd__task_free(t);
 }
 
-/* Run one task of 'a' until it blocks, yields or ends. */
-static void run_one(actor *a) {
+/* Run one task of 'a' until it blocks, yields or ends. Returns 0 when
+** the actor ended (and is freed). */
+static int run_one(actor *a) {
   task *t = pop_task(a);
   int st, nres = 0, nargs;
-  if (t == NULL) return;
+  if (t == NULL) return 1;
   a->yield_reason = Y_NONE;
   nargs = lua_gettop(t->co);
   if (lua_status(t->co) == LUA_YIELD) nargs = 0;
@@ -495,22 +496,24 @@ static void run_one(actor *a) {
   a->running = NULL;
   if (a->yield_reason == Y_CPU) {
     finish_limit(a, "cpu budget exceeded");
-    return;
+    return 0;
   }
   if (st == LUA_YIELD) {
     lua_pop(t->co, nres);
     if (a->yield_reason != Y_BLOCK) wd__host_ready(t);
-    return;
+    return 1;
   }
   if (st == LUA_OK) {
-    if (t->is_main) finish_ok(a, t->co, nres);
-    else {
+    if (!t->is_main) {
       lua_pop(t->co, nres);
       task_done(a, t);
+      return 1;
     }
-    return;
+    finish_ok(a, t->co, nres);
+    return 0;
   }
   finish_err(a, t->co, st);
+  return 0;
 }
 
 static void on_idle(uv_idle_t *idle) {
@@ -520,8 +523,7 @@ static void on_idle(uv_idle_t *idle) {
   while (h->rq_head != NULL) {
     actor *a = h->rq_head;
     rq_remove(h, a);
-    run_one(a);
-    if (a->state == A_ALIVE && a->rhead != NULL) rq_push(h, a);
+    if (run_one(a) && a->rhead != NULL) rq_push(h, a);
     /* Come back to the loop now and then so I/O and timers are served. */
     if ((++n & 63) == 0 && uv_hrtime() - start > 2000000) break;
   }

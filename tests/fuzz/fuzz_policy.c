@@ -134,10 +134,12 @@ static wd_node *word(In *in) {
 }
 
 static void push(wd_node *m, wd_node *k, wd_node *v) {
+  /* NOLINTNEXTLINE(bugprone-sizeof-expression): arrays of pointers */
   wd_node **kids = realloc(m->kids, (m->n + 1) * sizeof *kids);
   if (kids == NULL) abort();
   m->kids = kids;
   if (m->type == WD_NODE_MAP) {
+    /* NOLINTNEXTLINE(bugprone-sizeof-expression): arrays of pointers */
     wd_node **keys = realloc(m->keys, (m->n + 1) * sizeof *keys);
     if (keys == NULL) abort();
     m->keys = keys;

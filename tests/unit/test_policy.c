@@ -59,9 +59,11 @@ static wd_node *tp_new(TP *p, int type) {
 }
 
 static void tp_push(wd_node *n, wd_node *k, wd_node *v) {
+  /* NOLINTNEXTLINE(bugprone-sizeof-expression): arrays of pointers */
   n->kids = realloc(n->kids, (n->n + 1) * sizeof *n->kids);
   assert_non_null(n->kids);
   if (k != NULL) {
+    /* NOLINTNEXTLINE(bugprone-sizeof-expression): arrays of pointers */
     n->keys = realloc(n->keys, (n->n + 1) * sizeof *n->keys);
     assert_non_null(n->keys);
     n->keys[n->n] = k;

@@ -60,9 +60,11 @@ static wd_node *tp_new(TP *p, int type) {
 }
 
 static void tp_push(wd_node *n, wd_node *k, wd_node *v) {
+  /* NOLINTNEXTLINE(bugprone-sizeof-expression): arrays of pointers */
   n->kids = realloc(n->kids, (n->n + 1) * sizeof *n->kids);
   assert_non_null(n->kids);
   if (k != NULL) {
+    /* NOLINTNEXTLINE(bugprone-sizeof-expression): arrays of pointers */
     n->keys = realloc(n->keys, (n->n + 1) * sizeof *n->keys);
     assert_non_null(n->keys);
     n->keys[n->n] = k;
@@ -544,13 +546,13 @@ static void test_prop_index_equals_scan_and_oracle(void **st) {
         assert_int_equal(a.reason, WD_REASON_DENIED_BY_POLICY);
         assert_int_equal(a.nids, nd < 8 ? nd : 8);
         assert_int_equal(a.more, nd > 8);
-        for (m = 0; m < a.nids; m++)
+        for (m = 0; m < a.nids && m < nd; m++)
           assert_string_equal(a.ids[m], deny[m]);
       } else if (na > 0) {
         assert_int_equal(a.reason, WD_REASON_ALLOWED);
         assert_int_equal(a.nids, na < 8 ? na : 8);
         assert_int_equal(a.more, na > 8);
-        for (m = 0; m < a.nids; m++)
+        for (m = 0; m < a.nids && m < na; m++)
           assert_string_equal(a.ids[m], allow[m]);
       } else {
         assert_int_equal(a.reason, WD_REASON_NO_MATCH);

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# ward's one entry point for set-up, demo and tests on a Debian machine.
+#   ./make.sh demo    install what is missing, build, run the demo app
+#   ./make.sh test    install what is missing, build, run the whole suite
+#   ./make.sh build   install what is missing and build only
+set -euo pipefail
+cd "$(dirname "$0")"
+
+PKGS="build-essential cmake pkg-config liblua5.4-dev libuv1-dev libsodium-dev
+libseccomp-dev libcmocka-dev libyaml-dev valgrind clang erlang-base"
+
+need_pkgs() {
+  local missing=()
+  for p in $PKGS; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+      missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "ward: missing packages; run as root:" >&2
+    echo "  apt-get update && apt-get install -y ${missing[*]}" >&2
+    exit 2
+  fi
+  echo "ward: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+build() { # build DIR [cmake args...]
+  local dir=$1; shift
+  cmake -S . -B "$dir" -DWD_WERROR=ON "$@" >/dev/null
+  cmake --build "$dir" -j"$(nproc)" 2>&1 | grep -E "error|warning|Error" || true
+  test -x "$dir/ward"
+}
+
+cmd=${1:-}
+case "$cmd" in
+  build)
+    need_pkgs
+    build build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+    ;;
+  demo)
+    need_pkgs
+    build build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+    exec build/ward run examples/demo demo:main
+    ;;
+  test)
+    need_pkgs
+    echo "== build (warnings are errors)"
+    build build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+    echo "== unit and Lua tests"
+    (cd build && ctest --output-on-failure)
+    echo "== ASan+UBSan build: unit and Lua tests"
+    build build-asan -DCMAKE_BUILD_TYPE=Debug -DWD_ASAN=ON
+    (cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure)
+    echo "== unit tests under valgrind"
+    for t in build/test_*; do
+      valgrind -q --error-exitcode=1 --leak-check=full "$t" >/dev/null 2>&1 ||
+        { echo "valgrind failed: $t" >&2; valgrind -q --leak-check=full "$t" | tail -20; exit 1; }
+      echo "valgrind clean: $(basename "$t")"
+    done
+    echo "== Lua suite (closing line)"
+    build/ward test tests/lua
+    ;;
+  *)
+    echo "usage: ./make.sh demo|test|build" >&2
+    exit 2
+    ;;
+esac
