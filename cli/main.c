@@ -41,6 +41,10 @@ static const char usage_run[] =
     "  --host HOST        run ENTRY on this process.host (default: the\n"
     "                     entry's 'host:' field, or the app's only host)\n"
     "  --policy FILE      add the entries of a policy file (repeatable)\n"
+    "  --actor ID         security actor of ENTRY (default: the entry's\n"
+    "                     'security: {actor}'); children inherit it\n"
+    "  --scope NAME       policy group or policy id in ENTRY's scope\n"
+    "                     (repeatable; default: the entry's 'security:')\n"
     "  -v, --verbose      log host starts and stops to stderr\n"
     "  -h, --help         show this help\n"
     "\n"
@@ -107,8 +111,9 @@ static void run_done(wd_broker *b, void *ud, int ok, int is_false,
 }
 
 static int cmd_run(int argc, char **argv) {
-  const char *host = NULL, *policies[64];
+  const char *host = NULL, *policies[64], *actor = NULL, *scope[64];
   int npol = 0, verbose = 0, i, code;
+  size_t nscope = 0;
   wd_manifest *m;
   wd_broker *b;
   wd_broker_opts o;
@@ -120,6 +125,14 @@ static int cmd_run(int argc, char **argv) {
       return 0;
     } else if (strcmp(argv[i], "--host") == 0 && i + 1 < argc) {
       host = argv[++i];
+    } else if (strcmp(argv[i], "--actor") == 0 && i + 1 < argc) {
+      actor = argv[++i];
+    } else if (strcmp(argv[i], "--scope") == 0 && i + 1 < argc) {
+      if (nscope == 64) {
+        fprintf(stderr, "ward run: too many --scope names\n");
+        return 2;
+      }
+      scope[nscope++] = argv[++i];
     } else if (strcmp(argv[i], "--policy") == 0 && i + 1 < argc) {
       if (npol == 64) {
         fprintf(stderr, "ward run: too many --policy files\n");
@@ -143,6 +156,9 @@ static int cmd_run(int argc, char **argv) {
   memset(&o, 0, sizeof o);
   o.exe = "/proc/self/exe";
   o.verbose = verbose;
+  o.actor = actor;
+  o.scope = scope;
+  o.nscope = nscope;
   if (wd_broker_new(m, &o, &b) < 0) {
     fprintf(stderr, "ward: cannot start the broker\n");
     wd_manifest_free(m);

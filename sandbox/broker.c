@@ -924,6 +924,32 @@ int wd_broker_new(const wd_manifest *m, const wd_broker_opts *o,
   return 0;
 }
 
+/* The actor and scope of a root process: the command line's, else the
+** entry's 'security:' block. The scope travels as newline-separated
+** group and policy names. */
+static void put_security(wd_buf *w, wd_broker *b, const wd_entry *e) {
+  const wd_sec *sec = &e->u.lua.sec;
+  size_t i, pos;
+  if (b->o.actor != NULL) wd_buf_put_cstr(w, b->o.actor);
+  else wd_buf_put_cstr(w, sec->actor_id);
+  pos = w->len;
+  wd_buf_put_u32(w, 0);
+  if (b->o.nscope > 0) {
+    for (i = 0; i < b->o.nscope; i++) {
+      if (i > 0) wd_buf_put_u8(w, '\n');
+      wd_buf_put(w, b->o.scope[i], strlen(b->o.scope[i]));
+    }
+  } else {
+    for (i = 0; i < sec->groups.n + sec->policies.n; i++) {
+      const char *n = i < sec->groups.n ? sec->groups.v[i]
+                                        : sec->policies.v[i - sec->groups.n];
+      if (i > 0) wd_buf_put_u8(w, '\n');
+      wd_buf_put(w, n, strlen(n));
+    }
+  }
+  wd_buf_patch_u32(w, pos, (uint32_t)(w->len - pos - 4));
+}
+
 /* Encode string arguments with the payload codec. */
 static int encode_args(const char *const *args, int nargs, wd_buf *out) {
   lua_State *L = luaL_newstate();
@@ -988,8 +1014,7 @@ int wd_broker_spawn_root(wd_broker *b, const char *entry, const char *host,
   wd_buf_put_cstr(w, entry);
   wd_buf_put_cstr(w, host);
   wd_buf_put_u32(w, WD_SPAWN_ROOT);
-  wd_buf_put_cstr(w, "");
-  wd_buf_put_cstr(w, "");
+  put_security(w, b, e);
   wd_buf_put(w, enc.p, enc.len);
   rec_done(t, st);
   wd_buf_close(&enc);

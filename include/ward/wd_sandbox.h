@@ -23,6 +23,9 @@ typedef void (*wd_root_cb)(wd_broker *b, void *ud, int ok, int is_false,
 typedef struct wd_broker_opts {
   const char *exe;      /* path of the ward binary to exec for hosts */
   int verbose;
+  const char *actor;    /* --actor: actor id of root processes, or NULL */
+  const char *const *scope; /* --scope: policy groups/ids of roots */
+  size_t nscope;
 } wd_broker_opts;
 
 /* Takes no ownership of 'm' (it must outlive the broker). */

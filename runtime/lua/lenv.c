@@ -391,6 +391,8 @@ static int env_require(lua_State *L) {
   lua_pop(L, 1);
   if (strcmp(name, "time") == 0) {
     luaopen_ward_time(L);
+  } else if (strcmp(name, "security") == 0) {
+    luaopen_ward_security(L);
   } else if (strcmp(name, "process") == 0 || strcmp(name, "channel") == 0 ||
              strcmp(name, "errors") == 0) {
     lua_getglobal(L, name);
@@ -401,7 +403,8 @@ static int env_require(lua_State *L) {
         lib = wd__host_entry(a->h, a->e->imports[2 * i + 1]);
     if (lib == NULL)
       return luaL_error(L, "module '%s' not found: require takes the "
-                           "built-in modules (time) and the entry's "
+                           "built-in modules (time, security) and the "
+                           "entry's "
                            "imports", name);
     if (load_entry(L, a, lib) != LUA_OK) return lua_error(L);
     lua_call(L, 0, 1);
@@ -436,7 +439,7 @@ static const char boot_src[] =
     "end\n"
     "return f(decode(args))\n";
 
-/* Compile 'src' once per host into stripped bytecode that this host made
+/* Compile 'src' once per host into bytecode that this host made
 ** itself (the only binary chunks ever loaded). */
 static int compile(wd_host *h, const char *src, size_t len, const char *name,
                    char **bc, size_t *bclen, char *err, size_t errlen) {
@@ -451,7 +454,8 @@ static int compile(wd_host *h, const char *src, size_t len, const char *name,
     return WD_EINVAL;
   }
   wd_buf_init(&b, 0);
-  if (lua_dump(L, dump_writer, &b, 1) != 0 || b.err) {
+  /* Keep line info: error messages name file and line. */
+  if (lua_dump(L, dump_writer, &b, 0) != 0 || b.err) {
     lua_settop(L, 0);
     wd_buf_close(&b);
     return WD_ENOMEM;

@@ -208,13 +208,11 @@ entry *wd__host_entry(wd_host *h, const char *id) {
   return NULL;
 }
 
-int wd__host_spawn_local(wd_host *h, entry *e, const char *parent,
-                         const uint8_t *args, size_t alen, uint32_t flags,
+int wd__host_spawn_local(wd_host *h, entry *e, const spawnopt *o,
                          actor **out, char *err, size_t errlen) {
   actor *a;
   int r;
   size_t b;
-  (void)parent;
   snprintf(err, errlen, "%s", "out of memory");
   if (h->stopping) {
     snprintf(err, errlen, "host %s is stopping", h->id);
@@ -240,7 +238,15 @@ int wd__host_spawn_local(wd_host *h, entry *e, const char *parent,
   a->e = e;
   a->mem_limit = (size_t)h->lim.memory;
   a->state = A_ALIVE;
-  a->report_exit = (flags & WD_SPAWN_ROOT) != 0;
+  a->report_exit = (o->flags & WD_SPAWN_ROOT) != 0;
+  a->sec_actor = wd_strndup(o->actor, o->actorlen);
+  a->sec_scope = wd_strndup(o->scope, o->scopelen);
+  if (a->sec_actor == NULL || a->sec_scope == NULL) {
+    wd_free(a->sec_actor);
+    wd_free(a->sec_scope);
+    wd_free(a);
+    return WD_ENOMEM;
+  }
   r = wd_pid_format(a->pid, sizeof a->pid, h->id, h->idlen, a->counter);
   if (r < 0) {
     wd_free(a);
@@ -249,6 +255,8 @@ int wd__host_spawn_local(wd_host *h, entry *e, const char *parent,
   a->pidlen = (size_t)r;
   wd_mbox_init(&a->pending, 0);
   if ((r = wd__env_new(a)) < 0) {
+    wd_free(a->sec_actor);
+    wd_free(a->sec_scope);
     wd_free(a);
     return r;
   }
@@ -256,9 +264,11 @@ int wd__host_spawn_local(wd_host *h, entry *e, const char *parent,
   a->hnext = h->buckets[b];
   h->buckets[b] = a;
   h->nactors++;
-  if ((r = wd__env_boot(a, args, alen, err, errlen)) < 0) {
+  if ((r = wd__env_boot(a, o->args, o->alen, err, errlen)) < 0) {
     table_remove(h, a);
     lua_close(a->L);
+    wd_free(a->sec_actor);
+    wd_free(a->sec_scope);
     wd_free(a);
     return r;
   }
@@ -411,6 +421,8 @@ static void actor_free(actor *a) {
   wd_msg_free(a->decoding);
   lua_close(a->L);
   a->L = NULL;
+  wd_free(a->sec_actor);
+  wd_free(a->sec_scope);
   wd_free(a);
 }
 
@@ -686,8 +698,17 @@ static int req_spawn(wd_host *h, uint32_t req, wd_cur *c) {
   }
   {
     char err[512];
-    r = wd__host_spawn_local(h, e, parent, args, alen, flags, &a, err,
-                             sizeof err);
+    spawnopt o;
+    o.parent = parent;
+    o.parentlen = pl;
+    o.actor = actor_id;
+    o.actorlen = al;
+    o.scope = scope;
+    o.scopelen = sl;
+    o.args = args;
+    o.alen = alen;
+    o.flags = flags;
+    r = wd__host_spawn_local(h, e, &o, &a, err, sizeof err);
     if (r < 0) {
       send_reply(h, req, r, err, strlen(err));
       return 0;

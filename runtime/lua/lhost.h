@@ -144,6 +144,8 @@ struct actor {
   tmr *timers;
   int report_exit;
   int has_names;
+  char *sec_actor;      /* security actor id ("" none), inherited */
+  char *sec_scope;      /* newline-separated policy names, inherited */
   int ntasks;
   int loaded_ref;       /* require cache */
 };
@@ -183,8 +185,21 @@ struct wd_host {
 
 /* lhost.c */
 actor *wd__host_find(wd_host *h, uint64_t counter);
-int wd__host_spawn_local(wd_host *h, entry *e, const char *parent,
-                         const uint8_t *args, size_t alen, uint32_t flags,
+/* What a spawn carries besides the entry. Strings need not be
+** NUL-terminated. */
+typedef struct spawnopt {
+  const char *parent;   /* spawner PID, "" for the broker */
+  size_t parentlen;
+  const char *actor;    /* security actor id, "" for none */
+  size_t actorlen;
+  const char *scope;    /* policy groups or ids, newline-separated */
+  size_t scopelen;
+  const uint8_t *args;  /* codec bytes of the arguments */
+  size_t alen;
+  uint32_t flags;       /* WD_SPAWN_* */
+} spawnopt;
+
+int wd__host_spawn_local(wd_host *h, entry *e, const spawnopt *o,
                          actor **out, char *err, size_t errlen);
 void wd__host_request_cancel(wd_host *h, uint32_t req);
 entry *wd__host_entry(wd_host *h, const char *id);
@@ -221,6 +236,9 @@ task *wd__task_current(lua_State *L);
 /* lprocess.c */
 int luaopen_ward_process(lua_State *L);
 int wd__msg_push(lua_State *L, actor *a, wd_msg *m, int msgmode);
+
+/* lsecurity.c */
+int luaopen_ward_security(lua_State *L);
 
 /* ltime.c */
 void wd__time_push(lua_State *L, int64_t ns);

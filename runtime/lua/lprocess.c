@@ -175,11 +175,20 @@ static int process_spawn(lua_State *L) {
     entry *e = wd__host_entry(h, id);
     actor *child;
     char err[512];
+    spawnopt o;
     if (e == NULL || e->library)
       return wd_lerr_pushf(L, WD_ENOTFOUND, "entry not found on host %s: %s",
                            h->id, id);
-    r = wd__host_spawn_local(h, e, a->pid, h->scratch.p, h->scratch.len, 0,
-                             &child, err, sizeof err);
+    o.parent = a->pid;
+    o.parentlen = a->pidlen;
+    o.actor = a->sec_actor;
+    o.actorlen = strlen(a->sec_actor);
+    o.scope = a->sec_scope;
+    o.scopelen = strlen(a->sec_scope);
+    o.args = h->scratch.p;
+    o.alen = h->scratch.len;
+    o.flags = 0;
+    r = wd__host_spawn_local(h, e, &o, &child, err, sizeof err);
     if (r < 0) return wd_lerr_pushf(L, r, "spawn %s: %s", id, err);
     lua_pushlstring(L, child->pid, child->pidlen);
     return 1;
@@ -193,8 +202,9 @@ static int process_spawn(lua_State *L) {
     wd_buf_put_str(b, id, il);
     wd_buf_put_str(b, host, hl);
     wd_buf_put_u32(b, 0);
-    wd_buf_put_cstr(b, "");
-    wd_buf_put_cstr(b, "");
+    /* The child inherits the spawner's actor and scope. */
+    wd_buf_put_cstr(b, a->sec_actor);
+    wd_buf_put_cstr(b, a->sec_scope);
     wd_buf_put(b, h->scratch.p, h->scratch.len);
     return wait_reply(L, t, h, st, 1);
   }

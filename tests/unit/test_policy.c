@@ -1497,6 +1497,32 @@ static void test_lint_eq_against_ne_in_nin(void **st) {
   assert_int_equal(fd.n, 0); /* actions is '*' */
 }
 
+static void test_lint_action_eq_outside_patterns_never_matches(void **st) {
+  wd_policy_set *s;
+  Found fd;
+  (void)st;
+  memset(&fd, 0, sizeof fd);
+  assert_int_equal(wd_policy_set_new(&s), 0);
+  assert_int_equal(add(s, "app:p",
+                       "{actions: 'process.*', resources: '*', "
+                       "effect: allow, conditions: [{field: "
+                       "action, operator: eq, value: network}]}",
+                       NULL),
+                   0);
+  assert_int_equal(add(s, "app:q",
+                       "{actions: 'process.*', resources: '*', "
+                       "effect: allow, conditions: [{field: "
+                       "action, operator: eq, value: "
+                       "process.send}]}",
+                       NULL),
+                   0);
+  assert_int_equal(wd_policy_lint(s, lint_cb, &fd), 1);
+  assert_string_equal(fd.id[0], "app:p");
+  assert_string_equal(fd.msg[0], "t.yaml:1:1: never matches: 'action' eq "
+                                 "network is outside its patterns");
+  wd_policy_set_free(s);
+}
+
 static void test_lint_allow_under_unconditional_deny_is_shadowed(void **st) {
   wd_policy_set *s;
   Found fd;
@@ -1722,6 +1748,8 @@ int main(void) {
     cmocka_unit_test_setup(test_lint_exists_and_nexists_never_matches, setup),
     cmocka_unit_test_setup(test_lint_disjoint_bounds_never_match, setup),
     cmocka_unit_test_setup(test_lint_eq_against_ne_in_nin, setup),
+    cmocka_unit_test_setup(test_lint_action_eq_outside_patterns_never_matches,
+                           setup),
     cmocka_unit_test_setup(test_lint_allow_under_unconditional_deny_is_shadowed,
                            setup),
     cmocka_unit_test_setup(test_oom_every_allocation_failure_returns_enomem,

@@ -1,0 +1,4 @@
+return { main = function(...)
+  print("printed", ...)
+  return { args = select("#", ...), first = (...) }
+end }

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Command-line behaviour of ward: output streams, exit statuses, messages.
+# Usage: test_cli.sh WARD   (prints one line per case, then "N passed, N failed")
+set -u
+WARD=${1:?usage: test_cli.sh WARD}
+DIR=$(cd "$(dirname "$0")" && pwd)
+pass=0 fail=0
+out=$(mktemp) err=$(mktemp)
+trap 'rm -f "$out" "$err"' EXIT
+
+# expect NAME STATUS STDOUT_REGEX STDERR_REGEX -- CMD...
+expect() {
+  local name=$1 want=$2 ore=$3 ere=$4; shift 5
+  "$@" >"$out" 2>"$err"
+  local got=$?
+  if [ "$got" -ne "$want" ]; then
+    echo "FAIL   $name: exit $got, want $want; stderr: $(head -c 300 "$err")"; fail=$((fail+1)); return
+  fi
+  if [ -n "$ore" ] && ! grep -Eq -- "$ore" "$out"; then
+    echo "FAIL   $name: stdout does not match /$ore/: $(head -c 300 "$out")"; fail=$((fail+1)); return
+  fi
+  if [ -n "$ere" ] && ! grep -Eq -- "$ere" "$err"; then
+    echo "FAIL   $name: stderr does not match /$ere/: $(head -c 300 "$err")"; fail=$((fail+1)); return
+  fi
+  echo "ok     $name"; pass=$((pass+1))
+}
+
+expect "version" 0 '^ward [0-9]+\.[0-9]+' '' -- "$WARD" --version
+expect "help lists commands" 0 'run APPDIR ENTRY' '' -- "$WARD" --help
+expect "run --help names options" 0 '--host HOST' '' -- "$WARD" run --help
+expect "test --help names options" 0 '--junit FILE' '' -- "$WARD" test --help
+expect "no command is usage error" 2 '' 'usage: ward' -- "$WARD"
+expect "unknown command" 2 '' "unknown command 'frobnicate'" -- "$WARD" frobnicate
+expect "unknown option" 2 '' "unknown option '--nope'" -- "$WARD" run --nope "$DIR/app" cli:hello
+expect "missing entry arg" 2 '' 'APPDIR and ENTRY are required' -- "$WARD" run "$DIR/app"
+expect "print reaches stdout, result printed" 0 '^printed	a	b$' '' -- "$WARD" run "$DIR/app" cli:hello a b
+expect "result value rendered" 0 '^\{args = 2, first = "a"\}$' '' -- "$WARD" run "$DIR/app" cli:hello a b
+expect "no diagnostics on stdout" 0 '' '' -- "$WARD" run "$DIR/app" cli:hello
+if grep -q "ward:" "$out"; then echo "FAIL   stdout clean"; fail=$((fail+1)); else echo "ok     stdout clean"; pass=$((pass+1)); fi
+expect "error() exits 1 with message" 1 '' 'cli:fails failed: .*fails.lua:5: exploded' -- "$WARD" run "$DIR/app" cli:fails
+expect "returned false exits 1" 1 '' 'returned false' -- "$WARD" run "$DIR/app" cli:fails false
+expect "nil, msg exits 1" 1 '' 'went wrong' -- "$WARD" run "$DIR/app" cli:fails nilerr
+expect "nil, error object exits 1" 1 '' 'typed' -- "$WARD" run "$DIR/app" cli:fails errobj
+expect "unknown entry is exit 2" 2 '' 'cli:nope: no process.lua entry' -- "$WARD" run "$DIR/app" cli:nope
+expect "unknown host is exit 2" 2 '' 'host not found: cli:zz' -- "$WARD" run --host cli:zz "$DIR/app" cli:hello
+expect "manifest error names file:line:col" 2 '' 'badapp/_index.yaml:7:5: .*unknown key .sorce.' -- "$WARD" run "$DIR/badapp" bad:x
+expect "missing app dir" 2 '' 'nowhere' -- "$WARD" run "$DIR/nowhere" a:b
+expect "actor and scope from the manifest" 0 '^from-manifest cli:g$' '' -- "$WARD" run "$DIR/app" cli:whoami
+expect "--actor/--scope override" 0 '^alice g1,g2$' '' -- "$WARD" run --actor alice --scope g1 --scope g2 "$DIR/app" cli:whoami
+# ps shows which host is which.
+"$WARD" run --host t:a "$DIR/../lua" t:sleeper 2s >/dev/null 2>&1 &
+bg=$!
+sleep 0.5
+if pgrep -f "ward host t:a" >/dev/null || pgrep -af "ward host" | grep -q "t:"; then
+  echo "ok     host command line names the host"; pass=$((pass+1))
+else
+  echo "FAIL   host command line names the host: $(pgrep -af ward)"; fail=$((fail+1))
+fi
+wait $bg
+# No host process is left behind after ward exits.
+if pgrep -f "ward host t:" >/dev/null; then
+  echo "FAIL   no host left after exit: $(pgrep -af 'ward host')"; fail=$((fail+1))
+else
+  echo "ok     no host left after exit"; pass=$((pass+1))
+fi
+# ward test: closing line, junit report, exit status.
+j=$(mktemp)
+expect "ward test closing line" 0 '^1 passed, 0 failed$' '' -- "$WARD" test --filter test_identity --junit "$j" "$DIR/../lua"
+if grep -q '<testcase name="t:test_identity"' "$j"; then echo "ok     junit report"; pass=$((pass+1)); else echo "FAIL   junit report"; fail=$((fail+1)); fi
+rm -f "$j"
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
