@@ -9,8 +9,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "ward/wd_cli.h"
 #include "ward/wd_manifest.h"
 #include "ward/wd_sandbox.h"
+#include "ward/wd_time.h"
 
 static const char usage_main[] =
     "usage: ward COMMAND [OPTIONS] [ARGS]\n"
@@ -21,6 +23,9 @@ static const char usage_main[] =
     "commands:\n"
     "  run APPDIR ENTRY [ARG...]   run ENTRY of the app, print its result\n"
     "  test APPDIR                 run every entry with meta.type: test\n"
+    "  serve APPDIR                run the app's services until SIGTERM\n"
+    "  policy check|eval|explain|test ...   audit and test policies\n"
+    "  audit keygen|verify ...     audit log keys and verification\n"
     "  help [COMMAND]              show help for a command\n"
     "\n"
     "options:\n"
@@ -45,8 +50,13 @@ static const char usage_run[] =
     "                     'security: {actor}'); children inherit it\n"
     "  --scope NAME       policy group or policy id in ENTRY's scope\n"
     "                     (repeatable; default: the entry's 'security:')\n"
+    "  --shutdown-timeout DURATION\n"
+    "                     when ENTRY exits, every other process gets CANCEL\n"
+    "                     with this deadline, then is terminated (5s)\n"
     "  -v, --verbose      log host starts and stops to stderr\n"
     "  -h, --help         show this help\n"
+    "\n"
+    "Services with lifecycle.auto_start start before ENTRY.\n"
     "\n"
     "exit status: 0 ENTRY returned without error; 1 it raised an error,\n"
     "returned nil plus an error, or returned false; 2 bad usage or a bad\n"
@@ -65,10 +75,24 @@ static const char usage_test[] =
     "  --junit FILE       also write a JUnit XML report to FILE\n"
     "  --timeout SECONDS  fail a test that runs longer (default 30); its\n"
     "                     host is killed and restarted for the next test\n"
+    "  --shutdown-timeout DURATION\n"
+    "                     CANCEL deadline for processes left at the end\n"
     "  -v, --verbose      log host starts and stops to stderr\n"
     "  -h, --help         show this help\n"
     "\n"
     "exit status: 0 all passed; 1 a test failed; 2 bad usage or manifest.\n";
+
+/* --shutdown-timeout DURATION ("5s", "500ms"). */
+static int parse_timeout(const char *s, uint64_t *ns) {
+  int64_t v;
+  if (wd_duration_parse(s, strlen(s), &v) < 0 || v <= 0) {
+    fprintf(stderr, "ward: --shutdown-timeout takes a duration such as 5s "
+                    "or 500ms, not '%s'\n", s);
+    return -1;
+  }
+  *ns = (uint64_t)v;
+  return 0;
+}
 
 static int is_help(const char *a) {
   return strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0;
@@ -114,6 +138,7 @@ static int cmd_run(int argc, char **argv) {
   const char *host = NULL, *policies[64], *actor = NULL, *scope[64];
   int npol = 0, verbose = 0, i, code;
   size_t nscope = 0;
+  uint64_t shutdown_ns = 0;
   wd_manifest *m;
   wd_broker *b;
   wd_broker_opts o;
@@ -127,6 +152,8 @@ static int cmd_run(int argc, char **argv) {
       host = argv[++i];
     } else if (strcmp(argv[i], "--actor") == 0 && i + 1 < argc) {
       actor = argv[++i];
+    } else if (strcmp(argv[i], "--shutdown-timeout") == 0 && i + 1 < argc) {
+      if (parse_timeout(argv[++i], &shutdown_ns) < 0) return 2;
     } else if (strcmp(argv[i], "--scope") == 0 && i + 1 < argc) {
       if (nscope == 64) {
         fprintf(stderr, "ward run: too many --scope names\n");
@@ -159,12 +186,14 @@ static int cmd_run(int argc, char **argv) {
   o.actor = actor;
   o.scope = scope;
   o.nscope = nscope;
+  o.shutdown_ns = shutdown_ns;
   if (wd_broker_new(m, &o, &b) < 0) {
     fprintf(stderr, "ward: cannot start the broker\n");
     wd_manifest_free(m);
     return 1;
   }
   memset(&res, 0, sizeof res);
+  wd_broker_start_services(b);
   if (wd_broker_spawn_root(b, argv[i + 1], host,
                            (const char *const *)argv + i + 2, argc - i - 2,
                            run_done, &res, err, sizeof err) < 0) {
@@ -357,6 +386,7 @@ static int by_id(const void *a, const void *b) {
 static int cmd_test(int argc, char **argv) {
   const char *filter = NULL, *junit = NULL;
   int verbose = 0, i, code;
+  uint64_t shutdown_ns = 0;
   size_t k;
   unsigned timeout_s = 30;
   wd_manifest *m;
@@ -371,6 +401,8 @@ static int cmd_test(int argc, char **argv) {
       filter = argv[++i];
     } else if (strcmp(argv[i], "--junit") == 0 && i + 1 < argc) {
       junit = argv[++i];
+    } else if (strcmp(argv[i], "--shutdown-timeout") == 0 && i + 1 < argc) {
+      if (parse_timeout(argv[++i], &shutdown_ns) < 0) return 2;
     } else if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc) {
       char *end;
       unsigned long v = strtoul(argv[++i], &end, 10);
@@ -409,10 +441,12 @@ static int cmd_test(int argc, char **argv) {
   memset(&o, 0, sizeof o);
   o.exe = "/proc/self/exe";
   o.verbose = verbose;
+  o.shutdown_ns = shutdown_ns;
   if (wd_broker_new(m, &o, &b) < 0) {
     fprintf(stderr, "ward: cannot start the broker\n");
     return 1;
   }
+  wd_broker_start_services(b);
   test_next(b, &s);
   wd_broker_run(b);
   printf("%d passed, %d failed\n", s.passed, s.failed);
@@ -423,6 +457,70 @@ static int cmd_test(int argc, char **argv) {
   wd_broker_free(b);
   wd_manifest_free(m);
   return code;
+}
+
+/* {====== ward serve ====== */
+
+static const char usage_serve[] =
+    "usage: ward serve [OPTIONS] APPDIR\n"
+    "\n"
+    "Start every process.service of the app with lifecycle.auto_start and\n"
+    "supervise them (failed ones restart with backoff until their\n"
+    "max_attempts) until SIGTERM or SIGINT; then every process gets CANCEL\n"
+    "with the shutdown deadline and is terminated when it passes.\n"
+    "\n"
+    "options:\n"
+    "  --policy FILE      add the entries of a policy file (repeatable)\n"
+    "  --shutdown-timeout DURATION   CANCEL deadline at shutdown (5s)\n"
+    "  -v, --verbose      log host starts and stops to stderr\n"
+    "  -h, --help         show this help\n"
+    "\n"
+    "exit status: 0 after a clean shutdown; 2 bad usage or manifest.\n";
+
+static int cmd_serve(int argc, char **argv) {
+  const char *policies[64];
+  int npol = 0, verbose = 0, i, code;
+  uint64_t shutdown_ns = 0;
+  wd_manifest *m;
+  wd_broker *b;
+  wd_broker_opts o;
+  for (i = 0; i < argc && argv[i][0] == '-'; i++) {
+    if (is_help(argv[i])) {
+      fputs(usage_serve, stdout);
+      return 0;
+    } else if (strcmp(argv[i], "--policy") == 0 && i + 1 < argc && npol < 64) {
+      policies[npol++] = argv[++i];
+    } else if (strcmp(argv[i], "--shutdown-timeout") == 0 && i + 1 < argc) {
+      if (parse_timeout(argv[++i], &shutdown_ns) < 0) return 2;
+    } else if (strcmp(argv[i], "-v") == 0 ||
+               strcmp(argv[i], "--verbose") == 0) {
+      verbose = 1;
+    } else {
+      fprintf(stderr, "ward serve: unknown option '%s'\n%s", argv[i],
+              usage_serve);
+      return 2;
+    }
+  }
+  if (argc - i != 1) {
+    fprintf(stderr, "ward serve: one APPDIR is required\n%s", usage_serve);
+    return 2;
+  }
+  if ((code = load(argv[i], policies, npol, &m)) != 0) return code;
+  memset(&o, 0, sizeof o);
+  o.exe = "/proc/self/exe";
+  o.verbose = verbose;
+  o.shutdown_ns = shutdown_ns;
+  if (wd_broker_new(m, &o, &b) < 0) {
+    fprintf(stderr, "ward: cannot start the broker\n");
+    wd_manifest_free(m);
+    return 1;
+  }
+  wd_broker_stop_on_signals(b);
+  wd_broker_start_services(b);
+  wd_broker_run(b);
+  wd_broker_free(b);
+  wd_manifest_free(m);
+  return 0;
 }
 
 /* }====== */
@@ -445,11 +543,23 @@ int main(int argc, char **argv) {
     if (argc > 2 && strcmp(argv[2], "run") == 0) fputs(usage_run, stdout);
     else if (argc > 2 && strcmp(argv[2], "test") == 0)
       fputs(usage_test, stdout);
+    else if (argc > 2 && strcmp(argv[2], "serve") == 0)
+      fputs(usage_serve, stdout);
+    else if (argc > 2 && (strcmp(argv[2], "policy") == 0 ||
+                          strcmp(argv[2], "audit") == 0)) {
+      char help[] = "--help";
+      char *hv[] = { help, NULL };
+      return strcmp(argv[2], "policy") == 0 ? wd_cmd_policy(1, hv)
+                                            : wd_cmd_audit(1, hv);
+    }
     else fputs(usage_main, stdout);
     return 0;
   }
   if (strcmp(argv[1], "run") == 0) return cmd_run(argc - 2, argv + 2);
   if (strcmp(argv[1], "test") == 0) return cmd_test(argc - 2, argv + 2);
+  if (strcmp(argv[1], "serve") == 0) return cmd_serve(argc - 2, argv + 2);
+  if (strcmp(argv[1], "policy") == 0) return wd_cmd_policy(argc - 2, argv + 2);
+  if (strcmp(argv[1], "audit") == 0) return wd_cmd_audit(argc - 2, argv + 2);
   fprintf(stderr, "ward: unknown command '%s'\n%s", argv[1], usage_main);
   return 2;
 }

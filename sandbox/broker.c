@@ -23,92 +23,22 @@
 #include "lauxlib.h"
 
 #include "../runtime/lua/lcodec.h"
+#include "ward/wd_confine.h"
 #include "ward/wd_link.h"
 #include "ward/wd_pid.h"
 #include "ward/wd_proto.h"
 #include "ward/wd_sandbox.h"
 
-#define PID_BLOCK 65536u
-#define FWD_BUCKETS 256
-#define NAME_BUCKETS 1024
+#include "broker_int.h"
 
-typedef struct hslot {
-  wd_broker *b;
-  const wd_entry *he;
-  const char *id;
-  size_t idlen;
-  int up;           /* link usable */
-  pid_t pid;        /* 0 when no OS process */
-  wd_link *link;
-  char why[200];
-} hslot;
-
-typedef struct fwd {
-  struct fwd *next;
-  uint32_t breq;
-  int origin;       /* host slot index, or -1: the broker itself */
-  uint32_t oreq;
-  int target;
-  wd_root_cb cb;    /* origin -1: a root spawn */
-  void *ud;
-} fwd;
-
-typedef struct root {
-  struct root *next;
-  int slot;
-  uint64_t counter;
-  wd_root_cb cb;
-  void *ud;
-} root;
-
-typedef struct name {
-  struct name *next;
-  char *name;
-  char *pid;
-  int slot;
-  uint64_t counter;
-} name;
-
-typedef struct btimer {
-  uv_timer_t h;
-  struct btimer *next, *prev;
-  wd_broker *b;
-  void (*cb)(wd_broker *, void *, int);
-  void *ud;
-} btimer;
-
-struct wd_broker {
-  uv_loop_t loop;
-  const wd_manifest *m;
-  wd_broker_opts o;
-  hslot *hosts;
-  int nhosts;
-  unsigned char *master;
-  uint64_t next_pid;
-  uint64_t next_index;
-  fwd *fwd[FWD_BUCKETS];
-  uint32_t next_breq;
-  root *roots;
-  name *names[NAME_BUCKETS];
-  uv_signal_t sigchld;
-  uv_prepare_t flush;
-  uv_timer_t killer;
-  struct btimer *timers;
-  pid_t dying[64];     /* host processes killed but not yet reaped */
-  int ndying;
-  int stopping;
-  int closed;
-};
-
-static void host_down(hslot *s, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
 
 /* {====== Small tables ====== */
 
 static uint32_t hash_str(const char *s, size_t n) {
   uint32_t h = 2166136261u;
   size_t i;
-  for (i = 0; i < n; i++) h = (h ^ (uint8_t)s[i]) * 16777619u;
+  for (i = 0; i < n; i++)
+    h = (h ^ (uint8_t)s[i]) * 16777619u;
   return h;
 }
 
@@ -144,7 +74,7 @@ static void names_release(wd_broker *b, int slot, uint64_t counter, int all) {
   }
 }
 
-static fwd *fwd_new(wd_broker *b, int origin, uint32_t oreq, int target) {
+fwd *wd__brk_fwd_new(wd_broker *b, int origin, uint32_t oreq, int target) {
   fwd *f = wd_calloc(1, sizeof *f);
   if (f == NULL) return NULL;
   if (++b->next_breq == 0) b->next_breq = 1;
@@ -155,6 +85,13 @@ static fwd *fwd_new(wd_broker *b, int origin, uint32_t oreq, int target) {
   f->next = b->fwd[f->breq % FWD_BUCKETS];
   b->fwd[f->breq % FWD_BUCKETS] = f;
   return f;
+}
+
+void wd__brk_fwd_free(fwd *f) {
+  if (f == NULL) return;
+  wd_free(f->who);
+  wd_free(f->name);
+  wd_free(f);
 }
 
 static fwd *fwd_take(wd_broker *b, uint32_t breq) {
@@ -170,7 +107,7 @@ static fwd *fwd_take(wd_broker *b, uint32_t breq) {
   return NULL;
 }
 
-static hslot *slot_by_id(wd_broker *b, const char *id, size_t n) {
+hslot *wd__brk_slot_by_id(wd_broker *b, const char *id, size_t n) {
   int i;
   for (i = 0; i < b->nhosts; i++)
     if (b->hosts[i].idlen == n && memcmp(b->hosts[i].id, id, n) == 0)
@@ -182,19 +119,17 @@ static hslot *slot_by_id(wd_broker *b, const char *id, size_t n) {
 
 /* {====== Records to hosts ====== */
 
-static wd_buf *rec(hslot *s, uint8_t rtype, size_t *start) {
+wd_buf *wd__brk_rec(hslot *s, uint8_t rtype, size_t *start) {
   *start = wd_link_rec_begin(s->link, rtype);
   return &s->link->batch;
 }
 
-static void rec_done(hslot *s, size_t start) {
+void wd__brk_rec_done(hslot *s, size_t start) {
   (void)wd_link_rec_end(s->link, start);
 }
 
-static void reply(hslot *s, uint32_t req, int32_t status, const char *fmt,
-                  ...) __attribute__((format(printf, 4, 5)));
-static void reply(hslot *s, uint32_t req, int32_t status, const char *fmt,
-                  ...) {
+void wd__brk_reply(hslot *s, uint32_t req, int32_t status, const char *fmt,
+                   ...) {
   char msg[600];
   va_list ap;
   size_t st;
@@ -203,32 +138,35 @@ static void reply(hslot *s, uint32_t req, int32_t status, const char *fmt,
   va_start(ap, fmt);
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
-  w = rec(s, WD_R_REPLY, &st);
+  w = wd__brk_rec(s, WD_R_REPLY, &st);
   wd_buf_put_u32(w, req);
   wd_buf_put_u32(w, (uint32_t)status);
   wd_buf_put_cstr(w, msg);
-  rec_done(s, st);
+  wd__brk_rec_done(s, st);
 }
 
 /* Answer the origin of a carried request (a host or a root callback). */
-static void answer(wd_broker *b, fwd *f, int32_t status, const char *s,
-                   size_t n) {
+void wd__brk_answer(wd_broker *b, fwd *f, int32_t status, const char *s,
+                    size_t n) {
   if (f->origin >= 0) {
     hslot *o = &b->hosts[f->origin];
     size_t st;
     wd_buf *w;
     if (!o->up) return;
-    w = rec(o, WD_R_REPLY, &st);
+    w = wd__brk_rec(o, WD_R_REPLY, &st);
     wd_buf_put_u32(w, f->oreq);
     wd_buf_put_u32(w, (uint32_t)status);
     wd_buf_put_str(w, s, n);
-    rec_done(o, st);
+    wd__brk_rec_done(o, st);
     return;
   }
   if (status < 0) {
     char msg[600];
     snprintf(msg, sizeof msg, "%.*s", (int)n, s);
-    f->cb(b, f->ud, 0, 0, msg);
+    if (f->svc)
+      wd__brk_svc_exited(b, -1, (uint64_t)(f->svc - 1), 0, msg);
+    else
+      f->cb(b, f->ud, 0, 0, msg);
   } else {
     const char *hid;
     size_t hl;
@@ -236,13 +174,17 @@ static void answer(wd_broker *b, fwd *f, int32_t status, const char *s,
     root *r = wd_calloc(1, sizeof *r);
     if (r == NULL || wd_pid_parse(s, n, &hid, &hl, &counter) < 0) {
       wd_free(r);
-      f->cb(b, f->ud, 0, 0, "bad PID from host");
+      if (f->svc)
+        wd__brk_svc_exited(b, -1, (uint64_t)(f->svc - 1), 0, "bad PID");
+      else
+        f->cb(b, f->ud, 0, 0, "bad PID from host");
       return;
     }
     r->slot = f->target;
     r->counter = counter;
     r->cb = f->cb;
     r->ud = f->ud;
+    r->svc = f->svc;
     r->next = b->roots;
     b->roots = r;
   }
@@ -256,8 +198,7 @@ static void put_entry(wd_buf *w, const wd_entry *e) {
   const wd_lua_conf *l = &e->u.lua;
   char chunk[1024];
   size_t i;
-  snprintf(chunk, sizeof chunk, "@%s",
-           l->source_path ? l->source_path : e->id);
+  snprintf(chunk, sizeof chunk, "@%s", l->source_path ? l->source_path : e->id);
   wd_buf_put_cstr(w, e->id);
   wd_buf_put_cstr(w, chunk);
   wd_buf_put_cstr(w, e->kind == WD_KIND_LUA ? l->method : "");
@@ -283,7 +224,7 @@ static void send_init(hslot *s) {
   const wd_manifest *m = s->b->m;
   size_t st, i, pos;
   uint32_t n = 0;
-  wd_buf *w = rec(s, WD_R_INIT, &st);
+  wd_buf *w = wd__brk_rec(s, WD_R_INIT, &st);
   wd_buf_put_u64(w, lim->memory);
   wd_buf_put_u64(w, (uint64_t)lim->mailbox);
   wd_buf_put_u64(w, lim->max_payload);
@@ -298,16 +239,16 @@ static void send_init(hslot *s) {
       n++;
     }
   wd_buf_patch_u32(w, pos, n);
-  rec_done(s, st);
+  wd__brk_rec_done(s, st);
 }
 
 static void send_pids(hslot *s) {
   size_t st;
-  wd_buf *w = rec(s, WD_R_PIDS, &st);
+  wd_buf *w = wd__brk_rec(s, WD_R_PIDS, &st);
   wd_buf_put_u64(w, s->b->next_pid);
   wd_buf_put_u64(w, PID_BLOCK);
   s->b->next_pid += PID_BLOCK;
-  rec_done(s, st);
+  wd__brk_rec_done(s, st);
 }
 
 static int on_rec(wd_link *l, uint8_t rtype, wd_cur *body);
@@ -330,10 +271,17 @@ static char **host_env(void) {
 
 static int host_start(wd_broker *b, hslot *s, char *err, size_t errlen) {
   int sv[2], r;
-  uint8_t keys[65];
+  uint8_t keys[65 + WD_SBX_PARAMS_LEN];
   uint64_t index = b->next_index++;
   pid_t pid;
   char **env = host_env();
+  wd_sbx_params sp;
+  /* What the host needs to confine itself (wd_confine.h). XXX: OR in the
+  ** command line's --require-sandbox=all unless the host says 'none'. */
+  memset(&sp, 0, sizeof sp);
+  sp.address_space = s->he->u.host.limits.address_space;
+  if (s->he->u.host.sandbox_require == WD_SANDBOX_ALL)
+    sp.flags |= WD_SBX_REQUIRE_ALL;
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
     snprintf(err, errlen, "socketpair: %s", strerror(errno));
     return -errno;
@@ -345,7 +293,7 @@ static int host_start(wd_broker *b, hslot *s, char *err, size_t errlen) {
   wd_ipc_derive(b->master, index, WD_IPC_DIR_TO_BROKER, keys + 33);
   fflush(stdout);
   fflush(stderr);
-  pid = fork();
+  pid = wd_sbx_fork_host(&sp.pidns_err);
   if (pid < 0) {
     snprintf(err, errlen, "fork: %s", strerror(errno));
     close(sv[0]);
@@ -360,6 +308,8 @@ static int host_start(wd_broker *b, hslot *s, char *err, size_t errlen) {
     argv[2] = (char *)s->id;
     argv[3] = NULL;
     sodium_memzero(keys, sizeof keys);
+    /* Armed before exec, so the host dies with us even before it runs. */
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) _exit(127);
     if (dup2(sv[1], 3) != 3) _exit(127);
     execve(b->o.exe, argv, env);
     _exit(127);
@@ -367,7 +317,9 @@ static int host_start(wd_broker *b, hslot *s, char *err, size_t errlen) {
   close(sv[1]);
   s->pid = pid;
   s->why[0] = '\0';
-  do r = (int)send(sv[0], keys, sizeof keys, MSG_NOSIGNAL);
+  wd_sbx_params_put(keys + 65, &sp);
+  do
+    r = (int)send(sv[0], keys, sizeof keys, MSG_NOSIGNAL);
   while (r == -1 && errno == EINTR);
   s->link = wd_calloc(1, sizeof *s->link);
   if (r != (int)sizeof keys || s->link == NULL ||
@@ -392,7 +344,7 @@ static int host_start(wd_broker *b, hslot *s, char *err, size_t errlen) {
   return 0;
 }
 
-static int host_ensure(wd_broker *b, hslot *s, char *err, size_t errlen) {
+int wd__brk_host_ensure(wd_broker *b, hslot *s, char *err, size_t errlen) {
   if (s->up) return 0;
   if (b->stopping) {
     snprintf(err, errlen, "ward is shutting down");
@@ -419,74 +371,229 @@ static int get_str(wd_cur *c, const char **s, size_t *n) {
 }
 
 /* Is 'pid' a PID of host 's'? */
-static int owns(hslot *s, const char *pid, size_t n, uint64_t *counter) {
+int wd__brk_owns(hslot *s, const char *pid, size_t n, uint64_t *counter) {
   const char *hid;
   size_t hl;
   if (wd_pid_parse(pid, n, &hid, &hl, counter) < 0) return 0;
   return hl == s->idlen && memcmp(hid, s->id, hl) == 0;
 }
 
+/* The name registry entry of 'nm' (NULL: none). A reservation by a named
+** spawn in flight has an empty PID. */
+static name *name_get(wd_broker *b, const char *nm, size_t n) {
+  return *name_find(b, nm, n);
+}
+
+static int name_put(wd_broker *b, const char *nm, size_t nl, const char *pid,
+                    size_t pl, int slot, uint64_t counter) {
+  name *x = wd_calloc(1, sizeof *x);
+  if (x == NULL || (x->name = wd_strndup(nm, nl)) == NULL ||
+      (x->pid = wd_strndup(pid, pl)) == NULL) {
+    if (x) name_free(x);
+    return WD_ENOMEM;
+  }
+  x->slot = slot;
+  x->counter = counter;
+  x->next = b->names[hash_str(nm, nl) % NAME_BUCKETS];
+  b->names[hash_str(nm, nl) % NAME_BUCKETS] = x;
+  return 0;
+}
+
+/* A named spawn finished: the reservation of 'nm' becomes the child's
+** name ('pid'), or goes away (NULL: the spawn failed or signalled). */
+void wd__brk_name_settle(wd_broker *b, const char *nm, const char *pid,
+                         size_t pl, int slot) {
+  name **pp = name_find(b, nm, strlen(nm));
+  name *x = *pp;
+  const char *hid;
+  size_t hl;
+  uint64_t counter;
+  char *copy;
+  if (x == NULL || x->pid[0] != '\0') return;
+  if (pid == NULL || wd_pid_parse(pid, pl, &hid, &hl, &counter) < 0 ||
+      (copy = wd_strndup(pid, pl)) == NULL) {
+    *pp = x->next;
+    name_free(x);
+    return;
+  }
+  wd_free(x->pid);
+  x->pid = copy;
+  x->slot = slot;
+  x->counter = counter;
+}
+
+/* Resolve a destination: a PID as is, or a registered name's PID. */
+const char *wd__brk_resolve(wd_broker *b, const char *dest, size_t *dl) {
+  const char *hid;
+  size_t hl;
+  uint64_t counter;
+  name *x;
+  if (wd_pid_parse(dest, *dl, &hid, &hl, &counter) == 0) return dest;
+  x = name_get(b, dest, *dl);
+  if (x == NULL || x->pid[0] == '\0') return NULL;
+  *dl = strlen(x->pid);
+  return x->pid;
+}
+
+/* Deliver a message from the broker (no sender) to 'pid'; nobody waits
+** for the answer. */
+static void send_anon(wd_broker *b, const char *pid, size_t pl,
+                      const char *topic, size_t tl, const uint8_t *p,
+                      size_t n) {
+  const char *hid;
+  size_t hl, st;
+  uint64_t counter;
+  hslot *t;
+  wd_buf *w;
+  if (wd_pid_parse(pid, pl, &hid, &hl, &counter) < 0) return;
+  t = wd__brk_slot_by_id(b, hid, hl);
+  if (t == NULL || !t->up) return;
+  w = wd__brk_rec(t, WD_R_REQ, &st);
+  wd_buf_put_u32(w, 0);
+  wd_buf_put_u8(w, WD_OP_SEND);
+  wd_buf_put_str(w, "", 0);
+  wd_buf_put_str(w, pid, pl);
+  wd_buf_put_str(w, topic, tl);
+  wd_buf_put(w, p, n);
+  wd__brk_rec_done(t, st);
+}
+
+/* The fields of a SPAWN request (wd_proto.h), borrowed from the frame. */
+typedef struct spawnreq {
+  const char *parent, *eid, *hid, *act, *scope, *args, *ctx, *name;
+  size_t pl, el, hl, al, sl, argl, ctxl, nl;
+  uint32_t flags, nmsgs;
+  const uint8_t *msgs; /* the message list, as received */
+  size_t msgl;
+} spawnreq;
+
+static int parse_spawnreq(wd_cur *c, spawnreq *q) {
+  uint32_t i;
+  size_t start;
+  if (get_str(c, &q->parent, &q->pl) || get_str(c, &q->eid, &q->el) ||
+      get_str(c, &q->hid, &q->hl) || wd_cur_u32(c, &q->flags) ||
+      get_str(c, &q->act, &q->al) || get_str(c, &q->scope, &q->sl) ||
+      get_str(c, &q->args, &q->argl) || get_str(c, &q->ctx, &q->ctxl) ||
+      get_str(c, &q->name, &q->nl) || wd_cur_u32(c, &q->nmsgs) || q->nmsgs > 64)
+    return WD_EBADFRAME;
+  start = c->off;
+  for (i = 0; i < q->nmsgs; i++) {
+    const char *t, *p;
+    size_t tl, plen;
+    if (get_str(c, &t, &tl) || get_str(c, &p, &plen) || tl == 0 || t[0] == '@')
+      return WD_EBADFRAME;
+  }
+  q->msgs = c->p + start;
+  q->msgl = c->off - start;
+  return wd_cur_left(c) == 0 ? 0 : WD_EBADFRAME;
+}
+
+/* Write a SPAWN request to host 't' for 'f'. */
+static void put_spawn(hslot *t, fwd *f, const spawnreq *q) {
+  size_t st;
+  wd_buf *w = wd__brk_rec(t, WD_R_REQ, &st);
+  wd_buf_put_u32(w, f->breq);
+  wd_buf_put_u8(w, WD_OP_SPAWN);
+  wd_buf_put_str(w, q->parent, q->pl);
+  wd_buf_put_str(w, q->eid, q->el);
+  wd_buf_put_str(w, q->hid, q->hl);
+  wd_buf_put_u32(w, q->flags);
+  wd_buf_put_str(w, q->act, q->al);
+  wd_buf_put_str(w, q->scope, q->sl);
+  wd_buf_put_str(w, q->args, q->argl);
+  wd_buf_put_str(w, q->ctx, q->ctxl);
+  wd_buf_put_str(w, q->name, q->nl);
+  wd_buf_put_u32(w, q->nmsgs);
+  wd_buf_put(w, q->msgs, q->msgl);
+  wd__brk_rec_done(t, st);
+}
+
+/* Spawn-or-signal: the name is taken, so the queued messages go to its
+** holder and the answer is "=<holder PID>". */
+static void signal_holder(wd_broker *b, hslot *s, uint32_t req,
+                          const spawnreq *q, const name *x) {
+  wd_cur c;
+  uint32_t i;
+  wd_cur_init(&c, q->msgs, q->msgl);
+  for (i = 0; i < q->nmsgs; i++) {
+    const char *t, *p;
+    size_t tl, pl;
+    if (get_str(&c, &t, &tl) || get_str(&c, &p, &pl)) break;
+    send_anon(b, x->pid, strlen(x->pid), t, tl, (const uint8_t *)p, pl);
+  }
+  wd__brk_reply(s, req, 0, "=%s", x->pid);
+}
+
 static int req_spawn(hslot *s, uint32_t req, wd_cur *c) {
   wd_broker *b = s->b;
-  const char *parent, *eid, *hid, *act, *scope;
-  size_t pl, el, hl, al, sl, rest;
-  uint32_t flags;
-  const uint8_t *args;
   const wd_entry *e;
+  spawnreq q;
   hslot *t;
   uint64_t counter;
   char id[300], err[300];
   fwd *f;
-  size_t st;
-  wd_buf *w;
-  if (get_str(c, &parent, &pl) || get_str(c, &eid, &el) ||
-      get_str(c, &hid, &hl) || wd_cur_u32(c, &flags) ||
-      get_str(c, &act, &al) || get_str(c, &scope, &sl))
-    return WD_EBADFRAME;
-  rest = wd_cur_left(c);
-  if (wd_cur_bytes(c, rest, &args) < 0) return WD_EBADFRAME;
-  if (!owns(s, parent, pl, &counter)) {
-    host_down(s, "spawn request with a parent PID not of this host");
+  if (parse_spawnreq(c, &q) < 0) return WD_EBADFRAME;
+  if (!wd__brk_owns(s, q.parent, q.pl, &counter)) {
+    wd__brk_host_down(s, "spawn request with a parent PID not of this host");
     return WD_EBADFRAME;
   }
-  if (el >= sizeof id || memchr(eid, '\0', el) != NULL) {
-    reply(s, req, WD_EINVAL, "invalid entry id");
+  q.flags &= ~(uint32_t)(WD_SPAWN_ROOT | WD_SPAWN_SERVICE);
+  if (q.el >= sizeof id || memchr(q.eid, '\0', q.el) != NULL) {
+    wd__brk_reply(s, req, WD_EINVAL, "invalid entry id");
     return 0;
   }
-  memcpy(id, eid, el);
-  id[el] = '\0';
+  memcpy(id, q.eid, q.el);
+  id[q.el] = '\0';
   e = wd_manifest_find(b->m, id);
   if (e == NULL || e->kind != WD_KIND_LUA) {
-    reply(s, req, WD_ENOTFOUND, "entry not found: %s", id);
+    wd__brk_reply(s, req, WD_ENOTFOUND, "entry not found: %s", id);
     return 0;
   }
-  t = slot_by_id(b, hid, hl);
+  t = wd__brk_slot_by_id(b, q.hid, q.hl);
   if (t == NULL) {
-    reply(s, req, WD_ENOTFOUND, "host not found: %.*s", (int)hl, hid);
+    wd__brk_reply(s, req, WD_ENOTFOUND, "host not found: %.*s", (int)q.hl,
+                  q.hid);
     return 0;
   }
   if (!entry_on_host(e, t)) {
-    reply(s, req, WD_ENOTFOUND, "entry %s runs on host %s, not %s", id,
-          e->u.lua.host, t->id);
+    wd__brk_reply(s, req, WD_ENOTFOUND, "entry %s runs on host %s, not %s", id,
+                  e->u.lua.host, t->id);
     return 0;
   }
-  if (host_ensure(b, t, err, sizeof err) < 0) {
-    reply(s, req, WD_EUNAVAIL, "%s", err);
+  if (q.flags & WD_SPAWN_NAMED) {
+    name *x;
+    if (q.nl == 0 || q.nl > 255 || memchr(q.name, '\0', q.nl) != NULL) {
+      wd__brk_reply(s, req, WD_EINVAL, "invalid name");
+      return 0;
+    }
+    x = name_get(b, q.name, q.nl);
+    if (x != NULL && x->pid[0] != '\0') {
+      signal_holder(b, s, req, &q, x);
+      return 0;
+    }
+    if (x != NULL) {
+      wd__brk_reply(s, req, WD_EUNAVAIL,
+                    "name %.*s is being registered, "
+                    "retry",
+                    (int)q.nl, q.name);
+      return 0;
+    }
+  }
+  if (wd__brk_host_ensure(b, t, err, sizeof err) < 0) {
+    wd__brk_reply(s, req, WD_EUNAVAIL, "%s", err);
     return 0;
   }
-  f = fwd_new(b, (int)(s - b->hosts), req, (int)(t - b->hosts));
+  f = wd__brk_fwd_new(b, (int)(s - b->hosts), req, (int)(t - b->hosts));
   if (f == NULL) return WD_ENOMEM;
-  w = rec(t, WD_R_REQ, &st);
-  wd_buf_put_u32(w, f->breq);
-  wd_buf_put_u8(w, WD_OP_SPAWN);
-  wd_buf_put_str(w, parent, pl);
-  wd_buf_put_str(w, eid, el);
-  wd_buf_put_str(w, hid, hl);
-  wd_buf_put_u32(w, flags & ~WD_SPAWN_ROOT); /* hosts never set ROOT */
-  wd_buf_put_str(w, act, al);
-  wd_buf_put_str(w, scope, sl);
-  wd_buf_put(w, args, rest);
-  rec_done(t, st);
+  f->op = WD_OP_SPAWN;
+  f->flags = q.flags;
+  f->who = wd_strndup(q.parent, q.pl);
+  if (q.flags & WD_SPAWN_NAMED) {
+    /* Reserve the name until the child exists: nobody else takes it. */
+    f->name = wd_strndup(q.name, q.nl);
+    if (f->name != NULL) name_put(b, q.name, q.nl, "", 0, -1, 0);
+  }
+  put_spawn(t, f, &q);
   return 0;
 }
 
@@ -505,45 +612,45 @@ static int req_send(hslot *s, uint32_t req, wd_cur *c) {
     return WD_EBADFRAME;
   rest = wd_cur_left(c);
   if (wd_cur_bytes(c, rest, &payload) < 0) return WD_EBADFRAME;
-  if (!owns(s, from, fl, &counter)) {
-    host_down(s, "message with a sender PID not of this host");
+  if (!wd__brk_owns(s, from, fl, &counter)) {
+    wd__brk_host_down(s, "message with a sender PID not of this host");
     return WD_EBADFRAME;
   }
   if (tl == 0 || topic[0] == '@') {
-    host_down(s, "message to a reserved topic");
+    wd__brk_host_down(s, "message to a reserved topic");
     return WD_EBADFRAME;
   }
-  if (wd_pid_parse(dest, dl, &hid, &hl, &counter) < 0) {
-    name **pp = name_find(b, dest, dl);
-    if (*pp == NULL) {
-      reply(s, req, WD_ENOTFOUND,
-            "could not resolve '%.*s' as PID or registered name", (int)dl,
-            dest);
+  {
+    const char *given = dest;
+    size_t gl = dl;
+    if ((dest = wd__brk_resolve(b, dest, &dl)) == NULL) {
+      wd__brk_reply(s, req, WD_ENOTFOUND,
+                    "could not resolve '%.*s' as PID or registered name",
+                    (int)gl, given);
       return 0;
     }
-    dest = (*pp)->pid;
-    dl = strlen(dest);
-    if (wd_pid_parse(dest, dl, &hid, &hl, &counter) < 0) return WD_EINTERNAL;
   }
-  t = slot_by_id(b, hid, hl);
+  if (wd_pid_parse(dest, dl, &hid, &hl, &counter) < 0) return WD_EINTERNAL;
+  t = wd__brk_slot_by_id(b, hid, hl);
   if (t == NULL) {
-    reply(s, req, WD_ENOTFOUND, "process not found: host unknown");
+    wd__brk_reply(s, req, WD_ENOTFOUND, "process not found: host unknown");
     return 0;
   }
   if (!t->up) {
-    reply(s, req, WD_ENOTFOUND, "process not found: %.*s", (int)dl, dest);
+    wd__brk_reply(s, req, WD_ENOTFOUND, "process not found: %.*s", (int)dl,
+                  dest);
     return 0;
   }
-  f = fwd_new(b, (int)(s - b->hosts), req, (int)(t - b->hosts));
+  f = wd__brk_fwd_new(b, (int)(s - b->hosts), req, (int)(t - b->hosts));
   if (f == NULL) return WD_ENOMEM;
-  w = rec(t, WD_R_REQ, &st);
+  w = wd__brk_rec(t, WD_R_REQ, &st);
   wd_buf_put_u32(w, f->breq);
   wd_buf_put_u8(w, WD_OP_SEND);
   wd_buf_put_str(w, from, fl);
   wd_buf_put_str(w, dest, dl);
   wd_buf_put_str(w, topic, tl);
   wd_buf_put(w, payload, rest);
-  rec_done(t, st);
+  wd__brk_rec_done(t, st);
   return 0;
 }
 
@@ -555,57 +662,62 @@ static int req_registry(hslot *s, uint32_t req, uint8_t op, wd_cur *c) {
   name **pp, *x;
   if (get_str(c, &nm, &nl)) return WD_EBADFRAME;
   if (nl == 0 || nl > 255 || memchr(nm, '\0', nl) != NULL) {
-    reply(s, req, WD_EINVAL, "invalid name");
+    wd__brk_reply(s, req, WD_EINVAL, "invalid name");
     return 0;
   }
   pp = name_find(b, nm, nl);
   switch (op) {
     case WD_OP_REG:
       if (get_str(c, &pid, &pl)) return WD_EBADFRAME;
-      if (!owns(s, pid, pl, &counter)) {
-        reply(s, req, WD_EDENIED, "cannot register a process of another "
-                                  "host");
+      if (!wd__brk_owns(s, pid, pl, &counter)) {
+        wd__brk_reply(s, req, WD_EDENIED,
+                      "cannot register a process of another "
+                      "host");
         return 0;
       }
       if (*pp != NULL) {
         if (strlen((*pp)->pid) == pl && memcmp((*pp)->pid, pid, pl) == 0)
-          reply(s, req, 0, "%s", "");
+          wd__brk_reply(s, req, 0, "%s", "");
         else
-          reply(s, req, WD_EEXIST, "name already registered: %.*s", (int)nl,
-                nm);
+          wd__brk_reply(s, req, WD_EEXIST, "name already registered: %.*s",
+                        (int)nl, nm);
         return 0;
       }
       x = wd_calloc(1, sizeof *x);
       if (x == NULL || (x->name = wd_strndup(nm, nl)) == NULL ||
           (x->pid = wd_strndup(pid, pl)) == NULL) {
         if (x) name_free(x);
-        reply(s, req, WD_ENOMEM, "out of memory");
+        wd__brk_reply(s, req, WD_ENOMEM, "out of memory");
         return 0;
       }
       x->slot = (int)(s - b->hosts);
       x->counter = counter;
       x->next = b->names[hash_str(nm, nl) % NAME_BUCKETS];
       b->names[hash_str(nm, nl) % NAME_BUCKETS] = x;
-      reply(s, req, 0, "%s", "");
+      wd__brk_reply(s, req, 0, "%s", "");
       return 0;
     case WD_OP_UNREG:
-      if (*pp == NULL) {
-        reply(s, req, 0, "0");
+      if (*pp == NULL || (*pp)->pid[0] == '\0') {
+        wd__brk_reply(s, req, 0, "0");
         return 0;
       }
       if ((*pp)->slot != (int)(s - b->hosts)) {
-        reply(s, req, WD_EDENIED, "name belongs to a process of another "
-                                  "host: %.*s", (int)nl, nm);
+        wd__brk_reply(s, req, WD_EDENIED,
+                      "name belongs to a process of another "
+                      "host: %.*s",
+                      (int)nl, nm);
         return 0;
       }
       x = *pp;
       *pp = x->next;
       name_free(x);
-      reply(s, req, 0, "1");
+      wd__brk_reply(s, req, 0, "1");
       return 0;
     default:
-      if (*pp == NULL) reply(s, req, WD_ENOTFOUND, "name not registered");
-      else reply(s, req, 0, "%s", (*pp)->pid);
+      if (*pp == NULL || (*pp)->pid[0] == '\0')
+        wd__brk_reply(s, req, WD_ENOTFOUND, "name not registered");
+      else
+        wd__brk_reply(s, req, 0, "%s", (*pp)->pid);
       return 0;
   }
 }
@@ -620,12 +732,13 @@ static int on_reply(hslot *s, wd_cur *c) {
     return WD_EBADFRAME;
   f = fwd_take(b, breq);
   if (f == NULL || f->target != (int)(s - b->hosts)) {
-    wd_free(f);
-    host_down(s, "reply to a request it was never sent");
+    wd__brk_fwd_free(f);
+    wd__brk_host_down(s, "reply to a request it was never sent");
     return WD_EBADFRAME;
   }
-  answer(b, f, (int32_t)status, str, n);
-  wd_free(f);
+  wd__brk_after_reply(b, f, (int32_t)status, str, n);
+  wd__brk_answer(b, f, (int32_t)status, str, n);
+  wd__brk_fwd_free(f);
   return 0;
 }
 
@@ -638,17 +751,25 @@ static int on_exit_rec(hslot *s, wd_cur *c) {
   size_t tl, rl;
   root **pp;
   if (wd_cur_u64(c, &counter) || wd_cur_u8(c, &flags) ||
-      wd_cur_u32(c, &status) || get_str(c, &text, &tl) ||
-      get_str(c, &res, &rl))
+      wd_cur_u32(c, &status) || get_str(c, &text, &tl) || get_str(c, &res, &rl))
     return WD_EBADFRAME;
   names_release(b, (int)(s - b->hosts), counter, 0);
+  {
+    char pid[WD_PID_MAX];
+    int pl = wd_pid_format(pid, sizeof pid, s->id, s->idlen, counter);
+    if (pl > 0) wd__brk_watch_forget(b, pid, (size_t)pl);
+  }
   for (pp = &b->roots; *pp != NULL; pp = &(*pp)->next) {
     root *r = *pp;
     if (r->slot == (int)(s - b->hosts) && r->counter == counter) {
       char *t = wd_strndup(text, tl);
       *pp = r->next;
-      r->cb(b, r->ud, (flags & WD_EXIT_OK) != 0, (flags & WD_EXIT_FALSE) != 0,
-            t ? t : "");
+      if (r->svc)
+        wd__brk_svc_exited(b, r->slot, (uint64_t)(r->svc - 1),
+                           (flags & WD_EXIT_OK) != 0, t ? t : "");
+      else
+        r->cb(b, r->ud, (flags & WD_EXIT_OK) != 0, (flags & WD_EXIT_FALSE) != 0,
+              t ? t : "");
       wd_free(t);
       wd_free(r);
       break;
@@ -686,9 +807,18 @@ static int on_rec(wd_link *l, uint8_t rtype, wd_cur *body) {
         case WD_OP_UNREG:
         case WD_OP_LOOKUP:
           return req_registry(s, req, op, body);
+        case WD_OP_MONITOR:
+        case WD_OP_UNMONITOR:
+        case WD_OP_LINK:
+        case WD_OP_UNLINK:
+        case WD_OP_TERMINATE:
+        case WD_OP_CANCEL:
+          return wd__brk_req_life(s, req, op, body);
         default:
           return WD_EBADFRAME;
       }
+    case WD_R_EVENT:
+      return wd__brk_on_event(s, body);
     case WD_R_REPLY:
       return on_reply(s, body);
     case WD_R_EXIT:
@@ -702,6 +832,17 @@ static int on_rec(wd_link *l, uint8_t rtype, wd_cur *body) {
 
 /* {====== Host death ====== */
 
+/* A host with 'restart: true' comes back (new keys, new PIDs). */
+static void restart_host(wd_broker *b, void *ud, int fired) {
+  hslot *s = ud;
+  char err[200];
+  if (!fired || b->stopping || s->up) return;
+  if (wd__brk_host_ensure(b, s, err, sizeof err) < 0)
+    fprintf(stderr, "ward: host %s: restart failed: %s\n", s->id, err);
+  else
+    fprintf(stderr, "ward: host %s: restarted\n", s->id);
+}
+
 static void link_closed(uv_handle_t *h) {
   wd_free(h->data);
 }
@@ -709,7 +850,7 @@ static void link_closed(uv_handle_t *h) {
 static void maybe_finish(wd_broker *b);
 
 /* Take host 's' down: kill it, fail everything that waits on it. */
-static void host_down(hslot *s, const char *fmt, ...) {
+void wd__brk_host_down(hslot *s, const char *fmt, ...) {
   wd_broker *b = s->b;
   int idx = (int)(s - b->hosts), i;
   char why[200];
@@ -718,8 +859,7 @@ static void host_down(hslot *s, const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(why, sizeof why, fmt, ap);
   va_end(ap);
-  if (s->up && !b->stopping)
-    fprintf(stderr, "ward: host %s: %s\n", s->id, why);
+  if (s->up && !b->stopping) fprintf(stderr, "ward: host %s: %s\n", s->id, why);
   if (s->why[0] == '\0') snprintf(s->why, sizeof s->why, "%s", why);
   if (s->pid > 0) kill(s->pid, SIGKILL);
   if (s->link != NULL) {
@@ -738,15 +878,17 @@ static void host_down(hslot *s, const char *fmt, ...) {
         if (f->target == idx) {
           char msg[300];
           int n = snprintf(msg, sizeof msg, "host %s died: %s", s->id, why);
-          answer(b, f, WD_EUNAVAIL, msg, (size_t)n);
+          wd__brk_after_reply(b, f, WD_EUNAVAIL, msg, (size_t)n);
+          wd__brk_answer(b, f, WD_EUNAVAIL, msg, (size_t)n);
         }
-        wd_free(f);
+        wd__brk_fwd_free(f);
       } else {
         pp = &f->next;
       }
     }
   }
   names_release(b, idx, 0, 1);
+  wd__brk_watch_host_down(b, idx, why);
   rp = &b->roots;
   while (*rp != NULL) {
     root *r = *rp;
@@ -754,12 +896,17 @@ static void host_down(hslot *s, const char *fmt, ...) {
       char msg[300];
       *rp = r->next;
       snprintf(msg, sizeof msg, "host %s died: %s", s->id, why);
-      r->cb(b, r->ud, 0, 0, msg);
+      if (r->svc)
+        wd__brk_svc_exited(b, idx, (uint64_t)(r->svc - 1), 0, msg);
+      else
+        r->cb(b, r->ud, 0, 0, msg);
       wd_free(r);
     } else {
       rp = &r->next;
     }
   }
+  if (s->he->u.host.restart && !b->stopping)
+    wd_broker_after(b, 50, restart_host, s);
 }
 
 /* Why did host process 'pid' end? Waits at most ~50 ms for it to exit
@@ -773,8 +920,8 @@ static void death_cause(pid_t pid, char *out, size_t outlen, int *reaped) {
     if (r == pid) {
       *reaped = 1;
       if (WIFSIGNALED(st))
-        snprintf(out, outlen, "crashed: killed by signal %d (%s)",
-                 WTERMSIG(st), strsignal(WTERMSIG(st)));
+        snprintf(out, outlen, "crashed: killed by signal %d (%s)", WTERMSIG(st),
+                 strsignal(WTERMSIG(st)));
       else
         snprintf(out, outlen, "exited with status %d", WEXITSTATUS(st));
       return;
@@ -789,13 +936,15 @@ static void on_fail(wd_link *l, int code, const char *why) {
   if (code == 0) {
     char cause[160];
     int reaped = 0;
-    if (s->pid > 0) death_cause(s->pid, cause, sizeof cause, &reaped);
-    else snprintf(cause, sizeof cause, "closed its link");
+    if (s->pid > 0)
+      death_cause(s->pid, cause, sizeof cause, &reaped);
+    else
+      snprintf(cause, sizeof cause, "closed its link");
     if (reaped) s->pid = 0;
-    host_down(s, "%s", cause);
+    wd__brk_host_down(s, "%s", cause);
     maybe_finish(s->b);
   } else {
-    host_down(s, "bad frame (%s): killed", why);
+    wd__brk_host_down(s, "bad frame (%s): killed", why);
   }
 }
 
@@ -812,10 +961,10 @@ static void on_sigchld(uv_signal_t *h, int sig) {
       if (s->pid != pid) continue;
       s->pid = 0;
       if (WIFSIGNALED(st))
-        host_down(s, "crashed: killed by signal %d (%s)", WTERMSIG(st),
-                  strsignal(WTERMSIG(st)));
+        wd__brk_host_down(s, "crashed: killed by signal %d (%s)", WTERMSIG(st),
+                          strsignal(WTERMSIG(st)));
       else
-        host_down(s, "exited with status %d", WEXITSTATUS(st));
+        wd__brk_host_down(s, "exited with status %d", WEXITSTATUS(st));
     }
   }
   maybe_finish(b);
@@ -849,6 +998,10 @@ static void maybe_finish(wd_broker *b) {
     uv_close((uv_handle_t *)&x->h, btimer_closed);
     x->cb(b, x->ud, 0);
   }
+  if (b->signals_on) {
+    uv_close((uv_handle_t *)&b->sigint, NULL);
+    uv_close((uv_handle_t *)&b->sigterm, NULL);
+  }
   uv_close((uv_handle_t *)&b->sigchld, NULL);
   uv_close((uv_handle_t *)&b->flush, NULL);
   uv_close((uv_handle_t *)&b->killer, NULL);
@@ -859,7 +1012,8 @@ static void on_killer(uv_timer_t *t) {
   int i;
   for (i = 0; i < b->nhosts; i++)
     if (b->hosts[i].pid > 0) kill(b->hosts[i].pid, SIGKILL);
-  for (i = 0; i < b->ndying; i++) kill(b->dying[i], SIGKILL);
+  for (i = 0; i < b->ndying; i++)
+    kill(b->dying[i], SIGKILL);
 }
 
 void wd_broker_stop(wd_broker *b) {
@@ -870,12 +1024,14 @@ void wd_broker_stop(wd_broker *b) {
     hslot *s = &b->hosts[i];
     if (s->up) {
       size_t st;
-      (void)rec(s, WD_R_STOP, &st);
-      rec_done(s, st);
+      wd_buf *w = wd__brk_rec(s, WD_R_STOP, &st);
+      wd_buf_put_u64(w, b->o.shutdown_ns);
+      wd__brk_rec_done(s, st);
       wd_link_flush(s->link);
     }
   }
-  uv_timer_start(&b->killer, on_killer, 3000, 0);
+  /* Hosts end their processes at the deadline; kill what is left later. */
+  uv_timer_start(&b->killer, on_killer, b->o.shutdown_ns / 1000000 + 2000, 0);
   maybe_finish(b);
 }
 
@@ -894,7 +1050,10 @@ int wd_broker_new(const wd_manifest *m, const wd_broker_opts *o,
     if (m->entries[i]->kind == WD_KIND_HOST) n++;
   b->hosts = wd_calloc((size_t)(n ? n : 1), sizeof *b->hosts);
   b->master = sodium_malloc(32);
-  if (b->hosts == NULL || b->master == NULL) {
+  if (b->o.shutdown_ns == 0) b->o.shutdown_ns = 5000000000ull;
+  b->enc = luaL_newstate();
+  if (b->hosts == NULL || b->master == NULL || b->enc == NULL) {
+    if (b->enc) lua_close(b->enc);
     wd_free(b->hosts);
     if (b->master) sodium_free(b->master);
     wd_free(b);
@@ -927,11 +1086,12 @@ int wd_broker_new(const wd_manifest *m, const wd_broker_opts *o,
 /* The actor and scope of a root process: the command line's, else the
 ** entry's 'security:' block. The scope travels as newline-separated
 ** group and policy names. */
-static void put_security(wd_buf *w, wd_broker *b, const wd_entry *e) {
-  const wd_sec *sec = &e->u.lua.sec;
+static void put_security(wd_buf *w, wd_broker *b, const wd_sec *sec) {
   size_t i, pos;
-  if (b->o.actor != NULL) wd_buf_put_cstr(w, b->o.actor);
-  else wd_buf_put_cstr(w, sec->actor_id);
+  if (b->o.actor != NULL)
+    wd_buf_put_cstr(w, b->o.actor);
+  else
+    wd_buf_put_cstr(w, sec->actor_id);
   pos = w->len;
   wd_buf_put_u32(w, 0);
   if (b->o.nscope > 0) {
@@ -956,69 +1116,111 @@ static int encode_args(const char *const *args, int nargs, wd_buf *out) {
   char err[128];
   int i, r;
   if (L == NULL) return WD_ENOMEM;
-  for (i = 0; i < nargs; i++) lua_pushstring(L, args[i]);
+  for (i = 0; i < nargs; i++)
+    lua_pushstring(L, args[i]);
   r = nargs ? wd_codec_encode(L, 1, nargs, out, 0, err, sizeof err) : 0;
   lua_close(L);
   return r < 0 ? r : 0;
 }
 
-int wd_broker_spawn_root(wd_broker *b, const char *entry, const char *host,
-                         const char *const *args, int nargs, wd_root_cb cb,
-                         void *ud, char *err, size_t errlen) {
-  const wd_entry *e = wd_manifest_find(b->m, entry);
+/* Spawn 'e' as a process the broker watches: a root (callback) or a
+** service (index). 'sec' gives its actor and scope unless the command
+** line set them. */
+static int spawn_watched(wd_broker *b, const wd_entry *e, const char *host,
+                         const wd_sec *sec, const char *const *args, int nargs,
+                         wd_root_cb cb, void *ud, int svcno, char *err,
+                         size_t errlen) {
   hslot *t;
   fwd *f;
   wd_buf enc, *w;
   size_t st;
   int r;
-  if (e == NULL || e->kind != WD_KIND_LUA) {
-    snprintf(err, errlen, "%s: no process.lua entry with this id", entry);
-    return WD_ENOTFOUND;
-  }
   if (host == NULL) host = e->u.lua.host;
   if (host == NULL && b->nhosts == 1) host = b->hosts[0].id;
   if (host == NULL) {
-    snprintf(err, errlen, "%s: the app has %d hosts; say which with --host "
-                          "or a 'host:' field on the entry", entry,
-             b->nhosts);
+    snprintf(err, errlen,
+             "%s: the app has %d hosts; say which with --host "
+             "or a 'host:' field on the entry",
+             e->id, b->nhosts);
     return WD_EINVAL;
   }
-  t = slot_by_id(b, host, strlen(host));
+  t = wd__brk_slot_by_id(b, host, strlen(host));
   if (t == NULL) {
     snprintf(err, errlen, "host not found: %s", host);
     return WD_ENOTFOUND;
   }
   if (!entry_on_host(e, t)) {
-    snprintf(err, errlen, "entry %s runs on host %s, not %s", entry,
+    snprintf(err, errlen, "entry %s runs on host %s, not %s", e->id,
              e->u.lua.host, host);
     return WD_EINVAL;
   }
-  if ((r = host_ensure(b, t, err, errlen)) < 0) return r;
+  if ((r = wd__brk_host_ensure(b, t, err, errlen)) < 0) return r;
   wd_buf_init(&enc, 0);
   if ((r = encode_args(args, nargs, &enc)) < 0) {
     snprintf(err, errlen, "cannot encode the arguments");
     wd_buf_close(&enc);
     return r;
   }
-  f = fwd_new(b, -1, 0, (int)(t - b->hosts));
+  f = wd__brk_fwd_new(b, -1, 0, (int)(t - b->hosts));
   if (f == NULL) {
     wd_buf_close(&enc);
     return WD_ENOMEM;
   }
+  f->op = WD_OP_SPAWN;
   f->cb = cb;
   f->ud = ud;
-  w = rec(t, WD_R_REQ, &st);
+  f->svc = svcno;
+  w = wd__brk_rec(t, WD_R_REQ, &st);
   wd_buf_put_u32(w, f->breq);
   wd_buf_put_u8(w, WD_OP_SPAWN);
   wd_buf_put_cstr(w, "");
-  wd_buf_put_cstr(w, entry);
+  wd_buf_put_cstr(w, e->id);
   wd_buf_put_cstr(w, host);
   wd_buf_put_u32(w, WD_SPAWN_ROOT);
-  put_security(w, b, e);
-  wd_buf_put(w, enc.p, enc.len);
-  rec_done(t, st);
+  put_security(w, b, sec);
+  wd_buf_put_str(w, (const char *)enc.p, enc.len);
+  wd_buf_put_str(w, "", 0); /* no context */
+  wd_buf_put_str(w, "", 0); /* no name */
+  wd_buf_put_u32(w, 0);     /* no messages */
+  wd__brk_rec_done(t, st);
   wd_buf_close(&enc);
   return 0;
+}
+
+int wd_broker_spawn_root(wd_broker *b, const char *entry, const char *host,
+                         const char *const *args, int nargs, wd_root_cb cb,
+                         void *ud, char *err, size_t errlen) {
+  const wd_entry *e = wd_manifest_find(b->m, entry);
+  if (e == NULL || e->kind != WD_KIND_LUA) {
+    snprintf(err, errlen, "%s: no process.lua entry with this id", entry);
+    return WD_ENOTFOUND;
+  }
+  return spawn_watched(b, e, host, &e->u.lua.sec, args, nargs, cb, ud, 0, err,
+                       errlen);
+}
+
+int wd__brk_spawn_service(wd_broker *b, int idx, char *err, size_t errlen) {
+  const wd_entry *se = b->svcs[idx].e;
+  const wd_service_conf *c = &se->u.svc;
+  const wd_entry *pe = c->process_entry;
+  return spawn_watched(b, pe, c->host, &c->sec, c->input.v, (int)c->input.n,
+                       NULL, NULL, idx + 1, err, errlen);
+}
+
+static void on_stop_signal(uv_signal_t *h, int sig) {
+  wd_broker *b = h->data;
+  fprintf(stderr, "ward: %s: shutting down\n", strsignal(sig));
+  wd_broker_stop(b);
+}
+
+void wd_broker_stop_on_signals(wd_broker *b) {
+  if (b->signals_on) return;
+  b->signals_on = 1;
+  uv_signal_init(&b->loop, &b->sigint);
+  uv_signal_init(&b->loop, &b->sigterm);
+  b->sigint.data = b->sigterm.data = b;
+  uv_signal_start(&b->sigint, on_stop_signal, SIGINT);
+  uv_signal_start(&b->sigterm, on_stop_signal, SIGTERM);
 }
 
 int wd_broker_run(wd_broker *b) {
@@ -1030,15 +1232,17 @@ void wd_broker_kill_host(wd_broker *b, const char *host, const char *why) {
   for (i = 0; i < b->nhosts; i++) {
     hslot *s = &b->hosts[i];
     if (host != NULL && strcmp(host, s->id) != 0) continue;
-    if (s->up) host_down(s, "%s", why);
+    if (s->up) wd__brk_host_down(s, "%s", why);
   }
 }
 
 static void on_btimer(uv_timer_t *t) {
   btimer *x = t->data;
   wd_broker *b = x->b;
-  if (x->prev) x->prev->next = x->next;
-  else b->timers = x->next;
+  if (x->prev)
+    x->prev->next = x->next;
+  else
+    b->timers = x->next;
   if (x->next) x->next->prev = x->prev;
   uv_close((uv_handle_t *)&x->h, btimer_closed);
   x->cb(b, x->ud, 1);
@@ -1066,13 +1270,14 @@ void wd_broker_free(wd_broker *b) {
     while (b->fwd[i] != NULL) {
       fwd *f = b->fwd[i];
       b->fwd[i] = f->next;
-      wd_free(f);
+      wd__brk_fwd_free(f);
     }
   while (b->roots != NULL) {
     root *r = b->roots;
     b->roots = r->next;
     wd_free(r);
   }
+  wd__brk_free_life(b);
   names_release(b, -1, 0, 1);
   for (i = 0; i < NAME_BUCKETS; i++)
     while (b->names[i] != NULL) {

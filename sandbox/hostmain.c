@@ -1,9 +1,9 @@
 /*
 ** sandbox/hostmain.c
-** Main of a host OS process: take the link keys, give up what a host never
-** needs, then run the actors of one process.host on a libuv loop, talking
-** only to the broker.
-** Runs in: host (pre-sandbox, then sandboxed).
+** Main of a host OS process: take the link keys, set up the loop and the
+** link, confine itself (sandbox/confine.c), then run the actors of one
+** process.host on a libuv loop, talking only to the broker.
+** Runs in: host (pre-sandbox until wd_sbx_confine returns, then sandboxed).
 */
 #include <signal.h>
 #include <stdio.h>
@@ -15,6 +15,7 @@
 
 #include <sodium.h>
 
+#include "ward/wd_confine.h"
 #include "ward/wd_link.h"
 #include "ward/wd_lua.h"
 #include "ward/wd_proto.h"
@@ -73,12 +74,26 @@ static int on_rec(wd_link *l, uint8_t rtype, wd_cur *body) {
         return WD_EBADFRAME;
       return wd_host_on_reply(c->host, req, (int32_t)status, s, n);
     case WD_R_STOP:
-      wd_host_stop(c->host);
-      wd_link_flush(&c->link);
-      _exit(0);
+      if (wd_cur_u64(body, &base)) return WD_EBADFRAME;
+      wd_host_shutdown(c->host, base);
+      return 0;
+    case WD_R_EVENT:
+      return wd_host_on_event(c->host, body);
     default:
       return WD_EBADFRAME;
   }
+}
+
+static void io_flush(void *ud) {
+  hostctx *c = ud;
+  wd_link_flush(&c->link);
+}
+
+/* Shutting down and no actor left: say goodbye and go. */
+static void io_empty(void *ud) {
+  hostctx *c = ud;
+  wd_link_flush(&c->link);
+  _exit(0);
 }
 
 static void on_fail(wd_link *l, int code, const char *why) {
@@ -93,9 +108,11 @@ static void on_prepare(uv_prepare_t *p) {
   wd_link_flush(&c->link);
 }
 
-/* Read the unsigned first frame: [u8 WD_F_KEYS][32 rx key][32 tx key]. */
-static void read_keys(const char *id, int fd, uint8_t rx[32], uint8_t tx[32]) {
-  uint8_t buf[65];
+/* Read the unsigned first frame: [u8 WD_F_KEYS][32 rx key][32 tx key]
+** [confinement parameters] (wd_confine.h). */
+static void read_keys(const char *id, int fd, uint8_t rx[32], uint8_t tx[32],
+                      wd_sbx_params *p) {
+  uint8_t buf[65 + WD_SBX_PARAMS_LEN];
   ssize_t n;
   do n = recv(fd, buf, sizeof buf, 0);
   while (n == -1 && errno == EINTR);
@@ -103,11 +120,12 @@ static void read_keys(const char *id, int fd, uint8_t rx[32], uint8_t tx[32]) {
     die(id, "no keys on the link");
   memcpy(rx, buf + 1, 32);
   memcpy(tx, buf + 33, 32);
+  wd_sbx_params_get(buf + 65, p);
   sodium_memzero(buf, sizeof buf);
 }
 
-/* What every host gives up before any Lua runs. The full confinement
-** (namespaces, rlimits, Landlock, seccomp) belongs to sandbox/confine.c. */
+/* What every host gives up at once, before it reads anything. The full
+** confinement follows in confine(), once every fd the host keeps is open. */
 static void drop_basics(const char *id, int fd) {
   if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) die(id, "PR_SET_PDEATHSIG");
   if (getppid() == 1) die(id, "broker already gone");
@@ -121,14 +139,27 @@ static void drop_basics(const char *id, int fd) {
   close(1);
 }
 
+/* Confine the host (each step fatal) before its loop runs, that is before
+** the INIT record, the first Lua source and the first Lua instruction. */
+static void confine(const char *id, const wd_sbx_params *p, uv_loop_t *loop) {
+  wd_sbx_opts o;
+  char err[256];
+  memset(&o, 0, sizeof o);
+  o.id = id;
+  o.p = *p;
+  if (wd_sbx_confine(&o, NULL, err, sizeof err) < 0) die(id, err);
+  if (wd__sbx_confined_hook != NULL) wd__sbx_confined_hook(id, loop);
+}
+
 void wd_host_main(const char *id, int fd) {
   static hostctx c;
   uint8_t rx[32], tx[32];
+  wd_sbx_params params;
   wd_host_io io;
   if (sodium_init() < 0) die(id, "sodium_init");
   drop_basics(id, fd);
   fd = 3;
-  read_keys(id, fd, rx, tx);
+  read_keys(id, fd, rx, tx, &params);
   memset(&c, 0, sizeof c);
   c.id = id;
   if (uv_loop_init(&c.loop) != 0) die(id, "uv_loop_init");
@@ -141,10 +172,13 @@ void wd_host_main(const char *id, int fd) {
   io.ud = &c;
   io.begin = io_begin;
   io.end = io_end;
+  io.empty = io_empty;
+  io.flush = io_flush;
   if (wd_host_new(&c.loop, id, &io, &c.host) < 0) die(id, "host");
   uv_prepare_init(&c.loop, &c.flush);
   c.flush.data = &c;
   uv_prepare_start(&c.flush, on_prepare);
+  confine(id, &params, &c.loop);
   uv_run(&c.loop, UV_RUN_DEFAULT);
   _exit(0);
 }

@@ -20,6 +20,11 @@ typedef struct wd_host_io {
   void *ud;
   wd_buf *(*begin)(void *ud, uint8_t rtype, size_t *start);
   int (*end)(void *ud, size_t start);
+  /* Called when a stopping host has no actor left. */
+  void (*empty)(void *ud);
+  /* Send what is queued now (before actors run, so that replies already
+  ** made are not lost if an actor then crashes the host). */
+  void (*flush)(void *ud);
 } wd_host_io;
 
 /* Limits, from the process.host entry of the manifest. */
@@ -46,6 +51,11 @@ int wd_host_on_req(wd_host *h, uint32_t req, uint8_t op, wd_cur *body);
 /* The broker's answer to one of this host's requests. */
 int wd_host_on_reply(wd_host *h, uint32_t req, int32_t status,
                      const char *s, size_t n);
+/* An event for a local process (WD_R_EVENT from the broker). */
+int wd_host_on_event(wd_host *h, wd_cur *body);
+/* Shut down: CANCEL every process with 'deadline_ns' (from now) and end
+** the ones left when it passes; io.empty runs when none is left. */
+void wd_host_shutdown(wd_host *h, uint64_t deadline_ns);
 /* End every actor at once (no Lua runs afterwards) and stop the handles. */
 void wd_host_stop(wd_host *h);
 void wd_host_free(wd_host *h);

@@ -23,8 +23,11 @@ enum {
 **   REQ     both  u32 req, u8 op, op body: a request that wants a REPLY
 **   REPLY   both  u32 req, i32 status (0 or WD_E*), str (pid / message)
 **   EXIT    h->b  u64 counter, u8 flags, i32 status, str text, bytes res
-**   STOP    b->h  (empty): shut down now
+**   STOP    b->h  u64 deadline_ns: CANCEL every process with this
+**                 deadline, terminate the rest at it, then exit
 **   LOG     h->b  str text: a host diagnostic for ward's stderr
+**   EVENT   both  u8 kind, str from, str to, u64 deadline, bytes payload:
+**                 a lifecycle event for process 'to' (one way)
 */
 enum {
   WD_R_INIT = 1,
@@ -36,6 +39,7 @@ enum {
   WD_R_EXIT,
   WD_R_STOP,
   WD_R_LOG,
+  WD_R_EVENT,
   WD_R_MAX
 };
 
@@ -48,6 +52,14 @@ enum {
 **   REG     str name, str pid               -> REPLY
 **   UNREG   str name                        -> REPLY str "1" | "0"
 **   LOOKUP  str name                        -> REPLY str pid
+**   MONITOR, UNMONITOR, LINK, UNLINK, TERMINATE
+**           str from, str dest              -> REPLY (status only)
+**   CANCEL  str from, str dest, u64 deadline (unix ns, 0 none)
+**                                           -> REPLY (status only)
+** SPAWN with WD_SPAWN_NAMED carries after the args length-prefixed:
+**   bytes args, str name, u32 nmsgs, nmsgs * (str topic, bytes payload),
+**   and its REPLY string is "<pid>" or "=<pid>" when the name was taken
+**   (spawn-or-signal: the messages went to the holder instead).
 */
 enum {
   WD_OP_SPAWN = 1,
@@ -55,11 +67,31 @@ enum {
   WD_OP_REG,
   WD_OP_UNREG,
   WD_OP_LOOKUP,
+  WD_OP_MONITOR,
+  WD_OP_UNMONITOR,
+  WD_OP_LINK,
+  WD_OP_UNLINK,
+  WD_OP_TERMINATE,
+  WD_OP_CANCEL,
   WD_OP_MAX
 };
 
+/* Event kinds (WD_R_EVENT). */
+enum {
+  WD_EV_EXIT = 1,    /* to a monitor */
+  WD_EV_LINK_DOWN,   /* to a linked process, abnormal exit */
+  WD_EV_UNLINKED,    /* to a linked process, normal exit: drop the link */
+  WD_EV_CANCEL,      /* cancel request, optional deadline */
+  WD_EV_EXEC         /* result to a process.exec caller */
+};
+
 /* Spawn flags. */
-#define WD_SPAWN_ROOT 0x1u /* broker watches the exit (ward run/test) */
+#define WD_SPAWN_ROOT 0x1u    /* broker watches the exit (ward run/test) */
+#define WD_SPAWN_MONITOR 0x2u /* the parent monitors the child */
+#define WD_SPAWN_LINK 0x4u    /* the parent and the child are linked */
+#define WD_SPAWN_EXEC 0x8u    /* the parent waits for the result (exec) */
+#define WD_SPAWN_NAMED 0x10u  /* spawn-or-signal with a name, messages */
+#define WD_SPAWN_SERVICE 0x20u /* a supervised service (broker watches) */
 
 /* Exit flags. */
 #define WD_EXIT_OK 0x1u      /* returned without error */

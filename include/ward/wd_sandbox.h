@@ -26,6 +26,7 @@ typedef struct wd_broker_opts {
   const char *actor;    /* --actor: actor id of root processes, or NULL */
   const char *const *scope; /* --scope: policy groups/ids of roots */
   size_t nscope;
+  uint64_t shutdown_ns; /* CANCEL deadline at shutdown (0: 5 s) */
 } wd_broker_opts;
 
 /* Takes no ownership of 'm' (it must outlive the broker). */
@@ -38,8 +39,14 @@ int wd_broker_spawn_root(wd_broker *b, const char *entry, const char *host,
                          void *ud, char *err, size_t errlen);
 /* Run the loop until wd_broker_stop has finished. */
 int wd_broker_run(wd_broker *b);
-/* Ask every host to stop; the loop ends when all have exited. */
+/* Ask every host to stop: every process gets CANCEL with the shutdown
+** deadline and is terminated when it passes; the loop ends when all hosts
+** have exited. */
 void wd_broker_stop(wd_broker *b);
+/* SIGINT and SIGTERM stop the broker (wd_broker_stop). */
+void wd_broker_stop_on_signals(wd_broker *b);
+/* Start every process.service with lifecycle.auto_start. */
+void wd_broker_start_services(wd_broker *b);
 /* Kill the host OS process of 'host', or of every host when 'host' is
 ** NULL (used for test time-outs). */
 void wd_broker_kill_host(wd_broker *b, const char *host, const char *why);

@@ -6,6 +6,7 @@
 ** Runs in: host (sandboxed).
 */
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/time.h>
 
@@ -393,6 +394,8 @@ static int env_require(lua_State *L) {
     luaopen_ward_time(L);
   } else if (strcmp(name, "security") == 0) {
     luaopen_ward_security(L);
+  } else if (strcmp(name, "ctx") == 0) {
+    luaopen_ward_ctx(L);
   } else if (strcmp(name, "process") == 0 || strcmp(name, "channel") == 0 ||
              strcmp(name, "errors") == 0) {
     lua_getglobal(L, name);
@@ -403,7 +406,7 @@ static int env_require(lua_State *L) {
         lib = wd__host_entry(a->h, a->e->imports[2 * i + 1]);
     if (lib == NULL)
       return luaL_error(L, "module '%s' not found: require takes the "
-                           "built-in modules (time, security) and the "
+                           "built-in modules (time, security, ctx) and the "
                            "entry's "
                            "imports", name);
     if (load_entry(L, a, lib) != LUA_OK) return lua_error(L);
@@ -662,6 +665,70 @@ int wd__env_boot(actor *a, const uint8_t *args, size_t alen, char *err,
   }
   wd__host_ready(a->main);
   return 0;
+}
+
+/* }====== */
+
+/* {====== Upgrade ====== */
+
+/* Restart 'a' on its pending upgrade entry (or the same one) with the
+** pending arguments, in a fresh Lua state. PID, mailbox, names, links,
+** monitors and cancel deadlines stay; subscriptions, coroutines and
+** timers of the old code go (their queued messages return to the
+** mailbox, in order). Returns 0 or a negative code with 'err'. */
+int wd__env_upgrade(actor *a, char *err, size_t errlen) {
+  wd_host *h = a->h;
+  entry *e = a->e;
+  sub *s;
+  tmr **tp;
+  wd_mbox keep;
+  wd_msg *m;
+  int r;
+  if (a->upg_entry != NULL) e = wd__host_entry(h, a->upg_entry);
+  if (e == NULL || e->library) {
+    snprintf(err, errlen, "upgrade: entry not found: %s", a->upg_entry);
+    return WD_ENOTFOUND;
+  }
+  while (a->tasks != NULL) wd__task_free(a->tasks);
+  a->rhead = a->rtail = NULL;
+  for (tp = &a->timers; *tp != NULL;) {
+    tmr *t = *tp;
+    if (t->killer) {
+      tp = &t->next;
+      continue;
+    }
+    *tp = t->next;
+    t->next = NULL;
+    t->a = NULL; /* already unlinked: stop must not search */
+    uv_timer_stop(&t->h);
+    wd__tmr_stop(t);
+  }
+  wd_mbox_init(&keep, 0);
+  while ((s = a->subs) != NULL) {
+    a->subs = s->next;
+    while ((m = wd_mbox_pop(&s->q)) != NULL) wd_mbox_push_force(&keep, m);
+    wd_free(s->topic);
+    wd_free(s);
+  }
+  a->inbox = NULL;
+  while ((m = wd_mbox_pop(&a->pending)) != NULL) wd_mbox_push_force(&keep, m);
+  a->pending = keep;
+  lua_close(a->L);
+  a->L = NULL;
+  a->e = e;
+  a->mem = 0;
+  a->mem_limit = (size_t)h->lim.memory;
+  if ((r = wd__env_new(a)) < 0) {
+    snprintf(err, errlen, "upgrade: cannot create a new state");
+    return r;
+  }
+  r = wd__env_boot(a, a->upg_args, a->upg_alen, err, errlen);
+  wd_free(a->upg_entry);
+  wd_free(a->upg_args);
+  a->upg_entry = NULL;
+  a->upg_args = NULL;
+  a->upg_alen = 0;
+  return r;
 }
 
 /* }====== */

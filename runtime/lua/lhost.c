@@ -6,6 +6,7 @@
 */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -96,7 +97,9 @@ static void rec_end(wd_host *h, size_t start) {
 static void send_reply(wd_host *h, uint32_t req, int32_t status,
                        const char *s, size_t n) {
   size_t st;
-  wd_buf *b = rec_begin(h, WD_R_REPLY, &st);
+  wd_buf *b;
+  if (req == 0) return; /* nobody waits (a message from the broker) */
+  b = rec_begin(h, WD_R_REPLY, &st);
   wd_buf_put_u32(b, req);
   wd_buf_put_u32(b, (uint32_t)status);
   wd_buf_put_str(b, s, n);
@@ -208,6 +211,35 @@ entry *wd__host_entry(wd_host *h, const char *id) {
   return NULL;
 }
 
+/* Set up what must exist before the child's first step: the parent's
+** monitor, link or exec watch, the queued messages, the name flag. */
+static void spawn_relations(wd_host *h, actor *a, const spawnopt *o) {
+  size_t i;
+  if (o->flags & WD_SPAWN_MONITOR)
+    wd__watch_add(a, WT_MONITOR, o->parent, o->parentlen);
+  if (o->flags & WD_SPAWN_EXEC)
+    wd__watch_add(a, WT_EXEC, o->parent, o->parentlen);
+  if (o->flags & WD_SPAWN_LINK) {
+    int local;
+    uint64_t counter;
+    actor *p;
+    wd__watch_add(a, WT_LINK, o->parent, o->parentlen);
+    /* A parent on this host gets its side now; a remote parent's host
+    ** adds it when the reply arrives. */
+    wd__pid_is_local(h, o->parent, o->parentlen, &local, &counter);
+    if (local == 1 && (p = wd__host_find(h, counter)) != NULL)
+      wd__watch_add(p, WT_LINK, a->pid, a->pidlen);
+  }
+  if (o->flags & WD_SPAWN_NAMED) a->has_names = 1;
+  for (i = 0; i < o->nmsgs; i++) {
+    wd_msg *m = wd_msg_new("", 0, o->msgs[i].topic, o->msgs[i].topiclen,
+                           o->msgs[i].payload, o->msgs[i].plen);
+    if (m == NULL) continue;
+    a->nqueued++;
+    wd__actor_route(a, m, 1);
+  }
+}
+
 int wd__host_spawn_local(wd_host *h, entry *e, const spawnopt *o,
                          actor **out, char *err, size_t errlen) {
   actor *a;
@@ -241,9 +273,15 @@ int wd__host_spawn_local(wd_host *h, entry *e, const spawnopt *o,
   a->report_exit = (o->flags & WD_SPAWN_ROOT) != 0;
   a->sec_actor = wd_strndup(o->actor, o->actorlen);
   a->sec_scope = wd_strndup(o->scope, o->scopelen);
-  if (a->sec_actor == NULL || a->sec_scope == NULL) {
+  if (o->ctxlen > 0 && (a->ctx = wd_malloc(o->ctxlen)) != NULL) {
+    memcpy(a->ctx, o->ctx, o->ctxlen);
+    a->ctxlen = o->ctxlen;
+  }
+  if (a->sec_actor == NULL || a->sec_scope == NULL ||
+      (o->ctxlen > 0 && a->ctx == NULL)) {
     wd_free(a->sec_actor);
     wd_free(a->sec_scope);
+    wd_free(a->ctx);
     wd_free(a);
     return WD_ENOMEM;
   }
@@ -257,6 +295,7 @@ int wd__host_spawn_local(wd_host *h, entry *e, const spawnopt *o,
   if ((r = wd__env_new(a)) < 0) {
     wd_free(a->sec_actor);
     wd_free(a->sec_scope);
+    wd_free(a->ctx);
     wd_free(a);
     return r;
   }
@@ -269,9 +308,11 @@ int wd__host_spawn_local(wd_host *h, entry *e, const spawnopt *o,
     lua_close(a->L);
     wd_free(a->sec_actor);
     wd_free(a->sec_scope);
+    wd_free(a->ctx);
     wd_free(a);
     return r;
   }
+  spawn_relations(h, a, o);
   *out = a;
   return 0;
 }
@@ -279,6 +320,66 @@ int wd__host_spawn_local(wd_host *h, entry *e, const spawnopt *o,
 /* }====== */
 
 /* {====== Exits ====== */
+
+static void render(lua_State *L, int idx, wd_buf *b, int depth);
+
+typedef struct skey {
+  const char *s;
+  size_t n;
+} skey;
+
+static int skey_cmp(const void *x, const void *y) {
+  const skey *a = x, *c = y;
+  int r = memcmp(a->s, c->s, a->n < c->n ? a->n : c->n);
+  return r != 0 ? r : (a->n > c->n) - (a->n < c->n);
+}
+
+/* The non-array entries of the table at 'idx': string keys in sorted
+** order (so output is stable), then the other keys. */
+static void render_keys(lua_State *L, int idx, lua_Integer len, wd_buf *b,
+                        int depth, int first) {
+  skey keys[64];
+  size_t nk = 0, i;
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    lua_pop(L, 1);
+    if (lua_type(L, -1) == LUA_TSTRING && nk < WD_COUNTOF(keys)) {
+      keys[nk].s = lua_tolstring(L, -1, &keys[nk].n);
+      nk++;
+    }
+  }
+  qsort(keys, nk, sizeof *keys, skey_cmp);
+  for (i = 0; i < nk; i++) {
+    if (!first) wd_buf_put(b, ", ", 2);
+    first = 0;
+    wd_buf_put(b, keys[i].s, keys[i].n);
+    wd_buf_put(b, " = ", 3);
+    lua_pushlstring(L, keys[i].s, keys[i].n);
+    lua_rawget(L, idx);
+    render(L, -1, b, depth + 1);
+    lua_pop(L, 1);
+  }
+  /* Everything else (and string keys past the first 64). */
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    int skip = lua_isinteger(L, -2) && lua_tointeger(L, -2) >= 1 &&
+               lua_tointeger(L, -2) <= len;
+    if (lua_type(L, -2) == LUA_TSTRING) {
+      const char *k = lua_tostring(L, -2);
+      for (i = 0; i < nk && !skip; i++)
+        if (keys[i].s == k) skip = 1;
+    }
+    if (!skip) {
+      if (!first) wd_buf_put(b, ", ", 2);
+      first = 0;
+      wd_buf_put_u8(b, '[');
+      render(L, -2, b, depth + 1);
+      wd_buf_put(b, "] = ", 4);
+      render(L, -1, b, depth + 1);
+    }
+    lua_pop(L, 1);
+  }
+}
 
 /* Render a result value for people (ward run prints it). */
 static void render(lua_State *L, int idx, wd_buf *b, int depth) {
@@ -301,27 +402,7 @@ static void render(lua_State *L, int idx, wd_buf *b, int depth) {
         render(L, -1, b, depth + 1);
         lua_pop(L, 1);
       }
-      lua_pushnil(L);
-      while (lua_next(L, idx)) {
-        if (lua_isinteger(L, -2) && lua_tointeger(L, -2) >= 1 &&
-            lua_tointeger(L, -2) <= len) {
-          lua_pop(L, 1);
-          continue;
-        }
-        if (!first) wd_buf_put(b, ", ", 2);
-        first = 0;
-        if (lua_type(L, -2) == LUA_TSTRING) {
-          s = lua_tolstring(L, -2, &n);
-          wd_buf_put(b, s, n);
-        } else {
-          wd_buf_put_u8(b, '[');
-          render(L, -2, b, depth + 1);
-          wd_buf_put_u8(b, ']');
-        }
-        wd_buf_put(b, " = ", 3);
-        render(L, -1, b, depth + 1);
-        lua_pop(L, 1);
-      }
+      render_keys(L, idx, len, b, depth, first);
       wd_buf_put_u8(b, '}');
       return;
     }
@@ -388,10 +469,15 @@ static void actor_free(actor *a) {
   wd_host *h = a->h;
   sub *s;
   tmr *t;
+  watch *w;
   int i;
+  if (a->state == A_ALIVE) table_remove(h, a);
   a->state = A_DEAD;
   rq_remove(h, a);
-  table_remove(h, a);
+  while ((w = a->watches) != NULL) {
+    a->watches = w->next;
+    wd_free(w);
+  }
   /* Requests in flight: their replies will find no task. */
   for (i = 0; i < PEND_BUCKETS; i++) {
     pend **pp = &h->pend[i];
@@ -423,7 +509,25 @@ static void actor_free(actor *a) {
   a->L = NULL;
   wd_free(a->sec_actor);
   wd_free(a->sec_scope);
+  wd_free(a->ctx);
+  wd_free(a->upg_entry);
+  wd_free(a->upg_args);
   wd_free(a);
+}
+
+/* The common end of every actor: report to the broker when it watches
+** (root, names, watchers on other hosts), leave the table so nothing new
+** reaches it, tell the watchers, free. The value or error is at 'vidx'. */
+static void finish(actor *a, lua_State *L, uint32_t flags, int vidx) {
+  wd_host *h = a->h;
+  a->mem_limit = SIZE_MAX; /* room to describe the end */
+  if (a->report_exit || a->has_names || a->remote_watch)
+    report_exit(a, flags, 0, L, vidx);
+  table_remove(h, a);
+  a->state = A_DEAD;
+  wd__life_exit(a, L, (flags & WD_EXIT_OK) != 0, vidx);
+  actor_free(a);
+  if (h->stopping && h->nactors == 0 && h->io.empty) h->io.empty(h->io.ud);
 }
 
 /* Main returned 'nres' values on top of 'co' (reference §3.3). */
@@ -431,6 +535,7 @@ static void finish_ok(actor *a, lua_State *co, int nres) {
   int base = lua_gettop(co) - nres + 1;
   uint32_t flags = WD_EXIT_OK;
   int vidx = 0;
+  a->mem_limit = SIZE_MAX;
   if (nres >= 2 && (lua_type(co, base + 1) == LUA_TSTRING ||
                     wd_lerr_is(co, base + 1))) {
     if (lua_type(co, base + 1) == LUA_TSTRING)
@@ -444,13 +549,11 @@ static void finish_ok(actor *a, lua_State *co, int nres) {
     if (lua_type(co, base) == LUA_TBOOLEAN && !lua_toboolean(co, base))
       flags |= WD_EXIT_FALSE;
   }
-  if (a->report_exit || a->has_names)
-    report_exit(a, flags, 0, co, vidx);
-  actor_free(a);
+  finish(a, co, flags, vidx);
 }
 
 static void finish_err(actor *a, lua_State *co, int status) {
-  a->mem_limit = SIZE_MAX; /* room to describe the failure */
+  a->mem_limit = SIZE_MAX;
   if (status == LUA_ERRMEM) {
     char m[96];
     snprintf(m, sizeof m, "memory limit exceeded (%llu bytes)",
@@ -459,22 +562,24 @@ static void finish_err(actor *a, lua_State *co, int status) {
   } else if (!wd_lerr_is(co, -1)) {
     wd_lerr_from_value(co, -1);
   }
-  if (a->report_exit || a->has_names)
-    report_exit(a, 0, 0, co, lua_gettop(co));
-  actor_free(a);
+  finish(a, co, 0, lua_gettop(co));
 }
 
-static void finish_limit(actor *a, const char *msg) {
+/* End 'a' with an error of 'kind' made here (limits, kills). */
+static void finish_msg(actor *a, const char *kind, const char *msg) {
   a->mem_limit = SIZE_MAX;
-  wd_lerr_push(a->L, "LimitExceeded", msg, 0);
-  if (a->report_exit || a->has_names)
-    report_exit(a, 0, 0, a->L, lua_gettop(a->L));
-  actor_free(a);
+  lua_settop(a->L, 0);
+  wd_lerr_push(a->L, kind, msg, 0);
+  finish(a, a->L, 0, lua_gettop(a->L));
 }
 
 /* }====== */
 
 /* {====== Scheduler ====== */
+
+static uint64_t h_cpu_ns(actor *a) {
+  return a->h->lim.cpu_ns;
+}
 
 static task *pop_task(actor *a) {
   task *t = a->rhead;
@@ -496,6 +601,10 @@ static void task_done(actor *a, task *t) {
 static int run_one(actor *a) {
   task *t = pop_task(a);
   int st, nres = 0, nargs;
+  if (a->killed) {
+    finish_msg(a, "Internal", a->kill_msg);
+    return 0;
+  }
   if (t == NULL) return 1;
   a->yield_reason = Y_NONE;
   nargs = lua_gettop(t->co);
@@ -507,8 +616,24 @@ static int run_one(actor *a) {
   wd__preempt_leave();
   a->running = NULL;
   if (a->yield_reason == Y_CPU) {
-    finish_limit(a, "cpu budget exceeded");
+    char m[96];
+    snprintf(m, sizeof m, "cpu budget exceeded (%.3f s)",
+             (double)h_cpu_ns(a) / 1e9);
+    finish_msg(a, "LimitExceeded", m);
     return 0;
+  }
+  if (a->killed) { /* it terminated itself */
+    finish_msg(a, "Internal", a->kill_msg);
+    return 0;
+  }
+  if (a->yield_reason == Y_UPGRADE) {
+    char err[512];
+    lua_pop(t->co, nres);
+    if (wd__env_upgrade(a, err, sizeof err) < 0) {
+      finish_msg(a, "Internal", err);
+      return 0;
+    }
+    return 1;
   }
   if (st == LUA_YIELD) {
     lua_pop(t->co, nres);
@@ -532,6 +657,7 @@ static void on_idle(uv_idle_t *idle) {
   wd_host *h = idle->data;
   uint64_t start = uv_hrtime();
   int n = 0;
+  if (h->io.flush) h->io.flush(h->io.ud);
   while (h->rq_head != NULL) {
     actor *a = h->rq_head;
     rq_remove(h, a);
@@ -666,22 +792,46 @@ int wd_host_init(wd_host *h, wd_cur *c) {
   return 0;
 }
 
+/* Parse the body of a SPAWN request after its op (see wd_proto.h) into
+** 'o' and the entry id. Messages are kept in 'msgs' (at most 64). */
+static int parse_spawn(wd_cur *c, spawnopt *o, const char **eid, size_t *el,
+                       const char **hid, size_t *hl, const char **name,
+                       size_t *nl, spawnmsg *msgs) {
+  const char *args, *ctx;
+  uint32_t n, i;
+  if (wd_cur_str(c, &o->parent, &o->parentlen) || wd_cur_str(c, eid, el) ||
+      wd_cur_str(c, hid, hl) || wd_cur_u32(c, &o->flags) ||
+      wd_cur_str(c, &o->actor, &o->actorlen) ||
+      wd_cur_str(c, &o->scope, &o->scopelen) ||
+      wd_cur_str(c, &args, &o->alen) || wd_cur_str(c, &ctx, &o->ctxlen) ||
+      wd_cur_str(c, name, nl) || wd_cur_u32(c, &n) || n > 64)
+    return WD_EBADFRAME;
+  o->args = (const uint8_t *)args;
+  o->ctx = (const uint8_t *)ctx;
+  for (i = 0; i < n; i++) {
+    const char *p;
+    if (wd_cur_str(c, &msgs[i].topic, &msgs[i].topiclen) ||
+        wd_cur_str(c, &p, &msgs[i].plen))
+      return WD_EBADFRAME;
+    msgs[i].payload = (const uint8_t *)p;
+  }
+  o->msgs = msgs;
+  o->nmsgs = n;
+  return wd_cur_left(c) == 0 ? 0 : WD_EBADFRAME;
+}
+
 /* Spawn request from the broker: reply with the PID or an error. */
 static int req_spawn(wd_host *h, uint32_t req, wd_cur *c) {
-  const char *parent, *eid, *hid, *actor_id, *scope;
-  size_t pl, el, hl, al, sl, alen;
-  uint32_t flags;
-  const uint8_t *args;
-  char id[512];
+  const char *eid, *hid, *name;
+  size_t el, hl, nl;
+  char id[512], err[512];
+  spawnmsg msgs[64];
+  spawnopt o;
   entry *e;
   actor *a;
   int r;
-  if (wd_cur_str(c, &parent, &pl) || wd_cur_str(c, &eid, &el) ||
-      wd_cur_str(c, &hid, &hl) || wd_cur_u32(c, &flags) ||
-      wd_cur_str(c, &actor_id, &al) || wd_cur_str(c, &scope, &sl))
+  if (parse_spawn(c, &o, &eid, &el, &hid, &hl, &name, &nl, msgs) < 0)
     return WD_EBADFRAME;
-  alen = wd_cur_left(c);
-  if (wd_cur_bytes(c, alen, &args) < 0) return WD_EBADFRAME;
   if (el >= sizeof id) {
     send_reply(h, req, WD_EINVAL, "entry id too long", 17);
     return 0;
@@ -690,29 +840,15 @@ static int req_spawn(wd_host *h, uint32_t req, wd_cur *c) {
   id[el] = '\0';
   e = wd__host_entry(h, id);
   if (e == NULL) {
-    char m[600];
-    int n = snprintf(m, sizeof m, "entry not found on host %s: %s", h->id,
-                     id);
-    send_reply(h, req, WD_ENOTFOUND, m, (size_t)n);
+    int n = snprintf(err, sizeof err, "entry not found on host %s: %s",
+                     h->id, id);
+    send_reply(h, req, WD_ENOTFOUND, err, (size_t)n);
     return 0;
   }
-  {
-    char err[512];
-    spawnopt o;
-    o.parent = parent;
-    o.parentlen = pl;
-    o.actor = actor_id;
-    o.actorlen = al;
-    o.scope = scope;
-    o.scopelen = sl;
-    o.args = args;
-    o.alen = alen;
-    o.flags = flags;
-    r = wd__host_spawn_local(h, e, &o, &a, err, sizeof err);
-    if (r < 0) {
-      send_reply(h, req, r, err, strlen(err));
-      return 0;
-    }
+  r = wd__host_spawn_local(h, e, &o, &a, err, sizeof err);
+  if (r < 0) {
+    send_reply(h, req, r, err, strlen(err));
+    return 0;
   }
   send_reply(h, req, 0, a->pid, a->pidlen);
   return 0;
@@ -762,6 +898,13 @@ int wd_host_on_req(wd_host *h, uint32_t req, uint8_t op, wd_cur *body) {
       return req_spawn(h, req, body);
     case WD_OP_SEND:
       return req_send(h, req, body);
+    case WD_OP_MONITOR:
+    case WD_OP_UNMONITOR:
+    case WD_OP_LINK:
+    case WD_OP_UNLINK:
+    case WD_OP_TERMINATE:
+    case WD_OP_CANCEL:
+      return wd__host_req_life(h, op, body, req);
     default:
       host_log(h, "unexpected request op %u", op);
       return WD_EBADFRAME;
@@ -777,12 +920,49 @@ int wd_host_on_reply(wd_host *h, uint32_t req, int32_t status,
   wd_free(p);
   if (t->w.kind != W_REPLY || t->w.req != req) return 0;
   t->w.status = status;
+  /* The link must exist before any event that follows this reply in the
+  ** same frame (a linked child that fails at once). */
+  if (t->w.link_on_reply && status >= 0 && n > 0 && s[0] != '=')
+    wd__watch_add(t->a, WT_LINK, s, n);
+  t->w.link_on_reply = 0;
   wd_free(t->w.rstr);
   t->w.rstr = wd_strndup(s, n);
   t->w.rlen = t->w.rstr ? n : 0;
   t->w.done = 1;
   wd__host_ready(t);
   return 0;
+}
+
+/* CANCEL every actor with a deadline; the kill timers end the rest. */
+void wd__host_cancel_all(wd_host *h, uint64_t deadline_ns) {
+  uint64_t at = wd__host_now_ns() + deadline_ns;
+  int i;
+  for (i = 0; i < HOST_BUCKETS; i++) {
+    actor *a;
+    for (a = h->buckets[i]; a != NULL; a = a->hnext) {
+      size_t limit = a->mem_limit;
+      int r;
+      /* No script code runs here; the quota is lifted just for this. */
+      a->mem_limit = SIZE_MAX;
+      r = wd__event_build(a->L, "{|}", 3, "pid.cancel", 0, 1, at,
+                          &h->scratch);
+      a->mem_limit = limit;
+      if (r == 0)
+        wd__event_in(h, WD_EV_CANCEL, "{|}", 3, a->pid, a->pidlen, at,
+                     h->scratch.p, h->scratch.len);
+      else
+        wd__actor_kill(a, "host shutdown");
+    }
+  }
+}
+
+void wd_host_shutdown(wd_host *h, uint64_t deadline_ns) {
+  h->stopping = 1;
+  if (h->nactors == 0) {
+    if (h->io.empty) h->io.empty(h->io.ud);
+    return;
+  }
+  wd__host_cancel_all(h, deadline_ns);
 }
 
 size_t wd_host_count(const wd_host *h) {

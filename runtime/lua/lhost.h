@@ -25,6 +25,18 @@ typedef struct waiter waiter;
 typedef struct sub sub;
 typedef struct tmr tmr;
 typedef struct entry entry;
+typedef struct watch watch;
+
+/* Who learns of an actor's exit: kept on the actor that exits (monitors,
+** exec callers) and on both ends of a link. 'pid' is the other side. */
+enum { WT_MONITOR = 1, WT_LINK, WT_EXEC };
+
+struct watch {
+  watch *next;
+  int type;
+  size_t pidlen;
+  char pid[WD_PID_MAX];
+};
 
 /* An entry the broker shipped: its source, compiled lazily to bytecode. */
 struct entry {
@@ -41,10 +53,10 @@ struct entry {
 };
 
 /* Why a task stopped: set just before it yields. */
-enum { Y_NONE, Y_BLOCK, Y_PREEMPT, Y_CPU };
+enum { Y_NONE, Y_BLOCK, Y_PREEMPT, Y_CPU, Y_UPGRADE };
 
 /* What a blocked task waits for. */
-enum { W_NONE, W_CHAN, W_SLEEP, W_REPLY };
+enum { W_NONE, W_CHAN, W_SLEEP, W_REPLY, W_EXEC };
 
 struct waiter {
   task *t;
@@ -57,6 +69,11 @@ struct waiter {
 
 typedef struct wait {
   int kind;
+  int link_on_reply; /* a linked spawn or link(): add the link at once */
+  int exec;        /* waiting for a process.exec result (xpid, xres) */
+  char *xpid;      /* the exec'd child, once known */
+  char *xres;      /* its EXIT event bytes, once arrived */
+  size_t xlen;
   int nw;
   waiter *w;       /* nw waiters, one per case */
   waiter one;      /* storage for a single case */
@@ -110,6 +127,7 @@ struct tmr {
   actor *a;        /* NULL once detached (actor gone) */
   tmr *next;       /* actor's list */
   task *t;         /* sleep: the task to wake */
+  int killer;      /* cancel deadline: terminate the actor when it fires */
   chan *ch;        /* after/timer/ticker: the channel to fill */
   int chref;
   int repeat;
@@ -146,6 +164,17 @@ struct actor {
   int has_names;
   char *sec_actor;      /* security actor id ("" none), inherited */
   char *sec_scope;      /* newline-separated policy names, inherited */
+  uint8_t *ctx;         /* context values (codec bytes of a table) */
+  size_t ctxlen;
+  watch *watches;
+  int remote_watch;     /* a watch names another host: tell the broker */
+  int trap_links;
+  int killed;           /* set: end the actor with 'kill_msg', no more Lua */
+  char kill_msg[96];
+  int upgrading;
+  char *upg_entry;      /* NULL: same entry */
+  uint8_t *upg_args;
+  size_t upg_alen;
   int ntasks;
   int loaded_ref;       /* require cache */
 };
@@ -187,6 +216,13 @@ struct wd_host {
 actor *wd__host_find(wd_host *h, uint64_t counter);
 /* What a spawn carries besides the entry. Strings need not be
 ** NUL-terminated. */
+typedef struct spawnmsg {
+  const char *topic;
+  size_t topiclen;
+  const uint8_t *payload;
+  size_t plen;
+} spawnmsg;
+
 typedef struct spawnopt {
   const char *parent;   /* spawner PID, "" for the broker */
   size_t parentlen;
@@ -196,6 +232,10 @@ typedef struct spawnopt {
   size_t scopelen;
   const uint8_t *args;  /* codec bytes of the arguments */
   size_t alen;
+  const uint8_t *ctx;   /* codec bytes of the context table, or empty */
+  size_t ctxlen;
+  const spawnmsg *msgs; /* queued before the child's first step */
+  size_t nmsgs;
   uint32_t flags;       /* WD_SPAWN_* */
 } spawnopt;
 
@@ -213,10 +253,30 @@ int wd__actor_route(actor *a, wd_msg *m, int force);
 void wd__actor_reroute(actor *a, sub *from);
 uint64_t wd__host_now_ns(void);
 
+/* llife.c */
+int wd__watch_add(actor *a, int type, const char *pid, size_t len);
+int wd__watch_del(actor *a, int type, const char *pid, size_t len);
+void wd__actor_kill(actor *a, const char *msg);
+void wd__life_exit(actor *a, lua_State *L, int ok, int vidx);
+void wd__event_in(wd_host *h, int kind, const char *from, size_t fl,
+                  const char *to, size_t tl, uint64_t deadline,
+                  const uint8_t *p, size_t n);
+void wd__event_out(wd_host *h, int kind, const char *from, size_t fl,
+                   const char *to, size_t tl, uint64_t deadline,
+                   const uint8_t *p, size_t n);
+int wd__event_build(lua_State *L, const char *from, size_t fl,
+                    const char *kind, int vidx, int ok, uint64_t deadline_ns,
+                    wd_buf *out);
+void wd__pid_is_local(wd_host *h, const char *pid, size_t len, int *local,
+                      uint64_t *counter);
+int wd__host_req_life(wd_host *h, uint8_t op, wd_cur *c, uint32_t req);
+void wd__host_cancel_all(wd_host *h, uint64_t deadline_ns);
+
 /* lenv.c */
 task *wd__task_new(actor *a, lua_State *L);
 void wd__task_free(task *t);
 int wd__env_new(actor *a);
+int wd__env_upgrade(actor *a, char *err, size_t errlen);
 int wd__env_boot(actor *a, const uint8_t *args, size_t alen, char *err,
                  size_t errlen);
 void wd__preempt_start(void);
@@ -237,6 +297,13 @@ task *wd__task_current(lua_State *L);
 int luaopen_ward_process(lua_State *L);
 int wd__msg_push(lua_State *L, actor *a, wd_msg *m, int msgmode);
 
+/* lspawn.c */
+int luaopen_ward_ctx(lua_State *L);
+void wd__spawn_open(lua_State *L, actor *a);
+int wd__spawn_do(lua_State *L, actor *a, const char *id, size_t il,
+                 const char *host, size_t hl, const spawnopt *o,
+                 const char *name, int exec);
+
 /* lsecurity.c */
 int luaopen_ward_security(lua_State *L);
 
@@ -244,6 +311,7 @@ int luaopen_ward_security(lua_State *L);
 void wd__time_push(lua_State *L, int64_t ns);
 int luaopen_ward_time(lua_State *L);
 void wd__tmr_stop(tmr *t);
+int wd__tmr_killer(actor *a, int64_t ns);
 
 /* Upvalue 1 of every binding is the actor (light userdata). */
 #define ACTOR(L) ((actor *)lua_touserdata((L), lua_upvalueindex(1)))

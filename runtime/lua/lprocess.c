@@ -12,6 +12,7 @@
 #include "lcodec.h"
 #include "lerrors.h"
 #include "ward/wd_proto.h"
+#include "ward/wd_time.h"
 
 #define MSG_MT "ward.message"
 
@@ -158,57 +159,334 @@ static int process_send(lua_State *L) {
 
 /* {====== spawn ====== */
 
-/* process.spawn(id, host, ...) -> pid | nil, err */
-static int process_spawn(lua_State *L) {
+/* process.spawn*(id, host, ...) -> pid | nil, err. 'flags' picks the
+** variant: WD_SPAWN_MONITOR and/or WD_SPAWN_LINK. */
+static int spawn_variant(lua_State *L, uint32_t flags, const char *fn) {
   actor *a = ACTOR(L);
-  wd_host *h = a->h;
-  size_t il, hl, st;
+  size_t il, hl;
   const char *id, *host;
-  int r;
+  spawnopt o;
   if (lua_gettop(L) < 2)
-    return wd_lerr_pushf(L, WD_EINVAL, "spawn requires at least id and "
-                                       "host arguments");
+    return wd_lerr_pushf(L, WD_EINVAL, "%s requires at least id and host "
+                                       "arguments", fn);
   id = luaL_checklstring(L, 1, &il);
   host = luaL_checklstring(L, 2, &hl);
   if (encode_args(L, a, 3)) return 2;
-  if (hl == h->idlen && memcmp(host, h->id, hl) == 0) {
-    entry *e = wd__host_entry(h, id);
-    actor *child;
-    char err[512];
-    spawnopt o;
-    if (e == NULL || e->library)
-      return wd_lerr_pushf(L, WD_ENOTFOUND, "entry not found on host %s: %s",
-                           h->id, id);
-    o.parent = a->pid;
-    o.parentlen = a->pidlen;
-    o.actor = a->sec_actor;
-    o.actorlen = strlen(a->sec_actor);
-    o.scope = a->sec_scope;
-    o.scopelen = strlen(a->sec_scope);
-    o.args = h->scratch.p;
-    o.alen = h->scratch.len;
-    o.flags = 0;
-    r = wd__host_spawn_local(h, e, &o, &child, err, sizeof err);
-    if (r < 0) return wd_lerr_pushf(L, r, "spawn %s: %s", id, err);
-    lua_pushlstring(L, child->pid, child->pidlen);
-    return 1;
-  }
-  {
-    task *t = need_task(L, "process.spawn");
-    wd_buf *b;
-    if ((r = wd__host_request(h, t, WD_OP_SPAWN, &b, &st)) < 0)
-      return wd_lerr_pushf(L, r, "spawn failed");
-    wd_buf_put_str(b, a->pid, a->pidlen);
-    wd_buf_put_str(b, id, il);
-    wd_buf_put_str(b, host, hl);
-    wd_buf_put_u32(b, 0);
-    /* The child inherits the spawner's actor and scope. */
-    wd_buf_put_cstr(b, a->sec_actor);
-    wd_buf_put_cstr(b, a->sec_scope);
-    wd_buf_put(b, h->scratch.p, h->scratch.len);
-    return wait_reply(L, t, h, st, 1);
-  }
+  memset(&o, 0, sizeof o);
+  o.flags = flags;
+  o.ctx = a->ctx;
+  o.ctxlen = a->ctxlen;
+  o.actor = a->sec_actor;
+  o.actorlen = strlen(a->sec_actor);
+  o.scope = a->sec_scope;
+  o.scopelen = strlen(a->sec_scope);
+  return wd__spawn_do(L, a, id, il, host, hl, &o, NULL, 0);
 }
+
+static int process_spawn(lua_State *L) {
+  return spawn_variant(L, 0, "spawn");
+}
+
+static int process_spawn_monitored(lua_State *L) {
+  return spawn_variant(L, WD_SPAWN_MONITOR, "spawn_monitored");
+}
+
+static int process_spawn_linked(lua_State *L) {
+  return spawn_variant(L, WD_SPAWN_LINK, "spawn_linked");
+}
+
+static int process_spawn_linked_monitored(lua_State *L) {
+  return spawn_variant(L, WD_SPAWN_LINK | WD_SPAWN_MONITOR,
+                       "spawn_linked_monitored");
+}
+
+/* process.exec(id, host, ...) -> the child's value | nil, err */
+static int process_exec(lua_State *L) {
+  actor *a = ACTOR(L);
+  size_t il, hl;
+  const char *id, *host;
+  spawnopt o;
+  if (lua_gettop(L) < 2)
+    return wd_lerr_pushf(L, WD_EINVAL, "exec requires at least id and "
+                                       "host arguments");
+  id = luaL_checklstring(L, 1, &il);
+  host = luaL_checklstring(L, 2, &hl);
+  if (memchr(id, ':', il) == NULL)
+    return wd_lerr_pushf(L, WD_EINVAL, "invalid process ID format "
+                                       "(namespace:name required): %s", id);
+  if (encode_args(L, a, 3)) return 2;
+  memset(&o, 0, sizeof o);
+  o.flags = WD_SPAWN_EXEC;
+  o.ctx = a->ctx;
+  o.ctxlen = a->ctxlen;
+  o.actor = a->sec_actor;
+  o.actorlen = strlen(a->sec_actor);
+  o.scope = a->sec_scope;
+  o.scopelen = strlen(a->sec_scope);
+  return wd__spawn_do(L, a, id, il, host, hl, &o, NULL, 1);
+}
+
+/* }====== */
+
+/* {====== Lifecycle: monitors, links, terminate, cancel ====== */
+
+/* Continuation of a lifecycle request. (A remote link records this side
+** when the reply arrives: wd_host_on_reply.) */
+static int life_k(lua_State *L, int status, lua_KContext ctx) {
+  task *t = wd__task_current(L);
+  int32_t st = t->w.status;
+  (void)status;
+  (void)ctx;
+  t->w.kind = W_NONE;
+  t->w.done = 0;
+  if (st < 0) {
+    const char *m = t->w.rstr ? t->w.rstr : wd_strerror(st);
+    return wd_lerr_pushf(L, st, "%s", m);
+  }
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+/* Send a lifecycle request for 'dest' (a PID on another host, or a name
+** the broker resolves) and wait for the answer. */
+static int life_remote(lua_State *L, actor *a, uint8_t op, const char *fn,
+                       const char *dest, size_t dl, uint64_t deadline,
+                       const wd_buf *payload) {
+  wd_host *h = a->h;
+  task *t = need_task(L, fn);
+  wd_buf *b;
+  size_t st;
+  int r;
+  if ((r = wd__host_request(h, t, op, &b, &st)) < 0)
+    return wd_lerr_pushf(L, r, "%s failed", fn);
+  if (op == WD_OP_LINK) t->w.link_on_reply = 1;
+  wd_buf_put_str(b, a->pid, a->pidlen);
+  wd_buf_put_str(b, dest, dl);
+  if (op == WD_OP_CANCEL) {
+    wd_buf_put_u64(b, deadline);
+    wd_buf_put(b, payload->p, payload->len);
+  }
+  r = wd__host_request_end(h, st);
+  if (r < 0) {
+    wd__host_request_cancel(h, t->w.req);
+    t->w.kind = W_NONE;
+    return wd_lerr_pushf(L, r, "%s failed", fn);
+  }
+  lua_settop(L, 1);
+  return wd__block(L, t, life_k, op);
+}
+
+/* The local target of 'dest', or NULL; *remote says whether it is
+** another host's PID or a name. */
+static actor *life_target(lua_State *L, actor *a, const char *fn,
+                          const char **dest, size_t *dl, int *remote) {
+  int local;
+  uint64_t counter;
+  if (lua_gettop(L) < 1 || lua_isnil(L, 1)) {
+    *dest = NULL;
+    return NULL;
+  }
+  *dest = luaL_checklstring(L, 1, dl);
+  (void)fn;
+  wd__pid_is_local(a->h, *dest, *dl, &local, &counter);
+  *remote = local != 1;
+  return local == 1 ? wd__host_find(a->h, counter) : NULL;
+}
+
+static int life_call(lua_State *L, uint8_t op, const char *fn) {
+  actor *a = ACTOR(L);
+  const char *dest;
+  size_t dl;
+  int remote = 0, r;
+  actor *t = life_target(L, a, fn, &dest, &dl, &remote);
+  if (dest == NULL)
+    return wd_lerr_pushf(L, WD_EINVAL, "%s requires a destination argument",
+                         fn);
+  if (remote) return life_remote(L, a, op, fn, dest, dl, 0, NULL);
+  if (t == NULL || t->killed) {
+    if (op == WD_OP_UNMONITOR || op == WD_OP_UNLINK) {
+      lua_pushboolean(L, 1);
+      return 1;
+    }
+    return wd_lerr_pushf(L, WD_ENOTFOUND, "process not found: %s", dest);
+  }
+  switch (op) {
+    case WD_OP_MONITOR:
+      if (t == a)
+        return wd_lerr_pushf(L, WD_EINVAL, "a process cannot monitor itself");
+      r = wd__watch_add(t, WT_MONITOR, a->pid, a->pidlen);
+      if (r == WD_EEXIST)
+        return wd_lerr_pushf(L, WD_EEXIST, "already monitoring %s", dest);
+      if (r < 0) return wd_lerr_pushf(L, r, "monitor failed");
+      break;
+    case WD_OP_UNMONITOR:
+      wd__watch_del(t, WT_MONITOR, a->pid, a->pidlen);
+      break;
+    case WD_OP_LINK:
+      if (t == a)
+        return wd_lerr_pushf(L, WD_EINVAL, "a process cannot link to itself");
+      wd__watch_add(t, WT_LINK, a->pid, a->pidlen);
+      wd__watch_add(a, WT_LINK, t->pid, t->pidlen);
+      break;
+    case WD_OP_UNLINK:
+      wd__watch_del(t, WT_LINK, a->pid, a->pidlen);
+      wd__watch_del(a, WT_LINK, t->pid, t->pidlen);
+      break;
+    default: /* WD_OP_TERMINATE */
+      wd__actor_kill(t, "process terminated");
+      if (t == a) {
+        /* Terminating yourself: no more of your Lua runs. */
+        task *tk = need_task(L, fn);
+        return wd__block(L, tk, life_k, op);
+      }
+  }
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+/* process.monitor(dest) -> true | nil, err */
+static int process_monitor(lua_State *L) {
+  return life_call(L, WD_OP_MONITOR, "monitor");
+}
+
+static int process_unmonitor(lua_State *L) {
+  return life_call(L, WD_OP_UNMONITOR, "unmonitor");
+}
+
+static int process_link(lua_State *L) {
+  return life_call(L, WD_OP_LINK, "link");
+}
+
+static int process_unlink(lua_State *L) {
+  actor *a = ACTOR(L);
+  size_t dl;
+  /* Drop this side at once, whatever the other side answers. */
+  if (lua_type(L, 1) == LUA_TSTRING) {
+    const char *d = lua_tolstring(L, 1, &dl);
+    wd__watch_del(a, WT_LINK, d, dl);
+  }
+  return life_call(L, WD_OP_UNLINK, "unlink");
+}
+
+/* process.terminate(dest) -> true | nil, err  (asynchronous) */
+static int process_terminate(lua_State *L) {
+  return life_call(L, WD_OP_TERMINATE, "terminate");
+}
+
+/* process.cancel(dest [, deadline]) -> true | nil, err. The deadline is
+** a duration string or milliseconds; ward enforces it: a target still
+** alive when it passes is terminated. */
+static int process_cancel(lua_State *L) {
+  actor *a = ACTOR(L);
+  const char *dest;
+  size_t dl;
+  int remote = 0, r;
+  uint64_t deadline = 0;
+  actor *t;
+  if (!lua_isnoneornil(L, 2)) {
+    int64_t ns;
+    if (lua_type(L, 2) == LUA_TSTRING) {
+      size_t sl;
+      const char *s = lua_tolstring(L, 2, &sl);
+      if (wd_duration_parse(s, sl, &ns) < 0)
+        return wd_lerr_pushf(L, WD_EINVAL, "invalid duration format: %s", s);
+    } else if (lua_isinteger(L, 2)) {
+      ns = (int64_t)lua_tointeger(L, 2) * 1000000;
+    } else {
+      return wd_lerr_pushf(L, WD_EINVAL, "deadline must be either a "
+                                         "duration string or milliseconds "
+                                         "number");
+    }
+    if (ns < 0) ns = 0;
+    deadline = wd__host_now_ns() + (uint64_t)ns;
+  }
+  lua_settop(L, 1);
+  t = life_target(L, a, "cancel", &dest, &dl, &remote);
+  if (dest == NULL)
+    return wd_lerr_pushf(L, WD_EINVAL, "cancel requires at least "
+                                       "destination argument");
+  if (!remote && (t == NULL || t->killed))
+    return wd_lerr_pushf(L, WD_ENOTFOUND, "process not found: %s", dest);
+  r = wd__event_build(L, a->pid, a->pidlen, "pid.cancel", 0, 1, deadline,
+                      &a->h->scratch);
+  if (r < 0) return wd_lerr_pushf(L, r, "cancel failed");
+  if (remote)
+    return life_remote(L, a, WD_OP_CANCEL, "cancel", dest, dl, deadline,
+                       &a->h->scratch);
+  wd__event_in(a->h, WD_EV_CANCEL, a->pid, a->pidlen, t->pid, t->pidlen,
+               deadline, a->h->scratch.p, a->h->scratch.len);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+/* process.get_options() -> {trap_links = bool} */
+static int process_get_options(lua_State *L) {
+  actor *a = ACTOR(L);
+  lua_createtable(L, 0, 1);
+  lua_pushboolean(L, a->trap_links);
+  lua_setfield(L, -2, "trap_links");
+  return 1;
+}
+
+/* process.set_options({trap_links = bool}) -> true | false, err */
+static int process_set_options(lua_State *L) {
+  actor *a = ACTOR(L);
+  if (!lua_istable(L, 1)) {
+    lua_pushboolean(L, 0);
+    wd_lerr_pushf(L, WD_EINVAL, "options parameter must be a table");
+    lua_remove(L, -2);
+    return 2;
+  }
+  lua_pushnil(L);
+  while (lua_next(L, 1)) {
+    const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2)
+                                                   : NULL;
+    if (k != NULL && strcmp(k, "trap_links") == 0) {
+      if (!lua_isboolean(L, -1)) {
+        lua_pushboolean(L, 0);
+        wd_lerr_pushf(L, WD_EINVAL, "trap_links must be a boolean");
+        lua_remove(L, -2);
+        return 2;
+      }
+      a->trap_links = lua_toboolean(L, -1);
+    } else {
+      lua_pushboolean(L, 0);
+      if (k != NULL)
+        wd_lerr_pushf(L, WD_EINVAL, "option %s is not supported", k);
+      else
+        wd_lerr_pushf(L, WD_EINVAL, "option keys must be strings");
+      lua_remove(L, -2);
+      return 2;
+    }
+    lua_pop(L, 1);
+  }
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+/* process.upgrade(id | nil, ...): restart on the new (or same) entry with
+** the arguments, keeping PID, mailbox, names, links and monitors. */
+static int process_upgrade(lua_State *L) {
+  actor *a = ACTOR(L);
+  const char *id = NULL;
+  if (!lua_isnil(L, 1)) id = luaL_checkstring(L, 1);
+  if (id != NULL && wd__host_entry(a->h, id) == NULL)
+    return wd_lerr_pushf(L, WD_ENOTFOUND, "upgrade: entry not found on "
+                                          "host %s: %s", a->h->id, id);
+  if (encode_args(L, a, 2)) return 2;
+  (void)need_task(L, "upgrade");
+  wd_free(a->upg_entry);
+  wd_free(a->upg_args);
+  a->upg_entry = id ? wd_strdup(id) : NULL;
+  a->upg_args = wd_malloc(a->h->scratch.len ? a->h->scratch.len : 1);
+  if (a->upg_args == NULL || (id != NULL && a->upg_entry == NULL))
+    return luaL_error(L, "not enough memory");
+  memcpy(a->upg_args, a->h->scratch.p, a->h->scratch.len);
+  a->upg_alen = a->h->scratch.len;
+  a->yield_reason = Y_UPGRADE;
+  return lua_yield(L, 0);
+}
+
 
 /* }====== */
 
@@ -334,6 +612,12 @@ static int process_listen(lua_State *L) {
   return 1;
 }
 
+/* process.events() -> channel of event tables (EXIT, LINK_DOWN, CANCEL) */
+static int process_events(lua_State *L) {
+  subscribe(L, ACTOR(L), "@events", 0);
+  return 1;
+}
+
 /* process.inbox() -> channel of Message objects */
 static int process_inbox(lua_State *L) {
   subscribe(L, ACTOR(L), NULL, 1);
@@ -446,6 +730,20 @@ int luaopen_ward_process(lua_State *L) {
     { "id", process_id },
     { "send", process_send },
     { "spawn", process_spawn },
+    { "spawn_monitored", process_spawn_monitored },
+    { "spawn_linked", process_spawn_linked },
+    { "spawn_linked_monitored", process_spawn_linked_monitored },
+    { "exec", process_exec },
+    { "monitor", process_monitor },
+    { "unmonitor", process_unmonitor },
+    { "link", process_link },
+    { "unlink", process_unlink },
+    { "terminate", process_terminate },
+    { "cancel", process_cancel },
+    { "get_options", process_get_options },
+    { "set_options", process_set_options },
+    { "upgrade", process_upgrade },
+    { "events", process_events },
     { "listen", process_listen },
     { "unlisten", process_unlisten },
     { "inbox", process_inbox },
@@ -480,5 +778,14 @@ int luaopen_ward_process(lua_State *L) {
   lua_pushinteger(L, 0);
   lua_setfield(L, -2, "LOCAL");
   lua_setfield(L, -2, "registry");
+  lua_createtable(L, 0, 3);
+  lua_pushliteral(L, "pid.exit");
+  lua_setfield(L, -2, "EXIT");
+  lua_pushliteral(L, "pid.link.down");
+  lua_setfield(L, -2, "LINK_DOWN");
+  lua_pushliteral(L, "pid.cancel");
+  lua_setfield(L, -2, "CANCEL");
+  lua_setfield(L, -2, "event");
+  wd__spawn_open(L, a);
   return 1;
 }

@@ -109,6 +109,11 @@ static void on_timer(uv_timer_t *h) {
   tmr *t = h->data;
   actor *a = t->a;
   if (a == NULL || a->state != A_ALIVE) return;
+  if (t->killer) {
+    wd__tmr_stop(t);
+    wd__actor_kill(a, "cancel deadline passed");
+    return;
+  }
   if (t->t != NULL) {
     task *tk = t->t;
     tk->w.sleep = NULL;
@@ -137,6 +142,14 @@ static tmr *tmr_start(actor *a, int64_t ns, int repeat) {
   ms = ns <= 0 ? 0 : (uint64_t)((ns + 999999) / 1000000);
   uv_timer_start(&t->h, on_timer, ms, repeat ? (ms ? ms : 1) : 0);
   return t;
+}
+
+/* A cancel deadline: terminate 'a' after 'ns' unless it ended first. */
+int wd__tmr_killer(actor *a, int64_t ns) {
+  tmr *t = tmr_start(a, ns, 0);
+  if (t == NULL) return WD_ENOMEM;
+  t->killer = 1;
+  return 0;
 }
 
 /* }====== */

@@ -47,19 +47,21 @@ expect "manifest error names file:line:col" 2 '' 'badapp/_index.yaml:7:5: .*unkn
 expect "missing app dir" 2 '' 'nowhere' -- "$WARD" run "$DIR/nowhere" a:b
 expect "actor and scope from the manifest" 0 '^from-manifest cli:g$' '' -- "$WARD" run "$DIR/app" cli:whoami
 expect "--actor/--scope override" 0 '^alice g1,g2$' '' -- "$WARD" run --actor alice --scope g1 --scope g2 "$DIR/app" cli:whoami
-# ps shows which host is which.
-"$WARD" run --host t:a "$DIR/../lua" t:sleeper 2s >/dev/null 2>&1 &
+# ps shows which host is which; no host outlives ward.
+"$WARD" run --host t:a --shutdown-timeout 200ms "$DIR/../lua" t:sleeper 1s >/dev/null 2>&1 &
 bg=$!
 sleep 0.5
-if pgrep -f "ward host t:a" >/dev/null || pgrep -af "ward host" | grep -q "t:"; then
+kids=$(pgrep -P "$bg" || true)
+if [ -n "$kids" ] && ps -o args= -p $kids | grep -q "^ward host t:a"; then
   echo "ok     host command line names the host"; pass=$((pass+1))
 else
-  echo "FAIL   host command line names the host: $(pgrep -af ward)"; fail=$((fail+1))
+  echo "FAIL   host command line names the host: $(ps -o pid=,args= -p ${kids:-0})"; fail=$((fail+1))
 fi
 wait $bg
-# No host process is left behind after ward exits.
-if pgrep -f "ward host t:" >/dev/null; then
-  echo "FAIL   no host left after exit: $(pgrep -af 'ward host')"; fail=$((fail+1))
+left=""
+for k in $kids; do kill -0 "$k" 2>/dev/null && left="$left $k"; done
+if [ -n "$left" ]; then
+  echo "FAIL   no host left after exit:$left"; fail=$((fail+1))
 else
   echo "ok     no host left after exit"; pass=$((pass+1))
 fi

@@ -35,4 +35,52 @@ function M.recv(ch, d, what)
   return r.value, r.ok
 end
 
+-- Events read while waiting for another one are kept here, in order, so
+-- that a later M.event still finds them.
+local backlog = {}
+
+local function take(kind, from)
+  for i, e in ipairs(backlog) do
+    if e.kind == kind and (from == nil or e.from == from) then
+      table.remove(backlog, i)
+      return e
+    end
+  end
+end
+
+-- Wait for an event of `kind` from `from` on the events channel `ev`;
+-- fails after `d`.
+function M.event(ev, kind, from, d, what)
+  local time = require("time")
+  local found = take(kind, from)
+  if found then return found end
+  local deadline = time.after(d or "3s")
+  while true do
+    local r = channel.select({ ev:case_receive(), deadline:case_receive() })
+    if r.channel ~= ev then
+      error((what or "event") .. ": no " .. kind .. " from " .. tostring(from), 2)
+    end
+    local e = r.value
+    if e.kind == kind and (from == nil or e.from == from) then return e end
+    backlog[#backlog + 1] = e
+  end
+end
+
+-- Assert that no event of `kind` from `from` arrives within `d`.
+function M.no_event(ev, kind, from, d, what)
+  local time = require("time")
+  if take(kind, from) then error((what or "event") .. ": unexpected " .. kind, 2) end
+  local deadline = time.after(d or "200ms")
+  while true do
+    local r = channel.select({ ev:case_receive(), deadline:case_receive() })
+    if r.channel ~= ev then return end
+    if r.value.kind == kind and r.value.from == from then
+      error((what or "event") .. ": unexpected " .. kind, 2)
+    end
+    backlog[#backlog + 1] = r.value
+  end
+end
+
+M.HOSTS = { "t:a", "t:b" }
+
 return M

@@ -1,0 +1,2 @@
+-- Exits at once.
+return { main = function() return true end }

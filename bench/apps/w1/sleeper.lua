@@ -1,0 +1,4 @@
+-- An idle actor: blocks until told to stop.
+return { main = function()
+  process.listen("stop"):receive()
+end }

@@ -1,0 +1,623 @@
+/*
+** cli/cmd_policy.c
+** 'ward policy check|eval|explain|test': the tools for people who write
+** and audit policies. check loads, validates and lints; eval decides one
+** request and says why; explain also walks every policy in scope; test
+** runs a YAML table of requests and expected decisions.
+** Exit status: 0 success (eval: allow), 1 the job failed (eval: deny; a
+** failed test; check --strict with warnings), 2 bad usage or bad input.
+** Runs in: the ward command (broker side).
+*/
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd_int.h"
+#include "ward/wd_cli.h"
+#include "ward/wd_polset.h"
+#include "ward/wd_yaml.h"
+
+#define MAXARGS 64
+
+static const char usage_policy[] =
+    "usage: ward policy COMMAND [OPTIONS] ARGS\n"
+    "\n"
+    "commands:\n"
+    "  check PATH...              load, validate and lint policies\n"
+    "  eval PATH... REQUEST       decide one request: allow or deny, and why\n"
+    "  explain PATH... REQUEST    eval, then every policy in scope and why\n"
+    "                             it matched or not\n"
+    "  test FILE                  run a YAML table of requests and expected\n"
+    "                             decisions\n"
+    "\n"
+    "A PATH is an app directory (every _index.yaml below it) or one YAML\n"
+    "file of entries; security.policy entries are the policies.\n"
+    "Run 'ward policy COMMAND --help' for the options of a command.\n";
+
+static const char usage_check[] =
+    "usage: ward policy check [--strict] PATH...\n"
+    "\n"
+    "Load every security.policy entry of the PATHs and report errors with\n"
+    "file, line and column (exit 2). Then warn, one line each, about allow\n"
+    "policies that a deny always overrides, policies whose conditions can\n"
+    "never all hold, and scopes in the manifest that name no policy or\n"
+    "group.\n"
+    "\n"
+    "options:\n"
+    "  --strict           exit 1 when there are warnings\n"
+    "  -h, --help         show this help\n"
+    "\n"
+    "exit status: 0 valid; 1 warnings with --strict; 2 bad usage or an\n"
+    "invalid policy.\n";
+
+static const char usage_eval[] =
+    "usage: ward policy eval PATH... --actor ID [--meta K=V]... --scope "
+    "NAME...\n"
+    "                        --action ACTION --resource RESOURCE [--attr "
+    "K=V]...\n"
+    "\n"
+    "Decide one request with the policies of the PATHs and print 'allow' or\n"
+    "'deny' and why: the ids of the deciding policies, and whether a deny\n"
+    "was forbidden by a policy or not permitted because no policy matched.\n"
+    "\n"
+    "options:\n"
+    "  --actor ID         actor id (no actor: everything is denied)\n"
+    "  --meta K=V         actor meta (repeatable)\n"
+    "  --scope NAME       policy group or policy id in scope (repeatable)\n"
+    "  --action ACTION    e.g. process.send\n"
+    "  --resource R       e.g. a PID, an entry id, a host id, a name\n"
+    "  --attr K=V         request attribute: pid, host, target_host, topic\n"
+    "                     (repeatable)\n"
+    "  -h, --help         show this help\n"
+    "\n"
+    "V is a string; a V in brackets is a list ('hosts=[a:p, b:p]').\n"
+    "exit status: 0 allow; 1 deny; 2 bad usage or an invalid policy.\n";
+
+static const char usage_explain[] =
+    "usage: ward policy explain PATH... (the options of 'ward policy eval')\n"
+    "\n"
+    "As eval, then the request and every policy in scope, one line each:\n"
+    "whether it matched, and if not, the first part that did not (its\n"
+    "actions, its resources, or which condition, with the value the\n"
+    "condition saw).\n"
+    "\n"
+    "exit status: 0 allow; 1 deny; 2 bad usage or an invalid policy.\n";
+
+static int is_help(const char *a) {
+  return strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0;
+}
+
+/* {====== Shared: loading, values, decisions ====== */
+
+static int load(const char *cmd, const char *const *paths, size_t n,
+                wd_polset **ps) {
+  char err[1024];
+  if (wd_polset_load(paths, n, ps, err, sizeof err) != 0) {
+    fprintf(stderr, "ward policy %s: %s\n", cmd, err);
+    return 2;
+  }
+  return 0;
+}
+
+/* Print a value as compact YAML flow ("{a: 1, b: [x, \"y z\"]}"). */
+static void put_val(FILE *f, const wd_pval *v) {
+  size_t i;
+  switch (v->type) {
+    case WD_PVAL_NULL:
+      fputs("null", f);
+      break;
+    case WD_PVAL_BOOL:
+      fputs(v->u.b ? "true" : "false", f);
+      break;
+    case WD_PVAL_INT:
+      fprintf(f, "%lld", (long long)v->u.i);
+      break;
+    case WD_PVAL_NUM:
+      fprintf(f, "%.17g", v->u.n);
+      break;
+    case WD_PVAL_STR:
+      fputc('"', f);
+      for (i = 0; i < v->u.s.len; i++) {
+        unsigned char c = (unsigned char)v->u.s.p[i];
+        if (c == '"' || c == '\\')
+          fprintf(f, "\\%c", c);
+        else if (c < 0x20 || c == 0x7f)
+          fprintf(f, "\\x%02x", c);
+        else
+          fputc(c, f);
+      }
+      fputc('"', f);
+      break;
+    case WD_PVAL_LIST:
+      fputc('[', f);
+      for (i = 0; i < v->u.list.n; i++) {
+        if (i > 0) fputs(", ", f);
+        put_val(f, &v->u.list.v[i]);
+      }
+      fputc(']', f);
+      break;
+    default:
+      fputc('{', f);
+      for (i = 0; i < v->u.map.n; i++) {
+        fprintf(f, "%s%s: ", i > 0 ? ", " : "", v->u.map.v[i].key);
+        put_val(f, &v->u.map.v[i].val);
+      }
+      fputc('}', f);
+      break;
+  }
+}
+
+/* "allowed by a, b" | "forbidden by a" | "no policy matched" | ... */
+void wd__cmd_policy_why(const wd_pdecision *d, char *out, size_t n) {
+  size_t i, len;
+  if (d->nids == 0) {
+    snprintf(out, n, "%s", wd_policy_reason(d->reason));
+    return;
+  }
+  len =
+      (size_t)snprintf(out, n, "%s by ",
+                       d->effect == WD_PEFFECT_ALLOW ? "allowed" : "forbidden");
+  for (i = 0; i < d->nids && len < n; i++)
+    len += (size_t)snprintf(out + len, n - len, "%s%s", i > 0 ? ", " : "",
+                            d->ids[i]);
+  if (d->more && len < n) snprintf(out + len, n - len, ", ...");
+}
+
+/* The line eval prints: "allow: allowed by x", "deny: not permitted (...)". */
+static void put_decision(const wd_pdecision *d) {
+  char w[1024];
+  wd__cmd_policy_why(d, w, sizeof w);
+  if (d->effect == WD_PEFFECT_ALLOW || d->reason == WD_REASON_DENIED_BY_POLICY)
+    printf("%s: %s\n", d->effect == WD_PEFFECT_ALLOW ? "allow" : "deny", w);
+  else
+    printf("deny: not permitted (%s)\n", w);
+}
+
+/* }====== */
+
+/* {====== ward policy check ====== */
+
+typedef struct Lint {
+  int n;
+} Lint;
+
+static void lint_cb(const wd_plint *f, void *ud) {
+  Lint *l = ud;
+  l->n++;
+  printf("%s:%d:%d: warning: %s: %s\n", f->file ? f->file : "?", f->line,
+         f->col, f->id, f->msg);
+}
+
+/* A scope in the manifest naming nothing the policy set has. */
+static int check_sec(const wd_polset *ps, const wd_entry *e, const wd_sec *s) {
+  const wd_strv *lists[2] = { &s->groups, &s->policies };
+  char q[512];
+  size_t i, j;
+  int n = 0;
+  for (i = 0; i < 2; i++)
+    for (j = 0; j < lists[i]->n; j++) {
+      const char *name = lists[i]->v[j];
+      snprintf(q, sizeof q, "%s:%s", e->ns, name);
+      if (wd_policy_set_has(ps->set, name) ||
+          (strchr(name, ':') == NULL && wd_policy_set_has(ps->set, q)))
+        continue;
+      printf("%s:%d:%d: warning: %s: scope names '%s', which is no policy "
+             "or group of these paths\n",
+             s->node ? s->node->file : e->node->file,
+             s->node ? s->node->line : e->node->line,
+             s->node ? s->node->col : e->node->col, e->id, name);
+      n++;
+    }
+  return n;
+}
+
+static int cmd_check(int argc, char **argv) {
+  const char *paths[MAXARGS];
+  size_t np = 0, i, k;
+  int strict = 0, r, nwarn;
+  wd_polset *ps;
+  Lint l = { 0 };
+  for (i = 0; i < (size_t)argc; i++) {
+    if (is_help(argv[i])) {
+      fputs(usage_check, stdout);
+      return 0;
+    } else if (strcmp(argv[i], "--strict") == 0) {
+      strict = 1;
+    } else if (argv[i][0] == '-') {
+      fprintf(stderr, "ward policy check: unknown option '%s'\n%s", argv[i],
+              usage_check);
+      return 2;
+    } else if (np == MAXARGS) {
+      fprintf(stderr, "ward policy check: too many paths\n");
+      return 2;
+    } else {
+      paths[np++] = argv[i];
+    }
+  }
+  if (np == 0) {
+    fprintf(stderr, "ward policy check: a PATH is required\n%s", usage_check);
+    return 2;
+  }
+  if ((r = load("check", paths, np, &ps)) != 0) return r;
+  if ((r = wd_policy_lint(ps->set, lint_cb, &l)) < 0) {
+    fprintf(stderr, "ward policy check: %s\n", wd_strerror(r));
+    wd_polset_free(ps);
+    return 2;
+  }
+  nwarn = l.n;
+  for (k = 0; k < ps->nm; k++)
+    for (i = 0; i < ps->mv[k]->nentries; i++) {
+      const wd_entry *e = ps->mv[k]->entries[i];
+      if (e->kind == WD_KIND_LUA) nwarn += check_sec(ps, e, &e->u.lua.sec);
+      if (e->kind == WD_KIND_SERVICE) nwarn += check_sec(ps, e, &e->u.svc.sec);
+      if (e->kind == WD_KIND_HOST) nwarn += check_sec(ps, e, &e->u.host.def);
+    }
+  printf("%zu policies, %d warning%s\n", wd_policy_set_count(ps->set), nwarn,
+         nwarn == 1 ? "" : "s");
+  wd_polset_free(ps);
+  return strict && nwarn > 0 ? 1 : 0;
+}
+
+/* }====== */
+
+/* {====== Requests from the command line ====== */
+
+typedef struct Req {
+  const char *paths[MAXARGS];
+  size_t npaths;
+  const char *actor, *action, *resource;
+  const char *scope[MAXARGS];
+  size_t nscope;
+  wd_pattr meta[MAXARGS], attrs[MAXARGS];
+  size_t nmeta, nattrs;
+  wd_pval owned[2 * MAXARGS]; /* parsed lists, freed at the end */
+  size_t nowned;
+  wd_pval metav;
+} Req;
+
+static void req_clear(Req *q) {
+  size_t i;
+  for (i = 0; i < q->nowned; i++)
+    wd_pval_clear(&q->owned[i]);
+}
+
+/* "K=V" into one pair; V in brackets is a YAML flow list. */
+static int kv(Req *q, const char *cmd, char *arg, wd_pattr *out) {
+  char *eq = strchr(arg, '='), err[512];
+  wd_doc *d = NULL;
+  int r;
+  if (eq == NULL || eq == arg) {
+    fprintf(stderr, "ward policy %s: '%s' is not KEY=VALUE\n", cmd, arg);
+    return 2;
+  }
+  *eq = '\0';
+  out->key = arg;
+  out->val = wd_pval_str(eq + 1);
+  if (eq[1] != '[') return 0;
+  if (wd_yaml_parse(arg, eq + 1, strlen(eq + 1), &d, err, sizeof err) != 0 ||
+      d->root == NULL || d->root->type != WD_NODE_SEQ) {
+    wd_doc_free(d);
+    fprintf(stderr, "ward policy %s: %s=%s: not a list ([a, b])\n", cmd, arg,
+            eq + 1);
+    return 2;
+  }
+  r = wd_pval_from_node(d->root, &q->owned[q->nowned]);
+  wd_doc_free(d);
+  if (r != 0) {
+    fprintf(stderr, "ward policy %s: %s: %s\n", cmd, arg, wd_strerror(r));
+    return 2;
+  }
+  out->val = q->owned[q->nowned++];
+  return 0;
+}
+
+static int parse_req(Req *q, const char *cmd, const char *usage, int argc,
+                     char **argv) {
+  int i, r;
+  memset(q, 0, sizeof *q);
+  for (i = 0; i < argc; i++) {
+    const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+    if (is_help(a)) {
+      fputs(usage, stdout);
+      return -1;
+    }
+    if (a[0] != '-') {
+      if (q->npaths == MAXARGS) goto many;
+      q->paths[q->npaths++] = a;
+      continue;
+    }
+    if (v == NULL) {
+      fprintf(stderr, "ward policy %s: '%s' needs a value\n%s", cmd, a, usage);
+      return 2;
+    }
+    i++;
+    if (strcmp(a, "--actor") == 0) {
+      q->actor = v;
+    } else if (strcmp(a, "--action") == 0) {
+      q->action = v;
+    } else if (strcmp(a, "--resource") == 0) {
+      q->resource = v;
+    } else if (strcmp(a, "--scope") == 0) {
+      if (q->nscope == MAXARGS) goto many;
+      q->scope[q->nscope++] = v;
+    } else if (strcmp(a, "--meta") == 0 || strcmp(a, "--attr") == 0) {
+      int meta = a[2] == 'm';
+      if ((meta ? q->nmeta : q->nattrs) == MAXARGS) goto many;
+      r = kv(q, cmd, argv[i],
+             meta ? &q->meta[q->nmeta++] : &q->attrs[q->nattrs++]);
+      if (r != 0) return r;
+    } else {
+      fprintf(stderr, "ward policy %s: unknown option '%s'\n%s", cmd, a, usage);
+      return 2;
+    }
+  }
+  if (q->npaths == 0 || q->action == NULL || q->resource == NULL) {
+    fprintf(stderr,
+            "ward policy %s: PATH, --action and --resource are "
+            "required\n%s",
+            cmd, usage);
+    return 2;
+  }
+  q->metav = wd_pval_map(q->meta, q->nmeta);
+  return 0;
+many:
+  fprintf(stderr, "ward policy %s: too many arguments\n", cmd);
+  return 2;
+}
+
+/* }====== */
+
+/* {====== ward policy explain: why each policy matched or not ====== */
+
+static char s_actions[] = "actions", s_resources[] = "resources",
+            s_effect[] = "effect", s_conditions[] = "conditions",
+            s_star[] = "*", s_allow[] = "allow", s_file[] = "(explain)";
+
+static wd_node scalar(char *s) {
+  wd_node n;
+  memset(&n, 0, sizeof n);
+  n.type = WD_NODE_SCALAR;
+  n.file = s_file;
+  n.str = s;
+  n.len = strlen(s);
+  return n;
+}
+
+/*
+** Does one part of a policy match? A policy of that part alone (its
+** actions, or its resources, or one condition, the rest "*") decided by
+** the engine itself, so explain can never disagree with check. 1, 0, or
+** -1 when the part does not compile on its own.
+*/
+static int part(const wd_node *acts, const wd_node *ress, const wd_node *cond,
+                const wd_preq *rq) {
+  wd_node k[4], v[4], seq, map, star = scalar(s_star);
+  wd_node *kp[4], *vp[4], *cp = (wd_node *)cond;
+  const char *id = "x";
+  wd_policy_set *s = NULL;
+  wd_scope *sc = NULL;
+  int i, r = -1;
+  k[0] = scalar(s_actions);
+  k[1] = scalar(s_resources);
+  k[2] = scalar(s_effect);
+  k[3] = scalar(s_conditions);
+  v[0] = acts ? *acts : star;
+  v[1] = ress ? *ress : star;
+  v[2] = scalar(s_allow);
+  memset(&seq, 0, sizeof seq);
+  seq.type = WD_NODE_SEQ;
+  seq.n = 1;
+  seq.kids = &cp;
+  v[3] = seq;
+  for (i = 0; i < 4; i++) {
+    kp[i] = &k[i];
+    vp[i] = &v[i];
+  }
+  memset(&map, 0, sizeof map);
+  map.type = WD_NODE_MAP;
+  map.n = cond ? 4 : 3;
+  map.keys = kp;
+  map.kids = vp;
+  if (wd_policy_set_new(&s) == 0 &&
+      wd_policy_add(s, id, "explain", &map, NULL, NULL, 0) == 0 &&
+      wd_scope_new(s, &id, 1, &sc, NULL, 0) == 0)
+    r = wd_policy_check(sc, rq, NULL) == WD_POLICY_ALLOW;
+  wd_scope_release(sc);
+  wd_policy_set_free(s);
+  return r;
+}
+
+/* Entry 'k' ('n' bytes) of map 'v', or NULL. */
+static const wd_pval *mapget(const wd_pval *v, const char *k, size_t n) {
+  size_t i;
+  if (v == NULL || v->type != WD_PVAL_MAP) return NULL;
+  for (i = 0; i < v->u.map.n; i++)
+    if (strlen(v->u.map.v[i].key) == n && memcmp(v->u.map.v[i].key, k, n) == 0)
+      return &v->u.map.v[i].val;
+  return NULL;
+}
+
+/*
+** The value condition field 'f' sees in 'rq' (NULL: missing), resolved as
+** the engine does: actor.meta.<path>, meta.<attr>.<path>, or a bare
+** attribute name taken whole.
+*/
+static const wd_pval *resolve(const char *f, const wd_preq *rq, wd_pval *tmp) {
+  const wd_pval *v;
+  size_t n;
+  *tmp = wd_pval_map(rq->attrs, rq->nattrs);
+  if (strcmp(f, "action") == 0) return *tmp = wd_pval_str(rq->action), tmp;
+  if (strcmp(f, "resource") == 0) return *tmp = wd_pval_str(rq->resource), tmp;
+  if (strcmp(f, "actor.id") == 0)
+    return rq->actor_id ? (*tmp = wd_pval_str(rq->actor_id), tmp) : NULL;
+  if (strncmp(f, "actor.meta", 10) == 0) {
+    v = rq->actor_meta;
+    f += 10;
+  } else if (strncmp(f, "meta.", 5) == 0) {
+    v = tmp;
+    f += 4;
+  } else {
+    v = mapget(tmp, f, strlen(f));
+    f = "";
+  }
+  while (v != NULL && *f == '.') {
+    n = strcspn(++f, ".");
+    v = mapget(v, f, n);
+    f += n;
+  }
+  return v != NULL && v->type != WD_PVAL_NULL ? v : NULL;
+}
+
+/* A node as the policy file wrote it, in flow style. */
+static void put_node(const wd_node *n) {
+  size_t i;
+  if (n == NULL) return;
+  if (n->type == WD_NODE_SCALAR) {
+    printf(n->quoted ? "\"%s\"" : "%s", n->str);
+    return;
+  }
+  putchar(n->type == WD_NODE_SEQ ? '[' : '{');
+  for (i = 0; i < n->n; i++) {
+    if (i > 0) fputs(", ", stdout);
+    if (n->type == WD_NODE_MAP) printf("%s: ", n->keys[i]->str);
+    put_node(n->kids[i]);
+  }
+  putchar(n->type == WD_NODE_SEQ ? ']' : '}');
+}
+
+static void explain_policy(const wd_polset *ps, const char *id,
+                           const wd_preq *rq) {
+  const wd_entry *e = wd_polset_find(ps, id);
+  const wd_node *p = e ? e->u.policy.policy : NULL, *conds, *c, *fld;
+  const char *eff = p ? wd_node_str(wd_node_get(p, "effect")) : NULL;
+  const wd_pval *v;
+  wd_pval tmp;
+  size_t i;
+  if (p == NULL) return;
+  conds = wd_node_get(p, "conditions");
+  if (part(wd_node_get(p, "actions"), NULL, NULL, rq) != 1) {
+    printf("  no     %-5s  %s: action '%s' is not one of ", eff, id,
+           rq->action);
+    put_node(wd_node_get(p, "actions"));
+  } else if (part(NULL, wd_node_get(p, "resources"), NULL, rq) != 1) {
+    printf("  no     %-5s  %s: resource '%s' is not one of ", eff, id,
+           rq->resource);
+    put_node(wd_node_get(p, "resources"));
+  } else {
+    for (i = 0; conds && conds->type == WD_NODE_SEQ && i < conds->n; i++)
+      if (part(NULL, NULL, conds->kids[i], rq) != 1) break;
+    if (conds == NULL || conds->type != WD_NODE_SEQ || i == conds->n) {
+      printf("  MATCH  %-5s  %s", eff, id);
+    } else {
+      c = conds->kids[i];
+      fld = wd_node_get(c, "field");
+      printf("  no     %-5s  %s: condition %zu is false: ", eff, id, i + 1);
+      put_node(fld);
+      printf(" %s ", wd_node_str(wd_node_get(c, "operator")));
+      put_node(wd_node_get(c, "value") ? wd_node_get(c, "value")
+                                       : wd_node_get(c, "value_from"));
+      if (fld != NULL && fld->type == WD_NODE_SCALAR) {
+        printf(" (%s ", fld->str);
+        if ((v = resolve(fld->str, rq, &tmp)) == NULL) {
+          fputs("is missing", stdout);
+        } else {
+          fputs("is ", stdout);
+          put_val(stdout, v);
+        }
+        putchar(')');
+      }
+    }
+  }
+  printf("  [%s:%d:%d]\n", e->node->file, e->node->line, e->node->col);
+}
+
+static void explain(const wd_polset *ps, const Req *q, const wd_preq *rq,
+                    const wd_scope *sc) {
+  wd_pval attrs = wd_pval_map(q->attrs, q->nattrs);
+  size_t i, k;
+  printf("request:\n  actor     %s", q->actor ? q->actor : "(none)");
+  if (q->nmeta > 0) {
+    putchar(' ');
+    put_val(stdout, &q->metav);
+  }
+  printf("\n  action    %s\n  resource  %s\n  attrs     ", q->action,
+         q->resource);
+  put_val(stdout, &attrs);
+  printf("\nscope:     ");
+  for (i = 0; i < q->nscope; i++)
+    printf("%s%s", i > 0 ? ", " : "", q->scope[i]);
+  printf("%s(%zu %s)\n", q->nscope > 0 ? " " : "", sc ? wd_scope_count(sc) : 0,
+         sc && wd_scope_count(sc) == 1 ? "policy" : "policies");
+  if (q->actor == NULL || q->nscope == 0) {
+    printf("  (without an actor and a scope every request is denied)\n");
+    return;
+  }
+  for (k = 0; k < ps->nm; k++)
+    for (i = 0; i < ps->mv[k]->nentries; i++) {
+      const wd_entry *e = ps->mv[k]->entries[i];
+      if (wd_polset_in_scope(e, q->scope, q->nscope))
+        explain_policy(ps, e->id, rq);
+    }
+}
+
+/* }====== */
+
+/* {====== ward policy eval / explain ====== */
+
+static int cmd_eval(int argc, char **argv, int long_form) {
+  const char *cmd = long_form ? "explain" : "eval";
+  wd_polset *ps = NULL;
+  wd_scope *sc = NULL;
+  wd_pdecision d;
+  wd_preq rq;
+  char err[1024];
+  Req *q = wd_calloc(1, sizeof *q);
+  int r;
+  if (q == NULL) return 2;
+  r = parse_req(q, cmd, long_form ? usage_explain : usage_eval, argc, argv);
+  if (r != 0) goto out;
+  if ((r = load(cmd, q->paths, q->npaths, &ps)) != 0) goto out;
+  if (q->nscope > 0 &&
+      wd_scope_new(ps->set, q->scope, q->nscope, &sc, err, sizeof err) != 0) {
+    fprintf(stderr, "ward policy %s: %s\n", cmd, err);
+    r = 2;
+    goto out;
+  }
+  memset(&rq, 0, sizeof rq);
+  rq.actor_id = q->actor;
+  rq.actor_meta = &q->metav;
+  rq.action = q->action;
+  rq.resource = q->resource;
+  rq.attrs = q->attrs;
+  rq.nattrs = q->nattrs;
+  r = wd_policy_check(sc, &rq, &d) == WD_POLICY_ALLOW ? 0 : 1;
+  put_decision(&d);
+  if (long_form) explain(ps, q, &rq, sc);
+out:
+  wd_scope_release(sc);
+  wd_polset_free(ps);
+  req_clear(q);
+  wd_free(q);
+  return r < 0 ? 0 : r;
+}
+
+/* }====== */
+
+int wd_cmd_policy(int argc, char **argv) {
+  if (argc < 1) {
+    fputs(usage_policy, stderr);
+    return 2;
+  }
+  if (is_help(argv[0])) {
+    fputs(usage_policy, stdout);
+    return 0;
+  }
+  if (strcmp(argv[0], "check") == 0) return cmd_check(argc - 1, argv + 1);
+  if (strcmp(argv[0], "eval") == 0) return cmd_eval(argc - 1, argv + 1, 0);
+  if (strcmp(argv[0], "explain") == 0) return cmd_eval(argc - 1, argv + 1, 1);
+  if (strcmp(argv[0], "test") == 0)
+    return wd__cmd_policy_test(argc - 1, argv + 1);
+  fprintf(stderr, "ward policy: unknown command '%s'\n%s", argv[0],
+          usage_policy);
+  return 2;
+}

@@ -1,0 +1,69 @@
+/*
+** include/ward/wd_polset.h
+** Policy sets built from manifests: every `security.policy` entry of an
+** app directory or policy file compiled into one wd_policy_set, with
+** every error naming "FILE:LINE:COL". Used by the broker at start and on
+** reload, and by `ward policy check|eval|explain|test`.
+** Runs in: broker (loading reads files; building from a manifest does not).
+*/
+#ifndef wd_polset_h
+#define wd_polset_h
+
+#include <stddef.h>
+
+#include "ward/wd_common.h"
+#include "ward/wd_manifest.h"
+#include "ward/wd_policy.h"
+
+/*
+** Compile every security.policy entry of 'm', in manifest order, into a
+** new set in '*out' (free it with wd_policy_set_free). Returns 0;
+** WD_EINVAL with "FILE:LINE:COL: message" in 'err' (a bad policy, or an
+** id defined twice); WD_ENOMEM. '*out' is untouched on failure. The set
+** does not keep 'm'.
+*/
+WD_API int wd_polset_from_manifest(const wd_manifest *m, wd_policy_set **out,
+                                   char *err, size_t errlen);
+
+/* The same, adding to an existing set 's'. On failure 's' keeps the
+   policies added before the bad one: treat it as failed and free it. */
+WD_API int wd_polset_add_manifest(wd_policy_set *s, const wd_manifest *m,
+                                  char *err, size_t errlen);
+
+/*
+** Policies loaded from paths: each path is a directory (every _index.yaml
+** below it, as `ward run` reads an app) or one YAML file of entries (as
+** `--policy FILE`; Lua sources it names are checked but not read). The
+** manifests stay loaded so tools can point at the YAML of each policy.
+*/
+typedef struct wd_polset {
+  wd_policy_set *set;
+  wd_manifest **mv; /* one per path, in order */
+  size_t nm;
+} wd_polset;
+
+/*
+** Load 'n' paths into a new wd_polset in '*out'. Returns 0; WD_EINVAL
+** ("FILE:LINE:COL: message" in 'err'); -errno when a path cannot be read
+** ("PATH: reason"); WD_ENOMEM. '*out' is untouched on failure.
+*/
+WD_API int wd_polset_load(const char *const *paths, size_t n, wd_polset **out,
+                          char *err, size_t errlen);
+/* Free the set and the manifests. NULL does nothing. */
+WD_API void wd_polset_free(wd_polset *ps);
+
+/*
+** The security.policy entry with id 'id' in any manifest of 'ps', or
+** NULL. Borrowed from 'ps'.
+*/
+WD_API const wd_entry *wd_polset_find(const wd_polset *ps, const char *id);
+
+/*
+** 1 if scope names 'names' (policy ids or group ids, as wd_scope_new takes
+** them) take in policy entry 'e': by its id, or by one of its groups (a
+** group without ':' belongs to the entry's namespace). Else 0.
+*/
+WD_API int wd_polset_in_scope(const wd_entry *e, const char *const *names,
+                              size_t n);
+
+#endif

@@ -1,0 +1,346 @@
+/*
+** runtime/lua/llife.c
+** Lifecycle: monitors, links and exec watchers, the EXIT / LINK_DOWN /
+** CANCEL events they produce, deferred kills (terminate, linked failure,
+** cancel deadline), and events arriving from other hosts.
+** Runs in: host (sandboxed).
+*/
+#include <stdio.h>
+#include <string.h>
+
+#include "lhost.h"
+#include "lcodec.h"
+#include "lerrors.h"
+#include "ward/wd_proto.h"
+
+/* {====== Watches ====== */
+
+void wd__pid_is_local(wd_host *h, const char *pid, size_t len, int *local,
+                      uint64_t *counter) {
+  const char *hid;
+  size_t hl;
+  *local = -1;
+  if (wd_pid_parse(pid, len, &hid, &hl, counter) < 0) return;
+  *local = hl == h->idlen && memcmp(hid, h->id, hl) == 0;
+}
+
+static watch *watch_find(actor *a, int type, const char *pid, size_t len) {
+  watch *w;
+  for (w = a->watches; w != NULL; w = w->next)
+    if (w->type == type && w->pidlen == len && memcmp(w->pid, pid, len) == 0)
+      return w;
+  return NULL;
+}
+
+/* Add a watch on 'a'. Returns 0, WD_EEXIST (already there), WD_EINVAL. */
+int wd__watch_add(actor *a, int type, const char *pid, size_t len) {
+  watch *w;
+  int local;
+  uint64_t counter;
+  if (len >= WD_PID_MAX) return WD_EINVAL;
+  if (watch_find(a, type, pid, len) != NULL) return WD_EEXIST;
+  w = wd_calloc(1, sizeof *w);
+  if (w == NULL) return WD_ENOMEM;
+  w->type = type;
+  w->pidlen = len;
+  memcpy(w->pid, pid, len);
+  w->next = a->watches;
+  a->watches = w;
+  wd__pid_is_local(a->h, pid, len, &local, &counter);
+  if (local == 0) a->remote_watch = 1;
+  return 0;
+}
+
+int wd__watch_del(actor *a, int type, const char *pid, size_t len) {
+  watch **pp;
+  for (pp = &a->watches; *pp != NULL; pp = &(*pp)->next) {
+    watch *w = *pp;
+    if (w->type == type && w->pidlen == len && memcmp(w->pid, pid, len) == 0) {
+      *pp = w->next;
+      wd_free(w);
+      return 1;
+    }
+  }
+  return 0;
+}
+
+/* }====== */
+
+/* {====== Kills ====== */
+
+/* End 'a' at the next safe point with error 'msg': no more of its Lua
+** runs. Deferred, so a cascade through many links is a loop, not a
+** recursion. */
+void wd__actor_kill(actor *a, const char *msg) {
+  task *t;
+  if (a->state != A_ALIVE || a->killed) return;
+  a->killed = 1;
+  snprintf(a->kill_msg, sizeof a->kill_msg, "%s", msg);
+  /* Any task will do to get the actor scheduled; the scheduler sees the
+  ** kill before resuming it. */
+  t = a->main != NULL ? a->main : a->tasks;
+  if (t != NULL && !t->ready) wd__host_ready(t);
+}
+
+/* }====== */
+
+/* {====== Building and sending events ====== */
+
+/* Encode an event table {kind, from, at, result = {value | error}} (or,
+** for CANCEL, {kind, from, at, deadline}) into 'out'. The
+** value is at 'vidx' (0: none). Runs no script code. Returns 0 or a
+** negative code. */
+int wd__event_build(lua_State *L, const char *from, size_t fl,
+                    const char *kind, int vidx, int ok, uint64_t deadline_ns,
+                    wd_buf *out) {
+  char err[160];
+  int top = lua_gettop(L), r;
+  if (vidx != 0) vidx = lua_absindex(L, vidx);
+  if (!lua_checkstack(L, 8)) return WD_ENOMEM;
+  lua_createtable(L, 0, 4);
+  lua_pushstring(L, kind);
+  lua_setfield(L, -2, "kind");
+  lua_pushlstring(L, from, fl);
+  lua_setfield(L, -2, "from");
+  lua_pushinteger(L, (lua_Integer)(wd__host_now_ns() / 1000000000u));
+  lua_setfield(L, -2, "at");
+  if (deadline_ns != 0 || strcmp(kind, "pid.cancel") == 0) {
+    lua_pushinteger(L, (lua_Integer)(deadline_ns / 1000000000u));
+    lua_setfield(L, -2, "deadline");
+  } else {
+    lua_createtable(L, 0, 1);
+    if (vidx != 0) {
+      lua_pushvalue(L, vidx);
+      lua_setfield(L, -2, ok ? "value" : "error");
+    }
+    lua_setfield(L, -2, "result");
+  }
+  wd_buf_reset(out);
+  r = wd_codec_encode(L, lua_gettop(L), 1, out, 0, err, sizeof err);
+  if (r < 0 && vidx != 0) {
+    /* The result cannot cross (a function, say): report why instead. */
+    lua_getfield(L, -1, "result");
+    lua_pushnil(L);
+    lua_setfield(L, -2, ok ? "value" : "error");
+    wd_lerr_push(L, "Invalid", err, 0);
+    lua_setfield(L, -2, "error");
+    lua_pop(L, 1);
+    wd_buf_reset(out);
+    r = wd_codec_encode(L, lua_gettop(L), 1, out, 0, err, sizeof err);
+  }
+  lua_settop(L, top);
+  return r < 0 ? r : 0;
+}
+
+/* Send an event to a process on another host through the broker. */
+void wd__event_out(wd_host *h, int kind, const char *from, size_t fl,
+                   const char *to, size_t tl, uint64_t deadline,
+                   const uint8_t *p, size_t n) {
+  size_t st;
+  wd_buf *b = h->io.begin(h->io.ud, WD_R_EVENT, &st);
+  wd_buf_put_u8(b, (uint8_t)kind);
+  wd_buf_put_str(b, from, fl);
+  wd_buf_put_str(b, to, tl);
+  wd_buf_put_u64(b, deadline);
+  wd_buf_put(b, p, n);
+  (void)h->io.end(h->io.ud, st);
+}
+
+static void event_to(wd_host *h, int kind, actor *a, const watch *w,
+                     const wd_buf *b) {
+  int local;
+  uint64_t counter;
+  wd__pid_is_local(h, w->pid, w->pidlen, &local, &counter);
+  if (local == 1)
+    wd__event_in(h, kind, a->pid, a->pidlen, w->pid, w->pidlen, 0,
+                 b ? b->p : NULL, b ? b->len : 0);
+  else if (local == 0)
+    wd__event_out(h, kind, a->pid, a->pidlen, w->pid, w->pidlen, 0,
+                  b ? b->p : NULL, b ? b->len : 0);
+}
+
+/* 'a' is ending: tell every watcher (reference §3.3-§3.4). EXIT to each
+** monitor and exec caller; LINK_DOWN to each linked process if the exit
+** is abnormal, else just drop the link. The value or error is at 'vidx'
+** of 'L'. The actor must already be out of the host's table. */
+void wd__life_exit(actor *a, lua_State *L, int ok, int vidx) {
+  wd_host *h = a->h;
+  wd_buf ex, ld;
+  watch *w;
+  int have_ex = 0, have_ld = 0;
+  wd_buf_init(&ex, 0);
+  wd_buf_init(&ld, 0);
+  for (w = a->watches; w != NULL; w = w->next) {
+    if (w->type == WT_LINK && ok) {
+      event_to(h, WD_EV_UNLINKED, a, w, NULL);
+      continue;
+    }
+    if (w->type == WT_LINK) {
+      if (!have_ld) have_ld = wd__event_build(L, a->pid, a->pidlen,
+                                              "pid.link.down", vidx, ok, 0,
+                                              &ld) == 0;
+      if (have_ld) event_to(h, WD_EV_LINK_DOWN, a, w, &ld);
+      continue;
+    }
+    if (!have_ex) have_ex = wd__event_build(L, a->pid, a->pidlen, "pid.exit",
+                                            vidx, ok, 0, &ex) == 0;
+    if (have_ex)
+      event_to(h, w->type == WT_EXEC ? WD_EV_EXEC : WD_EV_EXIT, a, w, &ex);
+  }
+  while ((w = a->watches) != NULL) {
+    a->watches = w->next;
+    wd_free(w);
+  }
+  wd_buf_close(&ex);
+  wd_buf_close(&ld);
+}
+
+/* }====== */
+
+/* {====== Events arriving ====== */
+
+/* The task of 'a' waiting for the exec of 'from', if any. */
+static task *exec_waiter(actor *a, const char *from, size_t fl) {
+  task *t;
+  for (t = a->tasks; t != NULL; t = t->anext)
+    if (t->w.exec && t->w.xres == NULL &&
+        (t->w.xpid == NULL ||
+         (strlen(t->w.xpid) == fl && memcmp(t->w.xpid, from, fl) == 0)))
+      return t;
+  return NULL;
+}
+
+static void route_event(actor *a, const char *from, size_t fl,
+                        const uint8_t *p, size_t n) {
+  wd_msg *m = wd_msg_new(from, fl, "@events", 7, p, n);
+  if (m == NULL) return;
+  m->kind = WD_MSG_EVENT;
+  /* Events are never refused for a full mailbox: they must not be lost. */
+  a->nqueued++;
+  wd__actor_route(a, m, 1);
+}
+
+void wd__event_in(wd_host *h, int kind, const char *from, size_t fl,
+                  const char *to, size_t tl, uint64_t deadline,
+                  const uint8_t *p, size_t n) {
+  int local;
+  uint64_t counter;
+  actor *a;
+  task *t;
+  wd__pid_is_local(h, to, tl, &local, &counter);
+  if (local != 1 || (a = wd__host_find(h, counter)) == NULL ||
+      a->state != A_ALIVE)
+    return; /* the watcher is gone: nobody to tell */
+  switch (kind) {
+    case WD_EV_EXIT:
+      route_event(a, from, fl, p, n);
+      return;
+    case WD_EV_UNLINKED:
+      wd__watch_del(a, WT_LINK, from, fl);
+      return;
+    case WD_EV_LINK_DOWN:
+      if (!wd__watch_del(a, WT_LINK, from, fl)) return; /* unlinked since */
+      if (a->trap_links) route_event(a, from, fl, p, n);
+      else wd__actor_kill(a, "linked process failed");
+      return;
+    case WD_EV_CANCEL:
+      route_event(a, from, fl, p, n);
+      if (deadline != 0) {
+        uint64_t now = wd__host_now_ns();
+        wd__tmr_killer(a, deadline > now ? (int64_t)(deadline - now) : 0);
+      }
+      return;
+    case WD_EV_EXEC:
+      if ((t = exec_waiter(a, from, fl)) == NULL) return;
+      t->w.xres = wd_malloc(n ? n : 1);
+      if (t->w.xres == NULL) return;
+      memcpy(t->w.xres, p, n);
+      t->w.xlen = n;
+      if (t->w.kind == W_EXEC) wd__host_ready(t);
+      return;
+    default:
+      return;
+  }
+}
+
+int wd_host_on_event(wd_host *h, wd_cur *c) {
+  uint8_t kind;
+  const char *from, *to;
+  size_t fl, tl, n;
+  uint64_t deadline;
+  const uint8_t *p;
+  if (wd_cur_u8(c, &kind) || wd_cur_str(c, &from, &fl) ||
+      wd_cur_str(c, &to, &tl) || wd_cur_u64(c, &deadline))
+    return WD_EBADFRAME;
+  n = wd_cur_left(c);
+  if (wd_cur_bytes(c, n, &p) < 0) return WD_EBADFRAME;
+  if (kind < WD_EV_EXIT || kind > WD_EV_EXEC) return WD_EBADFRAME;
+  wd__event_in(h, kind, from, fl, to, tl, deadline, p, n);
+  return 0;
+}
+
+/* }====== */
+
+/* {====== Requests from other hosts ====== */
+
+/* MONITOR .. CANCEL carried by the broker: 'from' is on another host. */
+int wd__host_req_life(wd_host *h, uint8_t op, wd_cur *c, uint32_t req) {
+  const char *from, *dest;
+  size_t fl, dl, n;
+  uint64_t counter, deadline = 0;
+  const uint8_t *p = NULL;
+  int local, r = 0;
+  actor *a;
+  if (wd_cur_str(c, &from, &fl) || wd_cur_str(c, &dest, &dl))
+    return WD_EBADFRAME;
+  if (op == WD_OP_CANCEL && wd_cur_u64(c, &deadline)) return WD_EBADFRAME;
+  n = wd_cur_left(c);
+  if (wd_cur_bytes(c, n, &p) < 0) return WD_EBADFRAME;
+  wd__pid_is_local(h, dest, dl, &local, &counter);
+  a = local == 1 ? wd__host_find(h, counter) : NULL;
+  if (a == NULL || a->state != A_ALIVE || a->killed) {
+    if (op != WD_OP_UNMONITOR && op != WD_OP_UNLINK) r = WD_ENOTFOUND;
+  } else {
+    switch (op) {
+      case WD_OP_MONITOR:
+        r = wd__watch_add(a, WT_MONITOR, from, fl);
+        break;
+      case WD_OP_UNMONITOR:
+        wd__watch_del(a, WT_MONITOR, from, fl);
+        break;
+      case WD_OP_LINK:
+        r = wd__watch_add(a, WT_LINK, from, fl);
+        if (r == WD_EEXIST) r = 0; /* linking twice is fine */
+        break;
+      case WD_OP_UNLINK:
+        wd__watch_del(a, WT_LINK, from, fl);
+        break;
+      case WD_OP_TERMINATE:
+        wd__actor_kill(a, "process terminated");
+        break;
+      case WD_OP_CANCEL:
+        wd__event_in(h, WD_EV_CANCEL, from, fl, dest, dl, deadline, p, n);
+        break;
+      default:
+        return WD_EBADFRAME;
+    }
+  }
+  {
+    size_t st;
+    const char *m = r == WD_ENOTFOUND ? "process not found"
+                    : r == WD_EEXIST  ? "already monitoring"
+                    : r < 0           ? wd_strerror(r)
+                                      : NULL;
+    wd_buf *b = h->io.begin(h->io.ud, WD_R_REPLY, &st);
+    wd_buf_put_u32(b, req);
+    wd_buf_put_u32(b, (uint32_t)r);
+    /* Success answers with the target's PID (the caller may have named
+    ** it by a registered name). */
+    if (m != NULL) wd_buf_put_cstr(b, m);
+    else wd_buf_put_str(b, dest, dl);
+    (void)h->io.end(h->io.ud, st);
+  }
+  return 0;
+}
+
+/* }====== */

@@ -1,0 +1,159 @@
+/*
+** sandbox/broker_int.h
+** Internal structures of the broker, shared by broker.c (hosts, links,
+** routing, registry) and broker_life.c (lifecycle across hosts, host
+** death events, supervised services).
+** Runs in: broker.
+*/
+#ifndef broker_int_h
+#define broker_int_h
+
+#include <sys/types.h>
+#include <uv.h>
+
+#include "lua.h"
+
+#include "ward/wd_link.h"
+#include "ward/wd_sandbox.h"
+
+#define PID_BLOCK 65536u
+#define FWD_BUCKETS 256
+#define NAME_BUCKETS 1024
+
+typedef struct hslot {
+  wd_broker *b;
+  const wd_entry *he;
+  const char *id;
+  size_t idlen;
+  int up;           /* link usable */
+  pid_t pid;        /* 0 when no OS process */
+  wd_link *link;
+  char why[200];
+} hslot;
+
+typedef struct fwd {
+  struct fwd *next;
+  uint32_t breq;
+  int origin;       /* host slot index, or -1: the broker itself */
+  uint32_t oreq;
+  int target;
+  wd_root_cb cb;    /* origin -1: a root spawn */
+  void *ud;
+  uint8_t op;       /* the request carried */
+  uint32_t flags;   /* spawn flags */
+  char *who;        /* MONITOR/LINK/SPAWN: the watching PID */
+  char *name;       /* a name reserved by a named spawn */
+  int svc;          /* a service start: index + 1 */
+} fwd;
+
+/* A monitor, link or exec watch between processes on different hosts,
+** which the broker must turn into events if a host dies. */
+typedef struct xwatch {
+  struct xwatch *next;
+  int type;         /* 1 monitor, 2 link, 3 exec (WT_* in lhost.h) */
+  char *watcher;
+  int wslot;
+  char *target;
+  int tslot;
+} xwatch;
+
+/* A supervised process.service. */
+typedef struct svc {
+  const wd_entry *e;
+  int running;      /* a process is up (or starting) */
+  int slot;
+  uint64_t counter;
+  int attempts;     /* restarts since the last stable run */
+  uint64_t started; /* uv_now of the last start */
+  int given_up;
+} svc;
+
+typedef struct root {
+  struct root *next;
+  int slot;
+  uint64_t counter;
+  wd_root_cb cb;    /* NULL for a service */
+  void *ud;
+  int svc;          /* a service: index + 1 */
+} root;
+
+typedef struct name {
+  struct name *next;
+  char *name;
+  char *pid;
+  int slot;
+  uint64_t counter;
+} name;
+
+typedef struct btimer {
+  uv_timer_t h;
+  struct btimer *next, *prev;
+  wd_broker *b;
+  void (*cb)(wd_broker *, void *, int);
+  void *ud;
+} btimer;
+
+struct wd_broker {
+  uv_loop_t loop;
+  const wd_manifest *m;
+  wd_broker_opts o;
+  hslot *hosts;
+  int nhosts;
+  unsigned char *master;
+  uint64_t next_pid;
+  uint64_t next_index;
+  fwd *fwd[FWD_BUCKETS];
+  uint32_t next_breq;
+  root *roots;
+  name *names[NAME_BUCKETS];
+  uv_signal_t sigchld;
+  uv_prepare_t flush;
+  uv_timer_t killer;
+  uv_signal_t sigint, sigterm;
+  int signals_on;
+  struct btimer *timers;
+  pid_t dying[64];     /* host processes killed but not yet reaped */
+  int ndying;
+  int stopping;
+  int closed;
+  xwatch *xw;
+  svc *svcs;
+  int nsvcs;
+  lua_State *enc;      /* encodes arguments and events the broker makes */
+};
+
+
+/* broker.c */
+wd_buf *wd__brk_rec(hslot *s, uint8_t rtype, size_t *start);
+void wd__brk_rec_done(hslot *s, size_t start);
+void wd__brk_reply(hslot *s, uint32_t req, int32_t status, const char *fmt,
+                   ...) __attribute__((format(printf, 4, 5)));
+hslot *wd__brk_slot_by_id(wd_broker *b, const char *id, size_t n);
+int wd__brk_owns(hslot *s, const char *pid, size_t n, uint64_t *counter);
+int wd__brk_host_ensure(wd_broker *b, hslot *s, char *err, size_t errlen);
+void wd__brk_host_down(hslot *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+fwd *wd__brk_fwd_new(wd_broker *b, int origin, uint32_t oreq, int target);
+void wd__brk_fwd_free(fwd *f);
+void wd__brk_name_settle(wd_broker *b, const char *nm, const char *pid,
+                         size_t pl, int slot);
+const char *wd__brk_resolve(wd_broker *b, const char *dest, size_t *dl);
+void wd__brk_answer(wd_broker *b, fwd *f, int32_t status, const char *s,
+                    size_t n);
+int wd__brk_spawn_service(wd_broker *b, int idx, char *err, size_t errlen);
+
+/* broker_life.c */
+int wd__brk_req_life(hslot *s, uint32_t req, uint8_t op, wd_cur *c);
+int wd__brk_on_event(hslot *s, wd_cur *c);
+void wd__brk_watch_add(wd_broker *b, int type, const char *watcher,
+                       size_t wl, const char *target, size_t tl);
+void wd__brk_watch_forget(wd_broker *b, const char *pid, size_t n);
+void wd__brk_watch_host_down(wd_broker *b, int slot, const char *why);
+void wd__brk_after_reply(wd_broker *b, fwd *f, int32_t status,
+                         const char *s, size_t n);
+void wd__brk_svc_start_all(wd_broker *b);
+void wd__brk_svc_exited(wd_broker *b, int slot, uint64_t counter, int ok,
+                        const char *text);
+void wd__brk_free_life(wd_broker *b);
+
+#endif

@@ -1,0 +1,1 @@
+return { main = function(msg) error(msg or "boom", 0) end }

@@ -1,0 +1,1 @@
+return { main = function(v) return v end }

@@ -1,0 +1,229 @@
+#!/usr/bin/env bash
+# 'ward policy ...' and 'ward audit ...' as a user runs them: outputs, exit
+# statuses, messages; the shipped policies/ and their policy tests; the
+# audit log fixture verified, then tampered with.
+# Usage: test_policy.sh WARD   (prints one line per case, then "N passed, N failed")
+set -u
+WARD=${1:?usage: test_policy.sh WARD}
+DIR=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$DIR/../.." && pwd)
+BASE=$ROOT/policies/baseline
+EX=$ROOT/policies/examples/multitenant
+pass=0 fail=0
+T=$(mktemp -d)
+out=$T/out err=$T/err
+trap 'rm -rf "$T"' EXIT
+
+# expect NAME STATUS STDOUT_REGEX STDERR_REGEX -- CMD...
+expect() {
+  local name=$1 want=$2 ore=$3 ere=$4; shift 5
+  "$@" >"$out" 2>"$err"
+  local got=$?
+  if [ "$got" -ne "$want" ]; then
+    echo "FAIL   $name: exit $got, want $want; stdout: $(head -c 300 "$out"); stderr: $(head -c 300 "$err")"; fail=$((fail+1)); return
+  fi
+  if [ -n "$ore" ] && ! grep -Eq -- "$ore" "$out"; then
+    echo "FAIL   $name: stdout does not match /$ore/: $(head -c 300 "$out")"; fail=$((fail+1)); return
+  fi
+  if [ -n "$ere" ] && ! grep -Eq -- "$ere" "$err"; then
+    echo "FAIL   $name: stderr does not match /$ere/: $(head -c 300 "$err")"; fail=$((fail+1)); return
+  fi
+  echo "ok     $name"; pass=$((pass+1))
+}
+
+# A request of tenant-a, with the options every eval below shares.
+A=(--actor tenant-a --meta tenant=tenant-a --meta 'hosts=[tenant-a:processes]'
+   --scope baseline:tenant --scope tenant-a:own
+   --attr 'pid={tenant-a:processes|0x00001}' --attr host=tenant-a:processes)
+
+# --- help and usage ----------------------------------------------------
+expect "policy --help" 0 'check PATH' '' -- "$WARD" policy --help
+expect "policy check --help" 0 '--strict' '' -- "$WARD" policy check --help
+expect "policy eval --help" 0 '--resource R' '' -- "$WARD" policy eval --help
+expect "policy explain --help" 0 'every policy in scope' '' -- "$WARD" policy explain --help
+expect "policy test --help" 0 'expect: deny' '' -- "$WARD" policy test --help
+expect "policy without command" 2 '' 'usage: ward policy' -- "$WARD" policy
+expect "policy unknown command" 2 '' "unknown command 'frob'" -- "$WARD" policy frob
+expect "audit --help" 0 'keygen DIR' '' -- "$WARD" audit --help
+expect "audit keygen --help" 0 'audit.key' '' -- "$WARD" audit keygen --help
+expect "audit verify --help" 0 '--key PUBFILE' '' -- "$WARD" audit verify --help
+expect "audit without command" 2 '' 'usage: ward audit' -- "$WARD" audit
+expect "audit unknown command" 2 '' "unknown command 'sign'" -- "$WARD" audit sign
+
+# --- ward policy check -------------------------------------------------
+expect "check shipped policies" 0 '^10 policies, 0 warnings$' '' -- "$WARD" policy check "$BASE" "$EX"
+expect "check --strict clean" 0 '^10 policies' '' -- "$WARD" policy check --strict "$BASE" "$EX"
+expect "check names unknown scope groups" 0 'warning: tenant-a.app:main: scope names .baseline:tenant.' '' -- "$WARD" policy check "$EX"
+expect "check template file" 0 '^2 policies, 0 warnings$' '' -- "$WARD" policy check "$BASE/TENANT.yaml"
+expect "check needs a path" 2 '' 'a PATH is required' -- "$WARD" policy check
+expect "check unknown option" 2 '' "unknown option '--nope'" -- "$WARD" policy check --nope "$BASE"
+expect "check missing path" 2 '' 'nowhere: No such file' -- "$WARD" policy check "$T/nowhere"
+cat >"$T/bad.yaml" <<'EOF'
+namespace: bad
+entries:
+  - name: p
+    kind: security.policy
+    policy:
+      actions: process.send
+      resources: "*"
+      effect: allow
+      conditions:
+        - {field: actor.id, operator: like, value: x}
+EOF
+expect "check bad operator names file:line:col" 2 '' "bad.yaml:10:39: unknown operator 'like'" -- "$WARD" policy check "$T/bad.yaml"
+sed 's/effect: allow/effect: permit/' "$T/bad.yaml" >"$T/bad2.yaml"
+expect "check bad effect names file:line:col" 2 '' "bad2.yaml:8:15: policy.effect must be allow or deny" -- "$WARD" policy check "$T/bad2.yaml"
+cat >"$T/lint.yaml" <<'EOF'
+namespace: lint
+entries:
+  - name: allow_send
+    kind: security.policy
+    groups: [g]
+    policy: {actions: process.send, resources: "*", effect: allow}
+  - name: deny_send
+    kind: security.policy
+    groups: [g]
+    policy: {actions: process.send, resources: "*", effect: deny}
+  - name: never
+    kind: security.policy
+    groups: [g]
+    policy:
+      actions: process.spawn
+      resources: "*"
+      effect: allow
+      conditions:
+        - {field: actor.id, operator: eq, value: a}
+        - {field: actor.id, operator: eq, value: b}
+EOF
+expect "check warns about a shadowed allow" 0 'lint.yaml:6:13: warning: lint:allow_send: allow is always overridden by unconditional deny .lint:deny_send.' '' -- "$WARD" policy check "$T/lint.yaml"
+expect "check warns about a policy that never matches" 0 'lint.yaml:15:7: warning: lint:never: never matches' '' -- "$WARD" policy check "$T/lint.yaml"
+expect "check counts warnings" 0 '^3 policies, 2 warnings$' '' -- "$WARD" policy check "$T/lint.yaml"
+expect "check --strict fails on warnings" 1 '2 warnings' '' -- "$WARD" policy check --strict "$T/lint.yaml"
+expect "check same id in two paths" 2 '' "policy 'lint:allow_send' is already defined \(first at" -- "$WARD" policy check "$T/lint.yaml" "$T/lint.yaml"
+
+# --- ward policy eval --------------------------------------------------
+expect "eval allow names the policy" 0 '^allow: allowed by baseline:own_processes$' '' -- \
+  "$WARD" policy eval "$BASE" "$EX" "${A[@]}" --action process.send \
+  --resource '{tenant-a:processes|0x00002}' --attr target_host=tenant-a:processes
+expect "eval deny: not permitted" 1 '^deny: not permitted \(no policy matched\)$' '' -- \
+  "$WARD" policy eval "$BASE" "$EX" "${A[@]}" --action process.send \
+  --resource '{tenant-b:processes|0x00002}' --attr target_host=tenant-b:processes
+expect "eval deny: forbidden" 1 '^deny: forbidden by baseline:no_identity_change$' '' -- \
+  "$WARD" policy eval "$BASE" "$EX" "${A[@]}" --action process.security --resource security
+expect "eval without actor" 1 '^deny: not permitted \(no actor or scope\)$' '' -- \
+  "$WARD" policy eval "$BASE" --scope baseline:tenant --action process.send --resource x
+expect "eval without scope" 1 '^deny: not permitted \(no actor or scope\)$' '' -- \
+  "$WARD" policy eval "$BASE" --actor a --action process.send --resource x
+expect "eval needs action" 2 '' '--action and --resource are required' -- \
+  "$WARD" policy eval "$BASE" --actor a --resource x
+expect "eval unknown scope" 2 '' 'nope' -- \
+  "$WARD" policy eval "$BASE" --actor a --scope nope --action a --resource x
+expect "eval bad --meta" 2 '' "'tenant' is not KEY=VALUE" -- \
+  "$WARD" policy eval "$BASE" --actor a --meta tenant --action a --resource x
+expect "eval bad list" 2 '' 'not a list' -- \
+  "$WARD" policy eval "$BASE" --actor a --meta 'hosts=[a' --action a --resource x
+expect "eval option without value" 2 '' "'--action' needs a value" -- \
+  "$WARD" policy eval "$BASE" --actor a --action
+
+# --- ward policy explain -----------------------------------------------
+expect "explain lists the matching policy" 0 '^  MATCH  allow  tenant-a:own_entries  \[.*tenant-a/_index.yaml:13:5\]$' '' -- \
+  "$WARD" policy explain "$BASE" "$EX" "${A[@]}" --action process.spawn \
+  --resource tenant-a.app:worker --attr target_host=tenant-a:processes
+expect "explain says which condition failed" 1 'own_processes: condition 3 is false: target_host in actor.meta.hosts \(target_host is "tenant-b:processes"\)' '' -- \
+  "$WARD" policy explain "$BASE" "$EX" "${A[@]}" --action process.send \
+  --resource '{tenant-b:processes|0x00002}' --attr target_host=tenant-b:processes
+expect "explain says which action did not match" 1 "own_hosts: action 'process.send' is not one of process.host" '' -- \
+  "$WARD" policy explain "$BASE" "$EX" "${A[@]}" --action process.send \
+  --resource '{tenant-b:processes|0x00002}'
+expect "explain shows the scope size" 1 '^scope: +baseline:tenant, tenant-a:own \(5 policies\)$' '' -- \
+  "$WARD" policy explain "$BASE" "$EX" "${A[@]}" --action process.send --resource x
+expect "explain a missing field" 1 '\(target_host is missing\)' '' -- \
+  "$WARD" policy explain "$BASE" "$EX" "${A[@]}" --action process.send --resource '{x|0x1}'
+
+# --- ward policy test --------------------------------------------------
+expect "multitenant policy tests pass" 0 '^25 passed, 0 failed$' '' -- "$WARD" policy test "$EX/policy_test.yaml"
+expect "one line per case" 0 '^ok     a may not spawn an entry of a look-alike namespace$' '' -- "$WARD" policy test "$EX/policy_test.yaml"
+cp -r "$EX" "$T/mt"
+cat >"$T/mt/wrong.yaml" <<'EOF'
+policies: [../policies/baseline, .]
+cases:
+  - name: a wrongly expects to reach b
+    actor: {id: tenant-a, meta: {tenant: tenant-a, hosts: [tenant-a:processes]}}
+    scope: [baseline:tenant, tenant-a:own]
+    action: process.send
+    resource: "{tenant-b:processes|0x00002}"
+    attrs: {pid: "{tenant-a:processes|0x1}", host: tenant-a:processes, target_host: tenant-b:processes}
+    expect: allow
+  - name: wrong deciding policy
+    actor: {id: tenant-b, meta: {tenant: tenant-b, hosts: [tenant-b:processes]}}
+    scope: [baseline:tenant, tenant-b:own]
+    action: process.exec
+    resource: tenant-b.app:worker
+    attrs: {pid: "{tenant-b:processes|0x1}", host: tenant-b:processes, target_host: tenant-b:processes}
+    expect: deny
+    by: [baseline:no_identity_change]
+  - name: right
+    actor: {id: tenant-b, meta: {tenant: tenant-b, hosts: [tenant-b:processes]}}
+    scope: [tenant-b:own]
+    action: process.exec
+    resource: tenant-b.app:worker
+    expect: deny
+EOF
+ln -s "$ROOT/policies" "$T/policies" 2>/dev/null
+expect "failing case exits 1" 1 '^1 passed, 2 failed$' '' -- "$WARD" policy test "$T/mt/wrong.yaml"
+expect "failing case says what it got" 1 '^FAIL   a wrongly expects to reach b: got deny \(no policy matched\), expected allow' '' -- "$WARD" policy test "$T/mt/wrong.yaml"
+expect "failing case names the deciding policy" 1 '^FAIL   wrong deciding policy: got deny \(forbidden by tenant-b:no_exec\), expected deny by baseline:no_identity_change' '' -- "$WARD" policy test "$T/mt/wrong.yaml"
+cat >"$T/mt/bad.yaml" <<'EOF'
+policies: [.]
+cases:
+  - name: typo
+    actor: {id: a}
+    action: process.send
+    resorce: x
+    expect: deny
+EOF
+expect "malformed test names file:line:col" 2 '' "bad.yaml:6:5: unknown key 'resorce'" -- "$WARD" policy test "$T/mt/bad.yaml"
+printf 'policies: [.]\ncases:\n  - {name: x, action: a, resource: r, expect: maybe}\n' >"$T/mt/bad2.yaml"
+expect "bad expect value" 2 '' "bad2.yaml:3:.*expect: allow' or 'expect: deny'" -- "$WARD" policy test "$T/mt/bad2.yaml"
+printf 'policies: [.]\ncases:\n  - {name: x, scope: [nope:g], action: a, resource: r, expect: deny}\n' >"$T/mt/bad3.yaml"
+expect "unknown scope in a case" 2 '' 'bad3.yaml:3:.*nope:g' -- "$WARD" policy test "$T/mt/bad3.yaml"
+expect "missing test file" 2 '' 'nope.yaml' -- "$WARD" policy test "$T/nope.yaml"
+
+# --- ward audit keygen / verify ----------------------------------------
+expect "keygen writes a key pair" 0 'audit.key' '' -- "$WARD" audit keygen "$T/keys"
+if [ "$(stat -c %a "$T/keys/audit.key")" = 600 ] && grep -Eq '^ward-audit\+[0-9a-f]{8}\+' "$T/keys/audit.pub" &&
+   grep -q '^PRIVATE+KEY+ward-audit+' "$T/keys/audit.key"; then
+  echo "ok     key files and modes"; pass=$((pass+1))
+else
+  echo "FAIL   key files and modes: $(ls -l "$T/keys")"; fail=$((fail+1))
+fi
+expect "keygen never replaces a key" 1 '' 'already exists' -- "$WARD" audit keygen "$T/keys"
+expect "keygen bad name" 2 '' 'bad key name' -- "$WARD" audit keygen --name 'a b' "$T/keys2"
+expect "keygen needs DIR" 2 '' 'DIR is required' -- "$WARD" audit keygen
+LOG=$T/audit.log
+cp "$DIR/fixtures/audit.log" "$LOG"
+cp "$DIR/fixtures/audit.log.pub" "$LOG.pub"
+expect "verify intact log" 0 'audit.log: ok: 12 records, 3 checkpoints, signed by ward-audit-fixture$' '' -- "$WARD" audit verify "$LOG"
+expect "verify with --key" 0 'ok: 12 records' '' -- "$WARD" audit verify --key "$DIR/fixtures/audit.log.pub" "$LOG"
+sed '3s/"actor":"tenant-a"/"actor":"tenant-b"/' "$DIR/fixtures/audit.log" >"$LOG"
+expect "verify changed record" 1 'audit.log: line 3: record changed' '' -- "$WARD" audit verify "$LOG"
+sed '4d' "$DIR/fixtures/audit.log" >"$LOG"
+expect "verify removed record" 1 'line 4: sequence number 4, expected 3' '' -- "$WARD" audit verify "$LOG"
+F=$DIR/fixtures/audit.log
+{ sed -n 1,2p "$F"; sed -n 4p "$F"; sed -n 3p "$F"; sed -n '5,$p' "$F"; } >"$LOG"
+expect "verify reordered records" 1 'line 3: sequence number 3, expected 2' '' -- "$WARD" audit verify "$LOG"
+sed '3p' "$DIR/fixtures/audit.log" >"$LOG"
+expect "verify inserted record" 1 'line 4: record inserted' '' -- "$WARD" audit verify "$LOG"
+head -n 13 "$DIR/fixtures/audit.log" >"$LOG"
+expect "verify truncated log" 1 'line 13: this and later records are not covered' '' -- "$WARD" audit verify "$LOG"
+head -n 12 "$DIR/fixtures/audit.log" >"$LOG"
+expect "verify log cut at a checkpoint" 1 'line 12: the log ends at a checkpoint that is not the closing one' '' -- "$WARD" audit verify "$LOG"
+cp "$DIR/fixtures/audit.log" "$LOG"
+expect "verify wrong key" 1 'line 6: checkpoint is not signed by key ward-audit\+' '' -- "$WARD" audit verify --key "$T/keys/audit.pub" "$LOG"
+expect "verify unreadable log" 2 '' 'nope.log: No such file' -- "$WARD" audit verify --key "$LOG.pub" "$T/nope.log"
+expect "verify missing default key" 2 '' 'nope.log.pub: No such file' -- "$WARD" audit verify "$T/nope.log"
+expect "verify bad key file" 2 '' 'not a ward audit public key' -- "$WARD" audit verify --key "$LOG" "$LOG"
+expect "verify needs FILE" 2 '' 'FILE is required' -- "$WARD" audit verify
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
