@@ -50,6 +50,12 @@ static const char usage_run[] =
     "                     'security: {actor}'); children inherit it\n"
     "  --scope NAME       policy group or policy id in ENTRY's scope\n"
     "                     (repeatable; default: the entry's 'security:')\n"
+    "  --audit deny|all   write an audit log of denials (or every decision)\n"
+    "  --audit-log FILE   the audit log (JSON Lines, hash chain, signed\n"
+    "                     checkpoints; check it with 'ward audit verify')\n"
+    "  --audit-key FILE   sign with this secret key (ward audit keygen);\n"
+    "                     default: a key for this run, public half in\n"
+    "                     FILE.pub\n"
     "  --shutdown-timeout DURATION\n"
     "                     when ENTRY exits, every other process gets CANCEL\n"
     "                     with this deadline, then is terminated (5s)\n"
@@ -81,6 +87,41 @@ static const char usage_test[] =
     "  -h, --help         show this help\n"
     "\n"
     "exit status: 0 all passed; 1 a test failed; 2 bad usage or manifest.\n";
+
+/* --audit deny|all, --audit-log FILE, --audit-key FILE at argv[*i].
+** Returns 1 when consumed, 0 when not an audit option, -1 on error. */
+static int audit_opt(int argc, char **argv, int *i, int *mode,
+                     const char **log, const char **key) {
+  const char *a = argv[*i];
+  if (*i + 1 >= argc) return 0;
+  if (strcmp(a, "--audit") == 0) {
+    const char *v = argv[++*i];
+    if (strcmp(v, "deny") == 0) *mode = 1;
+    else if (strcmp(v, "all") == 0) *mode = 2;
+    else {
+      fprintf(stderr, "ward: --audit takes deny or all, not '%s'\n", v);
+      return -1;
+    }
+    return 1;
+  }
+  if (strcmp(a, "--audit-log") == 0) {
+    *log = argv[++*i];
+    return 1;
+  }
+  if (strcmp(a, "--audit-key") == 0) {
+    *key = argv[++*i];
+    return 1;
+  }
+  return 0;
+}
+
+static int audit_check(int mode, const char **log) {
+  if (mode != 0 && *log == NULL) {
+    fprintf(stderr, "ward: --audit needs --audit-log FILE\n");
+    return -1;
+  }
+  return 0;
+}
 
 /* --shutdown-timeout DURATION ("5s", "500ms"). */
 static int parse_timeout(const char *s, uint64_t *ns) {
@@ -139,13 +180,18 @@ static int cmd_run(int argc, char **argv) {
   int npol = 0, verbose = 0, i, code;
   size_t nscope = 0;
   uint64_t shutdown_ns = 0;
+  int audit_mode = 0, ar;
+  const char *audit_log = NULL, *audit_key = NULL;
   wd_manifest *m;
   wd_broker *b;
   wd_broker_opts o;
   runres res;
   char err[1024];
   for (i = 0; i < argc && argv[i][0] == '-'; i++) {
-    if (is_help(argv[i])) {
+    if ((ar = audit_opt(argc, argv, &i, &audit_mode, &audit_log,
+                        &audit_key)) != 0) {
+      if (ar < 0) return 2;
+    } else if (is_help(argv[i])) {
       fputs(usage_run, stdout);
       return 0;
     } else if (strcmp(argv[i], "--host") == 0 && i + 1 < argc) {
@@ -179,6 +225,7 @@ static int cmd_run(int argc, char **argv) {
     fprintf(stderr, "ward run: APPDIR and ENTRY are required\n%s", usage_run);
     return 2;
   }
+  if (audit_check(audit_mode, &audit_log) < 0) return 2;
   if ((code = load(argv[i], policies, npol, &m)) != 0) return code;
   memset(&o, 0, sizeof o);
   o.exe = "/proc/self/exe";
@@ -187,10 +234,13 @@ static int cmd_run(int argc, char **argv) {
   o.scope = scope;
   o.nscope = nscope;
   o.shutdown_ns = shutdown_ns;
-  if (wd_broker_new(m, &o, &b) < 0) {
-    fprintf(stderr, "ward: cannot start the broker\n");
+  o.audit_mode = audit_mode;
+  o.audit_log = audit_log;
+  o.audit_key = audit_key;
+  if (wd_broker_new(m, &o, &b, err, sizeof err) < 0) {
+    fprintf(stderr, "ward: %s\n", err);
     wd_manifest_free(m);
-    return 1;
+    return 2;
   }
   memset(&res, 0, sizeof res);
   wd_broker_start_services(b);
@@ -442,9 +492,13 @@ static int cmd_test(int argc, char **argv) {
   o.exe = "/proc/self/exe";
   o.verbose = verbose;
   o.shutdown_ns = shutdown_ns;
-  if (wd_broker_new(m, &o, &b) < 0) {
-    fprintf(stderr, "ward: cannot start the broker\n");
-    return 1;
+  {
+    char err[1024];
+    if (wd_broker_new(m, &o, &b, err, sizeof err) < 0) {
+      fprintf(stderr, "ward: %s\n", err);
+      wd_manifest_free(m);
+      return 2;
+    }
   }
   wd_broker_start_services(b);
   test_next(b, &s);
@@ -472,6 +526,12 @@ static const char usage_serve[] =
     "options:\n"
     "  --policy FILE      add the entries of a policy file (repeatable)\n"
     "  --shutdown-timeout DURATION   CANCEL deadline at shutdown (5s)\n"
+    "  --audit deny|all   write an audit log of denials (or every decision)\n"
+    "  --audit-log FILE   the audit log (JSON Lines, hash chain, signed\n"
+    "                     checkpoints; check it with 'ward audit verify')\n"
+    "  --audit-key FILE   sign with this secret key (ward audit keygen);\n"
+    "                     default: a key for this run, public half in\n"
+    "                     FILE.pub\n"
     "  -v, --verbose      log host starts and stops to stderr\n"
     "  -h, --help         show this help\n"
     "\n"
@@ -479,12 +539,17 @@ static const char usage_serve[] =
 
 static int cmd_serve(int argc, char **argv) {
   const char *policies[64];
-  int npol = 0, verbose = 0, i, code;
+  char err[1024];
+  int npol = 0, verbose = 0, i, code, audit_mode = 0;
+  const char *audit_log = NULL, *audit_key = NULL;
   uint64_t shutdown_ns = 0;
   wd_manifest *m;
   wd_broker *b;
   wd_broker_opts o;
   for (i = 0; i < argc && argv[i][0] == '-'; i++) {
+    int ar = audit_opt(argc, argv, &i, &audit_mode, &audit_log, &audit_key);
+    if (ar < 0) return 2;
+    if (ar > 0) continue;
     if (is_help(argv[i])) {
       fputs(usage_serve, stdout);
       return 0;
@@ -505,15 +570,19 @@ static int cmd_serve(int argc, char **argv) {
     fprintf(stderr, "ward serve: one APPDIR is required\n%s", usage_serve);
     return 2;
   }
+  if (audit_check(audit_mode, &audit_log) < 0) return 2;
   if ((code = load(argv[i], policies, npol, &m)) != 0) return code;
   memset(&o, 0, sizeof o);
   o.exe = "/proc/self/exe";
   o.verbose = verbose;
   o.shutdown_ns = shutdown_ns;
-  if (wd_broker_new(m, &o, &b) < 0) {
-    fprintf(stderr, "ward: cannot start the broker\n");
+  o.audit_mode = audit_mode;
+  o.audit_log = audit_log;
+  o.audit_key = audit_key;
+  if (wd_broker_new(m, &o, &b, err, sizeof err) < 0) {
+    fprintf(stderr, "ward: %s\n", err);
     wd_manifest_free(m);
-    return 1;
+    return 2;
   }
   wd_broker_stop_on_signals(b);
   wd_broker_start_services(b);

@@ -30,6 +30,8 @@
 #include "ward/wd_sandbox.h"
 
 #include "broker_int.h"
+#include "ward/wd_audit.h"
+#include "ward/wd_wire.h"
 
 
 /* {====== Small tables ====== */
@@ -239,6 +241,7 @@ static void send_init(hslot *s) {
       n++;
     }
   wd_buf_patch_u32(w, pos, n);
+  wd__brk_sec_put_init(s->b, w);
   wd__brk_rec_done(s, st);
 }
 
@@ -339,6 +342,7 @@ static int host_start(wd_broker *b, hslot *s, char *err, size_t errlen) {
   s->up = 1;
   send_init(s);
   send_pids(s);
+  wd__brk_sec_event(b, WD_AUDIT_HOST_START, s->id, (long)pid, "started");
   if (b->o.verbose)
     fprintf(stderr, "ward: host %s started (pid %d)\n", s->id, (int)pid);
   return 0;
@@ -560,6 +564,39 @@ static int req_spawn(hslot *s, uint32_t req, wd_cur *c) {
                   e->u.lua.host, t->id);
     return 0;
   }
+  {
+    char th[300];
+    int exec = (q.flags & WD_SPAWN_EXEC) != 0;
+    snprintf(th, sizeof th, "%s", t->id);
+    if (wd__brk_allow(s, req, q.parent, q.pl,
+                      exec ? "process.exec" : "process.spawn", q.eid, q.el,
+                      th, NULL) ||
+        ((q.flags & WD_SPAWN_MONITOR) &&
+         wd__brk_allow(s, req, q.parent, q.pl, "process.spawn.monitored",
+                       q.eid, q.el, th, NULL)) ||
+        ((q.flags & WD_SPAWN_LINK) &&
+         wd__brk_allow(s, req, q.parent, q.pl, "process.spawn.linked",
+                       q.eid, q.el, th, NULL)) ||
+        wd__brk_allow(s, req, q.parent, q.pl, "process.host", q.hid, q.hl,
+                      th, NULL))
+      return 0;
+    /* A child with another actor or scope than its spawner's. */
+    if ((q.al != s->cur->actorlen ||
+         memcmp(q.act, s->cur->actor, q.al) != 0 ||
+         q.sl != s->cur->scopelen ||
+         memcmp(q.scope, s->cur->scope, q.sl) != 0) &&
+        wd__brk_allow(s, req, q.parent, q.pl, "process.security", "security",
+                      8, th, NULL))
+      return 0;
+    /* The child's actor and scope must fit the target host's ceiling. */
+    {
+      char why[300];
+      if (!wd__brk_sec_fits(t, q.act, q.al, q.scope, q.sl, why, sizeof why)) {
+        wd__brk_reply(s, req, WD_EDENIED, "permission denied: %s", why);
+        return 0;
+      }
+    }
+  }
   if (q.flags & WD_SPAWN_NAMED) {
     name *x;
     if (q.nl == 0 || q.nl > 255 || memchr(q.name, '\0', q.nl) != NULL) {
@@ -631,6 +668,13 @@ static int req_send(hslot *s, uint32_t req, wd_cur *c) {
     }
   }
   if (wd_pid_parse(dest, dl, &hid, &hl, &counter) < 0) return WD_EINTERNAL;
+  {
+    char th[300], tp[300];
+    snprintf(th, sizeof th, "%.*s", (int)hl, hid);
+    snprintf(tp, sizeof tp, "%.*s", (int)tl, topic);
+    if (wd__brk_allow(s, req, from, fl, "process.send", dest, dl, th, tp))
+      return 0;
+  }
   t = wd__brk_slot_by_id(b, hid, hl);
   if (t == NULL) {
     wd__brk_reply(s, req, WD_ENOTFOUND, "process not found: host unknown");
@@ -669,6 +713,9 @@ static int req_registry(hslot *s, uint32_t req, uint8_t op, wd_cur *c) {
   switch (op) {
     case WD_OP_REG:
       if (get_str(c, &pid, &pl)) return WD_EBADFRAME;
+      if (wd__brk_allow(s, req, pid, pl, "process.registry.register", nm, nl,
+                        NULL, NULL))
+        return 0;
       if (!wd__brk_owns(s, pid, pl, &counter)) {
         wd__brk_reply(s, req, WD_EDENIED,
                       "cannot register a process of another "
@@ -697,6 +744,9 @@ static int req_registry(hslot *s, uint32_t req, uint8_t op, wd_cur *c) {
       wd__brk_reply(s, req, 0, "%s", "");
       return 0;
     case WD_OP_UNREG:
+      if (wd__brk_allow(s, req, "", 0, "process.registry.unregister", nm, nl,
+                        NULL, NULL))
+        return 0;
       if (*pp == NULL || (*pp)->pid[0] == '\0') {
         wd__brk_reply(s, req, 0, "0");
         return 0;
@@ -778,6 +828,48 @@ static int on_exit_rec(hslot *s, wd_cur *c) {
   return 0;
 }
 
+/* Re-check 'action' on 'res' for the caller of the current request of
+** host 's' (process 'pid'). Returns 0 when allowed; otherwise answers the
+** request with PermissionDenied (or Unavailable when the audit log cannot
+** be written) and returns 1. */
+int wd__brk_allow(hslot *s, uint32_t req, const char *pid, size_t pl,
+                  const char *action, const char *res, size_t rl,
+                  const char *target_host, const char *topic) {
+  char why[300];
+  int r = wd__brk_sec_check(s, s->cur, pid, pl, action, res, rl,
+                            target_host, topic, why, sizeof why);
+  if (r == WD_POLICY_ALLOW) return 0;
+  if (r == WD_EUNAVAIL)
+    wd__brk_reply(s, req, WD_EUNAVAIL, "%s: %s", action, why);
+  else
+    wd__brk_reply(s, req, WD_EDENIED, "permission denied: %s on %.*s (%s)",
+                  action, (int)rl, res, why);
+  return 1;
+}
+
+/* A request from host 's' whose caller ('s->cur') is known. */
+static int dispatch_req(hslot *s, uint32_t req, uint8_t op, wd_cur *body) {
+  switch (op) {
+    case WD_OP_SPAWN:
+      return req_spawn(s, req, body);
+    case WD_OP_SEND:
+      return req_send(s, req, body);
+    case WD_OP_REG:
+    case WD_OP_UNREG:
+    case WD_OP_LOOKUP:
+      return req_registry(s, req, op, body);
+    case WD_OP_MONITOR:
+    case WD_OP_UNMONITOR:
+    case WD_OP_LINK:
+    case WD_OP_UNLINK:
+    case WD_OP_TERMINATE:
+    case WD_OP_CANCEL:
+      return wd__brk_req_life(s, req, op, body);
+    default:
+      return WD_EBADFRAME;
+  }
+}
+
 static int on_rec(wd_link *l, uint8_t rtype, wd_cur *body) {
   hslot *s = l->data;
   uint32_t req;
@@ -796,27 +888,18 @@ static int on_rec(wd_link *l, uint8_t rtype, wd_cur *body) {
       if (get_str(body, &str, &n)) return WD_EBADFRAME;
       fprintf(stderr, "ward: host %s: %.*s\n", s->id, (int)n, str);
       return 0;
-    case WD_R_REQ:
+    case WD_R_REQ: {
+      brk_caller who;
+      int r;
       if (wd_cur_u32(body, &req) || wd_cur_u8(body, &op)) return WD_EBADFRAME;
-      switch (op) {
-        case WD_OP_SPAWN:
-          return req_spawn(s, req, body);
-        case WD_OP_SEND:
-          return req_send(s, req, body);
-        case WD_OP_REG:
-        case WD_OP_UNREG:
-        case WD_OP_LOOKUP:
-          return req_registry(s, req, op, body);
-        case WD_OP_MONITOR:
-        case WD_OP_UNMONITOR:
-        case WD_OP_LINK:
-        case WD_OP_UNLINK:
-        case WD_OP_TERMINATE:
-        case WD_OP_CANCEL:
-          return wd__brk_req_life(s, req, op, body);
-        default:
-          return WD_EBADFRAME;
-      }
+      if (wd__brk_sec_caller(s, body, &who) < 0) return WD_EBADFRAME;
+      s->cur = &who;
+      r = dispatch_req(s, req, op, body);
+      s->cur = NULL;
+      return r;
+    }
+    case WD_R_AUDIT:
+      return wd__brk_sec_audit_rec(s, body);
     case WD_R_EVENT:
       return wd__brk_on_event(s, body);
     case WD_R_REPLY:
@@ -861,6 +944,8 @@ void wd__brk_host_down(hslot *s, const char *fmt, ...) {
   va_end(ap);
   if (s->up && !b->stopping) fprintf(stderr, "ward: host %s: %s\n", s->id, why);
   if (s->why[0] == '\0') snprintf(s->why, sizeof s->why, "%s", why);
+  if (s->up) wd__brk_sec_event(b, WD_AUDIT_HOST_DEATH, s->id, (long)s->pid,
+                               why);
   if (s->pid > 0) kill(s->pid, SIGKILL);
   if (s->link != NULL) {
     s->link->poll.data = s->link;
@@ -1036,10 +1121,11 @@ void wd_broker_stop(wd_broker *b) {
 }
 
 int wd_broker_new(const wd_manifest *m, const wd_broker_opts *o,
-                  wd_broker **out) {
+                  wd_broker **out, char *err, size_t errlen) {
   wd_broker *b;
   size_t i;
-  int n = 0;
+  int n = 0, r;
+  snprintf(err, errlen, "out of memory");
   if (sodium_init() < 0) return WD_EINTERNAL;
   b = wd_calloc(1, sizeof *b);
   if (b == NULL) return WD_ENOMEM;
@@ -1058,6 +1144,14 @@ int wd_broker_new(const wd_manifest *m, const wd_broker_opts *o,
     if (b->master) sodium_free(b->master);
     wd_free(b);
     return WD_ENOMEM;
+  }
+  if ((r = wd__brk_sec_open(b, err, errlen)) < 0) {
+    wd__brk_sec_close(b);
+    lua_close(b->enc);
+    wd_free(b->hosts);
+    sodium_free(b->master);
+    wd_free(b);
+    return r;
   }
   randombytes_buf(b->master, 32);
   for (i = 0; i < m->nentries; i++) {
@@ -1086,12 +1180,29 @@ int wd_broker_new(const wd_manifest *m, const wd_broker_opts *o,
 /* The actor and scope of a root process: the command line's, else the
 ** entry's 'security:' block. The scope travels as newline-separated
 ** group and policy names. */
-static void put_security(wd_buf *w, wd_broker *b, const wd_sec *sec) {
+static void put_security(wd_buf *w, wd_broker *b, const wd_sec *sec,
+                         const hslot *t) {
   size_t i, pos;
-  if (b->o.actor != NULL)
+  /* An entry without its own security block gets its host's default. */
+  if (sec->actor_id == NULL && sec->groups.n + sec->policies.n == 0)
+    sec = &t->he->u.host.def;
+  if (b->o.actor != NULL) {
     wd_buf_put_cstr(w, b->o.actor);
-  else
-    wd_buf_put_cstr(w, sec->actor_id);
+  } else {
+    /* The actor travels as "<id>\0<meta>" (wd_secid.h). */
+    size_t apos = w->len;
+    wd_pval meta;
+    wd_buf_put_u32(w, 0);
+    if (sec->actor_id != NULL)
+      wd_buf_put(w, sec->actor_id, strlen(sec->actor_id));
+    if (sec->actor_meta != NULL &&
+        wd_pval_from_node(sec->actor_meta, &meta) == 0) {
+      wd_buf_put_u8(w, 0);
+      wd_wire_put_pval(w, &meta);
+      wd_pval_clear(&meta);
+    }
+    wd_buf_patch_u32(w, apos, (uint32_t)(w->len - apos - 4));
+  }
   pos = w->len;
   wd_buf_put_u32(w, 0);
   if (b->o.nscope > 0) {
@@ -1177,7 +1288,7 @@ static int spawn_watched(wd_broker *b, const wd_entry *e, const char *host,
   wd_buf_put_cstr(w, e->id);
   wd_buf_put_cstr(w, host);
   wd_buf_put_u32(w, WD_SPAWN_ROOT);
-  put_security(w, b, sec);
+  put_security(w, b, sec, t);
   wd_buf_put_str(w, (const char *)enc.p, enc.len);
   wd_buf_put_str(w, "", 0); /* no context */
   wd_buf_put_str(w, "", 0); /* no name */
@@ -1278,6 +1389,9 @@ void wd_broker_free(wd_broker *b) {
     wd_free(r);
   }
   wd__brk_free_life(b);
+  if (wd__brk_sec_close(b) < 0)
+    fprintf(stderr, "ward: audit log: the final checkpoint could not be "
+                    "written\n");
   names_release(b, -1, 0, 1);
   for (i = 0; i < NAME_BUCKETS; i++)
     while (b->names[i] != NULL) {

@@ -20,8 +20,18 @@
 #define FWD_BUCKETS 256
 #define NAME_BUCKETS 1024
 
+/* The actor and scope a host claims for the caller of a request. */
+typedef struct brk_caller {
+  const char *actor;  /* "<id>" or "<id>\0<meta>" (borrowed) */
+  size_t actorlen;
+  const char *scope;  /* newline-separated names (borrowed) */
+  size_t scopelen;
+  char id[256];       /* the actor id alone */
+} brk_caller;
+
 typedef struct hslot {
   wd_broker *b;
+  const brk_caller *cur; /* the caller of the request being handled */
   const wd_entry *he;
   const char *id;
   size_t idlen;
@@ -116,6 +126,10 @@ struct wd_broker {
   int ndying;
   int stopping;
   int closed;
+  struct wd_policy_set *pset;
+  struct wd_scopes *scopes;
+  struct wd_pcache *pcache;
+  struct wd_audit *audit;
   xwatch *xw;
   svc *svcs;
   int nsvcs;
@@ -141,6 +155,25 @@ const char *wd__brk_resolve(wd_broker *b, const char *dest, size_t *dl);
 void wd__brk_answer(wd_broker *b, fwd *f, int32_t status, const char *s,
                     size_t n);
 int wd__brk_spawn_service(wd_broker *b, int idx, char *err, size_t errlen);
+
+int wd__brk_allow(hslot *s, uint32_t req, const char *pid, size_t pl,
+                  const char *action, const char *res, size_t rl,
+                  const char *target_host, const char *topic);
+
+/* broker_sec.c */
+int wd__brk_sec_open(wd_broker *b, char *err, size_t errlen);
+int wd__brk_sec_close(wd_broker *b);
+void wd__brk_sec_put_init(wd_broker *b, wd_buf *w);
+void wd__brk_sec_event(wd_broker *b, int kind, const char *host, long ospid,
+                       const char *reason);
+int wd__brk_sec_caller(hslot *s, wd_cur *c, brk_caller *who);
+int wd__brk_sec_fits(hslot *s, const char *actor, size_t al,
+                     const char *scope, size_t sl, char *why, size_t whylen);
+int wd__brk_sec_check(hslot *s, const brk_caller *who, const char *pid,
+                      size_t pl, const char *action, const char *resource,
+                      size_t rl, const char *target_host, const char *topic,
+                      char *why, size_t whylen);
+int wd__brk_sec_audit_rec(hslot *s, wd_cur *c);
 
 /* broker_life.c */
 int wd__brk_req_life(hslot *s, uint32_t req, uint8_t op, wd_cur *c);

@@ -28,6 +28,13 @@ enum {
 **   LOG     h->b  str text: a host diagnostic for ward's stderr
 **   EVENT   both  u8 kind, str from, str to, u64 deadline, bytes payload:
 **                 a lifecycle event for process 'to' (one way)
+**   AUDIT   h->b  str actor, str action, str resource, u8 effect,
+**                 str reason, u32 n * (str key, str value) attributes,
+**                 u32 n * str policy id: a decision made in the host
+**
+** A REQ from a host carries the caller's actor and scope right after the
+** op (str actor, str scope), so the broker can re-check it and hold the
+** host to its ceiling; a REQ from the broker does not.
 */
 enum {
   WD_R_INIT = 1,
@@ -40,6 +47,7 @@ enum {
   WD_R_STOP,
   WD_R_LOG,
   WD_R_EVENT,
+  WD_R_AUDIT,
   WD_R_MAX
 };
 

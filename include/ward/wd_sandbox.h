@@ -27,11 +27,16 @@ typedef struct wd_broker_opts {
   const char *const *scope; /* --scope: policy groups/ids of roots */
   size_t nscope;
   uint64_t shutdown_ns; /* CANCEL deadline at shutdown (0: 5 s) */
+  int audit_mode;       /* 0 no log, 1 denials, 2 every decision */
+  const char *audit_log;
+  const char *audit_key; /* secret key file, or NULL: a key per run */
 } wd_broker_opts;
 
-/* Takes no ownership of 'm' (it must outlive the broker). */
+/* Takes no ownership of 'm' (it must outlive the broker). Compiles the
+** policies and opens the audit log; errors (naming file, line and column
+** for a bad policy) go to 'err'. */
 int wd_broker_new(const wd_manifest *m, const wd_broker_opts *o,
-                  wd_broker **out);
+                  wd_broker **out, char *err, size_t errlen);
 /* Spawn 'entry' on 'host' with string arguments; 'cb' runs once. Returns 0
 ** or a negative code with a message in 'err' (nothing started then). */
 int wd_broker_spawn_root(wd_broker *b, const char *entry, const char *host,

@@ -138,6 +138,10 @@ int wd__host_request(wd_host *h, task *t, uint8_t op, wd_buf **body,
   b = rec_begin(h, WD_R_REQ, start);
   wd_buf_put_u32(b, p->req);
   wd_buf_put_u8(b, op);
+  /* Who asks: the broker re-checks the request against this actor and
+  ** scope, and holds the host to its ceiling. */
+  wd_buf_put_str(b, t->a->sec_actor, t->a->sec_actorlen);
+  wd_buf_put_cstr(b, t->a->sec_scope);
   *body = b;
   return 0;
 }
@@ -271,16 +275,12 @@ int wd__host_spawn_local(wd_host *h, entry *e, const spawnopt *o,
   a->mem_limit = (size_t)h->lim.memory;
   a->state = A_ALIVE;
   a->report_exit = (o->flags & WD_SPAWN_ROOT) != 0;
-  a->sec_actor = wd_strndup(o->actor, o->actorlen);
-  a->sec_scope = wd_strndup(o->scope, o->scopelen);
   if (o->ctxlen > 0 && (a->ctx = wd_malloc(o->ctxlen)) != NULL) {
     memcpy(a->ctx, o->ctx, o->ctxlen);
     a->ctxlen = o->ctxlen;
   }
-  if (a->sec_actor == NULL || a->sec_scope == NULL ||
-      (o->ctxlen > 0 && a->ctx == NULL)) {
-    wd_free(a->sec_actor);
-    wd_free(a->sec_scope);
+  if (wd__sec_bind(a, o) < 0 || (o->ctxlen > 0 && a->ctx == NULL)) {
+    wd__sec_unbind(a);
     wd_free(a->ctx);
     wd_free(a);
     return WD_ENOMEM;
@@ -293,8 +293,7 @@ int wd__host_spawn_local(wd_host *h, entry *e, const spawnopt *o,
   a->pidlen = (size_t)r;
   wd_mbox_init(&a->pending, 0);
   if ((r = wd__env_new(a)) < 0) {
-    wd_free(a->sec_actor);
-    wd_free(a->sec_scope);
+    wd__sec_unbind(a);
     wd_free(a->ctx);
     wd_free(a);
     return r;
@@ -306,8 +305,7 @@ int wd__host_spawn_local(wd_host *h, entry *e, const spawnopt *o,
   if ((r = wd__env_boot(a, o->args, o->alen, err, errlen)) < 0) {
     table_remove(h, a);
     lua_close(a->L);
-    wd_free(a->sec_actor);
-    wd_free(a->sec_scope);
+    wd__sec_unbind(a);
     wd_free(a->ctx);
     wd_free(a);
     return r;
@@ -507,8 +505,7 @@ static void actor_free(actor *a) {
   wd_msg_free(a->decoding);
   lua_close(a->L);
   a->L = NULL;
-  wd_free(a->sec_actor);
-  wd_free(a->sec_scope);
+  wd__sec_unbind(a);
   wd_free(a->ctx);
   wd_free(a->upg_entry);
   wd_free(a->upg_args);
@@ -789,7 +786,7 @@ int wd_host_init(wd_host *h, wd_cur *c) {
       if (get_str(c, &e->imports[j])) return WD_EBADFRAME;
   }
   if (h->lim.slice_ns == 0) h->lim.slice_ns = 10000000;
-  return 0;
+  return wd__sec_init(h, c);
 }
 
 /* Parse the body of a SPAWN request after its op (see wd_proto.h) into
@@ -1002,6 +999,7 @@ void wd_host_free(wd_host *h) {
       wd_free(p);
     }
   if (h->compiler) lua_close(h->compiler);
+  wd__sec_free(h);
   wd_free(h->boot_bc);
   wd_buf_close(&h->scratch);
   wd_free(h->id);

@@ -17,6 +17,7 @@
 #include "ward/wd_lua.h"
 #include "ward/wd_mbox.h"
 #include "ward/wd_pid.h"
+#include "ward/wd_policy.h"
 
 typedef struct actor actor;
 typedef struct task task;
@@ -162,8 +163,12 @@ struct actor {
   tmr *timers;
   int report_exit;
   int has_names;
-  char *sec_actor;      /* security actor id ("" none), inherited */
+  char *sec_actor;      /* actor as it travels: "<id>\0<meta>" (id alone
+                           when no meta); inherited by children */
+  size_t sec_actorlen;
   char *sec_scope;      /* newline-separated policy names, inherited */
+  wd_pval meta;         /* the actor's meta (owned) */
+  wd_scope *scope;      /* compiled scope (host cache), NULL: deny all */
   uint8_t *ctx;         /* context values (codec bytes of a table) */
   size_t ctxlen;
   watch *watches;
@@ -207,6 +212,10 @@ struct wd_host {
   uint32_t next_req;
   wd_buf scratch;       /* codec output for one send */
   lua_State *compiler;  /* scratch state that compiles entries */
+  wd_policy_set *pset;  /* the policies the broker shipped */
+  struct wd_scopes *scopes; /* compiled scopes by scope string */
+  wd_pcache *pcache;
+  int audit_mode;       /* 0 off, 1 denials, 2 every decision */
   char *boot_bc;
   size_t boot_len;
   int stopping;
@@ -252,6 +261,22 @@ actor *wd__actor_of(lua_State *L);
 int wd__actor_route(actor *a, wd_msg *m, int force);
 void wd__actor_reroute(actor *a, sub *from);
 uint64_t wd__host_now_ns(void);
+
+/* lpolicy.c */
+int wd__sec_init(wd_host *h, wd_cur *c);
+void wd__sec_free(wd_host *h);
+int wd__sec_bind(actor *a, const spawnopt *o);
+void wd__sec_unbind(actor *a);
+int wd__sec_decide(actor *a, const char *action, const char *resource,
+                   size_t rlen, const char *target_host, const char *topic,
+                   char *why, size_t whylen);
+const char *wd__sec_host_of(const char *pid, size_t len, char *out,
+                            size_t outlen);
+int wd__allow(lua_State *L, actor *a, const char *action,
+              const char *resource, size_t rlen, const char *target_host,
+              const char *topic);
+int wd__allow_pid(lua_State *L, actor *a, const char *action,
+                  const char *pid, size_t len, const char *topic);
 
 /* llife.c */
 int wd__watch_add(actor *a, int type, const char *pid, size_t len);
@@ -306,6 +331,7 @@ int wd__spawn_do(lua_State *L, actor *a, const char *id, size_t il,
 
 /* lsecurity.c */
 int luaopen_ward_security(lua_State *L);
+void wd__sec_pack_actor(lua_State *L, int idx);
 
 /* ltime.c */
 void wd__time_push(lua_State *L, int64_t ns);

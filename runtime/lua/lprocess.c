@@ -127,6 +127,10 @@ static int process_send(lua_State *L) {
     return wd_lerr_pushf(L, WD_EINVAL, "cannot send to @ topics");
   if (encode_args(L, a, 3)) return 2;
   r = pid_local(h, dest, dl, &counter);
+  /* A PID is checked here; a name only the broker can resolve, and it
+  ** checks the resolved PID. */
+  if (r >= 0 && wd__allow_pid(L, a, "process.send", dest, dl, topic))
+    return 2;
   if (r == 1) {
     actor *to = wd__host_find(h, counter);
     wd_msg *m;
@@ -177,7 +181,7 @@ static int spawn_variant(lua_State *L, uint32_t flags, const char *fn) {
   o.ctx = a->ctx;
   o.ctxlen = a->ctxlen;
   o.actor = a->sec_actor;
-  o.actorlen = strlen(a->sec_actor);
+  o.actorlen = a->sec_actorlen;
   o.scope = a->sec_scope;
   o.scopelen = strlen(a->sec_scope);
   return wd__spawn_do(L, a, id, il, host, hl, &o, NULL, 0);
@@ -220,7 +224,7 @@ static int process_exec(lua_State *L) {
   o.ctx = a->ctx;
   o.ctxlen = a->ctxlen;
   o.actor = a->sec_actor;
-  o.actorlen = strlen(a->sec_actor);
+  o.actorlen = a->sec_actorlen;
   o.scope = a->sec_scope;
   o.scopelen = strlen(a->sec_scope);
   return wd__spawn_do(L, a, id, il, host, hl, &o, NULL, 1);
@@ -293,6 +297,22 @@ static actor *life_target(lua_State *L, actor *a, const char *fn,
   return local == 1 ? wd__host_find(a->h, counter) : NULL;
 }
 
+static const char *life_action(uint8_t op) {
+  switch (op) {
+    case WD_OP_MONITOR: return "process.monitor";
+    case WD_OP_UNMONITOR: return "process.unmonitor";
+    case WD_OP_LINK: return "process.link";
+    case WD_OP_UNLINK: return "process.unlink";
+    case WD_OP_CANCEL: return "process.cancel";
+    default: return "process.terminate";
+  }
+}
+
+static int life_is_pid(actor *a, const char *dest, size_t dl) {
+  uint64_t counter;
+  return pid_local(a->h, dest, dl, &counter) >= 0;
+}
+
 static int life_call(lua_State *L, uint8_t op, const char *fn) {
   actor *a = ACTOR(L);
   const char *dest;
@@ -302,6 +322,9 @@ static int life_call(lua_State *L, uint8_t op, const char *fn) {
   if (dest == NULL)
     return wd_lerr_pushf(L, WD_EINVAL, "%s requires a destination argument",
                          fn);
+  if (life_is_pid(a, dest, dl) &&
+      wd__allow_pid(L, a, life_action(op), dest, dl, NULL))
+    return 2;
   if (remote) return life_remote(L, a, op, fn, dest, dl, 0, NULL);
   if (t == NULL || t->killed) {
     if (op == WD_OP_UNMONITOR || op == WD_OP_UNLINK) {
@@ -405,6 +428,9 @@ static int process_cancel(lua_State *L) {
   if (dest == NULL)
     return wd_lerr_pushf(L, WD_EINVAL, "cancel requires at least "
                                        "destination argument");
+  if (life_is_pid(a, dest, dl) &&
+      wd__allow_pid(L, a, "process.cancel", dest, dl, NULL))
+    return 2;
   if (!remote && (t == NULL || t->killed))
     return wd_lerr_pushf(L, WD_ENOTFOUND, "process not found: %s", dest);
   r = wd__event_build(L, a->pid, a->pidlen, "pid.cancel", 0, 1, deadline,
@@ -667,6 +693,8 @@ static int registry_register(lua_State *L) {
   int r;
   if (nl == 0 || nl > 255 || memchr(name, '\0', nl) != NULL)
     return wd_lerr_pushf(L, WD_EINVAL, "invalid name");
+  if (wd__allow(L, a, "process.registry.register", name, nl, NULL, NULL))
+    return 2;
   r = pid_local(h, pid, pl, &counter);
   if (r < 0) return wd_lerr_pushf(L, WD_EINVAL, "invalid pid: %s", pid);
   if (r == 0)
@@ -696,6 +724,9 @@ static int registry_simple(lua_State *L, uint8_t op, int kind,
   int r;
   if (nl == 0 || nl > 255)
     return wd_lerr_pushf(L, WD_EINVAL, "invalid name");
+  if (op == WD_OP_UNREG &&
+      wd__allow(L, a, "process.registry.unregister", name, nl, NULL, NULL))
+    return 2;
   t = need_task(L, fn);
   if ((r = wd__host_request(h, t, op, &b, &st)) < 0)
     return wd_lerr_pushf(L, r, "%s failed", fn);

@@ -98,6 +98,31 @@ static int spawn_k(lua_State *L, int status, lua_KContext ctx) {
 
 /* }====== */
 
+/* The permissions of a spawn (seeds' table): process.spawn (or
+** process.exec) on the entry, .monitored and .linked for those variants,
+** and process.host on the host, for every spawn path. */
+static int spawn_allowed(lua_State *L, actor *a, const char *id, size_t il,
+                         const char *host, size_t hl, uint32_t flags,
+                         int exec) {
+  char hb[300];
+  const char *th;
+  if (hl >= sizeof hb) return wd_lerr_pushf(L, WD_EINVAL, "invalid host");
+  memcpy(hb, host, hl);
+  hb[hl] = '\0';
+  th = hb;
+  if (wd__allow(L, a, exec ? "process.exec" : "process.spawn", id, il, th,
+                NULL))
+    return 2;
+  if ((flags & WD_SPAWN_MONITOR) &&
+      wd__allow(L, a, "process.spawn.monitored", id, il, th, NULL))
+    return 2;
+  if ((flags & WD_SPAWN_LINK) &&
+      wd__allow(L, a, "process.spawn.linked", id, il, th, NULL))
+    return 2;
+  if (wd__allow(L, a, "process.host", host, hl, th, NULL)) return 2;
+  return 0;
+}
+
 /* Spawn 'id' on 'host' with the options 'o' (flags, actor, scope, args,
 ** context, messages) for actor 'a'. With 'name', spawn-or-signal through
 ** the broker's registry. With 'exec', wait for the child's result.
@@ -115,6 +140,7 @@ int wd__spawn_do(lua_State *L, actor *a, const char *id, size_t il,
   so.parentlen = a->pidlen;
   so.args = h->scratch.p;
   so.alen = h->scratch.len;
+  if (spawn_allowed(L, a, id, il, host, hl, o->flags, exec)) return 2;
   if (exec) so.flags |= WD_SPAWN_EXEC;
   if (name != NULL) so.flags |= WD_SPAWN_NAMED;
   if (exec || name != NULL ||
@@ -249,6 +275,7 @@ static int process_with_context(lua_State *L) {
   actor *a = ACTOR(L);
   int ft;
   luaL_checktype(L, 1, LUA_TTABLE);
+  if (wd__allow(L, a, "process.context", "context", 7, NULL, NULL)) return 2;
   ft = builder_new(L, a, 0);
   merge_into_ctx(L, ft, 1);
   return 1;
@@ -258,6 +285,8 @@ static int b_with_context(lua_State *L) {
   int ft;
   luaL_checkudata(L, 1, SPAWNER_MT);
   luaL_checktype(L, 2, LUA_TTABLE);
+  if (wd__allow(L, ACTOR(L), "process.context", "context", 7, NULL, NULL))
+    return 2;
   ft = builder_new(L, ACTOR(L), 1);
   merge_into_ctx(L, ft, 2);
   return 1;
@@ -271,6 +300,8 @@ static int b_with_actor(lua_State *L) {
   if (lua_type(L, -1) != LUA_TSTRING || lua_rawlen(L, -1) == 0)
     return luaL_argerror(L, 2, "actor needs a non-empty string 'id'");
   lua_pop(L, 1);
+  if (wd__allow(L, ACTOR(L), "process.security", "security", 8, NULL, NULL))
+    return 2;
   ft = builder_new(L, ACTOR(L), 1);
   copy_table(L, 2);
   lua_setfield(L, ft, "actor");
@@ -289,6 +320,8 @@ static int b_with_scope(lua_State *L) {
                                  "strings");
     lua_pop(L, 1);
   }
+  if (wd__allow(L, ACTOR(L), "process.security", "security", 8, NULL, NULL))
+    return 2;
   ft = builder_new(L, ACTOR(L), 1);
   copy_table(L, 2);
   lua_setfield(L, ft, "scope");
@@ -367,11 +400,11 @@ static int b_spawn_variant(lua_State *L, uint32_t flags) {
   /* Actor and scope: the builder's, else the caller's. */
   lua_getfield(L, ft, "actor");
   if (lua_istable(L, -1)) {
-    lua_getfield(L, -1, "id");
+    wd__sec_pack_actor(L, lua_gettop(L));
     o.actor = lua_tolstring(L, -1, &o.actorlen);
   } else {
     o.actor = a->sec_actor;
-    o.actorlen = strlen(a->sec_actor);
+    o.actorlen = a->sec_actorlen;
   }
   lua_getfield(L, ft, "scope");
   if (lua_istable(L, -1)) {

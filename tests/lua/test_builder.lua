@@ -25,10 +25,10 @@ return { main = function()
   check.eq(check.recv(reports).all.extra, nil, "original builder unchanged")
   check.eq(ctx.get("request_id"), nil, "the caller's own context is unchanged")
   -- Actor and scope.
-  b:with_actor({ id = "robot" }):with_scope({ "t:g1", "t:g2" }):spawn("t:ctx_reporter", "t:b", process.pid())
+  b:with_actor({ id = "robot" }):with_scope({ "t:trusted", "t:extra" }):spawn("t:ctx_reporter", "t:b", process.pid())
   local r = check.recv(reports)
   check.eq(r.actor, "robot")
-  check.eq(r.scope, "t:g1,t:g2")
+  check.eq(r.scope, "t:trusted,t:extra")
   -- Spawn-or-signal.
   local name = "singleton_" .. process.pid()
   local p1 = check.ok(b:with_name(name):with_message("m", "first"):spawn("t:ctx_reporter", "t:b", process.pid()))

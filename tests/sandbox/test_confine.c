@@ -628,7 +628,7 @@ static void test_broker_reports_a_host_killed_by_sigsys(void **state) {
     fail_msg("%s", err);
   memset(&o, 0, sizeof o);
   o.exe = WD_TESTHOST;
-  assert_int_equal(wd_broker_new(m, &o, &b), 0);
+  if (wd_broker_new(m, &o, &b, err, sizeof err) < 0) fail_msg("%s", err);
   memset(&res, 0, sizeof res);
   if (wd_broker_spawn_root(b, "sbx:wait", "sbx:sigsys", NULL, 0, root_done,
                            &res, err, sizeof err) < 0)

@@ -1,0 +1,194 @@
+/*
+** runtime/lua/lpolicy.c
+** The host's side of the policy engine: the policies the broker shipped,
+** each process's actor and scope, and the check every process.* call
+** makes before it has any effect (deny by default, ARCHITECTURE.md §5).
+** Denials (and, with `--audit all`, every decision) are reported to the
+** broker for its audit log.
+** Runs in: host (sandboxed).
+*/
+#include <stdio.h>
+#include <string.h>
+
+#include "lhost.h"
+#include "lerrors.h"
+#include "ward/wd_proto.h"
+#include "ward/wd_secid.h"
+#include "ward/wd_wire.h"
+
+/* {====== Loading ====== */
+
+/* The policies section of INIT: u8 audit mode, u32 n, n * (str id,
+** str ns, str file, node policy, node groups). */
+int wd__sec_init(wd_host *h, wd_cur *c) {
+  uint8_t mode;
+  uint32_t n, i;
+  int r;
+  if (wd_cur_u8(c, &mode) < 0 || wd_cur_u32(c, &n) < 0 || n > 1000000)
+    return WD_EBADFRAME;
+  h->audit_mode = mode;
+  if ((r = wd_policy_set_new(&h->pset)) < 0) return r;
+  if ((r = wd_pcache_new(4096, &h->pcache)) < 0) return r;
+  if ((r = wd_scopes_new(h->pset, &h->scopes)) < 0) return r;
+  for (i = 0; i < n; i++) {
+    const char *id, *ns, *file;
+    size_t il, nl, fl;
+    char ids[300], nss[300], err[300];
+    wd_node *pol = NULL, *groups = NULL;
+    if (wd_cur_str(c, &id, &il) || wd_cur_str(c, &ns, &nl) ||
+        wd_cur_str(c, &file, &fl) || il >= sizeof ids || nl >= sizeof nss)
+      return WD_EBADFRAME;
+    memcpy(ids, id, il);
+    ids[il] = '\0';
+    memcpy(nss, ns, nl);
+    nss[nl] = '\0';
+    if ((r = wd_wire_get_node(c, "(shipped policy)", &pol)) < 0) return r;
+    if ((r = wd_wire_get_node(c, "(shipped policy)", &groups)) < 0) {
+      wd_wire_node_free(pol);
+      return r;
+    }
+    /* The broker compiled the same policies already: a failure here
+    ** means a malformed frame. */
+    r = wd_policy_add(h->pset, ids, nss, pol, groups, err, sizeof err);
+    wd_wire_node_free(pol);
+    wd_wire_node_free(groups);
+    if (r < 0) return WD_EBADFRAME;
+  }
+  return 0;
+}
+
+void wd__sec_free(wd_host *h) {
+  wd_scopes_free(h->scopes);
+  wd_pcache_free(h->pcache);
+  wd_policy_set_free(h->pset);
+  h->scopes = NULL;
+  h->pcache = NULL;
+  h->pset = NULL;
+}
+
+/* Give 'a' the actor and scope of its spawn. The actor travels as
+** "<id>\0<meta as wire pval>" (no meta: just the id). */
+int wd__sec_bind(actor *a, const spawnopt *o) {
+  a->meta = wd_pval_null();
+  a->sec_actor = wd_malloc(o->actorlen + 1);
+  a->sec_scope = wd_strndup(o->scope, o->scopelen);
+  if (a->sec_actor == NULL || a->sec_scope == NULL) return WD_ENOMEM;
+  memcpy(a->sec_actor, o->actor, o->actorlen);
+  a->sec_actor[o->actorlen] = '\0';
+  a->sec_actorlen = o->actorlen;
+  (void)wd_actor_unpack(o->actor, o->actorlen, &a->meta);
+  a->scope = wd_scopes_get(a->h->scopes, o->scope, o->scopelen);
+  return 0;
+}
+
+void wd__sec_unbind(actor *a) {
+  wd_free(a->sec_actor);
+  wd_free(a->sec_scope);
+  wd_pval_clear(&a->meta);
+  a->sec_actor = a->sec_scope = NULL;
+}
+
+/* }====== */
+
+/* {====== Checks ====== */
+
+/* Tell the broker about a decision for its audit log. */
+static void audit(actor *a, const wd_preq *rq, const wd_pdecision *d) {
+  wd_host *h = a->h;
+  size_t st, i;
+  wd_buf *b = h->io.begin(h->io.ud, WD_R_AUDIT, &st);
+  wd_buf_put_cstr(b, rq->actor_id);
+  wd_buf_put_cstr(b, rq->action);
+  wd_buf_put_cstr(b, rq->resource);
+  wd_buf_put_u8(b, (uint8_t)d->effect);
+  wd_buf_put_cstr(b, wd_policy_reason(d->reason));
+  wd_buf_put_u32(b, (uint32_t)rq->nattrs);
+  for (i = 0; i < rq->nattrs; i++) {
+    wd_buf_put_cstr(b, rq->attrs[i].key);
+    wd_buf_put_str(b, rq->attrs[i].val.u.s.p, rq->attrs[i].val.u.s.len);
+  }
+  wd_buf_put_u32(b, (uint32_t)d->nids);
+  for (i = 0; i < d->nids; i++) wd_buf_put_cstr(b, d->ids[i]);
+  (void)h->io.end(h->io.ud, st);
+}
+
+/* Decide 'action' on 'resource' for 'a'. Returns WD_POLICY_ALLOW or
+** WD_EDENIED, with the explanation in 'why'. */
+int wd__sec_decide(actor *a, const char *action, const char *resource,
+                   size_t rlen, const char *target_host, const char *topic,
+                   char *why, size_t whylen) {
+  wd_host *h = a->h;
+  wd_pattr attrs[4];
+  wd_preq rq;
+  wd_pdecision d;
+  char res[512];
+  int r;
+  size_t n = 0;
+  if (rlen >= sizeof res) rlen = sizeof res - 1;
+  memcpy(res, resource, rlen);
+  res[rlen] = '\0';
+  attrs[n].key = "pid";
+  attrs[n++].val = wd_pval_strn(a->pid, a->pidlen);
+  attrs[n].key = "host";
+  attrs[n++].val = wd_pval_strn(h->id, h->idlen);
+  if (target_host != NULL) {
+    attrs[n].key = "target_host";
+    attrs[n++].val = wd_pval_str(target_host);
+  }
+  if (topic != NULL) {
+    attrs[n].key = "topic";
+    attrs[n++].val = wd_pval_str(topic);
+  }
+  memset(&rq, 0, sizeof rq);
+  rq.actor_id = a->sec_actor && a->sec_actor[0] ? a->sec_actor : NULL;
+  rq.actor_meta = &a->meta;
+  rq.action = action;
+  rq.resource = res;
+  rq.attrs = attrs;
+  rq.nattrs = n;
+  memset(&d, 0, sizeof d);
+  if (a->scope == NULL || rq.actor_id == NULL)
+    r = wd_policy_check(NULL, &rq, &d);
+  else
+    r = wd_pcache_check(h->pcache, a->scope, &rq, &d);
+  if (why != NULL) wd_policy_explain(&d, why, whylen);
+  if (h->audit_mode == 2 || (h->audit_mode == 1 && r != WD_POLICY_ALLOW))
+    audit(a, &rq, &d);
+  return r;
+}
+
+/* The host part of a PID, or NULL. */
+const char *wd__sec_host_of(const char *pid, size_t len, char *out,
+                            size_t outlen) {
+  const char *hid;
+  size_t hl;
+  uint64_t counter;
+  if (wd_pid_parse(pid, len, &hid, &hl, &counter) < 0 || hl >= outlen)
+    return NULL;
+  memcpy(out, hid, hl);
+  out[hl] = '\0';
+  return out;
+}
+
+/* Check before any effect; on denial push nil, err (PermissionDenied,
+** naming action and resource) and return 2, else return 0. */
+int wd__allow(lua_State *L, actor *a, const char *action,
+              const char *resource, size_t rlen, const char *target_host,
+              const char *topic) {
+  char why[300];
+  if (wd__sec_decide(a, action, resource, rlen, target_host, topic, why,
+                     sizeof why) == WD_POLICY_ALLOW)
+    return 0;
+  return wd_lerr_pushf(L, WD_EDENIED, "permission denied: %s on %.*s (%s)",
+                       action, (int)rlen, resource, why);
+}
+
+/* Check 'action' on a target PID: the target host comes from the PID. */
+int wd__allow_pid(lua_State *L, actor *a, const char *action,
+                  const char *pid, size_t len, const char *topic) {
+  char hb[300];
+  return wd__allow(L, a, action, pid, len,
+                   wd__sec_host_of(pid, len, hb, sizeof hb), topic);
+}
+
+/* }====== */

@@ -1,0 +1,84 @@
+/*
+** runtime/secid.c
+** Compiled-scope cache and the travelling form of actors.
+** Runs in: broker and host.
+*/
+#include <string.h>
+
+#include "ward/wd_secid.h"
+#include "ward/wd_wire.h"
+
+typedef struct scopec {
+  struct scopec *next;
+  char *key;
+  size_t len;
+  wd_scope *sc;
+} scopec;
+
+struct wd_scopes {
+  const wd_policy_set *set;
+  scopec *head;
+};
+
+int wd_scopes_new(const wd_policy_set *set, wd_scopes **out) {
+  wd_scopes *c = wd_calloc(1, sizeof *c);
+  if (c == NULL) return WD_ENOMEM;
+  c->set = set;
+  *out = c;
+  return 0;
+}
+
+void wd_scopes_free(wd_scopes *c) {
+  scopec *s;
+  if (c == NULL) return;
+  while ((s = c->head) != NULL) {
+    c->head = s->next;
+    if (s->sc) wd_scope_release(s->sc);
+    wd_free(s->key);
+    wd_free(s);
+  }
+  wd_free(c);
+}
+
+wd_scope *wd_scopes_get(wd_scopes *c, const char *key, size_t len) {
+  scopec *s;
+  const char *names[256];
+  char *copy, *p;
+  size_t n = 0;
+  wd_scope *sc = NULL;
+  if (c == NULL || len == 0) return NULL;
+  for (s = c->head; s != NULL; s = s->next)
+    if (s->len == len && memcmp(s->key, key, len) == 0) return s->sc;
+  if ((copy = wd_strndup(key, len)) == NULL) return NULL;
+  for (p = copy; p != NULL && n < 256;) {
+    char *nl = strchr(p, '\n');
+    if (nl) *nl = '\0';
+    if (*p) names[n++] = p;
+    p = nl ? nl + 1 : NULL;
+  }
+  if (wd_scope_new(c->set, names, n, &sc, NULL, 0) < 0) sc = NULL;
+  wd_free(copy);
+  s = wd_calloc(1, sizeof *s);
+  if (s == NULL || (s->key = wd_strndup(key, len)) == NULL) {
+    wd_free(s);
+    if (sc) wd_scope_release(sc);
+    return NULL;
+  }
+  s->len = len;
+  s->sc = sc;
+  s->next = c->head;
+  c->head = s;
+  return sc;
+}
+
+size_t wd_actor_unpack(const char *packed, size_t len, wd_pval *meta) {
+  const char *nul = memchr(packed, '\0', len);
+  size_t idlen = nul ? (size_t)(nul - packed) : len;
+  *meta = wd_pval_null();
+  if (nul != NULL && idlen + 1 < len) {
+    wd_cur c;
+    wd_cur_init(&c, packed + idlen + 1, len - idlen - 1);
+    if (wd_wire_get_pval(&c, meta) < 0) *meta = wd_pval_null();
+  }
+  return idlen;
+}

@@ -1,0 +1,316 @@
+/*
+** sandbox/broker_sec.c
+** The broker's own policy engine and audit log. It never trusts a
+** decision made in a host: every request it carries is checked again
+** against the caller's actor and scope, which must stay inside the
+** sending host's ceiling (a claim outside it is fatal for that host).
+** Denials, and with `--audit all` every decision, go to the audit log; a
+** decision that cannot be logged is refused (fail closed).
+** Runs in: broker.
+*/
+#include <fnmatch.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "broker_int.h"
+#include "ward/wd_audit.h"
+#include "ward/wd_pid.h"
+#include "ward/wd_polset.h"
+#include "ward/wd_secid.h"
+#include "ward/wd_wire.h"
+
+/* {====== Set-up ====== */
+
+int wd__brk_sec_open(wd_broker *b, char *err, size_t errlen) {
+  int r;
+  if ((r = wd_polset_from_manifest(b->m, &b->pset, err, errlen)) < 0)
+    return r;
+  if ((r = wd_scopes_new(b->pset, &b->scopes)) < 0 ||
+      (r = wd_pcache_new(4096, &b->pcache)) < 0) {
+    snprintf(err, errlen, "out of memory");
+    return r;
+  }
+  if (b->o.audit_mode != 0) {
+    wd_audit_rec rec;
+    char why[64];
+    if ((r = wd_audit_open(b->o.audit_log, b->o.audit_key, &b->audit, err,
+                           errlen)) < 0)
+      return r;
+    memset(&rec, 0, sizeof rec);
+    rec.kind = WD_AUDIT_POLICY_LOAD;
+    snprintf(why, sizeof why, "%zu policies",
+             wd_policy_set_count(b->pset));
+    rec.reason = why;
+    if ((r = wd_audit_append(b->audit, &rec)) < 0) {
+      snprintf(err, errlen, "%s: cannot write: %s", b->o.audit_log,
+               strerror(-r));
+      return r;
+    }
+  }
+  return 0;
+}
+
+int wd__brk_sec_close(wd_broker *b) {
+  int r = 0;
+  if (b->audit != NULL) r = wd_audit_close(b->audit);
+  b->audit = NULL;
+  wd_pcache_free(b->pcache);
+  wd_scopes_free(b->scopes);
+  wd_policy_set_free(b->pset);
+  b->pcache = NULL;
+  b->scopes = NULL;
+  b->pset = NULL;
+  return r;
+}
+
+/* The policies section of a host's INIT record (see lpolicy.c). */
+void wd__brk_sec_put_init(wd_broker *b, wd_buf *w) {
+  size_t i, pos = 0;
+  uint32_t n = 0;
+  wd_buf_put_u8(w, (uint8_t)b->o.audit_mode);
+  pos = w->len;
+  wd_buf_put_u32(w, 0);
+  for (i = 0; i < b->m->nentries; i++) {
+    const wd_entry *e = b->m->entries[i];
+    if (e->kind != WD_KIND_POLICY) continue;
+    wd_buf_put_cstr(w, e->id);
+    wd_buf_put_cstr(w, e->ns);
+    wd_buf_put_cstr(w, e->node ? e->node->file : "");
+    wd_wire_put_node(w, e->u.policy.policy);
+    wd_wire_put_node(w, e->u.policy.groups);
+    n++;
+  }
+  wd_buf_patch_u32(w, pos, n);
+}
+
+/* A host, its OS process and an event for the log (start, death). */
+void wd__brk_sec_event(wd_broker *b, int kind, const char *host, long ospid,
+                       const char *reason) {
+  wd_audit_rec rec;
+  char pid[32];
+  if (b->audit == NULL) return;
+  memset(&rec, 0, sizeof rec);
+  rec.kind = kind;
+  rec.host = host;
+  snprintf(pid, sizeof pid, "%ld", ospid);
+  rec.pid = pid;
+  rec.reason = reason;
+  if (wd_audit_append(b->audit, &rec) < 0)
+    fprintf(stderr, "ward: audit log: cannot write a %s record\n",
+            kind == WD_AUDIT_HOST_START ? "host start" : "host death");
+}
+
+/* }====== */
+
+/* {====== Callers and the ceiling ====== */
+
+static int in_list(const wd_strv *v, const char *s, size_t n) {
+  size_t i;
+  for (i = 0; i < v->n; i++)
+    if (strlen(v->v[i]) == n && memcmp(v->v[i], s, n) == 0) return 1;
+  return 0;
+}
+
+/* Is the claimed actor id and scope inside host 's''s ceiling? A host
+** without a ceiling may claim any (a single-tenant host). */
+static int within_ceiling(hslot *s, const char *id, const char *scope,
+                          size_t sl, char *why, size_t whylen) {
+  const wd_host_conf *hc = &s->he->u.host;
+  const char *p = scope, *end = scope + sl;
+  size_t i;
+  int ok = 0;
+  if (hc->ceiling == NULL) return 1;
+  if (id[0] != '\0') {
+    for (i = 0; i < hc->ceil_actors.n && !ok; i++)
+      ok = fnmatch(hc->ceil_actors.v[i], id, 0) == 0;
+    if (!ok) {
+      snprintf(why, whylen, "actor '%s' is outside the host's ceiling", id);
+      return 0;
+    }
+  }
+  while (p < end) {
+    const char *nl = memchr(p, '\n', (size_t)(end - p));
+    size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+    if (n > 0 && !in_list(&hc->ceil_groups, p, n) &&
+        !in_list(&hc->ceil_policies, p, n)) {
+      snprintf(why, whylen, "scope name '%.*s' is outside the host's "
+                            "ceiling", (int)n, p);
+      return 0;
+    }
+    p += n + 1;
+  }
+  return 1;
+}
+
+/* May a process with this actor and scope run on host 's'? (A spawn that
+** sets them for its child is denied otherwise.) */
+int wd__brk_sec_fits(hslot *s, const char *actor, size_t al,
+                     const char *scope, size_t sl, char *why, size_t whylen) {
+  char id[256];
+  const char *nul = memchr(actor, '\0', al);
+  size_t idlen = nul ? (size_t)(nul - actor) : al;
+  if (idlen >= sizeof id) {
+    snprintf(why, whylen, "actor id too long");
+    return 0;
+  }
+  memcpy(id, actor, idlen);
+  id[idlen] = '\0';
+  return within_ceiling(s, id, scope, sl, why, whylen);
+}
+
+/* Read the caller's actor and scope from a REQ header and hold the host
+** to its ceiling. Returns 0, or WD_EBADFRAME after taking the host down. */
+int wd__brk_sec_caller(hslot *s, wd_cur *c, brk_caller *who) {
+  char why[300];
+  size_t idlen;
+  if (wd_cur_str(c, &who->actor, &who->actorlen) ||
+      wd_cur_str(c, &who->scope, &who->scopelen))
+    return WD_EBADFRAME;
+  idlen = memchr(who->actor, '\0', who->actorlen)
+              ? strlen(who->actor)
+              : who->actorlen;
+  if (idlen >= sizeof who->id || memchr(who->scope, '\0', who->scopelen)) {
+    wd__brk_host_down(s, "malformed actor or scope");
+    return WD_EBADFRAME;
+  }
+  memcpy(who->id, who->actor, idlen);
+  who->id[idlen] = '\0';
+  if (!within_ceiling(s, who->id, who->scope, who->scopelen, why,
+                      sizeof why)) {
+    wd__brk_host_down(s, "%s", why);
+    return WD_EBADFRAME;
+  }
+  return 0;
+}
+
+/* }====== */
+
+/* {====== Decisions ====== */
+
+static void log_decision(wd_broker *b, const wd_preq *rq,
+                         const wd_pdecision *d, int *failed) {
+  wd_audit_rec rec;
+  if (b->audit == NULL) return;
+  if (b->o.audit_mode == 1 && d->effect == WD_PEFFECT_ALLOW) return;
+  wd_audit_rec_decision(&rec, rq, d);
+  if (wd_audit_append(b->audit, &rec) < 0) *failed = 1;
+}
+
+/* Decide 'action' on 'resource' for the caller 'who' (process 'pid' of
+** host 's'). Returns WD_POLICY_ALLOW, WD_EDENIED, or WD_EUNAVAIL when the
+** decision had to be logged and could not be. */
+int wd__brk_sec_check(hslot *s, const brk_caller *who, const char *pid,
+                      size_t pl, const char *action, const char *resource,
+                      size_t rl, const char *target_host, const char *topic,
+                      char *why, size_t whylen) {
+  wd_broker *b = s->b;
+  wd_pattr attrs[4];
+  wd_preq rq;
+  wd_pdecision d;
+  wd_pval meta;
+  char res[512];
+  size_t n = 0;
+  int r, failed = 0;
+  wd_scope *sc = wd_scopes_get(b->scopes, who->scope, who->scopelen);
+  if (rl >= sizeof res) rl = sizeof res - 1;
+  memcpy(res, resource, rl);
+  res[rl] = '\0';
+  attrs[n].key = "pid";
+  attrs[n++].val = wd_pval_strn(pid, pl);
+  attrs[n].key = "host";
+  attrs[n++].val = wd_pval_strn(s->id, s->idlen);
+  if (target_host != NULL) {
+    attrs[n].key = "target_host";
+    attrs[n++].val = wd_pval_str(target_host);
+  }
+  if (topic != NULL) {
+    attrs[n].key = "topic";
+    attrs[n++].val = wd_pval_str(topic);
+  }
+  (void)wd_actor_unpack(who->actor, who->actorlen, &meta);
+  memset(&rq, 0, sizeof rq);
+  rq.actor_id = who->id[0] ? who->id : NULL;
+  rq.actor_meta = &meta;
+  rq.action = action;
+  rq.resource = res;
+  rq.attrs = attrs;
+  rq.nattrs = n;
+  memset(&d, 0, sizeof d);
+  if (sc == NULL || rq.actor_id == NULL) r = wd_policy_check(NULL, &rq, &d);
+  else r = wd_pcache_check(b->pcache, sc, &rq, &d);
+  wd_policy_explain(&d, why, whylen);
+  log_decision(b, &rq, &d, &failed);
+  wd_pval_clear(&meta);
+  if (failed) {
+    snprintf(why, whylen, "the audit log cannot be written");
+    return WD_EUNAVAIL;
+  }
+  return r;
+}
+
+/* An AUDIT record from host 's': a decision it made, for the log. */
+int wd__brk_sec_audit_rec(hslot *s, wd_cur *c) {
+  wd_broker *b = s->b;
+  const char *actor, *action, *res, *reason;
+  size_t al, acl, rl, rsl, i;
+  uint8_t effect;
+  uint32_t na, np;
+  wd_pattr attrs[8];
+  const char *ids[16];
+  char abuf[8][300];
+  char sbuf[4][300], ibuf[16][300];
+  wd_audit_rec rec;
+  if (wd_cur_str(c, &actor, &al) || wd_cur_str(c, &action, &acl) ||
+      wd_cur_str(c, &res, &rl) || wd_cur_u8(c, &effect) ||
+      wd_cur_str(c, &reason, &rsl) || wd_cur_u32(c, &na) || na > 8)
+    return WD_EBADFRAME;
+  for (i = 0; i < na; i++) {
+    const char *k, *v;
+    size_t kl, vl;
+    if (wd_cur_str(c, &k, &kl) || wd_cur_str(c, &v, &vl) ||
+        kl >= sizeof abuf[i])
+      return WD_EBADFRAME;
+    memcpy(abuf[i], k, kl);
+    abuf[i][kl] = '\0';
+    attrs[i].key = abuf[i];
+    attrs[i].val = wd_pval_strn(v, vl);
+  }
+  if (wd_cur_u32(c, &np) || np > 16) return WD_EBADFRAME;
+  for (i = 0; i < np; i++) {
+    const char *p;
+    size_t l;
+    if (wd_cur_str(c, &p, &l) || l >= sizeof ibuf[i]) return WD_EBADFRAME;
+    memcpy(ibuf[i], p, l);
+    ibuf[i][l] = '\0';
+    ids[i] = ibuf[i];
+  }
+  if (b->audit == NULL) return 0;
+  if (al >= 300 || acl >= 300 || rl >= 300 || rsl >= 300)
+    return WD_EBADFRAME;
+  memcpy(sbuf[0], actor, al);
+  sbuf[0][al] = '\0';
+  memcpy(sbuf[1], action, acl);
+  sbuf[1][acl] = '\0';
+  memcpy(sbuf[2], res, rl);
+  sbuf[2][rl] = '\0';
+  memcpy(sbuf[3], reason, rsl);
+  sbuf[3][rsl] = '\0';
+  memset(&rec, 0, sizeof rec);
+  rec.kind = WD_AUDIT_DECISION;
+  rec.actor = sbuf[0][0] ? sbuf[0] : NULL;
+  rec.action = sbuf[1];
+  rec.resource = sbuf[2];
+  rec.effect = effect;
+  rec.reason = sbuf[3];
+  rec.attrs = attrs;
+  rec.nattrs = na;
+  rec.policies = ids;
+  rec.npolicies = np;
+  rec.host = s->id;
+  if (wd_audit_append(b->audit, &rec) < 0)
+    fprintf(stderr, "ward: audit log: cannot write a decision of host %s\n",
+            s->id);
+  return 0;
+}
+
+/* }====== */
