@@ -1173,6 +1173,9 @@ int wd_broker_new(const wd_manifest *m, const wd_broker_opts *o,
   uv_timer_init(&b->loop, &b->killer);
   b->killer.data = b;
   signal(SIGPIPE, SIG_IGN);
+  /* A file size limit must fail an audit write (EFBIG: fail closed), not
+  ** kill the broker. */
+  signal(SIGXFSZ, SIG_IGN);
   *out = b;
   return 0;
 }

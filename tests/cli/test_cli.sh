@@ -65,6 +65,25 @@ if [ -n "$left" ]; then
 else
   echo "ok     no host left after exit"; pass=$((pass+1))
 fi
+# Audit log: denials are logged, the log verifies, tampering is caught.
+ad=$(mktemp -d)
+expect "denied call reported" 0 '^PermissionDenied: permission denied: process.spawn on cli:hello' '' -- "$WARD" run --shutdown-timeout 200ms --audit deny --audit-log "$ad/log" "$DIR/app" cli:audited
+if grep -q '"action":"process.spawn"' "$ad/log" && grep -q '"effect":"deny"' "$ad/log"; then
+  echo "ok     denial in the audit log"; pass=$((pass+1))
+else
+  echo "FAIL   denial in the audit log: $(head -c 400 "$ad/log")"; fail=$((fail+1))
+fi
+expect "audit log verifies" 0 '' '' -- "$WARD" audit verify "$ad/log"
+line=$(grep -n '"action":"process.spawn"' "$ad/log" | head -1 | cut -d: -f1)
+sed -i "${line}s/process.spawn/process.spaWn/" "$ad/log"
+expect "tampered audit log fails" 1 "line $line" '' -- "$WARD" audit verify "$ad/log"
+expect "audit all logs allows" 0 'all sent' '' -- "$WARD" run --shutdown-timeout 200ms --audit all --audit-log "$ad/log2" "$DIR/app" cli:loud 20
+if grep -q '"effect":"allow"' "$ad/log2"; then echo "ok     allows in the audit log"; pass=$((pass+1)); else echo "FAIL   allows in the audit log"; fail=$((fail+1)); fi
+expect "audit needs a log" 2 '' 'needs --audit-log' -- "$WARD" run --audit deny "$DIR/app" cli:hello
+# Fail closed: once the log cannot be written, broker decisions are
+# refused with Unavailable (here a file size limit stops the writes).
+expect "fail closed when the log cannot be written" 0 '^Unavailable after' '' -- bash -c "ulimit -f 16; exec \"\$0\" run --shutdown-timeout 200ms --audit all --audit-log '$ad/log3' '$DIR/app' cli:loud 5000" "$WARD"
+rm -rf "$ad"
 # ward test: closing line, junit report, exit status.
 j=$(mktemp)
 expect "ward test closing line" 0 '^1 passed, 0 failed$' '' -- "$WARD" test --filter test_identity --junit "$j" "$DIR/../lua"
