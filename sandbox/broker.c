@@ -272,6 +272,16 @@ static char **host_env(void) {
   return env;
 }
 
+/* The program a host runs: ward itself, except that the link tests may
+** put a misbehaving test host (never installed) in place of one host, by
+** WARD_TEST_HOST_ID and WARD_TEST_HOST_EXE. */
+static const char *host_exe(wd_broker *b, const hslot *s) {
+  const char *id = getenv("WARD_TEST_HOST_ID");
+  const char *exe = getenv("WARD_TEST_HOST_EXE");
+  if (id != NULL && exe != NULL && strcmp(id, s->id) == 0) return exe;
+  return b->o.exe;
+}
+
 static int host_start(wd_broker *b, hslot *s, char *err, size_t errlen) {
   int sv[2], r;
   uint8_t keys[65 + WD_SBX_PARAMS_LEN];
@@ -314,7 +324,7 @@ static int host_start(wd_broker *b, hslot *s, char *err, size_t errlen) {
     /* Armed before exec, so the host dies with us even before it runs. */
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) _exit(127);
     if (dup2(sv[1], 3) != 3) _exit(127);
-    execve(b->o.exe, argv, env);
+    execve(host_exe(b, s), argv, env);
     _exit(127);
   }
   close(sv[1]);
@@ -340,6 +350,7 @@ static int host_start(wd_broker *b, hslot *s, char *err, size_t errlen) {
   s->link->on_rec = on_rec;
   s->link->on_fail = on_fail;
   s->up = 1;
+  s->beat = uv_now(&b->loop);
   send_init(s);
   send_pids(s);
   wd__brk_sec_event(b, WD_AUDIT_HOST_START, s->id, (long)pid, "started");
@@ -900,6 +911,9 @@ static int on_rec(wd_link *l, uint8_t rtype, wd_cur *body) {
     }
     case WD_R_AUDIT:
       return wd__brk_sec_audit_rec(s, body);
+    case WD_R_BEAT:
+      s->beat = uv_now(&s->b->loop);
+      return 0;
     case WD_R_EVENT:
       return wd__brk_on_event(s, body);
     case WD_R_REPLY:
@@ -1090,6 +1104,25 @@ static void maybe_finish(wd_broker *b) {
   uv_close((uv_handle_t *)&b->sigchld, NULL);
   uv_close((uv_handle_t *)&b->flush, NULL);
   uv_close((uv_handle_t *)&b->killer, NULL);
+  uv_close((uv_handle_t *)&b->watchdog, NULL);
+}
+
+/* The turn deadline: a host whose loop has not come round (no heartbeat)
+** for longer than its manifest's turn_deadline is stuck in a C function
+** or a finalizer; kill it and report it unresponsive. */
+static void on_watchdog(uv_timer_t *t) {
+  wd_broker *b = t->data;
+  uint64_t now = uv_now(&b->loop);
+  int i;
+  for (i = 0; i < b->nhosts; i++) {
+    hslot *s = &b->hosts[i];
+    uint64_t limit = (uint64_t)s->he->u.host.limits.turn_deadline_ns / 1000000;
+    if (!s->up || limit == 0) continue;
+    if (now - s->beat > limit)
+      wd__brk_host_down(s, "unresponsive: its loop did not come back within "
+                           "%llu ms (turn deadline): killed",
+                        (unsigned long long)limit);
+  }
 }
 
 static void on_killer(uv_timer_t *t) {
@@ -1172,6 +1205,10 @@ int wd_broker_new(const wd_manifest *m, const wd_broker_opts *o,
   uv_prepare_start(&b->flush, on_prepare);
   uv_timer_init(&b->loop, &b->killer);
   b->killer.data = b;
+  uv_timer_init(&b->loop, &b->watchdog);
+  b->watchdog.data = b;
+  uv_timer_start(&b->watchdog, on_watchdog, WD_HEARTBEAT_MS, WD_HEARTBEAT_MS);
+  uv_unref((uv_handle_t *)&b->watchdog);
   signal(SIGPIPE, SIG_IGN);
   /* A file size limit must fail an audit write (EFBIG: fail closed), not
   ** kill the broker. */

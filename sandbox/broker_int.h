@@ -37,6 +37,7 @@ typedef struct hslot {
   size_t idlen;
   int up;           /* link usable */
   pid_t pid;        /* 0 when no OS process */
+  uint64_t beat;    /* uv_now of the last heartbeat (or of the start) */
   wd_link *link;
   char why[200];
 } hslot;
@@ -119,6 +120,7 @@ struct wd_broker {
   uv_signal_t sigchld;
   uv_prepare_t flush;
   uv_timer_t killer;
+  uv_timer_t watchdog;
   uv_signal_t sigint, sigterm;
   int signals_on;
   struct btimer *timers;

@@ -524,6 +524,7 @@ static int add_rules(ctx *c, scmp_filter_ctx f) {
   return nrules;
 }
 
+#ifndef WD_ASAN
 /* Build the filter into '*out': the allow-list, then KILL_PROCESS for any
 ** other call and for a foreign architecture. Returns the number of rules
 ** or a negative code. */
@@ -544,6 +545,7 @@ static int build_filter(ctx *c, scmp_filter_ctx *out) {
   *out = f;
   return n;
 }
+#endif
 
 const char *wd_sbx_seccomp_text(void) {
   return wd_seccomp_host_allow;
@@ -563,28 +565,28 @@ int wd_sbx_seccomp_check(char *err, size_t errlen) {
 }
 
 static int step_seccomp(ctx *c) {
-  scmp_filter_ctx f = NULL;
-  int n, r;
+  int r;
   if ((r = skipped(c, WD_SBX_SECCOMP)) != 0) return r < 0 ? r : 0;
 #ifdef WD_ASAN
   /* ASan needs calls the filter forbids (OpenSSH README.privsep). */
-  (void)f;
-  (void)n;
-  (void)r;
   return missing(c, WD_SBX_SECCOMP, "sanitizer build (WD_ASAN)");
 #else
-  if (prctl(PR_GET_SECCOMP) < 0)
-    return missing(c, WD_SBX_SECCOMP, "kernel built without seccomp");
-  if (seccomp_api_get() < 3)
-    return missing(c, WD_SBX_SECCOMP,
-                   "kernel or libseccomp without SECCOMP_RET_KILL_PROCESS");
-  if ((n = build_filter(c, &f)) < 0) return n;
-  r = seccomp_load(f);
-  seccomp_release(f);
-  if (r < 0) return fail(c, r, "seccomp_load: %s", strerror(-r));
-  c->rep->nrules = n;
-  c->rep->state[WD_SBX_SECCOMP] = WD_SBX_ON;
-  return 0;
+  {
+    scmp_filter_ctx f = NULL;
+    int n;
+    if (prctl(PR_GET_SECCOMP) < 0)
+      return missing(c, WD_SBX_SECCOMP, "kernel built without seccomp");
+    if (seccomp_api_get() < 3)
+      return missing(c, WD_SBX_SECCOMP,
+                     "kernel or libseccomp without SECCOMP_RET_KILL_PROCESS");
+    if ((n = build_filter(c, &f)) < 0) return n;
+    r = seccomp_load(f);
+    seccomp_release(f);
+    if (r < 0) return fail(c, r, "seccomp_load: %s", strerror(-r));
+    c->rep->nrules = n;
+    c->rep->state[WD_SBX_SECCOMP] = WD_SBX_ON;
+    return 0;
+  }
 #endif
 }
 

@@ -26,6 +26,7 @@ typedef struct hostctx {
   wd_link link;
   wd_host *host;
   uv_prepare_t flush;
+  uv_timer_t beat;
   const char *id;
   int inited;
 } hostctx;
@@ -82,6 +83,12 @@ static int on_rec(wd_link *l, uint8_t rtype, wd_cur *body) {
     default:
       return WD_EBADFRAME;
   }
+}
+
+static void on_beat(uv_timer_t *t) {
+  hostctx *c = t->data;
+  size_t st = wd_link_rec_begin(&c->link, WD_R_BEAT);
+  (void)wd_link_rec_end(&c->link, st);
 }
 
 static void io_flush(void *ud) {
@@ -178,6 +185,13 @@ void wd_host_main(const char *id, int fd) {
   uv_prepare_init(&c.loop, &c.flush);
   c.flush.data = &c;
   uv_prepare_start(&c.flush, on_prepare);
+  /* A heartbeat every loop turn that reaches timers: the broker kills a
+  ** host whose heartbeat stops for longer than its turn deadline (a C
+  ** function that never returns, which no count hook can interrupt). */
+  uv_timer_init(&c.loop, &c.beat);
+  c.beat.data = &c;
+  uv_timer_start(&c.beat, on_beat, 0, WD_HEARTBEAT_MS);
+  uv_unref((uv_handle_t *)&c.beat);
   confine(id, &params, &c.loop);
   uv_run(&c.loop, UV_RUN_DEFAULT);
   _exit(0);

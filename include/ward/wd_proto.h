@@ -32,6 +32,9 @@ enum {
 **                 str reason, u32 n * (str key, str value) attributes,
 **                 u32 n * str policy id: a decision made in the host
 **
+**   BEAT    h->b  (empty): the host's loop came round (see
+**                 WD_HEARTBEAT_MS; the broker's turn-deadline watchdog)
+**
 ** A REQ from a host carries the caller's actor and scope right after the
 ** op (str actor, str scope), so the broker can re-check it and hold the
 ** host to its ceiling; a REQ from the broker does not.
@@ -48,6 +51,7 @@ enum {
   WD_R_LOG,
   WD_R_EVENT,
   WD_R_AUDIT,
+  WD_R_BEAT,
   WD_R_MAX
 };
 
@@ -83,6 +87,9 @@ enum {
   WD_OP_CANCEL,
   WD_OP_MAX
 };
+
+/* A host sends WD_R_BEAT this often while its loop turns. */
+#define WD_HEARTBEAT_MS 100
 
 /* Event kinds (WD_R_EVENT). */
 enum {
