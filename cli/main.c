@@ -88,41 +88,6 @@ static const char usage_test[] =
     "\n"
     "exit status: 0 all passed; 1 a test failed; 2 bad usage or manifest.\n";
 
-/* --audit deny|all, --audit-log FILE, --audit-key FILE at argv[*i].
-** Returns 1 when consumed, 0 when not an audit option, -1 on error. */
-static int audit_opt(int argc, char **argv, int *i, int *mode,
-                     const char **log, const char **key) {
-  const char *a = argv[*i];
-  if (*i + 1 >= argc) return 0;
-  if (strcmp(a, "--audit") == 0) {
-    const char *v = argv[++*i];
-    if (strcmp(v, "deny") == 0) *mode = 1;
-    else if (strcmp(v, "all") == 0) *mode = 2;
-    else {
-      fprintf(stderr, "ward: --audit takes deny or all, not '%s'\n", v);
-      return -1;
-    }
-    return 1;
-  }
-  if (strcmp(a, "--audit-log") == 0) {
-    *log = argv[++*i];
-    return 1;
-  }
-  if (strcmp(a, "--audit-key") == 0) {
-    *key = argv[++*i];
-    return 1;
-  }
-  return 0;
-}
-
-static int audit_check(int mode, const char **log) {
-  if (mode != 0 && *log == NULL) {
-    fprintf(stderr, "ward: --audit needs --audit-log FILE\n");
-    return -1;
-  }
-  return 0;
-}
-
 /* --shutdown-timeout DURATION ("5s", "500ms"). */
 static int parse_timeout(const char *s, uint64_t *ns) {
   int64_t v;
@@ -158,6 +123,83 @@ static int load(const char *dir, const char *const *policies, int npol,
   return 0;
 }
 
+/* {====== Options shared by run, test and serve ====== */
+
+/* What the commands that start a broker have in common. */
+typedef struct cliopts {
+  wd_broker_opts o;
+  const char *policies[64];
+  int npol;
+  const char *scope[64];
+} cliopts;
+
+static int too_many(const char *cmd, const char *what) {
+  fprintf(stderr, "ward %s: too many %s\n", cmd, what);
+  return -1;
+}
+
+/* A shared option at argv[*i] (moving *i past its value). Returns 1 when
+** consumed, 0 when not a shared option, -1 after printing an error.
+** 'actors' says whether --actor/--scope are accepted. */
+static int shared_opt(int argc, char **argv, int *i, cliopts *c,
+                      const char *cmd, int actors) {
+  const char *a = argv[*i];
+  if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0) {
+    c->o.verbose = 1;
+    return 1;
+  }
+  if (*i + 1 >= argc) return 0;
+  if (strcmp(a, "--policy") == 0) {
+    if (c->npol == 64) return too_many(cmd, "--policy files");
+    c->policies[c->npol++] = argv[++*i];
+  } else if (strcmp(a, "--shutdown-timeout") == 0) {
+    if (parse_timeout(argv[++*i], &c->o.shutdown_ns) < 0) return -1;
+  } else if (strcmp(a, "--audit") == 0) {
+    const char *v = argv[++*i];
+    if (strcmp(v, "deny") == 0) c->o.audit_mode = 1;
+    else if (strcmp(v, "all") == 0) c->o.audit_mode = 2;
+    else {
+      fprintf(stderr, "ward: --audit takes deny or all, not '%s'\n", v);
+      return -1;
+    }
+  } else if (strcmp(a, "--audit-log") == 0) {
+    c->o.audit_log = argv[++*i];
+  } else if (strcmp(a, "--audit-key") == 0) {
+    c->o.audit_key = argv[++*i];
+  } else if (actors && strcmp(a, "--actor") == 0) {
+    c->o.actor = argv[++*i];
+  } else if (actors && strcmp(a, "--scope") == 0) {
+    if (c->o.nscope == 64) return too_many(cmd, "--scope names");
+    c->scope[c->o.nscope++] = argv[++*i];
+  } else {
+    return 0;
+  }
+  return 1;
+}
+
+/* Load the app and start a broker with the options. Returns 0, or the
+** exit status (2) after printing why. */
+static int start(cliopts *c, const char *dir, wd_manifest **m,
+                 wd_broker **b) {
+  char err[1024];
+  int code;
+  if (c->o.audit_mode != 0 && c->o.audit_log == NULL) {
+    fprintf(stderr, "ward: --audit needs --audit-log FILE\n");
+    return 2;
+  }
+  if ((code = load(dir, c->policies, c->npol, m)) != 0) return code;
+  c->o.exe = "/proc/self/exe";
+  c->o.scope = c->scope;
+  if (wd_broker_new(*m, &c->o, b, err, sizeof err) < 0) {
+    fprintf(stderr, "ward: %s\n", err);
+    wd_manifest_free(*m);
+    return 2;
+  }
+  return 0;
+}
+
+/* }====== */
+
 /* {====== ward run ====== */
 
 typedef struct runres {
@@ -176,45 +218,22 @@ static void run_done(wd_broker *b, void *ud, int ok, int is_false,
 }
 
 static int cmd_run(int argc, char **argv) {
-  const char *host = NULL, *policies[64], *actor = NULL, *scope[64];
-  int npol = 0, verbose = 0, i, code;
-  size_t nscope = 0;
-  uint64_t shutdown_ns = 0;
-  int audit_mode = 0, ar;
-  const char *audit_log = NULL, *audit_key = NULL;
+  const char *host = NULL;
+  int i, code, r;
   wd_manifest *m;
   wd_broker *b;
-  wd_broker_opts o;
+  cliopts opts;
   runres res;
   char err[1024];
+  memset(&opts, 0, sizeof opts);
   for (i = 0; i < argc && argv[i][0] == '-'; i++) {
-    if ((ar = audit_opt(argc, argv, &i, &audit_mode, &audit_log,
-                        &audit_key)) != 0) {
-      if (ar < 0) return 2;
+    if ((r = shared_opt(argc, argv, &i, &opts, "run", 1)) != 0) {
+      if (r < 0) return 2;
     } else if (is_help(argv[i])) {
       fputs(usage_run, stdout);
       return 0;
     } else if (strcmp(argv[i], "--host") == 0 && i + 1 < argc) {
       host = argv[++i];
-    } else if (strcmp(argv[i], "--actor") == 0 && i + 1 < argc) {
-      actor = argv[++i];
-    } else if (strcmp(argv[i], "--shutdown-timeout") == 0 && i + 1 < argc) {
-      if (parse_timeout(argv[++i], &shutdown_ns) < 0) return 2;
-    } else if (strcmp(argv[i], "--scope") == 0 && i + 1 < argc) {
-      if (nscope == 64) {
-        fprintf(stderr, "ward run: too many --scope names\n");
-        return 2;
-      }
-      scope[nscope++] = argv[++i];
-    } else if (strcmp(argv[i], "--policy") == 0 && i + 1 < argc) {
-      if (npol == 64) {
-        fprintf(stderr, "ward run: too many --policy files\n");
-        return 2;
-      }
-      policies[npol++] = argv[++i];
-    } else if (strcmp(argv[i], "-v") == 0 ||
-               strcmp(argv[i], "--verbose") == 0) {
-      verbose = 1;
     } else {
       fprintf(stderr, "ward run: unknown option '%s'\n%s", argv[i],
               usage_run);
@@ -225,23 +244,7 @@ static int cmd_run(int argc, char **argv) {
     fprintf(stderr, "ward run: APPDIR and ENTRY are required\n%s", usage_run);
     return 2;
   }
-  if (audit_check(audit_mode, &audit_log) < 0) return 2;
-  if ((code = load(argv[i], policies, npol, &m)) != 0) return code;
-  memset(&o, 0, sizeof o);
-  o.exe = "/proc/self/exe";
-  o.verbose = verbose;
-  o.actor = actor;
-  o.scope = scope;
-  o.nscope = nscope;
-  o.shutdown_ns = shutdown_ns;
-  o.audit_mode = audit_mode;
-  o.audit_log = audit_log;
-  o.audit_key = audit_key;
-  if (wd_broker_new(m, &o, &b, err, sizeof err) < 0) {
-    fprintf(stderr, "ward: %s\n", err);
-    wd_manifest_free(m);
-    return 2;
-  }
+  if ((code = start(&opts, argv[i], &m, &b)) != 0) return code;
   memset(&res, 0, sizeof res);
   wd_broker_start_services(b);
   if (wd_broker_spawn_root(b, argv[i + 1], host,
@@ -435,24 +438,24 @@ static int by_id(const void *a, const void *b) {
 
 static int cmd_test(int argc, char **argv) {
   const char *filter = NULL, *junit = NULL;
-  int verbose = 0, i, code;
-  uint64_t shutdown_ns = 0;
+  int i, code, r;
   size_t k;
   unsigned timeout_s = 30;
   wd_manifest *m;
   wd_broker *b;
-  wd_broker_opts o;
+  cliopts opts;
   tsuite s;
+  memset(&opts, 0, sizeof opts);
   for (i = 0; i < argc && argv[i][0] == '-'; i++) {
-    if (is_help(argv[i])) {
+    if ((r = shared_opt(argc, argv, &i, &opts, "test", 0)) != 0) {
+      if (r < 0) return 2;
+    } else if (is_help(argv[i])) {
       fputs(usage_test, stdout);
       return 0;
     } else if (strcmp(argv[i], "--filter") == 0 && i + 1 < argc) {
       filter = argv[++i];
     } else if (strcmp(argv[i], "--junit") == 0 && i + 1 < argc) {
       junit = argv[++i];
-    } else if (strcmp(argv[i], "--shutdown-timeout") == 0 && i + 1 < argc) {
-      if (parse_timeout(argv[++i], &shutdown_ns) < 0) return 2;
     } else if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc) {
       char *end;
       unsigned long v = strtoul(argv[++i], &end, 10);
@@ -461,9 +464,6 @@ static int cmd_test(int argc, char **argv) {
         return 2;
       }
       timeout_s = (unsigned)v;
-    } else if (strcmp(argv[i], "-v") == 0 ||
-               strcmp(argv[i], "--verbose") == 0) {
-      verbose = 1;
     } else {
       fprintf(stderr, "ward test: unknown option '%s'\n%s", argv[i],
               usage_test);
@@ -474,7 +474,7 @@ static int cmd_test(int argc, char **argv) {
     fprintf(stderr, "ward test: one APPDIR is required\n%s", usage_test);
     return 2;
   }
-  if ((code = load(argv[i], NULL, 0, &m)) != 0) return code;
+  if ((code = start(&opts, argv[i], &m, &b)) != 0) return code;
   memset(&s, 0, sizeof s);
   s.timeout_s = timeout_s;
   s.cases = calloc(m->nentries + 1, sizeof *s.cases);
@@ -488,18 +488,6 @@ static int cmd_test(int argc, char **argv) {
     s.cases[s.n++].id = e->id;
   }
   qsort(s.cases, (size_t)s.n, sizeof *s.cases, by_id);
-  memset(&o, 0, sizeof o);
-  o.exe = "/proc/self/exe";
-  o.verbose = verbose;
-  o.shutdown_ns = shutdown_ns;
-  {
-    char err[1024];
-    if (wd_broker_new(m, &o, &b, err, sizeof err) < 0) {
-      fprintf(stderr, "ward: %s\n", err);
-      wd_manifest_free(m);
-      return 2;
-    }
-  }
   wd_broker_start_services(b);
   test_next(b, &s);
   wd_broker_run(b);
@@ -538,28 +526,17 @@ static const char usage_serve[] =
     "exit status: 0 after a clean shutdown; 2 bad usage or manifest.\n";
 
 static int cmd_serve(int argc, char **argv) {
-  const char *policies[64];
-  char err[1024];
-  int npol = 0, verbose = 0, i, code, audit_mode = 0;
-  const char *audit_log = NULL, *audit_key = NULL;
-  uint64_t shutdown_ns = 0;
+  int i, code, r;
   wd_manifest *m;
   wd_broker *b;
-  wd_broker_opts o;
+  cliopts opts;
+  memset(&opts, 0, sizeof opts);
   for (i = 0; i < argc && argv[i][0] == '-'; i++) {
-    int ar = audit_opt(argc, argv, &i, &audit_mode, &audit_log, &audit_key);
-    if (ar < 0) return 2;
-    if (ar > 0) continue;
-    if (is_help(argv[i])) {
+    if ((r = shared_opt(argc, argv, &i, &opts, "serve", 0)) != 0) {
+      if (r < 0) return 2;
+    } else if (is_help(argv[i])) {
       fputs(usage_serve, stdout);
       return 0;
-    } else if (strcmp(argv[i], "--policy") == 0 && i + 1 < argc && npol < 64) {
-      policies[npol++] = argv[++i];
-    } else if (strcmp(argv[i], "--shutdown-timeout") == 0 && i + 1 < argc) {
-      if (parse_timeout(argv[++i], &shutdown_ns) < 0) return 2;
-    } else if (strcmp(argv[i], "-v") == 0 ||
-               strcmp(argv[i], "--verbose") == 0) {
-      verbose = 1;
     } else {
       fprintf(stderr, "ward serve: unknown option '%s'\n%s", argv[i],
               usage_serve);
@@ -570,20 +547,7 @@ static int cmd_serve(int argc, char **argv) {
     fprintf(stderr, "ward serve: one APPDIR is required\n%s", usage_serve);
     return 2;
   }
-  if (audit_check(audit_mode, &audit_log) < 0) return 2;
-  if ((code = load(argv[i], policies, npol, &m)) != 0) return code;
-  memset(&o, 0, sizeof o);
-  o.exe = "/proc/self/exe";
-  o.verbose = verbose;
-  o.shutdown_ns = shutdown_ns;
-  o.audit_mode = audit_mode;
-  o.audit_log = audit_log;
-  o.audit_key = audit_key;
-  if (wd_broker_new(m, &o, &b, err, sizeof err) < 0) {
-    fprintf(stderr, "ward: %s\n", err);
-    wd_manifest_free(m);
-    return 2;
-  }
+  if ((code = start(&opts, argv[i], &m, &b)) != 0) return code;
   wd_broker_stop_on_signals(b);
   wd_broker_start_services(b);
   wd_broker_run(b);

@@ -82,3 +82,41 @@ size_t wd_actor_unpack(const char *packed, size_t len, wd_pval *meta) {
   }
   return idlen;
 }
+
+void wd_sec_request(wd_seccheck *c, const char *actor_id,
+                    const wd_pval *meta, const char *action,
+                    const char *resource, size_t rlen, const char *pid,
+                    size_t pl, const char *host, size_t hl,
+                    const char *target_host, const char *topic) {
+  size_t n = 0;
+  if (rlen >= sizeof c->res) rlen = sizeof c->res - 1;
+  memcpy(c->res, resource, rlen);
+  c->res[rlen] = '\0';
+  c->attrs[n].key = "pid";
+  c->attrs[n++].val = wd_pval_strn(pid, pl);
+  c->attrs[n].key = "host";
+  c->attrs[n++].val = wd_pval_strn(host, hl);
+  if (target_host != NULL) {
+    c->attrs[n].key = "target_host";
+    c->attrs[n++].val = wd_pval_str(target_host);
+  }
+  if (topic != NULL) {
+    c->attrs[n].key = "topic";
+    c->attrs[n++].val = wd_pval_str(topic);
+  }
+  memset(&c->rq, 0, sizeof c->rq);
+  c->rq.actor_id = actor_id != NULL && actor_id[0] ? actor_id : NULL;
+  c->rq.actor_meta = meta;
+  c->rq.action = action;
+  c->rq.resource = c->res;
+  c->rq.attrs = c->attrs;
+  c->rq.nattrs = n;
+}
+
+int wd_sec_decide(const wd_seccheck *c, const wd_scope *sc,
+                  wd_pcache *cache, wd_pdecision *d) {
+  memset(d, 0, sizeof *d);
+  if (sc == NULL || c->rq.actor_id == NULL)
+    return wd_policy_check(NULL, &c->rq, d);
+  return wd_pcache_check(cache, sc, &c->rq, d);
+}

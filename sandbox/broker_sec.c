@@ -204,42 +204,17 @@ int wd__brk_sec_check(hslot *s, const brk_caller *who, const char *pid,
                       size_t rl, const char *target_host, const char *topic,
                       char *why, size_t whylen) {
   wd_broker *b = s->b;
-  wd_pattr attrs[4];
-  wd_preq rq;
+  wd_seccheck c;
   wd_pdecision d;
   wd_pval meta;
-  char res[512];
-  size_t n = 0;
   int r, failed = 0;
   wd_scope *sc = wd_scopes_get(b->scopes, who->scope, who->scopelen);
-  if (rl >= sizeof res) rl = sizeof res - 1;
-  memcpy(res, resource, rl);
-  res[rl] = '\0';
-  attrs[n].key = "pid";
-  attrs[n++].val = wd_pval_strn(pid, pl);
-  attrs[n].key = "host";
-  attrs[n++].val = wd_pval_strn(s->id, s->idlen);
-  if (target_host != NULL) {
-    attrs[n].key = "target_host";
-    attrs[n++].val = wd_pval_str(target_host);
-  }
-  if (topic != NULL) {
-    attrs[n].key = "topic";
-    attrs[n++].val = wd_pval_str(topic);
-  }
   (void)wd_actor_unpack(who->actor, who->actorlen, &meta);
-  memset(&rq, 0, sizeof rq);
-  rq.actor_id = who->id[0] ? who->id : NULL;
-  rq.actor_meta = &meta;
-  rq.action = action;
-  rq.resource = res;
-  rq.attrs = attrs;
-  rq.nattrs = n;
-  memset(&d, 0, sizeof d);
-  if (sc == NULL || rq.actor_id == NULL) r = wd_policy_check(NULL, &rq, &d);
-  else r = wd_pcache_check(b->pcache, sc, &rq, &d);
+  wd_sec_request(&c, who->id, &meta, action, resource, rl, pid, pl, s->id,
+                 s->idlen, target_host, topic);
+  r = wd_sec_decide(&c, sc, b->pcache, &d);
   wd_policy_explain(&d, why, whylen);
-  log_decision(b, &rq, &d, &failed);
+  log_decision(b, &c.rq, &d, &failed);
   wd_pval_clear(&meta);
   if (failed) {
     snprintf(why, whylen, "the audit log cannot be written");

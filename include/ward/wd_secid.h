@@ -27,4 +27,26 @@ wd_scope *wd_scopes_get(wd_scopes *c, const char *key, size_t len);
 ** length (the id is the first bytes of 'packed'). */
 size_t wd_actor_unpack(const char *packed, size_t len, wd_pval *meta);
 
+/* One process.* check: the request and the storage it borrows. */
+typedef struct wd_seccheck {
+  wd_pattr attrs[4];
+  wd_preq rq;
+  char res[512];
+} wd_seccheck;
+
+/* Build the request for 'action' on 'resource' by actor 'actor_id' (NULL
+** or "": none) with 'meta', made by process 'pid' of host 'host'; the
+** attributes are pid, host, and target_host and topic when not NULL.
+** Everything but the resource (copied, truncated to 511 bytes) stays
+** borrowed. */
+void wd_sec_request(wd_seccheck *c, const char *actor_id,
+                    const wd_pval *meta, const char *action,
+                    const char *resource, size_t rlen, const char *pid,
+                    size_t pl, const char *host, size_t hl,
+                    const char *target_host, const char *topic);
+/* Decide it: no scope or no actor denies; otherwise through 'cache'.
+** Returns WD_POLICY_ALLOW or WD_EDENIED and fills 'd'. */
+int wd_sec_decide(const wd_seccheck *c, const wd_scope *sc,
+                  wd_pcache *cache, wd_pdecision *d);
+
 #endif

@@ -19,14 +19,94 @@
 
 /* {====== Allocator with a per-actor quota ====== */
 
-/* Lua passes the old size on free and realloc, so blocks need no header.
-** Going over the quota returns NULL: a Lua memory error in that actor. */
+/*
+** Small blocks (up to SLAB_MAX bytes: nearly everything Lua allocates)
+** come from size classes SLAB_GRAIN bytes apart, carved out of
+** SLAB_CHUNK chunks and kept on one free list per class: no header per
+** block (Lua passes the old size on free and realloc), no search, no
+** coalescing. The classes serve every actor of the process (a host runs
+** one thread), so an exiting actor's blocks serve the next spawn. Chunks
+** are never given back: a host keeps the peak of its small blocks.
+** Larger blocks go to wd_malloc, and so does everything under
+** AddressSanitizer, which must see Lua's blocks to check them.
+*/
+#if defined(__SANITIZE_ADDRESS__)
+#define SLAB_MAX 0
+#else
+#define SLAB_MAX 1024
+#endif
+#define SLAB_GRAIN 16
+#define SLAB_CHUNK (64 * 1024)
+#define SLAB_CLASS(n) (((n)-1) / SLAB_GRAIN)
+
+static struct {
+  void *free[1024 / SLAB_GRAIN]; /* per class; next block in its 1st word */
+  char *bump, *end;              /* the unused rest of the newest chunk */
+  void *chunks;                  /* every chunk, linked by its 1st word */
+} g_slab;
+
+static void slab_put(void *p, size_t n) {
+  void **head = &g_slab.free[SLAB_CLASS(n)];
+  *(void **)p = *head;
+  *head = p;
+}
+
+static void *slab_get(size_t n) {
+  size_t c = SLAB_CLASS(n), sz = (c + 1) * SLAB_GRAIN, left;
+  void *p = g_slab.free[c];
+  char *k;
+  if (p != NULL) {
+    g_slab.free[c] = *(void **)p;
+    return p;
+  }
+  left = g_slab.bump != NULL ? (size_t)(g_slab.end - g_slab.bump) : 0;
+  if (left < sz) {
+    if ((k = wd_malloc(SLAB_CHUNK)) == NULL) return NULL;
+    /* The rest of the old chunk is a free block of the class below. */
+    if (left >= SLAB_GRAIN) slab_put(g_slab.bump, left / SLAB_GRAIN * SLAB_GRAIN);
+    *(void **)k = g_slab.chunks;
+    g_slab.chunks = k;
+    g_slab.bump = k + SLAB_GRAIN;
+    g_slab.end = k + SLAB_CHUNK;
+  }
+  p = g_slab.bump;
+  g_slab.bump += sz;
+  return p;
+}
+
+static void blk_free(void *p, size_t n) {
+  if (n <= SLAB_MAX) slab_put(p, n);
+  else wd_free(p);
+}
+
+/* Lua assumes that shrinking a block never fails: a shrink that cannot
+** move keeps the block, which is large enough for its new size class. */
+static void *blk_realloc(void *p, size_t o, size_t n) {
+  void *q;
+  if (p != NULL && o <= SLAB_MAX && n <= SLAB_MAX &&
+      SLAB_CLASS(o) == SLAB_CLASS(n))
+    return p;
+  if (p != NULL && o > SLAB_MAX && n > SLAB_MAX) {
+    q = wd_realloc(p, n);
+    return q != NULL || n > o ? q : p;
+  }
+  q = n <= SLAB_MAX ? slab_get(n) : wd_malloc(n);
+  if (q == NULL) return n < o ? p : NULL;
+  if (p != NULL) {
+    memcpy(q, p, o < n ? o : n);
+    blk_free(p, o);
+  }
+  return q;
+}
+
+/* Going over the quota returns NULL: a Lua memory error in that actor.
+** The quota counts the sizes Lua asked for. */
 static void *actor_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
   actor *a = ud;
   size_t old = ptr ? osize : 0;
   void *p;
   if (nsize == 0) {
-    wd_free(ptr);
+    if (ptr != NULL) blk_free(ptr, old);
     a->mem -= old;
     return NULL;
   }
@@ -34,7 +114,7 @@ static void *actor_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
     a->mem_failed = 1;
     return NULL;
   }
-  p = wd_realloc(ptr, nsize);
+  p = blk_realloc(ptr, old, nsize);
   if (p == NULL) return NULL;
   a->mem = a->mem - old + nsize;
   return p;
@@ -208,17 +288,40 @@ static int env_collectgarbage(lua_State *L) {
   return 1;
 }
 
-/* setmetatable refuses finalizers: a __gc runs with hooks off. */
+static void unlazy_globals(lua_State *L, int idx);
+static void need_string(lua_State *L);
+
+/* setmetatable(t, mt) as Lua's, but refusing finalizers: a __gc runs
+** with hooks off. */
 static int env_setmetatable(lua_State *L) {
-  if (lua_type(L, 2) == LUA_TTABLE) {
+  int t = lua_type(L, 2);
+  if (t == LUA_TTABLE) {
     lua_pushliteral(L, "__gc");
     if (lua_rawget(L, 2) != LUA_TNIL)
       return luaL_error(L, "setmetatable: __gc metamethods are not allowed");
     lua_pop(L, 1);
   }
-  lua_pushvalue(L, lua_upvalueindex(2));
-  lua_insert(L, 1);
-  lua_call(L, lua_gettop(L) - 1, 1);
+  luaL_checktype(L, 1, LUA_TTABLE);
+  luaL_argexpected(L, t == LUA_TNIL || t == LUA_TTABLE, 2, "nil or table");
+  unlazy_globals(L, 1);
+  if (luaL_getmetafield(L, 1, "__metatable") != LUA_TNIL)
+    return luaL_error(L, "cannot change a protected metatable");
+  lua_settop(L, 2);
+  lua_setmetatable(L, 1);
+  return 1;
+}
+
+/* getmetatable(v) as Lua's; the lazy parts of the environment are built
+** before a script can see their metatables. */
+static int env_getmetatable(lua_State *L) {
+  luaL_checkany(L, 1);
+  if (lua_type(L, 1) == LUA_TSTRING) need_string(L);
+  else unlazy_globals(L, 1);
+  if (!lua_getmetatable(L, 1)) {
+    lua_pushnil(L);
+    return 1;
+  }
+  luaL_getmetafield(L, 1, "__metatable");
   return 1;
 }
 
@@ -335,20 +438,18 @@ static int co_resume(lua_State *L) {
 }
 
 static int co_wrapped(lua_State *L) {
-  lua_pushvalue(L, lua_upvalueindex(2));
+  lua_pushvalue(L, lua_upvalueindex(1));
   lua_insert(L, 1);
   return do_resume(L, lua_gettop(L) - 1, 1);
 }
 
 static int co_wrap(lua_State *L) {
+  lua_State *co;
   luaL_checktype(L, 1, LUA_TFUNCTION);
-  lua_pushvalue(L, lua_upvalueindex(1));
-  {
-    lua_State *co = lua_newthread(L);
-    lua_pushvalue(L, 1);
-    lua_xmove(L, co, 1);
-  }
-  lua_pushcclosure(L, co_wrapped, 2);
+  co = lua_newthread(L);
+  lua_pushvalue(L, 1);
+  lua_xmove(L, co, 1);
+  lua_pushcclosure(L, co_wrapped, 1);
   return 1;
 }
 
@@ -387,7 +488,12 @@ static int env_require(lua_State *L) {
   actor *a = ACTOR(L);
   const char *name = luaL_checkstring(L, 1);
   int i;
-  lua_getfield(L, LUA_REGISTRYINDEX, "ward.loaded");
+  if (lua_getfield(L, LUA_REGISTRYINDEX, "ward.loaded") == LUA_TNIL) {
+    lua_pop(L, 1);
+    lua_newtable(L);
+    lua_pushvalue(L, -1);
+    lua_setfield(L, LUA_REGISTRYINDEX, "ward.loaded");
+  }
   if (lua_getfield(L, -1, name) != LUA_TNIL) return 1;
   lua_pop(L, 1);
   if (strcmp(name, "time") == 0) {

@@ -339,7 +339,8 @@ int luaopen_ward_time(lua_State *L);
 void wd__tmr_stop(tmr *t);
 int wd__tmr_killer(actor *a, int64_t ns);
 
-/* Upvalue 1 of every binding is the actor (light userdata). */
-#define ACTOR(L) ((actor *)lua_touserdata((L), lua_upvalueindex(1)))
+/* The actor of any thread of its state (lenv.c stores it in the extra
+** space, which every new thread copies), so bindings need no upvalue. */
+#define ACTOR(L) (*(actor **)lua_getextraspace(L))
 
 #endif

@@ -118,42 +118,15 @@ int wd__sec_decide(actor *a, const char *action, const char *resource,
                    size_t rlen, const char *target_host, const char *topic,
                    char *why, size_t whylen) {
   wd_host *h = a->h;
-  wd_pattr attrs[4];
-  wd_preq rq;
+  wd_seccheck c;
   wd_pdecision d;
-  char res[512];
   int r;
-  size_t n = 0;
-  if (rlen >= sizeof res) rlen = sizeof res - 1;
-  memcpy(res, resource, rlen);
-  res[rlen] = '\0';
-  attrs[n].key = "pid";
-  attrs[n++].val = wd_pval_strn(a->pid, a->pidlen);
-  attrs[n].key = "host";
-  attrs[n++].val = wd_pval_strn(h->id, h->idlen);
-  if (target_host != NULL) {
-    attrs[n].key = "target_host";
-    attrs[n++].val = wd_pval_str(target_host);
-  }
-  if (topic != NULL) {
-    attrs[n].key = "topic";
-    attrs[n++].val = wd_pval_str(topic);
-  }
-  memset(&rq, 0, sizeof rq);
-  rq.actor_id = a->sec_actor && a->sec_actor[0] ? a->sec_actor : NULL;
-  rq.actor_meta = &a->meta;
-  rq.action = action;
-  rq.resource = res;
-  rq.attrs = attrs;
-  rq.nattrs = n;
-  memset(&d, 0, sizeof d);
-  if (a->scope == NULL || rq.actor_id == NULL)
-    r = wd_policy_check(NULL, &rq, &d);
-  else
-    r = wd_pcache_check(h->pcache, a->scope, &rq, &d);
+  wd_sec_request(&c, a->sec_actor, &a->meta, action, resource, rlen, a->pid,
+                 a->pidlen, h->id, h->idlen, target_host, topic);
+  r = wd_sec_decide(&c, a->scope, h->pcache, &d);
   if (why != NULL) wd_policy_explain(&d, why, whylen);
   if (h->audit_mode == 2 || (h->audit_mode == 1 && r != WD_POLICY_ALLOW))
-    audit(a, &rq, &d);
+    audit(a, &c.rq, &d);
   return r;
 }
 
