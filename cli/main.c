@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "ward/wd_cli.h"
+#include "ward/wd_confine.h"
 #include "ward/wd_manifest.h"
 #include "ward/wd_sandbox.h"
 #include "ward/wd_time.h"
@@ -26,6 +27,7 @@ static const char usage_main[] =
     "  serve APPDIR                run the app's services until SIGTERM\n"
     "  policy check|eval|explain|test ...   audit and test policies\n"
     "  audit keygen|verify ...     audit log keys and verification\n"
+    "  doctor                      which sandbox layers this kernel gives\n"
     "  help [COMMAND]              show help for a command\n"
     "\n"
     "options:\n"
@@ -60,6 +62,10 @@ static const char usage_run[] =
     "                     when ENTRY exits, every other process gets CANCEL\n"
     "                     with this deadline, then is terminated (5s)\n"
     "  -v, --verbose      log host starts and stops to stderr\n"
+    "  --require-sandbox=all\n"
+    "                     fail a host that cannot apply every confinement\n"
+    "                     layer (namespaces, rlimits, Landlock ABI >= 6,\n"
+    "                     seccomp); without it a missing layer is logged\n"
     "  -h, --help         show this help\n"
     "\n"
     "Services with lifecycle.auto_start start before ENTRY.\n"
@@ -146,6 +152,10 @@ static int shared_opt(int argc, char **argv, int *i, cliopts *c,
   const char *a = argv[*i];
   if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0) {
     c->o.verbose = 1;
+    return 1;
+  }
+  if (strcmp(a, "--require-sandbox=all") == 0) {
+    c->o.require_sandbox = 1;
     return 1;
   }
   if (*i + 1 >= argc) return 0;
@@ -592,6 +602,7 @@ int main(int argc, char **argv) {
   if (strcmp(argv[1], "test") == 0) return cmd_test(argc - 2, argv + 2);
   if (strcmp(argv[1], "serve") == 0) return cmd_serve(argc - 2, argv + 2);
   if (strcmp(argv[1], "policy") == 0) return wd_cmd_policy(argc - 2, argv + 2);
+  if (strcmp(argv[1], "doctor") == 0) return wd_cmd_doctor(argc - 1, argv + 1);
   if (strcmp(argv[1], "audit") == 0) return wd_cmd_audit(argc - 2, argv + 2);
   fprintf(stderr, "ward: unknown command '%s'\n%s", argv[1], usage_main);
   return 2;

@@ -96,6 +96,12 @@ void wd__brk_fwd_free(fwd *f) {
   wd_free(f);
 }
 
+static fwd *fwd_find(wd_broker *b, uint32_t breq) {
+  fwd *f = b->fwd[breq % FWD_BUCKETS];
+  while (f != NULL && f->breq != breq) f = f->next;
+  return f;
+}
+
 static fwd *fwd_take(wd_broker *b, uint32_t breq) {
   fwd **pp = &b->fwd[breq % FWD_BUCKETS];
   while (*pp != NULL) {
@@ -229,7 +235,10 @@ static void send_init(hslot *s) {
   wd_buf *w = wd__brk_rec(s, WD_R_INIT, &st);
   wd_buf_put_u64(w, lim->memory);
   wd_buf_put_u64(w, (uint64_t)lim->mailbox);
-  wd_buf_put_u64(w, lim->max_payload);
+  /* A message must fit one frame, which must fit one datagram. */
+  wd_buf_put_u64(w, lim->max_payload < WD_LINK_MAX_MESSAGE
+                        ? lim->max_payload
+                        : WD_LINK_MAX_MESSAGE);
   wd_buf_put_u64(w, (uint64_t)lim->max_processes);
   wd_buf_put_u64(w, (uint64_t)lim->slice_ns);
   wd_buf_put_u64(w, (uint64_t)lim->cpu_ns);
@@ -289,11 +298,14 @@ static int host_start(wd_broker *b, hslot *s, char *err, size_t errlen) {
   pid_t pid;
   char **env = host_env();
   wd_sbx_params sp;
-  /* What the host needs to confine itself (wd_confine.h). XXX: OR in the
-  ** command line's --require-sandbox=all unless the host says 'none'. */
+  /* What the host needs to confine itself (wd_confine.h): every layer
+  ** is required when the host says so, or when --require-sandbox=all is
+  ** given and the host does not say 'none'. */
   memset(&sp, 0, sizeof sp);
   sp.address_space = s->he->u.host.limits.address_space;
-  if (s->he->u.host.sandbox_require == WD_SANDBOX_ALL)
+  if (s->he->u.host.sandbox_require == WD_SANDBOX_ALL ||
+      (b->o.require_sandbox &&
+       s->he->u.host.sandbox_require != WD_SANDBOX_NONE))
     sp.flags |= WD_SBX_REQUIRE_ALL;
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
     snprintf(err, errlen, "socketpair: %s", strerror(errno));
@@ -791,12 +803,14 @@ static int on_reply(hslot *s, wd_cur *c) {
   fwd *f;
   if (wd_cur_u32(c, &breq) || wd_cur_u32(c, &status) || get_str(c, &str, &n))
     return WD_EBADFRAME;
-  f = fwd_take(b, breq);
+  /* Check before taking: a host that answers another host's request
+  ** must not make that request disappear. */
+  f = fwd_find(b, breq);
   if (f == NULL || f->target != (int)(s - b->hosts)) {
-    wd__brk_fwd_free(f);
     wd__brk_host_down(s, "reply to a request it was never sent");
     return WD_EBADFRAME;
   }
+  f = fwd_take(b, breq);
   wd__brk_after_reply(b, f, (int32_t)status, str, n);
   wd__brk_answer(b, f, (int32_t)status, str, n);
   wd__brk_fwd_free(f);

@@ -50,6 +50,11 @@ static int drain_queue(wd_link *l) {
 
 static void on_poll(uv_poll_t *h, int status, int events);
 
+/* The peer is gone (not a protocol error). */
+static int gone(int code) {
+  return code == -EPIPE || code == -ECONNRESET || code == -ENOTCONN;
+}
+
 void wd_link_tune_socket(int fd) {
   int sz = (int)(WD_LINK_MAX_PAYLOAD * 2 + 4096);
   /* SO_*BUFFORCE works for root; fall back to the capped variants. */
@@ -144,7 +149,7 @@ int wd_link_flush(wd_link *l) {
   if (l->qhead == NULL) return 0;
   r = drain_queue(l);
   if (r < 0) {
-    link_fail(l, r, "write failed");
+    link_fail(l, gone(r) ? 0 : r, "write failed");
     return r;
   }
   return set_events(l, r == 1 ? UV_READABLE | UV_WRITABLE : UV_READABLE);
@@ -182,14 +187,17 @@ static int handle_frame(wd_link *l, const uint8_t *p, size_t n) {
 static void on_poll(uv_poll_t *h, int status, int events) {
   wd_link *l = h->data;
   int i;
+  /* A peer that died with frames unread shows as a poll error or a reset
+  ** connection: that is the end of the link (code 0), not a bad frame, so
+  ** the owner can find out how the peer really ended. */
   if (status < 0) {
-    link_fail(l, WD_EIO, uv_strerror(status));
+    link_fail(l, 0, uv_strerror(status));
     return;
   }
   if (events & UV_WRITABLE) {
     int r = drain_queue(l);
     if (r < 0) {
-      link_fail(l, r, "write failed");
+      link_fail(l, gone(r) ? 0 : r, "write failed");
       return;
     }
     set_events(l, r == 1 ? UV_READABLE | UV_WRITABLE : UV_READABLE);
@@ -202,7 +210,7 @@ static void on_poll(uv_poll_t *h, int status, int events) {
     while (n == -1 && errno == EINTR);
     if (n == -1) {
       if (errno == EAGAIN || errno == EWOULDBLOCK) return;
-      link_fail(l, -errno, "read failed");
+      link_fail(l, gone(-errno) ? 0 : -errno, "read failed");
       return;
     }
     if (n == 0) {

@@ -14,8 +14,13 @@
 #include "ward/wd_buf.h"
 #include "ward/wd_ipc.h"
 
-/* Largest frame payload on a link, and largest single record body. */
-#define WD_LINK_MAX_PAYLOAD (8u << 20)
+/* Largest frame payload on a link, and largest single record body. A
+** frame is one SOCK_SEQPACKET datagram, and Linux carries unix datagrams
+** only up to about 4 MiB + 64 KiB (measured: 4,263,616 bytes), so a frame
+** stays under 4 MiB; the largest message payload leaves room for the
+** record around it. */
+#define WD_LINK_MAX_PAYLOAD ((4u << 20) - 4096u)
+#define WD_LINK_MAX_MESSAGE ((4u << 20) - 65536u)
 /* A batch is sealed early once it grows past this. */
 #define WD_LINK_BATCH_SOFT (256u << 10)
 

@@ -23,7 +23,7 @@
 #define WD_HOST_DEFAULT_MAX_PROCESSES 100000
 #define WD_HOST_DEFAULT_MEMORY        (64ull << 20) /* bytes */
 #define WD_HOST_DEFAULT_MAILBOX       100000        /* messages */
-#define WD_HOST_DEFAULT_MAX_PAYLOAD   (4ull << 20)  /* bytes */
+#define WD_HOST_DEFAULT_MAX_PAYLOAD   (1ull << 20)  /* bytes */
 #define WD_HOST_DEFAULT_CPU_NS        0             /* unlimited */
 #define WD_HOST_DEFAULT_SLICE_NS      10000000ll    /* 10ms */
 #define WD_HOST_DEFAULT_DEADLINE_NS   2000000000ll  /* 2s */

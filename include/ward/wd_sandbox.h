@@ -30,6 +30,7 @@ typedef struct wd_broker_opts {
   int audit_mode;       /* 0 no log, 1 denials, 2 every decision */
   const char *audit_log;
   const char *audit_key; /* secret key file, or NULL: a key per run */
+  int require_sandbox;  /* --require-sandbox=all: a missing layer is fatal */
 } wd_broker_opts;
 
 /* Takes no ownership of 'm' (it must outlive the broker). Compiles the

@@ -106,6 +106,65 @@ int wd__block(lua_State *L, task *t, lua_KFunction k, lua_KContext ctx) {
 
 /* {====== Channel core ====== */
 
+/* Registry keys of the two metatables, made on first use: a lookup by
+** address hashes a pointer, where one by name (luaL_checkudata) interns
+** the name first. */
+static const char chan_key = 0, case_key = 0;
+
+static int channel_send(lua_State *L);
+static int channel_receive(lua_State *L);
+static int channel_close(lua_State *L);
+static int channel_case_send(lua_State *L);
+static int channel_case_receive(lua_State *L);
+static int channel_tostring(lua_State *L);
+
+static void push_chan_meta(lua_State *L) {
+  static const luaL_Reg meth[] = {
+    { "send", channel_send },
+    { "receive", channel_receive },
+    { "close", channel_close },
+    { "case_send", channel_case_send },
+    { "case_receive", channel_case_receive },
+    { NULL, NULL },
+  };
+  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &chan_key) != LUA_TNIL) return;
+  lua_pop(L, 1);
+  lua_createtable(L, 0, 4);
+  luaL_newlib(L, meth);
+  lua_setfield(L, -2, "__index");
+  lua_pushcfunction(L, channel_tostring);
+  lua_setfield(L, -2, "__tostring");
+  lua_pushliteral(L, "channel");
+  lua_setfield(L, -2, "__metatable");
+  lua_pushliteral(L, CHAN_MT);
+  lua_setfield(L, -2, "__name");
+  lua_pushvalue(L, -1);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &chan_key);
+}
+
+static void push_case_meta(lua_State *L) {
+  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &case_key) != LUA_TNIL) return;
+  lua_pop(L, 1);
+  lua_createtable(L, 0, 2);
+  lua_pushliteral(L, "case");
+  lua_setfield(L, -2, "__metatable");
+  lua_pushliteral(L, CASE_MT);
+  lua_setfield(L, -2, "__name");
+  lua_pushvalue(L, -1);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &case_key);
+}
+
+/* The userdata at 'idx' if its metatable is the one at 'key', or NULL. */
+static void *testud(lua_State *L, int idx, const char *key) {
+  void *p = lua_touserdata(L, idx);
+  int ok;
+  if (p == NULL || !lua_getmetatable(L, idx)) return NULL;
+  lua_rawgetp(L, LUA_REGISTRYINDEX, key);
+  ok = lua_rawequal(L, -1, -2);
+  lua_pop(L, 2);
+  return ok ? p : NULL;
+}
+
 chan *wd__chan_new(lua_State *L, actor *a, int kind, int cap) {
   chan *ch = lua_newuserdatauv(L, sizeof *ch, 1);
   memset(ch, 0, sizeof *ch);
@@ -116,12 +175,15 @@ chan *wd__chan_new(lua_State *L, actor *a, int kind, int cap) {
     lua_createtable(L, cap > 0 && cap < 64 ? cap : 0, 0);
     lua_setiuservalue(L, -2, 1);
   }
-  luaL_setmetatable(L, CHAN_MT);
+  push_chan_meta(L);
+  lua_setmetatable(L, -2);
   return ch;
 }
 
 static chan *checkchan(lua_State *L, int idx) {
-  return luaL_checkudata(L, idx, CHAN_MT);
+  chan *ch = testud(L, idx, &chan_key);
+  if (ch == NULL) luaL_typeerror(L, idx, CHAN_MT);
+  return ch;
 }
 
 static int ready_recv(chan *ch) {
@@ -267,7 +329,7 @@ static void push_result(lua_State *L, int ci, int vidx, int ok) {
 static cas *get_case(lua_State *L, lua_Integer i) {
   cas *c;
   lua_rawgeti(L, 1, i);
-  c = luaL_testudata(L, -1, CASE_MT);
+  c = testud(L, -1, &case_key);
   if (c == NULL) {
     lua_pop(L, 1);
     return NULL;
@@ -414,7 +476,8 @@ static int single(lua_State *L, int is_send) {
     lua_pushvalue(L, 2);
     lua_setiuservalue(L, -2, 2);
   }
-  luaL_setmetatable(L, CASE_MT);
+  push_case_meta(L);
+  lua_setmetatable(L, -2);
   lua_rawseti(L, -2, 1);
   lua_replace(L, 1);
   lua_settop(L, 1);
@@ -510,7 +573,8 @@ static int make_case(lua_State *L, int is_send) {
     lua_pushvalue(L, 2);
     lua_setiuservalue(L, -2, 2);
   }
-  luaL_setmetatable(L, CASE_MT);
+  push_case_meta(L);
+  lua_setmetatable(L, -2);
   return 1;
 }
 
@@ -539,44 +603,13 @@ static int channel_new(lua_State *L) {
 
 /* }====== */
 
+/* Pushes the channel table; the metatables are made on first use. */
 int luaopen_ward_channel(lua_State *L) {
-  static const luaL_Reg meth[] = {
-    { "send", channel_send },
-    { "receive", channel_receive },
-    { "close", channel_close },
-    { "case_send", channel_case_send },
-    { "case_receive", channel_case_receive },
-    { NULL, NULL },
-  };
   static const luaL_Reg funcs[] = {
     { "new", channel_new },
     { "select", channel_select },
     { NULL, NULL },
   };
-  actor *a = lua_touserdata(L, -1);
-  int i;
-  luaL_newmetatable(L, CHAN_MT);
-  lua_createtable(L, 0, 5);
-  for (i = 0; meth[i].name; i++) {
-    lua_pushlightuserdata(L, a);
-    lua_pushcclosure(L, meth[i].func, 1);
-    lua_setfield(L, -2, meth[i].name);
-  }
-  lua_setfield(L, -2, "__index");
-  lua_pushcfunction(L, channel_tostring);
-  lua_setfield(L, -2, "__tostring");
-  lua_pushliteral(L, "channel");
-  lua_setfield(L, -2, "__metatable");
-  lua_pop(L, 1);
-  luaL_newmetatable(L, CASE_MT);
-  lua_pushliteral(L, "case");
-  lua_setfield(L, -2, "__metatable");
-  lua_pop(L, 1);
-  lua_createtable(L, 0, 2);
-  for (i = 0; funcs[i].name; i++) {
-    lua_pushlightuserdata(L, a);
-    lua_pushcclosure(L, funcs[i].func, 1);
-    lua_setfield(L, -2, funcs[i].name);
-  }
+  luaL_newlib(L, funcs);
   return 1;
 }

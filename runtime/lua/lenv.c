@@ -7,6 +7,7 @@
 */
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
 
@@ -288,7 +289,7 @@ static int env_collectgarbage(lua_State *L) {
   return 1;
 }
 
-static void unlazy_globals(lua_State *L, int idx);
+static void unlazy(lua_State *L, int idx);
 static void need_string(lua_State *L);
 
 /* setmetatable(t, mt) as Lua's, but refusing finalizers: a __gc runs
@@ -303,7 +304,7 @@ static int env_setmetatable(lua_State *L) {
   }
   luaL_checktype(L, 1, LUA_TTABLE);
   luaL_argexpected(L, t == LUA_TNIL || t == LUA_TTABLE, 2, "nil or table");
-  unlazy_globals(L, 1);
+  unlazy(L, 1);
   if (luaL_getmetafield(L, 1, "__metatable") != LUA_TNIL)
     return luaL_error(L, "cannot change a protected metatable");
   lua_settop(L, 2);
@@ -316,7 +317,7 @@ static int env_setmetatable(lua_State *L) {
 static int env_getmetatable(lua_State *L) {
   luaL_checkany(L, 1);
   if (lua_type(L, 1) == LUA_TSTRING) need_string(L);
-  else unlazy_globals(L, 1);
+  else unlazy(L, 1);
   if (!lua_getmetatable(L, 1)) {
     lua_pushnil(L);
     return 1;
@@ -596,90 +597,394 @@ static int load_entry(lua_State *L, actor *a, entry *e) {
 
 /* {====== Building the environment ====== */
 
-static void setfuncs(lua_State *L, const luaL_Reg *l, actor *a) {
-  for (; l->name != NULL; l++) {
-    lua_pushlightuserdata(L, a);
-    lua_pushcclosure(L, l->func, 1);
-    lua_setfield(L, -2, l->name);
+/*
+** A new state holds only what every actor needs: empty globals whose
+** metatable resolves a name on its first use (then stores it, so the
+** next use is a plain table read), and the string metatable, whose
+** __index is the string table, filled on its first use. Lua's own
+** functions are taken once per process from a scratch state: a C
+** function is the same code in every state, and a light C function (one
+** without upvalues) costs a state no memory. ward's bindings find their
+** actor through the extra space (ACTOR), so they need no upvalues
+** either. Whatever a script does with a lazy table (assigns a built-in
+** name, takes its metatable, iterates it with pairs, sets a metatable)
+** first builds all of it and drops the lazy metatable, so a script sees
+** the same environment as if everything had been opened at once; only
+** rawget, rawset and next on such a table (_G, process) can tell a name
+** not used yet.
+*/
+
+/* Lua's own functions that actors use unchanged, by name. */
+static const char *const str_names[] = {
+  "byte", "char", "find", "format", "gmatch", "gsub", "len", "lower",
+  "match", "pack", "packsize", "rep", "reverse", "sub", "unpack", "upper",
+  NULL, /* not "dump" */
+};
+static const char *const strmeta_names[] = {
+  "__add", "__sub", "__mul", "__mod", "__pow", "__div", "__idiv", "__unm",
+  NULL,
+};
+static const char *const os_names[] = { "time", "clock", "date", "difftime",
+                                        NULL };
+static lua_CFunction str_fns[16], strmeta_fns[8], os_fns[4];
+
+/* The functions of the string library that take an error object as
+** their first argument as its message. */
+static int str_call(lua_State *L, int i) {
+  if (lua_type(L, 1) != LUA_TSTRING && wd_lerr_is(L, 1)) {
+    wd_lerr_unpack(L, 1);
+    lua_copy(L, -4, 1); /* the message */
+    lua_pop(L, 5);
   }
+  return str_fns[i](L);
 }
 
-static int env_setup(lua_State *L) {
-  actor *a = lua_touserdata(L, 1);
-  static const char *const base_removed[] = {
-    "dofile", "loadfile", NULL,
-  };
-  static const luaL_Reg base_funcs[] = {
-    { "print", env_print },
-    { "load", env_load },
-    { "collectgarbage", env_collectgarbage },
-    { "pcall", env_pcall },
-    { "xpcall", env_xpcall },
-    { "require", env_require },
-    { NULL, NULL },
-  };
+#define STR_WRAP(name, i) \
+  static int str_##name(lua_State *L) { return str_call(L, i); }
+STR_WRAP(byte, 0)
+STR_WRAP(find, 2)
+STR_WRAP(format, 3)
+STR_WRAP(gmatch, 4)
+STR_WRAP(gsub, 5)
+STR_WRAP(len, 6)
+STR_WRAP(lower, 7)
+STR_WRAP(match, 8)
+STR_WRAP(rep, 11)
+STR_WRAP(sub, 13)
+STR_WRAP(upper, 15)
+
+static const lua_CFunction str_wrapped[16] = {
+  str_byte, NULL,    str_find, str_format, str_gmatch, str_gsub,
+  str_len,  str_lower, str_match, NULL, NULL, str_rep, NULL, str_sub,
+  NULL,     str_upper,
+};
+
+/* Fill the string table at 's' (lazy until now) and make it plain. */
+static void fill_string(lua_State *L, int s) {
+  int i;
+  s = lua_absindex(L, s);
+  for (i = 0; str_names[i] != NULL; i++) {
+    lua_pushcfunction(L, str_wrapped[i] ? str_wrapped[i] : str_fns[i]);
+    lua_setfield(L, s, str_names[i]);
+  }
+  lua_pushnil(L);
+  lua_setmetatable(L, s);
+}
+
+/* __index of the string table before its first use (a method call on a
+** string). */
+static int s_index(lua_State *L) {
+  fill_string(L, 1);
+  lua_settop(L, 2);
+  lua_rawget(L, 1);
+  return 1;
+}
+
+/* The string table, filled. Until a script holds the global 'string' or
+** the string metatable, that metatable is the one env_setup made. */
+static int open_string(lua_State *L) {
+  lua_pushliteral(L, "");
+  lua_getmetatable(L, -1);
+  lua_pushliteral(L, "__index");
+  lua_rawget(L, -2);
+  if (lua_getmetatable(L, -1)) {
+    lua_pop(L, 1);
+    fill_string(L, -1);
+  }
+  return 1;
+}
+
+static int open_coroutine(lua_State *L) {
   static const luaL_Reg co_funcs[] = {
     { "resume", co_resume },
     { "spawn", co_spawn },
+    { "wrap", co_wrap },
     { NULL, NULL },
   };
-  static const char *const os_keep[] = { "time", "clock", "date", "difftime",
-                                         NULL };
+  luaopen_coroutine(L);
+  luaL_setfuncs(L, co_funcs, 0);
+  return 1;
+}
+
+/* A time-only os. */
+static int open_os(lua_State *L) {
   int i;
-  lua_gc(L, LUA_GCSTOP);
-  luaL_requiref(L, LUA_GNAME, luaopen_base, 1);
-  for (i = 0; base_removed[i] != NULL; i++) {
-    lua_pushnil(L);
-    lua_setfield(L, -2, base_removed[i]);
-  }
-  setfuncs(L, base_funcs, a);
-  lua_pushlightuserdata(L, a);
-  lua_getfield(L, -2, "setmetatable");
-  lua_pushcclosure(L, env_setmetatable, 2);
-  lua_setfield(L, -2, "setmetatable");
-  lua_pop(L, 1);
-
-  luaL_requiref(L, LUA_COLIBNAME, luaopen_coroutine, 1);
-  setfuncs(L, co_funcs, a);
-  lua_pushlightuserdata(L, a);
-  lua_pushcclosure(L, co_wrap, 1);
-  lua_setfield(L, -2, "wrap");
-  lua_pop(L, 1);
-  luaL_requiref(L, LUA_STRLIBNAME, luaopen_string, 1);
-  lua_pushnil(L);
-  lua_setfield(L, -2, "dump");
-  wd_lerr_patch_string(L);
-  lua_pop(L, 1);
-  luaL_requiref(L, LUA_TABLIBNAME, luaopen_table, 1);
-  luaL_requiref(L, LUA_MATHLIBNAME, luaopen_math, 1);
-  luaL_requiref(L, LUA_UTF8LIBNAME, luaopen_utf8, 1);
-  lua_pop(L, 3);
-  /* A time-only os. */
-  luaL_requiref(L, LUA_OSLIBNAME, luaopen_os, 0);
   lua_createtable(L, 0, 4);
-  for (i = 0; os_keep[i] != NULL; i++) {
-    lua_getfield(L, -2, os_keep[i]);
-    lua_setfield(L, -2, os_keep[i]);
+  for (i = 0; os_names[i] != NULL; i++) {
+    lua_pushcfunction(L, os_fns[i]);
+    lua_setfield(L, -2, os_names[i]);
   }
-  lua_setglobal(L, LUA_OSLIBNAME);
-  lua_pop(L, 1);
-  lua_pushnil(L);
-  lua_setfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+  return 1;
+}
 
-  wd_lerr_open(L);
-  lua_setglobal(L, "errors");
-  lua_pushlightuserdata(L, a);
-  luaopen_ward_process(L);
-  lua_setglobal(L, "process");
+static int g_pairs(lua_State *L);
+
+/* The globals, sorted by name. G_BASE: Lua's base function of that name;
+** G_LIB: 'f' pushes the library table. Base without dofile and loadfile. */
+enum { G_FN, G_BASE, G_LIB, G_SELF, G_VERSION };
+
+typedef struct gdef {
+  const char *name;
+  int kind;
+  lua_CFunction f;
+} gdef;
+
+static gdef gdefs[] = {
+  { "_G", G_SELF, NULL },
+  { "_VERSION", G_VERSION, NULL },
+  { "assert", G_BASE, NULL },
+  { "channel", G_LIB, luaopen_ward_channel },
+  { "collectgarbage", G_FN, env_collectgarbage },
+  { "coroutine", G_LIB, open_coroutine },
+  { "error", G_BASE, NULL },
+  { "errors", G_LIB, wd_lerr_open },
+  { "getmetatable", G_FN, env_getmetatable },
+  { "ipairs", G_BASE, NULL },
+  { "load", G_FN, env_load },
+  { "math", G_LIB, luaopen_math },
+  { "next", G_BASE, NULL },
+  { "os", G_LIB, open_os },
+  { "pairs", G_BASE, NULL },
+  { "pcall", G_FN, env_pcall },
+  { "print", G_FN, env_print },
+  { "process", G_LIB, luaopen_ward_process },
+  { "rawequal", G_BASE, NULL },
+  { "rawget", G_BASE, NULL },
+  { "rawlen", G_BASE, NULL },
+  { "rawset", G_BASE, NULL },
+  { "require", G_FN, env_require },
+  { "select", G_BASE, NULL },
+  { "setmetatable", G_FN, env_setmetatable },
+  { "string", G_LIB, open_string },
+  { "table", G_LIB, luaopen_table },
+  { "tonumber", G_BASE, NULL },
+  { "tostring", G_BASE, NULL },
+  { "type", G_BASE, NULL },
+  { "utf8", G_LIB, luaopen_utf8 },
+  { "warn", G_BASE, NULL },
+  { "xpcall", G_FN, env_xpcall },
+};
+
+#define NGDEFS ((int)(sizeof gdefs / sizeof gdefs[0]))
+
+/* The definition of the global named by the value at 'k', or NULL. */
+static const gdef *gfind(lua_State *L, int k) {
+  size_t len;
+  const char *s;
+  int lo = 0, hi = NGDEFS - 1;
+  if (lua_type(L, k) != LUA_TSTRING) return NULL;
+  s = lua_tolstring(L, k, &len);
+  while (lo <= hi) {
+    int mid = (lo + hi) / 2;
+    int c = strcmp(s, gdefs[mid].name);
+    if (c == 0) return strlen(s) == len ? &gdefs[mid] : NULL;
+    if (c < 0) hi = mid - 1;
+    else lo = mid + 1;
+  }
+  return NULL;
+}
+
+/* Push the value of global 'g'. */
+static void gpush(lua_State *L, const gdef *g) {
+  int top = lua_gettop(L);
+  switch (g->kind) {
+    case G_SELF:
+      lua_pushglobaltable(L);
+      break;
+    case G_VERSION:
+      lua_pushliteral(L, LUA_VERSION);
+      break;
+    case G_LIB:
+      g->f(L);
+      if (lua_gettop(L) > top + 1) {
+        lua_replace(L, top + 1);
+        lua_settop(L, top + 1);
+      }
+      break;
+    default:
+      lua_pushcfunction(L, g->f);
+  }
+}
+
+/* __index of the globals: resolve a built-in name and keep it. */
+static int g_index(lua_State *L) {
+  const gdef *g = gfind(L, 2);
+  if (g == NULL) return 0;
+  lua_settop(L, 2);
+  gpush(L, g);
+  lua_pushvalue(L, 2);
+  lua_pushvalue(L, 3);
+  lua_rawset(L, 1);
+  return 1;
+}
+
+/* Build every global not resolved yet into the globals at 'idx' and drop
+** their lazy metatable. */
+static void g_fill(lua_State *L, int idx) {
+  int i;
+  idx = lua_absindex(L, idx);
+  for (i = 0; i < NGDEFS; i++) {
+    if (lua_getfield(L, idx, gdefs[i].name) == LUA_TNIL) {
+      gpush(L, &gdefs[i]);
+      lua_setfield(L, idx, gdefs[i].name);
+    }
+    lua_pop(L, 1);
+  }
+  lua_pushnil(L);
+  lua_setmetatable(L, idx);
+}
+
+/* __newindex of the globals (a name that is not there): a built-in name
+** being assigned (maybe nil) makes the globals plain first, so that the
+** assignment sticks. */
+static int g_newindex(lua_State *L) {
+  lua_settop(L, 3);
+  if (gfind(L, 2) != NULL) g_fill(L, 1);
+  lua_rawset(L, 1);
+  return 0;
+}
+
+/* __pairs of the globals: pairs(_G) sees every global. */
+static int g_pairs(lua_State *L) {
+  lua_settop(L, 1);
+  g_fill(L, 1);
+  lua_getfield(L, 1, "next");
+  lua_pushvalue(L, 1);
+  lua_pushnil(L);
+  return 3;
+}
+
+static int g_fillf(lua_State *L) {
+  g_fill(L, 1);
+  return 0;
+}
+
+/* The builder of the lazy table at 'idx' (pushed), or nothing (returns
+** 0). A lazy table's metatable holds it at the key 'registry', a table
+** no script can reach (the convention lprocess.c follows too). Reads
+** raw: runs no script. */
+static int lazy_builder(lua_State *L, int idx) {
+  idx = lua_absindex(L, idx);
+  if (lua_type(L, idx) != LUA_TTABLE || !lua_getmetatable(L, idx)) return 0;
+  lua_pushvalue(L, LUA_REGISTRYINDEX);
+  if (lua_rawget(L, -2) == LUA_TFUNCTION) {
+    lua_remove(L, -2);
+    return 1;
+  }
+  lua_pop(L, 2);
+  return 0;
+}
+
+/* If the table at 'idx' is lazy, build all of it now. */
+static void unlazy(lua_State *L, int idx) {
+  idx = lua_absindex(L, idx);
+  if (lazy_builder(L, idx)) {
+    lua_pushvalue(L, idx);
+    lua_call(L, 1, 0);
+  }
+}
+
+static int globals_lazy(lua_State *L) {
+  int lazy;
+  lua_pushglobaltable(L);
+  lazy = lazy_builder(L, -1);
+  lua_pop(L, 1 + lazy);
+  return lazy;
+}
+
+/* The string metatable is about to be seen: resolve the global 'string'
+** first (which fills the table), so both name the same table. */
+static void need_string(lua_State *L) {
+  if (!globals_lazy(L)) return;
+  lua_getglobal(L, "string");
   lua_pop(L, 1);
-  lua_pushlightuserdata(L, a);
-  luaopen_ward_channel(L);
-  lua_setglobal(L, "channel");
+}
+
+/* Take Lua's own functions once per process (see the section head). */
+static int harvest_p(lua_State *L) {
+  int i;
+  luaL_checkversion(L);
+  lua_pushcfunction(L, luaopen_base);
+  lua_call(L, 0, 1);
+  for (i = 0; i < NGDEFS; i++) {
+    if (gdefs[i].kind != G_BASE) continue;
+    lua_getfield(L, -1, gdefs[i].name);
+    gdefs[i].f = lua_tocfunction(L, -1);
+    lua_pop(L, 1);
+    if (gdefs[i].f == NULL) return luaL_error(L, "%s", gdefs[i].name);
+  }
+  lua_pushcfunction(L, luaopen_string);
+  lua_call(L, 0, 1);
+  for (i = 0; str_names[i] != NULL; i++) {
+    lua_getfield(L, -1, str_names[i]);
+    if ((str_fns[i] = lua_tocfunction(L, -1)) == NULL)
+      return luaL_error(L, "%s", str_names[i]);
+    lua_pop(L, 1);
+  }
+  lua_pushliteral(L, "");
+  lua_getmetatable(L, -1);
+  for (i = 0; strmeta_names[i] != NULL; i++) {
+    lua_getfield(L, -1, strmeta_names[i]);
+    if ((strmeta_fns[i] = lua_tocfunction(L, -1)) == NULL)
+      return luaL_error(L, "%s", strmeta_names[i]);
+    lua_pop(L, 1);
+  }
+  lua_pushcfunction(L, luaopen_os);
+  lua_call(L, 0, 1);
+  for (i = 0; os_names[i] != NULL; i++) {
+    lua_getfield(L, -1, os_names[i]);
+    if ((os_fns[i] = lua_tocfunction(L, -1)) == NULL)
+      return luaL_error(L, "%s", os_names[i]);
+    lua_pop(L, 1);
+  }
+  return 0;
+}
+
+static int harvest(void) {
+  static int done;
+  lua_State *L;
+  int st;
+  if (done) return 0;
+  if ((L = luaL_newstate()) == NULL) return WD_ENOMEM;
+  lua_pushcfunction(L, harvest_p);
+  st = lua_pcall(L, 0, 0, 0);
+  lua_close(L);
+  if (st != LUA_OK) return WD_ENOMEM;
+  done = 1;
+  return 0;
+}
+
+static int env_setup(lua_State *L) {
+  static const luaL_Reg g_meta[] = {
+    { "__index", g_index },
+    { "__newindex", g_newindex },
+    { "__pairs", g_pairs },
+    { NULL, NULL },
+  };
+  int i;
+  lua_pushglobaltable(L);
+  lua_createtable(L, 0, 4);
+  luaL_setfuncs(L, g_meta, 0);
+  lua_pushvalue(L, LUA_REGISTRYINDEX);
+  lua_pushcfunction(L, g_fillf);
+  lua_rawset(L, -3);
+  lua_setmetatable(L, -2);
   lua_pop(L, 1);
+  /* The string metatable luaopen_string makes, with an empty __index. */
+  lua_pushliteral(L, "");
+  lua_createtable(L, 0, 9);
+  for (i = 0; strmeta_names[i] != NULL; i++) {
+    lua_pushcfunction(L, strmeta_fns[i]);
+    lua_setfield(L, -2, strmeta_names[i]);
+  }
   lua_newtable(L);
-  lua_setfield(L, LUA_REGISTRYINDEX, "ward.loaded");
-  lua_gc(L, LUA_GCRESTART);
-  lua_gc(L, LUA_GCGEN, 0, 0);
+  lua_createtable(L, 0, 1);
+  lua_pushcfunction(L, s_index);
+  lua_setfield(L, -2, "__index");
+  lua_setmetatable(L, -2);
+  lua_setfield(L, -2, "__index");
+  lua_setmetatable(L, -2);
+  lua_pop(L, 1);
   return 0;
 }
 
@@ -688,18 +993,22 @@ actor *wd__actor_of(lua_State *L) {
 }
 
 int wd__env_new(actor *a) {
-  lua_State *L = lua_newstate(actor_alloc, a);
-  if (L == NULL) return WD_ENOMEM;
+  lua_State *L;
+  int r;
+  if ((r = harvest()) < 0) return r;
+  if ((L = lua_newstate(actor_alloc, a)) == NULL) return WD_ENOMEM;
   a->L = L;
   /* Every thread of the state copies this: any thread finds its actor. */
   *(actor **)lua_getextraspace(L) = a;
+  /* The collector waits until the actor is booted (wd__env_boot). */
+  lua_gc(L, LUA_GCSTOP);
   lua_pushcfunction(L, env_setup);
-  lua_pushlightuserdata(L, a);
-  if (lua_pcall(L, 1, 0, 0) != LUA_OK) {
+  if (lua_pcall(L, 0, 0, 0) != LUA_OK) {
     lua_close(L);
     a->L = NULL;
     return WD_ENOMEM;
   }
+  if (getenv("ASAN_WDMEM")) fprintf(stderr, "MEMDBG new %zu\n", a->mem);
   return 0;
 }
 
@@ -768,6 +1077,16 @@ int wd__env_boot(actor *a, const uint8_t *args, size_t alen, char *err,
     lua_pop(L, 1);
     while (a->tasks) wd__task_free(a->tasks);
     return st == LUA_ERRMEM ? WD_ELIMIT : WD_EINVAL;
+  }
+  /* Start the collector once the actor's first heap (environment, code)
+  ** is built, and only after as much again has been allocated: an actor
+  ** that ends soon never pays for a collection. */
+  if (getenv("ASAN_WDMEM")) fprintf(stderr, "MEMDBG boot %zu\n", a->mem);
+  lua_gc(L, LUA_GCRESTART);
+  {
+    const char *m = getenv("ASAN_WDGC");
+    if (m && m[0] == 'g') lua_gc(L, LUA_GCGEN, 0, 0);
+    if (!m || m[1] != 'n') lua_gc(L, LUA_GCSTEP, -(int)(a->mem / 1024 + 1));
   }
   wd__host_ready(a->main);
   return 0;

@@ -481,10 +481,9 @@ static const luaL_Reg errors_funcs[] = {
   { NULL, NULL },
 };
 
+/* The error metatable is made when the first error object is. */
 int wd_lerr_open(lua_State *L) {
   size_t i;
-  pushmeta(L);
-  lua_pop(L, 1);
   lua_createtable(L, 0,
                   (int)(WD_COUNTOF(errors_funcs) + WD_COUNTOF(kind_names)));
   luaL_setfuncs(L, errors_funcs, 0);

@@ -518,8 +518,46 @@ static int process_upgrade(lua_State *L) {
 
 /* {====== Topics, inbox, Message objects ====== */
 
+/* A Message object: a userdata holding topic and sender PID (their Lua
+** strings are made only when asked for), the payload its user value. */
+typedef struct msgud {
+  size_t topiclen, fromlen;
+  char data[]; /* topic, then sender */
+} msgud;
+
+static const char msg_key = 0; /* registry key of the Message metatable */
+
+static int message_tostring(lua_State *L);
+static int message_topic(lua_State *L);
+static int message_from(lua_State *L);
+static int message_payload(lua_State *L);
+
+/* Push the Message metatable, made on first use. */
+static void push_msg_meta(lua_State *L) {
+  static const luaL_Reg msg_meth[] = {
+    { "topic", message_topic },
+    { "from", message_from },
+    { "payload", message_payload },
+    { NULL, NULL },
+  };
+  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &msg_key) != LUA_TNIL) return;
+  lua_pop(L, 1);
+  lua_createtable(L, 0, 4);
+  luaL_newlib(L, msg_meth);
+  lua_setfield(L, -2, "__index");
+  lua_pushcfunction(L, message_tostring);
+  lua_setfield(L, -2, "__tostring");
+  lua_pushboolean(L, 0);
+  lua_setfield(L, -2, "__metatable");
+  lua_pushliteral(L, MSG_MT);
+  lua_setfield(L, -2, "__name");
+  lua_pushvalue(L, -1);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &msg_key);
+}
+
 int wd__msg_push(lua_State *L, actor *a, wd_msg *m, int msgmode) {
   int base = lua_gettop(L), n;
+  msgud *u;
   (void)a;
   n = wd_codec_decode(L, m->payload, m->plen);
   if (n < 0) n = 0;
@@ -535,45 +573,53 @@ int wd__msg_push(lua_State *L, actor *a, wd_msg *m, int msgmode) {
     lua_settop(L, base + 1);
   }
   if (!msgmode) return 1;
-  lua_createtable(L, 0, 3);
-  lua_insert(L, -2);
-  lua_setfield(L, -2, "payload");
-  lua_pushlstring(L, m->topic, m->topiclen);
-  lua_setfield(L, -2, "topic");
-  if (m->fromlen > 0) {
-    lua_pushlstring(L, m->from, m->fromlen);
-    lua_setfield(L, -2, "from");
-  }
-  lua_newuserdatauv(L, 0, 1);
+  u = lua_newuserdatauv(L, sizeof *u + m->topiclen + m->fromlen, 1);
+  u->topiclen = m->topiclen;
+  u->fromlen = m->fromlen;
+  memcpy(u->data, m->topic, m->topiclen);
+  if (m->fromlen > 0) memcpy(u->data + m->topiclen, m->from, m->fromlen);
   lua_insert(L, -2);
   lua_setiuservalue(L, -2, 1);
-  luaL_setmetatable(L, MSG_MT);
+  push_msg_meta(L);
+  lua_setmetatable(L, -2);
   return 1;
 }
 
-static int msg_field(lua_State *L, const char *k) {
-  luaL_checkudata(L, 1, MSG_MT);
-  lua_getiuservalue(L, 1, 1);
-  lua_getfield(L, -1, k);
-  return 1;
+static msgud *checkmsg(lua_State *L) {
+  msgud *u = lua_touserdata(L, 1);
+  int ok = 0;
+  if (u != NULL && lua_getmetatable(L, 1)) {
+    push_msg_meta(L);
+    ok = lua_rawequal(L, -1, -2);
+    lua_pop(L, 2);
+  }
+  if (!ok) luaL_typeerror(L, 1, MSG_MT);
+  return u;
 }
 
 static int message_topic(lua_State *L) {
-  return msg_field(L, "topic");
+  msgud *u = checkmsg(L);
+  lua_pushlstring(L, u->data, u->topiclen);
+  return 1;
 }
 
 /* msg:from() -> sender PID, or nil when the sender is unknown. */
 static int message_from(lua_State *L) {
-  return msg_field(L, "from");
+  msgud *u = checkmsg(L);
+  if (u->fromlen > 0) lua_pushlstring(L, u->data + u->topiclen, u->fromlen);
+  else lua_pushnil(L);
+  return 1;
 }
 
 /* msg:payload() -> the data: nil, the value, or an array of values. */
 static int message_payload(lua_State *L) {
-  return msg_field(L, "payload");
+  checkmsg(L);
+  lua_getiuservalue(L, 1, 1);
+  return 1;
 }
 
 static int message_tostring(lua_State *L) {
-  msg_field(L, "topic");
+  message_topic(L);
   lua_pushfstring(L, "process.Message{topic=%s}", lua_tostring(L, -1));
   return 1;
 }
@@ -746,69 +792,57 @@ static int registry_unregister(lua_State *L) {
 
 /* }====== */
 
-static void setfuncs(lua_State *L, const luaL_Reg *l, actor *a) {
-  for (; l->name != NULL; l++) {
-    lua_pushlightuserdata(L, a);
-    lua_pushcclosure(L, l->func, 1);
-    lua_setfield(L, -2, l->name);
-  }
-}
+/* {====== The process table, built lazily ======
+**
+** An actor that uses two functions of 'process' should not pay for the
+** other thirty. The table starts empty; its metatable resolves a name on
+** first use (a light C function: the bindings find their actor with
+** ACTOR) and stores it. Anything else a script does with the table
+** (writes to it, iterates it with pairs, reads a name that is not a
+** plain function, takes or sets its metatable) first builds all of it
+** and drops that metatable. The convention shared with lenv.c: a lazy
+** table's metatable holds, at the key 'registry' (a table no script can
+** reach), the function that builds the whole table. */
 
-/* Expects the actor (light userdata) on top; pushes the process table. */
-int luaopen_ward_process(lua_State *L) {
-  static const luaL_Reg funcs[] = {
-    { "pid", process_pid },
-    { "id", process_id },
-    { "send", process_send },
-    { "spawn", process_spawn },
-    { "spawn_monitored", process_spawn_monitored },
-    { "spawn_linked", process_spawn_linked },
-    { "spawn_linked_monitored", process_spawn_linked_monitored },
-    { "exec", process_exec },
-    { "monitor", process_monitor },
-    { "unmonitor", process_unmonitor },
-    { "link", process_link },
-    { "unlink", process_unlink },
-    { "terminate", process_terminate },
-    { "cancel", process_cancel },
-    { "get_options", process_get_options },
-    { "set_options", process_set_options },
-    { "upgrade", process_upgrade },
-    { "events", process_events },
-    { "listen", process_listen },
-    { "unlisten", process_unlisten },
-    { "inbox", process_inbox },
-    { NULL, NULL },
-  };
+static const luaL_Reg process_funcs[] = {
+  { "pid", process_pid },
+  { "id", process_id },
+  { "send", process_send },
+  { "spawn", process_spawn },
+  { "spawn_monitored", process_spawn_monitored },
+  { "spawn_linked", process_spawn_linked },
+  { "spawn_linked_monitored", process_spawn_linked_monitored },
+  { "exec", process_exec },
+  { "monitor", process_monitor },
+  { "unmonitor", process_unmonitor },
+  { "link", process_link },
+  { "unlink", process_unlink },
+  { "terminate", process_terminate },
+  { "cancel", process_cancel },
+  { "get_options", process_get_options },
+  { "set_options", process_set_options },
+  { "upgrade", process_upgrade },
+  { "events", process_events },
+  { "listen", process_listen },
+  { "unlisten", process_unlisten },
+  { "inbox", process_inbox },
+  { NULL, NULL },
+};
+
+static void push_registry(lua_State *L) {
   static const luaL_Reg reg_funcs[] = {
     { "register", registry_register },
     { "lookup", registry_lookup },
     { "unregister", registry_unregister },
     { NULL, NULL },
   };
-  static const luaL_Reg msg_meth[] = {
-    { "topic", message_topic },
-    { "from", message_from },
-    { "payload", message_payload },
-    { NULL, NULL },
-  };
-  actor *a = lua_touserdata(L, -1);
-  luaL_newmetatable(L, MSG_MT);
-  lua_newtable(L);
-  setfuncs(L, msg_meth, a);
-  lua_setfield(L, -2, "__index");
-  lua_pushcfunction(L, message_tostring);
-  lua_setfield(L, -2, "__tostring");
-  lua_pushboolean(L, 0);
-  lua_setfield(L, -2, "__metatable");
-  lua_pop(L, 1);
-  lua_createtable(L, 0, 16);
-  setfuncs(L, funcs, a);
   lua_createtable(L, 0, 4);
-  setfuncs(L, reg_funcs, a);
+  luaL_setfuncs(L, reg_funcs, 0);
   lua_pushinteger(L, 0);
   lua_setfield(L, -2, "LOCAL");
-  lua_setfield(L, -2, "registry");
+}
+
+static void push_event(lua_State *L) {
   lua_createtable(L, 0, 3);
   lua_pushliteral(L, "pid.exit");
   lua_setfield(L, -2, "EXIT");
@@ -816,7 +850,102 @@ int luaopen_ward_process(lua_State *L) {
   lua_setfield(L, -2, "LINK_DOWN");
   lua_pushliteral(L, "pid.cancel");
   lua_setfield(L, -2, "CANCEL");
-  lua_setfield(L, -2, "event");
-  wd__spawn_open(L, a);
+}
+
+/* Build every field of the process table at 't' not there yet; drop its
+** lazy metatable first, so that the stores below are plain. */
+static void p_build(lua_State *L, int t) {
+  const luaL_Reg *f;
+  t = lua_absindex(L, t);
+  lua_pushnil(L);
+  lua_setmetatable(L, t);
+  for (f = process_funcs; f->name != NULL; f++) {
+    if (lua_getfield(L, t, f->name) == LUA_TNIL) {
+      lua_pushcfunction(L, f->func);
+      lua_setfield(L, t, f->name);
+    }
+    lua_pop(L, 1);
+  }
+  if (lua_getfield(L, t, "registry") == LUA_TNIL) {
+    push_registry(L);
+    lua_setfield(L, t, "registry");
+  }
+  if (lua_getfield(L, t, "event") == LUA_TNIL) {
+    push_event(L);
+    lua_setfield(L, t, "event");
+  }
+  lua_pop(L, 2);
+  lua_pushvalue(L, t);
+  wd__spawn_open(L, ACTOR(L));
+  lua_pop(L, 1);
+}
+
+static int p_fill(lua_State *L) {
+  p_build(L, 1);
+  return 0;
+}
+
+/* __index: a function of process_funcs, else the whole table. */
+static int p_index(lua_State *L) {
+  const luaL_Reg *f;
+  size_t len;
+  const char *k = lua_type(L, 2) == LUA_TSTRING ? lua_tolstring(L, 2, &len)
+                                                : NULL;
+  lua_settop(L, 2);
+  for (f = process_funcs; k != NULL && f->name != NULL; f++)
+    if (strcmp(k, f->name) == 0 && strlen(k) == len) {
+      lua_pushcfunction(L, f->func);
+      lua_pushvalue(L, 2);
+      lua_pushvalue(L, 3);
+      lua_rawset(L, 1);
+      return 1;
+    }
+  p_build(L, 1);
+  lua_rawget(L, 1);
   return 1;
 }
+
+static int p_newindex(lua_State *L) {
+  p_build(L, 1);
+  lua_settop(L, 3);
+  lua_rawset(L, 1);
+  return 0;
+}
+
+/* next(t, k) as Lua's, for p_pairs. */
+static int p_next(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lua_settop(L, 2);
+  if (lua_next(L, 1)) return 2;
+  lua_pushnil(L);
+  return 1;
+}
+
+static int p_pairs(lua_State *L) {
+  p_build(L, 1);
+  lua_pushcfunction(L, p_next);
+  lua_pushvalue(L, 1);
+  lua_pushnil(L);
+  return 3;
+}
+
+/* Pushes the process table (lazy, see above). The Message metatable is
+** made on first use. */
+int luaopen_ward_process(lua_State *L) {
+  static const luaL_Reg meta[] = {
+    { "__index", p_index },
+    { "__newindex", p_newindex },
+    { "__pairs", p_pairs },
+    { NULL, NULL },
+  };
+  lua_newtable(L);
+  lua_createtable(L, 0, 4);
+  luaL_setfuncs(L, meta, 0);
+  lua_pushvalue(L, LUA_REGISTRYINDEX);
+  lua_pushcfunction(L, p_fill);
+  lua_rawset(L, -3);
+  lua_setmetatable(L, -2);
+  return 1;
+}
+
+/* }====== */

@@ -419,15 +419,12 @@ static int d_le(lua_State *L) {
 
 /* }====== */
 
+/* Light C functions: the bindings find their actor with ACTOR. */
 static void newmeta(lua_State *L, const char *name, const luaL_Reg *meth,
-                    const luaL_Reg *metameth, actor *a) {
+                    const luaL_Reg *metameth) {
   luaL_newmetatable(L, name);
   lua_newtable(L);
-  for (; meth->name; meth++) {
-    lua_pushlightuserdata(L, a);
-    lua_pushcclosure(L, meth->func, 1);
-    lua_setfield(L, -2, meth->name);
-  }
+  luaL_setfuncs(L, meth, 0);
   lua_setfield(L, -2, "__index");
   for (; metameth->name; metameth++) {
     lua_pushcfunction(L, metameth->func);
@@ -500,17 +497,12 @@ int luaopen_ward_time(lua_State *L) {
     { "MINUTE", 60000000000 },
     { "HOUR", 3600000000000 },
   };
-  actor *a = wd__actor_of(L);
   size_t i;
-  newmeta(L, TIME_MT, time_meth, time_mm, a);
-  newmeta(L, DUR_MT, dur_meth, dur_mm, a);
-  newmeta(L, TIMER_MT, timer_meth, none, a);
+  newmeta(L, TIME_MT, time_meth, time_mm);
+  newmeta(L, DUR_MT, dur_meth, dur_mm);
+  newmeta(L, TIMER_MT, timer_meth, none);
   lua_createtable(L, 0, 12);
-  for (i = 0; funcs[i].name; i++) {
-    lua_pushlightuserdata(L, a);
-    lua_pushcclosure(L, funcs[i].func, 1);
-    lua_setfield(L, -2, funcs[i].name);
-  }
+  luaL_setfuncs(L, funcs, 0);
   for (i = 0; i < WD_COUNTOF(consts); i++) {
     lua_pushinteger(L, consts[i].v);
     lua_setfield(L, -2, consts[i].name);

@@ -33,7 +33,7 @@ return { main = function()
   end
   check.ok(lerr ~= nil, "max_processes enforced")
   check.eq(lerr:kind(), errors.LIMIT_EXCEEDED)
-  -- Payload size limit (4 MiB default).
+  -- Payload size limit (1 MiB default).
   local big = string.rep("x", 5 * 1024 * 1024)
   check.fails(errors.LIMIT_EXCEEDED, process.send(process.pid(), "big", big))
   return spinner ~= nil

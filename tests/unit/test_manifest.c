@@ -315,7 +315,7 @@ static void test_manifest_host_without_options_gets_defaults(void **state) {
   assert_int_equal(h->limits.max_processes, 100000);
   assert_int_equal(h->limits.memory, 64u << 20);
   assert_int_equal(h->limits.mailbox, 100000);
-  assert_int_equal(h->limits.max_payload, 4u << 20);
+  assert_int_equal(h->limits.max_payload, 1u << 20);
   assert_int_equal(h->limits.cpu_ns, 0);
   assert_int_equal(h->limits.slice_ns, 10000000);
   assert_int_equal(h->limits.turn_deadline_ns, 2000000000);

@@ -1,0 +1,73 @@
+-- The good tenant. Pings a canary on its own host and one on lk:peer
+-- (through the broker) before, during and after host lk:evil attacks the
+-- link, and prints what it saw:
+--   pings before: 5
+--   evil spawn: error: host lk:evil died: ...   ("ok <pid>" for mode none)
+--   pings during: N
+--   pings after: 20
+-- Returns true when every ping was answered and lk:evil fared as `mode`
+-- expects (mode "none": it lives; others: it died).
+local time = require("time")
+
+return { main = function(mode)
+  local me = process.pid()
+  local pongs = process.listen("pong")
+  local here = assert(process.spawn("lk:canary", "lk:good"))
+  local there = assert(process.spawn("lk:canary", "lk:peer"))
+  local n = 0
+  local function ping(pid)
+    n = n + 1
+    local tag = "p" .. n
+    local ok, err = process.send(pid, "ping", tag)
+    if not ok then error("ping " .. pid .. ": " .. tostring(err)) end
+    local r = channel.select({ pongs:case_receive(), time.after("2s"):case_receive() })
+    if r.channel ~= pongs then error("ping " .. pid .. ": no pong in 2s") end
+    if r.value ~= tag then error("ping " .. pid .. ": wrong pong " .. tostring(r.value)) end
+  end
+  local function both() ping(here); ping(there) end
+
+  for _ = 1, 5 do both() end
+  print("pings before: 5")
+  local started = process.listen("started")
+  assert(process.spawn("lk:starter", "lk:good", me))
+  local during, res = 0, nil
+  local deadline = time.after("10s")
+  repeat
+    both()
+    during = during + 1
+    local r = channel.select({ started:case_receive(), deadline:case_receive(), default = true })
+    if r.channel == started then
+      res = r.value
+    elseif r.channel == deadline then
+      print("evil spawn: no answer in 10s (host lk:evil still up?)")
+      return false
+    end
+  until res
+  print("evil spawn: " .. res)
+  print("pings during: " .. during)
+
+  if mode == "steal" then
+    -- lk:evil answered the spawn. Hold lk:peer's loop, so that a send
+    -- there stays in flight; send to the victim (request K, which lk:evil
+    -- answers late) while the helper sends to lk:peer (request K+1);
+    -- lk:evil answers K+1 too, a request it was never sent.
+    local victim = assert(res:match("^ok (.*)$"))
+    local helped = process.listen("helper")
+    assert(process.spawn("lk:hog", "lk:peer", 110))
+    time.sleep("120ms")
+    assert(process.spawn("lk:helper", "lk:good", me, there, "30ms"))
+    local ok, err = process.send(victim, "probe", 1)
+    print("send to victim: " .. tostring(ok or err))
+    local r = channel.select({ helped:case_receive(), time.after("5s"):case_receive() })
+    print("helper's send to lk:peer: " .. (r.channel == helped and r.value or "never answered"))
+    -- The innocent host must still serve.
+    for _ = 1, 20 do both() end
+    print("pings after: 20")
+    return r.channel == helped
+  end
+
+  for _ = 1, 20 do both() end
+  print("pings after: 20")
+  if mode == "none" then return res:sub(1, 3) == "ok " end
+  return res:find("host lk:evil died", 1, true) ~= nil
+end }

@@ -1,0 +1,455 @@
+/*
+** tests/link/evilhost.c
+** A fake host for the link tests (built as 'ward_evilhost', never
+** installed). The broker execs it in place of one host (WARD_TEST_HOST_ID,
+** WARD_TEST_HOST_EXE) as "ward host ID" with the link on fd 3. It takes the
+** keys from the first, unsigned datagram, answers like a host would (it
+** reads the broker's signed frames and sends heartbeats), and once the
+** broker has asked it for its first process it sends one valid frame with a
+** benign LOG record ("evil host ID up, mode M"), waits WARD_EVIL_DELAY_MS
+** (default 300), then attacks the link as WARD_EVIL_MODE says, and waits
+** to be killed. Modes:
+**   none        no attack: answers the spawn and serves until STOP
+**   flip        a valid frame with byte WARD_EVIL_BYTE xor WARD_EVIL_MASK
+**               (default 0xff); "ward_evilhost layout" prints that frame's
+**               length, header, payload and tag sizes
+**   replay      a valid frame, then the same bytes again
+**   drop        seals two frames, sends only the second (a gap)
+**   reorder     seals two frames, sends the second, then the first
+**   truncate    a valid frame less its last byte
+**   short       the first 10 bytes of a valid frame (less than a header)
+**   trailing    a valid frame and one stray byte in the same datagram
+**   toobig      a frame whose length field is the maximum payload + 1
+**   huge        a datagram larger than the largest frame
+**   empty       a datagram of zero bytes
+**   keys        a second unsigned WD_F_KEYS datagram
+**   type        a signed frame of an unknown frame type (7)
+**   rtype       a signed frame with an unknown record type (99)
+**   rdir        a signed frame with a broker->host record (WD_R_INIT)
+**   badrec      a record whose length runs past the payload
+**   badbody     a LOG record whose string runs past the record
+**   ceiling     a REQ whose caller's actor ('root') is outside the ceiling
+**   scope       a REQ whose caller's scope ('lk:admin') is outside it
+**   nulscope    a REQ whose scope holds a NUL byte
+**   forge       a SEND whose sender PID is one of host lk:good's
+**   forgespawn  a SPAWN whose parent PID is one of host lk:good's
+**   topic       a SEND from its own PID to a reserved '@' topic
+**   reply       a REPLY to a request the broker never sent
+**   steal       answers the spawn; at the next SEND request to it (req
+**               K) waits, then answers K and also request K+1, which the
+**               broker sent to ANOTHER host (see tests/link/app/main.lua)
+** Diagnostics go to stderr as "evilhost: ...". Exit status: 0 after STOP
+** or end of file, 3 on a bad frame from the broker, 4 when no spawn came,
+** 5 when it was not killed within 10 s of the attack, 2 on misuse.
+** Runs in: host (a test stand-in; unconfined).
+*/
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "ward/wd_confine.h"
+#include "ward/wd_ipc.h"
+#include "ward/wd_link.h"
+#include "ward/wd_pid.h"
+#include "ward/wd_proto.h"
+
+#define FD 3
+
+static const char *host_id = "?";
+static const char *mode = "none";
+static wd_ipc ipc;
+static uint8_t *rbuf;
+static size_t rcap = WD_LINK_MAX_PAYLOAD + WD_IPC_OVERHEAD;
+static uint64_t pid_base;      /* first counter of the PIDS block */
+static uint32_t spawn_req;     /* the broker's first SPAWN request */
+static int have_spawn;
+static uint32_t send_req;      /* the broker's first SEND request */
+static int have_send;
+
+static void fail(int code, const char *what) __attribute__((noreturn));
+static void fail(int code, const char *what) {
+  fprintf(stderr, "evilhost: %s: %s\n", host_id, what);
+  _exit(code);
+}
+
+static uint64_t now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void xsend(const uint8_t *p, size_t n) {
+  ssize_t r;
+  do r = send(FD, p, n, MSG_NOSIGNAL);
+  while (r == -1 && errno == EINTR);
+  if (r != (ssize_t)n) {
+    char msg[128];
+    snprintf(msg, sizeof msg, "send of %zu bytes: %s", n,
+             r < 0 ? strerror(errno) : "short");
+    fail(6, msg);
+  }
+}
+
+/* Seal 'payload' as one frame of 'type' into 'out' (reset first). */
+static void seal(uint8_t type, const wd_buf *payload, wd_buf *out) {
+  wd_buf_reset(out);
+  if (payload->err != 0 ||
+      wd_ipc_seal(&ipc, type, payload->p, payload->len, out) < 0)
+    fail(2, "cannot seal a frame");
+}
+
+static void rec_log(wd_buf *p, const char *text) {
+  size_t st = wd_ipc_rec_begin(p, WD_R_LOG);
+  wd_buf_put_cstr(p, text);
+  wd_ipc_rec_end(p, st);
+}
+
+/* Seal and send the records in 'p' as one good frame. */
+static void send_batch(wd_buf *p) {
+  wd_buf f;
+  wd_buf_init(&f, 0);
+  seal(WD_F_BATCH, p, &f);
+  xsend(f.p, f.len);
+  wd_buf_close(&f);
+}
+
+static void send_beat(void) {
+  wd_buf p;
+  size_t st;
+  wd_buf_init(&p, 0);
+  st = wd_ipc_rec_begin(&p, WD_R_BEAT);
+  wd_ipc_rec_end(&p, st);
+  send_batch(&p);
+  wd_buf_close(&p);
+}
+
+static void put_reply(wd_buf *p, uint32_t req, int32_t status,
+                      const char *s) {
+  size_t st = wd_ipc_rec_begin(p, WD_R_REPLY);
+  wd_buf_put_u32(p, req);
+  wd_buf_put_u32(p, (uint32_t)status);
+  wd_buf_put_cstr(p, s);
+  wd_ipc_rec_end(p, st);
+}
+
+static void own_pid(char *out, size_t n) {
+  wd_pid_format(out, n, host_id, strlen(host_id), pid_base);
+}
+
+/* A REQ header as a host writes it: req, op, caller's actor and scope. */
+static size_t put_req(wd_buf *p, uint32_t req, uint8_t op, const char *actor,
+                      const char *scope, size_t scopelen) {
+  size_t st = wd_ipc_rec_begin(p, WD_R_REQ);
+  wd_buf_put_u32(p, req);
+  wd_buf_put_u8(p, op);
+  wd_buf_put_cstr(p, actor);
+  wd_buf_put_str(p, scope, scopelen);
+  return st;
+}
+
+/* Read what the broker sent, if anything within 'ms'. Returns 0 on a
+** timeout, 1 when frames were read; exits at end of file or STOP. */
+static int serve(int ms) {
+  struct pollfd pfd;
+  int got = 0;
+  pfd.fd = FD;
+  pfd.events = POLLIN;
+  for (;;) {
+    ssize_t n;
+    uint8_t type, rtype;
+    const uint8_t *payload;
+    size_t plen;
+    wd_cur c, body;
+    int r;
+    pfd.revents = 0;
+    r = poll(&pfd, 1, got ? 0 : ms);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) return got;
+    do n = recv(FD, rbuf, rcap, MSG_DONTWAIT);
+    while (n == -1 && errno == EINTR);
+    if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) return got;
+    if (n <= 0) _exit(0); /* end of file: the broker let go */
+    got = 1;
+    if (wd_ipc_open(&ipc, rbuf, (size_t)n, &type, &payload, &plen) < 0 ||
+        type != WD_F_BATCH)
+      fail(3, "bad frame from the broker");
+    wd_cur_init(&c, payload, plen);
+    while ((r = wd_ipc_rec_next(&c, &rtype, &body)) == 1) {
+      uint32_t req;
+      uint8_t op;
+      uint64_t base;
+      switch (rtype) {
+        case WD_R_PIDS:
+          if (wd_cur_u64(&body, &base) == 0 && pid_base == 0)
+            pid_base = base;
+          break;
+        case WD_R_REQ:
+          if (wd_cur_u32(&body, &req) || wd_cur_u8(&body, &op)) break;
+          if (op == WD_OP_SPAWN && !have_spawn) {
+            spawn_req = req;
+            have_spawn = 1;
+          } else if (op == WD_OP_SEND && !have_send) {
+            send_req = req;
+            have_send = 1;
+          }
+          break;
+        case WD_R_STOP:
+          _exit(0);
+        default:
+          break;
+      }
+    }
+    if (r < 0) fail(3, "malformed records from the broker");
+  }
+}
+
+/* Serve, with a heartbeat every 100 ms, for 'ms' or until '*flag'. */
+static void serve_for(uint64_t ms, const int *flag, int beats) {
+  uint64_t end = now_ms() + ms, next = 0;
+  while ((flag == NULL || !*flag) && now_ms() < end) {
+    if (beats && now_ms() >= next) {
+      send_beat();
+      next = now_ms() + 100;
+    }
+    serve(20);
+  }
+}
+
+/* The frame "flip" changes a byte of: one LOG record. */
+static void flip_payload(wd_buf *p) {
+  rec_log(p, "flip");
+}
+
+static void attack(void) {
+  wd_buf p, f, g;
+  char pid[WD_PID_MAX], other[WD_PID_MAX];
+  size_t st;
+  wd_buf_init(&p, 0);
+  wd_buf_init(&f, 0);
+  wd_buf_init(&g, 0);
+  own_pid(pid, sizeof pid);
+  wd_pid_format(other, sizeof other, "lk:good", 7, 1);
+  if (strcmp(mode, "flip") == 0) {
+    const char *e = getenv("WARD_EVIL_BYTE");
+    const char *m = getenv("WARD_EVIL_MASK");
+    unsigned long i = e ? strtoul(e, NULL, 0) : 0;
+    unsigned long mask = m ? strtoul(m, NULL, 0) : 0xff;
+    flip_payload(&p);
+    seal(WD_F_BATCH, &p, &f);
+    if (i >= f.len || mask == 0 || mask > 0xff)
+      fail(2, "WARD_EVIL_BYTE past the frame or bad WARD_EVIL_MASK");
+    f.p[i] ^= (uint8_t)mask;
+    xsend(f.p, f.len);
+  } else if (strcmp(mode, "replay") == 0) {
+    rec_log(&p, "replayed");
+    seal(WD_F_BATCH, &p, &f);
+    xsend(f.p, f.len);
+    xsend(f.p, f.len);
+  } else if (strcmp(mode, "drop") == 0 || strcmp(mode, "reorder") == 0) {
+    rec_log(&p, "first");
+    seal(WD_F_BATCH, &p, &f);
+    wd_buf_reset(&p);
+    rec_log(&p, "second");
+    seal(WD_F_BATCH, &p, &g);
+    xsend(g.p, g.len);
+    if (mode[0] == 'r') xsend(f.p, f.len);
+  } else if (strcmp(mode, "truncate") == 0) {
+    rec_log(&p, "truncated");
+    seal(WD_F_BATCH, &p, &f);
+    xsend(f.p, f.len - 1);
+  } else if (strcmp(mode, "short") == 0) {
+    rec_log(&p, "short");
+    seal(WD_F_BATCH, &p, &f);
+    xsend(f.p, 10);
+  } else if (strcmp(mode, "trailing") == 0) {
+    rec_log(&p, "trailing");
+    seal(WD_F_BATCH, &p, &f);
+    wd_buf_put_u8(&f, 0);
+    xsend(f.p, f.len);
+  } else if (strcmp(mode, "toobig") == 0) {
+    rec_log(&p, "too big");
+    seal(WD_F_BATCH, &p, &f);
+    f.p[16] = (uint8_t)((WD_LINK_MAX_PAYLOAD + 1) & 0xff);
+    f.p[17] = (uint8_t)((WD_LINK_MAX_PAYLOAD + 1) >> 8 & 0xff);
+    f.p[18] = (uint8_t)((WD_LINK_MAX_PAYLOAD + 1) >> 16 & 0xff);
+    f.p[19] = (uint8_t)((WD_LINK_MAX_PAYLOAD + 1) >> 24 & 0xff);
+    xsend(f.p, f.len);
+  } else if (strcmp(mode, "huge") == 0) {
+    /* One byte more than the broker's receive buffer; a header claiming
+    ** exactly that payload. The kernel must let it through. */
+    size_t n = WD_LINK_MAX_PAYLOAD + WD_IPC_OVERHEAD + 1;
+    int sz = (int)(n * 2);
+    uint8_t *h = calloc(1, n);
+    if (h == NULL) fail(2, "out of memory");
+    (void)setsockopt(FD, SOL_SOCKET, SO_SNDBUFFORCE, &sz, sizeof sz);
+    rec_log(&p, "huge");
+    seal(WD_F_BATCH, &p, &f);
+    memcpy(h, f.p, WD_IPC_HDRLEN);
+    h[16] = (uint8_t)((WD_LINK_MAX_PAYLOAD + 1) & 0xff);
+    h[17] = (uint8_t)((WD_LINK_MAX_PAYLOAD + 1) >> 8 & 0xff);
+    h[18] = (uint8_t)((WD_LINK_MAX_PAYLOAD + 1) >> 16 & 0xff);
+    h[19] = (uint8_t)((WD_LINK_MAX_PAYLOAD + 1) >> 24 & 0xff);
+    xsend(h, n);
+    free(h);
+  } else if (strcmp(mode, "empty") == 0) {
+    xsend((const uint8_t *)"", 0);
+  } else if (strcmp(mode, "keys") == 0) {
+    uint8_t k[65 + WD_SBX_PARAMS_LEN];
+    memset(k, 0x42, sizeof k);
+    k[0] = WD_F_KEYS;
+    xsend(k, sizeof k);
+  } else if (strcmp(mode, "type") == 0) {
+    rec_log(&p, "unknown type");
+    seal(7, &p, &f);
+    xsend(f.p, f.len);
+  } else if (strcmp(mode, "rtype") == 0 || strcmp(mode, "rdir") == 0) {
+    st = wd_ipc_rec_begin(&p, mode[1] == 't' ? 99 : WD_R_INIT);
+    wd_buf_put_cstr(&p, "x");
+    wd_ipc_rec_end(&p, st);
+    send_batch(&p);
+  } else if (strcmp(mode, "badrec") == 0) {
+    wd_buf_put_u8(&p, WD_R_LOG);
+    wd_buf_put_u32(&p, 1000);
+    wd_buf_put_cstr(&p, "x");
+    send_batch(&p);
+  } else if (strcmp(mode, "badbody") == 0) {
+    st = wd_ipc_rec_begin(&p, WD_R_LOG);
+    wd_buf_put_u32(&p, 1000); /* a string of 1000 bytes... */
+    wd_buf_put(&p, "xyz", 3); /* ...that holds 3 */
+    wd_ipc_rec_end(&p, st);
+    send_batch(&p);
+  } else if (strcmp(mode, "ceiling") == 0 || strcmp(mode, "scope") == 0 ||
+             strcmp(mode, "nulscope") == 0 || strcmp(mode, "forge") == 0 ||
+             strcmp(mode, "topic") == 0) {
+    static const char nul[] = "lk:trusted\0x";
+    const char *actor = strcmp(mode, "ceiling") == 0 ? "root" : "evil";
+    const char *scope = strcmp(mode, "scope") == 0 ? "lk:admin" : "lk:trusted";
+    size_t sl = strcmp(mode, "nulscope") == 0 ? sizeof nul - 1 : strlen(scope);
+    st = put_req(&p, 1, WD_OP_SEND, actor,
+                 strcmp(mode, "nulscope") == 0 ? nul : scope, sl);
+    wd_buf_put_cstr(&p, strcmp(mode, "forge") == 0 ? other : pid);
+    wd_buf_put_cstr(&p, other);
+    wd_buf_put_cstr(&p, strcmp(mode, "topic") == 0 ? "@exit" : "ping");
+    wd_buf_put(&p, "", 0);
+    wd_ipc_rec_end(&p, st);
+    send_batch(&p);
+  } else if (strcmp(mode, "forgespawn") == 0) {
+    st = put_req(&p, 1, WD_OP_SPAWN, "evil", "lk:trusted", 10);
+    wd_buf_put_cstr(&p, other);         /* parent */
+    wd_buf_put_cstr(&p, "lk:canary");   /* entry */
+    wd_buf_put_cstr(&p, "lk:good");     /* host */
+    wd_buf_put_u32(&p, 0);              /* flags */
+    wd_buf_put_cstr(&p, "evil");        /* actor */
+    wd_buf_put_cstr(&p, "lk:trusted");  /* scope */
+    wd_buf_put_cstr(&p, "");            /* args */
+    wd_buf_put_cstr(&p, "");            /* context */
+    wd_buf_put_cstr(&p, "");            /* name */
+    wd_buf_put_u32(&p, 0);              /* messages */
+    wd_ipc_rec_end(&p, st);
+    send_batch(&p);
+  } else if (strcmp(mode, "reply") == 0) {
+    put_reply(&p, 0x7ffffff0u, 0, "");
+    send_batch(&p);
+  } else {
+    fail(2, "unknown WARD_EVIL_MODE");
+  }
+  wd_buf_close(&p);
+  wd_buf_close(&f);
+  wd_buf_close(&g);
+}
+
+/* 'steal': a reply to our own request K, and one to K+1, a request the
+** broker carries to another host. */
+static void steal(uint64_t delay) {
+  wd_buf p;
+  char pid[WD_PID_MAX];
+  wd_buf_init(&p, 0);
+  own_pid(pid, sizeof pid);
+  put_reply(&p, spawn_req, 0, pid);
+  send_batch(&p);
+  serve_for(10000, &have_send, 1);
+  if (!have_send) fail(4, "steal: no SEND request came");
+  serve_for(delay, NULL, 1);
+  wd_buf_reset(&p);
+  put_reply(&p, send_req, 0, "");
+  put_reply(&p, send_req + 1, 0, "");
+  send_batch(&p);
+  wd_buf_close(&p);
+}
+
+/* "layout": the flip frame's sizes, for the test loop. */
+static int layout(void) {
+  uint8_t k1[32], k2[32];
+  wd_buf p, f;
+  memset(k1, 1, sizeof k1);
+  memset(k2, 2, sizeof k2);
+  if (wd_ipc_init(&ipc, k1, k2, WD_LINK_MAX_PAYLOAD) < 0) return 1;
+  wd_buf_init(&p, 0);
+  wd_buf_init(&f, 0);
+  flip_payload(&p);
+  seal(WD_F_BATCH, &p, &f);
+  printf("%zu %d %zu %d\n", f.len, WD_IPC_HDRLEN, p.len, WD_IPC_TAGLEN);
+  wd_buf_close(&p);
+  wd_buf_close(&f);
+  wd_ipc_close(&ipc);
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  uint8_t keys[65 + WD_SBX_PARAMS_LEN];
+  const char *d = getenv("WARD_EVIL_DELAY_MS");
+  uint64_t delay = d ? strtoull(d, NULL, 10) : 300;
+  char line[200];
+  ssize_t n;
+  wd_buf p;
+  if (argc == 2 && strcmp(argv[1], "layout") == 0) return layout();
+  if (argc != 3 || strcmp(argv[1], "host") != 0) {
+    fprintf(stderr, "usage: ward_evilhost host ID | ward_evilhost layout\n");
+    return 2;
+  }
+  host_id = argv[2];
+  if (getenv("WARD_EVIL_MODE") != NULL) mode = getenv("WARD_EVIL_MODE");
+  if (sodium_init() < 0) fail(2, "sodium_init");
+  if ((rbuf = malloc(rcap)) == NULL) fail(2, "out of memory");
+  /* The unsigned first datagram: [WD_F_KEYS][to host][to broker][params]. */
+  do n = recv(FD, keys, sizeof keys, 0);
+  while (n == -1 && errno == EINTR);
+  if (n != (ssize_t)sizeof keys || keys[0] != WD_F_KEYS)
+    fail(2, "no keys on the link");
+  if (wd_ipc_init(&ipc, keys + 33, keys + 1, WD_LINK_MAX_PAYLOAD) < 0)
+    fail(2, "wd_ipc_init");
+  sodium_memzero(keys, sizeof keys);
+  /* Behave until the broker asks for a process, then say hello. */
+  serve_for(5000, &have_spawn, 1);
+  if (!have_spawn) fail(4, "no SPAWN request came");
+  wd_buf_init(&p, 0);
+  snprintf(line, sizeof line, "evil host %s up, mode %s", host_id, mode);
+  rec_log(&p, line);
+  send_batch(&p);
+  wd_buf_close(&p);
+  if (strcmp(mode, "none") == 0) {
+    char pid[WD_PID_MAX];
+    wd_buf_init(&p, 0);
+    own_pid(pid, sizeof pid);
+    put_reply(&p, spawn_req, 0, pid);
+    send_batch(&p);
+    wd_buf_close(&p);
+    for (;;) serve_for(1000, NULL, 1);
+  }
+  if (strcmp(mode, "steal") == 0) {
+    steal(delay);
+  } else {
+    serve_for(delay, NULL, 1);
+    attack();
+  }
+  /* The broker should kill us now; never send another frame. */
+  serve_for(10000, NULL, 0);
+  fail(5, "still alive 10 s after the attack");
+}

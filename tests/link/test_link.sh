@@ -1,0 +1,177 @@
+#!/usr/bin/env bash
+# Attacks on the signed broker<->host link. For each attack, `ward run`
+# runs tests/link/app with host lk:evil played by ward_evilhost (through
+# the test-only hook WARD_TEST_HOST_ID/WARD_TEST_HOST_EXE), and the test
+# checks that:
+#   - the evil host's first, valid frame was accepted (its LOG line shows),
+#   - the broker killed it and logged the exact reason
+#     ("ward: host lk:evil: <reason>"), and the spawn waiting on it failed
+#     with "host lk:evil died: <reason>",
+#   - the other tenant (lk:main on lk:good, pinging canaries on lk:good and,
+#     through the broker, on lk:peer) was answered before, during and after
+#     the attack, and `ward run` exited 0.
+# The broker gives a host only the ASAN_/UBSAN_/LSAN_ variables of its
+# environment, so each case runs a small wrapper script that sets
+# WARD_EVIL_MODE (and friends) and execs ward_evilhost.
+# The flip case covers every byte of the frame, with all bits flipped
+# (mask 0xff), plus a one-bit flip on a sample of bytes; FLIP=sample runs
+# only the sample.
+# Usage: test_link.sh WARD EVILHOST  (prints one line per case, then
+# "N passed, N failed")
+set -u
+WARD=${1:?usage: test_link.sh WARD EVILHOST}
+EVIL=${2:?usage: test_link.sh WARD EVILHOST}
+DIR=$(cd "$(dirname "$0")" && pwd)
+APP=$DIR/app
+pass=0 fail=0 skip=0
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+out=$tmp/out err=$tmp/err
+
+ok() { echo "ok     $1"; pass=$((pass+1)); }
+bad() { echo "FAIL   $1"; fail=$((fail+1)); }
+
+# run MODE [VAR=VALUE...]: run the app with lk:evil attacking in MODE;
+# sets $st, fills $out and $err.
+run() {
+  local mode=$1 exe=$tmp/evil.sh; shift
+  {
+    echo '#!/bin/sh'
+    printf "export WARD_EVIL_MODE='%s'\n" "$mode"
+    for kv in "$@"; do printf "export %s='%s'\n" "${kv%%=*}" "${kv#*=}"; done
+    printf "exec '%s' \"\$@\"\n" "$EVIL"
+  } >"$exe"
+  chmod +x "$exe"
+  WARD_TEST_HOST_ID=lk:evil WARD_TEST_HOST_EXE=$exe timeout 60 \
+    "$WARD" run --shutdown-timeout 200ms "$APP" lk:main "$mode" >"$out" 2>"$err"
+  st=$?
+}
+
+# What went wrong with the good tenant's side, or nothing.
+tenant_problem() {
+  local n
+  [ "$st" -eq 0 ] || { echo "ward exited $st"; return; }
+  grep -qx "pings before: 5" "$out" || { echo "no pings before"; return; }
+  n=$(sed -n 's/^pings during: \([0-9]*\)$/\1/p' "$out")
+  [ "${n:-0}" -ge 1 ] || { echo "no pings during"; return; }
+  grep -qx "pings after: 20" "$out" || { echo "no pings after"; return; }
+}
+
+# attack NAME MODE REASON [VAR=VALUE...]: the evil host must be killed
+# with exactly REASON logged while the tenant carries on.
+attack() {
+  local name=$1 mode=$2 reason=$3 p; shift 3
+  run "$mode" "$@"
+  if ! grep -qxF "ward: host lk:evil: evil host lk:evil up, mode $mode" "$err"; then
+    bad "$name: the evil host's valid first frame was not accepted; stderr: $(head -c 400 "$err")"
+  elif ! grep -qxF "ward: host lk:evil: $reason" "$err"; then
+    bad "$name: stderr lacks 'ward: host lk:evil: $reason': $(grep -v 'evil host lk:evil up' "$err" | head -c 400)"
+  elif ! grep -qxF "evil spawn: error: host lk:evil died: $reason" "$out"; then
+    bad "$name: the spawn on lk:evil did not fail with the reason: $(grep '^evil spawn' "$out")"
+  elif grep '^ward: host ' "$err" | grep -qv '^ward: host lk:evil: '; then
+    bad "$name: other hosts were reported: $(grep '^ward: host ' "$err" | grep -v '^ward: host lk:evil: ' | head -c 400)"
+  elif p=$(tenant_problem) && [ -n "$p" ]; then
+    bad "$name: the other tenant suffered: $p; stdout: $(head -c 300 "$out") stderr: $(head -c 300 "$err")"
+  else
+    ok "$name: killed ($reason), tenant served ($(grep '^pings during' "$out"))"
+  fi
+}
+
+# Control: no attack, nobody is killed.
+run none
+if p=$(tenant_problem) && [ -z "$p" ] && grep -q '^evil spawn: ok ' "$out" &&
+   ! grep -q 'killed\|died' "$err"; then
+  ok "none: no attack, nobody killed"
+else
+  bad "none: $p; stdout: $(head -c 300 "$out") stderr: $(head -c 300 "$err")"
+fi
+
+# Flip: every byte of a valid frame. The expected code follows from the
+# order of wd_ipc_open's checks (fixed fields, length bound, length, tag).
+read -r flen hlen plen tlen < <("$EVIL" layout)
+if [ -z "${flen:-}" ] || [ "$flen" -ne $((hlen + plen + tlen)) ]; then
+  bad "flip: ward_evilhost layout printed '${flen:-} ${hlen:-} ${plen:-} ${tlen:-}'"
+  flen=0
+fi
+MAXP=$((8 << 20)) # WD_LINK_MAX_PAYLOAD
+flip_reason() { # BYTE MASK
+  local i=$1 m=$2 n
+  if [ "$i" -le 2 ] || { [ "$i" -ge 4 ] && [ "$i" -le 7 ]; } ||
+     { [ "$i" -ge 20 ] && [ "$i" -le 23 ]; }; then
+    echo "bad frame (malformed frame): killed"      # magic, version, flags, reserved
+  elif [ "$i" -ge 16 ] && [ "$i" -le 19 ]; then
+    n=$((plen ^ (m << (8 * (i - 16)))))              # the length field
+    if [ "$n" -gt "$MAXP" ]; then echo "bad frame (too big): killed"
+    else echo "bad frame (malformed frame): killed"; fi
+  else
+    echo "bad frame (bad frame signature): killed"  # type, seq, payload, tag
+  fi
+}
+sample="0 2 3 4 8 15 16 17 18 19 20 23 $hlen $((hlen + plen - 1)) $((hlen + plen)) $((flen - 1))"
+if [ "${FLIP:-all}" = sample ]; then bytes=$sample; else bytes=$(seq 0 $((flen - 1))); fi
+for i in $bytes; do
+  attack "flip byte $i ^0xff" flip "$(flip_reason "$i" 255)" WARD_EVIL_BYTE="$i" \
+    WARD_EVIL_MASK=0xff WARD_EVIL_DELAY_MS=100
+done
+for i in $sample; do
+  attack "flip byte $i ^0x01" flip "$(flip_reason "$i" 1)" WARD_EVIL_BYTE="$i" \
+    WARD_EVIL_MASK=0x01 WARD_EVIL_DELAY_MS=100
+done
+
+# Sequence numbers.
+attack "replay a frame" replay "bad frame (frame out of sequence): killed"
+attack "drop a frame" drop "bad frame (frame out of sequence): killed"
+attack "reorder two frames" reorder "bad frame (frame out of sequence): killed"
+# Lengths.
+attack "truncate by one byte" truncate "bad frame (malformed frame): killed"
+attack "shorter than a header" short "bad frame (malformed frame): killed"
+attack "stray byte after the tag" trailing "bad frame (malformed frame): killed"
+attack "length field over the maximum" toobig "bad frame (too big): killed"
+# A datagram larger than the receive buffer. The kernel may refuse to
+# carry one (Linux: at most about 4 MiB + 68 KiB per unix datagram).
+run huge
+if grep -q "^evilhost: lk:evil: send of .* bytes" "$err"; then
+  echo "skip   datagram over the maximum: the kernel refused it ($(grep -o 'send of.*' "$err"))"
+  skip=$((skip+1))
+else
+  attack "datagram over the maximum" huge "bad frame (frame larger than the maximum): killed"
+fi
+# A zero-length datagram reads as end of file: the broker reports the host
+# as having closed its link (and kills it).
+attack "empty datagram" empty "closed its link: killed"
+# Types and records.
+attack "second unsigned keys frame" keys "bad frame (malformed frame): killed"
+attack "unknown frame type" type "bad frame (unknown frame type): killed"
+attack "unknown record type" rtype "bad frame (bad record): killed"
+attack "broker-only record from a host" rdir "bad frame (bad record): killed"
+attack "record longer than the payload" badrec "bad frame (malformed record): killed"
+attack "string longer than the record" badbody "bad frame (bad record): killed"
+# Claims the broker checks.
+attack "actor outside the ceiling" ceiling "actor 'root' is outside the host's ceiling"
+attack "scope outside the ceiling" scope "scope name 'lk:admin' is outside the host's ceiling"
+attack "NUL in the scope" nulscope "malformed actor or scope"
+attack "sender PID of another host" forge "message with a sender PID not of this host"
+attack "spawn parent of another host" forgespawn "spawn request with a parent PID not of this host"
+attack "send to a reserved topic" topic "message to a reserved topic"
+attack "reply to a request never sent" reply "reply to a request it was never sent"
+
+# A reply to a request the broker sent to ANOTHER host: only lk:evil dies;
+# the request stays pending and is answered by its real target.
+run steal WARD_EVIL_DELAY_MS=200
+if [ "$st" -eq 0 ] && grep -qxF "ward: host lk:evil: reply to a request it was never sent" "$err" &&
+   ! grep '^ward: host ' "$err" | grep -qv '^ward: host lk:evil: ' &&
+   grep -qx "helper's send to lk:peer: sent" "$out" && grep -qx "pings after: 20" "$out"; then
+  ok "reply to another host's request"
+else
+  bad "reply to another host's request: $(grep "^helper's send" "$out"); $(grep '^ward: host ' "$err")"
+fi
+
+# No evil host outlives its broker.
+if pgrep -f -- "$EVIL host lk:evil" >/dev/null; then
+  bad "an evil host is still running: $(pgrep -af -- "$EVIL host lk:evil")"
+else
+  ok "no evil host left running"
+fi
+
+echo "$pass passed, $fail failed ($skip skipped)"
+[ "$fail" -eq 0 ]
