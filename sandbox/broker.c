@@ -551,6 +551,32 @@ static void signal_holder(wd_broker *b, hslot *s, uint32_t req,
   wd__brk_reply(s, req, 0, "=%s", x->pid);
 }
 
+/* May the caller send every queued message of 'q' to the holder 'x'?
+** Answers the request and returns 0 when not. */
+static int signal_allowed(hslot *s, uint32_t req, const spawnreq *q,
+                          const name *x) {
+  const char *hid;
+  size_t hl;
+  uint64_t counter;
+  char th[300], tp[300];
+  wd_cur c;
+  uint32_t i;
+  if (wd_pid_parse(x->pid, strlen(x->pid), &hid, &hl, &counter) < 0)
+    return 0;
+  snprintf(th, sizeof th, "%.*s", (int)hl, hid);
+  wd_cur_init(&c, q->msgs, q->msgl);
+  for (i = 0; i < q->nmsgs; i++) {
+    const char *t, *p;
+    size_t tl, pl;
+    if (get_str(&c, &t, &tl) || get_str(&c, &p, &pl)) return 0;
+    snprintf(tp, sizeof tp, "%.*s", (int)tl, t);
+    if (wd__brk_allow(s, req, q->parent, q->pl, "process.send", x->pid,
+                      strlen(x->pid), th, tp))
+      return 0;
+  }
+  return 1;
+}
+
 static int req_spawn(hslot *s, uint32_t req, wd_cur *c) {
   wd_broker *b = s->b;
   const wd_entry *e;
@@ -626,11 +652,17 @@ static int req_spawn(hslot *s, uint32_t req, wd_cur *c) {
       wd__brk_reply(s, req, WD_EINVAL, "invalid name");
       return 0;
     }
+    /* Spawn-or-signal registers the name, or sends to its holder: the
+    ** caller needs the rights for what it ends up doing. */
     x = name_get(b, q.name, q.nl);
     if (x != NULL && x->pid[0] != '\0') {
+      if (!signal_allowed(s, req, &q, x)) return 0;
       signal_holder(b, s, req, &q, x);
       return 0;
     }
+    if (wd__brk_allow(s, req, q.parent, q.pl, "process.registry.register",
+                      q.name, q.nl, NULL, NULL))
+      return 0;
     if (x != NULL) {
       wd__brk_reply(s, req, WD_EUNAVAIL,
                     "name %.*s is being registered, "

@@ -1039,12 +1039,15 @@ static int env_boot_p(lua_State *L) {
       compile(h, boot_src, sizeof boot_src - 1, "=boot", &h->boot_bc,
               &h->boot_len, ba->err, sizeof ba->err) < 0)
     return luaL_error(L, "cannot compile the boot chunk");
+  if (getenv("ASAN_WDMEM")) fprintf(stderr, "MEMDBG b0 %zu\n", a->mem);
   t = wd__task_new(a, L);
   t->is_main = 1;
   a->main = t;
+  if (getenv("ASAN_WDMEM")) fprintf(stderr, "MEMDBG task %zu\n", a->mem);
   if (luaL_loadbufferx(t->co, h->boot_bc, h->boot_len, "=boot", "b") !=
       LUA_OK)
     return luaL_error(L, "cannot load the boot chunk");
+  if (getenv("ASAN_WDMEM")) fprintf(stderr, "MEMDBG bootchunk %zu\n", a->mem);
   if (load_entry(t->co, a, a->e) != LUA_OK) {
     snprintf(ba->err, sizeof ba->err, "%s", lua_tostring(t->co, -1));
     return luaL_error(L, "%s", ba->err);

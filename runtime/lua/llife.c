@@ -87,7 +87,8 @@ void wd__actor_kill(actor *a, const char *msg) {
 /* {====== Building and sending events ====== */
 
 /* Encode an event table {kind, from, at, result = {value | error}} (or,
-** for CANCEL, {kind, from, at, deadline}) into 'out'. The
+** for CANCEL, {kind, from, at, deadline}) into 'out', within 'out->max'
+** bytes (0: no limit). The
 ** value is at 'vidx' (0: none). Runs no script code. Returns 0 or a
 ** negative code. */
 int wd__event_build(lua_State *L, const char *from, size_t fl,
@@ -116,17 +117,17 @@ int wd__event_build(lua_State *L, const char *from, size_t fl,
     lua_setfield(L, -2, "result");
   }
   wd_buf_reset(out);
-  r = wd_codec_encode(L, lua_gettop(L), 1, out, 0, err, sizeof err);
+  r = wd_codec_encode(L, lua_gettop(L), 1, out, out->max, err, sizeof err);
   if (r < 0 && vidx != 0) {
     /* The result cannot cross (a function, say): report why instead. */
     lua_getfield(L, -1, "result");
     lua_pushnil(L);
     lua_setfield(L, -2, ok ? "value" : "error");
-    wd_lerr_push(L, "Invalid", err, 0);
+    wd_lerr_push(L, wd_errkind(r), err, 0);
     lua_setfield(L, -2, "error");
     lua_pop(L, 1);
     wd_buf_reset(out);
-    r = wd_codec_encode(L, lua_gettop(L), 1, out, 0, err, sizeof err);
+    r = wd_codec_encode(L, lua_gettop(L), 1, out, out->max, err, sizeof err);
   }
   lua_settop(L, top);
   return r < 0 ? r : 0;
@@ -168,8 +169,10 @@ void wd__life_exit(actor *a, lua_State *L, int ok, int vidx) {
   wd_buf ex, ld;
   watch *w;
   int have_ex = 0, have_ld = 0;
-  wd_buf_init(&ex, 0);
-  wd_buf_init(&ld, 0);
+  /* An exit value travels like a message: at most max_payload bytes (a
+  ** larger one is replaced by an error saying so). */
+  wd_buf_init(&ex, (size_t)h->lim.max_payload);
+  wd_buf_init(&ld, (size_t)h->lim.max_payload);
   for (w = a->watches; w != NULL; w = w->next) {
     if (w->type == WT_LINK && ok) {
       event_to(h, WD_EV_UNLINKED, a, w, NULL);

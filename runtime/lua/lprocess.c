@@ -414,14 +414,19 @@ static int process_cancel(lua_State *L) {
       if (wd_duration_parse(s, sl, &ns) < 0)
         return wd_lerr_pushf(L, WD_EINVAL, "invalid duration format: %s", s);
     } else if (lua_isinteger(L, 2)) {
-      ns = (int64_t)lua_tointeger(L, 2) * 1000000;
+      lua_Integer ms = lua_tointeger(L, 2);
+      if (ms < 0)
+        return wd_lerr_pushf(L, WD_EINVAL, "deadline must not be negative");
+      /* Saturate: a deadline centuries away is no deadline to speak of. */
+      ns = ms > INT64_MAX / 1000000 ? INT64_MAX : (int64_t)ms * 1000000;
     } else {
       return wd_lerr_pushf(L, WD_EINVAL, "deadline must be either a "
                                          "duration string or milliseconds "
                                          "number");
     }
-    if (ns < 0) ns = 0;
-    deadline = wd__host_now_ns() + (uint64_t)ns;
+    if (ns < 0)
+      return wd_lerr_pushf(L, WD_EINVAL, "deadline must not be negative");
+    deadline = wd__host_now_ns() + (uint64_t)ns; /* < 2^64: no wrap */
   }
   lua_settop(L, 1);
   t = life_target(L, a, "cancel", &dest, &dl, &remote);

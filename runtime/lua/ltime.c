@@ -139,7 +139,8 @@ static tmr *tmr_start(actor *a, int64_t ns, int repeat) {
   t->repeat = repeat;
   t->next = a->timers;
   a->timers = t;
-  ms = ns <= 0 ? 0 : (uint64_t)((ns + 999999) / 1000000);
+  /* Round up to whole milliseconds without overflowing near INT64_MAX. */
+  ms = ns <= 0 ? 0 : (uint64_t)(ns / 1000000) + (ns % 1000000 != 0);
   uv_timer_start(&t->h, on_timer, ms, repeat ? (ms ? ms : 1) : 0);
   return t;
 }
@@ -307,14 +308,21 @@ static int t_unix_nano(lua_State *L) {
 }
 
 static int t_sub(lua_State *L) {
-  dur_push(L, checkt(L, 1) - checkt(L, 2));
+  int64_t d;
+  if (__builtin_sub_overflow(checkt(L, 1), checkt(L, 2), &d))
+    return luaL_error(L, "time difference out of range");
+  dur_push(L, d);
   return 1;
 }
 
 static int t_add(lua_State *L) {
   int64_t ns;
+  int64_t base = checkt(L, 1), sum;
   if (get_duration(L, 2, &ns) < 0) return luaL_argerror(L, 2, "duration");
-  wd__time_push(L, checkt(L, 1) + ns);
+  /* Saturating: a time past the end of int64 nanoseconds stays there. */
+  if (__builtin_add_overflow(base, ns, &sum)) sum = ns > 0 ? INT64_MAX
+                                                           : INT64_MIN;
+  wd__time_push(L, sum);
   return 1;
 }
 

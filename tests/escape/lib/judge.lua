@@ -186,6 +186,9 @@ function J.begin()
     time.sleep("10ms")
   end
   J.ok(canary, "the canary is registered as " .. J.CANARY)
+  -- The first process of its host: a canary restarted by its service (or
+  -- on a restarted host) would have a later PID.
+  J.eq(canary, "{esc:canary|0x00001}", "the canary was never restarted")
   J.eq(process.monitor(canary), true, "monitor the canary")
   seen = J.ping("canary before the attack")
   J.eq(seen.pid, canary, "canary PID")
