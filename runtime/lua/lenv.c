@@ -162,8 +162,13 @@ static void on_tick(int sig) {
     return;
   }
   a->cpu_ticks++;
-  if (g_seq == g_seen ||
-      (a->h->lim.cpu_ns && a->cpu_ticks * g_tick_ns >= a->h->lim.cpu_ns))
+  /* lua_sethook walks every call frame of the thread to set its trap: on
+  ** a stack 200,000 calls deep that takes longer than a tick, so never
+  ** arm a hook that is armed already (it may be waiting to leave a
+  ** C call boundary). */
+  if ((g_seq == g_seen ||
+       (a->h->lim.cpu_ns && a->cpu_ticks * g_tick_ns >= a->h->lim.cpu_ns)) &&
+      lua_gethook(L) != preempt_hook)
     lua_sethook(L, preempt_hook, LUA_MASKCOUNT, 1);
   g_seen = g_seq;
 }
@@ -537,17 +542,6 @@ static int dump_writer(lua_State *L, const void *p, size_t sz, void *ud) {
   wd_buf_put(ud, p, sz);
   return ((wd_buf *)ud)->err;
 }
-
-static const char boot_src[] =
-    "local chunk, method, id, decode, args = ...\n"
-    "local mod = chunk()\n"
-    "local f = mod\n"
-    "if type(mod) == 'table' then f = mod[method] end\n"
-    "if type(f) ~= 'function' then\n"
-    "  error(string.format(\"entry %s: the script must return a function or "
-    "a table with a function '%s'\", id, method), 0)\n"
-    "end\n"
-    "return f(decode(args))\n";
 
 /* Compile 'src' once per host into bytecode that this host made
 ** itself (the only binary chunks ever loaded). */
@@ -1012,15 +1006,45 @@ int wd__env_new(actor *a) {
   return 0;
 }
 
-/* decode(bytes) -> the spawn arguments. */
-static int env_decode(lua_State *L) {
+/*
+** The main task's function, in C so that no state loads a boot chunk:
+** run the entry's chunk; its function is what the chunk returned, or
+** that table's field 'method'; call it with the decoded spawn arguments
+** and return what it returns. Stack: chunk, spawn arguments (codec
+** bytes). Continuations, so that the entry may block and be preempted.
+*/
+static int boot_done(lua_State *L, int status, lua_KContext ctx) {
+  (void)status;
+  return lua_gettop(L) - (int)ctx;
+}
+
+static int boot_run(lua_State *L, int status, lua_KContext ctx) {
+  entry *e = ACTOR(L)->e;
   size_t len;
-  const char *s = luaL_checklstring(L, 1, &len);
-  int n;
-  if (len == 0) return 0; /* spawned without arguments */
-  n = wd_codec_decode(L, (const uint8_t *)s, len);
-  if (n < 0) return luaL_error(L, "corrupt spawn arguments");
-  return n;
+  const uint8_t *args = (const uint8_t *)lua_tolstring(L, 2, &len);
+  int n = 0, fidx;
+  (void)status;
+  (void)ctx;
+  /* 3: what the chunk returned */
+  if (lua_type(L, 3) == LUA_TTABLE) lua_getfield(L, 3, e->method);
+  else lua_pushvalue(L, 3);
+  fidx = lua_gettop(L);
+  if (lua_type(L, fidx) != LUA_TFUNCTION) {
+    lua_pushfstring(L, "entry %s: the script must return a function or a "
+                       "table with a function '%s'", e->id, e->method);
+    return lua_error(L);
+  }
+  if (len > 0 && (n = wd_codec_decode(L, args, len)) < 0)
+    return luaL_error(L, "corrupt spawn arguments");
+  lua_callk(L, n, LUA_MULTRET, fidx - 1, boot_done);
+  return boot_done(L, LUA_OK, fidx - 1);
+}
+
+static int boot_main(lua_State *L) {
+  lua_settop(L, 2);
+  lua_pushvalue(L, 1);
+  lua_callk(L, 0, 1, 0, boot_run);
+  return boot_run(L, LUA_OK, 0);
 }
 
 typedef struct bootargs {
@@ -1033,28 +1057,14 @@ typedef struct bootargs {
 static int env_boot_p(lua_State *L) {
   bootargs *ba = lua_touserdata(L, 1);
   actor *a = ba->a;
-  wd_host *h = a->h;
-  task *t;
-  if (h->boot_bc == NULL &&
-      compile(h, boot_src, sizeof boot_src - 1, "=boot", &h->boot_bc,
-              &h->boot_len, ba->err, sizeof ba->err) < 0)
-    return luaL_error(L, "cannot compile the boot chunk");
-  if (getenv("ASAN_WDMEM")) fprintf(stderr, "MEMDBG b0 %zu\n", a->mem);
-  t = wd__task_new(a, L);
+  task *t = wd__task_new(a, L);
   t->is_main = 1;
   a->main = t;
-  if (getenv("ASAN_WDMEM")) fprintf(stderr, "MEMDBG task %zu\n", a->mem);
-  if (luaL_loadbufferx(t->co, h->boot_bc, h->boot_len, "=boot", "b") !=
-      LUA_OK)
-    return luaL_error(L, "cannot load the boot chunk");
-  if (getenv("ASAN_WDMEM")) fprintf(stderr, "MEMDBG bootchunk %zu\n", a->mem);
+  lua_pushcfunction(t->co, boot_main);
   if (load_entry(t->co, a, a->e) != LUA_OK) {
     snprintf(ba->err, sizeof ba->err, "%s", lua_tostring(t->co, -1));
     return luaL_error(L, "%s", ba->err);
   }
-  lua_pushstring(t->co, a->e->method);
-  lua_pushstring(t->co, a->e->id);
-  lua_pushcfunction(t->co, env_decode);
   lua_pushlstring(t->co, (const char *)ba->args, ba->alen);
   return 0;
 }
