@@ -176,14 +176,7 @@ static int spawn_variant(lua_State *L, uint32_t flags, const char *fn) {
   id = luaL_checklstring(L, 1, &il);
   host = luaL_checklstring(L, 2, &hl);
   if (encode_args(L, a, 3)) return 2;
-  memset(&o, 0, sizeof o);
-  o.flags = flags;
-  o.ctx = a->ctx;
-  o.ctxlen = a->ctxlen;
-  o.actor = a->sec_actor;
-  o.actorlen = a->sec_actorlen;
-  o.scope = a->sec_scope;
-  o.scopelen = strlen(a->sec_scope);
+  wd__spawn_inherit(a, &o, flags);
   return wd__spawn_do(L, a, id, il, host, hl, &o, NULL, 0);
 }
 
@@ -219,14 +212,7 @@ static int process_exec(lua_State *L) {
     return wd_lerr_pushf(L, WD_EINVAL, "invalid process ID format "
                                        "(namespace:name required): %s", id);
   if (encode_args(L, a, 3)) return 2;
-  memset(&o, 0, sizeof o);
-  o.flags = WD_SPAWN_EXEC;
-  o.ctx = a->ctx;
-  o.ctxlen = a->ctxlen;
-  o.actor = a->sec_actor;
-  o.actorlen = a->sec_actorlen;
-  o.scope = a->sec_scope;
-  o.scopelen = strlen(a->sec_scope);
+  wd__spawn_inherit(a, &o, WD_SPAWN_EXEC);
   return wd__spawn_do(L, a, id, il, host, hl, &o, NULL, 1);
 }
 

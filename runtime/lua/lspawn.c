@@ -98,6 +98,19 @@ static int spawn_k(lua_State *L, int status, lua_KContext ctx) {
 
 /* }====== */
 
+/* Options of a plain spawn: the child inherits the spawner's context,
+** actor and scope. */
+void wd__spawn_inherit(actor *a, spawnopt *o, uint32_t flags) {
+  memset(o, 0, sizeof *o);
+  o->flags = flags;
+  o->ctx = a->ctx;
+  o->ctxlen = a->ctxlen;
+  o->actor = a->sec_actor;
+  o->actorlen = a->sec_actorlen;
+  o->scope = a->sec_scope;
+  o->scopelen = strlen(a->sec_scope);
+}
+
 /* The permissions of a spawn (seeds' table): process.spawn (or
 ** process.exec) on the entry, .monitored and .linked for those variants,
 ** and process.host on the host, for every spawn path. */
