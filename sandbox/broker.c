@@ -242,6 +242,7 @@ static void send_init(hslot *s) {
   wd_buf_put_u64(w, (uint64_t)lim->max_processes);
   wd_buf_put_u64(w, (uint64_t)lim->slice_ns);
   wd_buf_put_u64(w, (uint64_t)lim->cpu_ns);
+  wd_buf_put_u64(w, (uint64_t)lim->spawn_rate);
   pos = w->len;
   wd_buf_put_u32(w, 0);
   for (i = 0; i < m->nentries; i++)

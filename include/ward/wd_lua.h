@@ -35,6 +35,7 @@ typedef struct wd_hlimits {
   uint64_t max_processes; /* live actors on the host */
   uint64_t slice_ns;      /* run time before a busy actor is preempted */
   uint64_t cpu_ns;        /* total CPU per actor, 0 = unlimited */
+  uint64_t spawn_rate;    /* spawns per second on the host, 0 = unlimited */
 } wd_hlimits;
 
 /* Create a host on 'loop' named 'id'. The INIT record body (see broker.c)

@@ -108,7 +108,10 @@ int wd__block(lua_State *L, task *t, lua_KFunction k, lua_KContext ctx) {
 
 /* Registry keys of the two metatables, made on first use: a lookup by
 ** address hashes a pointer, where one by name (luaL_checkudata) interns
-** the name first. */
+** the name first. The channel methods hold the channel metatable as
+** upvalue 1 and check their argument against it, which touches nothing
+** but the argument and the running closure (a ring of a thousand actors
+** would otherwise read a thousand cold registries). */
 static const char chan_key = 0, case_key = 0;
 
 static int channel_send(lua_State *L);
@@ -127,12 +130,19 @@ static void push_chan_meta(lua_State *L) {
     { "case_receive", channel_case_receive },
     { NULL, NULL },
   };
+  int i;
   if (lua_rawgetp(L, LUA_REGISTRYINDEX, &chan_key) != LUA_TNIL) return;
   lua_pop(L, 1);
   lua_createtable(L, 0, 4);
-  luaL_newlib(L, meth);
+  lua_createtable(L, 0, 5);
+  for (i = 0; meth[i].name != NULL; i++) {
+    lua_pushvalue(L, -2);
+    lua_pushcclosure(L, meth[i].func, 1);
+    lua_setfield(L, -2, meth[i].name);
+  }
   lua_setfield(L, -2, "__index");
-  lua_pushcfunction(L, channel_tostring);
+  lua_pushvalue(L, -1);
+  lua_pushcclosure(L, channel_tostring, 1);
   lua_setfield(L, -2, "__tostring");
   lua_pushliteral(L, "channel");
   lua_setfield(L, -2, "__metatable");
@@ -154,15 +164,15 @@ static void push_case_meta(lua_State *L) {
   lua_rawsetp(L, LUA_REGISTRYINDEX, &case_key);
 }
 
-/* The userdata at 'idx' if its metatable is the one at 'key', or NULL. */
-static void *testud(lua_State *L, int idx, const char *key) {
-  void *p = lua_touserdata(L, idx);
+/* The case at 'idx' (its metatable is the one at 'case_key'), or NULL. */
+static cas *testcase(lua_State *L, int idx) {
+  cas *c = lua_touserdata(L, idx);
   int ok;
-  if (p == NULL || !lua_getmetatable(L, idx)) return NULL;
-  lua_rawgetp(L, LUA_REGISTRYINDEX, key);
+  if (c == NULL || !lua_getmetatable(L, idx)) return NULL;
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &case_key);
   ok = lua_rawequal(L, -1, -2);
   lua_pop(L, 2);
-  return ok ? p : NULL;
+  return ok ? c : NULL;
 }
 
 chan *wd__chan_new(lua_State *L, actor *a, int kind, int cap) {
@@ -180,9 +190,15 @@ chan *wd__chan_new(lua_State *L, actor *a, int kind, int cap) {
   return ch;
 }
 
+/* The channel at 'idx'; only for the functions push_chan_meta makes. */
 static chan *checkchan(lua_State *L, int idx) {
-  chan *ch = testud(L, idx, &chan_key);
-  if (ch == NULL) luaL_typeerror(L, idx, CHAN_MT);
+  chan *ch = lua_touserdata(L, idx);
+  int ok = 0;
+  if (ch != NULL && lua_getmetatable(L, idx)) {
+    ok = lua_rawequal(L, -1, lua_upvalueindex(1));
+    lua_pop(L, 1);
+  }
+  if (!ok) luaL_typeerror(L, idx, CHAN_MT);
   return ch;
 }
 
@@ -329,7 +345,7 @@ static void push_result(lua_State *L, int ci, int vidx, int ok) {
 static cas *get_case(lua_State *L, lua_Integer i) {
   cas *c;
   lua_rawgeti(L, 1, i);
-  c = testud(L, -1, &case_key);
+  c = testcase(L, -1);
   if (c == NULL) {
     lua_pop(L, 1);
     return NULL;

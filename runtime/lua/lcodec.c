@@ -72,15 +72,32 @@ static int fail(enc *e, int code, const char *msg) {
 }
 
 /* Append 'n' bytes, or only count them once the limit is passed, so the
-** final error can say how large the payload is. */
+** final error can say how large the payload is. The common case (room
+** in the buffer) copies in place. */
 static void put(enc *e, const void *p, size_t n) {
+  wd_buf *b = e->b;
   if (!e->over) {
     if (e->max != 0 && n > e->max - e->size)
       e->over = 1;
-    else
-      wd_buf_put(e->b, p, n);
+    else if (b->err == 0 && b->cap - b->len >= n) {
+      memcpy(b->p + b->len, p, n);
+      b->len += n;
+    } else
+      wd_buf_put(b, p, n);
   }
   e->size = n > SIZE_MAX - e->size ? SIZE_MAX : e->size + n;
+}
+
+/* put() of one byte, without a call to memcpy. */
+static void put1(enc *e, uint8_t v) {
+  wd_buf *b = e->b;
+  if (!e->over && (e->max == 0 || e->size < e->max) && b->err == 0 &&
+      b->cap > b->len) {
+    b->p[b->len++] = v;
+    e->size++;
+    return;
+  }
+  put(e, &v, 1);
 }
 
 static size_t varint(uint8_t *p, uint64_t v) {
@@ -231,64 +248,88 @@ ref:
 
 static int enc_value(enc *e, int idx, int depth, int iskey);
 
+static size_t varint_len(uint64_t v) {
+  size_t n = 1;
+  while (v >= 0x80) {
+    v >>= 7;
+    n++;
+  }
+  return n;
+}
+
+/* Write the header of the table whose contents were appended after the
+** HDR_GUESS bytes at 'pos' (b->len was 'pos' before them): in place when
+** it fits there (counts under 128, the common case), else after moving
+** the contents. Only counts once the limit is passed or 'b' failed. */
+#define HDR_GUESS 3
+static void put_table_header(enc *e, size_t pos, uint64_t narr,
+                             uint64_t nhash) {
+  wd_buf *b = e->b;
+  uint8_t hdr[1 + 2 * VARINT_MAX];
+  size_t n = 1 + varint_len(narr) + varint_len(nhash), len;
+  uint8_t zero[2 * VARINT_MAX] = { 0 };
+  if (n > HDR_GUESS) put(e, zero, n - HDR_GUESS);
+  if (e->over || b->err != 0) return;
+  hdr[0] = T_TAB;
+  len = 1 + varint(hdr + 1, narr);
+  varint(hdr + len, nhash);
+  if (n > HDR_GUESS)
+    memmove(b->p + pos + n, b->p + pos + HDR_GUESS,
+            b->len - (n - HDR_GUESS) - (pos + HDR_GUESS));
+  memcpy(b->p + pos, hdr, n);
+}
+
 /* Table: its border-free prefix 1..narr as the array part, every other
-** pair in the hash part. 'depth' is the nesting level of its parent. */
+** pair in the hash part. 'depth' is the nesting level of its parent. One
+** pass: the contents are written first, behind room for the header,
+** which needs both counts. */
 static int enc_table(enc *e, int t, int depth) {
   lua_State *L = e->L;
-  lua_Integer narr = 0, total = 0, k;
-  uint8_t hdr[1 + 2 * VARINT_MAX];
-  size_t n;
-  int r;
+  lua_Integer narr = 0, nhash = 0, k;
+  static const uint8_t guess[HDR_GUESS] = { T_TAB, 0, 0 };
+  size_t pos;
+  int top, r;
 
   if (!lua_checkstack(L, 5)) return fail(e, WD_ENOMEM, "out of memory");
   if (seen(e, t)) return 0; /* a reference adds no nesting */
   if (depth >= WD_CODEC_MAXDEPTH)
     return fail(e, WD_EINVAL, "payload nested too deeply");
-  /* Count first: the decoder preallocates from the counts. */
+  pos = e->b->len;
+  put(e, guess, HDR_GUESS);
+  top = lua_gettop(L);
   while (lua_rawgeti(L, t, narr + 1) != LUA_TNIL) {
-    lua_pop(L, 1);
+    r = enc_value(e, top + 1, depth + 1, 0);
+    lua_settop(L, top);
     narr++;
-  }
-  lua_pop(L, 1);
-  lua_pushnil(L);
-  while (lua_next(L, t)) {
-    lua_pop(L, 1);
-    total++;
-  }
-  hdr[0] = T_TAB;
-  n = 1 + varint(hdr + 1, (uint64_t)narr);
-  n += varint(hdr + n, (uint64_t)(total - narr));
-  put(e, hdr, n);
-
-  for (k = 1; k <= narr; k++) {
-    lua_rawgeti(L, t, k);
-    r = enc_value(e, -1, depth + 1, 0);
-    lua_pop(L, 1);
     if (r < 0) {
       char seg[32];
-      int len = snprintf(seg, sizeof seg, "[%lld]", (long long)k);
+      int len = snprintf(seg, sizeof seg, "[%lld]", (long long)narr);
       prepend(e, seg, (size_t)len);
       return r;
     }
   }
+  lua_settop(L, top);
   lua_pushnil(L);
   while (lua_next(L, t)) {
-    if (lua_isinteger(L, -2) && (k = lua_tointeger(L, -2)) >= 1 && k <= narr) {
-      lua_pop(L, 1);
+    if (narr > 0 && lua_isinteger(L, top + 1) &&
+        (k = lua_tointeger(L, top + 1)) >= 1 && k <= narr) {
+      lua_settop(L, top + 1);
       continue;
     }
     /* A refused key names the table; a refused value names its key. */
-    if ((r = enc_value(e, -2, depth + 1, 1)) < 0) {
-      lua_pop(L, 2);
+    if ((r = enc_value(e, top + 1, depth + 1, 1)) < 0) {
+      lua_settop(L, top);
       return r;
     }
-    if ((r = enc_value(e, -1, depth + 1, 0)) < 0) {
-      prepend_key(e, -2);
-      lua_pop(L, 2);
+    if ((r = enc_value(e, top + 2, depth + 1, 0)) < 0) {
+      prepend_key(e, top + 1);
+      lua_settop(L, top);
       return r;
     }
-    lua_pop(L, 1);
+    nhash++;
+    lua_settop(L, top + 1);
   }
+  put_table_header(e, pos, (uint64_t)narr, (uint64_t)nhash);
   return 0;
 }
 
@@ -296,7 +337,7 @@ static int enc_table(enc *e, int t, int depth) {
 static int enc_error(enc *e, int idx, int depth) {
   lua_State *L = e->L;
   uint8_t tag = T_ERR;
-  int f, r;
+  int f, r, top;
 
   if (!lua_checkstack(L, 8)) return fail(e, WD_ENOMEM, "out of memory");
   if (seen(e, idx)) return 0;
@@ -304,9 +345,10 @@ static int enc_error(enc *e, int idx, int depth) {
     return fail(e, WD_EINVAL, "payload nested too deeply");
   put(e, &tag, 1);
   wd_lerr_unpack(L, idx);
-  for (f = -5; f <= -1; f++) {
+  top = lua_gettop(L);
+  for (f = top - 4; f <= top; f++) {
     if ((r = enc_value(e, f, depth + 1, 0)) < 0) {
-      if (f == -2) prepend(e, ":details()", 10);
+      if (f == top - 1) prepend(e, ":details()", 10);
       lua_pop(L, 5);
       return r;
     }
@@ -315,29 +357,26 @@ static int enc_error(enc *e, int idx, int depth) {
   return 0;
 }
 
+/* Encode the value at the absolute index 'idx'. */
 static int enc_value(enc *e, int idx, int depth, int iskey) {
   lua_State *L = e->L;
   uint8_t t[1 + SSTR_MAX];
   const char *s;
   size_t n;
 
-  idx = lua_absindex(L, idx);
   switch (lua_type(L, idx)) {
     case LUA_TNIL:
-      t[0] = T_NIL;
-      put(e, t, 1);
+      put1(e, T_NIL);
       return 0;
     case LUA_TBOOLEAN:
-      t[0] = lua_toboolean(L, idx) ? T_TRUE : T_FALSE;
-      put(e, t, 1);
+      put1(e, lua_toboolean(L, idx) ? T_TRUE : T_FALSE);
       return 0;
     case LUA_TNUMBER:
       if (lua_isinteger(L, idx)) {
         lua_Integer i = lua_tointeger(L, idx);
         uint64_t u = (uint64_t)i;
         if (i >= 0 && i <= SINT_MAX) {
-          t[0] = (uint8_t)(T_SINT | i);
-          put(e, t, 1);
+          put1(e, (uint8_t)(T_SINT | i));
         } else {
           put_tagv(e, T_INT, (u << 1) ^ (0 - (u >> 63)));
         }
@@ -381,18 +420,26 @@ int wd_codec_encode(lua_State *L, int first, int n, wd_buf *b, size_t maxlen,
   size_t len;
 
   if (err != NULL && errlen > 0) err[0] = '\0';
-  memset(&e, 0, sizeof e);
+  /* Field by field: 'small' and 'path' are read only below 'nobj' and
+  ** from 'ppos' on, so the ~400 bytes need no clearing per send. */
+  e.L = L;
+  e.b = b;
+  e.start = b != NULL ? b->len : 0;
+  e.size = 0;
+  e.max = maxlen;
+  e.over = 0;
+  e.visited = 0;
+  e.nobj = 0;
+  e.refs = 0;
+  e.wantpath = 0;
   e.err = err;
   e.errlen = errlen;
+  e.ppos = sizeof e.path;
+  e.ptrunc = 0;
   if (n < 0 || b == NULL) return fail(&e, WD_EINVAL, "invalid arguments");
   if (b->err != 0) return fail(&e, b->err, wd_strerror(b->err));
   if (!lua_checkstack(L, 8)) return fail(&e, WD_ENOMEM, "out of memory");
   first = lua_absindex(L, first);
-  e.L = L;
-  e.b = b;
-  e.start = b->len;
-  e.max = maxlen;
-  e.ppos = sizeof e.path;
   lua_pushnil(L); /* the visited table, made at the first table */
   e.visited = lua_gettop(L);
 
@@ -444,6 +491,10 @@ typedef struct dec {
 } dec;
 
 #define BAD WD_EBADFRAME
+
+/* What dec_value pushed (>= 0), so that dec_table checks keys and values
+** without asking L. */
+enum { V_OTHER, V_NIL, V_NAN };
 
 static int rd_u8(dec *d, uint8_t *v) {
   if (d->c.off >= d->c.len) return BAD;
@@ -499,21 +550,19 @@ static int dec_table(dec *d, int depth) {
   number(d);
   for (i = 1; i <= narr; i++) {
     if ((r = dec_value(d, depth + 1)) < 0) return r;
-    if (lua_isnil(L, -1)) return BAD;
+    if (r == V_NIL) return BAD;
     lua_rawseti(L, t, (lua_Integer)i);
   }
   for (i = 0; i < nhash; i++) {
+    /* lua_rawset would raise on a nil or NaN key; the encoder never
+    ** writes them. */
     if ((r = dec_value(d, depth + 1)) < 0) return r;
-    /* lua_rawset would raise on these; the encoder never writes them. */
-    if (lua_isnil(L, -1)) return BAD;
-    if (lua_type(L, -1) == LUA_TNUMBER && !lua_isinteger(L, -1) &&
-        lua_tonumber(L, -1) != lua_tonumber(L, -1))
-      return BAD;
+    if (r != V_OTHER) return BAD;
     if ((r = dec_value(d, depth + 1)) < 0) return r;
-    if (lua_isnil(L, -1)) return BAD;
+    if (r == V_NIL) return BAD;
     lua_rawset(L, t);
   }
-  return 0;
+  return V_OTHER;
 }
 
 static int dec_error(dec *d, int depth) {
@@ -533,9 +582,10 @@ static int dec_error(dec *d, int depth) {
       !(lua_isnil(L, e + 5) || lua_type(L, e + 5) == LUA_TSTRING))
     return BAD;
   wd_lerr_setfields(L, e);
-  return 0;
+  return V_OTHER;
 }
 
+/* Push one value; returns V_* or a negative code. */
 static int dec_value(dec *d, int depth) {
   lua_State *L = d->L;
   const uint8_t *p;
@@ -557,7 +607,7 @@ static int dec_value(dec *d, int depth) {
   switch (tag) {
     case T_NIL:
       lua_pushnil(L);
-      return 0;
+      return V_NIL;
     case T_FALSE:
     case T_TRUE:
       lua_pushboolean(L, tag == T_TRUE);
@@ -573,7 +623,7 @@ static int dec_value(dec *d, int depth) {
         u |= (uint64_t)p[i] << (8 * i);
       memcpy(&x, &u, sizeof x);
       lua_pushnumber(L, (lua_Number)x);
-      return 0;
+      return x != x ? V_NAN : V_OTHER;
     }
     case T_STR:
       if (rd_varint(d, &u) < 0 || u > wd_cur_left(&d->c) ||
@@ -621,9 +671,9 @@ int wd_codec_decode(lua_State *L, const uint8_t *p, size_t len) {
     lua_newtable(L);
     d.refs = lua_gettop(L);
   }
-  for (i = 0; i < count && r == 0; i++)
+  for (i = 0; i < count && r >= 0; i++)
     r = dec_value(&d, 0);
-  if (r == 0 && wd_cur_left(&d.c) != 0) r = BAD;
+  if (r >= 0 && wd_cur_left(&d.c) != 0) r = BAD;
   if (r < 0) {
     lua_settop(L, base);
     return r;

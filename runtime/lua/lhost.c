@@ -244,6 +244,20 @@ static void spawn_relations(wd_host *h, actor *a, const spawnopt *o) {
   }
 }
 
+/* A token bucket of 'spawn_rate' tokens a second, holding at most one
+** second's worth: take one, or say there is none. */
+static int spawn_token(wd_host *h) {
+  uint64_t now = uv_hrtime();
+  double rate = (double)h->lim.spawn_rate;
+  if (h->spawn_last == 0) h->spawn_tokens = rate;
+  else h->spawn_tokens += (double)(now - h->spawn_last) * rate / 1e9;
+  if (h->spawn_tokens > rate) h->spawn_tokens = rate;
+  h->spawn_last = now;
+  if (h->spawn_tokens < 1.0) return 0;
+  h->spawn_tokens -= 1.0;
+  return 1;
+}
+
 int wd__host_spawn_local(wd_host *h, entry *e, const spawnopt *o,
                          actor **out, char *err, size_t errlen) {
   actor *a;
@@ -261,6 +275,11 @@ int wd__host_spawn_local(wd_host *h, entry *e, const spawnopt *o,
   if (h->lim.max_processes && h->nactors >= h->lim.max_processes) {
     snprintf(err, errlen, "max processes limit exceeded (%llu on host %s)",
              (unsigned long long)h->lim.max_processes, h->id);
+    return WD_ELIMIT;
+  }
+  if (h->lim.spawn_rate && !spawn_token(h)) {
+    snprintf(err, errlen, "spawn rate limit exceeded (%llu per second on "
+             "host %s)", (unsigned long long)h->lim.spawn_rate, h->id);
     return WD_ELIMIT;
   }
   a = wd_calloc(1, sizeof *a);
@@ -757,6 +776,7 @@ int wd_host_init(wd_host *h, wd_cur *c) {
       wd_cur_u64(c, &h->lim.max_payload) ||
       wd_cur_u64(c, &h->lim.max_processes) ||
       wd_cur_u64(c, &h->lim.slice_ns) || wd_cur_u64(c, &h->lim.cpu_ns) ||
+      wd_cur_u64(c, &h->lim.spawn_rate) ||
       wd_cur_u32(c, &n);
   if (r) return WD_EBADFRAME;
   if (n > 100000) return WD_EBADFRAME;

@@ -219,6 +219,8 @@ struct wd_host {
   char *boot_bc;
   size_t boot_len;
   int stopping;
+  double spawn_tokens;  /* spawn_rate bucket */
+  uint64_t spawn_last;
 };
 
 /* lhost.c */

@@ -84,6 +84,44 @@ expect "audit needs a log" 2 '' 'needs --audit-log' -- "$WARD" run --audit deny 
 # refused with Unavailable (here a file size limit stops the writes).
 expect "fail closed when the log cannot be written" 0 '^Unavailable after' '' -- bash -c "ulimit -f 16; exec \"\$0\" run --shutdown-timeout 200ms --audit all --audit-log '$ad/log3' '$DIR/app' cli:loud 5000" "$WARD"
 rm -rf "$ad"
+# A host killed with SIGKILL: the watcher on another host gets EXIT and
+# LINK_DOWN naming the signal.
+wo=$(mktemp)
+"$WARD" run --shutdown-timeout 200ms "$DIR/app" cli:watcher >"$wo" 2>/dev/null &
+bg=$!
+for _ in $(seq 50); do grep -q ready "$wo" && break; sleep 0.1; done
+victim=""
+for k in $(pgrep -P "$bg"); do
+  ps -o args= -p "$k" | grep -q "^ward host cli:h2" && victim=$k
+done
+[ -n "$victim" ] && kill -9 "$victim"
+wait $bg
+if grep -q "pid.exit: host cli:h2 died: crashed: killed by signal 9" "$wo" &&
+   grep -q "pid.link.down: host cli:h2 died: crashed: killed by signal 9" "$wo"; then
+  echo "ok     SIGKILL of a host reaches watchers elsewhere"; pass=$((pass+1))
+else
+  echo "FAIL   SIGKILL of a host reaches watchers elsewhere: $(cat "$wo")"; fail=$((fail+1))
+fi
+rm -f "$wo"
+# ward serve: starts the auto_start services, stops cleanly on SIGTERM,
+# leaves no host behind.
+se=$(mktemp)
+"$WARD" serve -v --shutdown-timeout 300ms "$DIR/serveapp" 2>"$se" &
+bg=$!
+for _ in $(seq 50); do grep -q "host cli:h2 started" "$se" && break; sleep 0.1; done
+kids=$(pgrep -P "$bg" || true)
+kill -TERM "$bg"
+wait $bg
+st=$?
+left=""
+for k in $kids; do kill -0 "$k" 2>/dev/null && left="$left $k"; done
+if [ "$st" -eq 0 ] && [ -n "$kids" ] && grep -q "host cli:h2 started" "$se" &&
+   grep -q "shutting down" "$se" && [ -z "$left" ]; then
+  echo "ok     serve starts services, stops on SIGTERM, leaves no host"; pass=$((pass+1))
+else
+  echo "FAIL   serve: status $st, kids '$kids', left '$left': $(cat "$se")"; fail=$((fail+1))
+fi
+rm -f "$se"
 # ward test: closing line, junit report, exit status.
 j=$(mktemp)
 expect "ward test closing line" 0 '^1 passed, 0 failed$' '' -- "$WARD" test --filter test_identity --junit "$j" "$DIR/../lua"

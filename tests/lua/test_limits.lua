@@ -33,6 +33,15 @@ return { main = function()
   end
   check.ok(lerr ~= nil, "max_processes enforced")
   check.eq(lerr:kind(), errors.LIMIT_EXCEEDED)
+  -- spawn_rate on t:rate is 5 per second: a burst of 20 is cut off.
+  local ok_n, rerr = 0, nil
+  for _ = 1, 20 do
+    local p, e = process.spawn("t:value_exit", "t:rate", 1)
+    if p then ok_n = ok_n + 1 else rerr = e break end
+  end
+  check.ok(rerr ~= nil and ok_n <= 6, "spawn rate enforced after " .. ok_n)
+  check.eq(rerr:kind(), errors.LIMIT_EXCEEDED)
+  check.ok(tostring(rerr):find("spawn rate", 1, true), tostring(rerr))
   -- Payload size limit (1 MiB default).
   local big = string.rep("x", 5 * 1024 * 1024)
   check.fails(errors.LIMIT_EXCEEDED, process.send(process.pid(), "big", big))
