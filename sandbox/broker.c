@@ -8,6 +8,7 @@
 ** not its own, a reply to a request it was never sent) is killed.
 ** Runs in: broker.
 */
+#include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -364,6 +365,7 @@ static int host_start(wd_broker *b, hslot *s, char *err, size_t errlen) {
   s->link->on_fail = on_fail;
   s->up = 1;
   s->beat = uv_now(&b->loop);
+  s->cpu_mark = -1;
   send_init(s);
   send_pids(s);
   wd__brk_sec_event(b, WD_AUDIT_HOST_START, s->id, (long)pid, "started");
@@ -960,6 +962,7 @@ static int on_rec(wd_link *l, uint8_t rtype, wd_cur *body) {
       return wd__brk_sec_audit_rec(s, body);
     case WD_R_BEAT:
       s->beat = uv_now(&s->b->loop);
+      s->cpu_mark = -1;
       return 0;
     case WD_R_EVENT:
       return wd__brk_on_event(s, body);
@@ -1154,21 +1157,52 @@ static void maybe_finish(wd_broker *b) {
   uv_close((uv_handle_t *)&b->watchdog, NULL);
 }
 
+/* CPU time (user + system) of process 'pid' in milliseconds, or -1. */
+static int64_t cpu_ms(pid_t pid) {
+  char path[64], buf[512], *p;
+  unsigned long ut, st;
+  ssize_t n;
+  int fd;
+  snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+  if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) return -1;
+  n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return -1;
+  buf[n] = '\0';
+  /* Fields after the command name (which may hold spaces): skip to ')'. */
+  if ((p = strrchr(buf, ')')) == NULL ||
+      sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+             &ut, &st) != 2)
+    return -1;
+  return (int64_t)(ut + st) * 1000 / sysconf(_SC_CLK_TCK);
+}
+
 /* The turn deadline: a host whose loop has not come round (no heartbeat)
-** for longer than its manifest's turn_deadline is stuck in a C function
-** or a finalizer; kill it and report it unresponsive. */
+** while it burned more CPU than its manifest's turn_deadline is stuck in
+** a C function or a finalizer: kill it and report it unresponsive.
+** Counting the host's CPU time, not the wall clock, means a host that the
+** kernel merely did not schedule (a loaded machine) is never killed. */
 static void on_watchdog(uv_timer_t *t) {
   wd_broker *b = t->data;
   uint64_t now = uv_now(&b->loop);
   int i;
   for (i = 0; i < b->nhosts; i++) {
     hslot *s = &b->hosts[i];
-    uint64_t limit = (uint64_t)s->he->u.host.limits.turn_deadline_ns / 1000000;
-    if (!s->up || limit == 0) continue;
-    if (now - s->beat > limit)
+    int64_t limit = s->he->u.host.limits.turn_deadline_ns / 1000000, cpu;
+    if (!s->up || limit <= 0 || s->pid <= 0) continue;
+    if (now - s->beat <= (uint64_t)limit) {
+      s->cpu_mark = -1;
+      continue;
+    }
+    if ((cpu = cpu_ms(s->pid)) < 0) continue;
+    if (s->cpu_mark < 0) {
+      s->cpu_mark = cpu; /* silent for too long: start counting its CPU */
+      continue;
+    }
+    if (cpu - s->cpu_mark > limit)
       wd__brk_host_down(s, "unresponsive: its loop did not come back within "
-                           "%llu ms (turn deadline): killed",
-                        (unsigned long long)limit);
+                           "%lld ms of CPU time (turn deadline): killed",
+                        (long long)limit);
   }
 }
 

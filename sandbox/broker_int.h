@@ -38,6 +38,7 @@ typedef struct hslot {
   int up;           /* link usable */
   pid_t pid;        /* 0 when no OS process */
   uint64_t beat;    /* uv_now of the last heartbeat (or of the start) */
+  int64_t cpu_mark; /* its CPU ms when it went silent, -1 while beating */
   wd_link *link;
   char why[200];
 } hslot;
