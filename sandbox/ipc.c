@@ -36,6 +36,30 @@ _Static_assert(crypto_generichash_KEYBYTES_MIN <= WD_IPC_KEYLEN &&
 _Static_assert(crypto_kdf_KEYBYTES == WD_IPC_KEYLEN, "kdf master size");
 _Static_assert(crypto_kdf_CONTEXTBYTES == 8, "kdf context size");
 
+/*
+** !!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!
+** WD_IPC_NOMAC: FOR bench/mac_cost.sh ONLY. NEVER USE IT ANYWHERE ELSE.
+** It turns the signed link into an UNAUTHENTICATED one: seal writes an
+** all-zero tag and open neither computes nor checks the tag, so anything
+** that can write to a host's socket can forge any frame, and a host can
+** forge frames to the broker. Every other check (header, length, exact
+** sequence number) stays, so the only difference from a normal build is
+** the cost of the MAC, which is what bench/mac_cost.sh measures.
+** CMake sets it only with -DWD_BENCH_NOMAC=ON (which prints a warning)
+** and refuses it passed any other way; the #error below refuses it
+** without that option's companion definition.
+** !!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!
+*/
+#ifdef WD_IPC_NOMAC
+#ifndef WD_BENCH_NOMAC
+#error "WD_IPC_NOMAC removes the link's MAC: benchmark builds only (cmake -DWD_BENCH_NOMAC=ON, bench/mac_cost.sh)"
+#endif
+#ifdef WD_IPC_HMAC
+#error "WD_IPC_NOMAC and WD_IPC_HMAC together make no sense"
+#endif
+#endif
+
+#ifndef WD_IPC_NOMAC
 static void mac(uint8_t tag[WD_IPC_TAGLEN], const uint8_t *p, size_t n,
                 const unsigned char *key) {
 #ifdef WD_IPC_HMAC
@@ -44,6 +68,7 @@ static void mac(uint8_t tag[WD_IPC_TAGLEN], const uint8_t *p, size_t n,
   crypto_generichash(tag, WD_IPC_TAGLEN, p, n, key, WD_IPC_KEYLEN);
 #endif
 }
+#endif /* !WD_IPC_NOMAC */
 
 static uint32_t get_u32(const uint8_t *p) {
   return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
@@ -155,7 +180,11 @@ int wd_ipc_seal(wd_ipc *c, uint8_t type, const uint8_t *payload, size_t len,
   set_u32(f + OFF_LENGTH, (uint32_t)len);
   set_u32(f + OFF_RESERVED, 0);
   if (len > 0) memcpy(f + WD_IPC_HDRLEN, payload, len);
+#ifdef WD_IPC_NOMAC /* bench/mac_cost.sh only: see the top of this file */
+  memset(f + WD_IPC_HDRLEN + len, 0, WD_IPC_TAGLEN);
+#else
   mac(f + WD_IPC_HDRLEN + len, f, WD_IPC_HDRLEN + len, c->key_tx);
+#endif
   out->len += WD_IPC_OVERHEAD + len;
   c->seq_tx++;
   return 0;
@@ -191,7 +220,9 @@ int wd_ipc_peek_len(const uint8_t hdr[24], size_t max_payload, size_t *total) {
 
 int wd_ipc_open(wd_ipc *c, const uint8_t *frame, size_t len, uint8_t *type,
                 const uint8_t **payload, size_t *plen) {
+#ifndef WD_IPC_NOMAC
   uint8_t tag[WD_IPC_TAGLEN];
+#endif
   uint64_t seq;
   size_t n;
   int r;
@@ -200,10 +231,12 @@ int wd_ipc_open(wd_ipc *c, const uint8_t *frame, size_t len, uint8_t *type,
   if ((r = check_header(frame, c->max_payload, &n)) < 0) return r;
   /* Exactly one frame: neither truncated nor followed by stray bytes. */
   if (n != len - WD_IPC_OVERHEAD) return WD_EBADFRAME;
+#ifndef WD_IPC_NOMAC /* bench/mac_cost.sh only: no tag check at all */
   mac(tag, frame, WD_IPC_HDRLEN + n, c->key_rx);
   r = crypto_verify_32(tag, frame + WD_IPC_HDRLEN + n);
   sodium_memzero(tag, sizeof(tag));
   if (r != 0) return WD_EBADSIG;
+#endif
   /* Only now is the sequence number the peer's: any other value means a
   ** replayed, reordered or dropped frame. UINT64_MAX is never sent. */
   seq = get_u64(frame + OFF_SEQ);
