@@ -37,45 +37,6 @@
 
 /* {====== Small tables ====== */
 
-static uint32_t hash_str(const char *s, size_t n) {
-  uint32_t h = 2166136261u;
-  size_t i;
-  for (i = 0; i < n; i++)
-    h = (h ^ (uint8_t)s[i]) * 16777619u;
-  return h;
-}
-
-static name **name_find(wd_broker *b, const char *nm, size_t n) {
-  name **pp = &b->names[hash_str(nm, n) % NAME_BUCKETS];
-  while (*pp != NULL &&
-         (strlen((*pp)->name) != n || memcmp((*pp)->name, nm, n) != 0))
-    pp = &(*pp)->next;
-  return pp;
-}
-
-static void name_free(name *x) {
-  wd_free(x->name);
-  wd_free(x->pid);
-  wd_free(x);
-}
-
-/* Release every name held by (slot, counter), or by any process of the
-** slot when 'all' is set. */
-static void names_release(wd_broker *b, int slot, uint64_t counter, int all) {
-  int i;
-  for (i = 0; i < NAME_BUCKETS; i++) {
-    name **pp = &b->names[i];
-    while (*pp != NULL) {
-      name *x = *pp;
-      if (x->slot == slot && (all || x->counter == counter)) {
-        *pp = x->next;
-        name_free(x);
-      } else {
-        pp = &x->next;
-      }
-    }
-  }
-}
 
 fwd *wd__brk_fwd_new(wd_broker *b, int origin, uint32_t oreq, int target) {
   fwd *f = wd_calloc(1, sizeof *f);
@@ -408,63 +369,6 @@ int wd__brk_owns(hslot *s, const char *pid, size_t n, uint64_t *counter) {
   return hl == s->idlen && memcmp(hid, s->id, hl) == 0;
 }
 
-/* The name registry entry of 'nm' (NULL: none). A reservation by a named
-** spawn in flight has an empty PID. */
-static name *name_get(wd_broker *b, const char *nm, size_t n) {
-  return *name_find(b, nm, n);
-}
-
-static int name_put(wd_broker *b, const char *nm, size_t nl, const char *pid,
-                    size_t pl, int slot, uint64_t counter) {
-  name *x = wd_calloc(1, sizeof *x);
-  if (x == NULL || (x->name = wd_strndup(nm, nl)) == NULL ||
-      (x->pid = wd_strndup(pid, pl)) == NULL) {
-    if (x) name_free(x);
-    return WD_ENOMEM;
-  }
-  x->slot = slot;
-  x->counter = counter;
-  x->next = b->names[hash_str(nm, nl) % NAME_BUCKETS];
-  b->names[hash_str(nm, nl) % NAME_BUCKETS] = x;
-  return 0;
-}
-
-/* A named spawn finished: the reservation of 'nm' becomes the child's
-** name ('pid'), or goes away (NULL: the spawn failed or signalled). */
-void wd__brk_name_settle(wd_broker *b, const char *nm, const char *pid,
-                         size_t pl, int slot) {
-  name **pp = name_find(b, nm, strlen(nm));
-  name *x = *pp;
-  const char *hid;
-  size_t hl;
-  uint64_t counter;
-  char *copy;
-  if (x == NULL || x->pid[0] != '\0') return;
-  if (pid == NULL || wd_pid_parse(pid, pl, &hid, &hl, &counter) < 0 ||
-      (copy = wd_strndup(pid, pl)) == NULL) {
-    *pp = x->next;
-    name_free(x);
-    return;
-  }
-  wd_free(x->pid);
-  x->pid = copy;
-  x->slot = slot;
-  x->counter = counter;
-}
-
-/* Resolve a destination: a PID as is, or a registered name's PID. */
-const char *wd__brk_resolve(wd_broker *b, const char *dest, size_t *dl) {
-  const char *hid;
-  size_t hl;
-  uint64_t counter;
-  name *x;
-  if (wd_pid_parse(dest, *dl, &hid, &hl, &counter) == 0) return dest;
-  x = name_get(b, dest, *dl);
-  if (x == NULL || x->pid[0] == '\0') return NULL;
-  *dl = strlen(x->pid);
-  return x->pid;
-}
-
 /* Deliver a message from the broker (no sender) to 'pid'; nobody waits
 ** for the answer. */
 static void send_anon(wd_broker *b, const char *pid, size_t pl,
@@ -657,7 +561,7 @@ static int req_spawn(hslot *s, uint32_t req, wd_cur *c) {
     }
     /* Spawn-or-signal registers the name, or sends to its holder: the
     ** caller needs the rights for what it ends up doing. */
-    x = name_get(b, q.name, q.nl);
+    x = wd__brk_name_get(b, q.name, q.nl);
     if (x != NULL && x->pid[0] != '\0') {
       if (!signal_allowed(s, req, &q, x)) return 0;
       signal_holder(b, s, req, &q, x);
@@ -686,7 +590,7 @@ static int req_spawn(hslot *s, uint32_t req, wd_cur *c) {
   if (q.flags & WD_SPAWN_NAMED) {
     /* Reserve the name until the child exists: nobody else takes it. */
     f->name = wd_strndup(q.name, q.nl);
-    if (f->name != NULL) name_put(b, q.name, q.nl, "", 0, -1, 0);
+    if (f->name != NULL) wd__brk_name_put(b, q.name, q.nl, "", 0, -1, 0);
   }
   put_spawn(t, f, &q);
   return 0;
@@ -756,79 +660,6 @@ static int req_send(hslot *s, uint32_t req, wd_cur *c) {
   return 0;
 }
 
-static int req_registry(hslot *s, uint32_t req, uint8_t op, wd_cur *c) {
-  wd_broker *b = s->b;
-  const char *nm, *pid;
-  size_t nl, pl;
-  uint64_t counter;
-  name **pp, *x;
-  if (get_str(c, &nm, &nl)) return WD_EBADFRAME;
-  if (nl == 0 || nl > 255 || memchr(nm, '\0', nl) != NULL) {
-    wd__brk_reply(s, req, WD_EINVAL, "invalid name");
-    return 0;
-  }
-  pp = name_find(b, nm, nl);
-  switch (op) {
-    case WD_OP_REG:
-      if (get_str(c, &pid, &pl)) return WD_EBADFRAME;
-      if (wd__brk_allow(s, req, pid, pl, "process.registry.register", nm, nl,
-                        NULL, NULL))
-        return 0;
-      if (!wd__brk_owns(s, pid, pl, &counter)) {
-        wd__brk_reply(s, req, WD_EDENIED,
-                      "cannot register a process of another "
-                      "host");
-        return 0;
-      }
-      if (*pp != NULL) {
-        if (strlen((*pp)->pid) == pl && memcmp((*pp)->pid, pid, pl) == 0)
-          wd__brk_reply(s, req, 0, "%s", "");
-        else
-          wd__brk_reply(s, req, WD_EEXIST, "name already registered: %.*s",
-                        (int)nl, nm);
-        return 0;
-      }
-      x = wd_calloc(1, sizeof *x);
-      if (x == NULL || (x->name = wd_strndup(nm, nl)) == NULL ||
-          (x->pid = wd_strndup(pid, pl)) == NULL) {
-        if (x) name_free(x);
-        wd__brk_reply(s, req, WD_ENOMEM, "out of memory");
-        return 0;
-      }
-      x->slot = (int)(s - b->hosts);
-      x->counter = counter;
-      x->next = b->names[hash_str(nm, nl) % NAME_BUCKETS];
-      b->names[hash_str(nm, nl) % NAME_BUCKETS] = x;
-      wd__brk_reply(s, req, 0, "%s", "");
-      return 0;
-    case WD_OP_UNREG:
-      if (wd__brk_allow(s, req, "", 0, "process.registry.unregister", nm, nl,
-                        NULL, NULL))
-        return 0;
-      if (*pp == NULL || (*pp)->pid[0] == '\0') {
-        wd__brk_reply(s, req, 0, "0");
-        return 0;
-      }
-      if ((*pp)->slot != (int)(s - b->hosts)) {
-        wd__brk_reply(s, req, WD_EDENIED,
-                      "name belongs to a process of another "
-                      "host: %.*s",
-                      (int)nl, nm);
-        return 0;
-      }
-      x = *pp;
-      *pp = x->next;
-      name_free(x);
-      wd__brk_reply(s, req, 0, "1");
-      return 0;
-    default:
-      if (*pp == NULL || (*pp)->pid[0] == '\0')
-        wd__brk_reply(s, req, WD_ENOTFOUND, "name not registered");
-      else
-        wd__brk_reply(s, req, 0, "%s", (*pp)->pid);
-      return 0;
-  }
-}
 
 static int on_reply(hslot *s, wd_cur *c) {
   wd_broker *b = s->b;
@@ -863,7 +694,7 @@ static int on_exit_rec(hslot *s, wd_cur *c) {
   if (wd_cur_u64(c, &counter) || wd_cur_u8(c, &flags) ||
       wd_cur_u32(c, &status) || get_str(c, &text, &tl) || get_str(c, &res, &rl))
     return WD_EBADFRAME;
-  names_release(b, (int)(s - b->hosts), counter, 0);
+  wd__brk_names_release(b, (int)(s - b->hosts), counter, 0);
   {
     char pid[WD_PID_MAX];
     int pl = wd_pid_format(pid, sizeof pid, s->id, s->idlen, counter);
@@ -917,7 +748,7 @@ static int dispatch_req(hslot *s, uint32_t req, uint8_t op, wd_cur *body) {
     case WD_OP_REG:
     case WD_OP_UNREG:
     case WD_OP_LOOKUP:
-      return req_registry(s, req, op, body);
+      return wd__brk_req_registry(s, req, op, body);
     case WD_OP_MONITOR:
     case WD_OP_UNMONITOR:
     case WD_OP_LINK:
@@ -1036,7 +867,7 @@ void wd__brk_host_down(hslot *s, const char *fmt, ...) {
       }
     }
   }
-  names_release(b, idx, 0, 1);
+  wd__brk_names_release(b, idx, 0, 1);
   wd__brk_watch_host_down(b, idx, why);
   rp = &b->roots;
   while (*rp != NULL) {
@@ -1513,12 +1344,12 @@ void wd_broker_free(wd_broker *b) {
   if (wd__brk_sec_close(b) < 0)
     fprintf(stderr, "ward: audit log: the final checkpoint could not be "
                     "written\n");
-  names_release(b, -1, 0, 1);
+  wd__brk_names_release(b, -1, 0, 1);
   for (i = 0; i < NAME_BUCKETS; i++)
     while (b->names[i] != NULL) {
       name *x = b->names[i];
       b->names[i] = x->next;
-      name_free(x);
+      wd__brk_name_free(x);
     }
   uv_loop_close(&b->loop);
   sodium_free(b->master);

@@ -163,6 +163,16 @@ int wd__brk_allow(hslot *s, uint32_t req, const char *pid, size_t pl,
                   const char *action, const char *res, size_t rl,
                   const char *target_host, const char *topic);
 
+/* broker_reg.c */
+name **wd__brk_name_find(wd_broker *b, const char *nm, size_t n);
+name *wd__brk_name_get(wd_broker *b, const char *nm, size_t n);
+int wd__brk_name_put(wd_broker *b, const char *nm, size_t nl,
+                     const char *pid, size_t pl, int slot, uint64_t counter);
+void wd__brk_name_free(name *x);
+void wd__brk_names_release(wd_broker *b, int slot, uint64_t counter,
+                           int all);
+int wd__brk_req_registry(hslot *s, uint32_t req, uint8_t op, wd_cur *c);
+
 /* broker_sec.c */
 int wd__brk_sec_open(wd_broker *b, char *err, size_t errlen);
 int wd__brk_sec_close(wd_broker *b);

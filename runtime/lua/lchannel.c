@@ -40,14 +40,19 @@ static void q_remove(waiter **q, waiter *w) {
   w->prev = w->next = NULL;
 }
 
+/* Can the references of 't' still be released in its state? */
+static int task_alive(task *t) {
+  return t->a->state == A_ALIVE && t->a->L != NULL;
+}
+
 /* Unregister every waiter of 't' and forget what it waited for. */
 void wd__wait_clear(task *t) {
   wait *w = &t->w;
-  int i, alive = t->a->state == A_ALIVE && t->a->L != NULL;
+  int i;
   for (i = 0; i < w->nw; i++) {
     waiter *x = &w->w[i];
     if (x->ch != NULL) q_remove(x->is_send ? &x->ch->sendq : &x->ch->recvq, x);
-    if (alive && x->valref != LUA_NOREF)
+    if (x->valref != LUA_NOREF && task_alive(t))
       luaL_unref(t->a->L, LUA_REGISTRYINDEX, x->valref);
     x->valref = LUA_NOREF;
     x->ch = NULL;
@@ -59,7 +64,7 @@ void wd__wait_clear(task *t) {
     wd__tmr_stop(w->sleep);
     w->sleep = NULL;
   }
-  if (w->kind != W_REPLY && alive && w->valref != LUA_NOREF)
+  if (w->kind != W_REPLY && w->valref != LUA_NOREF && task_alive(t))
     luaL_unref(t->a->L, LUA_REGISTRYINDEX, w->valref);
   if (w->kind != W_REPLY) w->valref = LUA_NOREF;
   if (w->kind != W_REPLY) w->kind = W_NONE;
@@ -503,11 +508,9 @@ static int single(lua_State *L, int is_send) {
 
 static int recv_k(lua_State *L, int status, lua_KContext ctx);
 
-/* ch:receive() -> value, ok  [-1, +2, e] */
-static int channel_receive(lua_State *L) {
-  chan *ch = checkchan(L, 1);
+/* Receive from 'ch', the checked channel at 1 (the only slot). */
+static int receive_on(lua_State *L, chan *ch) {
   task *t;
-  lua_settop(L, 1);
   if (ready_recv(ch)) {
     do_recv(L, 1, ch);
     return 2;
@@ -526,6 +529,13 @@ static int channel_receive(lua_State *L) {
   t->w.one.valref = LUA_NOREF;
   q_append(&ch->recvq, &t->w.one);
   return wd__block(L, t, recv_k, 0);
+}
+
+/* ch:receive() -> value, ok  [-1, +2, e] */
+static int channel_receive(lua_State *L) {
+  chan *ch = checkchan(L, 1);
+  lua_settop(L, 1);
+  return receive_on(L, ch);
 }
 
 static int recv_k(lua_State *L, int status, lua_KContext ctx) {
@@ -548,7 +558,8 @@ static int recv_k(lua_State *L, int status, lua_KContext ctx) {
     return 2;
   }
   t->w.kind = W_NONE;
-  return channel_receive(L);
+  /* Woken to look again: slot 1 still holds the channel checked before. */
+  return receive_on(L, lua_touserdata(L, 1));
 }
 
 /* ch:send(v) -> true  [-2, +1, e] */

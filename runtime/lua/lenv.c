@@ -7,7 +7,6 @@
 */
 #include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
 
@@ -36,8 +35,8 @@
 #else
 #define SLAB_MAX 1024
 #endif
-#define SLAB_GRAIN 16
-#define SLAB_CHUNK (64 * 1024)
+#define SLAB_GRAIN    16
+#define SLAB_CHUNK    (64 * 1024)
 #define SLAB_CLASS(n) (((n)-1) / SLAB_GRAIN)
 
 static struct {
@@ -64,7 +63,8 @@ static void *slab_get(size_t n) {
   if (left < sz) {
     if ((k = wd_malloc(SLAB_CHUNK)) == NULL) return NULL;
     /* The rest of the old chunk is a free block of the class below. */
-    if (left >= SLAB_GRAIN) slab_put(g_slab.bump, left / SLAB_GRAIN * SLAB_GRAIN);
+    if (left >= SLAB_GRAIN)
+      slab_put(g_slab.bump, left / SLAB_GRAIN * SLAB_GRAIN);
     *(void **)k = g_slab.chunks;
     g_slab.chunks = k;
     g_slab.bump = k + SLAB_GRAIN;
@@ -76,8 +76,10 @@ static void *slab_get(size_t n) {
 }
 
 static void blk_free(void *p, size_t n) {
-  if (n <= SLAB_MAX) slab_put(p, n);
-  else wd_free(p);
+  if (n <= SLAB_MAX)
+    slab_put(p, n);
+  else
+    wd_free(p);
 }
 
 /* Lua assumes that shrinking a block never fails: a shrink that cannot
@@ -321,8 +323,10 @@ static int env_setmetatable(lua_State *L) {
 ** before a script can see their metatables. */
 static int env_getmetatable(lua_State *L) {
   luaL_checkany(L, 1);
-  if (lua_type(L, 1) == LUA_TSTRING) need_string(L);
-  else unlazy(L, 1);
+  if (lua_type(L, 1) == LUA_TSTRING)
+    need_string(L);
+  else
+    unlazy(L, 1);
   if (!lua_getmetatable(L, 1)) {
     lua_pushnil(L);
     return 1;
@@ -610,13 +614,12 @@ static int load_entry(lua_State *L, actor *a, entry *e) {
 
 /* Lua's own functions that actors use unchanged, by name. */
 static const char *const str_names[] = {
-  "byte", "char", "find", "format", "gmatch", "gsub", "len", "lower",
-  "match", "pack", "packsize", "rep", "reverse", "sub", "unpack", "upper",
-  NULL, /* not "dump" */
+  "byte",    "char",  "find",   "format", "gmatch",   "gsub",
+  "len",     "lower", "match",  "pack",   "packsize", "rep",
+  "reverse", "sub",   "unpack", "upper",  NULL, /* not "dump" */
 };
 static const char *const strmeta_names[] = {
-  "__add", "__sub", "__mul", "__mod", "__pow", "__div", "__idiv", "__unm",
-  NULL,
+  "__add", "__sub", "__mul", "__mod", "__pow", "__div", "__idiv", "__unm", NULL,
 };
 static const char *const os_names[] = { "time", "clock", "date", "difftime",
                                         NULL };
@@ -633,8 +636,10 @@ static int str_call(lua_State *L, int i) {
   return str_fns[i](L);
 }
 
-#define STR_WRAP(name, i) \
-  static int str_##name(lua_State *L) { return str_call(L, i); }
+#define STR_WRAP(name, i)                                                      \
+  static int str_##name(lua_State *L) {                                        \
+    return str_call(L, i);                                                     \
+  }
 STR_WRAP(byte, 0)
 STR_WRAP(find, 2)
 STR_WRAP(format, 3)
@@ -648,9 +653,9 @@ STR_WRAP(sub, 13)
 STR_WRAP(upper, 15)
 
 static const lua_CFunction str_wrapped[16] = {
-  str_byte, NULL,    str_find, str_format, str_gmatch, str_gsub,
-  str_len,  str_lower, str_match, NULL, NULL, str_rep, NULL, str_sub,
-  NULL,     str_upper,
+  str_byte, NULL,      str_find,  str_format, str_gmatch, str_gsub,
+  str_len,  str_lower, str_match, NULL,       NULL,       str_rep,
+  NULL,     str_sub,   NULL,      str_upper,
 };
 
 /* Fill the string table at 's' (lazy until now) and make it plain. */
@@ -772,8 +777,10 @@ static const gdef *gfind(lua_State *L, int k) {
     int mid = (lo + hi) / 2;
     int c = strcmp(s, gdefs[mid].name);
     if (c == 0) return strlen(s) == len ? &gdefs[mid] : NULL;
-    if (c < 0) hi = mid - 1;
-    else lo = mid + 1;
+    if (c < 0)
+      hi = mid - 1;
+    else
+      lo = mid + 1;
   }
   return NULL;
 }
@@ -817,15 +824,17 @@ static int g_index(lua_State *L) {
 static void g_fill(lua_State *L, int idx) {
   int i;
   idx = lua_absindex(L, idx);
+  lua_pushnil(L);
+  lua_setmetatable(L, idx);
   for (i = 0; i < NGDEFS; i++) {
-    if (lua_getfield(L, idx, gdefs[i].name) == LUA_TNIL) {
+    lua_pushstring(L, gdefs[i].name);
+    if (lua_rawget(L, idx) == LUA_TNIL) {
+      lua_pushstring(L, gdefs[i].name);
       gpush(L, &gdefs[i]);
-      lua_setfield(L, idx, gdefs[i].name);
+      lua_rawset(L, idx);
     }
     lua_pop(L, 1);
   }
-  lua_pushnil(L);
-  lua_setmetatable(L, idx);
 }
 
 /* __newindex of the globals (a name that is not there): a built-in name
@@ -838,11 +847,14 @@ static int g_newindex(lua_State *L) {
   return 0;
 }
 
-/* __pairs of the globals: pairs(_G) sees every global. */
+/* __pairs of the globals: pairs(_G) sees every global; the iterator is
+** Lua's next, as pairs gives for any table. */
 static int g_pairs(lua_State *L) {
+  int i;
   lua_settop(L, 1);
   g_fill(L, 1);
-  lua_getfield(L, 1, "next");
+  for (i = 0; strcmp(gdefs[i].name, "next") != 0; i++) continue;
+  lua_pushcfunction(L, gdefs[i].f);
   lua_pushvalue(L, 1);
   lua_pushnil(L);
   return 3;
@@ -1002,7 +1014,6 @@ int wd__env_new(actor *a) {
     a->L = NULL;
     return WD_ENOMEM;
   }
-  if (getenv("ASAN_WDMEM")) fprintf(stderr, "MEMDBG new %zu\n", a->mem);
   return 0;
 }
 
@@ -1026,12 +1037,16 @@ static int boot_run(lua_State *L, int status, lua_KContext ctx) {
   (void)status;
   (void)ctx;
   /* 3: what the chunk returned */
-  if (lua_type(L, 3) == LUA_TTABLE) lua_getfield(L, 3, e->method);
-  else lua_pushvalue(L, 3);
+  if (lua_type(L, 3) == LUA_TTABLE)
+    lua_getfield(L, 3, e->method);
+  else
+    lua_pushvalue(L, 3);
   fidx = lua_gettop(L);
   if (lua_type(L, fidx) != LUA_TFUNCTION) {
-    lua_pushfstring(L, "entry %s: the script must return a function or a "
-                       "table with a function '%s'", e->id, e->method);
+    lua_pushfstring(L,
+                    "entry %s: the script must return a function or a "
+                    "table with a function '%s'",
+                    e->id, e->method);
     return lua_error(L);
   }
   if (len > 0 && (n = wd_codec_decode(L, args, len)) < 0)
@@ -1091,16 +1106,9 @@ int wd__env_boot(actor *a, const uint8_t *args, size_t alen, char *err,
     while (a->tasks) wd__task_free(a->tasks);
     return st == LUA_ERRMEM ? WD_ELIMIT : WD_EINVAL;
   }
-  /* Start the collector once the actor's first heap (environment, code)
-  ** is built, and only after as much again has been allocated: an actor
-  ** that ends soon never pays for a collection. */
-  if (getenv("ASAN_WDMEM")) fprintf(stderr, "MEMDBG boot %zu\n", a->mem);
+  /* The collector was stopped while the environment and the code were
+  ** built (wd__env_new): nothing of it is garbage yet. */
   lua_gc(L, LUA_GCRESTART);
-  {
-    const char *m = getenv("ASAN_WDGC");
-    if (m && m[0] == 'g') lua_gc(L, LUA_GCGEN, 0, 0);
-    if (!m || m[1] != 'n') lua_gc(L, LUA_GCSTEP, -(int)(a->mem / 1024 + 1));
-  }
   wd__host_ready(a->main);
   return 0;
 }

@@ -552,7 +552,8 @@ int wd__msg_push(lua_State *L, actor *a, wd_msg *m, int msgmode) {
   (void)a;
   n = wd_codec_decode(L, m->payload, m->plen);
   if (n < 0) n = 0;
-  if (n == 0) lua_pushnil(L);
+  if (n == 0)
+    lua_pushnil(L);
   else if (n > 1) {
     int i;
     lua_createtable(L, n, 0);
@@ -597,8 +598,10 @@ static int message_topic(lua_State *L) {
 /* msg:from() -> sender PID, or nil when the sender is unknown. */
 static int message_from(lua_State *L) {
   msgud *u = checkmsg(L);
-  if (u->fromlen > 0) lua_pushlstring(L, u->data + u->topiclen, u->fromlen);
-  else lua_pushnil(L);
+  if (u->fromlen > 0)
+    lua_pushlstring(L, u->data + u->topiclen, u->fromlen);
+  else
+    lua_pushnil(L);
   return 1;
 }
 
@@ -880,8 +883,8 @@ static int p_fill(lua_State *L) {
 static int p_index(lua_State *L) {
   const luaL_Reg *f;
   size_t len;
-  const char *k = lua_type(L, 2) == LUA_TSTRING ? lua_tolstring(L, 2, &len)
-                                                : NULL;
+  const char *k =
+      lua_type(L, 2) == LUA_TSTRING ? lua_tolstring(L, 2, &len) : NULL;
   lua_settop(L, 2);
   for (f = process_funcs; k != NULL && f->name != NULL; f++)
     if (strcmp(k, f->name) == 0 && strlen(k) == len) {

@@ -1,0 +1,187 @@
+/*
+** sandbox/broker_reg.c
+** The broker's name registry: names are global across hosts, held by one
+** PID each, released when their process exits or its host dies; a named
+** spawn reserves its name until the child exists. Registry requests are
+** re-checked against the caller's scope.
+** Runs in: broker.
+*/
+#include <string.h>
+
+#include "broker_int.h"
+#include "ward/wd_pid.h"
+#include "ward/wd_proto.h"
+
+#define get_str wd_cur_str
+
+static uint32_t hash_str(const char *s, size_t n) {
+  uint32_t h = 2166136261u;
+  size_t i;
+  for (i = 0; i < n; i++)
+    h = (h ^ (uint8_t)s[i]) * 16777619u;
+  return h;
+}
+
+name **wd__brk_name_find(wd_broker *b, const char *nm, size_t n) {
+  name **pp = &b->names[hash_str(nm, n) % NAME_BUCKETS];
+  while (*pp != NULL &&
+         (strlen((*pp)->name) != n || memcmp((*pp)->name, nm, n) != 0))
+    pp = &(*pp)->next;
+  return pp;
+}
+
+void wd__brk_name_free(name *x) {
+  wd_free(x->name);
+  wd_free(x->pid);
+  wd_free(x);
+}
+
+/* Release every name held by (slot, counter), or by any process of the
+** slot when 'all' is set. */
+void wd__brk_names_release(wd_broker *b, int slot, uint64_t counter, int all) {
+  int i;
+  for (i = 0; i < NAME_BUCKETS; i++) {
+    name **pp = &b->names[i];
+    while (*pp != NULL) {
+      name *x = *pp;
+      if (x->slot == slot && (all || x->counter == counter)) {
+        *pp = x->next;
+        wd__brk_name_free(x);
+      } else {
+        pp = &x->next;
+      }
+    }
+  }
+}
+
+/* The name registry entry of 'nm' (NULL: none). A reservation by a named
+** spawn in flight has an empty PID. */
+name *wd__brk_name_get(wd_broker *b, const char *nm, size_t n) {
+  return *wd__brk_name_find(b, nm, n);
+}
+
+int wd__brk_name_put(wd_broker *b, const char *nm, size_t nl, const char *pid,
+                    size_t pl, int slot, uint64_t counter) {
+  name *x = wd_calloc(1, sizeof *x);
+  if (x == NULL || (x->name = wd_strndup(nm, nl)) == NULL ||
+      (x->pid = wd_strndup(pid, pl)) == NULL) {
+    if (x) wd__brk_name_free(x);
+    return WD_ENOMEM;
+  }
+  x->slot = slot;
+  x->counter = counter;
+  x->next = b->names[hash_str(nm, nl) % NAME_BUCKETS];
+  b->names[hash_str(nm, nl) % NAME_BUCKETS] = x;
+  return 0;
+}
+
+/* A named spawn finished: the reservation of 'nm' becomes the child's
+** name ('pid'), or goes away (NULL: the spawn failed or signalled). */
+void wd__brk_name_settle(wd_broker *b, const char *nm, const char *pid,
+                         size_t pl, int slot) {
+  name **pp = wd__brk_name_find(b, nm, strlen(nm));
+  name *x = *pp;
+  const char *hid;
+  size_t hl;
+  uint64_t counter;
+  char *copy;
+  if (x == NULL || x->pid[0] != '\0') return;
+  if (pid == NULL || wd_pid_parse(pid, pl, &hid, &hl, &counter) < 0 ||
+      (copy = wd_strndup(pid, pl)) == NULL) {
+    *pp = x->next;
+    wd__brk_name_free(x);
+    return;
+  }
+  wd_free(x->pid);
+  x->pid = copy;
+  x->slot = slot;
+  x->counter = counter;
+}
+
+/* Resolve a destination: a PID as is, or a registered name's PID. */
+const char *wd__brk_resolve(wd_broker *b, const char *dest, size_t *dl) {
+  const char *hid;
+  size_t hl;
+  uint64_t counter;
+  name *x;
+  if (wd_pid_parse(dest, *dl, &hid, &hl, &counter) == 0) return dest;
+  x = wd__brk_name_get(b, dest, *dl);
+  if (x == NULL || x->pid[0] == '\0') return NULL;
+  *dl = strlen(x->pid);
+  return x->pid;
+}
+
+
+int wd__brk_req_registry(hslot *s, uint32_t req, uint8_t op, wd_cur *c) {
+  wd_broker *b = s->b;
+  const char *nm, *pid;
+  size_t nl, pl;
+  uint64_t counter;
+  name **pp, *x;
+  if (get_str(c, &nm, &nl)) return WD_EBADFRAME;
+  if (nl == 0 || nl > 255 || memchr(nm, '\0', nl) != NULL) {
+    wd__brk_reply(s, req, WD_EINVAL, "invalid name");
+    return 0;
+  }
+  pp = wd__brk_name_find(b, nm, nl);
+  switch (op) {
+    case WD_OP_REG:
+      if (get_str(c, &pid, &pl)) return WD_EBADFRAME;
+      if (wd__brk_allow(s, req, pid, pl, "process.registry.register", nm, nl,
+                        NULL, NULL))
+        return 0;
+      if (!wd__brk_owns(s, pid, pl, &counter)) {
+        wd__brk_reply(s, req, WD_EDENIED,
+                      "cannot register a process of another "
+                      "host");
+        return 0;
+      }
+      if (*pp != NULL) {
+        if (strlen((*pp)->pid) == pl && memcmp((*pp)->pid, pid, pl) == 0)
+          wd__brk_reply(s, req, 0, "%s", "");
+        else
+          wd__brk_reply(s, req, WD_EEXIST, "name already registered: %.*s",
+                        (int)nl, nm);
+        return 0;
+      }
+      x = wd_calloc(1, sizeof *x);
+      if (x == NULL || (x->name = wd_strndup(nm, nl)) == NULL ||
+          (x->pid = wd_strndup(pid, pl)) == NULL) {
+        if (x) wd__brk_name_free(x);
+        wd__brk_reply(s, req, WD_ENOMEM, "out of memory");
+        return 0;
+      }
+      x->slot = (int)(s - b->hosts);
+      x->counter = counter;
+      x->next = b->names[hash_str(nm, nl) % NAME_BUCKETS];
+      b->names[hash_str(nm, nl) % NAME_BUCKETS] = x;
+      wd__brk_reply(s, req, 0, "%s", "");
+      return 0;
+    case WD_OP_UNREG:
+      if (wd__brk_allow(s, req, "", 0, "process.registry.unregister", nm, nl,
+                        NULL, NULL))
+        return 0;
+      if (*pp == NULL || (*pp)->pid[0] == '\0') {
+        wd__brk_reply(s, req, 0, "0");
+        return 0;
+      }
+      if ((*pp)->slot != (int)(s - b->hosts)) {
+        wd__brk_reply(s, req, WD_EDENIED,
+                      "name belongs to a process of another "
+                      "host: %.*s",
+                      (int)nl, nm);
+        return 0;
+      }
+      x = *pp;
+      *pp = x->next;
+      wd__brk_name_free(x);
+      wd__brk_reply(s, req, 0, "1");
+      return 0;
+    default:
+      if (*pp == NULL || (*pp)->pid[0] == '\0')
+        wd__brk_reply(s, req, WD_ENOTFOUND, "name not registered");
+      else
+        wd__brk_reply(s, req, 0, "%s", (*pp)->pid);
+      return 0;
+  }
+}
