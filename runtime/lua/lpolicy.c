@@ -145,13 +145,55 @@ const char *wd__sec_host_of(const char *pid, size_t len, char *out,
 
 /* Check before any effect; on denial push nil, err (PermissionDenied,
 ** naming action and resource) and return 2, else return 0. */
+/* The last allowed request of an actor, repeated: a decision depends
+** only on the actor, its scope and the request, and the first two never
+** change, so the same action on the same resource and topic is allowed
+** again without the engine (the hot case: a conversation). Never used
+** when every decision must be audited. */
+static int memo_hit(actor *a, const char *action, const char *resource,
+                    size_t rlen, const char *target_host, const char *topic) {
+  size_t tl = topic ? strlen(topic) : 0;
+  size_t hl = target_host ? strlen(target_host) : 0;
+  return a->memo.action == action && a->memo.rlen == rlen &&
+         a->memo.tlen == tl && a->memo.hlen == hl &&
+         (topic != NULL) == a->memo.has_topic &&
+         (target_host != NULL) == a->memo.has_host &&
+         memcmp(a->memo.res, resource, rlen) == 0 &&
+         (tl == 0 || memcmp(a->memo.topic, topic, tl) == 0) &&
+         (hl == 0 || memcmp(a->memo.host, target_host, hl) == 0);
+}
+
+static void memo_keep(actor *a, const char *action, const char *resource,
+                      size_t rlen, const char *target_host,
+                      const char *topic) {
+  size_t tl = topic ? strlen(topic) : 0;
+  size_t hl = target_host ? strlen(target_host) : 0;
+  if (rlen > sizeof a->memo.res || tl > sizeof a->memo.topic ||
+      hl > sizeof a->memo.host)
+    return;
+  a->memo.action = action;
+  a->memo.rlen = rlen;
+  a->memo.tlen = tl;
+  a->memo.hlen = hl;
+  a->memo.has_topic = topic != NULL;
+  a->memo.has_host = target_host != NULL;
+  memcpy(a->memo.res, resource, rlen);
+  if (tl) memcpy(a->memo.topic, topic, tl);
+  if (hl) memcpy(a->memo.host, target_host, hl);
+}
+
 int wd__allow(lua_State *L, actor *a, const char *action,
               const char *resource, size_t rlen, const char *target_host,
               const char *topic) {
   char why[300];
-  if (wd__sec_decide(a, action, resource, rlen, target_host, topic, why,
-                     sizeof why) == WD_POLICY_ALLOW)
+  int memo = a->h->audit_mode != 2;
+  if (memo && memo_hit(a, action, resource, rlen, target_host, topic))
     return 0;
+  if (wd__sec_decide(a, action, resource, rlen, target_host, topic, why,
+                     sizeof why) == WD_POLICY_ALLOW) {
+    if (memo) memo_keep(a, action, resource, rlen, target_host, topic);
+    return 0;
+  }
   return wd_lerr_pushf(L, WD_EDENIED, "permission denied: %s on %.*s (%s)",
                        action, (int)rlen, resource, why);
 }
