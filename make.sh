@@ -7,7 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 PKGS="build-essential cmake pkg-config liblua5.4-dev libuv1-dev libsodium-dev
-libseccomp-dev libcmocka-dev libyaml-dev valgrind clang erlang-base"
+libseccomp-dev libcmocka-dev libyaml-dev valgrind clang libclang-rt-14-dev procps
+erlang-base"
 
 need_pkgs() {
   local missing=()
