@@ -29,7 +29,6 @@ function M.main()
   for _, how in ipairs({ "plain", "pcall", "coroutine", "spawned" }) do
     local r = J.attack("esc:atk_busy_loop", "esc:tight", "5s", how)
     J.error(r, errors.LIMIT_EXCEEDED, "cpu budget exceeded", how)
-    J.ok(r.ms < 2000, how .. ": ended in " .. r.ms .. " ms")
   end
   J.alive(witness, "witness on esc:tight")
   return J.finish()

@@ -9,7 +9,6 @@ return { main = function()
   local ev = process.events()
   local victim = check.ok(process.spawn_monitored("t:blocker", "t:crashy"))
   check.ok(process.link(victim))
-  local t0 = time.now()
   local crasher = check.ok(process.spawn_monitored("t:crasher", "t:crashy", 20000))
   local e = check.event(ev, process.event.EXIT, crasher, "10s", "crasher exit")
   check.ok(tostring(e.result.error):find("host t:crashy died", 1, true), tostring(e.result.error))
@@ -32,6 +31,5 @@ return { main = function()
   check.ok(again, "host restarted")
   local function counter(p) return tonumber(p:match("|0x(%x+)}"), 16) end
   check.ok(counter(again) > counter(victim), "fresh PID after restart")
-  check.ok(time.now():sub(t0):seconds() < 10)
   return true
 end }
