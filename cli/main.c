@@ -106,6 +106,17 @@ static int parse_timeout(const char *s, uint64_t *ns) {
   return 0;
 }
 
+/* A usage error of 'ward CMD': "MSG" or "MSG 'ARG'", then the command's
+** usage. Returns the exit status for bad usage. */
+static int usage_error(const char *cmd, const char *usage, const char *msg,
+                       const char *arg) {
+  if (arg != NULL)
+    fprintf(stderr, "ward %s: %s '%s'\n%s", cmd, msg, arg, usage);
+  else
+    fprintf(stderr, "ward %s: %s\n%s", cmd, msg, usage);
+  return 2;
+}
+
 static int is_help(const char *a) {
   return strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0;
 }
@@ -245,14 +256,12 @@ static int cmd_run(int argc, char **argv) {
     } else if (strcmp(argv[i], "--host") == 0 && i + 1 < argc) {
       host = argv[++i];
     } else {
-      fprintf(stderr, "ward run: unknown option '%s'\n%s", argv[i],
-              usage_run);
-      return 2;
+      return usage_error("run", usage_run, "unknown option", argv[i]);
     }
   }
   if (argc - i < 2) {
-    fprintf(stderr, "ward run: APPDIR and ENTRY are required\n%s", usage_run);
-    return 2;
+    return usage_error("run", usage_run, "APPDIR and ENTRY are required",
+                       NULL);
   }
   if ((code = start(&opts, argv[i], &m, &b)) != 0) return code;
   memset(&res, 0, sizeof res);
@@ -475,14 +484,11 @@ static int cmd_test(int argc, char **argv) {
       }
       timeout_s = (unsigned)v;
     } else {
-      fprintf(stderr, "ward test: unknown option '%s'\n%s", argv[i],
-              usage_test);
-      return 2;
+      return usage_error("test", usage_test, "unknown option", argv[i]);
     }
   }
   if (argc - i != 1) {
-    fprintf(stderr, "ward test: one APPDIR is required\n%s", usage_test);
-    return 2;
+    return usage_error("test", usage_test, "one APPDIR is required", NULL);
   }
   if ((code = start(&opts, argv[i], &m, &b)) != 0) return code;
   memset(&s, 0, sizeof s);
@@ -548,14 +554,11 @@ static int cmd_serve(int argc, char **argv) {
       fputs(usage_serve, stdout);
       return 0;
     } else {
-      fprintf(stderr, "ward serve: unknown option '%s'\n%s", argv[i],
-              usage_serve);
-      return 2;
+      return usage_error("serve", usage_serve, "unknown option", argv[i]);
     }
   }
   if (argc - i != 1) {
-    fprintf(stderr, "ward serve: one APPDIR is required\n%s", usage_serve);
-    return 2;
+    return usage_error("serve", usage_serve, "one APPDIR is required", NULL);
   }
   if ((code = start(&opts, argv[i], &m, &b)) != 0) return code;
   wd_broker_stop_on_signals(b);

@@ -1005,28 +1005,7 @@ static void test_manifest_first_error_in_sorted_order_wins(void **state) {
 
 /* {====== OOM sweep ====== */
 
-static long fail_at, calls, live;
-
-static void *oom_malloc(size_t n) {
-  void *p;
-  if (++calls == fail_at) return NULL;
-  p = malloc(n);
-  if (p != NULL) live++;
-  return p;
-}
-
-static void *oom_realloc(void *p, size_t n) {
-  void *q;
-  if (++calls == fail_at) return NULL;
-  q = realloc(p, n);
-  if (q != NULL && p == NULL) live++;
-  return q;
-}
-
-static void oom_free(void *p) {
-  if (p != NULL) live--;
-  free(p);
-}
+#include "oom.h"
 
 static void
 test_manifest_load_oom_at_each_allocation_returns_enomem(void **state) {

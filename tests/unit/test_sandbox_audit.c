@@ -672,15 +672,7 @@ static void test_audit_rec_decision_copies_the_decision(void **state) {
 
 /* {====== Out of memory ====== */
 
-static long fail_at, nalloc;
-
-static void *t_malloc(size_t n) {
-  return ++nalloc == fail_at ? NULL : malloc(n);
-}
-
-static void *t_realloc(void *p, size_t n) {
-  return ++nalloc == fail_at ? NULL : realloc(p, n);
-}
+#include "oom.h"
 
 static void test_audit_oom_sweep_fails_cleanly(void **state) {
   wd_audit *a;
@@ -692,8 +684,8 @@ static void test_audit_oom_sweep_fails_cleanly(void **state) {
   assert_int_equal(wd_audit_pub_load(pubp, &pub, err, sizeof err), 0);
   for (fail_at = 1; !done && fail_at < 100; fail_at++) {
     unlink(logp);
-    nalloc = 0;
-    wd_replace_allocator(t_malloc, t_realloc, NULL);
+    calls = 0;
+    wd_replace_allocator(oom_malloc, oom_realloc, NULL);
     rc = wd_audit_open(logp, keyp, &a, err, sizeof err);
     if (rc == 0) {
       rec(&r, attrs, 0);

@@ -356,15 +356,7 @@ static void test_polset_shipped_policies_decide_the_table(void **state) {
 
 /* {====== Out of memory ====== */
 
-static long fail_at, nalloc;
-
-static void *t_malloc(size_t n) {
-  return ++nalloc == fail_at ? NULL : malloc(n);
-}
-
-static void *t_realloc(void *p, size_t n) {
-  return ++nalloc == fail_at ? NULL : realloc(p, n);
-}
+#include "oom.h"
 
 static void test_polset_load_oom_sweep_returns_enomem(void **state) {
   char dir[PATH_MAX + 64];
@@ -377,9 +369,9 @@ static void test_polset_load_oom_sweep_returns_enomem(void **state) {
   paths[0] = dir;
   paths[1] = tmpfile_;
   for (fail_at = 1; r != 0 && fail_at < 100000; fail_at++) {
-    nalloc = 0;
+    calls = 0;
     ps = NULL;
-    wd_replace_allocator(t_malloc, t_realloc, NULL);
+    wd_replace_allocator(oom_malloc, oom_realloc, NULL);
     r = wd_polset_load(paths, 2, &ps, err, sizeof err);
     wd_replace_allocator(NULL, NULL, NULL);
     if (r != 0) {
