@@ -480,14 +480,10 @@ static int channel_select(lua_State *L) {
 /* {====== Channel methods ====== */
 
 /* Build a one-case select from a method call and run it. */
-static int single(lua_State *L, int is_send) {
+/* Push a case for the channel at 1 (and, to send, the value at 2). */
+static int make_case(lua_State *L, int is_send) {
   cas *c;
-  int n = lua_gettop(L);
   checkchan(L, 1);
-  if (!is_send) lua_settop(L, 1);
-  else if (n < 2) lua_pushnil(L);
-  lua_settop(L, is_send ? 2 : 1);
-  lua_createtable(L, 1, 0);
   c = lua_newuserdatauv(L, sizeof *c, 2);
   c->ch = lua_touserdata(L, 1);
   c->is_send = is_send;
@@ -499,6 +495,13 @@ static int single(lua_State *L, int is_send) {
   }
   push_case_meta(L);
   lua_setmetatable(L, -2);
+  return 1;
+}
+
+static int single(lua_State *L, int is_send) {
+  lua_settop(L, is_send ? 2 : 1);
+  lua_createtable(L, 1, 0);
+  make_case(L, is_send);
   lua_rawseti(L, -2, 1);
   lua_replace(L, 1);
   lua_settop(L, 1);
@@ -588,22 +591,6 @@ static int channel_close(lua_State *L) {
   return 1;
 }
 
-static int make_case(lua_State *L, int is_send) {
-  cas *c;
-  checkchan(L, 1);
-  c = lua_newuserdatauv(L, sizeof *c, 2);
-  c->ch = lua_touserdata(L, 1);
-  c->is_send = is_send;
-  lua_pushvalue(L, 1);
-  lua_setiuservalue(L, -2, 1);
-  if (is_send) {
-    lua_pushvalue(L, 2);
-    lua_setiuservalue(L, -2, 2);
-  }
-  push_case_meta(L);
-  lua_setmetatable(L, -2);
-  return 1;
-}
 
 static int channel_case_send(lua_State *L) {
   return make_case(L, 1);
