@@ -756,6 +756,8 @@ static int dispatch_req(hslot *s, uint32_t req, uint8_t op, wd_cur *body) {
     case WD_OP_TERMINATE:
     case WD_OP_CANCEL:
       return wd__brk_req_life(s, req, op, body);
+    case WD_OP_AUDIT:
+      return wd__brk_sec_audit_req(s, req, body);
     default:
       return WD_EBADFRAME;
   }
@@ -789,8 +791,6 @@ static int on_rec(wd_link *l, uint8_t rtype, wd_cur *body) {
       s->cur = NULL;
       return r;
     }
-    case WD_R_AUDIT:
-      return wd__brk_sec_audit_rec(s, body);
     case WD_R_BEAT:
       s->beat = uv_now(&s->b->loop);
       s->cpu_mark = -1;

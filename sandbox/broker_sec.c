@@ -223,11 +223,14 @@ int wd__brk_sec_check(hslot *s, const brk_caller *who, const char *pid,
   return r;
 }
 
-/* An AUDIT record from host 's': a decision it made, for the log. */
-int wd__brk_sec_audit_rec(hslot *s, wd_cur *c) {
+/* An AUDIT request from host 's': a decision it made for its caller,
+** which has no effect until it is logged. The actor in the record is the
+** caller the request names (held to the host's ceiling), not a claim of
+** the body. Answers 0 once written, Unavailable when it cannot be. */
+int wd__brk_sec_audit_req(hslot *s, uint32_t req, wd_cur *c) {
   wd_broker *b = s->b;
-  const char *actor, *action, *res, *reason;
-  size_t al, acl, rl, rsl, i;
+  const char *f[4];
+  size_t fl[4], i;
   uint8_t effect;
   uint32_t na, np;
   wd_pattr attrs[8];
@@ -235,9 +238,9 @@ int wd__brk_sec_audit_rec(hslot *s, wd_cur *c) {
   char abuf[8][300];
   char sbuf[4][300], ibuf[16][300];
   wd_audit_rec rec;
-  if (wd_cur_str(c, &actor, &al) || wd_cur_str(c, &action, &acl) ||
-      wd_cur_str(c, &res, &rl) || wd_cur_u8(c, &effect) ||
-      wd_cur_str(c, &reason, &rsl) || wd_cur_u32(c, &na) || na > 8)
+  if (wd_cur_str(c, &f[1], &fl[1]) || wd_cur_str(c, &f[2], &fl[2]) ||
+      wd_cur_u8(c, &effect) || wd_cur_str(c, &f[3], &fl[3]) ||
+      wd_cur_u32(c, &na) || na > 8 || effect > WD_PEFFECT_ALLOW)
     return WD_EBADFRAME;
   for (i = 0; i < na; i++) {
     const char *k, *v;
@@ -259,20 +262,18 @@ int wd__brk_sec_audit_rec(hslot *s, wd_cur *c) {
     ibuf[i][l] = '\0';
     ids[i] = ibuf[i];
   }
-  if (b->audit == NULL) return 0;
-  if (al >= 300 || acl >= 300 || rl >= 300 || rsl >= 300)
-    return WD_EBADFRAME;
-  memcpy(sbuf[0], actor, al);
-  sbuf[0][al] = '\0';
-  memcpy(sbuf[1], action, acl);
-  sbuf[1][acl] = '\0';
-  memcpy(sbuf[2], res, rl);
-  sbuf[2][rl] = '\0';
-  memcpy(sbuf[3], reason, rsl);
-  sbuf[3][rsl] = '\0';
+  for (i = 1; i < 4; i++) {
+    if (fl[i] >= sizeof sbuf[i]) return WD_EBADFRAME;
+    memcpy(sbuf[i], f[i], fl[i]);
+    sbuf[i][fl[i]] = '\0';
+  }
+  if (b->audit == NULL) {
+    wd__brk_reply(s, req, 0, "%s", "");
+    return 0;
+  }
   memset(&rec, 0, sizeof rec);
   rec.kind = WD_AUDIT_DECISION;
-  rec.actor = sbuf[0][0] ? sbuf[0] : NULL;
+  rec.actor = s->cur->id[0] ? s->cur->id : NULL;
   rec.action = sbuf[1];
   rec.resource = sbuf[2];
   rec.effect = effect;
@@ -282,9 +283,13 @@ int wd__brk_sec_audit_rec(hslot *s, wd_cur *c) {
   rec.policies = ids;
   rec.npolicies = np;
   rec.host = s->id;
-  if (wd_audit_append(b->audit, &rec) < 0)
+  if (wd_audit_append(b->audit, &rec) < 0) {
     fprintf(stderr, "ward: audit log: cannot write a decision of host %s\n",
             s->id);
+    wd__brk_reply(s, req, WD_EUNAVAIL, "the audit log cannot be written");
+    return 0;
+  }
+  wd__brk_reply(s, req, 0, "%s", "");
   return 0;
 }
 

@@ -50,7 +50,6 @@ enum {
   WD_R_STOP,
   WD_R_LOG,
   WD_R_EVENT,
-  WD_R_AUDIT,
   WD_R_BEAT,
   WD_R_MAX
 };
@@ -67,6 +66,11 @@ enum {
 **   MONITOR, UNMONITOR, LINK, UNLINK, TERMINATE
 **           str from, str dest              -> REPLY (status only)
 **   CANCEL  str from, str dest, u64 deadline (unix ns, 0 none)
+**                                           -> REPLY (status only)
+**   AUDIT   str action, str resource, u8 effect, str reason,
+**           u32 n, n * (str key, str value), u32 n, n * str policy
+**           a decision the host made for the caller, logged before it
+**           has any effect
 **                                           -> REPLY (status only)
 ** SPAWN with WD_SPAWN_NAMED carries after the args length-prefixed:
 **   bytes args, str name, u32 nmsgs, nmsgs * (str topic, bytes payload),
@@ -85,6 +89,7 @@ enum {
   WD_OP_UNLINK,
   WD_OP_TERMINATE,
   WD_OP_CANCEL,
+  WD_OP_AUDIT,
   WD_OP_MAX
 };
 

@@ -231,7 +231,11 @@ void wd__task_free(task *t) {
   if (t->aprev) t->aprev->anext = t->anext;
   else a->tasks = t->anext;
   if (t->anext) t->anext->aprev = t->aprev;
-  if (a->state == A_ALIVE) luaL_unref(a->L, LUA_REGISTRYINDEX, t->ref);
+  if (a->state == A_ALIVE) {
+    luaL_unref(a->L, LUA_REGISTRYINDEX, t->ref);
+    if (t->audit_args != 0)
+      luaL_unref(a->L, LUA_REGISTRYINDEX, t->audit_args);
+  }
   if (a->main == t) a->main = NULL;
   a->ntasks--;
   wd_free(t);

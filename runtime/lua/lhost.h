@@ -98,6 +98,19 @@ struct task {
   int ready;
   int is_main;
   wait w;
+  /* With an audit log, a decision that must be logged waits for the
+  ** broker to write it, then the API call runs again from its start
+  ** (lpolicy.c): its arguments (a registry reference to a table; 0 for
+  ** none yet) and their count, and the decisions already logged for this
+  ** call with the broker's answer. */
+  int audit_args;
+  int audit_nargs;
+  int nlogged;
+  struct {
+    const char *action;  /* a string literal: compared by address */
+    uint64_t key;        /* hash of resource, target host and topic */
+    int32_t status;      /* 0 written, < 0 the broker could not */
+  } logged[6];
 };
 
 enum { CH_LUA, CH_SUB, CH_TIMER };
@@ -285,6 +298,7 @@ const char *wd__sec_host_of(const char *pid, size_t len, char *out,
 int wd__allow(lua_State *L, actor *a, const char *action,
               const char *resource, size_t rlen, const char *target_host,
               const char *topic);
+void wd__push_api(lua_State *L, lua_CFunction f);
 int wd__allow_pid(lua_State *L, actor *a, const char *action,
                   const char *pid, size_t len, const char *topic);
 
@@ -335,7 +349,7 @@ int wd__msg_push(lua_State *L, actor *a, wd_msg *m, int msgmode);
 /* lspawn.c */
 int luaopen_ward_ctx(lua_State *L);
 void wd__spawn_inherit(actor *a, spawnopt *o, uint32_t flags);
-void wd__spawn_open(lua_State *L, actor *a);
+void wd__spawn_open(lua_State *L);
 int wd__spawn_do(lua_State *L, actor *a, const char *id, size_t il,
                  const char *host, size_t hl, const spawnopt *o,
                  const char *name, int exec);

@@ -830,8 +830,12 @@ static void push_registry(lua_State *L) {
     { "unregister", registry_unregister },
     { NULL, NULL },
   };
+  const luaL_Reg *f;
   lua_createtable(L, 0, 4);
-  luaL_setfuncs(L, reg_funcs, 0);
+  for (f = reg_funcs; f->name != NULL; f++) {
+    wd__push_api(L, f->func);
+    lua_setfield(L, -2, f->name);
+  }
   lua_pushinteger(L, 0);
   lua_setfield(L, -2, "LOCAL");
 }
@@ -855,7 +859,7 @@ static void p_build(lua_State *L, int t) {
   lua_setmetatable(L, t);
   for (f = process_funcs; f->name != NULL; f++) {
     if (lua_getfield(L, t, f->name) == LUA_TNIL) {
-      lua_pushcfunction(L, f->func);
+      wd__push_api(L, f->func);
       lua_setfield(L, t, f->name);
     }
     lua_pop(L, 1);
@@ -870,7 +874,7 @@ static void p_build(lua_State *L, int t) {
   }
   lua_pop(L, 2);
   lua_pushvalue(L, t);
-  wd__spawn_open(L, ACTOR(L));
+  wd__spawn_open(L);
   lua_pop(L, 1);
 }
 
@@ -888,7 +892,7 @@ static int p_index(lua_State *L) {
   lua_settop(L, 2);
   for (f = process_funcs; k != NULL && f->name != NULL; f++)
     if (strcmp(k, f->name) == 0 && strlen(k) == len) {
-      lua_pushcfunction(L, f->func);
+      wd__push_api(L, f->func);
       lua_pushvalue(L, 2);
       lua_pushvalue(L, 3);
       lua_rawset(L, 1);

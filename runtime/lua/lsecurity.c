@@ -190,16 +190,14 @@ static int security_can(lua_State *L) {
   const char *action = luaL_checkstring(L, 1);
   const char *resource = luaL_checklstring(L, 2, &rl);
   const char *th = NULL, *topic = NULL;
-  int mode = a->h->audit_mode, r;
+  int r;
   if (lua_istable(L, 3)) {
     lua_getfield(L, 3, "target_host");
     th = lua_tostring(L, -1);
     lua_getfield(L, 3, "topic");
     topic = lua_tostring(L, -1);
   }
-  a->h->audit_mode = 0;
   r = wd__sec_decide(a, action, resource, rl, th, topic, NULL, 0);
-  a->h->audit_mode = mode;
   lua_pushboolean(L, r == WD_POLICY_ALLOW);
   return 1;
 }

@@ -535,7 +535,7 @@ int luaopen_ward_ctx(lua_State *L) {
 
 /* Add with_context to the process table on top; register the builder's
 ** metatable. */
-void wd__spawn_open(lua_State *L, actor *a) {
+void wd__spawn_open(lua_State *L) {
   static const luaL_Reg meth[] = {
     { "with_context", b_with_context },
     { "with_actor", b_with_actor },
@@ -552,8 +552,7 @@ void wd__spawn_open(lua_State *L, actor *a) {
   luaL_newmetatable(L, SPAWNER_MT);
   lua_createtable(L, 0, 9);
   for (i = 0; meth[i].name; i++) {
-    lua_pushlightuserdata(L, a);
-    lua_pushcclosure(L, meth[i].func, 1);
+    wd__push_api(L, meth[i].func);
     lua_setfield(L, -2, meth[i].name);
   }
   lua_setfield(L, -2, "__index");
@@ -562,7 +561,6 @@ void wd__spawn_open(lua_State *L, actor *a) {
   lua_pushboolean(L, 0);
   lua_setfield(L, -2, "__metatable");
   lua_pop(L, 1);
-  lua_pushlightuserdata(L, a);
-  lua_pushcclosure(L, process_with_context, 1);
+  wd__push_api(L, process_with_context);
   lua_setfield(L, -2, "with_context");
 }

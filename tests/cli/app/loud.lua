@@ -1,7 +1,9 @@
--- Sends across hosts (each send decided and, with --audit all, logged by
--- the broker) until a send fails; returns how it failed.
-return { main = function(n)
-  local pid = assert(process.spawn("cli:sink", "cli:h2"))
+-- Sends to a sink on 'host' (default cli:h2: across hosts, each send
+-- decided by the host and re-checked by the broker; cli:h: within the
+-- host, decided there alone) until a send fails; returns how it failed.
+-- With --audit all, no send takes effect before its decision is logged.
+return { main = function(n, host)
+  local pid = assert(process.spawn("cli:sink", host or "cli:h2"))
   for i = 1, tonumber(n) or 100 do
     local ok, err = process.send(pid, "x", i)
     if not ok then return err:kind() .. " after " .. i end
