@@ -182,14 +182,8 @@ struct actor {
   char *sec_scope;      /* newline-separated policy names, inherited */
   wd_pval meta;         /* the actor's meta (owned) */
   wd_scope *scope;      /* compiled scope (host cache), NULL: deny all */
-  struct {              /* the last allowed check (lpolicy.c memo_hit) */
-    const char *action; /* a string literal: compared by address */
-    size_t rlen, tlen, hlen;
-    int has_topic, has_host;
-    char res[WD_PID_MAX];
-    char topic[64];
-    char host[256];
-  } memo;
+  struct memo *memo;    /* the last allowed checks (lpolicy.c), or NULL */
+  unsigned memo_next;
   uint8_t *ctx;         /* context values (codec bytes of a table) */
   size_t ctxlen;
   watch *watches;

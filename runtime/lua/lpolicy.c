@@ -82,6 +82,8 @@ int wd__sec_bind(actor *a, const spawnopt *o) {
 }
 
 void wd__sec_unbind(actor *a) {
+  wd_free(a->memo);
+  a->memo = NULL;
   wd_free(a->sec_actor);
   wd_free(a->sec_scope);
   wd_pval_clear(&a->meta);
@@ -121,42 +123,61 @@ const char *wd__sec_host_of(const char *pid, size_t len, char *out,
   return out;
 }
 
-/* Check before any effect; on denial push nil, err (PermissionDenied,
-** naming action and resource) and return 2, else return 0. */
-/* The last allowed request of an actor, repeated: a decision depends
+/* The last allowed requests of an actor, repeated: a decision depends
 ** only on the actor, its scope and the request, and the first two never
-** change, so the same action on the same resource and topic is allowed
-** again without the engine (the hot case: a conversation). Never used
-** when every decision must be audited. */
+** change, so the same action on the same resource, target host and topic
+** is allowed again without the engine (the hot cases: a conversation, a
+** spawn loop with its three checks). Never used when every decision must
+** be audited. A few slots, allocated on the first allowed check. */
+#define MEMO_SLOTS 4
+#define MEMO_KEY 192
+
+struct memo {
+  const char *action; /* a string literal: compared by address */
+  uint16_t rlen, tlen, hlen;
+  uint8_t has; /* 1: topic, 2: target host */
+  char key[MEMO_KEY]; /* resource, topic, target host */
+};
+
 static int memo_hit(actor *a, const char *action, const char *resource,
                     size_t rlen, const char *target_host, const char *topic) {
-  size_t tl = topic ? strlen(topic) : 0;
-  size_t hl = target_host ? strlen(target_host) : 0;
-  return a->memo.action == action && a->memo.rlen == rlen &&
-         a->memo.tlen == tl && a->memo.hlen == hl &&
-         (topic != NULL) == a->memo.has_topic &&
-         (target_host != NULL) == a->memo.has_host &&
-         memcmp(a->memo.res, resource, rlen) == 0 &&
-         (tl == 0 || memcmp(a->memo.topic, topic, tl) == 0) &&
-         (hl == 0 || memcmp(a->memo.host, target_host, hl) == 0);
+  size_t tl, hl;
+  int i;
+  if (a->memo == NULL) return 0;
+  tl = topic ? strlen(topic) : 0;
+  hl = target_host ? strlen(target_host) : 0;
+  for (i = 0; i < MEMO_SLOTS; i++) {
+    const struct memo *m = &a->memo[i];
+    if (m->action == action && m->rlen == rlen && m->tlen == tl &&
+        m->hlen == hl &&
+        m->has == ((topic != NULL) | (target_host != NULL) << 1) &&
+        memcmp(m->key, resource, rlen) == 0 &&
+        memcmp(m->key + rlen, topic ? topic : "", tl) == 0 &&
+        memcmp(m->key + rlen + tl, target_host ? target_host : "", hl) == 0)
+      return 1;
+  }
+  return 0;
 }
 
 static void memo_keep(actor *a, const char *action, const char *resource,
-                      size_t rlen, const char *target_host, const char *topic) {
+                      size_t rlen, const char *target_host,
+                      const char *topic) {
   size_t tl = topic ? strlen(topic) : 0;
   size_t hl = target_host ? strlen(target_host) : 0;
-  if (rlen > sizeof a->memo.res || tl > sizeof a->memo.topic ||
-      hl > sizeof a->memo.host)
+  struct memo *m;
+  if (rlen + tl + hl > MEMO_KEY) return;
+  if (a->memo == NULL &&
+      (a->memo = wd_calloc(MEMO_SLOTS, sizeof *a->memo)) == NULL)
     return;
-  a->memo.action = action;
-  a->memo.rlen = rlen;
-  a->memo.tlen = tl;
-  a->memo.hlen = hl;
-  a->memo.has_topic = topic != NULL;
-  a->memo.has_host = target_host != NULL;
-  memcpy(a->memo.res, resource, rlen);
-  if (tl) memcpy(a->memo.topic, topic, tl);
-  if (hl) memcpy(a->memo.host, target_host, hl);
+  m = &a->memo[a->memo_next++ % MEMO_SLOTS];
+  m->action = action;
+  m->rlen = (uint16_t)rlen;
+  m->tlen = (uint16_t)tl;
+  m->hlen = (uint16_t)hl;
+  m->has = (uint8_t)((topic != NULL) | (target_host != NULL) << 1);
+  memcpy(m->key, resource, rlen);
+  if (tl) memcpy(m->key + rlen, topic, tl);
+  if (hl) memcpy(m->key + rlen + tl, target_host, hl);
 }
 
 /* {====== Decisions that must be logged first ======
