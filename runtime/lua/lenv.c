@@ -301,7 +301,7 @@ static int env_collectgarbage(lua_State *L) {
 }
 
 static void unlazy(lua_State *L, int idx);
-static void need_string(lua_State *L);
+static void push_string_meta(lua_State *L);
 
 /* setmetatable(t, mt) as Lua's, but refusing finalizers: a __gc runs
 ** with hooks off. */
@@ -327,10 +327,11 @@ static int env_setmetatable(lua_State *L) {
 ** before a script can see their metatables. */
 static int env_getmetatable(lua_State *L) {
   luaL_checkany(L, 1);
-  if (lua_type(L, 1) == LUA_TSTRING)
-    need_string(L);
-  else
-    unlazy(L, 1);
+  if (lua_type(L, 1) == LUA_TSTRING) {
+    push_string_meta(L);
+    return 1;
+  }
+  unlazy(L, 1);
   if (!lua_getmetatable(L, 1)) {
     lua_pushnil(L);
     return 1;
@@ -512,10 +513,13 @@ static int env_require(lua_State *L) {
   lua_pop(L, 1);
   if (strcmp(name, "time") == 0) {
     luaopen_ward_time(L);
+    wd__readonly(L);
   } else if (strcmp(name, "security") == 0) {
     luaopen_ward_security(L);
+    wd__readonly(L);
   } else if (strcmp(name, "ctx") == 0) {
     luaopen_ward_ctx(L);
+    wd__readonly(L);
   } else if (strcmp(name, "process") == 0 || strcmp(name, "channel") == 0 ||
              strcmp(name, "errors") == 0) {
     lua_getglobal(L, name);
@@ -593,6 +597,74 @@ static int load_entry(lua_State *L, actor *a, entry *e) {
     return LUA_ERRSYNTAX;
   }
   return luaL_loadbufferx(L, e->bytecode, e->bclen, e->chunkname, "b");
+}
+
+/* }====== */
+
+/* {====== Read-only library tables ======
+** Every library table a script can reach (string, table, math, utf8,
+** coroutine, os, process and its registry and event tables, channel,
+** errors, time, security, ctx, and the string metatable) is an empty
+** proxy: reads go through its __index to the library, writes fail, its
+** metatable is protected, pairs lists the library, and rawset refuses it.
+** So no script can change a function another part of its own code
+** relies on (a library is per actor anyway, never shared). */
+
+static lua_CFunction base_rawset, base_next;
+
+static int ro_newindex(lua_State *L) {
+  if (lua_type(L, 2) == LUA_TSTRING)
+    return luaL_error(L, "attempt to modify a read-only library table "
+                         "(field '%s')", lua_tostring(L, 2));
+  return luaL_error(L, "attempt to modify a read-only library table");
+}
+
+/* pairs(lib): the library's fields. */
+static int ro_pairs(lua_State *L) {
+  lua_settop(L, 1);
+  if (!lua_getmetatable(L, 1)) return 0;
+  lua_pushliteral(L, "__index");
+  lua_rawget(L, -2);
+  unlazy(L, -1);
+  lua_pushcfunction(L, base_next);
+  lua_insert(L, -2);
+  lua_pushnil(L);
+  return 3;
+}
+
+static int is_readonly(lua_State *L, int idx) {
+  int ro;
+  if (!lua_getmetatable(L, idx)) return 0;
+  lua_pushliteral(L, "__newindex");
+  lua_rawget(L, -2);
+  ro = lua_tocfunction(L, -1) == ro_newindex;
+  lua_pop(L, 2);
+  return ro;
+}
+
+/* Replace the table on top with a read-only view of it. */
+void wd__readonly(lua_State *L) {
+  int lib = lua_gettop(L);
+  lua_createtable(L, 0, 0);
+  lua_createtable(L, 0, 4);
+  lua_pushvalue(L, lib);
+  lua_setfield(L, -2, "__index");
+  lua_pushcfunction(L, ro_newindex);
+  lua_setfield(L, -2, "__newindex");
+  lua_pushcfunction(L, ro_pairs);
+  lua_setfield(L, -2, "__pairs");
+  lua_pushliteral(L, "read-only");
+  lua_setfield(L, -2, "__metatable");
+  lua_setmetatable(L, -2);
+  lua_replace(L, lib);
+}
+
+/* rawset(t, k, v) as Lua's, refusing a library table. */
+static int env_rawset(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  if (is_readonly(L, 1))
+    return luaL_error(L, "rawset: a library table is read-only");
+  return base_rawset(L);
 }
 
 /* }====== */
@@ -683,9 +755,14 @@ static int s_index(lua_State *L) {
   return 1;
 }
 
-/* The string table, filled. Until a script holds the global 'string' or
-** the string metatable, that metatable is the one env_setup made. */
+/* The string library as scripts see it: a read-only view of the string
+** table (the __index of the string metatable), filled. One per state,
+** made on first use. */
+static const char strlib_key = 0, strmeta_key = 0;
+
 static int open_string(lua_State *L) {
+  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &strlib_key) != LUA_TNIL) return 1;
+  lua_pop(L, 1);
   lua_pushliteral(L, "");
   lua_getmetatable(L, -1);
   lua_pushliteral(L, "__index");
@@ -694,7 +771,28 @@ static int open_string(lua_State *L) {
     lua_pop(L, 1);
     fill_string(L, -1);
   }
+  wd__readonly(L);
+  lua_pushvalue(L, -1);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &strlib_key);
   return 1;
+}
+
+/* getmetatable(any string): a read-only copy of the string metatable
+** whose __index is the read-only string library. */
+static void push_string_meta(lua_State *L) {
+  int i;
+  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &strmeta_key) != LUA_TNIL) return;
+  lua_pop(L, 1);
+  lua_createtable(L, 0, 9);
+  for (i = 0; strmeta_names[i] != NULL; i++) {
+    lua_pushcfunction(L, strmeta_fns[i]);
+    lua_setfield(L, -2, strmeta_names[i]);
+  }
+  open_string(L);
+  lua_setfield(L, -2, "__index");
+  wd__readonly(L);
+  lua_pushvalue(L, -1);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &strmeta_key);
 }
 
 static int open_coroutine(lua_State *L) {
@@ -754,7 +852,7 @@ static gdef gdefs[] = {
   { "rawequal", G_BASE, NULL },
   { "rawget", G_BASE, NULL },
   { "rawlen", G_BASE, NULL },
-  { "rawset", G_BASE, NULL },
+  { "rawset", G_FN, env_rawset },
   { "require", G_FN, env_require },
   { "select", G_BASE, NULL },
   { "setmetatable", G_FN, env_setmetatable },
@@ -805,6 +903,7 @@ static void gpush(lua_State *L, const gdef *g) {
         lua_replace(L, top + 1);
         lua_settop(L, top + 1);
       }
+      if (!is_readonly(L, -1)) wd__readonly(L);
       break;
     default:
       lua_pushcfunction(L, g->f);
@@ -854,11 +953,9 @@ static int g_newindex(lua_State *L) {
 /* __pairs of the globals: pairs(_G) sees every global; the iterator is
 ** Lua's next, as pairs gives for any table. */
 static int g_pairs(lua_State *L) {
-  int i;
   lua_settop(L, 1);
   g_fill(L, 1);
-  for (i = 0; strcmp(gdefs[i].name, "next") != 0; i++) continue;
-  lua_pushcfunction(L, gdefs[i].f);
+  lua_pushcfunction(L, base_next);
   lua_pushvalue(L, 1);
   lua_pushnil(L);
   return 3;
@@ -894,28 +991,18 @@ static void unlazy(lua_State *L, int idx) {
   }
 }
 
-static int globals_lazy(lua_State *L) {
-  int lazy;
-  lua_pushglobaltable(L);
-  lazy = lazy_builder(L, -1);
-  lua_pop(L, 1 + lazy);
-  return lazy;
-}
-
-/* The string metatable is about to be seen: resolve the global 'string'
-** first (which fills the table), so both name the same table. */
-static void need_string(lua_State *L) {
-  if (!globals_lazy(L)) return;
-  lua_getglobal(L, "string");
-  lua_pop(L, 1);
-}
-
 /* Take Lua's own functions once per process (see the section head). */
 static int harvest_p(lua_State *L) {
   int i;
   luaL_checkversion(L);
   lua_pushcfunction(L, luaopen_base);
   lua_call(L, 0, 1);
+  lua_getfield(L, -1, "rawset");
+  lua_getfield(L, -2, "next");
+  if ((base_rawset = lua_tocfunction(L, -2)) == NULL ||
+      (base_next = lua_tocfunction(L, -1)) == NULL)
+    return luaL_error(L, "rawset");
+  lua_pop(L, 2);
   for (i = 0; i < NGDEFS; i++) {
     if (gdefs[i].kind != G_BASE) continue;
     lua_getfield(L, -1, gdefs[i].name);

@@ -344,6 +344,7 @@ int wd__msg_push(lua_State *L, actor *a, wd_msg *m, int msgmode);
 int luaopen_ward_ctx(lua_State *L);
 void wd__spawn_inherit(actor *a, spawnopt *o, uint32_t flags);
 void wd__spawn_open(lua_State *L);
+void wd__readonly(lua_State *L);
 int wd__spawn_do(lua_State *L, actor *a, const char *id, size_t il,
                  const char *host, size_t hl, const spawnopt *o,
                  const char *name, int exec);

@@ -866,10 +866,12 @@ static void p_build(lua_State *L, int t) {
   }
   if (lua_getfield(L, t, "registry") == LUA_TNIL) {
     push_registry(L);
+    wd__readonly(L);
     lua_setfield(L, t, "registry");
   }
   if (lua_getfield(L, t, "event") == LUA_TNIL) {
     push_event(L);
+    wd__readonly(L);
     lua_setfield(L, t, "event");
   }
   lua_pop(L, 2);

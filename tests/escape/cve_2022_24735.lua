@@ -4,9 +4,10 @@
 -- (_G.pairs, string.format, table.concat, process.send, errors.new,
 -- require, coroutine.wrap) and set a global the next actor might read,
 -- then start fresh actors on the same host and across hosts.
--- Expected: every actor has its own lua_State: fresh actors, on the same
--- host and on another, see the real functions and no planted global; the
--- canary is unaffected.
+-- Expected: library tables are read-only, so replacing a library function
+-- fails in the attacker itself; globals are per actor (every actor has its
+-- own lua_State): fresh actors, on the same host and on another, see the
+-- real functions and no planted global; the canary is unaffected.
 local M = {}
 
 function M.attack(mode)
@@ -23,13 +24,18 @@ function M.attack(mode)
     }
   end
   PLANTED = "attacker was here"
+  local out = { refused = {} }
+  -- Library tables are read-only: each of these fails in the attacker.
+  for name, f in pairs({
+    format = function() string.format = function() return "pwned" end end,
+    concat = function() table.concat = function() return "pwned" end end,
+    send = function() process.send = function() return "pwned" end end,
+    errors_new = function() errors.new = function() return "pwned" end end,
+    wrap = function() coroutine.wrap = function() return "pwned" end end,
+  }) do
+    out.refused[name] = not pcall(f)
+  end
   _G.pairs = next
-  string.format = function() return "pwned" end
-  table.concat = function() return "pwned" end
-  process.send = function() return "pwned" end
-  errors.new = function() return "pwned" end
-  coroutine.wrap = function() return "pwned" end
-  local out = {}
   out.same_host = process.exec("esc:atk_cve_2022_24735", "esc:attacker", "check")
   out.other_host = process.exec("esc:atk_cve_2022_24735", "esc:crashme", "check")
   return out
@@ -39,6 +45,9 @@ function M.main()
   local J = require("judge")
   J.begin()
   local r = J.value(J.attack("esc:atk_cve_2022_24735", "esc:attacker", "5s"))
+  for _, name in ipairs({ "format", "concat", "send", "errors_new", "wrap" }) do
+    J.eq(r.refused[name], true, "refused in the attacker: " .. name)
+  end
   for _, where in ipairs({ "same_host", "other_host" }) do
     local c = J.ok(r[where], where)
     J.eq(c.planted, nil, where .. ": planted global")

@@ -31,12 +31,41 @@ return { main = function()
   check.ok(not pcall(collectgarbage, "stop"), "stop refused")
   check.ok(not pcall(setmetatable, {}, { __gc = function() end }), "__gc refused")
   check.eq(getmetatable(setmetatable({}, { __index = {} })) ~= nil, true)
-  -- Library tampering stays inside this actor: a fresh process still has
-  -- the real string.upper.
-  getmetatable("").__index.upper = function() return "pwned" end
-  check.eq(("x"):upper(), "pwned")
-  local args = process.listen("args")
-  process.spawn("t:reply_args", "t:a", process.pid(), ("x"):lower())
-  check.eq(check.recv(args)[1], "x")
+  -- Library tables are read-only: no script can replace a function that
+  -- other code in its actor relies on.
+  local function refused(what, f, ...)
+    local ok, err = pcall(f, ...)
+    check.eq(ok, false, what .. " must fail")
+    check.ok(tostring(err):find("read-only", 1, true) or tostring(err):find("protected", 1, true), what .. ": " .. tostring(err))
+  end
+  refused("string.upper =", function() string.upper = nil end)
+  refused("new field", function() string.shout = string.upper end)
+  refused("via the string metatable", function() getmetatable("").__index.upper = print end)
+  refused("replace the string metatable's __index", function() getmetatable("").__index = {} end)
+  refused("rawset", rawset, string, "upper", print)
+  refused("setmetatable", setmetatable, string, nil)
+  refused("table.insert into a library", table.insert, math, 1)
+  for _, lib in ipairs({ table, math, utf8, coroutine, os, process, process.registry, process.event,
+                         channel, errors, require("time"), require("security"), require("ctx") }) do
+    refused("library " .. tostring(lib), function() lib.x = 1 end)
+    check.eq(getmetatable(lib), "read-only", "protected metatable")
+  end
+  check.ok(tostring(select(2, pcall(function() string.upper = nil end))):find("field 'upper'", 1, true), "names the field")
+  -- Reads, method calls and pairs work as before.
+  check.eq(("x"):upper(), "X")
+  check.eq(getmetatable("").__index, string, "getmetatable(''): the string library")
+  check.eq(string.format("%d", 7), "7")
+  local n = 0
+  for k, v in pairs(string) do n = n + 1; check.eq(type(v), "function", k) end
+  check.eq(n, 16, "pairs(string) lists the library")
+  check.eq(string.dump, nil, "and dump is not there")
+  local pn = 0
+  for _ in pairs(process) do pn = pn + 1 end
+  check.ok(pn > 20, "pairs(process): " .. pn)
+  -- Globals stay the script's own: replacing one is allowed.
+  local real = tostring
+  tostring = function() return "mine" end
+  check.eq(tostring(1), "mine")
+  tostring = real
   return true
 end }
