@@ -3,6 +3,8 @@
 ** Compiled-scope cache and the travelling form of actors.
 ** Runs in: broker and host.
 */
+#include <fnmatch.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "ward/wd_secid.h"
@@ -120,3 +122,50 @@ int wd_sec_decide(const wd_seccheck *c, const wd_scope *sc,
     return wd_policy_check(NULL, &c->rq, d);
   return wd_pcache_check(cache, sc, &c->rq, d);
 }
+
+/* {====== Ceilings ====== */
+
+static int in_list(const char *const *v, size_t n, const char *s, size_t l) {
+  size_t i;
+  for (i = 0; i < n; i++)
+    if (strlen(v[i]) == l && memcmp(v[i], s, l) == 0) return 1;
+  return 0;
+}
+
+int wd_ceiling_fits(const wd_ceiling *c, const char *actor, size_t al,
+                    const char *scope, size_t sl, char *why, size_t whylen) {
+  const char *nul = memchr(actor, '\0', al);
+  const char *p = scope, *end = scope + sl;
+  size_t idlen = nul ? (size_t)(nul - actor) : al, i;
+  char id[256];
+  int ok = 0;
+  if (!c->on) return 1;
+  if (idlen >= sizeof id) {
+    snprintf(why, whylen, "actor id too long");
+    return 0;
+  }
+  memcpy(id, actor, idlen);
+  id[idlen] = '\0';
+  if (idlen > 0) {
+    for (i = 0; i < c->nactors && !ok; i++)
+      ok = fnmatch(c->actors[i], id, 0) == 0;
+    if (!ok) {
+      snprintf(why, whylen, "actor '%s' is outside the host's ceiling", id);
+      return 0;
+    }
+  }
+  while (p < end) {
+    const char *nl = memchr(p, '\n', (size_t)(end - p));
+    size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+    if (n > 0 && !in_list(c->groups, c->ngroups, p, n) &&
+        !in_list(c->policies, c->npolicies, p, n)) {
+      snprintf(why, whylen, "scope name '%.*s' is outside the host's "
+                            "ceiling", (int)n, p);
+      return 0;
+    }
+    p += n + 1;
+  }
+  return 1;
+}
+
+/* }====== */

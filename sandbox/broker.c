@@ -213,7 +213,7 @@ static void send_init(hslot *s) {
       n++;
     }
   wd_buf_patch_u32(w, pos, n);
-  wd__brk_sec_put_init(s->b, w);
+  wd__brk_sec_put_init(s, w);
   wd__brk_rec_done(s, st);
 }
 

@@ -176,7 +176,7 @@ int wd__brk_req_registry(hslot *s, uint32_t req, uint8_t op, wd_cur *c);
 /* broker_sec.c */
 int wd__brk_sec_open(wd_broker *b, char *err, size_t errlen);
 int wd__brk_sec_close(wd_broker *b);
-void wd__brk_sec_put_init(wd_broker *b, wd_buf *w);
+void wd__brk_sec_put_init(hslot *s, wd_buf *w);
 void wd__brk_sec_event(wd_broker *b, int kind, const char *host, long ospid,
                        const char *reason);
 int wd__brk_sec_caller(hslot *s, wd_cur *c, brk_caller *who);

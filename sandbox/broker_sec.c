@@ -8,7 +8,6 @@
 ** decision that cannot be logged is refused (fail closed).
 ** Runs in: broker.
 */
-#include <fnmatch.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -63,8 +62,30 @@ int wd__brk_sec_close(wd_broker *b) {
   return r;
 }
 
-/* The policies section of a host's INIT record (see lpolicy.c). */
-void wd__brk_sec_put_init(wd_broker *b, wd_buf *w) {
+/* Host 's''s ceiling (borrowed from its manifest entry). */
+static void ceiling_of(const hslot *s, wd_ceiling *c) {
+  const wd_host_conf *hc = &s->he->u.host;
+  c->on = hc->ceiling != NULL;
+  c->actors = hc->ceil_actors.v;
+  c->nactors = hc->ceil_actors.n;
+  c->groups = hc->ceil_groups.v;
+  c->ngroups = hc->ceil_groups.n;
+  c->policies = hc->ceil_policies.v;
+  c->npolicies = hc->ceil_policies.n;
+}
+
+static void put_strv(wd_buf *w, const char *const *v, size_t n) {
+  size_t i;
+  wd_buf_put_u32(w, (uint32_t)n);
+  for (i = 0; i < n; i++) wd_buf_put_cstr(w, v[i]);
+}
+
+/* The policies section of host 's''s INIT record (see lpolicy.c): the
+** audit mode, the policies, and the host's ceiling, which the host holds
+** its own spawns to. */
+void wd__brk_sec_put_init(hslot *s, wd_buf *w) {
+  wd_broker *b = s->b;
+  wd_ceiling c;
   size_t i, pos = 0;
   uint32_t n = 0;
   wd_buf_put_u8(w, (uint8_t)b->o.audit_mode);
@@ -81,6 +102,11 @@ void wd__brk_sec_put_init(wd_broker *b, wd_buf *w) {
     n++;
   }
   wd_buf_patch_u32(w, pos, n);
+  ceiling_of(s, &c);
+  wd_buf_put_u8(w, (uint8_t)c.on);
+  put_strv(w, c.actors, c.nactors);
+  put_strv(w, c.groups, c.ngroups);
+  put_strv(w, c.policies, c.npolicies);
 }
 
 /* A host, its OS process and an event for the log (start, death). */
@@ -104,58 +130,14 @@ void wd__brk_sec_event(wd_broker *b, int kind, const char *host, long ospid,
 
 /* {====== Callers and the ceiling ====== */
 
-static int in_list(const wd_strv *v, const char *s, size_t n) {
-  size_t i;
-  for (i = 0; i < v->n; i++)
-    if (strlen(v->v[i]) == n && memcmp(v->v[i], s, n) == 0) return 1;
-  return 0;
-}
-
-/* Is the claimed actor id and scope inside host 's''s ceiling? A host
-** without a ceiling may claim any (a single-tenant host). */
-static int within_ceiling(hslot *s, const char *id, const char *scope,
-                          size_t sl, char *why, size_t whylen) {
-  const wd_host_conf *hc = &s->he->u.host;
-  const char *p = scope, *end = scope + sl;
-  size_t i;
-  int ok = 0;
-  if (hc->ceiling == NULL) return 1;
-  if (id[0] != '\0') {
-    for (i = 0; i < hc->ceil_actors.n && !ok; i++)
-      ok = fnmatch(hc->ceil_actors.v[i], id, 0) == 0;
-    if (!ok) {
-      snprintf(why, whylen, "actor '%s' is outside the host's ceiling", id);
-      return 0;
-    }
-  }
-  while (p < end) {
-    const char *nl = memchr(p, '\n', (size_t)(end - p));
-    size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
-    if (n > 0 && !in_list(&hc->ceil_groups, p, n) &&
-        !in_list(&hc->ceil_policies, p, n)) {
-      snprintf(why, whylen, "scope name '%.*s' is outside the host's "
-                            "ceiling", (int)n, p);
-      return 0;
-    }
-    p += n + 1;
-  }
-  return 1;
-}
-
 /* May a process with this actor and scope run on host 's'? (A spawn that
-** sets them for its child is denied otherwise.) */
+** sets them for its child is denied otherwise.) A host without a ceiling
+** may hold any (a single-tenant host). */
 int wd__brk_sec_fits(hslot *s, const char *actor, size_t al,
                      const char *scope, size_t sl, char *why, size_t whylen) {
-  char id[256];
-  const char *nul = memchr(actor, '\0', al);
-  size_t idlen = nul ? (size_t)(nul - actor) : al;
-  if (idlen >= sizeof id) {
-    snprintf(why, whylen, "actor id too long");
-    return 0;
-  }
-  memcpy(id, actor, idlen);
-  id[idlen] = '\0';
-  return within_ceiling(s, id, scope, sl, why, whylen);
+  wd_ceiling c;
+  ceiling_of(s, &c);
+  return wd_ceiling_fits(&c, actor, al, scope, sl, why, whylen);
 }
 
 /* Read the caller's actor and scope from a REQ header and hold the host
@@ -175,8 +157,8 @@ int wd__brk_sec_caller(hslot *s, wd_cur *c, brk_caller *who) {
   }
   memcpy(who->id, who->actor, idlen);
   who->id[idlen] = '\0';
-  if (!within_ceiling(s, who->id, who->scope, who->scopelen, why,
-                      sizeof why)) {
+  if (!wd__brk_sec_fits(s, who->actor, who->actorlen, who->scope,
+                        who->scopelen, why, sizeof why)) {
     wd__brk_host_down(s, "%s", why);
     return WD_EBADFRAME;
   }

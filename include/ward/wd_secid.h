@@ -49,4 +49,17 @@ void wd_sec_request(wd_seccheck *c, const char *actor_id,
 int wd_sec_decide(const wd_seccheck *c, const wd_scope *sc,
                   wd_pcache *cache, wd_pdecision *d);
 
+/* A host's security ceiling: the actor id patterns (fnmatch) and the
+** policy groups and ids its processes may have. 'on' 0: no ceiling. */
+typedef struct wd_ceiling {
+  int on;
+  const char *const *actors, *const *groups, *const *policies;
+  size_t nactors, ngroups, npolicies;
+} wd_ceiling;
+
+/* Does a travelling actor ("<id>" or "<id>\0<meta>") and scope fit the
+** ceiling? Returns 1, or 0 with the reason in 'why'. */
+int wd_ceiling_fits(const wd_ceiling *c, const char *actor, size_t al,
+                    const char *scope, size_t sl, char *why, size_t whylen);
+
 #endif

@@ -18,6 +18,7 @@
 #include "ward/wd_mbox.h"
 #include "ward/wd_pid.h"
 #include "ward/wd_policy.h"
+#include "ward/wd_secid.h"
 
 typedef struct actor actor;
 typedef struct task task;
@@ -231,6 +232,7 @@ struct wd_host {
   struct wd_scopes *scopes; /* compiled scopes by scope string */
   wd_pcache *pcache;
   int audit_mode;       /* 0 off, 1 denials, 2 every decision */
+  wd_ceiling ceil;      /* this host's ceiling (owned strings) */
   char *boot_bc;
   size_t boot_len;
   int stopping;

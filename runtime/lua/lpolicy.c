@@ -18,8 +18,34 @@
 
 /* {====== Loading ====== */
 
+/* One list of the ceiling: u32 n, n * str. */
+static int get_strv(wd_cur *c, const char *const **out, size_t *nout) {
+  uint32_t n, i;
+  char **v;
+  if (wd_cur_u32(c, &n) < 0 || n > 4096) return WD_EBADFRAME;
+  if ((v = wd_calloc(n + 1, sizeof *v)) == NULL) return WD_ENOMEM;
+  *out = (const char *const *)v;
+  *nout = 0;
+  for (i = 0; i < n; i++) {
+    const char *s;
+    size_t l;
+    if (wd_cur_str(c, &s, &l) < 0 || memchr(s, '\0', l) != NULL)
+      return WD_EBADFRAME;
+    if ((v[i] = wd_strndup(s, l)) == NULL) return WD_ENOMEM;
+    *nout = i + 1;
+  }
+  return 0;
+}
+
+static void free_strv(const char *const *v, size_t n) {
+  size_t i;
+  for (i = 0; i < n; i++) wd_free((void *)(uintptr_t)v[i]);
+  wd_free((void *)(uintptr_t)v);
+}
+
 /* The policies section of INIT: u8 audit mode, u32 n, n * (str id,
-** str ns, str file, node policy, node groups). */
+** str ns, str file, node policy, node groups); then the host's ceiling:
+** u8 on, and three lists (actor patterns, groups, policy ids). */
 int wd__sec_init(wd_host *h, wd_cur *c) {
   uint8_t mode;
   uint32_t n, i;
@@ -54,10 +80,20 @@ int wd__sec_init(wd_host *h, wd_cur *c) {
     wd_wire_node_free(groups);
     if (r < 0) return WD_EBADFRAME;
   }
+  if (wd_cur_u8(c, &mode) < 0) return WD_EBADFRAME;
+  h->ceil.on = mode != 0;
+  if ((r = get_strv(c, &h->ceil.actors, &h->ceil.nactors)) < 0 ||
+      (r = get_strv(c, &h->ceil.groups, &h->ceil.ngroups)) < 0 ||
+      (r = get_strv(c, &h->ceil.policies, &h->ceil.npolicies)) < 0)
+    return r;
   return 0;
 }
 
 void wd__sec_free(wd_host *h) {
+  free_strv(h->ceil.actors, h->ceil.nactors);
+  free_strv(h->ceil.groups, h->ceil.ngroups);
+  free_strv(h->ceil.policies, h->ceil.npolicies);
+  memset(&h->ceil, 0, sizeof h->ceil);
   wd_scopes_free(h->scopes);
   wd_pcache_free(h->pcache);
   wd_policy_set_free(h->pset);

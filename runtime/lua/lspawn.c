@@ -170,6 +170,12 @@ int wd__spawn_do(lua_State *L, actor *a, const char *id, size_t il,
     if (e == NULL || e->library)
       return wd_lerr_pushf(L, WD_ENOTFOUND, "entry not found on host %s: %s",
                            h->id, eid);
+    /* A builder's actor or scope must fit this host's ceiling, as the
+    ** broker holds a spawn on another host to that host's. */
+    if ((so.actor != a->sec_actor || so.scope != a->sec_scope) &&
+        !wd_ceiling_fits(&h->ceil, so.actor, so.actorlen, so.scope,
+                         so.scopelen, err, sizeof err))
+      return wd_lerr_pushf(L, WD_EDENIED, "permission denied: %s", err);
     r = wd__host_spawn_local(h, e, &so, &child, err, sizeof err);
     if (r < 0) return wd_lerr_pushf(L, r, "spawn %s: %s", eid, err);
     if (exec) {
