@@ -251,9 +251,18 @@ row "W4 same, $PIPE sends in flight each" msgs/s \
 
 # Issue 3 (lifecycle), only when this ward has it.
 if grep -q '"spawn_monitored"' runtime/lua/lprocess.c 2>/dev/null; then
+  E_MON=$(erl_fig lc_monitor $N_MON)
   row "spawn_monitored+EXIT, one host" rt/s \
       "$(ward_fig lifecycle bench:monitor $N_MON bench:a)" \
-      "$(erl_fig lc_monitor $N_MON)" hi ">= 0.5 x Erlang" "r >= 0.5"
+      "$E_MON" hi ">= 0.5 x Erlang" "r >= 0.5"
+  # The floor under any spawn while one actor is one lua_State: making and
+  # closing an empty state, Lua's own work (bench/bench_newstate.c).
+  ${CC:-cc} -O2 bench/bench_newstate.c -o "$TMP/bench_newstate" \
+    $(pkg-config --cflags --libs lua5.4) 2>/dev/null &&
+    row "  floor: lua_newstate+lua_close" states/s \
+        "$(taskset -c 0 "$TMP/bench_newstate" | awk '/^FIGURE/ { print $2 }')" \
+        "$E_MON" hi "" "" ||
+    echo "bench: bench/bench_newstate.c did not build" >&2
   row "spawn_monitored+EXIT, 2 hosts" rt/s \
       "$(ward_fig lifecycle bench:monitor $N_MONX bench:b)" \
       "$(erl_dist_fig lc_monitor $N_MONX)" hi "" ""
