@@ -118,7 +118,17 @@ int wd__brk_req_registry(hslot *s, uint32_t req, uint8_t op, wd_cur *c) {
   size_t nl, pl;
   uint64_t counter;
   name **pp, *x;
+  const char *caller;
+  size_t cl;
+  uint64_t cc;
   if (get_str(c, &nm, &nl)) return WD_EBADFRAME;
+  if (op == WD_OP_REG && get_str(c, &pid, &pl)) return WD_EBADFRAME;
+  /* The caller's PID: the policy's 'pid' attribute, as in the host. */
+  if (get_str(c, &caller, &cl)) return WD_EBADFRAME;
+  if (!wd__brk_owns(s, caller, cl, &cc)) {
+    wd__brk_host_down(s, "registry request from a PID not of this host");
+    return WD_EBADFRAME;
+  }
   if (nl == 0 || nl > 255 || memchr(nm, '\0', nl) != NULL) {
     wd__brk_reply(s, req, WD_EINVAL, "invalid name");
     return 0;
@@ -126,9 +136,8 @@ int wd__brk_req_registry(hslot *s, uint32_t req, uint8_t op, wd_cur *c) {
   pp = wd__brk_name_find(b, nm, nl);
   switch (op) {
     case WD_OP_REG:
-      if (get_str(c, &pid, &pl)) return WD_EBADFRAME;
-      if (wd__brk_allow(s, req, pid, pl, "process.registry.register", nm, nl,
-                        NULL, NULL))
+      if (wd__brk_allow(s, req, caller, cl, "process.registry.register", nm,
+                        nl, NULL, NULL))
         return 0;
       if (!wd__brk_owns(s, pid, pl, &counter)) {
         wd__brk_reply(s, req, WD_EDENIED,
@@ -158,8 +167,8 @@ int wd__brk_req_registry(hslot *s, uint32_t req, uint8_t op, wd_cur *c) {
       wd__brk_reply(s, req, 0, "%s", "");
       return 0;
     case WD_OP_UNREG:
-      if (wd__brk_allow(s, req, "", 0, "process.registry.unregister", nm, nl,
-                        NULL, NULL))
+      if (wd__brk_allow(s, req, caller, cl, "process.registry.unregister", nm,
+                        nl, NULL, NULL))
         return 0;
       if (*pp == NULL || (*pp)->pid[0] == '\0') {
         wd__brk_reply(s, req, 0, "0");

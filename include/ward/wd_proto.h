@@ -60,9 +60,10 @@ enum {
 **           str scope, bytes args          -> REPLY str pid
 **   SEND    str from, str dest (pid or name), str topic, bytes payload
 **                                           -> REPLY (status only)
-**   REG     str name, str pid               -> REPLY
-**   UNREG   str name                        -> REPLY str "1" | "0"
-**   LOOKUP  str name                        -> REPLY str pid
+**   REG     str name, str pid, str caller   -> REPLY
+**   UNREG   str name, str caller            -> REPLY str "1" | "0"
+**   LOOKUP  str name, str caller            -> REPLY str pid
+**           (caller: the PID making the call, of the sending host)
 **   MONITOR, UNMONITOR, LINK, UNLINK, TERMINATE
 **           str from, str dest              -> REPLY (status only)
 **   CANCEL  str from, str dest, u64 deadline (unix ns, 0 none)

@@ -369,9 +369,13 @@ static int process_link(lua_State *L) {
 static int process_unlink(lua_State *L) {
   actor *a = ACTOR(L);
   size_t dl;
-  /* Drop this side at once, whatever the other side answers. */
+  /* Drop this side at once, whatever the other side answers; but only
+  ** once the unlink is allowed (a denied call changes nothing). */
   if (lua_type(L, 1) == LUA_TSTRING) {
     const char *d = lua_tolstring(L, 1, &dl);
+    if (life_is_pid(a, d, dl) &&
+        wd__allow_pid(L, a, "process.unlink", d, dl, NULL))
+      return 2;
     wd__watch_del(a, WT_LINK, d, dl);
   }
   return life_call(L, WD_OP_UNLINK, "unlink");
@@ -750,6 +754,7 @@ static int registry_register(lua_State *L) {
     return wd_lerr_pushf(L, r, "register failed");
   wd_buf_put_str(b, name, nl);
   wd_buf_put_str(b, pid, pl);
+  wd_buf_put_str(b, a->pid, a->pidlen);
   return wait_reply(L, t, h, st, 0);
 }
 
@@ -771,6 +776,7 @@ static int registry_simple(lua_State *L, uint8_t op, int kind,
   if ((r = wd__host_request(h, t, op, &b, &st)) < 0)
     return wd_lerr_pushf(L, r, "%s failed", fn);
   wd_buf_put_str(b, name, nl);
+  wd_buf_put_str(b, a->pid, a->pidlen); /* the caller, for the re-check */
   return wait_reply(L, t, h, st, kind);
 }
 
