@@ -305,6 +305,11 @@ static int cond(Ld *L, const wd_node *n, Cond *c) {
     c->has_from = 1;
     return field(L, from, &c->from, "value_from");
   }
+  /* exists/nexists alone mean "value: true". */
+  if (vn == NULL && (c->op == OP_EXISTS || c->op == OP_NEXISTS)) {
+    c->want = 1;
+    return 0;
+  }
   if (vn == NULL || isnull(vn))
     return msg(L, vn != NULL ? vn : n, "condition.value is missing");
   if ((r = wd_pval_from_node(vn, &c->val)) == WD_ENOMEM) return oom(L);

@@ -311,6 +311,14 @@ static void test_op_nexists_missing_holds_present_fails(void **st) {
   assert_true(holds("{field: nothing, operator: nexists, value: true}"));
 }
 
+static void test_op_exists_without_value_means_true(void **st) {
+  (void)st;
+  assert_true(holds("{field: pid, operator: exists}"));
+  assert_false(holds("{field: actor.meta.x, operator: exists}"));
+  assert_true(holds("{field: actor.meta.x, operator: nexists}"));
+  assert_false(holds("{field: pid, operator: nexists}"));
+}
+
 static void test_op_contains_substring_and_list_member(void **st) {
   (void)st;
   assert_true(holds("{field: topic, operator: contains, value: orders}"));
@@ -1133,6 +1141,7 @@ int main(void) {
     cmocka_unit_test_setup(test_op_in_list_member_holds, setup),
     cmocka_unit_test_setup(test_op_nin_non_member_holds_missing_fails, setup),
     cmocka_unit_test_setup(test_op_exists_present_holds_missing_fails, setup),
+    cmocka_unit_test_setup(test_op_exists_without_value_means_true, setup),
     cmocka_unit_test_setup(test_op_nexists_missing_holds_present_fails, setup),
     cmocka_unit_test_setup(test_op_contains_substring_and_list_member, setup),
     cmocka_unit_test_setup(test_op_ncontains_missing_or_map_fails, setup),
