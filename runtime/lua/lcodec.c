@@ -35,6 +35,79 @@
 #define VARINT_MAX 10
 #define NSMALL     16 /* objects the encoder tracks without a Lua table */
 
+/* {====== Writing by hand ====== */
+
+static size_t varint(uint8_t *p, uint64_t v);
+
+static void w_tagv(wd_buf *b, uint8_t tag, uint64_t v) {
+  uint8_t t[1 + VARINT_MAX];
+  t[0] = tag;
+  wd_buf_put(b, t, 1 + varint(t + 1, v));
+}
+
+void wd_codec_put_header(wd_buf *b, unsigned count) {
+  w_tagv(b, VERSION, count);
+}
+
+void wd_codec_put_nil(wd_buf *b) {
+  wd_buf_put_u8(b, T_NIL);
+}
+
+void wd_codec_put_bool(wd_buf *b, int v) {
+  wd_buf_put_u8(b, v ? T_TRUE : T_FALSE);
+}
+
+void wd_codec_put_int(wd_buf *b, int64_t v) {
+  uint64_t u = (uint64_t)v;
+  if (v >= 0 && v <= SINT_MAX)
+    wd_buf_put_u8(b, (uint8_t)(T_SINT | v));
+  else
+    w_tagv(b, T_INT, (u << 1) ^ (0 - (u >> 63)));
+}
+
+void wd_codec_put_num(wd_buf *b, double d) {
+  uint8_t t[9];
+  uint64_t u;
+  int i;
+  memcpy(&u, &d, sizeof u);
+  t[0] = T_FLT;
+  for (i = 0; i < 8; i++)
+    t[1 + i] = (uint8_t)(u >> (8 * i));
+  wd_buf_put(b, t, 9);
+}
+
+void wd_codec_put_str(wd_buf *b, const char *s, size_t n) {
+  if (n <= SSTR_MAX)
+    wd_buf_put_u8(b, (uint8_t)(T_SSTR + n));
+  else
+    w_tagv(b, T_STR, (uint64_t)n);
+  wd_buf_put(b, s, n);
+}
+
+void wd_codec_put_table(wd_buf *b, uint64_t narr, uint64_t nhash) {
+  uint8_t t[1 + 2 * VARINT_MAX];
+  size_t n;
+  t[0] = T_TAB;
+  n = 1 + varint(t + 1, narr);
+  n += varint(t + n, nhash);
+  wd_buf_put(b, t, n);
+}
+
+void wd_codec_put_error(wd_buf *b, const char *kind, const char *msg,
+                        int retryable) {
+  wd_buf_put_u8(b, T_ERR);
+  wd_codec_put_str(b, kind, strlen(kind));
+  wd_codec_put_str(b, msg, strlen(msg));
+  if (retryable < 0)
+    wd_codec_put_nil(b);
+  else
+    wd_codec_put_bool(b, retryable);
+  wd_codec_put_nil(b);
+  wd_codec_put_nil(b);
+}
+
+/* }====== */
+
 /* {====== Encoder ====== */
 
 /*

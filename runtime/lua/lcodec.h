@@ -94,4 +94,21 @@ int wd_codec_decode(lua_State *L, const uint8_t *p, size_t len);
 */
 int wd_codec_count(const uint8_t *p, size_t len);
 
+/*
+** Writing a sequence by hand, without a lua_State: exactly the bytes
+** wd_codec_encode writes for the same values. A header for 'count' values,
+** then each value in order; a table's 'narr' array values, then 'nhash'
+** key/value pairs. An error object: kind, message, retryable (< 0: nil),
+** no details, no stack. Errors are left in b->err.
+*/
+void wd_codec_put_header(wd_buf *b, unsigned count);
+void wd_codec_put_nil(wd_buf *b);
+void wd_codec_put_bool(wd_buf *b, int v);
+void wd_codec_put_int(wd_buf *b, int64_t v);
+void wd_codec_put_num(wd_buf *b, double v);
+void wd_codec_put_str(wd_buf *b, const char *s, size_t n);
+void wd_codec_put_table(wd_buf *b, uint64_t narr, uint64_t nhash);
+void wd_codec_put_error(wd_buf *b, const char *kind, const char *msg,
+                        int retryable);
+
 #endif

@@ -541,7 +541,7 @@ static void finish(actor *a, lua_State *L, uint32_t flags, int vidx) {
     report_exit(a, flags, 0, L, vidx);
   table_remove(h, a);
   a->state = A_DEAD;
-  wd__life_exit(a, L, (flags & WD_EXIT_OK) != 0, vidx);
+  wd__life_exit(a, L, (flags & WD_EXIT_OK) != 0, vidx, NULL, NULL);
   actor_free(a);
   if (h->stopping && h->nactors == 0 && h->io.empty) h->io.empty(h->io.ud);
 }
@@ -581,12 +581,24 @@ static void finish_err(actor *a, lua_State *co, int status) {
   finish(a, co, 0, lua_gettop(co));
 }
 
-/* End 'a' with an error of 'kind' made here (limits, kills). */
+/* End 'a' with an error of 'kind' made here (limits, kills). When the
+** broker need not hear of it, the events are written in C and the state
+** is closed untouched: a kill cascading through a chain of links makes no
+** Lua object in any of the dying states. */
 static void finish_msg(actor *a, const char *kind, const char *msg) {
+  wd_host *h = a->h;
   a->mem_limit = SIZE_MAX;
-  lua_settop(a->L, 0);
-  wd_lerr_push(a->L, kind, msg, 0);
-  finish(a, a->L, 0, lua_gettop(a->L));
+  if (a->report_exit || a->has_names || a->remote_watch) {
+    lua_settop(a->L, 0);
+    wd_lerr_push(a->L, kind, msg, 0);
+    finish(a, a->L, 0, lua_gettop(a->L));
+    return;
+  }
+  table_remove(h, a);
+  a->state = A_DEAD;
+  wd__life_exit(a, NULL, 0, 0, kind, msg);
+  actor_free(a);
+  if (h->stopping && h->nactors == 0 && h->io.empty) h->io.empty(h->io.ud);
 }
 
 /* }====== */

@@ -302,7 +302,8 @@ int wd__allow_pid(lua_State *L, actor *a, const char *action,
 int wd__watch_add(actor *a, int type, const char *pid, size_t len);
 int wd__watch_del(actor *a, int type, const char *pid, size_t len);
 void wd__actor_kill(actor *a, const char *msg);
-void wd__life_exit(actor *a, lua_State *L, int ok, int vidx);
+void wd__life_exit(actor *a, lua_State *L, int ok, int vidx,
+                   const char *ekind, const char *emsg);
 void wd__event_in(wd_host *h, int kind, const char *from, size_t fl,
                   const char *to, size_t tl, uint64_t deadline,
                   const uint8_t *p, size_t n);

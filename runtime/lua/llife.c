@@ -91,11 +91,74 @@ void wd__actor_kill(actor *a, const char *msg) {
 ** bytes (0: no limit). The
 ** value is at 'vidx' (0: none). Runs no script code. Returns 0 or a
 ** negative code. */
+static void put_key(wd_buf *b, const char *k) {
+  wd_codec_put_str(b, k, strlen(k));
+}
+
+/* The same event written without a Lua table, when its value is none, a
+** scalar, or an error made in C ('ekind', 'emsg'): an ending actor's state
+** is not touched. Returns 0, or < 0 when the value needs the Lua path (a
+** table, an error object, a string near the size limit). */
+static int event_c(wd_buf *out, const char *from, size_t fl,
+                   const char *kind, uint64_t deadline_ns, lua_State *L,
+                   int vidx, int ok, const char *ekind, const char *emsg) {
+  int cancel = deadline_ns != 0 || strcmp(kind, "pid.cancel") == 0;
+  int vt = vidx != 0 ? lua_type(L, vidx) : LUA_TNIL;
+  size_t n = 0;
+  if (ekind == NULL && vt != LUA_TNIL && vt != LUA_TBOOLEAN &&
+      vt != LUA_TNUMBER && vt != LUA_TSTRING)
+    return WD_EINVAL;
+  if (vt == LUA_TSTRING) {
+    (void)lua_tolstring(L, vidx, &n);
+    if (out->max != 0 && n + 128 > out->max) return WD_ETOOBIG;
+  }
+  wd_buf_reset(out);
+  wd_codec_put_header(out, 1);
+  wd_codec_put_table(out, 0, 4);
+  put_key(out, "kind");
+  put_key(out, kind);
+  put_key(out, "from");
+  wd_codec_put_str(out, from, fl);
+  put_key(out, "at");
+  wd_codec_put_int(out, (int64_t)(wd__host_now_ns() / 1000000000u));
+  if (cancel) {
+    put_key(out, "deadline");
+    wd_codec_put_int(out, (int64_t)(deadline_ns / 1000000000u));
+  } else {
+    put_key(out, "result");
+    if (ekind == NULL && vt == LUA_TNIL) {
+      wd_codec_put_table(out, 0, 0);
+    } else {
+      wd_codec_put_table(out, 0, 1);
+      put_key(out, ok ? "value" : "error");
+      if (ekind != NULL)
+        wd_codec_put_error(out, ekind, emsg, 0);
+      else if (vt == LUA_TBOOLEAN)
+        wd_codec_put_bool(out, lua_toboolean(L, vidx));
+      else if (vt == LUA_TSTRING)
+        wd_codec_put_str(out, lua_tostring(L, vidx), n);
+      else if (lua_isinteger(L, vidx))
+        wd_codec_put_int(out, (int64_t)lua_tointeger(L, vidx));
+      else
+        wd_codec_put_num(out, (double)lua_tonumber(L, vidx));
+    }
+  }
+  if (out->err != 0) {
+    int r = out->err;
+    wd_buf_reset(out);
+    out->err = 0;
+    return r;
+  }
+  return 0;
+}
+
 int wd__event_build(lua_State *L, const char *from, size_t fl,
                     const char *kind, int vidx, int ok, uint64_t deadline_ns,
                     wd_buf *out) {
   char err[160];
   int top = lua_gettop(L), r;
+  if (event_c(out, from, fl, kind, deadline_ns, L, vidx, ok, NULL, NULL) == 0)
+    return 0;
   if (vidx != 0) vidx = lua_absindex(L, vidx);
   if (!lua_checkstack(L, 8)) return WD_ENOMEM;
   lua_createtable(L, 0, 4);
@@ -163,8 +226,11 @@ static void event_to(wd_host *h, int kind, actor *a, const watch *w,
 /* 'a' is ending: tell every watcher (reference §3.3-§3.4). EXIT to each
 ** monitor and exec caller; LINK_DOWN to each linked process if the exit
 ** is abnormal, else just drop the link. The value or error is at 'vidx'
-** of 'L'. The actor must already be out of the host's table. */
-void wd__life_exit(actor *a, lua_State *L, int ok, int vidx) {
+** of 'L', or, with 'ekind', is an error of that kind and message 'emsg'
+** made in C (then L is not used). The actor must already be out of the
+** host's table. */
+void wd__life_exit(actor *a, lua_State *L, int ok, int vidx,
+                   const char *ekind, const char *emsg) {
   wd_host *h = a->h;
   wd_buf ex, ld;
   watch *w;
@@ -179,14 +245,21 @@ void wd__life_exit(actor *a, lua_State *L, int ok, int vidx) {
       continue;
     }
     if (w->type == WT_LINK) {
-      if (!have_ld) have_ld = wd__event_build(L, a->pid, a->pidlen,
-                                              "pid.link.down", vidx, ok, 0,
-                                              &ld) == 0;
+      if (!have_ld)
+        have_ld = ekind != NULL
+                      ? event_c(&ld, a->pid, a->pidlen, "pid.link.down", 0,
+                                NULL, 0, 0, ekind, emsg) == 0
+                      : wd__event_build(L, a->pid, a->pidlen, "pid.link.down",
+                                        vidx, ok, 0, &ld) == 0;
       if (have_ld) event_to(h, WD_EV_LINK_DOWN, a, w, &ld);
       continue;
     }
-    if (!have_ex) have_ex = wd__event_build(L, a->pid, a->pidlen, "pid.exit",
-                                            vidx, ok, 0, &ex) == 0;
+    if (!have_ex)
+      have_ex = ekind != NULL
+                    ? event_c(&ex, a->pid, a->pidlen, "pid.exit", 0, NULL, 0,
+                              0, ekind, emsg) == 0
+                    : wd__event_build(L, a->pid, a->pidlen, "pid.exit", vidx,
+                                      ok, 0, &ex) == 0;
     if (have_ex)
       event_to(h, w->type == WT_EXEC ? WD_EV_EXEC : WD_EV_EXIT, a, w, &ex);
   }
