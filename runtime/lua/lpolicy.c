@@ -345,6 +345,9 @@ int wd__allow(lua_State *L, actor *a, const char *action, const char *resource,
   wd_pdecision d;
   char why[300];
   int memo = h->audit_mode != 2, r;
+#ifdef WD_BENCH_NOCHECK /* bench/check_cost.sh only: see CMakeLists.txt */
+  if (memo) return 0;
+#endif
   if (memo && memo_hit(a, action, resource, rlen, target_host, topic)) return 0;
   wd_sec_request(&c, a->sec_actor, &a->meta, action, resource, rlen, a->pid,
                  a->pidlen, h->id, h->idlen, target_host, topic);
