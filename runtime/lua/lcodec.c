@@ -65,14 +65,19 @@ void wd_codec_put_int(wd_buf *b, int64_t v) {
     w_tagv(b, T_INT, (u << 1) ^ (0 - (u >> 63)));
 }
 
-void wd_codec_put_num(wd_buf *b, double d) {
-  uint8_t t[9];
+/* A float's 9 bytes: the tag, then IEEE-754 binary64 little-endian. */
+static void flt_bytes(uint8_t t[9], double d) {
   uint64_t u;
   int i;
   memcpy(&u, &d, sizeof u);
   t[0] = T_FLT;
   for (i = 0; i < 8; i++)
     t[1 + i] = (uint8_t)(u >> (8 * i));
+}
+
+void wd_codec_put_num(wd_buf *b, double d) {
+  uint8_t t[9];
+  flt_bytes(t, d);
   wd_buf_put(b, t, 9);
 }
 
@@ -454,13 +459,7 @@ static int enc_value(enc *e, int idx, int depth, int iskey) {
           put_tagv(e, T_INT, (u << 1) ^ (0 - (u >> 63)));
         }
       } else {
-        double d = (double)lua_tonumber(L, idx);
-        uint64_t u;
-        int i;
-        memcpy(&u, &d, sizeof u);
-        t[0] = T_FLT;
-        for (i = 0; i < 8; i++)
-          t[1 + i] = (uint8_t)(u >> (8 * i));
+        flt_bytes(t, (double)lua_tonumber(L, idx));
         put(e, t, 9);
       }
       return 0;
