@@ -70,7 +70,6 @@ int wd_link_init(uv_loop_t *loop, wd_link *l, int fd, const uint8_t ktx[32],
   memset(l, 0, sizeof *l);
   l->fd = fd;
   wd_buf_init(&l->batch, 0);
-  wd_buf_init(&l->frame, 0);
   l->rcap = WD_LINK_MAX_PAYLOAD + WD_IPC_OVERHEAD;
   l->rbuf = wd_malloc(l->rcap);
   if (l->rbuf == NULL) return WD_ENOMEM;
@@ -89,19 +88,35 @@ int wd_link_init(uv_loop_t *loop, wd_link *l, int fd, const uint8_t ktx[32],
   return 0;
 }
 
+/*
+** The batch is the frame being built: a non-empty batch starts with
+** WD_IPC_HDRLEN bytes left for the header, and wd_link_flush seals it in
+** place (header in front, tag appended) and sends it from there, so a
+** frame is copied only when the socket cannot take it at once.
+*/
+#define PAYLOAD_LEN(l) ((l)->batch.len - WD_IPC_HDRLEN)
+
+/* Room for the header of a new batch. */
+static void batch_open(wd_link *l) {
+  static const uint8_t room[WD_IPC_HDRLEN];
+  if (l->batch.len == 0) wd_buf_put(&l->batch, room, sizeof room);
+}
+
 size_t wd_link_rec_begin(wd_link *l, uint8_t rtype) {
+  batch_open(l);
   return wd_ipc_rec_begin(&l->batch, rtype);
 }
 
 int wd_link_rec_end(wd_link *l, size_t start) {
   wd_ipc_rec_end(&l->batch, start);
-  if (l->batch.err != 0 || l->batch.len - start > WD_LINK_MAX_PAYLOAD) {
+  if (l->batch.err != 0 || start < WD_IPC_HDRLEN ||
+      l->batch.len - start > WD_LINK_MAX_PAYLOAD) {
     /* Drop the oversized record but keep the ones before it. */
-    l->batch.len = start;
+    l->batch.len = start < WD_IPC_HDRLEN ? 0 : start;
     l->batch.err = 0;
     return WD_ETOOBIG;
   }
-  if (l->batch.len > WD_LINK_MAX_PAYLOAD) {
+  if (PAYLOAD_LEN(l) > WD_LINK_MAX_PAYLOAD) {
     /* The record does not fit with the others: seal those first. */
     size_t rlen = l->batch.len - start;
     uint8_t *tmp = wd_malloc(rlen);
@@ -109,42 +124,76 @@ int wd_link_rec_end(wd_link *l, size_t start) {
     memcpy(tmp, l->batch.p + start, rlen);
     l->batch.len = start;
     wd_link_flush(l);
+    batch_open(l);
     wd_buf_put(&l->batch, tmp, rlen);
     wd_free(tmp);
   }
-  if (l->batch.len >= WD_LINK_BATCH_SOFT) return wd_link_flush(l);
+  if (PAYLOAD_LEN(l) >= WD_LINK_BATCH_SOFT) return wd_link_flush(l);
+  return 0;
+}
+
+/* Queue a copy of a sealed frame the socket did not take. */
+static int enqueue(wd_link *l, const uint8_t *frame, size_t len) {
+  wd_frameq *f = wd_malloc(sizeof *f + len);
+  if (f == NULL) return WD_ENOMEM;
+  f->next = NULL;
+  f->len = len;
+  memcpy(f->data, frame, len);
+  if (l->qtail) l->qtail->next = f;
+  else l->qhead = f;
+  l->qtail = f;
+  return 0;
+}
+
+/* Send one datagram. Returns 0 (sent whole), 1 (the socket is full) or a
+** negative errno. */
+static int send_frame(wd_link *l, const uint8_t *frame, size_t len) {
+  ssize_t n;
+  do n = send(l->fd, frame, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+  while (n == -1 && errno == EINTR);
+  if (n == -1) {
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return 1;
+    return -errno;
+  }
   return 0;
 }
 
 int wd_link_flush(wd_link *l) {
-  wd_frameq *f;
+  size_t plen, flen;
   int r;
   if (l->failed || l->closing) {
     wd_buf_reset(&l->batch);
     return l->failed ? WD_EIO : 0;
   }
-  if (l->batch.len > 0) {
-    wd_buf_reset(&l->frame);
-    r = wd_ipc_seal(&l->ipc, WD_F_BATCH, l->batch.p, l->batch.len,
-                    &l->frame);
-    wd_buf_reset(&l->batch);
+  if (l->batch.len > WD_IPC_HDRLEN) {
+    plen = PAYLOAD_LEN(l);
+    flen = WD_IPC_OVERHEAD + plen;
+    if ((r = wd_buf_reserve(&l->batch, WD_IPC_TAGLEN)) == 0)
+      r = wd_ipc_seal_parts(&l->ipc, WD_F_BATCH, l->batch.p + WD_IPC_HDRLEN,
+                            plen, l->batch.p,
+                            l->batch.p + WD_IPC_HDRLEN + plen);
     if (r < 0) {
+      wd_buf_reset(&l->batch);
       link_fail(l, r, "cannot seal frame");
       return r;
     }
-    f = wd_malloc(sizeof *f + l->frame.len);
-    if (f == NULL) {
+    l->frames_out++;
+    l->bytes_out += flen;
+    /* Frames leave in order: straight from the batch only when none waits
+    ** before it. */
+    r = l->qhead == NULL ? send_frame(l, l->batch.p, flen) : 1;
+    if (r == 1 && enqueue(l, l->batch.p, flen) < 0) {
+      wd_buf_reset(&l->batch);
       link_fail(l, WD_ENOMEM, "out of memory");
       return WD_ENOMEM;
     }
-    f->next = NULL;
-    f->len = l->frame.len;
-    memcpy(f->data, l->frame.p, f->len);
-    if (l->qtail) l->qtail->next = f;
-    else l->qhead = f;
-    l->qtail = f;
-    l->frames_out++;
-    l->bytes_out += f->len;
+    wd_buf_reset(&l->batch);
+    if (r < 0) {
+      link_fail(l, gone(r) ? 0 : r, "write failed");
+      return r;
+    }
+  } else {
+    wd_buf_reset(&l->batch);
   }
   if (l->qhead == NULL) return 0;
   r = drain_queue(l);
@@ -237,7 +286,6 @@ void wd_link_close(wd_link *l, uv_close_cb cb) {
   l->qtail = NULL;
   wd_ipc_close(&l->ipc);
   wd_buf_close(&l->batch);
-  wd_buf_close(&l->frame);
   wd_free(l->rbuf);
   l->rbuf = NULL;
   if (l->fd >= 0) close(l->fd);

@@ -57,11 +57,15 @@
 ** Invariants: 'key_tx' and 'key_rx' are WD_IPC_KEYLEN-byte sodium_malloc'd
 ** buffers, read-only between init and close, and never equal (a shared key
 ** would let a peer's own frames be reflected back to it and accepted).
+** 'mac_tx' and 'mac_rx' are the MAC states keyed with them (sodium_malloc'd,
+** read-only, wiped on close; as secret as the keys), from which every tag
+** starts, so that no frame pays for absorbing the key again.
 ** 'seq_tx' is the sequence number of the next frame sealed; 'seq_rx' that
 ** of the next frame accepted. 'max_payload' bounds both directions.
 */
 typedef struct wd_ipc {
   unsigned char *key_tx, *key_rx;
+  void *mac_tx, *mac_rx;
   uint64_t seq_tx, seq_rx;
   size_t max_payload;
 } wd_ipc;
@@ -69,8 +73,9 @@ typedef struct wd_ipc {
 /* ** Link state ** */
 
 /*
-** Initialise 'c' with copies of the two keys (sodium_malloc'd, so the
-** caller may wipe its own copies at once) and both sequence numbers at 0.
+** Initialise 'c' with copies of the two keys and the MAC states keyed with
+** them (sodium_malloc'd, so the caller may wipe its own copies at once)
+** and both sequence numbers at 0.
 ** 'max_payload' (at most WD_IPC_PAYLOAD_LIMIT; 0 allows only empty
 ** payloads) bounds what wd_ipc_seal sends and wd_ipc_open accepts.
 ** Returns 0, WD_EINVAL (NULL key, equal keys, 'max_payload' too large),
@@ -81,8 +86,8 @@ WD_API int wd_ipc_init(wd_ipc *c, const uint8_t key_tx[32],
                        const uint8_t key_rx[32], size_t max_payload);
 
 /*
-** Wipe (sodium_memzero) and free both keys. Safe on a zeroed, failed or
-** already closed 'c', and on NULL.
+** Wipe (sodium_memzero) and free both keys and both MAC states. Safe on a
+** zeroed, failed or already closed 'c', and on NULL.
 */
 WD_API void wd_ipc_close(wd_ipc *c);
 
@@ -110,6 +115,16 @@ WD_API int wd_ipc_derive(const uint8_t master[32], uint64_t host_index, int dir,
 */
 WD_API int wd_ipc_seal(wd_ipc *c, uint8_t type, const uint8_t *payload,
                        size_t len, wd_buf *out);
+
+/*
+** wd_ipc_seal without copying the payload: write the header to 'hdr' and
+** the tag to 'tag'; the frame is 'hdr' | 'payload' | 'tag' (the link keeps
+** room for the header before its batch and seals it in place). Same
+** checks, errors and sequence numbering as wd_ipc_seal.
+*/
+WD_API int wd_ipc_seal_parts(wd_ipc *c, uint8_t type, const uint8_t *payload,
+                             size_t len, uint8_t hdr[WD_IPC_HDRLEN],
+                             uint8_t tag[WD_IPC_TAGLEN]);
 
 /*
 ** Check one received frame of exactly 'len' bytes, in this order:

@@ -39,8 +39,9 @@ struct wd_link {
   uv_poll_t poll;
   int fd;
   wd_ipc ipc;
-  wd_buf batch;      /* records of the current turn, not yet sealed */
-  wd_buf frame;      /* scratch for sealing */
+  wd_buf batch;      /* the frame being built: when not empty, room for
+                     ** the header, then the records of the current
+                     ** turn; sealed and sent in place */
   wd_frameq *qhead;  /* sealed frames the socket did not take yet */
   wd_frameq *qtail;
   uint8_t *rbuf;     /* one receive buffer of the maximum frame size */

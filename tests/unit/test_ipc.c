@@ -131,6 +131,49 @@ static const uint8_t msg40[40] = "forty bytes of payload for the frame...";
 
 /* }====== */
 
+/* {====== Tags ====== */
+
+/* Tags start from a keyed state made once per key (and, for BLAKE2b, with
+** the key block already compressed): every tag must still be exactly the
+** one-shot MAC of the frame under the key, at every length around block
+** borders; and wd_ipc_seal_parts writes the same frame in three parts. */
+static void test_ipc_tags_equal_one_shot_mac_at_every_length(void **state) {
+  static const size_t lens[] = { 0,   1,   40,  103, 104, 105,  231, 232,
+                                 233, 359, 360, 361, 500, 4000, 65536 };
+  static uint8_t payload[65536], want[65536 + 56], hdr[WD_IPC_HDRLEN],
+      tg[WD_IPC_TAGLEN];
+  tlink l, m;
+  wd_buf out;
+  size_t i, n;
+  uint8_t type;
+  const uint8_t *pl;
+  size_t plen;
+  (void)state;
+  for (i = 0; i < sizeof payload; i++) payload[i] = (uint8_t)(i * 7 + 3);
+  link_open(&l, sizeof payload);
+  link_open(&m, sizeof payload);
+  wd_buf_init(&out, 0);
+  for (i = 0; i < sizeof lens / sizeof lens[0]; i++) {
+    wd_buf_reset(&out);
+    assert_int_equal(wd_ipc_seal(&l.broker, 7, payload, lens[i], &out), 0);
+    n = good_frame(want, i, payload, lens[i]);
+    assert_int_equal(out.len, n);
+    assert_memory_equal(out.p, want, n);
+    assert_int_equal(wd_ipc_seal_parts(&m.broker, 7, payload, lens[i], hdr, tg),
+                     0);
+    assert_memory_equal(hdr, want, WD_IPC_HDRLEN);
+    assert_memory_equal(tg, want + WD_IPC_HDRLEN + lens[i], WD_IPC_TAGLEN);
+    assert_int_equal(wd_ipc_open(&l.host, out.p, out.len, &type, &pl, &plen),
+                     0);
+    assert_int_equal(plen, lens[i]);
+  }
+  wd_buf_close(&out);
+  link_close(&l);
+  link_close(&m);
+}
+
+/* }====== */
+
 /* {====== Link state ====== */
 
 static void test_ipc_init_valid_keys_returns_zero_and_zero_seqs(void **state) {
@@ -984,6 +1027,7 @@ static void test_ipc_rec_in_sealed_frame_round_trip(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
+    T(test_ipc_tags_equal_one_shot_mac_at_every_length),
     T(test_ipc_init_valid_keys_returns_zero_and_zero_seqs),
     T(test_ipc_init_equal_keys_returns_einval),
     T(test_ipc_init_null_key_returns_einval),
