@@ -619,15 +619,38 @@ static int ro_newindex(lua_State *L) {
   return luaL_error(L, "attempt to modify a read-only library table");
 }
 
-/* pairs(lib): the library's fields. */
-static int ro_pairs(lua_State *L) {
-  lua_settop(L, 1);
-  if (!lua_getmetatable(L, 1)) return 0;
+/* Push the library behind the read-only view at 'idx' (its metatable's
+** __index, read raw), or nil. */
+static void ro_lib(lua_State *L, int idx) {
+  if (!lua_getmetatable(L, idx)) {
+    lua_pushnil(L);
+    return;
+  }
   lua_pushliteral(L, "__index");
   lua_rawget(L, -2);
-  unlazy(L, -1);
-  lua_pushcfunction(L, base_next);
-  lua_insert(L, -2);
+  lua_remove(L, -2);
+}
+
+/* The iterator of pairs(view): next over the library, which it reaches
+** through the view, so that no script ever holds the library itself (the
+** state pairs returns is the view). */
+static int ro_next(lua_State *L) {
+  lua_settop(L, 2);
+  ro_lib(L, 1);
+  if (!lua_istable(L, -1)) return 0;
+  lua_pushvalue(L, 2);
+  if (lua_next(L, -2)) return 2;
+  lua_pushnil(L);
+  return 1;
+}
+
+/* pairs(view): the library's fields. */
+static int ro_pairs(lua_State *L) {
+  lua_settop(L, 1);
+  ro_lib(L, 1);
+  if (lua_istable(L, -1)) unlazy(L, -1);
+  lua_pushcfunction(L, ro_next);
+  lua_pushvalue(L, 1);
   lua_pushnil(L);
   return 3;
 }

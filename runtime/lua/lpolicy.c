@@ -224,9 +224,12 @@ static void memo_keep(actor *a, const char *action, const char *resource,
 ** arguments (every API function goes through api_call, which keeps
 ** them), and this time the check finds its decision among those already
 ** logged for the call. The arguments are kept aside, as the function
-** may have changed its stack before the check. If the broker could not write it, the call fails
-** with Unavailable and has no effect (fail closed). Decisions from many
-** actors in one loop turn travel to the broker in one frame. */
+** may have changed its stack before the check. If the broker could not
+** write it, the call fails with Unavailable and has no effect (fail
+** closed). Decisions from many actors in one loop turn travel to the
+** broker in one frame. Decisions already logged for the call are found by
+** action and a 64-bit hash of resource, target host and topic (a call
+** makes at most four checks). */
 
 static int api_call(lua_State *L) {
   lua_CFunction f = lua_tocfunction(L, lua_upvalueindex(1));

@@ -58,6 +58,12 @@ return { main = function()
   local n = 0
   for k, v in pairs(string) do n = n + 1; check.eq(type(v), "function", k) end
   check.eq(n, 16, "pairs(string) lists the library")
+  -- pairs hands out the read-only view, never the library behind it.
+  local iter, state = pairs(string)
+  check.ok(rawequal(state, string), "pairs(string)'s state is the view")
+  refused("through pairs' state", function() state.upper = print end)
+  refused("through the iterator's state", function() select(2, pairs(process)).send = print end)
+  check.eq(iter(string, nil) ~= nil, true, "the iterator walks the library")
   check.eq(string.dump, nil, "and dump is not there")
   local pn = 0
   for _ in pairs(process) do pn = pn + 1 end
