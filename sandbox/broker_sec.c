@@ -211,17 +211,17 @@ int wd__brk_sec_check(hslot *s, const brk_caller *who, const char *pid,
 ** the body. Answers 0 once written, Unavailable when it cannot be. */
 int wd__brk_sec_audit_req(hslot *s, uint32_t req, wd_cur *c) {
   wd_broker *b = s->b;
-  const char *f[4];
-  size_t fl[4], i;
+  const char *f[3]; /* action, resource, reason */
+  size_t fl[3], i;
   uint8_t effect;
   uint32_t na, np;
   wd_pattr attrs[8];
   const char *ids[16];
   char abuf[8][300];
-  char sbuf[4][300], ibuf[16][300];
+  char sbuf[3][300], ibuf[16][300];
   wd_audit_rec rec;
-  if (wd_cur_str(c, &f[1], &fl[1]) || wd_cur_str(c, &f[2], &fl[2]) ||
-      wd_cur_u8(c, &effect) || wd_cur_str(c, &f[3], &fl[3]) ||
+  if (wd_cur_str(c, &f[0], &fl[0]) || wd_cur_str(c, &f[1], &fl[1]) ||
+      wd_cur_u8(c, &effect) || wd_cur_str(c, &f[2], &fl[2]) ||
       wd_cur_u32(c, &na) || na > 8 || effect > WD_PEFFECT_ALLOW)
     return WD_EBADFRAME;
   for (i = 0; i < na; i++) {
@@ -244,7 +244,7 @@ int wd__brk_sec_audit_req(hslot *s, uint32_t req, wd_cur *c) {
     ibuf[i][l] = '\0';
     ids[i] = ibuf[i];
   }
-  for (i = 1; i < 4; i++) {
+  for (i = 0; i < 3; i++) {
     if (fl[i] >= sizeof sbuf[i]) return WD_EBADFRAME;
     memcpy(sbuf[i], f[i], fl[i]);
     sbuf[i][fl[i]] = '\0';
@@ -256,10 +256,10 @@ int wd__brk_sec_audit_req(hslot *s, uint32_t req, wd_cur *c) {
   memset(&rec, 0, sizeof rec);
   rec.kind = WD_AUDIT_DECISION;
   rec.actor = s->cur->id[0] ? s->cur->id : NULL;
-  rec.action = sbuf[1];
-  rec.resource = sbuf[2];
+  rec.action = sbuf[0];
+  rec.resource = sbuf[1];
   rec.effect = effect;
-  rec.reason = sbuf[3];
+  rec.reason = sbuf[2];
   rec.attrs = attrs;
   rec.nattrs = na;
   rec.policies = ids;
