@@ -246,6 +246,90 @@ void wd__task_free(task *t) {
 /* {====== Base library replacements ====== */
 
 /* print(...) -> nothing: the text goes to the broker, then ward's stdout. */
+/* {====== No addresses ======
+** Lua shows a table, function, coroutine or userdata without __tostring
+** by its address ("table: 0x55d0c8a0"), which tells a script where its
+** host's heap is. ward shows an id instead: the n-th such object this
+** actor has shown ("table: #3"; the same object keeps its id), in
+** tostring, print and string.format's %s; %p is refused. */
+
+static const char ids_key = 0;
+
+/* The id of the object at 'idx': a weak-keyed table in the registry maps
+** each object shown to its number; its [true] holds the last number. */
+static lua_Integer object_id(lua_State *L, int idx) {
+  lua_Integer id;
+  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &ids_key) != LUA_TTABLE) {
+    lua_pop(L, 1);
+    lua_newtable(L);
+    lua_createtable(L, 0, 1);
+    lua_pushliteral(L, "k");
+    lua_setfield(L, -2, "__mode");
+    lua_setmetatable(L, -2);
+    lua_pushvalue(L, -1);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &ids_key);
+  }
+  lua_pushvalue(L, idx);
+  if (lua_rawget(L, -2) == LUA_TNUMBER) {
+    id = lua_tointeger(L, -1);
+    lua_pop(L, 2);
+    return id;
+  }
+  lua_pop(L, 1);
+  lua_pushboolean(L, 1);
+  lua_rawget(L, -2);
+  id = lua_tointeger(L, -1) + 1;
+  lua_pop(L, 1);
+  lua_pushboolean(L, 1);
+  lua_pushinteger(L, id);
+  lua_rawset(L, -3);
+  lua_pushvalue(L, idx);
+  lua_pushinteger(L, id);
+  lua_rawset(L, -3);
+  lua_pop(L, 1);
+  return id;
+}
+
+static int shows_address(lua_State *L, int idx) {
+  switch (lua_type(L, idx)) {
+    case LUA_TTABLE:
+    case LUA_TFUNCTION:
+    case LUA_TTHREAD:
+    case LUA_TUSERDATA:
+    case LUA_TLIGHTUSERDATA:
+      return 1;
+    default:
+      return 0;
+  }
+}
+
+/* luaL_tolstring, with an id where Lua would show an address. Pushes the
+** string. */
+static const char *env_tolstring(lua_State *L, int idx, size_t *len) {
+  int tt;
+  idx = lua_absindex(L, idx);
+  if (!shows_address(L, idx)) return luaL_tolstring(L, idx, len);
+  if (luaL_getmetafield(L, idx, "__tostring") != LUA_TNIL) {
+    lua_pop(L, 1);
+    return luaL_tolstring(L, idx, len); /* calls it */
+  }
+  tt = luaL_getmetafield(L, idx, "__name");
+  lua_pushfstring(L, "%s: #%I",
+                  tt == LUA_TSTRING ? lua_tostring(L, -1)
+                                    : luaL_typename(L, idx),
+                  (LUAI_UACINT)object_id(L, idx));
+  if (tt != LUA_TNIL) lua_remove(L, -2);
+  return lua_tolstring(L, -1, len);
+}
+
+static int env_tostring(lua_State *L) {
+  luaL_checkany(L, 1);
+  env_tolstring(L, 1, NULL);
+  return 1;
+}
+
+/* }====== */
+
 static int env_print(lua_State *L) {
   actor *a = ACTOR(L);
   int n = lua_gettop(L), i;
@@ -256,7 +340,7 @@ static int env_print(lua_State *L) {
   wd_buf_put_u32(b, 0);
   before = b->len;
   for (i = 1; i <= n; i++) {
-    const char *s = luaL_tolstring(L, i, &len);
+    const char *s = env_tolstring(L, i, &len);
     if (i > 1) wd_buf_put_u8(b, '\t');
     wd_buf_put(b, s, len);
     lua_pop(L, 1);
@@ -741,7 +825,39 @@ static int str_call(lua_State *L, int i) {
   }
 STR_WRAP(byte, 0)
 STR_WRAP(find, 2)
-STR_WRAP(format, 3)
+/* string.format: %s shows an id where Lua would show an address (the
+** argument is converted first), and %p is refused. */
+static int str_format(lua_State *L) {
+  size_t fl;
+  const char *f, *e;
+  int arg = 1;
+  if (lua_type(L, 1) != LUA_TSTRING) return str_call(L, 3);
+  f = lua_tolstring(L, 1, &fl);
+  e = f + fl;
+  while (f < e) {
+    char conv;
+    if (*f++ != '%') continue;
+    if (f < e && *f == '%') {
+      f++;
+      continue;
+    }
+    arg++;
+    while (f < e && memchr("-+ #0", *f, 5) != NULL) f++;
+    while (f < e && *f >= '0' && *f <= '9') f++;
+    if (f < e && *f == '.')
+      for (f++; f < e && *f >= '0' && *f <= '9'; f++) continue;
+    if (f >= e) break;
+    conv = *f++;
+    if (conv == 'p')
+      return luaL_error(L, "bad argument #%d to 'format' (%%p would show "
+                           "an address)", arg);
+    if (conv == 's' && arg <= lua_gettop(L) && shows_address(L, arg)) {
+      env_tolstring(L, arg, NULL);
+      lua_replace(L, arg);
+    }
+  }
+  return str_call(L, 3);
+}
 STR_WRAP(gmatch, 4)
 STR_WRAP(gsub, 5)
 STR_WRAP(len, 6)
@@ -882,7 +998,7 @@ static gdef gdefs[] = {
   { "string", G_LIB, open_string },
   { "table", G_LIB, luaopen_table },
   { "tonumber", G_BASE, NULL },
-  { "tostring", G_BASE, NULL },
+  { "tostring", G_FN, env_tostring },
   { "type", G_BASE, NULL },
   { "utf8", G_LIB, luaopen_utf8 },
   { "warn", G_BASE, NULL },

@@ -68,6 +68,27 @@ return { main = function()
   local pn = 0
   for _ in pairs(process) do pn = pn + 1 end
   check.ok(pn > 20, "pairs(process): " .. pn)
+  -- No script sees an address: objects show as "<type>: #<n>", the n-th
+  -- object this actor showed; the same object keeps its id.
+  local t1, t2 = {}, {}
+  local s1 = tostring(t1)
+  check.ok(s1:match("^table: #%d+$"), s1)
+  check.eq(tostring(t1), s1, "same object, same id")
+  check.ok(tostring(t2) ~= s1, "another object, another id")
+  check.ok(tostring(print):match("^function: #%d+$"), tostring(print))
+  check.ok(tostring(function() end):match("^function: #%d+$"), "a Lua function")
+  check.ok(tostring(coroutine.create(print)):match("^thread: #%d+$"), "a coroutine")
+  check.ok(tostring(string):match("^table: #%d+$"), "a library")
+  check.eq(string.format("%s|%5s", t1, 1), s1 .. "|    1", "format %s")
+  check.ok(not string.format("%s %s", t2, print):find("0x", 1, true), "no address in format")
+  local ok, err = pcall(string.format, "%p", t1)
+  check.eq(ok, false, "%p refused")
+  check.ok(tostring(err):find("would show an address", 1, true), tostring(err))
+  check.eq(string.format("%%p %d", 3), "%p 3", "%% is not a conversion")
+  check.eq(tostring(setmetatable({}, { __tostring = function() return "mine" end })), "mine", "__tostring")
+  check.eq(tostring(setmetatable({}, { __name = "Thing" })):match("^Thing: #%d+$") ~= nil, true, "__name")
+  check.eq(tostring(12), "12")
+  check.eq(tostring(nil), "nil")
   -- Globals stay the script's own: replacing one is allowed.
   local real = tostring
   tostring = function() return "mine" end
