@@ -33,6 +33,7 @@
 **   nulscope    a REQ whose scope holds a NUL byte
 **   forge       a SEND whose sender PID is one of host lk:good's
 **   forgespawn  a SPAWN whose parent PID is one of host lk:good's
+**   forgereg    a REG of its own PID whose caller PID is lk:good's
 **   topic       a SEND from its own PID to a reserved '@' topic
 **   reply       a REPLY to a request the broker never sent
 **   steal       answers the spawn; at the next SEND request to it (req
@@ -352,6 +353,13 @@ static void attack(void) {
     wd_buf_put_cstr(&p, "");            /* context */
     wd_buf_put_cstr(&p, "");            /* name */
     wd_buf_put_u32(&p, 0);              /* messages */
+    wd_ipc_rec_end(&p, st);
+    send_batch(&p);
+  } else if (strcmp(mode, "forgereg") == 0) {
+    st = put_req(&p, 1, WD_OP_REG, "evil", "lk:trusted", 10);
+    wd_buf_put_cstr(&p, "evil_name"); /* name */
+    wd_buf_put_cstr(&p, pid);         /* the PID to register: its own */
+    wd_buf_put_cstr(&p, other);       /* caller: another host's */
     wd_ipc_rec_end(&p, st);
     send_batch(&p);
   } else if (strcmp(mode, "reply") == 0) {

@@ -152,6 +152,7 @@ attack "scope outside the ceiling" scope "scope name 'lk:admin' is outside the h
 attack "NUL in the scope" nulscope "malformed actor or scope"
 attack "sender PID of another host" forge "message with a sender PID not of this host"
 attack "spawn parent of another host" forgespawn "spawn request with a parent PID not of this host"
+attack "registry caller of another host" forgereg "registry request from a PID not of this host"
 attack "send to a reserved topic" topic "message to a reserved topic"
 attack "reply to a request never sent" reply "reply to a request it was never sent"
 
