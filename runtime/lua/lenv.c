@@ -17,113 +17,6 @@
 #include "lerrors.h"
 #include "ward/wd_proto.h"
 
-/* {====== Allocator with a per-actor quota ====== */
-
-/*
-** Small blocks (up to SLAB_MAX bytes: nearly everything Lua allocates)
-** come from size classes SLAB_GRAIN bytes apart, carved out of
-** SLAB_CHUNK chunks and kept on one free list per class: no header per
-** block (Lua passes the old size on free and realloc), no search, no
-** coalescing. The classes serve every actor of the process (a host runs
-** one thread), so an exiting actor's blocks serve the next spawn. Chunks
-** are never given back: a host keeps the peak of its small blocks.
-** Larger blocks go to wd_malloc, and so does everything under
-** AddressSanitizer, which must see Lua's blocks to check them.
-*/
-#if defined(__SANITIZE_ADDRESS__)
-#define SLAB_MAX 0
-#else
-#define SLAB_MAX 1024
-#endif
-#define SLAB_GRAIN    16
-#define SLAB_CHUNK    (64 * 1024)
-#define SLAB_CLASS(n) (((n)-1) / SLAB_GRAIN)
-
-static struct {
-  void *free[1024 / SLAB_GRAIN]; /* per class; next block in its 1st word */
-  char *bump, *end;              /* the unused rest of the newest chunk */
-  void *chunks;                  /* every chunk, linked by its 1st word */
-} g_slab;
-
-static void slab_put(void *p, size_t n) {
-  void **head = &g_slab.free[SLAB_CLASS(n)];
-  *(void **)p = *head;
-  *head = p;
-}
-
-static void *slab_get(size_t n) {
-  size_t c = SLAB_CLASS(n), sz = (c + 1) * SLAB_GRAIN, left;
-  void *p = g_slab.free[c];
-  char *k;
-  if (p != NULL) {
-    g_slab.free[c] = *(void **)p;
-    return p;
-  }
-  left = g_slab.bump != NULL ? (size_t)(g_slab.end - g_slab.bump) : 0;
-  if (left < sz) {
-    if ((k = wd_malloc(SLAB_CHUNK)) == NULL) return NULL;
-    /* The rest of the old chunk is a free block of the class below. */
-    if (left >= SLAB_GRAIN)
-      slab_put(g_slab.bump, left / SLAB_GRAIN * SLAB_GRAIN);
-    *(void **)k = g_slab.chunks;
-    g_slab.chunks = k;
-    g_slab.bump = k + SLAB_GRAIN;
-    g_slab.end = k + SLAB_CHUNK;
-  }
-  p = g_slab.bump;
-  g_slab.bump += sz;
-  return p;
-}
-
-static void blk_free(void *p, size_t n) {
-  if (n <= SLAB_MAX)
-    slab_put(p, n);
-  else
-    wd_free(p);
-}
-
-/* Lua assumes that shrinking a block never fails: a shrink that cannot
-** move keeps the block, which is large enough for its new size class. */
-static void *blk_realloc(void *p, size_t o, size_t n) {
-  void *q;
-  if (p != NULL && o <= SLAB_MAX && n <= SLAB_MAX &&
-      SLAB_CLASS(o) == SLAB_CLASS(n))
-    return p;
-  if (p != NULL && o > SLAB_MAX && n > SLAB_MAX) {
-    q = wd_realloc(p, n);
-    return q != NULL || n > o ? q : p;
-  }
-  q = n <= SLAB_MAX ? slab_get(n) : wd_malloc(n);
-  if (q == NULL) return n < o ? p : NULL;
-  if (p != NULL) {
-    memcpy(q, p, o < n ? o : n);
-    blk_free(p, o);
-  }
-  return q;
-}
-
-/* Going over the quota returns NULL: a Lua memory error in that actor.
-** The quota counts the sizes Lua asked for. */
-static void *actor_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
-  actor *a = ud;
-  size_t old = ptr ? osize : 0;
-  void *p;
-  if (nsize == 0) {
-    if (ptr != NULL) blk_free(ptr, old);
-    a->mem -= old;
-    return NULL;
-  }
-  if (nsize > old && a->mem + (nsize - old) > a->mem_limit) {
-    a->mem_failed = 1;
-    return NULL;
-  }
-  p = blk_realloc(ptr, old, nsize);
-  if (p == NULL) return NULL;
-  a->mem = a->mem - old + nsize;
-  return p;
-}
-
-/* }====== */
 
 /* {====== Preemption ====== */
 
@@ -214,7 +107,17 @@ task *wd__task_new(actor *a, lua_State *L) {
   if (t == NULL) luaL_error(L, "not enough memory");
   t->a = a;
   t->w.valref = LUA_NOREF;
-  t->co = lua_newthread(L);
+  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &wd__keep_key[3]) == LUA_TTHREAD) {
+    /* A reset state's spare thread (lstate.c): clean, give it this
+    ** actor. */
+    t->co = lua_tothread(L, -1);
+    *(actor **)lua_getextraspace(t->co) = a;
+    lua_pushnil(L);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &wd__keep_key[3]);
+  } else {
+    lua_pop(L, 1);
+    t->co = lua_newthread(L);
+  }
   t->ref = luaL_ref(L, LUA_REGISTRYINDEX);
   t->anext = a->tasks;
   if (a->tasks) a->tasks->aprev = t;
@@ -225,7 +128,16 @@ task *wd__task_new(actor *a, lua_State *L) {
 
 void wd__task_free(task *t) {
   actor *a = t->a;
+  lua_Debug ar;
   wd__wait_clear(t);
+  /* The main thread of an ended actor whose function returned (no call
+  ** left on it, status OK) can serve the next state's main task. */
+  if (t->is_main && a->state == A_DEAD && lua_status(t->co) == LUA_OK &&
+      !lua_getstack(t->co, 0, &ar)) {
+    lua_settop(t->co, 0);
+    lua_sethook(t->co, NULL, 0, 0);
+    a->spare = t->co;
+  }
   wd_free(t->w.rstr);
   t->w.rstr = NULL;
   if (t->aprev) t->aprev->anext = t->anext;
@@ -1176,7 +1088,7 @@ static int harvest_p(lua_State *L) {
   return 0;
 }
 
-static int harvest(void) {
+int wd__env_harvest(void) {
   static int done;
   lua_State *L;
   int st;
@@ -1190,7 +1102,12 @@ static int harvest(void) {
   return 0;
 }
 
-static int env_setup(lua_State *L) {
+/* The globals get the lazy metatable; a new state also gets that
+** metatable and the string metatable made. A state reset for reuse
+** (lstate.c) keeps both: no script can reach either (getmetatable and
+** setmetatable build a lazy table before touching its metatable, and
+** show strings a read-only copy), so they are as the state made them. */
+int wd__env_setup(lua_State *L) {
   static const luaL_Reg g_meta[] = {
     { "__index", g_index },
     { "__newindex", g_newindex },
@@ -1199,11 +1116,19 @@ static int env_setup(lua_State *L) {
   };
   int i;
   lua_pushglobaltable(L);
+  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &wd__keep_key[2]) == LUA_TTABLE) {
+    lua_setmetatable(L, -2);
+    lua_pop(L, 1);
+    return 0;
+  }
+  lua_pop(L, 1);
   lua_createtable(L, 0, 4);
   luaL_setfuncs(L, g_meta, 0);
   lua_pushvalue(L, LUA_REGISTRYINDEX);
   lua_pushcfunction(L, g_fillf);
   lua_rawset(L, -3);
+  lua_pushvalue(L, -1);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &wd__keep_key[2]);
   lua_setmetatable(L, -2);
   lua_pop(L, 1);
   /* The string metatable luaopen_string makes, with an empty __index. */
@@ -1228,24 +1153,6 @@ actor *wd__actor_of(lua_State *L) {
   return *(actor **)lua_getextraspace(L);
 }
 
-int wd__env_new(actor *a) {
-  lua_State *L;
-  int r;
-  if ((r = harvest()) < 0) return r;
-  if ((L = lua_newstate(actor_alloc, a)) == NULL) return WD_ENOMEM;
-  a->L = L;
-  /* Every thread of the state copies this: any thread finds its actor. */
-  *(actor **)lua_getextraspace(L) = a;
-  /* The collector waits until the actor is booted (wd__env_boot). */
-  lua_gc(L, LUA_GCSTOP);
-  lua_pushcfunction(L, env_setup);
-  if (lua_pcall(L, 0, 0, 0) != LUA_OK) {
-    lua_close(L);
-    a->L = NULL;
-    return WD_ENOMEM;
-  }
-  return 0;
-}
 
 /*
 ** The main task's function, in C so that no state loads a boot chunk:
@@ -1299,6 +1206,31 @@ typedef struct bootargs {
   char err[512];
 } bootargs;
 
+/* Push the compiled chunk of the entry of 'a' (LUA_OK) or an error
+** message. A state keeps the last chunk it loaded (lstate.c keeps it
+** across a reset): a state from the pool has it already, with its _ENV
+** set to the new globals here. */
+static int push_chunk(lua_State *L, actor *a) {
+  int st, top = lua_gettop(L);
+  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &wd__keep_key[1]) ==
+          LUA_TLIGHTUSERDATA &&
+      lua_touserdata(L, -1) == (void *)a->e &&
+      lua_rawgetp(L, LUA_REGISTRYINDEX, &wd__keep_key[0]) ==
+          LUA_TFUNCTION) {
+    lua_remove(L, top + 1);
+    lua_pushglobaltable(L);
+    if (lua_setupvalue(L, -2, 1) == NULL) lua_pop(L, 1);
+    return LUA_OK;
+  }
+  lua_settop(L, top);
+  if ((st = load_entry(L, a, a->e)) != LUA_OK) return st;
+  lua_pushvalue(L, -1);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &wd__keep_key[0]);
+  lua_pushlightuserdata(L, a->e);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &wd__keep_key[1]);
+  return LUA_OK;
+}
+
 static int env_boot_p(lua_State *L) {
   bootargs *ba = lua_touserdata(L, 1);
   actor *a = ba->a;
@@ -1306,7 +1238,7 @@ static int env_boot_p(lua_State *L) {
   t->is_main = 1;
   a->main = t;
   lua_pushcfunction(t->co, boot_main);
-  if (load_entry(t->co, a, a->e) != LUA_OK) {
+  if (push_chunk(t->co, a) != LUA_OK) {
     snprintf(ba->err, sizeof ba->err, "%s", lua_tostring(t->co, -1));
     return luaL_error(L, "%s", ba->err);
   }
@@ -1336,9 +1268,9 @@ int wd__env_boot(actor *a, const uint8_t *args, size_t alen, char *err,
     while (a->tasks) wd__task_free(a->tasks);
     return st == LUA_ERRMEM ? WD_ELIMIT : WD_EINVAL;
   }
-  /* The collector was stopped while the environment and the code were
-  ** built (wd__env_new): nothing of it is garbage yet. */
-  lua_gc(L, LUA_GCRESTART);
+  /* A new state's collector was stopped while the environment and the
+  ** code were built (wd__env_new): nothing of it is garbage yet. */
+  if (!lua_gc(L, LUA_GCISRUNNING)) lua_gc(L, LUA_GCRESTART);
   wd__host_ready(a->main);
   return 0;
 }
@@ -1389,8 +1321,7 @@ int wd__env_upgrade(actor *a, char *err, size_t errlen) {
   a->inbox = NULL;
   while ((m = wd_mbox_pop(&a->pending)) != NULL) wd_mbox_push_force(&keep, m);
   a->pending = keep;
-  lua_close(a->L);
-  a->L = NULL;
+  wd__env_release(a, 0);
   a->e = e;
   a->mem = 0;
   a->mem_limit = (size_t)h->lim.memory;

@@ -130,6 +130,7 @@ int wd__host_request(wd_host *h, task *t, uint8_t op, wd_buf **body,
   if (++h->next_req == 0) h->next_req = 1;
   p->req = h->next_req;
   p->t = t;
+  t->a->npend++;
   p->next = h->pend[p->req % PEND_BUCKETS];
   h->pend[p->req % PEND_BUCKETS] = p;
   t->w.kind = W_REPLY;
@@ -162,6 +163,7 @@ static pend *pend_take(wd_host *h, uint32_t req) {
     pend *p = *pp;
     if (p->req == req) {
       *pp = p->next;
+      p->t->a->npend--;
       return p;
     }
     pp = &p->next;
@@ -320,10 +322,10 @@ int wd__host_spawn_local(wd_host *h, entry *e, const spawnopt *o,
   b = bucket_of(a->counter);
   a->hnext = h->buckets[b];
   h->buckets[b] = a;
-  h->nactors++;
+  if (++h->nactors > h->peak_actors) h->peak_actors = h->nactors;
   if ((r = wd__env_boot(a, o->args, o->alen, err, errlen)) < 0) {
     table_remove(h, a);
-    lua_close(a->L);
+    wd__env_release(a, 1);
     wd__sec_unbind(a);
     wd_free(a->ctx);
     wd_free(a);
@@ -496,12 +498,13 @@ static void actor_free(actor *a) {
     wd_free(w);
   }
   /* Requests in flight: their replies will find no task. */
-  for (i = 0; i < PEND_BUCKETS; i++) {
+  for (i = 0; a->npend > 0 && i < PEND_BUCKETS; i++) {
     pend **pp = &h->pend[i];
     while (*pp != NULL) {
       pend *p = *pp;
       if (p->t->a == a) {
         *pp = p->next;
+        a->npend--;
         wd_free(p);
       } else {
         pp = &p->next;
@@ -522,8 +525,7 @@ static void actor_free(actor *a) {
   }
   wd_mbox_clear(&a->pending);
   wd_msg_free(a->decoding);
-  lua_close(a->L);
-  a->L = NULL;
+  wd__env_release(a, 1);
   wd__sec_unbind(a);
   wd_free(a->ctx);
   wd_free(a->upg_entry);
@@ -693,7 +695,9 @@ static void on_idle(uv_idle_t *idle) {
     /* Come back to the loop now and then so I/O and timers are served. */
     if ((++n & 63) == 0 && uv_hrtime() - start > 2000000) break;
   }
-  if (h->rq_head == NULL && h->idle_on) {
+  /* Nothing to run: reset or close the states of ended actors, a slice
+  ** at a time (lstate.c). */
+  if (h->rq_head == NULL && !wd__env_pool_work(1000000) && h->idle_on) {
     uv_idle_stop(&h->idle);
     h->idle_on = 0;
   }
@@ -1031,6 +1035,7 @@ void wd_host_free(wd_host *h) {
       wd_free(p);
     }
   if (h->compiler) lua_close(h->compiler);
+  wd__env_pool_drain();
   wd__sec_free(h);
   wd_free(h->boot_bc);
   wd_buf_close(&h->scratch);

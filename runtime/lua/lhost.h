@@ -197,6 +197,8 @@ struct actor {
   uint8_t *upg_args;
   size_t upg_alen;
   int ntasks;
+  int npend;            /* requests at the broker (h->pend) */
+  lua_State *spare;     /* its main thread, returned: for the next state */
   int loaded_ref;       /* require cache */
 };
 
@@ -219,6 +221,7 @@ struct wd_host {
   int nentries;
   actor *buckets[HOST_BUCKETS];
   size_t nactors;
+  size_t peak_actors;   /* the most live at once */
   actor *rq_head, *rq_tail;
   uv_idle_t idle;
   int idle_on;
@@ -318,10 +321,21 @@ void wd__pid_is_local(wd_host *h, const char *pid, size_t len, int *local,
 int wd__host_req_life(wd_host *h, uint8_t op, wd_cur *c, uint32_t req);
 void wd__host_cancel_all(wd_host *h, uint64_t deadline_ns);
 
+/* lstate.c */
+/* Registry keys a reset state keeps (lstate.c): the compiled chunk, the
+** entry it is for, the globals' lazy metatable (lenv.c), a spare thread
+** for the next main task. */
+extern const char wd__keep_key[4];
+int wd__env_new(actor *a);
+void wd__env_release(actor *a, int ended);
+int wd__env_pool_work(uint64_t budget_ns);
+void wd__env_pool_drain(void);
+
 /* lenv.c */
 task *wd__task_new(actor *a, lua_State *L);
 void wd__task_free(task *t);
-int wd__env_new(actor *a);
+int wd__env_harvest(void);
+int wd__env_setup(lua_State *L);
 int wd__env_upgrade(actor *a, char *err, size_t errlen);
 int wd__env_boot(actor *a, const uint8_t *args, size_t alen, char *err,
                  size_t errlen);
