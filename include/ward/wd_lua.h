@@ -57,7 +57,9 @@ int wd_host_on_event(wd_host *h, wd_cur *body);
 /* Shut down: CANCEL every process with 'deadline_ns' (from now) and end
 ** the ones left when it passes; io.empty runs when none is left. */
 void wd_host_shutdown(wd_host *h, uint64_t deadline_ns);
-/* End every actor at once (no Lua runs afterwards) and stop the handles. */
+/* End every actor at once (no Lua runs afterwards) and stop the handles.
+** Their close callbacks run on the loop's next turn: turn it once before
+** wd_host_free. */
 void wd_host_stop(wd_host *h);
 void wd_host_free(wd_host *h);
 /* Number of live actors. */

@@ -558,6 +558,7 @@ typedef struct dec {
   lua_State *L;
   wd_cur c;
   int refs;         /* stack slot of the numbered objects, 0 if none */
+  int atoms;        /* stack slot of the state's atoms, 0 if none */
   lua_Integer nobj; /* objects numbered so far */
   uint64_t need;
 } dec;
@@ -657,6 +658,39 @@ static int dec_error(dec *d, int depth) {
   return V_OTHER;
 }
 
+/* The strings of every event (llife.c): an event decoder pushes them
+** from a table of the state's own copies (made on first use, in the
+** registry), which is cheaper than interning them again. */
+static const char *const atoms[] = {
+  "at", "kind", "from", "error", "value", "result", "deadline", "pid.exit",
+  "pid.cancel", "pid.link.down", NULL,
+};
+static const char atoms_key = 0;
+
+/* The index in 'atoms' of the n bytes at p plus 1, or 0. */
+static int atom_of(const uint8_t *p, size_t n) {
+  int i;
+  if (n < 2 || n > 13) return 0;
+  for (i = 0; atoms[i] != NULL; i++)
+    if (atoms[i][0] == (char)p[0] && strlen(atoms[i]) == n &&
+        memcmp(atoms[i], p, n) == 0)
+      return i + 1;
+  return 0;
+}
+
+static void push_atoms(lua_State *L) {
+  int i;
+  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &atoms_key) == LUA_TTABLE) return;
+  lua_pop(L, 1);
+  lua_createtable(L, (int)(sizeof atoms / sizeof atoms[0]) - 1, 0);
+  for (i = 0; atoms[i] != NULL; i++) {
+    lua_pushstring(L, atoms[i]);
+    lua_rawseti(L, -2, i + 1);
+  }
+  lua_pushvalue(L, -1);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &atoms_key);
+}
+
 /* Push one value; returns V_* or a negative code. */
 static int dec_value(dec *d, int depth) {
   lua_State *L = d->L;
@@ -673,7 +707,10 @@ static int dec_value(dec *d, int depth) {
   }
   if (tag >= T_SSTR && tag <= T_SSTR + SSTR_MAX) {
     if (wd_cur_bytes(&d->c, (size_t)(tag - T_SSTR), &p) < 0) return BAD;
-    lua_pushlstring(L, (const char *)p, (size_t)(tag - T_SSTR));
+    if (d->atoms != 0 && (i = atom_of(p, (size_t)(tag - T_SSTR))) != 0)
+      lua_rawgeti(L, d->atoms, i);
+    else
+      lua_pushlstring(L, (const char *)p, (size_t)(tag - T_SSTR));
     return 0;
   }
   switch (tag) {
@@ -728,6 +765,11 @@ static int rd_header(dec *d, uint64_t *count, int *refs) {
 }
 
 int wd_codec_decode(lua_State *L, const uint8_t *p, size_t len) {
+  return wd_codec_decode_ex(L, p, len, 0);
+}
+
+int wd_codec_decode_ex(lua_State *L, const uint8_t *p, size_t len,
+                       int events) {
   dec d;
   uint64_t count, i;
   int base = lua_gettop(L), refs, r = 0;
@@ -739,6 +781,10 @@ int wd_codec_decode(lua_State *L, const uint8_t *p, size_t len) {
   if (count > (uint64_t)(INT_MAX - 16) || !lua_checkstack(L, (int)count + 16))
     return WD_ETOOBIG;
   d.need = count;
+  if (events) {
+    push_atoms(L);
+    d.atoms = lua_gettop(L);
+  }
   if (refs) {
     lua_newtable(L);
     d.refs = lua_gettop(L);
@@ -751,6 +797,7 @@ int wd_codec_decode(lua_State *L, const uint8_t *p, size_t len) {
     return r;
   }
   if (refs) lua_remove(L, d.refs);
+  if (d.atoms) lua_remove(L, d.atoms);
   return (int)count;
 }
 

@@ -100,25 +100,7 @@ void wd__preempt_leave(void) {
 
 /* {====== Tasks ====== */
 
-/* A new task on a new thread of 'a'; the thread is left on L's stack...
-** no: anchored in the registry and popped. */
-task *wd__task_new(actor *a, lua_State *L) {
-  task *t = wd_calloc(1, sizeof *t);
-  if (t == NULL) luaL_error(L, "not enough memory");
-  t->a = a;
-  t->w.valref = LUA_NOREF;
-  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &wd__keep_key[3]) == LUA_TTHREAD) {
-    /* A reset state's spare thread (lstate.c): clean, give it this
-    ** actor. */
-    t->co = lua_tothread(L, -1);
-    *(actor **)lua_getextraspace(t->co) = a;
-    lua_pushnil(L);
-    lua_rawsetp(L, LUA_REGISTRYINDEX, &wd__keep_key[3]);
-  } else {
-    lua_pop(L, 1);
-    t->co = lua_newthread(L);
-  }
-  t->ref = luaL_ref(L, LUA_REGISTRYINDEX);
+static task *task_link(actor *a, task *t) {
   t->anext = a->tasks;
   if (a->tasks) a->tasks->aprev = t;
   a->tasks = t;
@@ -126,23 +108,61 @@ task *wd__task_new(actor *a, lua_State *L) {
   return t;
 }
 
+/* A new task on a new thread of 'a', anchored in the registry. */
+task *wd__task_new(actor *a, lua_State *L) {
+  task *t = wd_calloc(1, sizeof *t);
+  if (t == NULL) luaL_error(L, "not enough memory");
+  t->a = a;
+  t->w.valref = LUA_NOREF;
+  t->co = lua_newthread(L);
+  t->ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  return task_link(a, t);
+}
+
+/* The main task of 'a', on the thread anchored in the keep table
+** (lstate.c): the main thread of the state's last actor when it is left
+** there (clean: see wd__task_free), else a new one. */
+task *wd__task_new_main(actor *a, lua_State *L) {
+  task *t = wd_calloc(1, sizeof *t);
+  if (t == NULL) luaL_error(L, "not enough memory");
+  t->a = a;
+  t->w.valref = LUA_NOREF;
+  t->ref = LUA_NOREF;
+  t->is_main = 1;
+  if (wd__keep_get(L, KEEP_MAIN) == LUA_TTHREAD) {
+    t->co = lua_tothread(L, -1);
+    lua_pop(L, 1);
+    *(actor **)lua_getextraspace(t->co) = a;
+  } else {
+    lua_pop(L, 1);
+    t->co = lua_newthread(L);
+    wd__keep_set(L, KEEP_MAIN);
+  }
+  return task_link(a, t);
+}
+
 void wd__task_free(task *t) {
   actor *a = t->a;
   lua_Debug ar;
   wd__wait_clear(t);
   /* The main thread of an ended actor whose function returned (no call
-  ** left on it, status OK) can serve the next state's main task. */
+  ** left on it, status OK) can serve the next state's main task: it
+  ** stays in the keep table (lstate.c drops any other). */
   if (t->is_main && a->state == A_DEAD && lua_status(t->co) == LUA_OK &&
       !lua_getstack(t->co, 0, &ar)) {
     lua_settop(t->co, 0);
     lua_sethook(t->co, NULL, 0, 0);
-    a->spare = t->co;
+    a->spare_ok = 1;
   }
   wd_free(t->w.rstr);
   t->w.rstr = NULL;
   if (t->aprev) t->aprev->anext = t->anext;
   else a->tasks = t->anext;
   if (t->anext) t->anext->aprev = t->aprev;
+  if (a->state == A_ALIVE && t->is_main) {
+    lua_pushnil(a->L);
+    wd__keep_set(a->L, KEEP_MAIN);
+  }
   if (a->state == A_ALIVE) {
     luaL_unref(a->L, LUA_REGISTRYINDEX, t->ref);
     if (t->audit_args != 0)
@@ -1116,7 +1136,7 @@ int wd__env_setup(lua_State *L) {
   };
   int i;
   lua_pushglobaltable(L);
-  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &wd__keep_key[2]) == LUA_TTABLE) {
+  if (wd__keep_get(L, KEEP_GMETA) == LUA_TTABLE) {
     lua_setmetatable(L, -2);
     lua_pop(L, 1);
     return 0;
@@ -1128,7 +1148,7 @@ int wd__env_setup(lua_State *L) {
   lua_pushcfunction(L, g_fillf);
   lua_rawset(L, -3);
   lua_pushvalue(L, -1);
-  lua_rawsetp(L, LUA_REGISTRYINDEX, &wd__keep_key[2]);
+  wd__keep_set(L, KEEP_GMETA);
   lua_setmetatable(L, -2);
   lua_pop(L, 1);
   /* The string metatable luaopen_string makes, with an empty __index. */
@@ -1212,11 +1232,9 @@ typedef struct bootargs {
 ** set to the new globals here. */
 static int push_chunk(lua_State *L, actor *a) {
   int st, top = lua_gettop(L);
-  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &wd__keep_key[1]) ==
-          LUA_TLIGHTUSERDATA &&
+  if (wd__keep_get(L, KEEP_ENTRY) == LUA_TLIGHTUSERDATA &&
       lua_touserdata(L, -1) == (void *)a->e &&
-      lua_rawgetp(L, LUA_REGISTRYINDEX, &wd__keep_key[0]) ==
-          LUA_TFUNCTION) {
+      wd__keep_get(L, KEEP_CHUNK) == LUA_TFUNCTION) {
     lua_remove(L, top + 1);
     lua_pushglobaltable(L);
     if (lua_setupvalue(L, -2, 1) == NULL) lua_pop(L, 1);
@@ -1225,17 +1243,16 @@ static int push_chunk(lua_State *L, actor *a) {
   lua_settop(L, top);
   if ((st = load_entry(L, a, a->e)) != LUA_OK) return st;
   lua_pushvalue(L, -1);
-  lua_rawsetp(L, LUA_REGISTRYINDEX, &wd__keep_key[0]);
+  wd__keep_set(L, KEEP_CHUNK);
   lua_pushlightuserdata(L, a->e);
-  lua_rawsetp(L, LUA_REGISTRYINDEX, &wd__keep_key[1]);
+  wd__keep_set(L, KEEP_ENTRY);
   return LUA_OK;
 }
 
 static int env_boot_p(lua_State *L) {
   bootargs *ba = lua_touserdata(L, 1);
   actor *a = ba->a;
-  task *t = wd__task_new(a, L);
-  t->is_main = 1;
+  task *t = wd__task_new_main(a, L);
   a->main = t;
   lua_pushcfunction(t->co, boot_main);
   if (push_chunk(t->co, a) != LUA_OK) {

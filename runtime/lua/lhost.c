@@ -212,8 +212,9 @@ void wd_host_add_pids(wd_host *h, uint64_t base, uint64_t count) {
 
 entry *wd__host_entry(wd_host *h, const char *id) {
   int i;
+  if (h->elast != NULL && strcmp(h->elast->id, id) == 0) return h->elast;
   for (i = 0; i < h->nentries; i++)
-    if (strcmp(h->entries[i].id, id) == 0) return &h->entries[i];
+    if (strcmp(h->entries[i].id, id) == 0) return h->elast = &h->entries[i];
   return NULL;
 }
 
@@ -265,7 +266,12 @@ int wd__host_spawn_local(wd_host *h, entry *e, const spawnopt *o,
   actor *a;
   int r;
   size_t b;
-  snprintf(err, errlen, "%s", "out of memory");
+  if (errlen > 0) { /* what a failure below without a message means */
+    size_t n = sizeof "out of memory" < errlen ? sizeof "out of memory"
+                                               : errlen;
+    memcpy(err, "out of memory", n - 1);
+    err[n - 1] = '\0';
+  }
   if (h->stopping) {
     snprintf(err, errlen, "host %s is stopping", h->id);
     return WD_EUNAVAIL;
@@ -308,6 +314,8 @@ int wd__host_spawn_local(wd_host *h, entry *e, const spawnopt *o,
   }
   r = wd_pid_format(a->pid, sizeof a->pid, h->id, h->idlen, a->counter);
   if (r < 0) {
+    wd__sec_unbind(a);
+    wd_free(a->ctx);
     wd_free(a);
     return r;
   }
@@ -1035,7 +1043,7 @@ void wd_host_free(wd_host *h) {
       wd_free(p);
     }
   if (h->compiler) lua_close(h->compiler);
-  wd__env_pool_drain();
+  wd__env_pool_drain(h->entries, h->nentries);
   wd__sec_free(h);
   wd_free(h->boot_bc);
   wd_buf_close(&h->scratch);

@@ -180,7 +180,8 @@ struct actor {
   char *sec_actor;      /* actor as it travels: "<id>\0<meta>" (id alone
                            when no meta); inherited by children */
   size_t sec_actorlen;
-  char *sec_scope;      /* newline-separated policy names, inherited */
+  char *sec_scope;      /* newline-separated policy names, inherited (in
+                           the block of sec_actor) */
   wd_pval meta;         /* the actor's meta (owned) */
   wd_scope *scope;      /* compiled scope (host cache), NULL: deny all */
   struct memo *memo;    /* the last allowed checks (lpolicy.c), or NULL */
@@ -198,7 +199,7 @@ struct actor {
   size_t upg_alen;
   int ntasks;
   int npend;            /* requests at the broker (h->pend) */
-  lua_State *spare;     /* its main thread, returned: for the next state */
+  int spare_ok;         /* its main thread returned: the next may use it */
   int loaded_ref;       /* require cache */
 };
 
@@ -219,6 +220,7 @@ struct wd_host {
   wd_hlimits lim;
   entry *entries;
   int nentries;
+  entry *elast;         /* the entry wd__host_entry found last */
   actor *buckets[HOST_BUCKETS];
   size_t nactors;
   size_t peak_actors;   /* the most live at once */
@@ -322,17 +324,26 @@ int wd__host_req_life(wd_host *h, uint8_t op, wd_cur *c, uint32_t req);
 void wd__host_cancel_all(wd_host *h, uint64_t deadline_ns);
 
 /* lstate.c */
-/* Registry keys a reset state keeps (lstate.c): the compiled chunk, the
-** entry it is for, the globals' lazy metatable (lenv.c), a spare thread
-** for the next main task. */
-extern const char wd__keep_key[4];
+/* What a reset state keeps (lstate.c), in one registry table: the
+** compiled chunk, the entry it is for, the globals' lazy metatable
+** (lenv.c), the thread of the main task. */
+enum { KEEP_CHUNK = 1, KEEP_ENTRY, KEEP_GMETA, KEEP_MAIN };
+int wd__keep_get(lua_State *L, int i);
+void wd__keep_set(lua_State *L, int i);
 int wd__env_new(actor *a);
 void wd__env_release(actor *a, int ended);
 int wd__env_pool_work(uint64_t budget_ns);
-void wd__env_pool_drain(void);
+/* What the pool did (for tests): states made new, states reused, states
+** closed instead of kept; reset ones waiting, ended ones waiting. */
+typedef struct wd_pool_stats {
+  size_t made, reused, closed, clean, dirty;
+} wd_pool_stats;
+void wd__env_pool_stats(wd_pool_stats *out);
+void wd__env_pool_drain(const entry *e, int n);
 
 /* lenv.c */
 task *wd__task_new(actor *a, lua_State *L);
+task *wd__task_new_main(actor *a, lua_State *L);
 void wd__task_free(task *t);
 int wd__env_harvest(void);
 int wd__env_setup(lua_State *L);

@@ -106,11 +106,14 @@ void wd__sec_free(wd_host *h) {
 ** "<id>\0<meta as wire pval>" (no meta: just the id). */
 int wd__sec_bind(actor *a, const spawnopt *o) {
   a->meta = wd_pval_null();
-  a->sec_actor = wd_malloc(o->actorlen + 1);
-  a->sec_scope = wd_strndup(o->scope, o->scopelen);
-  if (a->sec_actor == NULL || a->sec_scope == NULL) return WD_ENOMEM;
+  /* One block: the actor, a NUL, the scope, a NUL. */
+  a->sec_actor = wd_malloc(o->actorlen + o->scopelen + 2);
+  if (a->sec_actor == NULL) return WD_ENOMEM;
   memcpy(a->sec_actor, o->actor, o->actorlen);
   a->sec_actor[o->actorlen] = '\0';
+  a->sec_scope = a->sec_actor + o->actorlen + 1;
+  memcpy(a->sec_scope, o->scope, o->scopelen);
+  a->sec_scope[o->scopelen] = '\0';
   a->sec_actorlen = o->actorlen;
   (void)wd_actor_unpack(o->actor, o->actorlen, &a->meta);
   a->scope = wd_scopes_get(a->h->scopes, o->scope, o->scopelen);
@@ -120,8 +123,7 @@ int wd__sec_bind(actor *a, const spawnopt *o) {
 void wd__sec_unbind(actor *a) {
   wd_free(a->memo);
   a->memo = NULL;
-  wd_free(a->sec_actor);
-  wd_free(a->sec_scope);
+  wd_free(a->sec_actor); /* and the scope, in the same block */
   wd_pval_clear(&a->meta);
   a->sec_actor = a->sec_scope = NULL;
 }

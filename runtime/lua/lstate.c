@@ -125,18 +125,19 @@ static void *actor_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
 ** and frees them all again in lua_close). So an ended actor's state is
 ** reset and kept for the next spawn of the same kind:
 **
-** - Reset: every registry entry goes except the main thread, the
-**   compiled entry chunk (code this host made) and the globals' lazy
-**   metatable; new empty globals; no hook; then a full collection frees
-**   everything the old actor made. What survives is what no script can
-**   reach or change: the chunk (its _ENV is set to the new globals at
-**   boot), the globals' lazy metatable and the string metatable (lenv.c,
-**   wd__env_setup), the main thread, and what Lua holds for any state
-**   (its fixed strings). No other type has a metatable: ward sets them
-**   only on tables, userdata and strings, and has no debug library.
-** - The thread of the old main task is kept too when its function
-**   returned (lenv.c, wd__task_free): nothing is left on it, and a
-**   thread that ended with an error or is suspended is never reused.
+** - Reset: every registry entry goes but the main thread and the keep
+**   table (wd__keep_get); new empty globals; no hook; then a full
+**   collection frees everything the old actor made. What survives is
+**   what no script can reach or change: the compiled entry chunk (code
+**   this host made; its _ENV is cleared here and set to the new globals
+**   at boot), the globals' lazy metatable and the string metatable
+**   (lenv.c, wd__env_setup), the main thread, and what Lua holds for any
+**   state (its fixed strings). No other type has a metatable: ward sets
+**   them only on tables, userdata and strings, and has no debug library.
+** - The thread of the old main task (anchored in the keep table, not by
+**   a registry reference) is kept too when its function returned
+**   (lenv.c, wd__task_free): nothing is left on it. A thread that ended
+**   with an error or is suspended is never reused.
 ** - Reuse only by an actor of the same entry, the same security actor
 **   (with its meta) and the same scope: even a mistake in the reset could
 **   not carry anything across tenants or privileges.
@@ -158,17 +159,42 @@ static void *actor_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
 #define DIRTY_SLACK    256
 #define DIRTY_SEARCH   8   /* newest dirty states a spawn looks at */
 
-const char wd__keep_key[4] = { 0, 0, 0, 0 };
+static const char keep_key = 0;
+
+/* Push field 'i' of the keep table (nil without one); returns its type. */
+int wd__keep_get(lua_State *L, int i) {
+  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &keep_key) != LUA_TTABLE) {
+    lua_pop(L, 1);
+    lua_pushnil(L);
+    return LUA_TNIL;
+  }
+  i = lua_rawgeti(L, -1, i);
+  lua_remove(L, -2);
+  return i;
+}
+
+/* Pop a value into field 'i' of the keep table, made on first use. */
+void wd__keep_set(lua_State *L, int i) {
+  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &keep_key) != LUA_TTABLE) {
+    lua_pop(L, 1);
+    lua_createtable(L, 4, 0);
+    lua_pushvalue(L, -1);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &keep_key);
+  }
+  lua_insert(L, -2);
+  lua_rawseti(L, -2, i);
+  lua_pop(L, 1);
+}
 
 typedef struct slot {
   struct slot *prev, *next;
   lua_State *L;
-  lua_State *spare; /* dirty: the returned main thread, or NULL */
+  int spare_ok;     /* dirty: the main thread in it returned cleanly */
   size_t mem;
   entry *e;
-  char *actor;      /* sec_actor bytes (may hold a NUL) */
+  char *actor;      /* sec_actor bytes (may hold a NUL), NUL, sec_scope */
   size_t actorlen;
-  char *scope;      /* sec_scope */
+  const char *scope;
 } slot;
 
 typedef struct slotq {
@@ -176,10 +202,21 @@ typedef struct slotq {
   size_t n;
 } slotq;
 
+#define SLOTS_FREE 64
+
 static struct {
   slotq clean, dirty;
+  slot *free;        /* unused slots, linked by 'next' */
+  int nfree;
   size_t idle; /* the byte count of states in no actor (unused) */
+  wd_pool_stats st;
 } g_pool;
+
+void wd__env_pool_stats(wd_pool_stats *out) {
+  *out = g_pool.st;
+  out->clean = g_pool.clean.n;
+  out->dirty = g_pool.dirty.n;
+}
 
 static void q_push(slotq *q, slot *s) {
   s->next = NULL;
@@ -218,14 +255,29 @@ static int slot_fits(const slot *s, const actor *a) {
          strcmp(s->scope, a->sec_scope) == 0;
 }
 
+static slot *slot_new(void) {
+  slot *s = g_pool.free;
+  if (s == NULL) return wd_calloc(1, sizeof *s);
+  g_pool.free = s->next;
+  g_pool.nfree--;
+  memset(s, 0, sizeof *s);
+  return s;
+}
+
 static void slot_free(slot *s) {
   if (s->L != NULL) {
     lua_setallocf(s->L, pool_alloc, &g_pool.idle);
     lua_close(s->L);
+    g_pool.st.closed++;
   }
   wd_free(s->actor);
-  wd_free(s->scope);
-  wd_free(s);
+  if (g_pool.nfree < SLOTS_FREE) {
+    s->next = g_pool.free;
+    g_pool.free = s;
+    g_pool.nfree++;
+  } else {
+    wd_free(s);
+  }
 }
 
 static int reset_keeps(lua_State *L, int k) {
@@ -233,12 +285,11 @@ static int reset_keeps(lua_State *L, int k) {
   if (lua_type(L, k) == LUA_TNUMBER)
     return lua_isinteger(L, k) && lua_tointeger(L, k) == LUA_RIDX_MAINTHREAD;
   p = lua_touserdata(L, k);
-  return lua_type(L, k) == LUA_TLIGHTUSERDATA &&
-         p >= (void *)&wd__keep_key[0] && p <= (void *)&wd__keep_key[3];
+  return lua_type(L, k) == LUA_TLIGHTUSERDATA && p == (void *)&keep_key;
 }
 
 static int reset_p(lua_State *L) {
-  lua_State *co = lua_touserdata(L, 1);
+  int spare_ok = lua_toboolean(L, 1);
   lua_sethook(L, NULL, 0, 0);
   lua_pushnil(L);
   while (lua_next(L, LUA_REGISTRYINDEX)) {
@@ -248,11 +299,17 @@ static int reset_p(lua_State *L) {
     lua_pushnil(L);
     lua_rawset(L, LUA_REGISTRYINDEX); /* clearing a field during next */
   }
-  if (co != NULL) { /* the old main thread, for the next main task */
-    lua_pushthread(co);
-    lua_xmove(co, L, 1);
-    lua_rawsetp(L, LUA_REGISTRYINDEX, &wd__keep_key[3]);
+  if (!spare_ok) { /* the old main thread may not serve the next */
+    lua_pushnil(L);
+    wd__keep_set(L, KEEP_MAIN);
   }
+  /* The kept chunk's _ENV still holds the old globals: drop it, so that
+  ** the collection frees them (the next boot sets the new ones). */
+  if (wd__keep_get(L, KEEP_CHUNK) == LUA_TFUNCTION) {
+    lua_pushnil(L);
+    if (lua_setupvalue(L, -2, 1) == NULL) lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
   lua_newtable(L);
   lua_rawseti(L, LUA_REGISTRYINDEX, LUA_RIDX_GLOBALS);
   return wd__env_setup(L);
@@ -265,8 +322,7 @@ static int slot_reset(slot *s) {
   lua_setallocf(L, pool_alloc, &s->mem);
   lua_settop(L, 0);
   lua_pushcfunction(L, reset_p);
-  lua_pushlightuserdata(L, s->spare);
-  s->spare = NULL;
+  lua_pushboolean(L, s->spare_ok);
   if (lua_pcall(L, 1, 0, 0) == LUA_OK) {
     /* A full collection leaves the collector paused until the heap has
     ** grown by Lua's pause again: the next actor's boot need not restart
@@ -278,6 +334,7 @@ static int slot_reset(slot *s) {
   lua_setallocf(L, pool_alloc, &g_pool.idle);
   lua_close(L);
   s->L = NULL;
+  g_pool.st.closed++;
   return -1;
 }
 
@@ -333,28 +390,30 @@ static lua_State *pool_get(actor *a) {
 ** is being freed, so its identity strings can move to the slot. */
 static void pool_put(actor *a, lua_State *L, int ended) {
   slot *s;
-  if (a->mem_failed || a->h->stopping ||
-      (s = wd_calloc(1, sizeof *s)) == NULL) {
+  if (a->mem_failed || a->h->stopping || (s = slot_new()) == NULL) {
     lua_close(L);
+    g_pool.st.closed++;
     return;
   }
   s->L = L;
-  s->spare = a->spare;
+  s->spare_ok = a->spare_ok;
   s->mem = a->mem;
   s->e = a->e;
   s->actorlen = a->sec_actorlen;
   lua_setallocf(L, pool_alloc, &s->mem);
   *(actor **)lua_getextraspace(L) = NULL;
-  if (ended) {
+  if (ended) { /* the block of both moves to the slot */
     s->actor = a->sec_actor;
     s->scope = a->sec_scope;
     a->sec_actor = a->sec_scope = NULL;
-  } else if ((s->actor = wd_malloc(a->sec_actorlen + 1)) == NULL ||
-             (s->scope = wd_strdup(a->sec_scope)) == NULL) {
-    slot_free(s);
-    return;
   } else {
-    memcpy(s->actor, a->sec_actor, a->sec_actorlen + 1);
+    size_t n = a->sec_actorlen + 1 + strlen(a->sec_scope) + 1;
+    if ((s->actor = wd_malloc(n)) == NULL) {
+      slot_free(s);
+      return;
+    }
+    memcpy(s->actor, a->sec_actor, n);
+    s->scope = s->actor + a->sec_actorlen + 1;
   }
   q_push(&g_pool.dirty, s);
   while (g_pool.dirty.n + a->h->nactors > a->h->peak_actors + DIRTY_SLACK)
@@ -370,15 +429,27 @@ int wd__env_pool_work(uint64_t budget_ns) {
   return g_pool.dirty.n > 0;
 }
 
-void wd__env_pool_drain(void) {
-  slot *s;
-  while ((s = g_pool.dirty.head) != NULL) {
-    q_remove(&g_pool.dirty, s);
-    slot_free(s);
-  }
-  while ((s = g_pool.clean.head) != NULL) {
-    q_remove(&g_pool.clean, s);
-    slot_free(s);
+/* Close the waiting states of the entries e[0..n) (a host's, being
+** freed); with none left at all, free the unused slots too. */
+void wd__env_pool_drain(const entry *e, int n) {
+  slotq *qs[2] = { &g_pool.dirty, &g_pool.clean };
+  slot *s, *next;
+  int i;
+  for (i = 0; i < 2; i++)
+    for (s = qs[i]->head; s != NULL; s = next) {
+      next = s->next;
+      if ((uintptr_t)s->e >= (uintptr_t)e &&
+          (uintptr_t)s->e < (uintptr_t)(e + n)) {
+        q_remove(qs[i], s);
+        slot_free(s);
+      }
+    }
+  if (g_pool.dirty.n == 0 && g_pool.clean.n == 0) {
+    while ((s = g_pool.free) != NULL) {
+      g_pool.free = s->next;
+      wd_free(s);
+    }
+    g_pool.nfree = 0;
   }
 }
 
@@ -394,8 +465,10 @@ int wd__env_new(actor *a) {
   int r;
   if ((L = pool_get(a)) != NULL) {
     a->L = L;
+    g_pool.st.reused++;
     return 0;
   }
+  g_pool.st.made++;
   if ((r = wd__env_harvest()) < 0) return r;
   a->mem = 0;
   if ((L = lua_newstate(actor_alloc, a)) == NULL) return WD_ENOMEM;
@@ -418,7 +491,7 @@ void wd__env_release(actor *a, int ended) {
   lua_State *L = a->L;
   a->L = NULL;
   if (L != NULL) pool_put(a, L, ended);
-  a->spare = NULL;
+  a->spare_ok = 0;
 }
 
 /* }====== */
