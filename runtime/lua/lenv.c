@@ -1179,7 +1179,8 @@ actor *wd__actor_of(lua_State *L) {
 ** run the entry's chunk; its function is what the chunk returned, or
 ** that table's field 'method'; call it with the decoded spawn arguments
 ** and return what it returns. Stack: chunk, spawn arguments (codec
-** bytes). Continuations, so that the entry may block and be preempted.
+** bytes, or nil for none). Continuations, so that the entry may block
+** and be preempted.
 */
 static int boot_done(lua_State *L, int status, lua_KContext ctx) {
   (void)status;
@@ -1188,9 +1189,11 @@ static int boot_done(lua_State *L, int status, lua_KContext ctx) {
 
 static int boot_run(lua_State *L, int status, lua_KContext ctx) {
   entry *e = ACTOR(L)->e;
-  size_t len;
-  const uint8_t *args = (const uint8_t *)lua_tolstring(L, 2, &len);
+  size_t len = 0;
+  const uint8_t *args = NULL;
   int n = 0, fidx;
+  if (lua_type(L, 2) == LUA_TSTRING)
+    args = (const uint8_t *)lua_tolstring(L, 2, &len);
   (void)status;
   (void)ctx;
   /* 3: what the chunk returned */
@@ -1259,7 +1262,10 @@ static int env_boot_p(lua_State *L) {
     snprintf(ba->err, sizeof ba->err, "%s", lua_tostring(t->co, -1));
     return luaL_error(L, "%s", ba->err);
   }
-  lua_pushlstring(t->co, (const char *)ba->args, ba->alen);
+  if (ba->alen > 0 && wd_codec_count(ba->args, ba->alen) != 0)
+    lua_pushlstring(t->co, (const char *)ba->args, ba->alen);
+  else
+    lua_pushnil(t->co); /* no arguments */
   return 0;
 }
 

@@ -555,7 +555,8 @@ int wd__msg_push(lua_State *L, actor *a, wd_msg *m, int msgmode) {
   msgud *u;
   (void)a;
   n = wd_codec_decode_ex(L, m->payload, m->plen,
-                         m->topiclen == 7 && memcmp(m->topic, "@events", 7) == 0);
+                         m->topiclen == 7 &&
+                             memcmp(m->topic, "@events", 7) == 0);
   if (n < 0) n = 0;
   if (n == 0)
     lua_pushnil(L);

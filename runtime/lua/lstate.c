@@ -421,7 +421,9 @@ static void pool_put(actor *a, lua_State *L, int ended) {
 }
 
 int wd__env_pool_work(uint64_t budget_ns) {
-  uint64_t start = uv_hrtime();
+  uint64_t start;
+  if (g_pool.dirty.n == 0) return 0;
+  start = uv_hrtime();
   while (g_pool.dirty.n > 0) {
     dirty_one();
     if (uv_hrtime() - start > budget_ns) break;
