@@ -775,6 +775,8 @@ int wd_host_new(uv_loop_t *loop, const char *id, const wd_host_io *io,
   h->lim.max_processes = 100000;
   h->lim.slice_ns = 10000000;
   wd_buf_init(&h->scratch, 0);
+  wd_buf_init(&h->evbuf[0], 0);
+  wd_buf_init(&h->evbuf[1], 0);
   uv_idle_init(loop, &h->idle);
   h->idle.data = h;
   wd__preempt_start();
@@ -1047,6 +1049,8 @@ void wd_host_free(wd_host *h) {
   wd__sec_free(h);
   wd_free(h->boot_bc);
   wd_buf_close(&h->scratch);
+  wd_buf_close(&h->evbuf[0]);
+  wd_buf_close(&h->evbuf[1]);
   wd_free(h->id);
   wd_free(h);
 }

@@ -232,6 +232,7 @@ struct wd_host {
   pend *pend[PEND_BUCKETS];
   uint32_t next_req;
   wd_buf scratch;       /* codec output for one send */
+  wd_buf evbuf[2];      /* an exit's EXIT and LINK_DOWN events (llife.c) */
   lua_State *compiler;  /* scratch state that compiles entries */
   wd_policy_set *pset;  /* the policies the broker shipped */
   struct wd_scopes *scopes; /* compiled scopes by scope string */

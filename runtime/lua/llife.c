@@ -232,13 +232,16 @@ static void event_to(wd_host *h, int kind, actor *a, const watch *w,
 void wd__life_exit(actor *a, lua_State *L, int ok, int vidx,
                    const char *ekind, const char *emsg) {
   wd_host *h = a->h;
-  wd_buf ex, ld;
+  wd_buf *ex = &h->evbuf[0], *ld = &h->evbuf[1];
   watch *w;
-  int have_ex = 0, have_ld = 0;
+  int have_ex = 0, have_ld = 0, i;
   /* An exit value travels like a message: at most max_payload bytes (a
-  ** larger one is replaced by an error saying so). */
-  wd_buf_init(&ex, (size_t)h->lim.max_payload);
-  wd_buf_init(&ld, (size_t)h->lim.max_payload);
+  ** larger one is replaced by an error saying so). The host's two event
+  ** buffers serve every exit (this never runs inside another). */
+  for (i = 0; i < 2; i++) {
+    h->evbuf[i].max = (size_t)h->lim.max_payload;
+    wd_buf_reset(&h->evbuf[i]);
+  }
   for (w = a->watches; w != NULL; w = w->next) {
     if (w->type == WT_LINK && ok) {
       event_to(h, WD_EV_UNLINKED, a, w, NULL);
@@ -247,28 +250,28 @@ void wd__life_exit(actor *a, lua_State *L, int ok, int vidx,
     if (w->type == WT_LINK) {
       if (!have_ld)
         have_ld = ekind != NULL
-                      ? event_c(&ld, a->pid, a->pidlen, "pid.link.down", 0,
+                      ? event_c(ld, a->pid, a->pidlen, "pid.link.down", 0,
                                 NULL, 0, 0, ekind, emsg) == 0
                       : wd__event_build(L, a->pid, a->pidlen, "pid.link.down",
-                                        vidx, ok, 0, &ld) == 0;
-      if (have_ld) event_to(h, WD_EV_LINK_DOWN, a, w, &ld);
+                                        vidx, ok, 0, ld) == 0;
+      if (have_ld) event_to(h, WD_EV_LINK_DOWN, a, w, ld);
       continue;
     }
     if (!have_ex)
       have_ex = ekind != NULL
-                    ? event_c(&ex, a->pid, a->pidlen, "pid.exit", 0, NULL, 0,
+                    ? event_c(ex, a->pid, a->pidlen, "pid.exit", 0, NULL, 0,
                               0, ekind, emsg) == 0
                     : wd__event_build(L, a->pid, a->pidlen, "pid.exit", vidx,
-                                      ok, 0, &ex) == 0;
+                                      ok, 0, ex) == 0;
     if (have_ex)
-      event_to(h, w->type == WT_EXEC ? WD_EV_EXEC : WD_EV_EXIT, a, w, &ex);
+      event_to(h, w->type == WT_EXEC ? WD_EV_EXEC : WD_EV_EXIT, a, w, ex);
   }
   while ((w = a->watches) != NULL) {
     a->watches = w->next;
     wd_free(w);
   }
-  wd_buf_close(&ex);
-  wd_buf_close(&ld);
+  for (i = 0; i < 2; i++) /* keep small buffers only */
+    if (h->evbuf[i].cap > 4096) wd_buf_close(&h->evbuf[i]);
 }
 
 /* }====== */
