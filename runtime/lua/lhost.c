@@ -593,8 +593,8 @@ static void finish_err(actor *a, lua_State *co, int status) {
 
 /* End 'a' with an error of 'kind' made here (limits, kills). When the
 ** broker need not hear of it, the events are written in C and the state
-** is closed untouched: a kill cascading through a chain of links makes no
-** Lua object in any of the dying states. */
+** is released untouched: a kill cascading through a chain of links makes
+** no Lua object in any of the dying states. */
 static void finish_msg(actor *a, const char *kind, const char *msg) {
   wd_host *h = a->h;
   a->mem_limit = SIZE_MAX;

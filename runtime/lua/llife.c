@@ -73,9 +73,13 @@ int wd__watch_del(actor *a, int type, const char *pid, size_t len) {
 ** recursion. */
 void wd__actor_kill(actor *a, const char *msg) {
   task *t;
+  size_t n;
   if (a->state != A_ALIVE || a->killed) return;
   a->killed = 1;
-  snprintf(a->kill_msg, sizeof a->kill_msg, "%s", msg);
+  n = strlen(msg);
+  if (n >= sizeof a->kill_msg) n = sizeof a->kill_msg - 1;
+  memcpy(a->kill_msg, msg, n);
+  a->kill_msg[n] = '\0';
   /* Any task will do to get the actor scheduled; the scheduler sees the
   ** kill before resuming it. */
   t = a->main != NULL ? a->main : a->tasks;
