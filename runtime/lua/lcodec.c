@@ -558,7 +558,6 @@ typedef struct dec {
   lua_State *L;
   wd_cur c;
   int refs;         /* stack slot of the numbered objects, 0 if none */
-  int atoms;        /* stack slot of the state's atoms, 0 if none */
   lua_Integer nobj; /* objects numbered so far */
   uint64_t need;
 } dec;
@@ -658,39 +657,6 @@ static int dec_error(dec *d, int depth) {
   return V_OTHER;
 }
 
-/* The strings of every event (llife.c): an event decoder pushes them
-** from a table of the state's own copies (made on first use, in the
-** registry), which is cheaper than interning them again. */
-static const char *const atoms[] = {
-  "at", "kind", "from", "error", "value", "result", "deadline", "pid.exit",
-  "pid.cancel", "pid.link.down", NULL,
-};
-static const char atoms_key = 0;
-
-/* The index in 'atoms' of the n bytes at p plus 1, or 0. */
-static int atom_of(const uint8_t *p, size_t n) {
-  int i;
-  if (n < 2 || n > 13) return 0;
-  for (i = 0; atoms[i] != NULL; i++)
-    if (atoms[i][0] == (char)p[0] && strlen(atoms[i]) == n &&
-        memcmp(atoms[i], p, n) == 0)
-      return i + 1;
-  return 0;
-}
-
-static void push_atoms(lua_State *L) {
-  int i;
-  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &atoms_key) == LUA_TTABLE) return;
-  lua_pop(L, 1);
-  lua_createtable(L, (int)(sizeof atoms / sizeof atoms[0]) - 1, 0);
-  for (i = 0; atoms[i] != NULL; i++) {
-    lua_pushstring(L, atoms[i]);
-    lua_rawseti(L, -2, i + 1);
-  }
-  lua_pushvalue(L, -1);
-  lua_rawsetp(L, LUA_REGISTRYINDEX, &atoms_key);
-}
-
 /* Push one value; returns V_* or a negative code. */
 static int dec_value(dec *d, int depth) {
   lua_State *L = d->L;
@@ -707,10 +673,7 @@ static int dec_value(dec *d, int depth) {
   }
   if (tag >= T_SSTR && tag <= T_SSTR + SSTR_MAX) {
     if (wd_cur_bytes(&d->c, (size_t)(tag - T_SSTR), &p) < 0) return BAD;
-    if (d->atoms != 0 && (i = atom_of(p, (size_t)(tag - T_SSTR))) != 0)
-      lua_rawgeti(L, d->atoms, i);
-    else
-      lua_pushlstring(L, (const char *)p, (size_t)(tag - T_SSTR));
+    lua_pushlstring(L, (const char *)p, (size_t)(tag - T_SSTR));
     return 0;
   }
   switch (tag) {
@@ -765,11 +728,6 @@ static int rd_header(dec *d, uint64_t *count, int *refs) {
 }
 
 int wd_codec_decode(lua_State *L, const uint8_t *p, size_t len) {
-  return wd_codec_decode_ex(L, p, len, 0);
-}
-
-int wd_codec_decode_ex(lua_State *L, const uint8_t *p, size_t len,
-                       int events) {
   dec d;
   uint64_t count, i;
   int base = lua_gettop(L), refs, r = 0;
@@ -781,10 +739,6 @@ int wd_codec_decode_ex(lua_State *L, const uint8_t *p, size_t len,
   if (count > (uint64_t)(INT_MAX - 16) || !lua_checkstack(L, (int)count + 16))
     return WD_ETOOBIG;
   d.need = count;
-  if (events) {
-    push_atoms(L);
-    d.atoms = lua_gettop(L);
-  }
   if (refs) {
     lua_newtable(L);
     d.refs = lua_gettop(L);
@@ -797,9 +751,138 @@ int wd_codec_decode_ex(lua_State *L, const uint8_t *p, size_t len,
     return r;
   }
   if (refs) lua_remove(L, d.refs);
-  if (d.atoms) lua_remove(L, d.atoms);
   return (int)count;
 }
+
+/* {====== Events as llife.c writes them ======
+** An event whose value is none or a scalar has one layout: {kind, from,
+** at, result = {} | {value|error = scalar}} or {kind, from, at,
+** deadline}, in that order. It is read here without the general decoder
+** (the keys are pushed from C literals, which Lua finds without hashing
+** them); anything else goes to wd_codec_decode. */
+
+/* The short string 'lit' at the cursor: consumed, 1; else 0. */
+static int rd_lit(dec *d, const char *lit, size_t n) {
+  const uint8_t *p = d->c.p + d->c.off;
+  if (wd_cur_left(&d->c) < 1 + n || p[0] != T_SSTR + n ||
+      memcmp(p + 1, lit, n) != 0)
+    return 0;
+  d->c.off += 1 + n;
+  return 1;
+}
+
+#define RD_LIT(d, s) rd_lit((d), "" s, sizeof(s) - 1)
+
+/* A scalar at the cursor, kept to be pushed later: 1, or 0 for anything
+** else (consumed either way). */
+typedef struct scalar {
+  uint8_t tag;
+  lua_Integer i;
+  double f;
+  const uint8_t *s;
+  size_t n;
+} scalar;
+
+static int rd_scalar(dec *d, scalar *v) {
+  uint64_t u;
+  int k;
+  if (rd_u8(d, &v->tag) < 0) return 0;
+  if (v->tag >= T_SINT) {
+    v->i = v->tag - T_SINT;
+    v->tag = T_INT;
+    return 1;
+  }
+  if (v->tag >= T_SSTR && v->tag <= T_SSTR + SSTR_MAX) {
+    v->n = (size_t)(v->tag - T_SSTR);
+    v->tag = T_SSTR;
+    return wd_cur_bytes(&d->c, v->n, &v->s) == 0;
+  }
+  switch (v->tag) {
+    case T_FALSE:
+    case T_TRUE:
+      return 1;
+    case T_INT:
+      if (rd_varint(d, &u) < 0) return 0;
+      v->i = (lua_Integer)((u >> 1) ^ (0 - (u & 1)));
+      return 1;
+    case T_FLT:
+      if (wd_cur_bytes(&d->c, 8, &v->s) < 0) return 0;
+      for (u = 0, k = 0; k < 8; k++)
+        u |= (uint64_t)v->s[k] << (8 * k);
+      memcpy(&v->f, &u, sizeof v->f);
+      return v->f == v->f; /* NaN: let the decoder refuse it */
+    default:
+      return 0;
+  }
+}
+
+static void push_scalar(lua_State *L, const scalar *v) {
+  switch (v->tag) {
+    case T_INT: lua_pushinteger(L, v->i); break;
+    case T_FLT: lua_pushnumber(L, (lua_Number)v->f); break;
+    case T_SSTR: lua_pushlstring(L, (const char *)v->s, v->n); break;
+    default: lua_pushboolean(L, v->tag == T_TRUE);
+  }
+}
+
+int wd_codec_decode_event(lua_State *L, const uint8_t *p, size_t len) {
+  static const char *const kinds[] = { "pid.exit", "pid.link.down",
+                                       "pid.cancel", NULL };
+  dec d;
+  uint8_t tag;
+  uint64_t count, narr, nhash, nres = 0;
+  scalar kind, from, at, last, val;
+  int cancel, ok = 0, i;
+  memset(&d, 0, sizeof d);
+  wd_cur_init(&d.c, p, len);
+  if (rd_u8(&d, &tag) < 0 || tag != VERSION || rd_varint(&d, &count) < 0 ||
+      count != 1 || rd_u8(&d, &tag) < 0 || tag != T_TAB ||
+      rd_varint(&d, &narr) < 0 || narr != 0 || rd_varint(&d, &nhash) < 0 ||
+      nhash != 4 || !RD_LIT(&d, "kind") || !rd_scalar(&d, &kind) ||
+      kind.tag != T_SSTR || !RD_LIT(&d, "from") || !rd_scalar(&d, &from) ||
+      from.tag != T_SSTR || !RD_LIT(&d, "at") || !rd_scalar(&d, &at) ||
+      at.tag != T_INT)
+    return wd_codec_decode(L, p, len);
+  if ((cancel = RD_LIT(&d, "deadline")) != 0) {
+    if (!rd_scalar(&d, &last) || last.tag != T_INT)
+      return wd_codec_decode(L, p, len);
+  } else if (!RD_LIT(&d, "result") || rd_u8(&d, &tag) < 0 || tag != T_TAB ||
+             rd_varint(&d, &narr) < 0 || narr != 0 ||
+             rd_varint(&d, &nres) < 0 || nres > 1 ||
+             (nres == 1 && !(ok = RD_LIT(&d, "value")) &&
+              !RD_LIT(&d, "error")) ||
+             (nres == 1 && !rd_scalar(&d, &val))) {
+    return wd_codec_decode(L, p, len);
+  }
+  if (wd_cur_left(&d.c) != 0) return wd_codec_decode(L, p, len);
+  lua_createtable(L, 0, 4);
+  for (i = 0; kinds[i] != NULL; i++)
+    if (strlen(kinds[i]) == kind.n && memcmp(kinds[i], kind.s, kind.n) == 0)
+      break;
+  if (kinds[i] != NULL)
+    lua_pushstring(L, kinds[i]);
+  else
+    push_scalar(L, &kind);
+  lua_setfield(L, -2, "kind");
+  push_scalar(L, &from);
+  lua_setfield(L, -2, "from");
+  push_scalar(L, &at);
+  lua_setfield(L, -2, "at");
+  if (cancel) {
+    push_scalar(L, &last);
+    lua_setfield(L, -2, "deadline");
+    return 1;
+  }
+  lua_createtable(L, 0, (int)nres);
+  if (nres == 1) {
+    push_scalar(L, &val);
+    lua_setfield(L, -2, ok ? "value" : "error");
+  }
+  lua_setfield(L, -2, "result");
+  return 1;
+}
+
+/* }====== */
 
 int wd_codec_count(const uint8_t *p, size_t len) {
   dec d;

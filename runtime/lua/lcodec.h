@@ -86,10 +86,9 @@ int wd_codec_encode(lua_State *L, int first, int n, wd_buf *b, size_t maxlen,
 ** memory error (the actor's quota); that is the only Lua error.
 */
 int wd_codec_decode(lua_State *L, const uint8_t *p, size_t len);
-/* The same, for event bytes (llife.c): their usual strings come from a
-** table of the state's own (cheaper than interning each again). */
-int wd_codec_decode_ex(lua_State *L, const uint8_t *p, size_t len,
-                       int events);
+/* The same for the bytes of an event (llife.c), faster for the layout
+** llife.c writes when the value is none or a scalar. */
+int wd_codec_decode_event(lua_State *L, const uint8_t *p, size_t len);
 
 /*
 ** Number of top-level values of the sequence in p[0..len), read from its

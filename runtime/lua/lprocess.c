@@ -554,9 +554,10 @@ int wd__msg_push(lua_State *L, actor *a, wd_msg *m, int msgmode) {
   int base = lua_gettop(L), n;
   msgud *u;
   (void)a;
-  n = wd_codec_decode_ex(L, m->payload, m->plen,
-                         m->topiclen == 7 &&
-                             memcmp(m->topic, "@events", 7) == 0);
+  if (m->kind == WD_MSG_EVENT)
+    n = wd_codec_decode_event(L, m->payload, m->plen);
+  else
+    n = wd_codec_decode(L, m->payload, m->plen);
   if (n < 0) n = 0;
   if (n == 0)
     lua_pushnil(L);

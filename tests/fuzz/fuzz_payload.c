@@ -2,8 +2,10 @@
 ** tests/fuzz/fuzz_payload.c
 ** libFuzzer target for the payload decoder: arbitrary bytes must decode or
 ** fail with WD_EBADFRAME, leaving the stack balanced; whatever decodes must
-** encode again and decode to as many values. Seeds: corpus/payload/
-** (written by WD_WRITE_CORPUS=<dir> test_codec).
+** encode again and decode to as many values; the event reader
+** (wd_codec_decode_event) must agree with the decoder. Seeds:
+** corpus/payload/ (written by WD_WRITE_CORPUS=<dir> test_codec; event_*
+** by hand, in the layout llife.c writes).
 ** Runs in: host (sandboxed).
 */
 #include <stddef.h>
@@ -22,15 +24,39 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static lua_State *L;
 static wd_buf out;
 
-/* Decode the string argument; returns the result code, then the values.
-** Runs under lua_pcall so a memory error cannot escape. */
+/* Decode the string argument (with the event reader if the second
+** argument is true); returns the result code, then the values. Runs under
+** lua_pcall so a memory error cannot escape. */
 static int decode(lua_State *S) {
   size_t n;
   const char *p = lua_tolstring(S, 1, &n);
-  int r = wd_codec_decode(S, (const uint8_t *)p, n);
+  int ev = lua_toboolean(S, 2), r;
+  lua_settop(S, 1);
+  r = ev ? wd_codec_decode_event(S, (const uint8_t *)p, n)
+         : wd_codec_decode(S, (const uint8_t *)p, n);
   lua_pushinteger(S, r);
   lua_replace(S, 1);
   return lua_gettop(S);
+}
+
+/* The event reader agrees with the decoder: the same result code and
+** values that encode to as many bytes. */
+static void event_reader_agrees(const uint8_t *data, size_t size, int r,
+                                size_t enclen) {
+  char err[256];
+  int n;
+  lua_settop(L, 0);
+  lua_pushcfunction(L, decode);
+  lua_pushlstring(L, (const char *)data, size);
+  lua_pushboolean(L, 1);
+  if (lua_pcall(L, 2, LUA_MULTRET, 0) != LUA_OK) abort();
+  n = lua_gettop(L) - 1;
+  if (lua_tointeger(L, 1) != r || (r < 0 ? n != 0 : n != r)) abort();
+  if (r <= 0) return;
+  wd_buf_reset(&out);
+  if (wd_codec_encode(L, 2, n, &out, 0, err, sizeof err) != n ||
+      out.len != enclen)
+    abort();
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -50,6 +76,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   n = lua_gettop(L) - 1;
   if (r < 0) {
     if (r != WD_EBADFRAME || n != 0) abort();
+    event_reader_agrees(data, size, r, 0);
     return 0;
   }
   if (r != n || wd_codec_count(data, size) != n) abort();
@@ -72,6 +99,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (lua_type(L, a) != LUA_TTABLE && lua_type(L, a) != LUA_TUSERDATA &&
         !lua_rawequal(L, a, b) && lua_tonumber(L, a) == lua_tonumber(L, a))
       abort(); /* NaN is the one value not equal to itself */
+  }
+  {
+    size_t enclen = out.len;
+    lua_settop(L, 0);
+    /* 'out' is the re-encoding of the decoder's values. */
+    event_reader_agrees(data, size, r, enclen);
   }
   lua_settop(L, 0);
   return 0;

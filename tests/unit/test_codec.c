@@ -813,6 +813,122 @@ static void test_codec_hand_writer_matches_encoder(void **state) {
   wd_buf_close(&b);
 }
 
+/* The bytes of an event as llife.c writes them: {kind, from, at,
+** result = {} | {<rkey> = value}} or, with 'deadline', {kind, from, at,
+** deadline}. 'put' writes the value (NULL: an empty result). */
+typedef void (*put_fn)(wd_buf *b);
+static void put_true(wd_buf *b) { wd_codec_put_bool(b, 1); }
+static void put_false(wd_buf *b) { wd_codec_put_bool(b, 0); }
+static void put_zero(wd_buf *b) { wd_codec_put_int(b, 0); }
+static void put_neg(wd_buf *b) { wd_codec_put_int(b, -5); }
+static void put_big(wd_buf *b) { wd_codec_put_int(b, INT64_MIN); }
+static void put_flt(wd_buf *b) { wd_codec_put_num(b, 2.5); }
+static void put_nan(wd_buf *b) { wd_codec_put_num(b, 0.0 / 0.0); }
+static void put_str(wd_buf *b) { wd_codec_put_str(b, "done", 4); }
+static void put_long(wd_buf *b) {
+  wd_codec_put_str(b, "a string longer than thirty-one bytes", 37);
+}
+static void put_err(wd_buf *b) { wd_codec_put_error(b, "Internal", "x", 0); }
+
+static void event_bytes(wd_buf *b, const char *kind, const char *from,
+                        const char *rkey, put_fn put, int64_t deadline) {
+  wd_buf_reset(b);
+  wd_codec_put_header(b, 1);
+  wd_codec_put_table(b, 0, 4);
+  wd_codec_put_str(b, "kind", 4);
+  wd_codec_put_str(b, kind, strlen(kind));
+  wd_codec_put_str(b, "from", 4);
+  wd_codec_put_str(b, from, strlen(from));
+  wd_codec_put_str(b, "at", 2);
+  wd_codec_put_int(b, 1763800000);
+  if (deadline) {
+    wd_codec_put_str(b, "deadline", 8);
+    wd_codec_put_int(b, deadline);
+    return;
+  }
+  wd_codec_put_str(b, "result", 6);
+  wd_codec_put_table(b, 0, put != NULL);
+  if (put == NULL) return;
+  wd_codec_put_str(b, rkey, strlen(rkey));
+  put(b);
+}
+
+/* Decode p[0..n) with both readers: the same result code, and the same
+** values (deep equality, integers and floats apart, NaN equal to NaN). */
+static void both_readers_agree(lua_State *L, const uint8_t *p, size_t n) {
+  int top = lua_gettop(L), r1, r2;
+  r1 = wd_codec_decode(L, p, n);
+  r2 = wd_codec_decode_event(L, p, n);
+  assert_int_equal(r1, r2);
+  if (r1 <= 0) {
+    assert_int_equal(lua_gettop(L), top);
+    return;
+  }
+  assert_int_equal(r1, 1);
+  check(L, 2,
+        "local a, b = ...\n"
+        "local function eq(x, y)\n"
+        "  if type(x) ~= type(y) or math.type(x) ~= math.type(y) then\n"
+        "    return false end\n"
+        "  if type(x) == 'number' and x ~= x then return y ~= y end\n"
+        "  if type(x) ~= 'table' then\n"
+        "    if errors.is(x) then return tostring(x) == tostring(y) end\n"
+        "    return x == y end\n"
+        "  for k, v in pairs(x) do if not eq(v, y[k]) then return false end end\n"
+        "  for k in pairs(y) do if x[k] == nil then return false end end\n"
+        "  return true\n"
+        "end\n"
+        "assert(eq(a, b), 'the event readers disagree')");
+  assert_int_equal(lua_gettop(L), top);
+}
+
+/* The event reader (wd_codec_decode_event) gives what the general decoder
+** gives, for every value an event can carry, for layouts it leaves to the
+** decoder, and for every truncation and a trailing byte. */
+static void test_codec_event_reader_matches_decoder(void **state) {
+  lua_State *L = *state;
+  static const put_fn puts[] = { NULL,    put_true, put_false, put_zero,
+                                 put_neg, put_big,  put_flt,   put_nan,
+                                 put_str, put_long, put_err };
+  static const char *const kinds[] = { "pid.exit", "pid.link.down",
+                                       "pid.custom" };
+  const char *pid = "{app:a|0x00012}";
+  const char *longpid = "{a-host-name-that-is-rather-long|0x00012}";
+  wd_buf b;
+  size_t i, k, n;
+  wd_buf_init(&b, 0);
+  for (k = 0; k < 3; k++)
+    for (i = 0; i < sizeof puts / sizeof puts[0]; i++) {
+      event_bytes(&b, kinds[k], pid, "value", puts[i], 0);
+      both_readers_agree(L, b.p, b.len);
+      event_bytes(&b, kinds[k], pid, "error", puts[i], 0);
+      both_readers_agree(L, b.p, b.len);
+      event_bytes(&b, kinds[k], longpid, "value", puts[i], 0);
+      both_readers_agree(L, b.p, b.len);
+    }
+  event_bytes(&b, "pid.cancel", pid, NULL, NULL, 1763800005);
+  both_readers_agree(L, b.p, b.len);
+  /* Every prefix of an event, and the event with a byte more. */
+  event_bytes(&b, "pid.exit", pid, "value", put_str, 0);
+  for (n = 0; n < b.len; n++) both_readers_agree(L, b.p, n);
+  wd_buf_put_u8(&b, 0);
+  both_readers_agree(L, b.p, b.len);
+  /* Keys in another order: left to the decoder. */
+  wd_buf_reset(&b);
+  wd_codec_put_header(&b, 1);
+  wd_codec_put_table(&b, 0, 4);
+  wd_codec_put_str(&b, "from", 4);
+  wd_codec_put_str(&b, pid, strlen(pid));
+  wd_codec_put_str(&b, "kind", 4);
+  wd_codec_put_str(&b, "pid.exit", 8);
+  wd_codec_put_str(&b, "at", 2);
+  wd_codec_put_int(&b, 1);
+  wd_codec_put_str(&b, "result", 6);
+  wd_codec_put_table(&b, 0, 0);
+  both_readers_agree(L, b.p, b.len);
+  wd_buf_close(&b);
+}
+
 /* }====== */
 
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -854,6 +970,7 @@ int main(void) {
     T(test_codec_decode_over_quota_raises_memory_error),
     T(test_codec_seed_corpus_encodes),
     T(test_codec_hand_writer_matches_encoder),
+    T(test_codec_event_reader_matches_decoder),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
