@@ -98,6 +98,53 @@ void wd_codec_put_table(wd_buf *b, uint64_t narr, uint64_t nhash) {
   wd_buf_put(b, t, n);
 }
 
+/* The head of every event (llife.c; the layout wd_codec_decode_event
+** reads): the header of one value, a table of four pairs, then kind, from
+** and at. One write when the strings are short, as they are. */
+void wd_codec_put_event_head(wd_buf *b, const char *kind, size_t kl,
+                             const char *from, size_t fl, int64_t at) {
+  uint8_t t[16 + 2 * SSTR_MAX + VARINT_MAX];
+  size_t n = 0;
+  if (kl > SSTR_MAX || fl > SSTR_MAX || at < 0) {
+    wd_codec_put_header(b, 1);
+    wd_codec_put_table(b, 0, 4);
+    wd_codec_put_str(b, "kind", 4);
+    wd_codec_put_str(b, kind, kl);
+    wd_codec_put_str(b, "from", 4);
+    wd_codec_put_str(b, from, fl);
+    wd_codec_put_str(b, "at", 2);
+    wd_codec_put_int(b, at);
+    return;
+  }
+  t[n++] = VERSION;
+  t[n++] = 1;
+  t[n++] = T_TAB;
+  t[n++] = 0;
+  t[n++] = 4;
+  t[n++] = T_SSTR + 4;
+  memcpy(t + n, "kind", 4);
+  n += 4;
+  t[n++] = (uint8_t)(T_SSTR + kl);
+  memcpy(t + n, kind, kl);
+  n += kl;
+  t[n++] = T_SSTR + 4;
+  memcpy(t + n, "from", 4);
+  n += 4;
+  t[n++] = (uint8_t)(T_SSTR + fl);
+  memcpy(t + n, from, fl);
+  n += fl;
+  t[n++] = T_SSTR + 2;
+  t[n++] = 'a';
+  t[n++] = 't';
+  if (at <= SINT_MAX) {
+    t[n++] = (uint8_t)(T_SINT | at);
+  } else {
+    t[n++] = T_INT;
+    n += varint(t + n, (uint64_t)at << 1);
+  }
+  wd_buf_put(b, t, n);
+}
+
 void wd_codec_put_error(wd_buf *b, const char *kind, const char *msg,
                         int retryable) {
   wd_buf_put_u8(b, T_ERR);

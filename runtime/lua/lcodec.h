@@ -111,6 +111,8 @@ void wd_codec_put_int(wd_buf *b, int64_t v);
 void wd_codec_put_num(wd_buf *b, double v);
 void wd_codec_put_str(wd_buf *b, const char *s, size_t n);
 void wd_codec_put_table(wd_buf *b, uint64_t narr, uint64_t nhash);
+void wd_codec_put_event_head(wd_buf *b, const char *kind, size_t kl,
+                             const char *from, size_t fl, int64_t at);
 void wd_codec_put_error(wd_buf *b, const char *kind, const char *msg,
                         int retryable);
 

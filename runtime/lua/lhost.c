@@ -76,6 +76,15 @@ void wd__host_ready(task *t) {
   wake_loop(a->h);
 }
 
+/* Wall-clock seconds, for the 'at' of events: the coarse clock (a few ms
+** of resolution) is enough and cheaper. */
+int64_t wd__host_now_s(void) {
+  struct timespec ts;
+  if (clock_gettime(CLOCK_REALTIME_COARSE, &ts) != 0)
+    clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec;
+}
+
 uint64_t wd__host_now_ns(void) {
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);

@@ -286,6 +286,7 @@ actor *wd__actor_of(lua_State *L);
 int wd__actor_route(actor *a, wd_msg *m, int force);
 void wd__actor_reroute(actor *a, sub *from);
 uint64_t wd__host_now_ns(void);
+int64_t wd__host_now_s(void);
 
 /* lpolicy.c */
 int wd__sec_init(wd_host *h, wd_cur *c);

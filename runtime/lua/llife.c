@@ -117,14 +117,8 @@ static int event_c(wd_buf *out, const char *from, size_t fl,
     if (out->max != 0 && n + 128 > out->max) return WD_ETOOBIG;
   }
   wd_buf_reset(out);
-  wd_codec_put_header(out, 1);
-  wd_codec_put_table(out, 0, 4);
-  put_key(out, "kind");
-  put_key(out, kind);
-  put_key(out, "from");
-  wd_codec_put_str(out, from, fl);
-  put_key(out, "at");
-  wd_codec_put_int(out, (int64_t)(wd__host_now_ns() / 1000000000u));
+  wd_codec_put_event_head(out, kind, strlen(kind), from, fl,
+                          wd__host_now_s());
   if (cancel) {
     put_key(out, "deadline");
     wd_codec_put_int(out, (int64_t)(deadline_ns / 1000000000u));
@@ -170,7 +164,7 @@ int wd__event_build(lua_State *L, const char *from, size_t fl,
   lua_setfield(L, -2, "kind");
   lua_pushlstring(L, from, fl);
   lua_setfield(L, -2, "from");
-  lua_pushinteger(L, (lua_Integer)(wd__host_now_ns() / 1000000000u));
+  lua_pushinteger(L, (lua_Integer)wd__host_now_s());
   lua_setfield(L, -2, "at");
   if (deadline_ns != 0 || strcmp(kind, "pid.cancel") == 0) {
     lua_pushinteger(L, (lua_Integer)(deadline_ns / 1000000000u));
@@ -214,15 +208,20 @@ void wd__event_out(wd_host *h, int kind, const char *from, size_t fl,
   (void)h->io.end(h->io.ud, st);
 }
 
+static void event_in(actor *a, int kind, const char *from, size_t fl,
+                     uint64_t deadline, const uint8_t *p, size_t n);
+
 static void event_to(wd_host *h, int kind, actor *a, const watch *w,
                      const wd_buf *b) {
   int local;
   uint64_t counter;
+  actor *to;
   wd__pid_is_local(h, w->pid, w->pidlen, &local, &counter);
-  if (local == 1)
-    wd__event_in(h, kind, a->pid, a->pidlen, w->pid, w->pidlen, 0,
-                 b ? b->p : NULL, b ? b->len : 0);
-  else if (local == 0)
+  if (local == 1) {
+    if ((to = wd__host_find(h, counter)) != NULL && to->state == A_ALIVE)
+      event_in(to, kind, a->pid, a->pidlen, 0, b ? b->p : NULL,
+               b ? b->len : 0);
+  } else if (local == 0)
     wd__event_out(h, kind, a->pid, a->pidlen, w->pid, w->pidlen, 0,
                   b ? b->p : NULL, b ? b->len : 0);
 }
@@ -309,11 +308,17 @@ void wd__event_in(wd_host *h, int kind, const char *from, size_t fl,
   int local;
   uint64_t counter;
   actor *a;
-  task *t;
   wd__pid_is_local(h, to, tl, &local, &counter);
   if (local != 1 || (a = wd__host_find(h, counter)) == NULL ||
       a->state != A_ALIVE)
     return; /* the watcher is gone: nobody to tell */
+  event_in(a, kind, from, fl, deadline, p, n);
+}
+
+/* An event for 'a' (alive, on this host). */
+static void event_in(actor *a, int kind, const char *from, size_t fl,
+                     uint64_t deadline, const uint8_t *p, size_t n) {
+  task *t;
   switch (kind) {
     case WD_EV_EXIT:
       route_event(a, from, fl, p, n);

@@ -882,6 +882,40 @@ static void both_readers_agree(lua_State *L, const uint8_t *p, size_t n) {
   assert_int_equal(lua_gettop(L), top);
 }
 
+/* wd_codec_put_event_head writes what the separate writers write, with
+** short and long strings and small, large and negative times. */
+static void test_codec_event_head_matches_writers(void **state) {
+  static const char *const strs[] = { "pid.exit", "{app:a|0x00012}",
+                                      "a string longer than thirty-one bytes",
+                                      "" };
+  static const int64_t ats[] = { 0, 127, 128, 1763800000, INT64_MAX, -1 };
+  wd_buf a, b;
+  size_t k, f, t;
+  (void)state;
+  wd_buf_init(&a, 0);
+  wd_buf_init(&b, 0);
+  for (k = 0; k < 4; k++)
+    for (f = 0; f < 4; f++)
+      for (t = 0; t < sizeof ats / sizeof ats[0]; t++) {
+        wd_buf_reset(&a);
+        wd_buf_reset(&b);
+        wd_codec_put_event_head(&a, strs[k], strlen(strs[k]), strs[f],
+                                strlen(strs[f]), ats[t]);
+        wd_codec_put_header(&b, 1);
+        wd_codec_put_table(&b, 0, 4);
+        wd_codec_put_str(&b, "kind", 4);
+        wd_codec_put_str(&b, strs[k], strlen(strs[k]));
+        wd_codec_put_str(&b, "from", 4);
+        wd_codec_put_str(&b, strs[f], strlen(strs[f]));
+        wd_codec_put_str(&b, "at", 2);
+        wd_codec_put_int(&b, ats[t]);
+        assert_int_equal(a.len, b.len);
+        assert_memory_equal(a.p, b.p, a.len);
+      }
+  wd_buf_close(&a);
+  wd_buf_close(&b);
+}
+
 /* The event reader (wd_codec_decode_event) gives what the general decoder
 ** gives, for every value an event can carry, for layouts it leaves to the
 ** decoder, and for every truncation and a trailing byte. */
@@ -971,6 +1005,7 @@ int main(void) {
     T(test_codec_seed_corpus_encodes),
     T(test_codec_hand_writer_matches_encoder),
     T(test_codec_event_reader_matches_decoder),
+    T(test_codec_event_head_matches_writers),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
