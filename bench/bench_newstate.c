@@ -1,10 +1,11 @@
 /*
 ** bench/bench_newstate.c
-** The floor under spawn in ward: one actor is one lua_State, and making
-** and closing an empty state (lua_newstate + lua_close, Lua's own work:
-** the string table, the metamethod names and reserved words interned,
-** the registry) costs this much before ward does anything. Prints
-** "FIGURE <states per second>" (median of 5 runs of N).
+** What a spawn would cost at least if each actor got a new lua_State:
+** making and closing an empty state (lua_newstate + lua_close, Lua's own
+** work: the string table, the metamethod names and reserved words
+** interned, the registry). ward reuses the states of ended actors
+** (runtime/lua/lstate.c) to stay under it. Prints "FIGURE <states per
+** second>" (median of 5 runs of N).
 ** Built by bench/run.sh: cc -O2 bench_newstate.c $(pkg-config lua5.4).
 */
 #include <stdio.h>

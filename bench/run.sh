@@ -255,11 +255,13 @@ if grep -q '"spawn_monitored"' runtime/lua/lprocess.c 2>/dev/null; then
   row "spawn_monitored+EXIT, one host" rt/s \
       "$(ward_fig lifecycle bench:monitor $N_MON bench:a)" \
       "$E_MON" hi ">= 0.5 x Erlang" "r >= 0.5"
-  # The floor under any spawn while one actor is one lua_State: making and
-  # closing an empty state, Lua's own work (bench/bench_newstate.c).
+  # What a spawn would cost at least if every actor got a new lua_State:
+  # making and closing an empty state, Lua's own work
+  # (bench/bench_newstate.c). ward reuses the states of ended actors
+  # (runtime/lua/lstate.c), so its spawn row can beat this one.
   ${CC:-cc} -O2 bench/bench_newstate.c -o "$TMP/bench_newstate" \
     $(pkg-config --cflags --libs lua5.4) 2>/dev/null &&
-    row "  floor: lua_newstate+lua_close" states/s \
+    row "  new state each: newstate+close" states/s \
         "$(taskset -c 0 "$TMP/bench_newstate" | awk '/^FIGURE/ { print $2 }')" \
         "$E_MON" hi "" "" ||
     echo "bench: bench/bench_newstate.c did not build" >&2
