@@ -563,24 +563,20 @@ static void test_pool_identity_separates(void **state) {
   rig_open(r, 64u << 20);
   run_ok(r, "a", "t", "", "check");
   /* Another actor, another scope, another entry: each a new state. */
-  wd__env_pool_stats(&s0);
-  check_clean(r, "a", "u", "");
-  settle(r);
-  wd__env_pool_stats(&s1);
-  assert_int_equal(s1.made - s0.made, 1);
-  assert_int_equal(s1.reused - s0.reused, 0);
-  s0 = s1;
-  check_clean(r, "a", "t", "other");
-  settle(r);
-  wd__env_pool_stats(&s1);
-  assert_int_equal(s1.made - s0.made, 1);
-  assert_int_equal(s1.reused - s0.reused, 0);
-  s0 = s1;
-  check_clean(r, "b", "t", "");
-  settle(r);
-  wd__env_pool_stats(&s1);
-  assert_int_equal(s1.made - s0.made, 1);
-  assert_int_equal(s1.reused - s0.reused, 0);
+  {
+    static const char *const kinds[][3] = {
+      { "a", "u", "" }, { "a", "t", "other" }, { "b", "t", "" },
+    };
+    size_t k;
+    for (k = 0; k < 3; k++) {
+      wd__env_pool_stats(&s0);
+      check_clean(r, kinds[k][0], kinds[k][1], kinds[k][2]);
+      settle(r);
+      wd__env_pool_stats(&s1);
+      assert_int_equal(s1.made - s0.made, 1);
+      assert_int_equal(s1.reused - s0.reused, 0);
+    }
+  }
   /* The same id with another meta is another actor. */
   wd_buf_init(&blue, 0);
   wd_buf_init(&red, 0);
@@ -621,17 +617,23 @@ static void test_pool_identity_separates(void **state) {
   assert_int_equal(s1.reused - s0.reused, 1);
 }
 
+/* Wait for actor 'id' to end with an error whose text holds 'what', then
+** let the host go idle. */
+static void expect_failure(rig *r, uint64_t id, const char *what) {
+  exitrec e;
+  wait_exit(r, id, &e);
+  assert_false(e.flags & WD_EXIT_OK);
+  if (strstr(e.text, what) == NULL) fail_msg("exit text: %s", e.text);
+  exit_free(&e);
+  settle(r);
+}
+
 static void test_pool_error_exit_reuses_state_not_thread(void **state) {
   rig *r = *state;
   wd_pool_stats s0, s1;
-  exitrec e;
   rig_open(r, 64u << 20);
   wd__env_pool_stats(&s0);
-  wait_exit(r, spawn(r, "a", "t", "", "boom"), &e);
-  assert_false(e.flags & WD_EXIT_OK);
-  if (strstr(e.text, "boom") == NULL) fail_msg("exit text: %s", e.text);
-  exit_free(&e);
-  settle(r);
+  expect_failure(r, spawn(r, "a", "t", "", "boom"), "boom");
   wd__env_pool_stats(&s1);
   if (s1.clean != 1 || s1.closed != s0.closed)
     fail_msg("the failed run's state was not kept: clean %zu, closed +%zu",
@@ -652,17 +654,11 @@ static void test_pool_error_exit_reuses_state_not_thread(void **state) {
 static void test_pool_memory_failure_closes(void **state) {
   rig *r = *state;
   wd_pool_stats s0, s1;
-  exitrec e;
   rig_open(r, 1u << 20);
   run_ok(r, "a", "t", "", "check");
   wd__env_pool_stats(&s0);
   assert_int_equal(s0.clean, 1);
-  wait_exit(r, spawn(r, "a", "t", "", "hog"), &e);
-  assert_false(e.flags & WD_EXIT_OK);
-  if (strstr(e.text, "memory limit exceeded") == NULL)
-    fail_msg("exit text: %s", e.text);
-  exit_free(&e);
-  settle(r);
+  expect_failure(r, spawn(r, "a", "t", "", "hog"), "memory limit exceeded");
   wd__env_pool_stats(&s1);
   assert_int_equal(s1.reused - s0.reused, 1); /* the hog had the state */
   assert_int_equal(s1.closed - s0.closed, 1); /* and it was closed */
