@@ -152,7 +152,8 @@ static void *actor_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
 **   at once plus DIRTY_SLACK: a host never holds more states than at its
 **   peak (whose memory it has kept anyway, see the allocator) plus that
 **   slack.
-** - At most POOL_MAX reset states are kept; more are closed.
+** - At most POOL_MAX reset states are kept, the most recently ended
+**   ones; the oldest is closed to make room.
 */
 #define POOL_MAX       64
 #define POOL_STATE_MAX (24 * 1024)
@@ -338,14 +339,21 @@ static int slot_reset(slot *s) {
   return -1;
 }
 
-/* Reset or close the oldest dirty state. */
+/* Reset the oldest dirty state into the pool, where it takes the place
+** of the least recently ended one when the pool is full; or close it. */
 static void dirty_one(void) {
   slot *s = g_pool.dirty.head;
   q_remove(&g_pool.dirty, s);
-  if (g_pool.clean.n < POOL_MAX && slot_reset(s) == 0)
-    q_push(&g_pool.clean, s);
-  else
+  if (slot_reset(s) < 0) {
     slot_free(s);
+    return;
+  }
+  if (g_pool.clean.n >= POOL_MAX) {
+    slot *old = g_pool.clean.head;
+    q_remove(&g_pool.clean, old);
+    slot_free(old);
+  }
+  q_push(&g_pool.clean, s);
 }
 
 /* Bind the reset state of 's' to 'a' and free 's'. */
