@@ -500,10 +500,14 @@ static void report_exit(actor *a, uint32_t flags, int32_t status,
   wd_buf_close(&res);
 }
 
-/* Free everything of 'a'. No Lua of 'a' runs afterwards. */
-static void actor_free(actor *a) {
+/* The end of 'a': nothing reaches it afterwards, no Lua of it runs. What
+** must stop now stops (timers, tasks, requests). With 'later', the rest
+** of its memory goes with its state's reset (a kill: kills come in
+** cascades through links, which then free nothing on their way); else
+** now (a normal end: its memory is still in the cache, and the next spawn
+** takes it). */
+static void actor_free(actor *a, int later) {
   wd_host *h = a->h;
-  sub *s;
   tmr *t;
   watch *w;
   int i;
@@ -534,6 +538,19 @@ static void actor_free(actor *a) {
     a->timers = t->next;
     wd__tmr_stop(t);
   }
+  if (later) { /* 'a' may be gone when this returns */
+    wd__env_release_actor(a);
+    return;
+  }
+  wd__env_release(a, 1);
+  wd__actor_reclaim(a);
+}
+
+/* Free what an ended actor still holds: its subscriptions and queued
+** messages, its identity, context and upgrade, itself. Nothing refers to
+** it any more (actor_free). */
+void wd__actor_reclaim(actor *a) {
+  sub *s;
   while ((s = a->subs) != NULL) {
     a->subs = s->next;
     wd_mbox_clear(&s->q);
@@ -542,7 +559,6 @@ static void actor_free(actor *a) {
   }
   wd_mbox_clear(&a->pending);
   wd_msg_free(a->decoding);
-  wd__env_release(a, 1);
   wd__sec_unbind(a);
   wd_free(a->ctx);
   wd_free(a->upg_entry);
@@ -561,7 +577,7 @@ static void finish(actor *a, lua_State *L, uint32_t flags, int vidx) {
   table_remove(h, a);
   a->state = A_DEAD;
   wd__life_exit(a, L, (flags & WD_EXIT_OK) != 0, vidx, NULL, NULL);
-  actor_free(a);
+  actor_free(a, 0);
   if (h->stopping && h->nactors == 0 && h->io.empty) h->io.empty(h->io.ud);
 }
 
@@ -616,7 +632,7 @@ static void finish_msg(actor *a, const char *kind, const char *msg) {
   table_remove(h, a);
   a->state = A_DEAD;
   wd__life_exit(a, NULL, 0, 0, kind, msg);
-  actor_free(a);
+  actor_free(a, 1);
   if (h->stopping && h->nactors == 0 && h->io.empty) h->io.empty(h->io.ud);
 }
 
@@ -1025,7 +1041,7 @@ void wd_host_stop(wd_host *h) {
   int i;
   h->stopping = 1;
   for (i = 0; i < HOST_BUCKETS; i++)
-    while (h->buckets[i] != NULL) actor_free(h->buckets[i]);
+    while (h->buckets[i] != NULL) actor_free(h->buckets[i], 0);
   if (h->idle_on) uv_idle_stop(&h->idle);
   h->idle_on = 0;
   if (!uv_is_closing((uv_handle_t *)&h->idle))

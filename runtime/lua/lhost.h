@@ -248,6 +248,7 @@ struct wd_host {
 
 /* lhost.c */
 actor *wd__host_find(wd_host *h, uint64_t counter);
+void wd__actor_reclaim(actor *a);
 /* What a spawn carries besides the entry. Strings need not be
 ** NUL-terminated. */
 typedef struct spawnmsg {
@@ -334,6 +335,7 @@ int wd__keep_get(lua_State *L, int i);
 void wd__keep_set(lua_State *L, int i);
 int wd__env_new(actor *a);
 void wd__env_release(actor *a, int ended);
+void wd__env_release_actor(actor *a);
 int wd__env_pool_work(uint64_t budget_ns);
 /* What the pool did (for tests): states made new, states reused, states
 ** closed instead of kept; reset ones waiting, ended ones waiting. */

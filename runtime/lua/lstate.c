@@ -196,6 +196,7 @@ typedef struct slot {
   char *actor;      /* sec_actor bytes (may hold a NUL), NUL, sec_scope */
   size_t actorlen;
   const char *scope;
+  actor *zombie;    /* dirty: the ended actor, its memory not yet freed */
 } slot;
 
 typedef struct slotq {
@@ -265,7 +266,16 @@ static slot *slot_new(void) {
   return s;
 }
 
+/* Free what the ended actor of 's' still holds (lhost.c). */
+static void slot_reclaim(slot *s) {
+  if (s->zombie != NULL) {
+    wd__actor_reclaim(s->zombie);
+    s->zombie = NULL;
+  }
+}
+
 static void slot_free(slot *s) {
+  slot_reclaim(s);
   if (s->L != NULL) {
     lua_setallocf(s->L, pool_alloc, &g_pool.idle);
     lua_close(s->L);
@@ -320,6 +330,7 @@ static int reset_p(lua_State *L) {
 ** when the state was closed instead (s->L is then NULL). */
 static int slot_reset(slot *s) {
   lua_State *L = s->L;
+  slot_reclaim(s);
   lua_setallocf(L, pool_alloc, &s->mem);
   lua_settop(L, 0);
   lua_pushcfunction(L, reset_p);
@@ -394,14 +405,15 @@ static lua_State *pool_get(actor *a) {
   return NULL;
 }
 
-/* Queue the state of 'a' (its tasks freed) for reset. 'ended': the actor
-** is being freed, so its identity strings can move to the slot. */
-static void pool_put(actor *a, lua_State *L, int ended) {
+/* Queue the state of 'a' (its tasks freed) for reset; returns its slot,
+** or NULL when the state was closed. 'ended': the actor is being freed,
+** so its identity strings can move to the slot. */
+static slot *pool_put(actor *a, lua_State *L, int ended) {
   slot *s;
   if (a->mem_failed || a->h->stopping || (s = slot_new()) == NULL) {
     lua_close(L);
     g_pool.st.closed++;
-    return;
+    return NULL;
   }
   s->L = L;
   s->spare_ok = a->spare_ok;
@@ -418,13 +430,19 @@ static void pool_put(actor *a, lua_State *L, int ended) {
     size_t n = a->sec_actorlen + 1 + strlen(a->sec_scope) + 1;
     if ((s->actor = wd_malloc(n)) == NULL) {
       slot_free(s);
-      return;
+      return NULL;
     }
     memcpy(s->actor, a->sec_actor, n);
     s->scope = s->actor + a->sec_actorlen + 1;
   }
   q_push(&g_pool.dirty, s);
-  while (g_pool.dirty.n + a->h->nactors > a->h->peak_actors + DIRTY_SLACK)
+  return s;
+}
+
+/* At most the host's peak of states, live and waiting, plus the slack. */
+static void dirty_bound(wd_host *h) {
+  while (g_pool.dirty.n > 0 &&
+         g_pool.dirty.n + h->nactors > h->peak_actors + DIRTY_SLACK)
     dirty_one();
 }
 
@@ -499,9 +517,29 @@ int wd__env_new(actor *a) {
 ** closed. No Lua of 'a' runs afterwards. 'ended': 'a' is being freed. */
 void wd__env_release(actor *a, int ended) {
   lua_State *L = a->L;
+  wd_host *h = a->h;
   a->L = NULL;
   if (L != NULL) pool_put(a, L, ended);
   a->spare_ok = 0;
+  dirty_bound(h);
+}
+
+/* The end of 'a' itself (lhost.c, actor_free: nothing reaches it any
+** more): its state goes as wd__env_release's, and the rest of its memory
+** (wd__actor_reclaim) is freed with the state's reset, or now when the
+** state is closed. So a cascade of exits frees nothing on its way. */
+void wd__env_release_actor(actor *a) {
+  lua_State *L = a->L;
+  wd_host *h = a->h;
+  slot *s = NULL;
+  a->L = NULL;
+  if (L != NULL) s = pool_put(a, L, 1);
+  a->spare_ok = 0;
+  if (s != NULL)
+    s->zombie = a;
+  else
+    wd__actor_reclaim(a);
+  dirty_bound(h);
 }
 
 /* }====== */

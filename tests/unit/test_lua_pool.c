@@ -43,6 +43,7 @@ static const char lib_src[] = "return { count = 0 }\n";
 **   "dirty"  leave as much behind as a script can, then report
 **   "boom"   leave as much behind, then end with an error
 **   "hog"    allocate until the memory limit ends it
+**   "spin"   leave as much behind, then loop until the CPU budget ends it
 ** The report: the id of a new table, the global 'leak' read raw, an
 ** undefined global, the library's count, the heap in KB, the chunk-level
 ** global 'x', the calls of this chunk's main, every key of _G.
@@ -104,6 +105,9 @@ static const char a_src[] =
   "  elseif mode == 'boom' then\n"
   "    dirty()\n"
   "    deep(20)\n"
+  "  elseif mode == 'spin' then\n"
+  "    dirty()\n"
+  "    while true do end\n"
   "  elseif mode == 'hog' then\n"
   "    local t, i = {}, 0\n"
   "    while true do\n"
@@ -209,7 +213,7 @@ static void put_entry(wd_buf *b, const char *id, const char *src, int lib,
 
 /* A host "pt" with entries lib, a, b, spin and the heap limit 'memory'
 ** per actor; no policies, no ceiling. */
-static void rig_open(rig *r, uint64_t memory) {
+static void rig_open_cpu(rig *r, uint64_t memory, uint64_t cpu_ns) {
   wd_host_io io;
   wd_buf init;
   wd_cur c;
@@ -232,7 +236,7 @@ static void rig_open(rig *r, uint64_t memory) {
   wd_buf_put_u64(&init, 4u << 20);  /* max_payload */
   wd_buf_put_u64(&init, 1000);      /* max_processes */
   wd_buf_put_u64(&init, 10000000);  /* slice_ns */
-  wd_buf_put_u64(&init, 0);         /* cpu_ns */
+  wd_buf_put_u64(&init, cpu_ns);    /* cpu_ns */
   wd_buf_put_u64(&init, 0);         /* spawn_rate */
   wd_buf_put_u32(&init, 4);
   put_entry(&init, "lib", lib_src, 1, NULL);
@@ -252,6 +256,10 @@ static void rig_open(rig *r, uint64_t memory) {
   wd_host_add_pids(r->h, 1, 1u << 20);
 }
 
+static void rig_open(rig *r, uint64_t memory) {
+  rig_open_cpu(r, memory, 0);
+}
+
 /* Stop and free the host (the pool is drained), close the loop. */
 static void rig_close(rig *r) {
   if (r->h == NULL) return;
@@ -263,11 +271,12 @@ static void rig_close(rig *r) {
   wd_buf_close(&r->out);
 }
 
-/* Spawn 'eid' as a root (its exit is reported) with the argument 'mode',
-** the security actor 'who' ('alen' bytes) and 'scope'. Returns the
-** counter of its PID. */
-static uint64_t spawn_as(rig *r, const char *eid, const char *who,
-                         size_t alen, const char *scope, const char *mode) {
+/* Spawn 'eid' with 'flags' (WD_SPAWN_ROOT: its exit is reported), the
+** argument 'mode', the security actor 'who' ('alen' bytes) and 'scope'.
+** Returns the counter of its PID. */
+static uint64_t spawn_flags(rig *r, const char *eid, const char *who,
+                            size_t alen, const char *scope, const char *mode,
+                            uint32_t flags) {
   wd_buf body, args;
   wd_cur c;
   size_t off = r->out.len;
@@ -283,7 +292,7 @@ static uint64_t spawn_as(rig *r, const char *eid, const char *who,
   wd_buf_put_cstr(&body, "");  /* parent: the broker */
   wd_buf_put_cstr(&body, eid);
   wd_buf_put_cstr(&body, "pt");
-  wd_buf_put_u32(&body, WD_SPAWN_ROOT);
+  wd_buf_put_u32(&body, flags);
   wd_buf_put_str(&body, who, alen);
   wd_buf_put_cstr(&body, scope);
   wd_buf_put_str(&body, (const char *)args.p, args.len);
@@ -307,6 +316,11 @@ static uint64_t spawn_as(rig *r, const char *eid, const char *who,
     assert_int_equal(wd_pid_parse(s, n, &hid, &hl, &counter), 0);
     return counter;
   }
+}
+
+static uint64_t spawn_as(rig *r, const char *eid, const char *who,
+                         size_t alen, const char *scope, const char *mode) {
+  return spawn_flags(r, eid, who, alen, scope, mode, WD_SPAWN_ROOT);
 }
 
 static uint64_t spawn(rig *r, const char *eid, const char *who,
@@ -701,6 +715,52 @@ static void test_pool_drain(void **state) {
 
 /* }====== */
 
+/* Turn the loop until the host has 'n' actors (at most a few seconds). */
+static void wait_count(rig *r, size_t n) {
+  int i;
+  for (i = 0; i < 200000 && wd_host_count(r->h) != n; i++)
+    uv_run(&r->loop, UV_RUN_NOWAIT);
+  assert_int_equal(wd_host_count(r->h), n);
+}
+
+/* A killed actor (here: at its CPU budget; not a root, whose end the
+** broker hears of through another path) leaves its memory to be freed
+** with its state's reset (lhost.c, actor_free): the reset happens when
+** the host is idle, the state is reused, and nothing of the actor is
+** left (valgrind: nothing leaked, nothing freed twice). */
+static void test_pool_killed_actor_freed_with_reset(void **state) {
+  rig *r = *state;
+  wd_pool_stats s0, s1;
+  rig_open_cpu(r, 64u << 20, 30000000); /* 30 ms of CPU each */
+  wd__env_pool_stats(&s0);
+  (void)spawn_flags(r, "a", "t", 1, "", "spin", 0);
+  wait_count(r, 0);
+  settle(r);
+  wd__env_pool_stats(&s1);
+  assert_int_equal(s1.made - s0.made, 1);
+  assert_int_equal(s1.clean, 1);
+  assert_int_equal(s1.dirty, 0);
+  check_clean(r, "a", "t", "");
+  wd__env_pool_stats(&s1);
+  assert_int_equal(s1.reused - s0.reused, 1);
+}
+
+/* A killed actor whose state is still waiting when the host is freed:
+** the drain frees its memory too. */
+static void test_pool_killed_actor_freed_by_drain(void **state) {
+  rig *r = *state;
+  wd_pool_stats s0;
+  rig_open_cpu(r, 64u << 20, 30000000);
+  /* The yielding spinner keeps the run queue busy (and uses little CPU)
+  ** after the looping one is killed, so its state stays waiting. */
+  (void)spawn_flags(r, "spin", "t", 1, "", "x", 0);
+  (void)spawn_flags(r, "a", "t", 1, "", "spin", 0);
+  wait_count(r, 1);
+  wd__env_pool_stats(&s0);
+  assert_int_equal(s0.dirty, 1);
+  rig_close(r); /* the teardown's check: clean == dirty == 0 */
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void) {
@@ -711,6 +771,8 @@ int main(void) {
     T(test_pool_error_exit_reuses_state_not_thread),
     T(test_pool_memory_failure_closes),
     T(test_pool_drain),
+    T(test_pool_killed_actor_freed_with_reset),
+    T(test_pool_killed_actor_freed_by_drain),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
