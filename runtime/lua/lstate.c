@@ -154,6 +154,9 @@ static void *actor_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
 **   slack.
 ** - At most POOL_MAX reset states are kept, the most recently ended
 **   ones; the oldest is closed to make room.
+** - A killed actor's own memory (its subscriptions, queued messages,
+**   identity, the actor itself) waits with its state and is freed at its
+**   reset (wd__env_release_actor): kills come in cascades.
 */
 #define POOL_MAX       64
 #define POOL_STATE_MAX (24 * 1024)
