@@ -98,6 +98,13 @@ void wd_codec_put_table(wd_buf *b, uint64_t narr, uint64_t nhash) {
   wd_buf_put(b, t, n);
 }
 
+/* A short string (n <= SSTR_MAX) at t; returns its length in bytes. */
+static size_t sstr_at(uint8_t *t, const char *s, size_t n) {
+  t[0] = (uint8_t)(T_SSTR + n);
+  memcpy(t + 1, s, n);
+  return 1 + n;
+}
+
 /* The head of every event (llife.c; the layout wd_codec_decode_event
 ** reads): the header of one value, a table of four pairs, then kind, from
 ** and at. One write when the strings are short, as they are. */
@@ -121,21 +128,11 @@ void wd_codec_put_event_head(wd_buf *b, const char *kind, size_t kl,
   t[n++] = T_TAB;
   t[n++] = 0;
   t[n++] = 4;
-  t[n++] = T_SSTR + 4;
-  memcpy(t + n, "kind", 4);
-  n += 4;
-  t[n++] = (uint8_t)(T_SSTR + kl);
-  memcpy(t + n, kind, kl);
-  n += kl;
-  t[n++] = T_SSTR + 4;
-  memcpy(t + n, "from", 4);
-  n += 4;
-  t[n++] = (uint8_t)(T_SSTR + fl);
-  memcpy(t + n, from, fl);
-  n += fl;
-  t[n++] = T_SSTR + 2;
-  t[n++] = 'a';
-  t[n++] = 't';
+  n += sstr_at(t + n, "kind", 4);
+  n += sstr_at(t + n, kind, kl);
+  n += sstr_at(t + n, "from", 4);
+  n += sstr_at(t + n, from, fl);
+  n += sstr_at(t + n, "at", 2);
   if (at <= SINT_MAX) {
     t[n++] = (uint8_t)(T_SINT | at);
   } else {

@@ -523,21 +523,28 @@ static int teardown(void **state) {
   return 0;
 }
 
+/* Since 's0' the pool made 'made' new states and reused 'reused'; the
+** stats now go to 'now' (if not NULL). */
+static void assert_since(const wd_pool_stats *s0, size_t made,
+                         size_t reused, wd_pool_stats *now) {
+  wd_pool_stats s1;
+  wd__env_pool_stats(&s1);
+  assert_int_equal(s1.made - s0->made, made);
+  assert_int_equal(s1.reused - s0->reused, reused);
+  if (now != NULL) *now = s1;
+}
+
 static void test_pool_reuse_happens(void **state) {
   rig *r = *state;
   wd_pool_stats s0, s1, s2;
   rig_open(r, 64u << 20);
   wd__env_pool_stats(&s0);
   run_ok(r, "a", "t", "", "check");
-  wd__env_pool_stats(&s1);
-  assert_int_equal(s1.made - s0.made, 1);
-  assert_int_equal(s1.reused - s0.reused, 0);
+  assert_since(&s0, 1, 0, &s1);
   assert_int_equal(s1.clean, 1); /* reset while the host was idle */
   assert_int_equal(s1.dirty, 0);
   check_clean(r, "a", "t", "");
-  wd__env_pool_stats(&s2);
-  assert_int_equal(s2.made - s1.made, 0);
-  assert_int_equal(s2.reused - s1.reused, 1);
+  assert_since(&s1, 0, 1, &s2);
   assert_int_equal(s2.closed - s1.closed, 0);
   settle(r);
   wd__env_pool_stats(&s2);
@@ -562,9 +569,7 @@ static void test_pool_nothing_survives(void **state) {
     fail_msg("the dirty run's state was not kept: clean %zu, closed +%zu",
              s1.clean, s1.closed - s0.closed);
   check_clean(r, "a", "t", "");
-  wd__env_pool_stats(&s1);
-  assert_int_equal(s1.made - s0.made, 1);
-  assert_int_equal(s1.reused - s0.reused, 1);
+  assert_since(&s0, 1, 1, NULL);
 }
 
 static void test_pool_identity_separates(void **state) {
@@ -586,9 +591,7 @@ static void test_pool_identity_separates(void **state) {
       wd__env_pool_stats(&s0);
       check_clean(r, kinds[k][0], kinds[k][1], kinds[k][2]);
       settle(r);
-      wd__env_pool_stats(&s1);
-      assert_int_equal(s1.made - s0.made, 1);
-      assert_int_equal(s1.reused - s0.reused, 0);
+      assert_since(&s0, 1, 0, &s1);
     }
   }
   /* The same id with another meta is another actor. */
@@ -617,18 +620,14 @@ static void test_pool_identity_separates(void **state) {
   report_close(&p);
   exit_free(&e);
   settle(r);
-  wd__env_pool_stats(&s1);
-  assert_int_equal(s1.made - s0.made, 1);
-  assert_int_equal(s1.reused - s0.reused, 0);
+  assert_since(&s0, 1, 0, &s1);
   wd_buf_close(&blue);
   wd_buf_close(&red);
   /* Every kind so far waits in the pool: the first one is still there. */
   assert_int_equal(s1.clean, 6);
   s0 = s1;
   check_clean(r, "a", "t", "");
-  wd__env_pool_stats(&s1);
-  assert_int_equal(s1.made - s0.made, 0);
-  assert_int_equal(s1.reused - s0.reused, 1);
+  assert_since(&s0, 0, 1, NULL);
 }
 
 /* Wait for actor 'id' to end with an error whose text holds 'what', then
@@ -655,9 +654,7 @@ static void test_pool_error_exit_reuses_state_not_thread(void **state) {
   /* The errored thread still holds its frames: a next actor given it
   ** could not run at all. This one runs, and finds nothing. */
   check_clean(r, "a", "t", "");
-  wd__env_pool_stats(&s1);
-  assert_int_equal(s1.made - s0.made, 1);
-  assert_int_equal(s1.reused - s0.reused, 1);
+  assert_since(&s0, 1, 1, NULL);
   /* A clean end gives the state back once more. */
   settle(r);
   check_clean(r, "a", "t", "");
@@ -680,9 +677,7 @@ static void test_pool_memory_failure_closes(void **state) {
   assert_int_equal(s1.dirty, 0);
   s0 = s1;
   check_clean(r, "a", "t", "");
-  wd__env_pool_stats(&s1);
-  assert_int_equal(s1.made - s0.made, 1);
-  assert_int_equal(s1.reused - s0.reused, 0);
+  assert_since(&s0, 1, 0, NULL);
 }
 
 static void test_pool_drain(void **state) {
