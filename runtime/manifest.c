@@ -851,6 +851,7 @@ static int add_entry(wd_manifest *m, wd_entry *e) {
   }
   *index_slot(x->slots, x->cap, e->id) = e;
   x->n++;
+  e->index = m->nentries;
   m->entries[m->nentries++] = e;
   return 0;
 }

@@ -181,13 +181,45 @@ static void put_entry(wd_buf *w, const wd_entry *e) {
   }
 }
 
-/* Does entry 'e' run on host 's'? Entries pinned to a host run only there;
-** libraries go everywhere. */
+/* May entry 'e' run on host 's'? A process.lua pinned to a host runs only
+** there; one without 'host:' anywhere. */
 static int entry_on_host(const wd_entry *e, const hslot *s) {
-  if (e->kind == WD_KIND_LIBRARY) return 1;
   if (e->kind != WD_KIND_LUA) return 0;
   return e->u.lua.host == NULL || strcmp(e->u.lua.host, s->id) == 0;
 }
+
+/* {------ Shipping sources ------
+** A host holds only the sources it needs: the entries pinned to it (in
+** INIT) and the entries whose spawn or upgrade onto it the broker has
+** allowed (ENTRY records, on first use), each with its imports. Records
+** on a link keep their order, so the source arrives before the request
+** that needs it. A restarted host starts again from INIT. */
+
+static unsigned char *shipped_of(const hslot *s) {
+  const wd_broker *b = s->b;
+  return b->shipped + (size_t)(s - b->hosts) * b->m->nentries;
+}
+
+/* Put 'e' and then every import it still lacks: into 'w' (INIT, counting
+** in *n) or, with 'w' NULL, as ENTRY records of their own. */
+static void ship(hslot *s, const wd_entry *e, wd_buf *w, uint32_t *n) {
+  unsigned char *done = shipped_of(s);
+  size_t i, st = 0;
+  if (done[e->index]) return;
+  done[e->index] = 1;
+  if (w == NULL) {
+    put_entry(wd__brk_rec(s, WD_R_ENTRY, &st), e);
+    wd__brk_rec_done(s, st);
+  } else {
+    put_entry(w, e);
+    (*n)++;
+  }
+  for (i = 0; i < e->u.lua.nimports; i++)
+    if (e->u.lua.imports[i].entry != NULL)
+      ship(s, e->u.lua.imports[i].entry, w, n);
+}
+
+/* }------ */
 
 static void send_init(hslot *s) {
   const wd_host_limits *lim = &s->he->u.host.limits;
@@ -195,6 +227,7 @@ static void send_init(hslot *s) {
   size_t st, i, pos;
   uint32_t n = 0;
   wd_buf *w = wd__brk_rec(s, WD_R_INIT, &st);
+  memset(shipped_of(s), 0, m->nentries);
   wd_buf_put_u64(w, lim->memory);
   wd_buf_put_u64(w, (uint64_t)lim->mailbox);
   /* A message must fit one frame, which must fit one datagram. */
@@ -207,11 +240,12 @@ static void send_init(hslot *s) {
   wd_buf_put_u64(w, (uint64_t)lim->spawn_rate);
   pos = w->len;
   wd_buf_put_u32(w, 0);
-  for (i = 0; i < m->nentries; i++)
-    if (entry_on_host(m->entries[i], s)) {
-      put_entry(w, m->entries[i]);
-      n++;
-    }
+  for (i = 0; i < m->nentries; i++) {
+    const wd_entry *e = m->entries[i];
+    if (e->kind == WD_KIND_LUA && e->u.lua.host != NULL &&
+        strcmp(e->u.lua.host, s->id) == 0)
+      ship(s, e, w, &n);
+  }
   wd_buf_patch_u32(w, pos, n);
   wd__brk_sec_put_init(s, w);
   wd__brk_rec_done(s, st);
@@ -592,6 +626,7 @@ static int req_spawn(hslot *s, uint32_t req, wd_cur *c) {
     f->name = wd_strndup(q.name, q.nl);
     if (f->name != NULL) wd__brk_name_put(b, q.name, q.nl, "", 0, -1, 0);
   }
+  ship(t, e, NULL, NULL);
   put_spawn(t, f, &q);
   return 0;
 }
@@ -660,6 +695,46 @@ static int req_send(hslot *s, uint32_t req, wd_cur *c) {
   return 0;
 }
 
+
+/* UPGRADE: a process of host 's' may become entry 'eid', which that host
+** does not hold: decided again here, then shipped before the answer. */
+static int req_upgrade(hslot *s, uint32_t req, wd_cur *c) {
+  wd_broker *b = s->b;
+  const char *caller, *eid;
+  size_t cl, el;
+  uint64_t counter;
+  const wd_entry *e;
+  char id[300];
+  if (get_str(c, &caller, &cl) || get_str(c, &eid, &el) ||
+      wd_cur_left(c) != 0)
+    return WD_EBADFRAME;
+  if (!wd__brk_owns(s, caller, cl, &counter)) {
+    wd__brk_host_down(s, "upgrade request for a PID not of this host");
+    return WD_EBADFRAME;
+  }
+  if (el == 0 || el >= sizeof id || memchr(eid, '\0', el) != NULL) {
+    wd__brk_reply(s, req, WD_EINVAL, "upgrade: invalid entry id");
+    return 0;
+  }
+  memcpy(id, eid, el);
+  id[el] = '\0';
+  if (wd__brk_allow(s, req, caller, cl, "process.upgrade", eid, el, s->id,
+                    NULL))
+    return 0;
+  e = wd_manifest_find(b->m, id);
+  if (e == NULL || e->kind != WD_KIND_LUA) {
+    wd__brk_reply(s, req, WD_ENOTFOUND, "upgrade: entry not found: %s", id);
+    return 0;
+  }
+  if (!entry_on_host(e, s)) {
+    wd__brk_reply(s, req, WD_ENOTFOUND, "upgrade: entry %s runs on host %s, "
+                  "not %s", id, e->u.lua.host, s->id);
+    return 0;
+  }
+  ship(s, e, NULL, NULL);
+  wd__brk_reply(s, req, 0, "%s", "");
+  return 0;
+}
 
 static int on_reply(hslot *s, wd_cur *c) {
   wd_broker *b = s->b;
@@ -758,6 +833,8 @@ static int dispatch_req(hslot *s, uint32_t req, uint8_t op, wd_cur *body) {
       return wd__brk_req_life(s, req, op, body);
     case WD_OP_AUDIT:
       return wd__brk_sec_audit_req(s, req, body);
+    case WD_OP_UPGRADE:
+      return req_upgrade(s, req, body);
     default:
       return WD_EBADFRAME;
   }
@@ -1080,11 +1157,15 @@ int wd_broker_new(const wd_manifest *m, const wd_broker_opts *o,
   for (i = 0; i < m->nentries; i++)
     if (m->entries[i]->kind == WD_KIND_HOST) n++;
   b->hosts = wd_calloc((size_t)(n ? n : 1), sizeof *b->hosts);
+  b->shipped = wd_calloc((size_t)(n ? n : 1) * (m->nentries ? m->nentries : 1),
+                         1);
   b->master = sodium_malloc(32);
   if (b->o.shutdown_ns == 0) b->o.shutdown_ns = 5000000000ull;
   b->enc = luaL_newstate();
-  if (b->hosts == NULL || b->master == NULL || b->enc == NULL) {
+  if (b->hosts == NULL || b->shipped == NULL || b->master == NULL ||
+      b->enc == NULL) {
     if (b->enc) lua_close(b->enc);
+    wd_free(b->shipped);
     wd_free(b->hosts);
     if (b->master) sodium_free(b->master);
     wd_free(b);
@@ -1093,6 +1174,7 @@ int wd_broker_new(const wd_manifest *m, const wd_broker_opts *o,
   if ((r = wd__brk_sec_open(b, err, errlen)) < 0) {
     wd__brk_sec_close(b);
     lua_close(b->enc);
+    wd_free(b->shipped);
     wd_free(b->hosts);
     sodium_free(b->master);
     wd_free(b);
@@ -1233,6 +1315,7 @@ static int spawn_watched(wd_broker *b, const wd_entry *e, const char *host,
   f->cb = cb;
   f->ud = ud;
   f->svc = svcno;
+  ship(t, e, NULL, NULL);
   w = wd__brk_rec(t, WD_R_REQ, &st);
   wd_buf_put_u32(w, f->breq);
   wd_buf_put_u8(w, WD_OP_SPAWN);
@@ -1353,6 +1436,7 @@ void wd_broker_free(wd_broker *b) {
     }
   uv_loop_close(&b->loop);
   sodium_free(b->master);
+  wd_free(b->shipped);
   wd_free(b->hosts);
   wd_free(b);
 }

@@ -111,6 +111,7 @@ struct wd_broker {
   wd_broker_opts o;
   hslot *hosts;
   int nhosts;
+  unsigned char *shipped; /* per host, per manifest entry: sent to it */
   unsigned char *master;
   uint64_t next_pid;
   uint64_t next_index;

@@ -61,6 +61,8 @@ static int on_rec(wd_link *l, uint8_t rtype, wd_cur *body) {
       if (c->inited) return WD_EBADFRAME;
       c->inited = 1;
       return wd_host_init(c->host, body);
+    case WD_R_ENTRY:
+      return wd_host_add_entry(c->host, body);
     case WD_R_PIDS:
       if (wd_cur_u64(body, &base) || wd_cur_u64(body, &count))
         return WD_EBADFRAME;

@@ -44,6 +44,10 @@ int wd_host_new(uv_loop_t *loop, const char *id, const wd_host_io *io,
                 wd_host **out);
 /* Load the INIT record: limits and entries. Returns 0 or WD_EBADFRAME. */
 int wd_host_init(wd_host *h, wd_cur *body);
+/* One more entry (WD_R_ENTRY: the body of one entry as in INIT), shipped
+** on first use. Returns 0, WD_ENOMEM, or WD_EBADFRAME for a malformed
+** body or an id the host already holds. */
+int wd_host_add_entry(wd_host *h, wd_cur *body);
 /* A fresh block of PID counters from the broker. */
 void wd_host_add_pids(wd_host *h, uint64_t base, uint64_t count);
 /* A request from the broker (spawn, send). The host answers with a REPLY

@@ -170,6 +170,7 @@ struct wd_entry {
   const wd_node *node;   /* the entry map: file/line/col for messages */
   const wd_node *meta;   /* 'meta:' map or NULL (any kind) */
   const char *meta_type; /* 'meta.type' or NULL */
+  size_t index;          /* its place in wd_manifest.entries */
   union {
     wd_host_conf host;     /* WD_KIND_HOST */
     wd_lua_conf lua;       /* WD_KIND_LUA, WD_KIND_LIBRARY */

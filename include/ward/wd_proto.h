@@ -16,7 +16,11 @@ enum {
 
 /*
 ** Record types. Direction and body (strings are u32-length prefixed):
-**   INIT    b->h  host config, entries; see broker.c 'send_init'
+**   INIT    b->h  host config, the entries pinned to the host and their
+**                 imports; see broker.c 'send_init'
+**   ENTRY   b->h  one more entry, as in INIT: the broker ships an entry
+**                 not pinned to the host (and its imports) on the first
+**                 spawn or upgrade onto the host that it allowed
 **   PIDS    b->h  u64 base, u32 count: a fresh block of PID counters
 **   PIDREQ  h->b  (empty): the host's block is running low
 **   PRINT   h->b  str text: script output, written to ward's stdout
@@ -51,6 +55,7 @@ enum {
   WD_R_LOG,
   WD_R_EVENT,
   WD_R_BEAT,
+  WD_R_ENTRY,
   WD_R_MAX
 };
 
@@ -68,6 +73,10 @@ enum {
 **           str from, str dest              -> REPLY (status only)
 **   CANCEL  str from, str dest, u64 deadline (unix ns, 0 none)
 **                                           -> REPLY (status only)
+**   UPGRADE str caller, str entry       -> REPLY (status only)
+**           the caller may become 'entry' (process.upgrade), which the
+**           host does not hold: the broker checks it, ships the entry
+**           (ENTRY, before the REPLY) and answers
 **   AUDIT   str action, str resource, u8 effect, str reason,
 **           u32 n, n * (str key, str value), u32 n, n * str policy
 **           a decision the host made for the caller, logged before it
@@ -91,6 +100,7 @@ enum {
   WD_OP_TERMINATE,
   WD_OP_CANCEL,
   WD_OP_AUDIT,
+  WD_OP_UPGRADE,
   WD_OP_MAX
 };
 

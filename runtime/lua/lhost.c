@@ -223,7 +223,7 @@ entry *wd__host_entry(wd_host *h, const char *id) {
   int i;
   if (h->elast != NULL && strcmp(h->elast->id, id) == 0) return h->elast;
   for (i = 0; i < h->nentries; i++)
-    if (strcmp(h->entries[i].id, id) == 0) return h->elast = &h->entries[i];
+    if (strcmp(h->entries[i]->id, id) == 0) return h->elast = h->entries[i];
   return NULL;
 }
 
@@ -819,9 +819,75 @@ static int get_str(wd_cur *c, char **out) {
   return *out ? 0 : WD_ENOMEM;
 }
 
-int wd_host_init(wd_host *h, wd_cur *c) {
-  uint32_t n, i, j;
+static void entry_free(entry *e) {
+  int j;
+  wd_free(e->id);
+  wd_free(e->chunkname);
+  wd_free(e->source);
+  wd_free(e->method);
+  wd_free(e->bytecode);
+  if (e->imports)
+    for (j = 0; j < e->nimports * 2; j++) wd_free(e->imports[j]);
+  wd_free(e->imports);
+  wd_free(e);
+}
+
+/* Read one entry (see broker.c 'put_entry') into a new entry. */
+static int entry_read(wd_cur *c, entry **out) {
+  entry *e = wd_calloc(1, sizeof *e);
+  const char *s;
+  size_t sl;
+  uint32_t ni, j;
   uint8_t lib;
+  *out = e;
+  if (e == NULL) return WD_ENOMEM;
+  if (get_str(c, &e->id) || get_str(c, &e->chunkname) ||
+      get_str(c, &e->method) || wd_cur_u8(c, &lib) || wd_cur_u32(c, &ni) ||
+      ni > 1000 || wd_cur_str(c, &s, &sl) < 0)
+    return WD_EBADFRAME;
+  if ((e->source = wd_strndup(s, sl)) == NULL) return WD_ENOMEM;
+  e->srclen = sl;
+  e->library = lib != 0;
+  e->imports = wd_calloc(ni * 2 + 1, sizeof(char *));
+  if (e->imports == NULL) return WD_ENOMEM;
+  e->nimports = (int)ni;
+  for (j = 0; j < ni * 2; j++)
+    if (get_str(c, &e->imports[j])) return WD_EBADFRAME;
+  return 0;
+}
+
+/* Read one entry and add it to the host's table: ids are unique (the
+** broker ships an entry once per host start). */
+static int entry_add(wd_host *h, wd_cur *c) {
+  entry *e;
+  int r = entry_read(c, &e);
+  if (r == 0 && wd__host_entry(h, e->id) != NULL) r = WD_EBADFRAME;
+  if (r == 0 && h->nentries == h->centries) {
+    int n = h->centries ? h->centries * 2 : 16;
+    entry **v = n <= 200000 ? wd_realloc(h->entries, (size_t)n * sizeof *v)
+                            : NULL;
+    if (v == NULL) r = WD_ENOMEM;
+    else {
+      h->entries = v;
+      h->centries = n;
+    }
+  }
+  if (r < 0) {
+    if (e != NULL) entry_free(e);
+    return r;
+  }
+  h->entries[h->nentries++] = e;
+  return 0;
+}
+
+int wd_host_add_entry(wd_host *h, wd_cur *c) {
+  int r = entry_add(h, c);
+  if (r == 0 && wd_cur_left(c) != 0) r = WD_EBADFRAME;
+  return r;
+}
+
+int wd_host_init(wd_host *h, wd_cur *c) {
+  uint32_t n, i;
   int r = 0;
   r = r || wd_cur_u64(c, &h->lim.memory) || wd_cur_u64(c, &h->lim.mailbox) ||
       wd_cur_u64(c, &h->lim.max_payload) ||
@@ -831,31 +897,8 @@ int wd_host_init(wd_host *h, wd_cur *c) {
       wd_cur_u32(c, &n);
   if (r) return WD_EBADFRAME;
   if (n > 100000) return WD_EBADFRAME;
-  h->entries = wd_calloc(n ? n : 1, sizeof *h->entries);
-  if (h->entries == NULL) return WD_ENOMEM;
-  for (i = 0; i < n; i++) {
-    entry *e = &h->entries[i];
-    uint32_t ni;
-    h->nentries = (int)i + 1;
-    if (get_str(c, &e->id) || get_str(c, &e->chunkname) ||
-        get_str(c, &e->method) || wd_cur_u8(c, &lib) || wd_cur_u32(c, &ni))
-      return WD_EBADFRAME;
-    {
-      const char *s;
-      size_t sl;
-      if (wd_cur_str(c, &s, &sl) < 0) return WD_EBADFRAME;
-      e->source = wd_strndup(s, sl);
-      if (e->source == NULL) return WD_ENOMEM;
-      e->srclen = sl;
-    }
-    e->library = lib != 0;
-    if (ni > 1000) return WD_EBADFRAME;
-    e->imports = wd_calloc(ni * 2 + 1, sizeof(char *));
-    if (e->imports == NULL) return WD_ENOMEM;
-    e->nimports = (int)ni;
-    for (j = 0; j < ni * 2; j++)
-      if (get_str(c, &e->imports[j])) return WD_EBADFRAME;
-  }
+  for (i = 0; i < n; i++)
+    if ((r = entry_add(h, c)) < 0) return r;
   if (h->lim.slice_ns == 0) h->lim.slice_ns = 10000000;
   return wd__sec_init(h, c);
 }
@@ -990,8 +1033,15 @@ int wd_host_on_reply(wd_host *h, uint32_t req, int32_t status,
   t->w.status = status;
   /* The link must exist before any event that follows this reply in the
   ** same frame (a linked child that fails at once). */
-  if (t->w.link_on_reply && status >= 0 && n > 0 && s[0] != '=')
-    wd__watch_add(t->a, WT_LINK, s, n);
+  if (t->w.link_on_reply && status >= 0 && n > 0 && s[0] != '=') {
+    int local;
+    uint64_t counter;
+    /* A linked child on this host got both sides when it was made (2: the
+    ** reply to a spawn). */
+    wd__pid_is_local(h, s, n, &local, &counter);
+    if (t->w.link_on_reply == 1 || local != 1)
+      wd__watch_add(t->a, WT_LINK, s, n);
+  }
   t->w.link_on_reply = 0;
   wd_free(t->w.rstr);
   t->w.rstr = wd_strndup(s, n);
@@ -1049,19 +1099,11 @@ void wd_host_stop(wd_host *h) {
 }
 
 void wd_host_free(wd_host *h) {
-  int i, j;
+  int i;
   if (h == NULL) return;
-  for (i = 0; i < h->nentries; i++) {
-    entry *e = &h->entries[i];
-    wd_free(e->id);
-    wd_free(e->chunkname);
-    wd_free(e->source);
-    wd_free(e->method);
-    wd_free(e->bytecode);
-    if (e->imports)
-      for (j = 0; j < e->nimports * 2; j++) wd_free(e->imports[j]);
-    wd_free(e->imports);
-  }
+  /* The pool's states refer to their entries: drain them first. */
+  wd__env_pool_drain(h->entries, h->nentries);
+  for (i = 0; i < h->nentries; i++) entry_free(h->entries[i]);
   wd_free(h->entries);
   for (i = 0; i < PEND_BUCKETS; i++)
     while (h->pend[i] != NULL) {
@@ -1070,7 +1112,6 @@ void wd_host_free(wd_host *h) {
       wd_free(p);
     }
   if (h->compiler) lua_close(h->compiler);
-  wd__env_pool_drain(h->entries, h->nentries);
   wd__sec_free(h);
   wd_free(h->boot_bc);
   wd_buf_close(&h->scratch);

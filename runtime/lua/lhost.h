@@ -71,7 +71,8 @@ struct waiter {
 
 typedef struct wait {
   int kind;
-  int link_on_reply; /* a linked spawn or link(): add the link at once */
+  int link_on_reply; /* 1 link(): add the link at once; 2 a linked spawn:
+                        add it unless the child is here (it has both) */
   int exec;        /* waiting for a process.exec result (xpid, xres) */
   char *xpid;      /* the exec'd child, once known */
   char *xres;      /* its EXIT event bytes, once arrived */
@@ -218,8 +219,8 @@ struct wd_host {
   size_t idlen;
   wd_host_io io;
   wd_hlimits lim;
-  entry *entries;
-  int nentries;
+  entry **entries;      /* what the broker shipped: INIT, then ENTRY */
+  int nentries, centries;
   entry *elast;         /* the entry wd__host_entry found last */
   actor *buckets[HOST_BUCKETS];
   size_t nactors;
@@ -343,7 +344,7 @@ typedef struct wd_pool_stats {
   size_t made, reused, closed, clean, dirty;
 } wd_pool_stats;
 void wd__env_pool_stats(wd_pool_stats *out);
-void wd__env_pool_drain(const entry *e, int n);
+void wd__env_pool_drain(entry *const *e, int n);
 
 /* lenv.c */
 task *wd__task_new(actor *a, lua_State *L);

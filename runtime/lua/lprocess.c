@@ -485,27 +485,84 @@ static int process_set_options(lua_State *L) {
   return 1;
 }
 
+/* Drop a pending upgrade (its request failed). */
+static void upgrade_forget(actor *a) {
+  wd_free(a->upg_entry);
+  wd_free(a->upg_args);
+  a->upg_entry = NULL;
+  a->upg_args = NULL;
+  a->upg_alen = 0;
+}
+
+/* The broker's answer to UPGRADE: the entry is now on this host. */
+static int upgrade_k(lua_State *L, int status, lua_KContext ctx) {
+  task *t = wd__task_current(L);
+  actor *a = ACTOR(L);
+  int32_t st = t->w.status;
+  (void)status;
+  (void)ctx;
+  t->w.kind = W_NONE;
+  t->w.done = 0;
+  if (st < 0) {
+    upgrade_forget(a);
+    return wd_lerr_pushf(L, st, "%s",
+                         t->w.rstr ? t->w.rstr : wd_strerror(st));
+  }
+  a->yield_reason = Y_UPGRADE;
+  return lua_yield(L, 0);
+}
+
 /* process.upgrade(id | nil, ...): restart on the new (or same) entry with
-** the arguments, keeping PID, mailbox, names, links and monitors. */
+** the arguments, keeping PID, mailbox, names, links and monitors. Another
+** entry is decided as process.upgrade on its id (the same one needs
+** nothing); one this host does not hold yet is asked of the broker, which
+** decides again and ships it. */
 static int process_upgrade(lua_State *L) {
   actor *a = ACTOR(L);
+  wd_host *h = a->h;
   const char *id = NULL;
-  if (!lua_isnil(L, 1)) id = luaL_checkstring(L, 1);
-  if (id != NULL && wd__host_entry(a->h, id) == NULL)
-    return wd_lerr_pushf(L, WD_ENOTFOUND, "upgrade: entry not found on "
-                                          "host %s: %s", a->h->id, id);
+  size_t il = 0, st;
+  entry *e = NULL;
+  task *t;
+  wd_buf *b;
+  int r;
+  if (!lua_isnil(L, 1)) id = luaL_checklstring(L, 1, &il);
+  if (id != NULL) {
+    if (il == 0 || il >= 300 || memchr(id, '\0', il) != NULL)
+      return wd_lerr_pushf(L, WD_EINVAL, "upgrade: invalid entry id");
+    if (wd__allow(L, a, "process.upgrade", id, il, h->id, NULL)) return 2;
+    e = wd__host_entry(h, id);
+    if (e != NULL && e->library)
+      return wd_lerr_pushf(L, WD_ENOTFOUND, "upgrade: entry not found on "
+                                            "host %s: %s", h->id, id);
+  }
   if (encode_args(L, a, 2)) return 2;
-  (void)need_task(L, "upgrade");
+  t = need_task(L, "upgrade");
   wd_free(a->upg_entry);
   wd_free(a->upg_args);
   a->upg_entry = id ? wd_strdup(id) : NULL;
-  a->upg_args = wd_malloc(a->h->scratch.len ? a->h->scratch.len : 1);
+  a->upg_args = wd_malloc(h->scratch.len ? h->scratch.len : 1);
+  a->upg_alen = h->scratch.len;
   if (a->upg_args == NULL || (id != NULL && a->upg_entry == NULL))
     return luaL_error(L, "not enough memory");
-  memcpy(a->upg_args, a->h->scratch.p, a->h->scratch.len);
-  a->upg_alen = a->h->scratch.len;
-  a->yield_reason = Y_UPGRADE;
-  return lua_yield(L, 0);
+  memcpy(a->upg_args, h->scratch.p, h->scratch.len);
+  if (id == NULL || e != NULL) {
+    a->yield_reason = Y_UPGRADE;
+    return lua_yield(L, 0);
+  }
+  if ((r = wd__host_request(h, t, WD_OP_UPGRADE, &b, &st)) < 0) {
+    upgrade_forget(a);
+    return wd_lerr_pushf(L, r, "upgrade failed");
+  }
+  wd_buf_put_str(b, a->pid, a->pidlen);
+  wd_buf_put_str(b, id, il);
+  if ((r = wd__host_request_end(h, st)) < 0) {
+    wd__host_request_cancel(h, t->w.req);
+    t->w.kind = W_NONE;
+    upgrade_forget(a);
+    return wd_lerr_pushf(L, r, "upgrade request too large");
+  }
+  return wd__block(L, t, upgrade_k, 0);
 }
 
 

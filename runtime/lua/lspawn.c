@@ -146,6 +146,7 @@ int wd__spawn_do(lua_State *L, actor *a, const char *id, size_t il,
   wd_host *h = a->h;
   spawnopt so = *o;
   task *t = NULL;
+  entry *e = NULL;
   wd_buf *b;
   size_t st, i;
   int r;
@@ -156,20 +157,22 @@ int wd__spawn_do(lua_State *L, actor *a, const char *id, size_t il,
   if (spawn_allowed(L, a, id, il, host, hl, o->flags, exec)) return 2;
   if (exec) so.flags |= WD_SPAWN_EXEC;
   if (name != NULL) so.flags |= WD_SPAWN_NAMED;
-  if (exec || name != NULL ||
-      !(hl == h->idlen && memcmp(host, h->id, hl) == 0))
-    t = need_task_spawn(L);
   if (name == NULL && hl == h->idlen && memcmp(host, h->id, hl) == 0) {
-    char eid[300], err[512];
-    entry *e;
-    actor *child;
+    /* This host. An entry it does not hold yet goes through the broker,
+    ** which decides and ships it (the first time only). */
+    char eid[300];
     if (il >= sizeof eid) return wd_lerr_pushf(L, WD_EINVAL, "invalid id");
     memcpy(eid, id, il);
     eid[il] = '\0';
     e = wd__host_entry(h, eid);
-    if (e == NULL || e->library)
+    if (e != NULL && e->library)
       return wd_lerr_pushf(L, WD_ENOTFOUND, "entry not found on host %s: %s",
                            h->id, eid);
+  }
+  if (exec || name != NULL || e == NULL) t = need_task_spawn(L);
+  if (e != NULL) {
+    char err[512];
+    actor *child;
     /* A builder's actor or scope must fit this host's ceiling, as the
     ** broker holds a spawn on another host to that host's. */
     if ((so.actor != a->sec_actor || so.scope != a->sec_scope) &&
@@ -177,7 +180,7 @@ int wd__spawn_do(lua_State *L, actor *a, const char *id, size_t il,
                          so.scopelen, err, sizeof err))
       return wd_lerr_pushf(L, WD_EDENIED, "permission denied: %s", err);
     r = wd__host_spawn_local(h, e, &so, &child, err, sizeof err);
-    if (r < 0) return wd_lerr_pushf(L, r, "spawn %s: %s", eid, err);
+    if (r < 0) return wd_lerr_pushf(L, r, "spawn %s: %s", e->id, err);
     if (exec) {
       t->w.exec = 1;
       t->w.xpid = wd_strndup(child->pid, child->pidlen);
@@ -190,7 +193,7 @@ int wd__spawn_do(lua_State *L, actor *a, const char *id, size_t il,
   if ((r = wd__host_request(h, t, WD_OP_SPAWN, &b, &st)) < 0)
     return wd_lerr_pushf(L, r, "spawn failed");
   if (exec) t->w.exec = 1;
-  if (so.flags & WD_SPAWN_LINK) t->w.link_on_reply = 1;
+  if (so.flags & WD_SPAWN_LINK) t->w.link_on_reply = 2;
   wd_buf_put_str(b, so.parent, so.parentlen);
   wd_buf_put_str(b, id, il);
   wd_buf_put_str(b, host, hl);

@@ -462,15 +462,17 @@ int wd__env_pool_work(uint64_t budget_ns) {
 
 /* Close the waiting states of the entries e[0..n) (a host's, being
 ** freed); with none left at all, free the unused slots too. */
-void wd__env_pool_drain(const entry *e, int n) {
+void wd__env_pool_drain(entry *const *e, int n) {
   slotq *qs[2] = { &g_pool.dirty, &g_pool.clean };
   slot *s, *next;
   int i;
   for (i = 0; i < 2; i++)
     for (s = qs[i]->head; s != NULL; s = next) {
+      int j;
       next = s->next;
-      if ((uintptr_t)s->e >= (uintptr_t)e &&
-          (uintptr_t)s->e < (uintptr_t)(e + n)) {
+      for (j = 0; j < n && s->e != e[j]; j++) {
+      }
+      if (j < n) {
         q_remove(qs[i], s);
         slot_free(s);
       }
