@@ -20,6 +20,7 @@
 #include <linux/openat2.h>
 
 #include "ward/wd_manifest.h"
+#include "ward/wd_pid.h"
 
 /* Deepest directory nesting walked below an app directory. */
 #define MAX_DIR_DEPTH 64
@@ -556,6 +557,16 @@ static int parse_host(ctx *c, wd_entry *e, const wd_node *n) {
   char b[SHOW_MAX];
   int r;
   h->limits = host_defaults;
+  {
+    /* Its id is the host part of its PIDs, and the target_host every
+    ** policy decision about them sees: it must fit whole. */
+    char pid[WD_PID_MAX];
+    if (wd_pid_format(pid, sizeof pid, e->id, strlen(e->id), 1) < 0)
+      return fail(c, wd_node_get(n, "name"),
+                  "a host id is the host part of its PIDs: at most %d bytes, "
+                  "no control characters, '{', '|' or '}' (this one has %zu)",
+                  WD_PID_HOST_MAX, strlen(e->id));
+  }
   if ((r = parse_limits(c, wd_node_get(n, "host"), &h->limits)) ||
       (r = get_bool(c, wd_node_get(n, "restart"), "restart", &h->restart)) ||
       (r = want_section(c, lc, "lifecycle", hlife_keys)) ||

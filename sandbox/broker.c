@@ -448,7 +448,8 @@ static int parse_spawnreq(wd_cur *c, spawnreq *q) {
   for (i = 0; i < q->nmsgs; i++) {
     const char *t, *p;
     size_t tl, plen;
-    if (get_str(c, &t, &tl) || get_str(c, &p, &plen) || tl == 0 || t[0] == '@')
+    if (get_str(c, &t, &tl) || get_str(c, &p, &plen) || tl == 0 ||
+        t[0] == '@' || tl > WD_TOPIC_MAX || memchr(t, '\0', tl) != NULL)
       return WD_EBADFRAME;
   }
   q->msgs = c->p + start;
@@ -499,7 +500,7 @@ static int signal_allowed(hslot *s, uint32_t req, const spawnreq *q,
   const char *hid;
   size_t hl;
   uint64_t counter;
-  char th[300], tp[300];
+  char th[WD_PID_HOST_MAX + 1], tp[WD_TOPIC_MAX + 1];
   wd_cur c;
   uint32_t i;
   if (wd_pid_parse(x->pid, strlen(x->pid), &hid, &hl, &counter) < 0)
@@ -654,6 +655,12 @@ static int req_send(hslot *s, uint32_t req, wd_cur *c) {
     wd__brk_host_down(s, "message to a reserved topic");
     return WD_EBADFRAME;
   }
+  if (tl > WD_TOPIC_MAX || memchr(topic, '\0', tl) != NULL) {
+    /* A host refuses these itself; decide nothing on a cut copy. */
+    wd__brk_reply(s, req, WD_EINVAL, "topic longer than %d bytes or holding "
+                  "a NUL byte", WD_TOPIC_MAX);
+    return 0;
+  }
   {
     const char *given = dest;
     size_t gl = dl;
@@ -666,7 +673,7 @@ static int req_send(hslot *s, uint32_t req, wd_cur *c) {
   }
   if (wd_pid_parse(dest, dl, &hid, &hl, &counter) < 0) return WD_EINTERNAL;
   {
-    char th[300], tp[300];
+    char th[WD_PID_HOST_MAX + 1], tp[WD_TOPIC_MAX + 1];
     snprintf(th, sizeof th, "%.*s", (int)hl, hid);
     snprintf(tp, sizeof tp, "%.*s", (int)tl, topic);
     if (wd__brk_allow(s, req, from, fl, "process.send", dest, dl, th, tp))

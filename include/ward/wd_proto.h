@@ -104,6 +104,13 @@ enum {
   WD_OP_MAX
 };
 
+/* The longest topic, in bytes. Hosts and the broker refuse a longer one
+** (and one holding a NUL byte) with Invalid before any policy decision,
+** so both decide on the same bytes. Host ids, the other strings decided
+** on, are at most WD_PID_HOST_MAX bytes (wd_pid.h; the manifest refuses
+** longer ones). */
+#define WD_TOPIC_MAX 255
+
 /* A host sends WD_R_BEAT this often while its loop turns. */
 #define WD_HEARTBEAT_MS 100
 

@@ -125,6 +125,9 @@ static int process_send(lua_State *L) {
   if (tl == 0) return wd_lerr_pushf(L, WD_EINVAL, "topic cannot be empty");
   if (topic[0] == '@')
     return wd_lerr_pushf(L, WD_EINVAL, "cannot send to @ topics");
+  if (tl > WD_TOPIC_MAX || memchr(topic, '\0', tl) != NULL)
+    return wd_lerr_pushf(L, WD_EINVAL, "topic longer than %d bytes or "
+                                       "holding a NUL byte", WD_TOPIC_MAX);
   if (encode_args(L, a, 3)) return 2;
   r = pid_local(h, dest, dl, &counter);
   /* A PID is checked here; a name only the broker can resolve, and it
@@ -731,6 +734,9 @@ static int process_listen(lua_State *L) {
     return wd_lerr_pushf(L, WD_EINVAL, "cannot listen to @ topics");
   if (memchr(topic, '\0', tl) != NULL)
     return wd_lerr_pushf(L, WD_EINVAL, "topic contains a NUL byte");
+  if (tl > WD_TOPIC_MAX)
+    return wd_lerr_pushf(L, WD_EINVAL, "topic longer than %d bytes",
+                         WD_TOPIC_MAX);
   if (lua_istable(L, 2)) {
     lua_getfield(L, 2, "message");
     msgmode = lua_toboolean(L, -1);

@@ -370,6 +370,10 @@ static int b_with_message(lua_State *L) {
   topic = luaL_checklstring(L, 2, &tl);
   if (tl == 0) return luaL_argerror(L, 2, "topic cannot be empty");
   if (topic[0] == '@') return luaL_argerror(L, 2, "cannot send to @ topics");
+  if (tl > WD_TOPIC_MAX || memchr(topic, '\0', tl) != NULL)
+    return luaL_argerror(L, 2, lua_pushfstring(L, "topic longer than %d "
+                                               "bytes or holding a NUL byte",
+                                               WD_TOPIC_MAX));
   ft = builder_new(L, ACTOR(L), 1);
   lua_getfield(L, ft, "msgs");
   if (lua_rawlen(L, -1) >= 64) return luaL_error(L, "at most 64 messages");

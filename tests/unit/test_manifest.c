@@ -511,6 +511,27 @@ static void test_manifest_bad_namespace_characters_are_refused(void **state) {
             "letters, digits, '_', '.', '-')");
 }
 
+/* A host's id is the host part of its PIDs and the target_host of every
+** decision about them: one too long for a PID is refused at load, so no
+** buffer on either side ever cuts it. */
+static void test_manifest_host_id_too_long_for_a_pid_is_refused(void **state) {
+  char y[700], want[300];
+  char name[260];
+  (void)state;
+  memset(name, 'h', 254);
+  name[254] = '\0'; /* "a:" + 254 = 256 bytes, one over */
+  snprintf(y, sizeof y, "namespace: a\nentries:\n  - {name: %s, kind: "
+           "process.host}\n", name);
+  snprintf(want, sizeof want, "t.yaml:3:12: entry '%.68s...': a host id is "
+           "the host part of its PIDs: at most 255 bytes, no control "
+           "characters, '{', '|' or '}' (this one has 256)", name);
+  str_error(y, want);
+  name[253] = '\0'; /* 255 bytes: fine */
+  snprintf(y, sizeof y, "namespace: a\nentries:\n  - {name: %s, kind: "
+           "process.host}\n", name);
+  wd_manifest_free(load_str(y, 0));
+}
+
 static void test_manifest_namespace_not_a_string_is_refused(void **state) {
   (void)state;
   str_error("namespace: [a]\nentries: []\n",
@@ -1057,6 +1078,7 @@ int main(void) {
     T(test_manifest_yaml_error_is_passed_through),
     T(test_manifest_missing_namespace_is_refused),
     T(test_manifest_bad_namespace_characters_are_refused),
+    T(test_manifest_host_id_too_long_for_a_pid_is_refused),
     T(test_manifest_namespace_not_a_string_is_refused),
     T(test_manifest_unknown_top_level_key_is_refused),
     T(test_manifest_missing_entries_is_refused),
