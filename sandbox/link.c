@@ -23,11 +23,15 @@ static void link_fail(wd_link *l, int code, const char *why) {
   if (l->on_fail) l->on_fail(l, code, why);
 }
 
+static void on_poll(uv_poll_t *h, int status, int events);
+
+/* Poll for 'ev'. uv_poll_start also sets the callback: it must be given
+** every time (a NULL one is called on the next event). */
 static int set_events(wd_link *l, unsigned ev) {
   if (l->failed || l->closing) return 0;
   if (ev == l->events) return 0;
   l->events = ev;
-  return uv_poll_start(&l->poll, (int)ev, NULL) == 0 ? 0 : WD_EIO;
+  return uv_poll_start(&l->poll, (int)ev, on_poll) == 0 ? 0 : WD_EIO;
 }
 
 /* Write queued frames until the socket would block. */
@@ -47,8 +51,6 @@ static int drain_queue(wd_link *l) {
   }
   return 0;
 }
-
-static void on_poll(uv_poll_t *h, int status, int events);
 
 /* The peer is gone (not a protocol error). */
 static int gone(int code) {
