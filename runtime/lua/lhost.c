@@ -357,7 +357,23 @@ int wd__host_spawn_local(wd_host *h, entry *e, const spawnopt *o,
 
 /* {====== Exits ====== */
 
-static void render(lua_State *L, int idx, wd_buf *b, int depth);
+/* Rendering a result is bounded whatever the value: each table is shown
+** once (a table met again, shared or in a cycle, shows as <shared>), at
+** most RENDER_DEPTH levels deep, and rendering stops after RENDER_NODES
+** values or RENDER_BYTES of text ("..."). A small DAG of shared subtables
+** once took its host seconds (issue 11). */
+#define RENDER_DEPTH 8
+#define RENDER_NODES 20000
+#define RENDER_BYTES (64u << 10)
+
+typedef struct rstate {
+  wd_buf *b;
+  int seen;     /* stack index of the set of tables shown */
+  size_t nodes; /* values left to show */
+  int cut;      /* the budget ran out: "..." written */
+} rstate;
+
+static void render(lua_State *L, int idx, rstate *r, int depth);
 
 typedef struct skey {
   const char *s;
@@ -370,12 +386,23 @@ static int skey_cmp(const void *x, const void *y) {
   return r != 0 ? r : (a->n > c->n) - (a->n < c->n);
 }
 
+/* Is the budget spent? Says so once, in the text. */
+static int render_spent(rstate *r) {
+  if (r->cut) return 1;
+  if (r->nodes > 0 && r->b->len < RENDER_BYTES) return 0;
+  wd_buf_put(r->b, "...", 3);
+  r->cut = 1;
+  return 1;
+}
+
 /* The non-array entries of the table at 'idx': string keys in sorted
 ** order (so output is stable), then the other keys. */
-static void render_keys(lua_State *L, int idx, lua_Integer len, wd_buf *b,
+static void render_keys(lua_State *L, int idx, lua_Integer len, rstate *r,
                         int depth, int first) {
+  wd_buf *b = r->b;
   skey keys[64];
   size_t nk = 0, i;
+  int top = lua_gettop(L);
   lua_pushnil(L);
   while (lua_next(L, idx)) {
     lua_pop(L, 1);
@@ -385,19 +412,19 @@ static void render_keys(lua_State *L, int idx, lua_Integer len, wd_buf *b,
     }
   }
   qsort(keys, nk, sizeof *keys, skey_cmp);
-  for (i = 0; i < nk; i++) {
+  for (i = 0; i < nk && !r->cut; i++) {
     if (!first) wd_buf_put(b, ", ", 2);
     first = 0;
     wd_buf_put(b, keys[i].s, keys[i].n);
     wd_buf_put(b, " = ", 3);
     lua_pushlstring(L, keys[i].s, keys[i].n);
     lua_rawget(L, idx);
-    render(L, -1, b, depth + 1);
+    render(L, -1, r, depth + 1);
     lua_pop(L, 1);
   }
   /* Everything else (and string keys past the first 64). */
   lua_pushnil(L);
-  while (lua_next(L, idx)) {
+  while (!r->cut && lua_next(L, idx)) {
     int skip = lua_isinteger(L, -2) && lua_tointeger(L, -2) >= 1 &&
                lua_tointeger(L, -2) <= len;
     if (lua_type(L, -2) == LUA_TSTRING) {
@@ -409,41 +436,56 @@ static void render_keys(lua_State *L, int idx, lua_Integer len, wd_buf *b,
       if (!first) wd_buf_put(b, ", ", 2);
       first = 0;
       wd_buf_put_u8(b, '[');
-      render(L, -2, b, depth + 1);
+      render(L, -2, r, depth + 1);
       wd_buf_put(b, "] = ", 4);
-      render(L, -1, b, depth + 1);
+      render(L, -1, r, depth + 1);
     }
     lua_pop(L, 1);
   }
+  lua_settop(L, top); /* a cut leaves a key behind */
 }
 
 /* Render a result value for people (ward run prints it). */
-static void render(lua_State *L, int idx, wd_buf *b, int depth) {
+static void render(lua_State *L, int idx, rstate *r, int depth) {
+  wd_buf *b = r->b;
   size_t n;
   const char *s;
   idx = lua_absindex(L, idx);
+  if (render_spent(r)) return;
+  r->nodes--;
   switch (lua_type(L, idx)) {
     case LUA_TTABLE: {
       int first = 1;
       lua_Integer i, len = (lua_Integer)lua_rawlen(L, idx);
-      if (depth > 8 || !lua_checkstack(L, 4)) {
+      if (depth > RENDER_DEPTH || !lua_checkstack(L, 4)) {
         wd_buf_put(b, "{...}", 5);
         return;
       }
+      lua_pushvalue(L, idx);
+      if (lua_rawget(L, r->seen) != LUA_TNIL) {
+        lua_pop(L, 1);
+        wd_buf_put(b, "<shared>", 8);
+        return;
+      }
+      lua_pop(L, 1);
+      lua_pushvalue(L, idx);
+      lua_pushboolean(L, 1);
+      lua_rawset(L, r->seen);
       wd_buf_put_u8(b, '{');
-      for (i = 1; i <= len; i++) {
+      for (i = 1; i <= len && !r->cut; i++) {
         if (!first) wd_buf_put(b, ", ", 2);
         first = 0;
         lua_rawgeti(L, idx, i);
-        render(L, -1, b, depth + 1);
+        render(L, -1, r, depth + 1);
         lua_pop(L, 1);
       }
-      render_keys(L, idx, len, b, depth, first);
-      wd_buf_put_u8(b, '}');
+      if (!r->cut) render_keys(L, idx, len, r, depth, first);
+      if (!r->cut) wd_buf_put_u8(b, '}');
       return;
     }
     case LUA_TSTRING:
       s = lua_tolstring(L, idx, &n);
+      if (n > RENDER_BYTES) n = RENDER_BYTES;
       if (depth > 0) wd_buf_put_u8(b, '"');
       wd_buf_put(b, s, n);
       if (depth > 0) wd_buf_put_u8(b, '"');
@@ -470,6 +512,21 @@ static void render(lua_State *L, int idx, wd_buf *b, int depth) {
   }
 }
 
+/* Render the value at 'vidx' into 'b', within the bounds above. */
+static void render_value(lua_State *L, int vidx, wd_buf *b) {
+  rstate r;
+  int top = lua_gettop(L);
+  vidx = lua_absindex(L, vidx);
+  if (!lua_checkstack(L, 8)) return;
+  lua_newtable(L);
+  r.b = b;
+  r.seen = lua_gettop(L);
+  r.nodes = RENDER_NODES;
+  r.cut = 0;
+  render(L, vidx, &r, 0);
+  lua_settop(L, top);
+}
+
 /* Runs outside any protected call, so it runs no script code (render uses
 ** no metamethods) and lifts the quota of the ending actor: the only error
 ** left is a real out-of-memory, which takes the host down (contained). */
@@ -481,10 +538,12 @@ static void report_exit(actor *a, uint32_t flags, int32_t status,
   wd_buf *b;
   char err[128];
   a->mem_limit = SIZE_MAX;
-  wd_buf_init(&text, 1u << 20);
+  wd_buf_init(&text, RENDER_BYTES + 4096);
   wd_buf_init(&res, (size_t)h->lim.max_payload);
-  if (vidx != 0) {
-    render(L, vidx, &text, 0);
+  /* The text and the value matter only to the broker's own watch (ward
+  ** run, ward test, services); names and remote watchers need the exit. */
+  if (vidx != 0 && a->report_exit) {
+    render_value(L, vidx, &text);
     if (wd_codec_encode(L, vidx, 1, &res, (size_t)h->lim.max_payload, err,
                         sizeof err) < 0)
       wd_buf_reset(&res);
