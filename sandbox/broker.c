@@ -1129,17 +1129,20 @@ int wd_broker_new(const wd_manifest *m, const wd_broker_opts *o,
   return 0;
 }
 
-/* The actor and scope of a root process: the command line's, else the
-** entry's 'security:' block. The scope travels as newline-separated
-** group and policy names. */
+/* The actor and scope of a root process: for the command line's ENTRY
+** ('cli' set), --actor and --scope when given; otherwise (and always for
+** a service) 'sec', the entry's or service's 'security:' block. The scope
+** travels as newline-separated group and policy names. */
 static void put_security(wd_buf *w, wd_broker *b, const wd_sec *sec,
-                         const hslot *t) {
+                         const hslot *t, int cli) {
+  const char *actor = cli ? b->o.actor : NULL;
+  size_t nscope = cli ? b->o.nscope : 0;
   size_t i, pos;
   /* An entry without its own security block gets its host's default. */
   if (sec->actor_id == NULL && sec->groups.n + sec->policies.n == 0)
     sec = &t->he->u.host.def;
-  if (b->o.actor != NULL) {
-    wd_buf_put_cstr(w, b->o.actor);
+  if (actor != NULL) {
+    wd_buf_put_cstr(w, actor);
   } else {
     /* The actor travels as "<id>\0<meta>" (wd_secid.h). */
     size_t apos = w->len;
@@ -1157,8 +1160,8 @@ static void put_security(wd_buf *w, wd_broker *b, const wd_sec *sec,
   }
   pos = w->len;
   wd_buf_put_u32(w, 0);
-  if (b->o.nscope > 0) {
-    for (i = 0; i < b->o.nscope; i++) {
+  if (nscope > 0) {
+    for (i = 0; i < nscope; i++) {
       if (i > 0) wd_buf_put_u8(w, '\n');
       wd_buf_put(w, b->o.scope[i], strlen(b->o.scope[i]));
     }
@@ -1187,8 +1190,9 @@ static int encode_args(const char *const *args, int nargs, wd_buf *out) {
 }
 
 /* Spawn 'e' as a process the broker watches: a root (callback) or a
-** service (index). 'sec' gives its actor and scope unless the command
-** line set them. */
+** service ('svcno', its index + 1). 'sec' gives its actor and scope; the
+** command line's --actor and --scope replace them for a root only (they
+** are ENTRY's, and a service keeps what its manifest gives it). */
 static int spawn_watched(wd_broker *b, const wd_entry *e, const char *host,
                          const wd_sec *sec, const char *const *args, int nargs,
                          wd_root_cb cb, void *ud, int svcno, char *err,
@@ -1240,7 +1244,7 @@ static int spawn_watched(wd_broker *b, const wd_entry *e, const char *host,
   wd_buf_put_cstr(w, e->id);
   wd_buf_put_cstr(w, host);
   wd_buf_put_u32(w, WD_SPAWN_ROOT);
-  put_security(w, b, sec, t);
+  put_security(w, b, sec, t, svcno == 0);
   wd_buf_put_str(w, (const char *)enc.p, enc.len);
   wd_buf_put_str(w, "", 0); /* no context */
   wd_buf_put_str(w, "", 0); /* no name */

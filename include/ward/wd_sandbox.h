@@ -23,8 +23,11 @@ typedef void (*wd_root_cb)(wd_broker *b, void *ud, int ok, int is_false,
 typedef struct wd_broker_opts {
   const char *exe;      /* path of the ward binary to exec for hosts */
   int verbose;
-  const char *actor;    /* --actor: actor id of root processes, or NULL */
-  const char *const *scope; /* --scope: policy groups/ids of roots */
+  /* --actor and --scope: actor id and policy groups/ids of the processes
+  ** spawned by wd_broker_spawn_root (ENTRY), never of services; NULL and 0
+  ** for the entry's own 'security:'. */
+  const char *actor;
+  const char *const *scope;
   size_t nscope;
   uint64_t shutdown_ns; /* CANCEL deadline at shutdown (0: 5 s) */
   int audit_mode;       /* 0 no log, 1 denials, 2 every decision */

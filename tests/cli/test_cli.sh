@@ -47,6 +47,10 @@ expect "manifest error names file:line:col" 2 '' 'badapp/_index.yaml:7:5: .*unkn
 expect "missing app dir" 2 '' 'nowhere' -- "$WARD" run "$DIR/nowhere" a:b
 expect "actor and scope from the manifest" 0 '^from-manifest cli:g$' '' -- "$WARD" run "$DIR/app" cli:whoami
 expect "--actor/--scope override" 0 '^alice g1,g2$' '' -- "$WARD" run --actor alice --scope g1 --scope g2 "$DIR/app" cli:whoami
+# --actor/--scope are ENTRY's only: the auto-started service keeps its own
+# actor and scope, so it can still register its name (the caller's scope
+# does not allow that) and answer.
+expect "--actor/--scope leave services alone" 0 '^alice sv:caller / svc-actor sv:svc$' '' -- "$WARD" run --shutdown-timeout 200ms --actor alice --scope sv:caller "$DIR/svcapp" sv:caller
 # ps shows which host is which; no host outlives ward.
 "$WARD" run --host t:a --shutdown-timeout 200ms "$DIR/../lua" t:sleeper 1s >/dev/null 2>&1 &
 bg=$!
