@@ -105,6 +105,24 @@ done
 if [ -z "$missing" ]; then echo "ok     every action logged"; pass=$((pass+1)); else echo "FAIL   not logged:$missing"; fail=$((fail+1)); fi
 expect "that log verifies" 0 '' '' -- "$WARD" audit verify "$ad/log7"
 rm -rf "$ad"
+# --audit-log must be a regular file, new or empty; a symlink is refused
+# (O_NOFOLLOW), and so are a FIFO (start-up would block on it; the
+# timeout turns a regression into a failure) and /dev/null (nothing kept).
+# FILE.pub and --audit-key FILE are not waited on either.
+al=$(mktemp -d)
+ln -s "$al/target" "$al/link"
+expect "audit log: a symlink is refused" 2 '' "$al/link: .*symbolic link" -- "$WARD" run --audit deny --audit-log "$al/link" "$DIR/app" cli:hello
+if [ -e "$al/target" ]; then echo "FAIL   audit log: nothing written through the symlink"; fail=$((fail+1)); else echo "ok     audit log: nothing written through the symlink"; pass=$((pass+1)); fi
+mkfifo "$al/fifo"
+expect "audit log: a FIFO is refused" 2 '' "$al/fifo: .*not a regular file" -- timeout 10 "$WARD" run --audit deny --audit-log "$al/fifo" "$DIR/app" cli:hello
+"$WARD" audit keygen "$al/k" >/dev/null 2>&1
+expect "audit log: /dev/null is refused" 2 '' "/dev/null: .*not a regular file" -- "$WARD" run --audit deny --audit-key "$al/k/audit.key" --audit-log /dev/null "$DIR/app" cli:hello
+mkfifo "$al/log2.pub"
+expect "audit log: a FIFO as FILE.pub is refused" 2 '' "$al/log2.pub: .*not a regular file" -- timeout 10 "$WARD" run --audit deny --audit-log "$al/log2" "$DIR/app" cli:hello
+mkfifo -m 600 "$al/key"
+expect "audit log: a FIFO as --audit-key is refused" 2 '' "$al/key: .*regular file" -- timeout 10 "$WARD" run --audit deny --audit-key "$al/key" --audit-log "$al/log3" "$DIR/app" cli:hello
+expect "audit log: a new file is accepted" 0 '^printed$' '' -- "$WARD" run --audit deny --audit-key "$al/k/audit.key" --audit-log "$al/log4" "$DIR/app" cli:hello
+rm -rf "$al"
 # A host killed with SIGKILL: the watcher on another host gets EXIT and
 # LINK_DOWN naming the signal.
 wo=$(mktemp)
