@@ -346,8 +346,8 @@ static int open_regular(const char *path, int flags, mode_t mode, char *err,
   if (fd == -1) {
     e = errno;
     if (e == ELOOP && lstat(path, &st) == 0 && S_ISLNK(st.st_mode))
-      return wd__audit_err(err, errlen, WD_EINVAL,
-                           "%s: a symbolic link (%s)", path, must);
+      return wd__audit_err(err, errlen, WD_EINVAL, "%s: a symbolic link (%s)",
+                           path, must);
     if (e == ENXIO)
       return wd__audit_err(err, errlen, WD_EINVAL,
                            "%s: not a regular file (%s)", path, must);
@@ -356,8 +356,8 @@ static int open_regular(const char *path, int flags, mode_t mode, char *err,
   if (fstat(fd, &st) == -1) goto fail;
   if (!S_ISREG(st.st_mode)) {
     close(fd);
-    return wd__audit_err(err, errlen, WD_EINVAL,
-                         "%s: not a regular file (%s)", path, must);
+    return wd__audit_err(err, errlen, WD_EINVAL, "%s: not a regular file (%s)",
+                         path, must);
   }
   if ((fl = fcntl(fd, F_GETFL)) == -1 ||
       fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) == -1)
