@@ -229,28 +229,34 @@ static void send_pids(hslot *s) {
 static int on_rec(wd_link *l, uint8_t rtype, wd_cur *body);
 static void on_fail(wd_link *l, int code, const char *why);
 
-/* The environment a host gets: nothing of the broker's but sanitizer
-** settings (a host needs no configuration from its environment). */
+/* The environment a host gets: nothing of the broker's (a host needs no
+** configuration from its environment), except the sanitizers' settings
+** in a sanitizer build. */
 static char **host_env(void) {
-  extern char **environ;
   static char *env[8];
-  int i, n = 0;
+  int n = 0;
+#ifdef WD_ASAN
+  extern char **environ;
+  int i;
   for (i = 0; environ[i] != NULL && n < 7; i++)
     if (strncmp(environ[i], "ASAN_", 5) == 0 ||
         strncmp(environ[i], "UBSAN_", 6) == 0 ||
         strncmp(environ[i], "LSAN_", 5) == 0)
       env[n++] = environ[i];
+#endif
   env[n] = NULL;
   return env;
 }
 
-/* The program a host runs: ward itself, except that the link tests may
-** put a misbehaving test host (never installed) in place of one host, by
-** WARD_TEST_HOST_ID and WARD_TEST_HOST_EXE. */
+/* The program a host runs: ward itself, except that a test binary may
+** put a misbehaving test host (never installed) in place of one host:
+** 'test_host' and 'test_exe' are set only by tests/link/testhooks.c
+** (ward_testhooks, built with -DWD_TEST_HOOKS=ON); ward never reads the
+** environment for them. */
 static const char *host_exe(wd_broker *b, const hslot *s) {
-  const char *id = getenv("WARD_TEST_HOST_ID");
-  const char *exe = getenv("WARD_TEST_HOST_EXE");
-  if (id != NULL && exe != NULL && strcmp(id, s->id) == 0) return exe;
+  if (b->o.test_host != NULL && b->o.test_exe != NULL &&
+      strcmp(b->o.test_host, s->id) == 0)
+    return b->o.test_exe;
   return b->o.exe;
 }
 

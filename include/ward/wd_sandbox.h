@@ -34,6 +34,10 @@ typedef struct wd_broker_opts {
   const char *audit_log;
   const char *audit_key; /* secret key file, or NULL: a key per run */
   int require_sandbox;  /* --require-sandbox=all: a missing layer is fatal */
+  /* Test binaries only (tests/link/testhooks.c): host 'test_host' runs
+  ** the program 'test_exe' instead of 'exe'. ward never sets them. */
+  const char *test_host;
+  const char *test_exe;
 } wd_broker_opts;
 
 /* Takes no ownership of 'm' (it must outlive the broker). Compiles the

@@ -123,6 +123,17 @@ mkfifo -m 600 "$al/key"
 expect "audit log: a FIFO as --audit-key is refused" 2 '' "$al/key: .*regular file" -- timeout 10 "$WARD" run --audit deny --audit-key "$al/key" --audit-log "$al/log3" "$DIR/app" cli:hello
 expect "audit log: a new file is accepted" 0 '^printed$' '' -- "$WARD" run --audit deny --audit-key "$al/k/audit.key" --audit-log "$al/log4" "$DIR/app" cli:hello
 rm -rf "$al"
+# Test-only switches are not in ward: WARD_TEST_HOST_ID/EXE (obeyed only
+# by ward_testhooks, built with -DWD_TEST_HOOKS=ON for tests/link) do not
+# change the program a host runs, and their names are not in the binary.
+tk=$(mktemp -d)
+printf '#!/bin/sh\ntouch "%s/marker"\n' "$tk" >"$tk/host.sh"
+chmod +x "$tk/host.sh"
+expect "WARD_TEST_HOST_ID/EXE are ignored" 0 '^printed	x$' '' -- env WARD_TEST_HOST_ID=cli:h WARD_TEST_HOST_EXE="$tk/host.sh" "$WARD" run "$DIR/app" cli:hello x
+if [ -e "$tk/marker" ]; then echo "FAIL   the test host did not run"; fail=$((fail+1)); else echo "ok     the test host did not run"; pass=$((pass+1)); fi
+n=$(LC_ALL=C grep -ac WARD_TEST_ "$WARD")
+if [ "$n" = 0 ]; then echo "ok     no WARD_TEST_ name in the binary"; pass=$((pass+1)); else echo "FAIL   WARD_TEST_ names in the binary ($n)"; fail=$((fail+1)); fi
+rm -rf "$tk"
 # A host killed with SIGKILL: the watcher on another host gets EXIT and
 # LINK_DOWN naming the signal.
 wo=$(mktemp)
