@@ -49,13 +49,15 @@ case "$cmd" in
   test)
     need_pkgs
     echo "== build (warnings are errors)"
-    build build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+    # WD_TEST_HOOKS adds the test binary ward_testhooks for the link
+    # attacks; build/ward itself is the same as without it.
+    build build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWD_TEST_HOOKS=ON
     echo "== unit and Lua tests"
     (cd build && ctest --output-on-failure)
     echo "== ASan+UBSan build: unit, Lua, CLI, policy and escape tests"
     # (The link attacks and the fuzzers run once, in the build above; the
     # fuzzers are built with ASan+UBSan anyway.)
-    build build-asan -DCMAKE_BUILD_TYPE=Debug -DWD_ASAN=ON
+    build build-asan -DCMAKE_BUILD_TYPE=Debug -DWD_ASAN=ON -DWD_TEST_HOOKS=ON
     (cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -LE "link|fuzz")
     echo "== unit tests under valgrind"
     for t in build/test_*; do

@@ -1,6 +1,7 @@
 /*
 ** cli/main.c
 ** The 'ward' command: run an app, run its tests, and (internal) be a host.
+** main() is in cli/ward.c.
 ** Exit status: 0 success, 1 the job failed, 2 bad usage or bad input.
 ** Runs in: broker (and, for 'ward host', the host before it confines).
 */
@@ -9,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cmd_int.h"
 #include "ward/wd_cli.h"
 #include "ward/wd_confine.h"
 #include "ward/wd_manifest.h"
@@ -145,6 +147,7 @@ static int load(const char *dir, const char *const *policies, int npol,
 /* What the commands that start a broker have in common. */
 typedef struct cliopts {
   wd_broker_opts o;
+  wd__cli_hook hook; /* NULL in ward itself (see cmd_int.h) */
   const char *policies[64];
   int npol;
   const char *scope[64];
@@ -211,6 +214,7 @@ static int start(cliopts *c, const char *dir, wd_manifest **m,
   if ((code = load(dir, c->policies, c->npol, m)) != 0) return code;
   c->o.exe = "/proc/self/exe";
   c->o.scope = c->scope;
+  if (c->hook != NULL) c->hook(&c->o);
   if (wd_broker_new(*m, &c->o, b, err, sizeof err) < 0) {
     fprintf(stderr, "ward: %s\n", err);
     wd_manifest_free(*m);
@@ -238,7 +242,7 @@ static void run_done(wd_broker *b, void *ud, int ok, int is_false,
   wd_broker_stop(b);
 }
 
-static int cmd_run(int argc, char **argv) {
+static int cmd_run(int argc, char **argv, wd__cli_hook hook) {
   const char *host = NULL;
   int i, code, r;
   wd_manifest *m;
@@ -247,6 +251,7 @@ static int cmd_run(int argc, char **argv) {
   runres res;
   char err[1024];
   memset(&opts, 0, sizeof opts);
+  opts.hook = hook;
   for (i = 0; i < argc && argv[i][0] == '-'; i++) {
     if ((r = shared_opt(argc, argv, &i, &opts, "run", 1)) != 0) {
       if (r < 0) return 2;
@@ -455,7 +460,7 @@ static int by_id(const void *a, const void *b) {
   return strcmp(((const tcase *)a)->id, ((const tcase *)b)->id);
 }
 
-static int cmd_test(int argc, char **argv) {
+static int cmd_test(int argc, char **argv, wd__cli_hook hook) {
   const char *filter = NULL, *junit = NULL;
   int i, code, r;
   size_t k;
@@ -465,6 +470,7 @@ static int cmd_test(int argc, char **argv) {
   cliopts opts;
   tsuite s;
   memset(&opts, 0, sizeof opts);
+  opts.hook = hook;
   for (i = 0; i < argc && argv[i][0] == '-'; i++) {
     if ((r = shared_opt(argc, argv, &i, &opts, "test", 0)) != 0) {
       if (r < 0) return 2;
@@ -541,12 +547,13 @@ static const char usage_serve[] =
     "\n"
     "exit status: 0 after a clean shutdown; 2 bad usage or manifest.\n";
 
-static int cmd_serve(int argc, char **argv) {
+static int cmd_serve(int argc, char **argv, wd__cli_hook hook) {
   int i, code, r;
   wd_manifest *m;
   wd_broker *b;
   cliopts opts;
   memset(&opts, 0, sizeof opts);
+  opts.hook = hook;
   for (i = 0; i < argc && argv[i][0] == '-'; i++) {
     if ((r = shared_opt(argc, argv, &i, &opts, "serve", 0)) != 0) {
       if (r < 0) return 2;
@@ -571,7 +578,8 @@ static int cmd_serve(int argc, char **argv) {
 
 /* }====== */
 
-int main(int argc, char **argv) {
+/* The ward command (cli/ward.c calls it with no hook). */
+int wd__cli_main(int argc, char **argv, wd__cli_hook hook) {
   if (argc < 2) {
     fputs(usage_main, stderr);
     return 2;
@@ -601,9 +609,11 @@ int main(int argc, char **argv) {
     else fputs(usage_main, stdout);
     return 0;
   }
-  if (strcmp(argv[1], "run") == 0) return cmd_run(argc - 2, argv + 2);
-  if (strcmp(argv[1], "test") == 0) return cmd_test(argc - 2, argv + 2);
-  if (strcmp(argv[1], "serve") == 0) return cmd_serve(argc - 2, argv + 2);
+  if (strcmp(argv[1], "run") == 0) return cmd_run(argc - 2, argv + 2, hook);
+  if (strcmp(argv[1], "test") == 0)
+    return cmd_test(argc - 2, argv + 2, hook);
+  if (strcmp(argv[1], "serve") == 0)
+    return cmd_serve(argc - 2, argv + 2, hook);
   if (strcmp(argv[1], "policy") == 0) return wd_cmd_policy(argc - 2, argv + 2);
   if (strcmp(argv[1], "doctor") == 0) return wd_cmd_doctor(argc - 1, argv + 1);
   if (strcmp(argv[1], "audit") == 0) return wd_cmd_audit(argc - 2, argv + 2);

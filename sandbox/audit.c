@@ -321,25 +321,68 @@ static int write_all(int fd, const void *p, size_t n) {
   return 0;
 }
 
-static int write_file(const char *path, int flags, mode_t mode,
-                      const char *text) {
-  int fd, r;
+/*
+** Open 'path' for writing ('flags' added), as a regular file only. Not
+** through a symlink (O_NOFOLLOW), and not a FIFO, device or socket: a
+** FIFO would block the open until a reader comes (O_NONBLOCK keeps it
+** from waiting: without a reader the open fails with ENXIO, with one the
+** type check refuses it) and /dev/null would keep nothing. O_NONBLOCK is
+** cleared once the descriptor is known to be a regular file. Returns the
+** fd, or a negative code with the path and the reason in 'err'. (O_NOCTTY:
+** opening a terminal must not make it ours.)
+*/
+static int open_regular(const char *path, int flags, mode_t mode, char *err,
+                        size_t errlen) {
+  static const char must[] = "audit logs and keys are written only to "
+                             "regular files";
+  struct stat st;
+  int fd, fl, e;
   do
-    fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | flags, mode);
+    fd = open(path,
+              O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK |
+                  O_NOCTTY | flags,
+              mode);
   while (fd == -1 && errno == EINTR);
-  if (fd == -1) return -errno;
+  if (fd == -1) {
+    e = errno;
+    if (e == ELOOP && lstat(path, &st) == 0 && S_ISLNK(st.st_mode))
+      return wd__audit_err(err, errlen, WD_EINVAL, "%s: a symbolic link (%s)",
+                           path, must);
+    if (e == ENXIO)
+      return wd__audit_err(err, errlen, WD_EINVAL,
+                           "%s: not a regular file (%s)", path, must);
+    return wd__audit_err(err, errlen, -e, "%s: %s", path, strerror(e));
+  }
+  if (fstat(fd, &st) == -1) goto fail;
+  if (!S_ISREG(st.st_mode)) {
+    close(fd);
+    return wd__audit_err(err, errlen, WD_EINVAL, "%s: not a regular file (%s)",
+                         path, must);
+  }
+  if ((fl = fcntl(fd, F_GETFL)) == -1 ||
+      fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) == -1)
+    goto fail;
+  return fd;
+fail:
+  e = errno;
+  close(fd);
+  return wd__audit_err(err, errlen, -e, "%s: %s", path, strerror(e));
+}
+
+static int write_file(const char *path, int flags, mode_t mode,
+                      const char *text, char *err, size_t errlen) {
+  int fd, r;
+  if ((fd = open_regular(path, flags, mode, err, errlen)) < 0) return fd;
   r = write_all(fd, text, strlen(text));
   if (close(fd) == -1 && r == 0) r = -errno;
-  return r;
+  if (r < 0) return wd__audit_err(err, errlen, r, "%s: %s", path, strerror(-r));
+  return 0;
 }
 
 static int write_pub(const Key *k, const char *path, char *err, size_t errlen) {
   char text[256];
-  int r;
   format_keytext(text, "", k->name, k->id, k->pk);
-  if ((r = write_file(path, O_TRUNC, 0644, text)) < 0)
-    return wd__audit_err(err, errlen, r, "%s: %s", path, strerror(-r));
-  return 0;
+  return write_file(path, O_TRUNC, 0644, text, err, errlen);
 }
 
 static int key_new(const char *name, Key **out) {
@@ -368,15 +411,13 @@ int wd_audit_keygen(const char *name, const char *secpath, const char *pubpath,
     return wd__audit_err(err, errlen, r, "out of memory");
   /* The seed is the first half of libsodium's secret key. */
   format_keytext(text, "PRIVATE+KEY+", k->name, k->id, k->sk);
-  r = write_file(secpath, O_EXCL, 0600, text);
+  r = write_file(secpath, O_EXCL, 0600, text, err, errlen);
   sodium_memzero(text, sizeof text);
   if (r == -EEXIST) {
     r = wd__audit_err(err, errlen, WD_EEXIST,
                       "%s: already exists (a secret key is never replaced)",
                       secpath);
-  } else if (r < 0) {
-    r = wd__audit_err(err, errlen, r, "%s: %s", secpath, strerror(-r));
-  } else {
+  } else if (r == 0) {
     r = write_pub(k, pubpath, err, errlen);
   }
   key_free(k);
@@ -385,7 +426,9 @@ int wd_audit_keygen(const char *name, const char *secpath, const char *pubpath,
 
 /*
 ** Load a secret key file. Like ssh, refuse one that group or others can
-** read: a signing key anyone can read proves nothing.
+** read: a signing key anyone can read proves nothing. Only a regular file:
+** O_NONBLOCK keeps the open of a FIFO from waiting for a writer, and the
+** type check then refuses it (reads of a regular file never block).
 */
 static int key_load(const char *path, Key **out, char *err, size_t errlen) {
   char text[512], name[128];
@@ -396,7 +439,7 @@ static int key_load(const char *path, Key **out, char *err, size_t errlen) {
   int fd, r;
   Key *k;
   do
-    fd = open(path, O_RDONLY | O_CLOEXEC);
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   while (fd == -1 && errno == EINTR);
   if (fd == -1)
     return wd__audit_err(err, errlen, -errno, "%s: %s", path, strerror(errno));
@@ -511,24 +554,21 @@ int wd_audit_open(const char *path, const char *keyfile, wd_audit **out,
     r = wd__audit_err(err, errlen, r, "out of memory");
   } else if (snprintf(pub, sizeof pub, "%s.pub", path) >= (int)sizeof pub) {
     r = wd__audit_err(err, errlen, WD_EINVAL, "%s: path too long", path);
-  } else {
-    r = write_pub(a->key, pub, err, errlen);
   }
   if (r < 0) goto fail;
-  do
-    a->fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-  while (a->fd == -1 && errno == EINTR);
-  if (a->fd == -1) {
-    r = wd__audit_err(err, errlen, -errno, "%s: %s", path, strerror(errno));
-    goto fail;
-  }
-  if (fstat(a->fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
+  /* A new or empty regular file, so that every record is kept where the
+  ** verifier will read it (not a symlink, FIFO or /dev/null). */
+  if ((r = open_regular(path, O_APPEND, 0600, err, errlen)) < 0) goto fail;
+  a->fd = r;
+  if (fstat(a->fd, &st) == 0 && st.st_size > 0) {
     r = wd__audit_err(err, errlen, WD_EEXIST,
                       "%s: a log is already there (ward starts a new log "
                       "in a new file)",
                       path);
     goto fail;
   }
+  if (keyfile == NULL && (r = write_pub(a->key, pub, err, errlen)) < 0)
+    goto fail;
   *out = a;
   return 0;
 fail:
@@ -566,8 +606,8 @@ static int emit(wd_audit *a) {
 }
 
 /*
-** fdatasync makes every line so far durable. Special files (a pipe,
-** /dev/null) cannot be synced (EINVAL, EROFS): nothing more to do there.
+** fdatasync makes every line so far durable. A file that cannot be synced
+** (EINVAL, EROFS: a file system without it) needs nothing more.
 */
 static int sync_file(wd_audit *a) {
   int r;

@@ -263,28 +263,34 @@ static void send_pids(hslot *s) {
 static int on_rec(wd_link *l, uint8_t rtype, wd_cur *body);
 static void on_fail(wd_link *l, int code, const char *why);
 
-/* The environment a host gets: nothing of the broker's but sanitizer
-** settings (a host needs no configuration from its environment). */
+/* The environment a host gets: nothing of the broker's (a host needs no
+** configuration from its environment), except the sanitizers' settings
+** in a sanitizer build. */
 static char **host_env(void) {
-  extern char **environ;
   static char *env[8];
-  int i, n = 0;
+  int n = 0;
+#ifdef WD_ASAN
+  extern char **environ;
+  int i;
   for (i = 0; environ[i] != NULL && n < 7; i++)
     if (strncmp(environ[i], "ASAN_", 5) == 0 ||
         strncmp(environ[i], "UBSAN_", 6) == 0 ||
         strncmp(environ[i], "LSAN_", 5) == 0)
       env[n++] = environ[i];
+#endif
   env[n] = NULL;
   return env;
 }
 
-/* The program a host runs: ward itself, except that the link tests may
-** put a misbehaving test host (never installed) in place of one host, by
-** WARD_TEST_HOST_ID and WARD_TEST_HOST_EXE. */
+/* The program a host runs: ward itself, except that a test binary may
+** put a misbehaving test host (never installed) in place of one host:
+** 'test_host' and 'test_exe' are set only by tests/link/testhooks.c
+** (ward_testhooks, built with -DWD_TEST_HOOKS=ON); ward never reads the
+** environment for them. */
 static const char *host_exe(wd_broker *b, const hslot *s) {
-  const char *id = getenv("WARD_TEST_HOST_ID");
-  const char *exe = getenv("WARD_TEST_HOST_EXE");
-  if (id != NULL && exe != NULL && strcmp(id, s->id) == 0) return exe;
+  if (b->o.test_host != NULL && b->o.test_exe != NULL &&
+      strcmp(b->o.test_host, s->id) == 0)
+    return b->o.test_exe;
   return b->o.exe;
 }
 
@@ -1218,17 +1224,20 @@ int wd_broker_new(const wd_manifest *m, const wd_broker_opts *o,
   return 0;
 }
 
-/* The actor and scope of a root process: the command line's, else the
-** entry's 'security:' block. The scope travels as newline-separated
-** group and policy names. */
+/* The actor and scope of a root process: for the command line's ENTRY
+** ('cli' set), --actor and --scope when given; otherwise (and always for
+** a service) 'sec', the entry's or service's 'security:' block. The scope
+** travels as newline-separated group and policy names. */
 static void put_security(wd_buf *w, wd_broker *b, const wd_sec *sec,
-                         const hslot *t) {
+                         const hslot *t, int cli) {
+  const char *actor = cli ? b->o.actor : NULL;
+  size_t nscope = cli ? b->o.nscope : 0;
   size_t i, pos;
   /* An entry without its own security block gets its host's default. */
   if (sec->actor_id == NULL && sec->groups.n + sec->policies.n == 0)
     sec = &t->he->u.host.def;
-  if (b->o.actor != NULL) {
-    wd_buf_put_cstr(w, b->o.actor);
+  if (actor != NULL) {
+    wd_buf_put_cstr(w, actor);
   } else {
     /* The actor travels as "<id>\0<meta>" (wd_secid.h). */
     size_t apos = w->len;
@@ -1246,8 +1255,8 @@ static void put_security(wd_buf *w, wd_broker *b, const wd_sec *sec,
   }
   pos = w->len;
   wd_buf_put_u32(w, 0);
-  if (b->o.nscope > 0) {
-    for (i = 0; i < b->o.nscope; i++) {
+  if (nscope > 0) {
+    for (i = 0; i < nscope; i++) {
       if (i > 0) wd_buf_put_u8(w, '\n');
       wd_buf_put(w, b->o.scope[i], strlen(b->o.scope[i]));
     }
@@ -1276,8 +1285,9 @@ static int encode_args(const char *const *args, int nargs, wd_buf *out) {
 }
 
 /* Spawn 'e' as a process the broker watches: a root (callback) or a
-** service (index). 'sec' gives its actor and scope unless the command
-** line set them. */
+** service ('svcno', its index + 1). 'sec' gives its actor and scope; the
+** command line's --actor and --scope replace them for a root only (they
+** are ENTRY's, and a service keeps what its manifest gives it). */
 static int spawn_watched(wd_broker *b, const wd_entry *e, const char *host,
                          const wd_sec *sec, const char *const *args, int nargs,
                          wd_root_cb cb, void *ud, int svcno, char *err,
@@ -1330,7 +1340,7 @@ static int spawn_watched(wd_broker *b, const wd_entry *e, const char *host,
   wd_buf_put_cstr(w, e->id);
   wd_buf_put_cstr(w, host);
   wd_buf_put_u32(w, WD_SPAWN_ROOT);
-  put_security(w, b, sec, t);
+  put_security(w, b, sec, t, svcno == 0);
   wd_buf_put_str(w, (const char *)enc.p, enc.len);
   wd_buf_put_str(w, "", 0); /* no context */
   wd_buf_put_str(w, "", 0); /* no name */

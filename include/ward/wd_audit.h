@@ -107,8 +107,10 @@ typedef struct wd_audit_rec {
 ** Make an Ed25519 key pair named 'name' (non-empty, printable ASCII, no
 ** space or '+') and write the secret key to 'secpath' (created with mode
 ** 0600, never overwritten) and the public key to 'pubpath' (mode 0644,
-** replaced). Returns 0; WD_EINVAL (bad name); WD_EEXIST ('secpath'
-** exists); -errno; message in 'err' (NUL-terminated when errlen > 0).
+** replaced). Both must be regular files (or new): WD_EINVAL for a
+** symlink, FIFO or device. Returns 0; WD_EINVAL (bad name, not a regular
+** file); WD_EEXIST ('secpath' exists); -errno; message in 'err'
+** (NUL-terminated when errlen > 0).
 */
 WD_API int wd_audit_keygen(const char *name, const char *secpath,
                            const char *pubpath, char *err, size_t errlen);
@@ -132,14 +134,17 @@ WD_API int wd_audit_pub_load(const char *path, wd_audit_pub *out, char *err,
 
 /*
 ** Start a new log at 'path'. The file is created with mode 0600; an
-** existing file is used only when it is not a regular file or is empty
-** (ward never appends to, or truncates, an old log). 'keyfile' names the
-** secret key to sign with; NULL makes a fresh key pair for this log, which
-** signs only in memory and is wiped at close, and writes its public key to
-** "<path>.pub". Returns 0 and the log in '*out'; WD_EEXIST (a non-empty
-** log is there); WD_EINVAL (bad key file: malformed, or readable by group
-** or others); -errno; WD_ENOMEM. Messages go to 'err'. Nothing is written
-** to the log until the first append.
+** existing file is used only when it is an empty regular file (ward never
+** appends to, or truncates, an old log). A symlink (never followed), FIFO
+** (never waited on), device (/dev/null would keep nothing) or socket is
+** refused. 'keyfile' names the secret key to sign with; NULL makes a
+** fresh key pair for this log, which signs only in memory and is wiped at
+** close, and writes its public key to "<path>.pub" (a regular file too).
+** Returns 0 and the log in '*out'; WD_EEXIST (a non-empty log is there);
+** WD_EINVAL (not a regular file; bad key file: not a regular file,
+** malformed, or readable by group or others); -errno; WD_ENOMEM. Messages
+** go to 'err', naming the path. Nothing is written to the log until the
+** first append.
 */
 WD_API int wd_audit_open(const char *path, const char *keyfile, wd_audit **out,
                          char *err, size_t errlen);

@@ -23,14 +23,21 @@ typedef void (*wd_root_cb)(wd_broker *b, void *ud, int ok, int is_false,
 typedef struct wd_broker_opts {
   const char *exe;      /* path of the ward binary to exec for hosts */
   int verbose;
-  const char *actor;    /* --actor: actor id of root processes, or NULL */
-  const char *const *scope; /* --scope: policy groups/ids of roots */
+  /* --actor and --scope: actor id and policy groups/ids of the processes
+  ** spawned by wd_broker_spawn_root (ENTRY), never of services; NULL and 0
+  ** for the entry's own 'security:'. */
+  const char *actor;
+  const char *const *scope;
   size_t nscope;
   uint64_t shutdown_ns; /* CANCEL deadline at shutdown (0: 5 s) */
   int audit_mode;       /* 0 no log, 1 denials, 2 every decision */
   const char *audit_log;
   const char *audit_key; /* secret key file, or NULL: a key per run */
   int require_sandbox;  /* --require-sandbox=all: a missing layer is fatal */
+  /* Test binaries only (tests/link/testhooks.c): host 'test_host' runs
+  ** the program 'test_exe' instead of 'exe'. ward never sets them. */
+  const char *test_host;
+  const char *test_exe;
 } wd_broker_opts;
 
 /* Takes no ownership of 'm' (it must outlive the broker). Compiles the

@@ -47,6 +47,10 @@ expect "manifest error names file:line:col" 2 '' 'badapp/_index.yaml:7:5: .*unkn
 expect "missing app dir" 2 '' 'nowhere' -- "$WARD" run "$DIR/nowhere" a:b
 expect "actor and scope from the manifest" 0 '^from-manifest cli:g$' '' -- "$WARD" run "$DIR/app" cli:whoami
 expect "--actor/--scope override" 0 '^alice g1,g2$' '' -- "$WARD" run --actor alice --scope g1 --scope g2 "$DIR/app" cli:whoami
+# --actor/--scope are ENTRY's only: the auto-started service keeps its own
+# actor and scope, so it can still register its name (the caller's scope
+# does not allow that) and answer.
+expect "--actor/--scope leave services alone" 0 '^alice sv:caller / svc-actor sv:svc$' '' -- "$WARD" run --shutdown-timeout 200ms --actor alice --scope sv:caller "$DIR/svcapp" sv:caller
 # ps shows which host is which; no host outlives ward.
 "$WARD" run --host t:a --shutdown-timeout 200ms "$DIR/../lua" t:sleeper 1s >/dev/null 2>&1 &
 bg=$!
@@ -101,6 +105,35 @@ done
 if [ -z "$missing" ]; then echo "ok     every action logged"; pass=$((pass+1)); else echo "FAIL   not logged:$missing"; fail=$((fail+1)); fi
 expect "that log verifies" 0 '' '' -- "$WARD" audit verify "$ad/log7"
 rm -rf "$ad"
+# --audit-log must be a regular file, new or empty; a symlink is refused
+# (O_NOFOLLOW), and so are a FIFO (start-up would block on it; the
+# timeout turns a regression into a failure) and /dev/null (nothing kept).
+# FILE.pub and --audit-key FILE are not waited on either.
+al=$(mktemp -d)
+ln -s "$al/target" "$al/link"
+expect "audit log: a symlink is refused" 2 '' "$al/link: .*symbolic link" -- "$WARD" run --audit deny --audit-log "$al/link" "$DIR/app" cli:hello
+if [ -e "$al/target" ]; then echo "FAIL   audit log: nothing written through the symlink"; fail=$((fail+1)); else echo "ok     audit log: nothing written through the symlink"; pass=$((pass+1)); fi
+mkfifo "$al/fifo"
+expect "audit log: a FIFO is refused" 2 '' "$al/fifo: .*not a regular file" -- timeout 10 "$WARD" run --audit deny --audit-log "$al/fifo" "$DIR/app" cli:hello
+"$WARD" audit keygen "$al/k" >/dev/null 2>&1
+expect "audit log: /dev/null is refused" 2 '' "/dev/null: .*not a regular file" -- "$WARD" run --audit deny --audit-key "$al/k/audit.key" --audit-log /dev/null "$DIR/app" cli:hello
+mkfifo "$al/log2.pub"
+expect "audit log: a FIFO as FILE.pub is refused" 2 '' "$al/log2.pub: .*not a regular file" -- timeout 10 "$WARD" run --audit deny --audit-log "$al/log2" "$DIR/app" cli:hello
+mkfifo -m 600 "$al/key"
+expect "audit log: a FIFO as --audit-key is refused" 2 '' "$al/key: .*regular file" -- timeout 10 "$WARD" run --audit deny --audit-key "$al/key" --audit-log "$al/log3" "$DIR/app" cli:hello
+expect "audit log: a new file is accepted" 0 '^printed$' '' -- "$WARD" run --audit deny --audit-key "$al/k/audit.key" --audit-log "$al/log4" "$DIR/app" cli:hello
+rm -rf "$al"
+# Test-only switches are not in ward: WARD_TEST_HOST_ID/EXE (obeyed only
+# by ward_testhooks, built with -DWD_TEST_HOOKS=ON for tests/link) do not
+# change the program a host runs, and their names are not in the binary.
+tk=$(mktemp -d)
+printf '#!/bin/sh\ntouch "%s/marker"\n' "$tk" >"$tk/host.sh"
+chmod +x "$tk/host.sh"
+expect "WARD_TEST_HOST_ID/EXE are ignored" 0 '^printed	x$' '' -- env WARD_TEST_HOST_ID=cli:h WARD_TEST_HOST_EXE="$tk/host.sh" "$WARD" run "$DIR/app" cli:hello x
+if [ -e "$tk/marker" ]; then echo "FAIL   the test host did not run"; fail=$((fail+1)); else echo "ok     the test host did not run"; pass=$((pass+1)); fi
+n=$(LC_ALL=C grep -ac WARD_TEST_ "$WARD")
+if [ "$n" = 0 ]; then echo "ok     no WARD_TEST_ name in the binary"; pass=$((pass+1)); else echo "FAIL   WARD_TEST_ names in the binary ($n)"; fail=$((fail+1)); fi
+rm -rf "$tk"
 # A host killed with SIGKILL: the watcher on another host gets EXIT and
 # LINK_DOWN naming the signal.
 wo=$(mktemp)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Attacks on the signed broker<->host link. For each attack, `ward run`
 # runs tests/link/app with host lk:evil played by ward_evilhost (through
-# the test-only hook WARD_TEST_HOST_ID/WARD_TEST_HOST_EXE), and the test
+# the switch WARD_TEST_HOST_ID/WARD_TEST_HOST_EXE, which only the test
+# binary ward_testhooks has: build with -DWD_TEST_HOOKS=ON), and the test
 # checks that:
 #   - the evil host's first, valid frame was accepted (its LOG line shows),
 #   - the broker killed it and logged the exact reason
@@ -10,14 +11,14 @@
 #   - the other tenant (lk:main on lk:good, pinging canaries on lk:good and,
 #     through the broker, on lk:peer) was answered before, during and after
 #     the attack, and `ward run` exited 0.
-# The broker gives a host only the ASAN_/UBSAN_/LSAN_ variables of its
-# environment, so each case runs a small wrapper script that sets
+# The broker gives a host no environment (but ASAN_/UBSAN_/LSAN_ in a
+# sanitizer build), so each case runs a small wrapper script that sets
 # WARD_EVIL_MODE (and friends) and execs ward_evilhost.
 # The flip case covers every byte of the frame, with all bits flipped
 # (mask 0xff), plus a one-bit flip on a sample of bytes; FLIP=sample runs
 # only the sample.
-# Usage: test_link.sh WARD EVILHOST  (prints one line per case, then
-# "N passed, N failed")
+# Usage: test_link.sh WARD_TESTHOOKS EVILHOST  (prints one line per case,
+# then "N passed, N failed")
 set -u
 WARD=${1:?usage: test_link.sh WARD EVILHOST}
 EVIL=${2:?usage: test_link.sh WARD EVILHOST}

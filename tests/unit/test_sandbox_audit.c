@@ -18,7 +18,9 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -491,33 +493,124 @@ static void test_audit_foreign_key_is_refused(void **state) {
 
 /* {====== Writing: failures, keys, escaping ====== */
 
-static void test_audit_disk_full_append_fails_and_sticks(void **state) {
+static void test_audit_failed_write_fails_append_and_sticks(void **state) {
+  struct rlimit old, lim;
+  void (*oldh)(int);
   wd_audit *a;
   wd_audit_rec r;
   wd_pattr attrs[3];
+  int r1, r2, r3, r4;
+  uint64_t n;
   (void)state;
-  assert_int_equal(wd_audit_open("/dev/full", keyp, &a, err, sizeof err), 0);
+  assert_int_equal(wd_audit_open(logp, keyp, &a, err, sizeof err), 0);
+  /* A file size limit of 0 fails every write (EFBIG, as a full disk does
+  ** with ENOSPC); both are restored before any assertion. */
+  assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+  lim = old;
+  lim.rlim_cur = 0;
+  oldh = signal(SIGXFSZ, SIG_IGN);
+  assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
   rec(&r, attrs, 0);
-  assert_int_equal(wd_audit_append(a, &r), -ENOSPC);
-  assert_int_equal(wd_audit_append(a, &r), -ENOSPC);
-  assert_int_equal(wd_audit_checkpoint(a), -ENOSPC);
-  assert_int_equal(wd_audit_count(a), 0);
-  assert_int_equal(wd_audit_close(a), -ENOSPC);
+  r1 = wd_audit_append(a, &r);
+  r2 = wd_audit_append(a, &r);
+  r3 = wd_audit_checkpoint(a);
+  n = wd_audit_count(a);
+  r4 = wd_audit_close(a);
+  setrlimit(RLIMIT_FSIZE, &old);
+  signal(SIGXFSZ, oldh);
+  assert_int_equal(r1, -EFBIG);
+  assert_int_equal(r2, -EFBIG);
+  assert_int_equal(r3, -EFBIG);
+  assert_int_equal(n, 0);
+  assert_int_equal(r4, -EFBIG);
 }
 
-static void test_audit_checkpoint_failure_is_an_append_error(void **state) {
+static void test_audit_interval_one_checkpoints_every_record(void **state) {
   wd_audit *a;
   wd_audit_rec r;
   wd_pattr attrs[3];
   (void)state;
-  /* /dev/null takes the records; the fdatasync it cannot do is fine. */
-  assert_int_equal(wd_audit_open("/dev/null", keyp, &a, err, sizeof err), 0);
+  assert_int_equal(wd_audit_open(logp, keyp, &a, err, sizeof err), 0);
   wd_audit_set_interval(a, 1);
   rec(&r, attrs, 0);
   assert_int_equal(wd_audit_append(a, &r), 0);
   assert_int_equal(wd_audit_count(a), 2); /* record and checkpoint */
   assert_int_equal(wd_audit_checkpoint(a), 0);
   assert_int_equal(wd_audit_close(a), 0);
+}
+
+/* The log is a new or empty regular file: never written through a
+** symlink, not even to a file that would do. */
+static void test_audit_open_refuses_a_symlink(void **state) {
+  char target[PATH_MAX + 16];
+  wd_audit *a = NULL;
+  int fd;
+  (void)state;
+  snprintf(target, sizeof target, "%s/target", tmpdir);
+  assert_int_equal(symlink(target, logp), 0);
+  assert_int_equal(wd_audit_open(logp, keyp, &a, err, sizeof err), WD_EINVAL);
+  assert_null(a);
+  assert_non_null(strstr(err, "audit.log: a symbolic link"));
+  assert_int_equal(access(target, F_OK), -1); /* not created through it */
+  assert_true((fd = open(target, O_WRONLY | O_CREAT, 0600)) >= 0);
+  close(fd);
+  assert_int_equal(wd_audit_open(logp, keyp, &a, err, sizeof err), WD_EINVAL);
+  assert_null(a);
+}
+
+/* A FIFO is refused at once, with or without a reader (start-up used to
+** wait for one); alarm() turns a regression into a failure, not a hang. */
+static void test_audit_open_refuses_a_fifo_without_waiting(void **state) {
+  wd_audit *a = NULL;
+  int r1, r2, rd;
+  (void)state;
+  assert_int_equal(mkfifo(logp, 0600), 0);
+  alarm(10);
+  r1 = wd_audit_open(logp, keyp, &a, err, sizeof err);
+  alarm(0);
+  assert_int_equal(r1, WD_EINVAL);
+  assert_non_null(strstr(err, "audit.log: not a regular file"));
+  assert_true((rd = open(logp, O_RDONLY | O_NONBLOCK)) >= 0);
+  alarm(10);
+  r2 = wd_audit_open(logp, keyp, &a, err, sizeof err);
+  alarm(0);
+  close(rd);
+  assert_int_equal(r2, WD_EINVAL);
+  assert_non_null(strstr(err, "audit.log: not a regular file"));
+  assert_null(a);
+}
+
+/* /dev/null would take every record and keep none. */
+static void test_audit_open_refuses_dev_null(void **state) {
+  wd_audit *a = NULL;
+  (void)state;
+  assert_int_equal(wd_audit_open("/dev/null", keyp, &a, err, sizeof err),
+                   WD_EINVAL);
+  assert_non_null(strstr(err, "/dev/null: not a regular file"));
+  assert_null(a);
+}
+
+/* "<log>.pub" and the secret key are regular files too, never waited on. */
+static void test_audit_open_refuses_fifo_key_files(void **state) {
+  char pub[PATH_MAX + 32], key[PATH_MAX + 32];
+  wd_audit *a = NULL;
+  int r1, r2;
+  (void)state;
+  snprintf(pub, sizeof pub, "%s.pub", logp);
+  snprintf(key, sizeof key, "%s/fifo.key", tmpdir);
+  assert_int_equal(mkfifo(pub, 0600), 0);
+  assert_int_equal(mkfifo(key, 0600), 0);
+  alarm(10);
+  r1 = wd_audit_open(logp, NULL, &a, err, sizeof err);
+  alarm(0);
+  assert_int_equal(r1, WD_EINVAL);
+  assert_non_null(strstr(err, "audit.log.pub: not a regular file"));
+  alarm(10);
+  r2 = wd_audit_open(logp, key, &a, err, sizeof err);
+  alarm(0);
+  assert_int_equal(r2, WD_EINVAL);
+  assert_non_null(strstr(err, "must be a regular file"));
+  assert_null(a);
 }
 
 static void test_audit_open_refuses_an_old_log(void **state) {
@@ -725,8 +818,12 @@ int main(void) {
     T(test_audit_rewritten_chain_fails_at_checkpoint),
     T(test_audit_truncation_is_detected),
     T(test_audit_foreign_key_is_refused),
-    T(test_audit_disk_full_append_fails_and_sticks),
-    T(test_audit_checkpoint_failure_is_an_append_error),
+    T(test_audit_failed_write_fails_append_and_sticks),
+    T(test_audit_interval_one_checkpoints_every_record),
+    T(test_audit_open_refuses_a_symlink),
+    T(test_audit_open_refuses_a_fifo_without_waiting),
+    T(test_audit_open_refuses_dev_null),
+    T(test_audit_open_refuses_fifo_key_files),
     T(test_audit_open_refuses_an_old_log),
     T(test_audit_open_without_key_writes_pub),
     T(test_audit_open_bad_key_files),
