@@ -20,18 +20,21 @@ typedef struct Ld {
 ** Write "FILE:LINE:COL: <a><q><b>" (q quoted by the caller's a/b, shown
 ** with control bytes masked) and return WD_EINVAL.
 */
+static void where(SBuf *sb, const wd_node *at) {
+  if (at == NULL) return;
+  wd__policy_sb_puts(sb, at->file != NULL ? at->file : "?");
+  wd__policy_sb_puts(sb, ":");
+  wd__policy_sb_putint(sb, at->line);
+  wd__policy_sb_puts(sb, ":");
+  wd__policy_sb_putint(sb, at->col);
+  wd__policy_sb_puts(sb, ": ");
+}
+
 static int lerr(Ld *L, const wd_node *at, const char *a, const char *q,
                 size_t qn, const char *b) {
   SBuf sb;
   wd__policy_sb_init(&sb, L->err, L->errlen);
-  if (at != NULL) {
-    wd__policy_sb_puts(&sb, at->file != NULL ? at->file : "?");
-    wd__policy_sb_puts(&sb, ":");
-    wd__policy_sb_putint(&sb, at->line);
-    wd__policy_sb_puts(&sb, ":");
-    wd__policy_sb_putint(&sb, at->col);
-    wd__policy_sb_puts(&sb, ": ");
-  }
+  where(&sb, at);
   wd__policy_sb_puts(&sb, a);
   if (q != NULL) wd__policy_sb_putq(&sb, q, qn);
   if (b != NULL) wd__policy_sb_puts(&sb, b);
@@ -386,6 +389,47 @@ static int groups(Ld *L, const wd_node *g, const char *ns, Rule *rule) {
   return 0;
 }
 
+/*
+** {======================================================================
+** Names: what ward asks (strict sets only)
+** =======================================================================
+*/
+
+/*
+** Every action pattern must match an action ward asks and every field
+** (and value_from) must be one a request has: a name that can never be
+** asked makes a rule that never applies, and a deny that never applies
+** allows what it was written to forbid. Runs after the structure is
+** checked, so the nodes are well-formed and a malformed policy reports
+** its malformation first.
+*/
+static int names(Ld *L, const wd_node *pol) {
+  const wd_node *a = get(pol, "actions"), *cs = get(pol, "conditions");
+  const wd_node *n;
+  size_t i, k, cnt = a->type == WD_NODE_SEQ ? a->n : 1;
+  SBuf sb;
+  for (i = 0; i < cnt; i++) {
+    n = a->type == WD_NODE_SEQ ? a->kids[i] : a;
+    if (wd_policy_action_known(n->str)) continue;
+    wd__policy_sb_init(&sb, L->err, L->errlen);
+    where(&sb, n);
+    wd__policy_action_msg(&sb, n->str);
+    return WD_EINVAL;
+  }
+  for (i = 0; cs != NULL && cs->type == WD_NODE_SEQ && i < cs->n; i++)
+    for (k = 0; k < 2; k++) {
+      n = get(cs->kids[i], k == 0 ? "field" : "value_from");
+      if (n == NULL || wd_policy_field_known(n->str)) continue;
+      wd__policy_sb_init(&sb, L->err, L->errlen);
+      where(&sb, n);
+      wd__policy_field_msg(&sb, n->str);
+      return WD_EINVAL;
+    }
+  return 0;
+}
+
+/* }====================================================================== */
+
 static void field_free(Field *f) {
   wd_free(f->text);
   wd_free(f->path);
@@ -421,7 +465,7 @@ void wd__policy_rule_release(Rule *r) {
 }
 
 int wd__policy_compile(const char *id, const char *ns, const wd_node *pol,
-                       const wd_node *grp, Rule **out, char *err,
+                       const wd_node *grp, int strict, Rule **out, char *err,
                        size_t errlen) {
   static const char *const known[] = {
     "actions", "resources", "effect", "conditions", NULL,
@@ -449,7 +493,8 @@ int wd__policy_compile(const char *id, const char *ns, const wd_node *pol,
       (r = pats(&L, pol, "actions", &rule->acts, &rule->nacts)) != 0 ||
       (r = pats(&L, pol, "resources", &rule->ress, &rule->nress)) != 0 ||
       (r = effect(&L, pol, rule)) != 0 || (r = conds(&L, pol, rule)) != 0 ||
-      (r = groups(&L, grp, ns, rule)) != 0)
+      (r = groups(&L, grp, ns, rule)) != 0 ||
+      (strict && (r = names(&L, pol)) != 0))
     goto fail;
   *out = rule;
   return 0;

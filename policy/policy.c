@@ -84,7 +84,8 @@ int wd_policy_add(wd_policy_set *s, const char *id, const char *ns,
   int r = 0;
   if (err != NULL && errlen > 0) err[0] = '\0';
   if (s == NULL || id == NULL || id[0] == '\0') return WD_EINVAL;
-  if ((r = wd__policy_compile(id, ns, policy, groups, &rule, err, errlen)))
+  if ((r = wd__policy_compile(id, ns, policy, groups, s->strict, &rule, err,
+                              errlen)))
     return r;
   if (wd__policy_hget(&s->byid, id, strlen(id), hstr(id)) != NULL) {
     SBuf sb;
@@ -126,6 +127,10 @@ fail:
   }
   wd__policy_rule_release(rule);
   return r;
+}
+
+void wd_policy_set_strict(wd_policy_set *s, int on) {
+  if (s != NULL) s->strict = on != 0;
 }
 
 size_t wd_policy_set_count(const wd_policy_set *s) {

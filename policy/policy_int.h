@@ -181,10 +181,15 @@ typedef struct Rule {
   int line, col;
 } Rule;
 
-/* Compile one entry (see wd_policy_add). The new rule has one reference. */
+/* Compile one entry (see wd_policy_add). The new rule has one reference.
+** 'strict': also check its names against what ward asks (actions.c). */
 int wd__policy_compile(const char *id, const char *ns, const wd_node *pol,
-                       const wd_node *grp, Rule **out, char *err,
+                       const wd_node *grp, int strict, Rule **out, char *err,
                        size_t errlen);
+/* Append why action pattern 'pat' or field 'f' is unknown (actions.c):
+** "action 'x' matches no action ward asks (did you mean 'y'?)". */
+void wd__policy_action_msg(SBuf *sb, const char *pat);
+void wd__policy_field_msg(SBuf *sb, const char *f);
 void wd__policy_rule_release(Rule *r);
 /* Does pattern 'p' match s[0..n)? */
 int wd__policy_pat_match(const Pat *p, const char *s, size_t n);
@@ -244,6 +249,7 @@ struct wd_policy_set {
   HMap groups; /* group id -> Group */
   Group **gv;  /* every group, for freeing */
   size_t ngv, gcap;
+  int strict; /* check names of new policies (wd_policy_set_strict) */
 };
 
 /* Candidate rules for one (action pattern, resource pattern) pair. */

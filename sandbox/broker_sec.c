@@ -20,9 +20,45 @@
 
 /* {====== Set-up ====== */
 
+typedef struct firstref {
+  char *err;
+  size_t errlen;
+  int n;
+} firstref;
+
+/* Keep the first unknown name as the error: "FILE:LINE:COL: ID: MSG". */
+static void first_ref(const wd_node *at, const char *id, const char *msg,
+                      void *ud) {
+  firstref *f = ud;
+  if (f->n++ > 0) return;
+  snprintf(f->err, f->errlen, "%s:%d:%d: %s: %s", at->file ? at->file : "?",
+           at->line, at->col, id, msg);
+}
+
+/*
+** Every policy or group a security block, a host ceiling or --scope
+** names must exist once every policy is loaded (the manifest holds the
+** --policy files too): an unknown name would deny every call of the
+** process ("no actor or scope") or admit nothing real, and almost always
+** is a typo. Returns 0 or WD_EINVAL with the first one in 'err'.
+*/
+static int check_names(wd_broker *b, char *err, size_t errlen) {
+  firstref f = { err, errlen, 0 };
+  size_t i;
+  for (i = 0; i < b->o.nscope; i++)
+    if (!wd_policy_set_has(b->pset, b->o.scope[i])) {
+      snprintf(err, errlen, "--scope names '%s', which is no policy or group",
+               b->o.scope[i]);
+      return WD_EINVAL;
+    }
+  if (wd_polset_check_refs(b->pset, b->m, first_ref, &f) > 0) return WD_EINVAL;
+  return 0;
+}
+
 int wd__brk_sec_open(wd_broker *b, char *err, size_t errlen) {
   int r;
-  if ((r = wd_polset_from_manifest(b->m, &b->pset, err, errlen)) < 0)
+  if ((r = wd_polset_from_manifest(b->m, &b->pset, err, errlen)) < 0 ||
+      (r = check_names(b, err, errlen)) < 0)
     return r;
   if ((r = wd_scopes_new(b->pset, &b->scopes)) < 0 ||
       (r = wd_pcache_new(4096, &b->pcache)) < 0) {

@@ -51,6 +51,7 @@ static int add_all(wd_policy_set *s, const wd_manifest *const *mv, size_t nm,
   size_t i;
   int r;
   if (err != NULL && errlen > 0) err[0] = '\0';
+  wd_policy_set_strict(s, 1);
   for (i = 0; i < m->nentries; i++) {
     const wd_entry *e = m->entries[i];
     if (e->kind != WD_KIND_POLICY) continue;
@@ -198,6 +199,73 @@ const wd_entry *wd_polset_find(const wd_polset *ps, const char *id) {
       return e;
   return NULL;
 }
+
+/* {====== References from security blocks ====== */
+
+/* The item of sequence 'key' in map 'blk' that says 'name', else 'blk'. */
+static const wd_node *item(const wd_node *blk, const char *key,
+                           const char *name) {
+  const wd_node *seq = blk != NULL ? wd_node_get(blk, key) : NULL;
+  size_t i;
+  for (i = 0; seq != NULL && seq->type == WD_NODE_SEQ && i < seq->n; i++)
+    if (seq->kids[i]->str != NULL && strcmp(seq->kids[i]->str, name) == 0)
+      return seq->kids[i];
+  return blk;
+}
+
+/* Names of the lists 'groups' and 'policies' of block 'blk' (what: "scope"
+** or "ceiling") that 's' does not have. */
+static int refs(const wd_policy_set *s, const wd_entry *e, const wd_node *blk,
+                const wd_strv *groups, const wd_strv *policies,
+                const char *what, wd_polset_ref_cb cb, void *ud) {
+  const wd_strv *lists[2] = { groups, policies };
+  static const char *const keys[2] = { "groups", "policies" };
+  char msg[1024], q[512];
+  const wd_node *at;
+  size_t i, j;
+  int n = 0, len;
+  for (i = 0; i < 2; i++)
+    for (j = 0; j < lists[i]->n; j++) {
+      const char *name = lists[i]->v[j];
+      if (wd_policy_set_has(s, name)) continue;
+      n++;
+      if (cb == NULL) continue;
+      len = snprintf(msg, sizeof msg,
+                     "%s names '%s', which is no policy or group", what, name);
+      /* A bare name is looked up as written: say so when the qualified
+      ** one exists, as that is what the author most likely meant. */
+      snprintf(q, sizeof q, "%s:%s", e->ns, name);
+      if (len > 0 && (size_t)len < sizeof msg && strchr(name, ':') == NULL &&
+          wd_policy_set_has(s, q))
+        snprintf(msg + len, sizeof msg - (size_t)len,
+                 " (names are used as written: did you mean '%s'?)", q);
+      at = item(blk, keys[i], name);
+      cb(at != NULL ? at : e->node, e->id, msg, ud);
+    }
+  return n;
+}
+
+int wd_polset_check_refs(const wd_policy_set *s, const wd_manifest *m,
+                         wd_polset_ref_cb cb, void *ud) {
+  size_t i;
+  int n = 0;
+  if (s == NULL || m == NULL) return 0;
+  for (i = 0; i < m->nentries; i++) {
+    const wd_entry *e = m->entries[i];
+    const wd_sec *sec = NULL;
+    if (e->kind == WD_KIND_LUA) sec = &e->u.lua.sec;
+    if (e->kind == WD_KIND_SERVICE) sec = &e->u.svc.sec;
+    if (e->kind == WD_KIND_HOST) sec = &e->u.host.def;
+    if (sec != NULL)
+      n += refs(s, e, sec->node, &sec->groups, &sec->policies, "scope", cb, ud);
+    if (e->kind == WD_KIND_HOST)
+      n += refs(s, e, e->u.host.ceiling, &e->u.host.ceil_groups,
+                &e->u.host.ceil_policies, "ceiling", cb, ud);
+  }
+  return n;
+}
+
+/* }====== */
 
 /* Group 'g' of an entry of namespace 'ns' is 'name' ("ns:g" when bare). */
 static int group_is(const char *ns, const char *g, const char *name) {

@@ -186,11 +186,66 @@ WD_API int wd_policy_add(wd_policy_set *s, const char *id, const char *ns,
                          const wd_node *policy, const wd_node *groups,
                          char *err, size_t errlen);
 
+/*
+** Make 's' strict (on != 0) or not, for the policies added from now on. A
+** strict set refuses, as load errors (WD_EINVAL, "FILE:LINE:COL: ..."),
+** an action pattern that matches no action ward asks
+** (wd_policy_action_known) and a condition field or value_from that no
+** request has (wd_policy_field_known). A new set is not strict: the
+** engine itself takes any vocabulary (its own tests use made-up actions
+** and attributes). ward's loaders (wd_polset_*) make theirs strict; a
+** host recompiling what its broker checked need not. NULL: no-op.
+*/
+WD_API void wd_policy_set_strict(wd_policy_set *s, int on);
+
 /* Number of policies, and the id of the i-th (in order of addition). */
 WD_API size_t wd_policy_set_count(const wd_policy_set *s);
 WD_API const char *wd_policy_set_id(const wd_policy_set *s, size_t i);
 /* 1 if 'name' is a policy id or a group id of the set, else 0. */
 WD_API int wd_policy_set_has(const wd_policy_set *s, const char *name);
+
+/* }====================================================================== */
+
+/*
+** {======================================================================
+** What ward asks: its actions and the attributes of its requests
+** =======================================================================
+*/
+
+/*
+** Every action ward's runtime, broker and front door ask the engine
+** about, as a static NULL-terminated array: process.send,
+** process.spawn[.monitored|.linked], process.exec, process.host,
+** process.context, process.security, process.monitor, process.unmonitor,
+** process.link, process.unlink, process.cancel, process.terminate,
+** process.upgrade, process.registry.register|unregister|lookup|foreign,
+** ward.deploy, ward.policy.reload, ward.status. This is the one list
+** (policy/actions.c); an operation table should generate it with the
+** callers. Borrowed, valid forever.
+*/
+WD_API const char *const *wd_policy_actions(void);
+/*
+** The attributes a request may carry, as a static NULL-terminated array:
+** pid, host, target_host, topic, via, token. All strings.
+*/
+WD_API const char *const *wd_policy_attrs(void);
+
+/*
+** 1 if action pattern 'pat' can match an action of wd_policy_actions():
+** "*"; an action itself; "p*" when an action starts with "p"; "p.*" when
+** an action is "p" or starts with "p.". That last rule is stricter than
+** matching, which reads "p.*" as "p*": "proces.*" is a typo, not a
+** pattern meant to cover "process.send". 0 otherwise, and for NULL.
+*/
+WD_API int wd_policy_action_known(const char *pat);
+/*
+** 1 if condition field 'f' is one a request has: "action", "resource",
+** "actor.id", "actor.meta" and every "actor.meta.<path>" (the meta is
+** open), an attribute of wd_policy_attrs() by its bare name or as
+** "meta.<attr>" (with no path below it: attributes are strings). 0
+** otherwise, and for NULL.
+*/
+WD_API int wd_policy_field_known(const char *f);
 
 /* }====================================================================== */
 
@@ -233,7 +288,8 @@ WD_API uint64_t wd_scope_gen(const wd_scope *sc);
 ** Everything a decision may depend on. All borrowed for the duration of
 ** the call. 'actor_meta' may be NULL (no meta); a non-map meta has no
 ** keys. The attributes always include "pid" (the caller) and, where they
-** apply, "host", "target_host" and "topic", all strings.
+** apply, "host", "target_host" and "topic" (the front door adds "via"
+** and "token"), all strings: see wd_policy_attrs.
 */
 typedef struct wd_preq {
   const char *actor_id;

@@ -17,7 +17,9 @@
 
 /*
 ** Compile every security.policy entry of 'm', in manifest order, into a
-** new set in '*out' (free it with wd_policy_set_free). Returns 0;
+** new set in '*out' (free it with wd_policy_set_free). The set is strict
+** (wd_policy_set_strict): an action pattern that matches no action ward
+** asks, or a condition field no request has, is a load error. Returns 0;
 ** WD_EINVAL with "FILE:LINE:COL: message" in 'err' (a bad policy, or an
 ** id defined twice); WD_ENOMEM. '*out' is untouched on failure. The set
 ** does not keep 'm'.
@@ -25,8 +27,9 @@
 WD_API int wd_polset_from_manifest(const wd_manifest *m, wd_policy_set **out,
                                    char *err, size_t errlen);
 
-/* The same, adding to an existing set 's'. On failure 's' keeps the
-   policies added before the bad one: treat it as failed and free it. */
+/* The same, adding to an existing set 's', which this makes strict. On
+   failure 's' keeps the policies added before the bad one: treat it as
+   failed and free it. */
 WD_API int wd_polset_add_manifest(wd_policy_set *s, const wd_manifest *m,
                                   char *err, size_t errlen);
 
@@ -35,6 +38,7 @@ WD_API int wd_polset_add_manifest(wd_policy_set *s, const wd_manifest *m,
 ** below it, as `ward run` reads an app) or one YAML file of entries (as
 ** `--policy FILE`; Lua sources it names are checked but not read). The
 ** manifests stay loaded so tools can point at the YAML of each policy.
+** The set is strict, as wd_polset_from_manifest makes it.
 */
 typedef struct wd_polset {
   wd_policy_set *set;
@@ -51,6 +55,30 @@ WD_API int wd_polset_load(const char *const *paths, size_t n, wd_polset **out,
                           char *err, size_t errlen);
 /* Free the set and the manifests. NULL does nothing. */
 WD_API void wd_polset_free(wd_polset *ps);
+
+/*
+** One policy or group name of a security block that 's' does not have:
+** 'at' is the list item that names it (file, line, col), 'id' the entry
+** whose block it is, 'msg' one line without position or id, e.g. "scope
+** names 'app:x', which is no policy or group". All borrowed for the call.
+*/
+typedef void (*wd_polset_ref_cb)(const wd_node *at, const char *id,
+                                 const char *msg, void *ud);
+
+/*
+** Check every name the security blocks of 'm' give (process.lua
+** `security:`, process.service `lifecycle.security`, a host's
+** `security.default` and `security.ceiling` groups and policies)
+** against 's', exactly as the runtime resolves them (wd_scope_new takes
+** names as written: a bare "g" is never the group "ns:g"). An unknown
+** name would make every call of the process denied ("no actor or
+** scope"), or a ceiling that admits nothing real. Calls 'cb' once per
+** unknown name, synchronously, in manifest order; returns how many there
+** were (0: all known). Call it once every policy is in 's', --policy
+** files included.
+*/
+WD_API int wd_polset_check_refs(const wd_policy_set *s, const wd_manifest *m,
+                                wd_polset_ref_cb cb, void *ud);
 
 /*
 ** The security.policy entry with id 'id' in any manifest of 'ps', or

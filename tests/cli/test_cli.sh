@@ -46,7 +46,7 @@ expect "unknown host is exit 2" 2 '' 'host not found: cli:zz' -- "$WARD" run --h
 expect "manifest error names file:line:col" 2 '' 'badapp/_index.yaml:7:5: .*unknown key .sorce.' -- "$WARD" run "$DIR/badapp" bad:x
 expect "missing app dir" 2 '' 'nowhere' -- "$WARD" run "$DIR/nowhere" a:b
 expect "actor and scope from the manifest" 0 '^from-manifest cli:g$' '' -- "$WARD" run "$DIR/app" cli:whoami
-expect "--actor/--scope override" 0 '^alice g1,g2$' '' -- "$WARD" run --actor alice --scope g1 --scope g2 "$DIR/app" cli:whoami
+expect "--actor/--scope override" 0 '^alice cli:g,cli:trusted$' '' -- "$WARD" run --actor alice --scope cli:g --scope cli:trusted "$DIR/app" cli:whoami
 # --actor/--scope are ENTRY's only: the auto-started service keeps its own
 # actor and scope, so it can still register its name (the caller's scope
 # does not allow that) and answer.

@@ -101,6 +101,62 @@ expect "check counts warnings" 0 '^3 policies, 2 warnings$' '' -- "$WARD" policy
 expect "check --strict fails on warnings" 1 '2 warnings' '' -- "$WARD" policy check --strict "$T/lint.yaml"
 expect "check same id in two paths" 2 '' "policy 'lint:allow_send' is already defined \(first at" -- "$WARD" policy check "$T/lint.yaml" "$T/lint.yaml"
 
+# --- a typo is a load error --------------------------------------------
+# termapp: main may do everything but terminate (term:no_terminate). Each
+# copy below puts one typo in it; before, each of them ran, and the first
+# let the terminate through.
+TA=$DIR/fixtures/termapp
+RUN=("$WARD" run --shutdown-timeout 200ms)
+typo() { # typo NAME SED-SCRIPT: a copy of termapp with one change
+  mkdir -p "$T/$1" && cp "$TA"/*.lua "$T/$1/" && sed "$2" "$TA/_index.yaml" >"$T/$1/_index.yaml"
+}
+expect "run: the deny policy denies the terminate" 0 '^not terminated: PermissionDenied$' '' -- "${RUN[@]}" "$TA" term:main
+expect "check: termapp is clean" 0 '^2 policies, 0 warnings$' '' -- "$WARD" policy check --strict "$TA"
+typo act '32s/process.terminate/process.terminat/'
+expect "run: misspelled action in a deny policy" 2 '' "act/_index.yaml:32:17: action 'process.terminat' matches no action ward asks \(did you mean 'process.terminate'\?\)" -- "${RUN[@]}" "$T/act" term:main
+expect "check: misspelled action in a deny policy" 2 '' "act/_index.yaml:32:17: action 'process.terminat' matches no action" -- "$WARD" policy check --strict "$T/act"
+expect "eval: misspelled action" 2 '' "act/_index.yaml:32:17: action 'process.terminat'" -- \
+  "$WARD" policy eval "$T/act" --actor tester --scope term:app --action process.terminate --resource x
+expect "explain: misspelled action" 2 '' "act/_index.yaml:32:17: action 'process.terminat'" -- \
+  "$WARD" policy explain "$T/act" --actor tester --scope term:app --action process.terminate --resource x
+printf 'policies: [.]\ncases:\n  - {name: x, actor: {id: a}, scope: [term:app], action: process.terminate, resource: r, expect: deny}\n' >"$T/act/t.yaml"
+expect "policy test: misspelled action" 2 '' "act/(\./)?_index.yaml:32:17: action 'process.terminat'" -- "$WARD" policy test "$T/act/t.yaml"
+typo pre '32s/process.terminate/proces.*/'
+expect "check: a prefix that matches no action" 2 '' "pre/_index.yaml:32:17: action 'proces.\*' matches no action" -- "$WARD" policy check "$T/pre"
+typo fld '36s/field: target_host/field: targt_host/'
+expect "run: misspelled field" 2 '' "fld/_index.yaml:36:19: unknown field 'targt_host' \(did you mean 'target_host'\?\)" -- "${RUN[@]}" "$T/fld" term:main
+expect "check: misspelled field" 2 '' "fld/_index.yaml:36:19: unknown field 'targt_host'" -- "$WARD" policy check "$T/fld"
+typo meta '37s/actor.meta.role/actor.meta.anything/'
+expect "run: actor.meta.anything loads" 0 '^terminated$' '' -- "${RUN[@]}" "$T/meta" term:main
+expect "check: wildcards, actor.meta.*, every attribute" 0 '^2 policies, 0 warnings$' '' -- "$WARD" policy check --strict "$DIR/fixtures/names.yaml"
+typo grp '19s/\[term:app\]/[term:ap]/'
+expect "run: unknown group in an entry's security block" 2 '' "grp/_index.yaml:19:16: term:main: scope names 'term:ap', which is no policy or group" -- "${RUN[@]}" "$T/grp" term:main
+expect "check: unknown group in an entry's security block" 0 "grp/_index.yaml:19:16: warning: term:main: scope names 'term:ap'" '' -- "$WARD" policy check "$T/grp"
+typo bare '19s/\[term:app\]/[app]/'
+expect "run: a bare group name is no group" 2 '' "bare/_index.yaml:19:16: term:main: scope names 'app', which is no policy or group \(names are used as written: did you mean 'term:app'\?\)" -- "${RUN[@]}" "$T/bare" term:main
+expect "check: a bare group name warns" 0 "bare/_index.yaml:19:16: warning: term:main: scope names 'app', which is no policy or group \(names are used as written: did you mean 'term:app'\?\)" '' -- "$WARD" policy check "$T/bare"
+typo ceil '12s/\[term:app\]/[term:app, term:nope]/'
+expect "run: unknown id in a ceiling" 2 '' "ceil/_index.yaml:12:28: term:h: ceiling names 'term:nope', which is no policy or group" -- "${RUN[@]}" "$T/ceil" term:main
+expect "check: unknown id in a ceiling warns" 0 "ceil/_index.yaml:12:28: warning: term:h: ceiling names 'term:nope'" '' -- "$WARD" policy check "$T/ceil"
+expect "run: unknown --scope" 2 '' "^ward: --scope names 'term:nope', which is no policy or group" -- "${RUN[@]}" --scope term:nope "$TA" term:main
+# A group of a --policy file: known once every policy is loaded.
+typo ext '12s/\[term:app\]/[term:app, extra:g]/; 19s/\[term:app\]/[extra:g]/'
+cat >"$T/extra.yaml" <<'EOF'
+namespace: extra
+entries:
+  - name: all
+    kind: security.policy
+    groups: [g]
+    policy: {actions: "*", resources: "*", effect: allow}
+  - name: no_terminate
+    kind: security.policy
+    groups: [g]
+    policy: {actions: process.terminate, resources: "*", effect: deny}
+EOF
+expect "run: a group only a --policy file has, without it" 2 '' "ext/_index.yaml:12:.*'extra:g', which is no policy or group" -- "${RUN[@]}" "$T/ext" term:main
+expect "run: a group of a --policy file" 0 '^not terminated: PermissionDenied$' '' -- "${RUN[@]}" --policy "$T/extra.yaml" "$T/ext" term:main
+expect "run: --scope of a --policy file" 0 '^not terminated: PermissionDenied$' '' -- "${RUN[@]}" --policy "$T/extra.yaml" --scope extra:g "$T/ext" term:main
+
 # --- ward policy eval --------------------------------------------------
 expect "eval allow names the policy" 0 '^allow: allowed by baseline:own_processes$' '' -- \
   "$WARD" policy eval "$BASE" "$EX" "${A[@]}" --action process.send \

@@ -258,6 +258,228 @@ static void test_load_duplicate_id_returns_eexist(void **st) {
 
 /* }====================================================================== */
 
+/*
+** {======================================================================
+** Names: in a strict set (ward's loaders) an action pattern must match an
+** action ward asks and a condition field must be one a request has
+** =======================================================================
+*/
+
+/* Load error of one policy text in a strict set ('want' 0: it loads). */
+static const char *strict_err(const char *src, int want) {
+  wd_policy_set *s;
+  assert_int_equal(wd_policy_set_new(&s), 0);
+  wd_policy_set_strict(s, 1);
+  g_err[0] = '\0';
+  assert_int_equal(add(s, "app:p", src, NULL), want);
+  assert_int_equal(wd_policy_set_count(s), want == 0 ? 1 : 0);
+  wd_policy_set_free(s);
+  return g_err;
+}
+
+/* A policy with one condition on 'field' (and value_from 'from'). */
+static const char *strict_field(const char *field, const char *from, int want) {
+  char src[512];
+  if (from != NULL)
+    snprintf(src, sizeof src,
+             OKP "conditions: [{field: %s, operator: eq, value_from: %s}]}",
+             field, from);
+  else
+    snprintf(src, sizeof src,
+             OKP "conditions: [{field: %s, operator: eq, value: x}]}", field);
+  return strict_err(src, want);
+}
+
+static void test_names_misspelled_action_in_deny_policy_is_error(void **st) {
+  (void)st;
+  assert_string_equal(
+      strict_err("{actions: [process.send,\n  process.terminat], "
+                 "resources: '*', effect: deny}",
+                 WD_EINVAL),
+      "t.yaml:2:3: action 'process.terminat' matches no action ward asks "
+      "(did you mean 'process.terminate'?)");
+  assert_string_equal(strict_err("{actions: process.sned, resources: '*', "
+                                 "effect: allow}",
+                                 WD_EINVAL),
+                      "t.yaml:1:11: action 'process.sned' matches no action "
+                      "ward asks (did you mean 'process.send'?)");
+}
+
+static void test_names_prefix_that_matches_nothing_is_error(void **st) {
+  (void)st;
+  /* The engine reads "proces.*" as "proces*", which would match
+  ** "process.send": the check takes the dot at its word. */
+  assert_string_equal(strict_err("{actions: 'proces.*', resources: '*', "
+                                 "effect: deny}",
+                                 WD_EINVAL),
+                      "t.yaml:1:11: action 'proces.*' matches no action "
+                      "ward asks");
+  assert_string_equal(strict_err("{actions: 'net*', resources: '*', "
+                                 "effect: deny}",
+                                 WD_EINVAL),
+                      "t.yaml:1:11: action 'net*' matches no action ward "
+                      "asks");
+  assert_string_equal(strict_err("{actions: ['*', 'process.*.linked'], "
+                                 "resources: '*', effect: deny}",
+                                 WD_EINVAL),
+                      "t.yaml:1:17: action 'process.*.linked' matches no "
+                      "action ward asks ('*' is a wildcard only at the "
+                      "end)");
+}
+
+static void test_names_wildcards_and_known_actions_load(void **st) {
+  const char *const *a = wd_policy_actions();
+  char src[256];
+  size_t i;
+  (void)st;
+  strict_err("{actions: ['*', 'process.*', 'process.spawn*', "
+             "'process.spawn.*', 'process.registry.*', 'process.*', "
+             "'ward.*', 'p*', 'process.registry.register*'], "
+             "resources: '*', effect: deny}",
+             0);
+  assert_non_null(a);
+  for (i = 0; a[i] != NULL; i++) {
+    snprintf(src, sizeof src, "{actions: %s, resources: '*', effect: deny}",
+             a[i]);
+    strict_err(src, 0);
+  }
+}
+
+static void test_names_action_list_has_what_ward_asks(void **st) {
+  static const char *const want[] = {
+    "process.send",
+    "process.spawn",
+    "process.spawn.monitored",
+    "process.spawn.linked",
+    "process.exec",
+    "process.host",
+    "process.context",
+    "process.security",
+    "process.monitor",
+    "process.unmonitor",
+    "process.link",
+    "process.unlink",
+    "process.cancel",
+    "process.terminate",
+    "process.upgrade",
+    "process.registry.register",
+    "process.registry.unregister",
+    "process.registry.lookup",
+    "process.registry.foreign",
+    "ward.deploy",
+    "ward.policy.reload",
+    "ward.status",
+  };
+  const char *const *a = wd_policy_actions();
+  size_t i, j, n = 0;
+  (void)st;
+  while (a[n] != NULL)
+    n++;
+  assert_int_equal(n, sizeof want / sizeof want[0]);
+  for (i = 0; i < n; i++) {
+    for (j = 0; j < n && strcmp(a[j], want[i]) != 0; j++) {
+    }
+    if (j == n) fail_msg("'%s' is not in wd_policy_actions()", want[i]);
+    assert_true(wd_policy_action_known(want[i]));
+  }
+  assert_false(wd_policy_action_known("process.terminat"));
+  assert_false(wd_policy_action_known("proces.*"));
+  assert_false(wd_policy_action_known(""));
+  assert_false(wd_policy_action_known(NULL));
+  assert_true(wd_policy_action_known("process.registry.*"));
+}
+
+static void test_names_misspelled_field_is_error(void **st) {
+  (void)st;
+  assert_string_equal(strict_field("targt_host", NULL, WD_EINVAL),
+                      "t.yaml:1:68: unknown field 'targt_host' (did you "
+                      "mean 'target_host'?)");
+  assert_string_equal(strict_field("meta.tpic", NULL, WD_EINVAL),
+                      "t.yaml:1:68: unknown field 'meta.tpic' (did you mean "
+                      "'meta.topic'?)");
+  assert_string_equal(strict_field("owner", NULL, WD_EINVAL),
+                      "t.yaml:1:68: unknown field 'owner': a request has "
+                      "actor.id, actor.meta.*, action, resource and the "
+                      "attributes pid, host, target_host, topic, via, token");
+  /* Attributes are strings: nothing is below them. */
+  assert_string_equal(strict_field("meta.pid.x", NULL, WD_EINVAL),
+                      "t.yaml:1:68: unknown field 'meta.pid.x': attribute "
+                      "'pid' is a string");
+  assert_string_equal(strict_field("target_host", "actor.meta.hosts", 0), "");
+  assert_string_equal(strict_field("target_host", "hots", WD_EINVAL),
+                      "t.yaml:1:107: unknown field 'hots' (did you mean "
+                      "'host'?)");
+}
+
+static void test_names_actor_meta_is_open(void **st) {
+  (void)st;
+  strict_field("actor.meta.anything", NULL, 0);
+  strict_field("actor.meta.anything.below.it", NULL, 0);
+  strict_field("actor.meta", NULL, 0);
+  strict_field("actor.meta.tenant", "actor.meta.other", 0);
+}
+
+static void test_names_every_request_field_loads(void **st) {
+  static const char *const ok[] = {
+    "actor.id",   "action",      "resource",   "pid",
+    "host",       "target_host", "topic",      "via",
+    "token",      "meta.pid",    "meta.host",  "meta.target_host",
+    "meta.topic", "meta.via",    "meta.token",
+  };
+  const char *const *at = wd_policy_attrs();
+  size_t i, n = 0;
+  (void)st;
+  for (i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+    assert_true(wd_policy_field_known(ok[i]));
+    strict_field(ok[i], NULL, 0);
+  }
+  while (at[n] != NULL)
+    n++;
+  assert_int_equal(n, 6);
+  assert_false(wd_policy_field_known("targt_host"));
+  assert_false(wd_policy_field_known("actor.name"));
+  assert_false(wd_policy_field_known(NULL));
+}
+
+/* The engine alone stays generic: its own tests use other vocabularies. */
+static void test_names_unchecked_in_a_set_that_is_not_strict(void **st) {
+  wd_policy_set *s;
+  (void)st;
+  assert_int_equal(wd_policy_set_new(&s), 0);
+  assert_int_equal(add(s, "app:p",
+                       "{actions: network.select, resources: '*', effect: "
+                       "allow, conditions: [{field: owner, operator: eq, "
+                       "value: x}]}",
+                       NULL),
+                   0);
+  wd_policy_set_strict(s, 1);
+  assert_int_equal(add(s, "app:q",
+                       "{actions: network.select, resources: '*', effect: "
+                       "allow}",
+                       NULL),
+                   WD_EINVAL);
+  wd_policy_set_strict(s, 0);
+  assert_int_equal(add(s, "app:q",
+                       "{actions: network.select, resources: '*', effect: "
+                       "allow}",
+                       NULL),
+                   0);
+  assert_int_equal(wd_policy_set_count(s), 2);
+  wd_policy_set_free(s);
+  wd_policy_set_strict(NULL, 1); /* no-op */
+}
+
+/* A malformed policy reports its malformation first, whatever its names. */
+static void test_names_checked_after_the_structure(void **st) {
+  (void)st;
+  assert_string_equal(
+      strict_err("{actions: x, resources: y, effect: permit}", WD_EINVAL),
+      "t.yaml:1:36: policy.effect must be allow or deny, "
+      "not 'permit'");
+}
+
+/* }====================================================================== */
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup(test_load_unknown_key_in_policy_is_error, setup),
@@ -277,6 +499,18 @@ int main(void) {
     cmocka_unit_test_setup(test_load_groups_wrong_type_is_error, setup),
     cmocka_unit_test_setup(test_load_message_masks_control_bytes, setup),
     cmocka_unit_test_setup(test_load_duplicate_id_returns_eexist, setup),
+    cmocka_unit_test_setup(test_names_misspelled_action_in_deny_policy_is_error,
+                           setup),
+    cmocka_unit_test_setup(test_names_prefix_that_matches_nothing_is_error,
+                           setup),
+    cmocka_unit_test_setup(test_names_wildcards_and_known_actions_load, setup),
+    cmocka_unit_test_setup(test_names_action_list_has_what_ward_asks, setup),
+    cmocka_unit_test_setup(test_names_misspelled_field_is_error, setup),
+    cmocka_unit_test_setup(test_names_actor_meta_is_open, setup),
+    cmocka_unit_test_setup(test_names_every_request_field_loads, setup),
+    cmocka_unit_test_setup(test_names_unchecked_in_a_set_that_is_not_strict,
+                           setup),
+    cmocka_unit_test_setup(test_names_checked_after_the_structure, setup),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
