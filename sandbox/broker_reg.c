@@ -124,9 +124,8 @@ int wd__brk_may_lookup(hslot *s, uint32_t req, const char *pid, size_t pl,
 ** no such name, or one it may not look up (the same answer, so no call
 ** by name is an oracle), or *answered is set: the request was answered
 ** (Unavailable). */
-const char *wd__brk_resolve(hslot *s, uint32_t req, const char *pid,
-                            size_t pl, const char *dest, size_t *dl,
-                            int *answered) {
+const char *wd__brk_resolve(hslot *s, uint32_t req, const char *pid, size_t pl,
+                            const char *dest, size_t *dl, int *answered) {
   const char *hid;
   size_t hl;
   uint64_t counter;
@@ -148,8 +147,8 @@ static int is_caller(hslot *s, const char *pid, size_t pl, uint64_t cc) {
   const char *hid;
   size_t hl;
   uint64_t counter;
-  return wd_pid_parse(pid, pl, &hid, &hl, &counter) == 0 &&
-         hl == s->idlen && memcmp(hid, s->id, hl) == 0 && counter == cc;
+  return wd_pid_parse(pid, pl, &hid, &hl, &counter) == 0 && hl == s->idlen &&
+         memcmp(hid, s->id, hl) == 0 && counter == cc;
 }
 
 
@@ -186,8 +185,7 @@ int wd__brk_req_registry(hslot *s, uint32_t req, uint8_t op, wd_cur *c) {
         const char *hid;
         size_t hl;
         const char *tp = NULL;
-        if (wd_pid_parse(pid, pl, &hid, &hl, &counter) == 0 &&
-            hl < sizeof th) {
+        if (wd_pid_parse(pid, pl, &hid, &hl, &counter) == 0 && hl < sizeof th) {
           memcpy(th, hid, hl);
           th[hl] = '\0';
           tp = th;
