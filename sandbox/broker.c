@@ -596,14 +596,19 @@ static int req_spawn(hslot *s, uint32_t req, wd_cur *c) {
   }
   if (q.flags & WD_SPAWN_NAMED) {
     name *x;
+    int vis;
     if (q.nl == 0 || q.nl > 255 || memchr(q.name, '\0', q.nl) != NULL) {
       wd__brk_reply(s, req, WD_EINVAL, "invalid name");
       return 0;
     }
     /* Spawn-or-signal registers the name, or sends to its holder: the
-    ** caller needs the rights for what it ends up doing. */
+    ** caller needs the rights for what it ends up doing. A holder it may
+    ** not look up is not signalled: the name is taken, as a register
+    ** would say (and only to a caller that may register it). */
+    vis = wd__brk_may_lookup(s, req, q.parent, q.pl, q.name, q.nl);
+    if (vis < 0) return 0;
     x = wd__brk_name_get(b, q.name, q.nl);
-    if (x != NULL && x->pid[0] != '\0') {
+    if (vis && x != NULL && x->pid[0] != '\0') {
       if (!signal_allowed(s, req, &q, x)) return 0;
       signal_holder(b, s, req, &q, x);
       return 0;
@@ -611,6 +616,11 @@ static int req_spawn(hslot *s, uint32_t req, wd_cur *c) {
     if (wd__brk_allow(s, req, q.parent, q.pl, "process.registry.register",
                       q.name, q.nl, NULL, NULL))
       return 0;
+    if (x != NULL && x->pid[0] != '\0') {
+      wd__brk_reply(s, req, WD_EEXIST, "name already registered: %.*s",
+                    (int)q.nl, q.name);
+      return 0;
+    }
     if (x != NULL) {
       wd__brk_reply(s, req, WD_EUNAVAIL,
                     "name %.*s is being registered, "
@@ -670,10 +680,14 @@ static int req_send(hslot *s, uint32_t req, wd_cur *c) {
   {
     const char *given = dest;
     size_t gl = dl;
-    if ((dest = wd__brk_resolve(b, dest, &dl)) == NULL) {
-      wd__brk_reply(s, req, WD_ENOTFOUND,
-                    "could not resolve '%.*s' as PID or registered name",
-                    (int)gl, given);
+    int answered;
+    /* A name the sender may not look up is one nobody holds. */
+    if ((dest = wd__brk_resolve(s, req, from, fl, dest, &dl, &answered)) ==
+        NULL) {
+      if (!answered)
+        wd__brk_reply(s, req, WD_ENOTFOUND,
+                      "could not resolve '%.*s' as PID or registered name",
+                      (int)gl, given);
       return 0;
     }
   }

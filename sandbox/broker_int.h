@@ -155,7 +155,6 @@ fwd *wd__brk_fwd_new(wd_broker *b, int origin, uint32_t oreq, int target);
 void wd__brk_fwd_free(fwd *f);
 void wd__brk_name_settle(wd_broker *b, const char *nm, const char *pid,
                          size_t pl, int slot);
-const char *wd__brk_resolve(wd_broker *b, const char *dest, size_t *dl);
 void wd__brk_answer(wd_broker *b, fwd *f, int32_t status, const char *s,
                     size_t n);
 int wd__brk_spawn_service(wd_broker *b, int idx, char *err, size_t errlen);
@@ -173,6 +172,11 @@ void wd__brk_name_free(name *x);
 void wd__brk_names_release(wd_broker *b, int slot, uint64_t counter,
                            int all);
 int wd__brk_req_registry(hslot *s, uint32_t req, uint8_t op, wd_cur *c);
+int wd__brk_may_lookup(hslot *s, uint32_t req, const char *pid, size_t pl,
+                       const char *nm, size_t nl);
+const char *wd__brk_resolve(hslot *s, uint32_t req, const char *pid,
+                            size_t pl, const char *dest, size_t *dl,
+                            int *answered);
 
 /* broker_sec.c */
 int wd__brk_sec_open(wd_broker *b, char *err, size_t errlen);

@@ -171,7 +171,7 @@ int wd__brk_req_life(hslot *s, uint32_t req, uint8_t op, wd_cur *c) {
   size_t fl, dl, gl, rest;
   uint64_t counter, deadline = 0;
   const uint8_t *payload = NULL;
-  int ts;
+  int ts, answered;
   fwd *f;
   wd_buf *w;
   size_t st;
@@ -186,7 +186,9 @@ int wd__brk_req_life(hslot *s, uint32_t req, uint8_t op, wd_cur *c) {
   }
   given = dest;
   gl = dl;
-  dest = wd__brk_resolve(b, dest, &dl);
+  /* A name the caller may not look up is one nobody holds. */
+  dest = wd__brk_resolve(s, req, from, fl, dest, &dl, &answered);
+  if (answered) return 0;
   ts = dest ? slot_of(b, dest, dl) : -1;
   if (ts < 0 || !b->hosts[ts].up) {
     if (op == WD_OP_UNMONITOR || op == WD_OP_UNLINK)

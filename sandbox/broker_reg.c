@@ -3,13 +3,16 @@
 ** The broker's name registry: names are global across hosts, held by one
 ** PID each, released when their process exits or its host dies; a named
 ** spawn reserves its name until the child exists. Registry requests are
-** re-checked against the caller's scope.
+** re-checked against the caller's scope, and a name resolves for a caller
+** only if it may look it up (process.registry.lookup): to any other
+** caller it is a name nobody holds, whatever the call.
 ** Runs in: broker.
 */
 #include <string.h>
 
 #include "broker_int.h"
 #include "ward/wd_pid.h"
+#include "ward/wd_policy.h"
 #include "ward/wd_proto.h"
 
 #define get_str wd_cur_str
@@ -98,17 +101,54 @@ void wd__brk_name_settle(wd_broker *b, const char *nm, const char *pid,
   x->counter = counter;
 }
 
-/* Resolve a destination: a PID as is, or a registered name's PID. */
-const char *wd__brk_resolve(wd_broker *b, const char *dest, size_t *dl) {
+/* May the caller 'pid' (of host 's') look the name 'nm' up? A quiet
+** check: decided and logged like any other (wd__brk_sec_check), but a
+** denial answers nothing, so that the caller can be answered as if the
+** name were free. It never depends on whether the name is held: decide
+** it before reading the registry. 1: yes; 0: no; -1: the decision could
+** not be logged, and the request was answered Unavailable. */
+int wd__brk_may_lookup(hslot *s, uint32_t req, const char *pid, size_t pl,
+                       const char *nm, size_t nl) {
+  char why[300];
+  int r = wd__brk_sec_check(s, s->cur, pid, pl, "process.registry.lookup", nm,
+                            nl, NULL, NULL, why, sizeof why);
+  if (r == WD_EUNAVAIL) {
+    wd__brk_reply(s, req, WD_EUNAVAIL, "process.registry.lookup: %s", why);
+    return -1;
+  }
+  return r == WD_POLICY_ALLOW;
+}
+
+/* Resolve a destination for the caller 'pid' of host 's': a PID as is,
+** or a registered name's PID if the caller may look the name up. NULL:
+** no such name, or one it may not look up (the same answer, so no call
+** by name is an oracle), or *answered is set: the request was answered
+** (Unavailable). */
+const char *wd__brk_resolve(hslot *s, uint32_t req, const char *pid, size_t pl,
+                            const char *dest, size_t *dl, int *answered) {
   const char *hid;
   size_t hl;
   uint64_t counter;
   name *x;
+  int may;
+  *answered = 0;
   if (wd_pid_parse(dest, *dl, &hid, &hl, &counter) == 0) return dest;
-  x = wd__brk_name_get(b, dest, *dl);
+  may = wd__brk_may_lookup(s, req, pid, pl, dest, *dl);
+  if (may < 0) *answered = 1;
+  if (may <= 0) return NULL;
+  x = wd__brk_name_get(s->b, dest, *dl);
   if (x == NULL || x->pid[0] == '\0') return NULL;
   *dl = strlen(x->pid);
   return x->pid;
+}
+
+/* Is 'pid' the caller's own PID ('cc' on host 's')? */
+static int is_caller(hslot *s, const char *pid, size_t pl, uint64_t cc) {
+  const char *hid;
+  size_t hl;
+  uint64_t counter;
+  return wd_pid_parse(pid, pl, &hid, &hl, &counter) == 0 && hl == s->idlen &&
+         memcmp(hid, s->id, hl) == 0 && counter == cc;
 }
 
 
@@ -139,6 +179,21 @@ int wd__brk_req_registry(hslot *s, uint32_t req, uint8_t op, wd_cur *c) {
       if (wd__brk_allow(s, req, caller, cl, "process.registry.register", nm,
                         nl, NULL, NULL))
         return 0;
+      /* A name for another process: process.registry.foreign on it. */
+      if (!is_caller(s, pid, pl, cc)) {
+        char th[300];
+        const char *hid;
+        size_t hl;
+        const char *tp = NULL;
+        if (wd_pid_parse(pid, pl, &hid, &hl, &counter) == 0 && hl < sizeof th) {
+          memcpy(th, hid, hl);
+          th[hl] = '\0';
+          tp = th;
+        }
+        if (wd__brk_allow(s, req, caller, cl, "process.registry.foreign", pid,
+                          pl, tp, NULL))
+          return 0;
+      }
       if (!wd__brk_owns(s, pid, pl, &counter)) {
         wd__brk_reply(s, req, WD_EDENIED,
                       "cannot register a process of another "
@@ -187,6 +242,11 @@ int wd__brk_req_registry(hslot *s, uint32_t req, uint8_t op, wd_cur *c) {
       wd__brk_reply(s, req, 0, "1");
       return 0;
     default:
+      /* The lookup itself is the permission asked: PermissionDenied,
+      ** decided before the registry is read (held or not, the same). */
+      if (wd__brk_allow(s, req, caller, cl, "process.registry.lookup", nm, nl,
+                        NULL, NULL))
+        return 0;
       if (*pp == NULL || (*pp)->pid[0] == '\0')
         wd__brk_reply(s, req, WD_ENOTFOUND, "name not registered");
       else

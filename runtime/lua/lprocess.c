@@ -789,7 +789,9 @@ static int process_unlisten(lua_State *L) {
 
 /* {====== Registry ====== */
 
-/* process.registry.register(name [, pid]) -> true | nil, err */
+/* process.registry.register(name [, pid]) -> true | nil, err. A name for
+** another process than the caller also needs process.registry.foreign on
+** its PID. */
 static int registry_register(lua_State *L) {
   actor *a = ACTOR(L);
   wd_host *h = a->h;
@@ -807,6 +809,9 @@ static int registry_register(lua_State *L) {
     return 2;
   r = pid_local(h, pid, pl, &counter);
   if (r < 0) return wd_lerr_pushf(L, WD_EINVAL, "invalid pid: %s", pid);
+  if (!(r == 1 && counter == a->counter) &&
+      wd__allow_pid(L, a, "process.registry.foreign", pid, pl, NULL))
+    return 2;
   if (r == 0)
     return wd_lerr_pushf(L, WD_EDENIED, "cannot register a process of "
                                         "another host: %s", pid);
@@ -835,8 +840,10 @@ static int registry_simple(lua_State *L, uint8_t op, int kind,
   int r;
   if (nl == 0 || nl > 255)
     return wd_lerr_pushf(L, WD_EINVAL, "invalid name");
-  if (op == WD_OP_UNREG &&
-      wd__allow(L, a, "process.registry.unregister", name, nl, NULL, NULL))
+  if (wd__allow(L, a,
+                op == WD_OP_UNREG ? "process.registry.unregister"
+                                  : "process.registry.lookup",
+                name, nl, NULL, NULL))
     return 2;
   t = need_task(L, fn);
   if ((r = wd__host_request(h, t, op, &b, &st)) < 0)
@@ -846,7 +853,10 @@ static int registry_simple(lua_State *L, uint8_t op, int kind,
   return wait_reply(L, t, h, st, kind);
 }
 
-/* process.registry.lookup(name) -> pid | nil, err */
+/* process.registry.lookup(name) -> pid | nil, err. Needs
+** process.registry.lookup on the name: PermissionDenied otherwise, held
+** or not. (A call by name does not resolve here: the broker does, and
+** answers a name the caller may not look up as one nobody holds.) */
 static int registry_lookup(lua_State *L) {
   return registry_simple(L, WD_OP_LOOKUP, 1, "process.registry.lookup");
 }

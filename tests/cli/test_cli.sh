@@ -99,7 +99,7 @@ if [ "$n" = 40 ]; then echo "ok     40 denials, 40 records"; pass=$((pass+1)); e
 # call (a table.sort comparator) it cannot wait, so it is Unavailable.
 expect "every call works with --audit all" 0 '^done$' '' -- "$WARD" run --shutdown-timeout 200ms --audit all --audit-log "$ad/log7" "$DIR/app" cli:everyop
 missing=""
-for act in process.spawn process.spawn.monitored process.spawn.linked process.host process.exec process.send process.monitor process.unmonitor process.link process.unlink process.cancel process.terminate process.context process.registry.register process.registry.unregister; do
+for act in process.spawn process.spawn.monitored process.spawn.linked process.host process.exec process.send process.monitor process.unmonitor process.link process.unlink process.cancel process.terminate process.context process.registry.register process.registry.unregister process.registry.lookup process.registry.foreign; do
   if ! grep -q "\"action\":\"$act\".*\"effect\":\"allow\"" "$ad/log7"; then missing="$missing $act"; fi
 done
 if [ -z "$missing" ]; then echo "ok     every action logged"; pass=$((pass+1)); else echo "FAIL   not logged:$missing"; fail=$((fail+1)); fi

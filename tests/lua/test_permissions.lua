@@ -17,10 +17,14 @@
 --   monitor          the test terminates the target: EXIT at the probe
 --   link             the test terminates the target (LINK_DOWN at the
 --                    probe) or the probe (LINK_DOWN at the target)
---   register         the name resolves to the probe
+--   register         the name resolves to the probe (to the target, for
+--                    a foreign PID: process.registry.foreign)
+--   lookup           the probe's own name resolves
 --   with_*           a builder comes back
 -- Calls on a target run from t:a against a target on t:a and on t:b, by
--- PID and by registered name (the broker resolves it and checks the PID);
+-- PID and by registered name (the broker resolves it and checks the PID;
+-- by a name the caller may not look up, the call answers as for a name
+-- nobody holds and does nothing);
 -- registry and builder calls run from a probe on t:a and on t:b. A denial
 -- must be PermissionDenied naming action and resource. The cases of a
 -- phase run at once; each phase ends with a quiet period in which nothing
@@ -52,6 +56,8 @@ local NO = {
   ["process.unlink"] = "t:perm_no_unlink",
   ["process.registry.register"] = "t:perm_no_register",
   ["process.registry.unregister"] = "t:perm_no_unregister",
+  ["process.registry.lookup"] = "t:perm_no_lookup",
+  ["process.registry.foreign"] = "t:perm_no_foreign",
   ["process.context"] = "t:perm_no_context",
   ["process.security"] = "t:perm_no_security",
 }
@@ -65,7 +71,7 @@ local ev = process.events()
 
 local function describe(c)
   return string.format("[%s] %s%s%s%s from %s in %s", c.tag, c.op,
-    c.host and " " .. c.host or "", c.by_name and " by name" or "",
+    c.host and " " .. c.host or "", c.by_name and (c.hidden and " by hidden name" or " by name") or "",
     c.kill and ", kill " .. c.kill or "", c.caller, c.group)
 end
 
@@ -146,6 +152,7 @@ local function start_probe(c)
   end
   c.probe = check.ok(scoped[c.group]:spawn_monitored("t:perm_probe", c.caller, {
     test = ME, tag = c.tag, op = c.op, host = c.host, target = c.dest, name = c.name,
+    setup = c.setup,
   }))
   probe_of[c.probe] = c
 end
@@ -158,7 +165,20 @@ end
 
 local function check_result(c)
   local r = c.result
-  if c.deny then
+  if c.hidden then
+    -- A name the caller may not look up: answered as a name nobody holds.
+    if c.op == "unmonitor" or c.op == "unlink" then
+      expect(c, r.ok == true and r.value == true, "must answer true, got " .. tostring(r.kind) .. ": " .. tostring(r.msg))
+    elseif c.op == "b_signal" then
+      -- It may register the name, so it learns that it is taken.
+      expect(c, r.ok == false and r.kind == errors.ALREADY_EXISTS,
+        "must be AlreadyExists, got " .. tostring(r.kind) .. ": " .. tostring(r.msg))
+    else
+      local want = "could not resolve '" .. c.name .. "' as PID or registered name"
+      expect(c, r.ok == false and r.kind == errors.NOT_FOUND and r.msg == want,
+        "must be NotFound '" .. want .. "', got " .. tostring(r.kind) .. ": " .. tostring(r.msg))
+    end
+  elseif c.deny then
     expect(c, r.ok == false, "must be denied, got " .. tostring(r.value))
     expect(c, r.kind == errors.PERMISSION_DENIED,
       "error kind " .. tostring(r.kind) .. " (" .. tostring(r.msg) .. ")")
@@ -232,7 +252,8 @@ local function phase_spawn()
   -- Spawn-or-signal with a free name: the broker checks
   -- process.registry.register on the name (besides the spawn's).
   for _, host in ipairs(HOSTS) do
-    for _, g in ipairs({ FULL, NO["process.registry.register"], NO["process.registry.unregister"] }) do
+    for _, g in ipairs({ FULL, NO["process.registry.register"], NO["process.registry.unregister"],
+                         NO["process.registry.lookup"] }) do
       local c = add(A, { op = "b_spawn_named", host = host, group = g })
       c.name = "perm_n_" .. c.tag .. "_" .. ME
       if g == NO["process.registry.register"] then
@@ -324,13 +345,23 @@ local function phase_targets()
       end
     end
   end
+  -- By a name the caller may not look up: nothing happens (the setup of
+  -- unmonitor and unlink goes by PID).
+  for _, t in ipairs(TARGET_OPS) do
+    for _, host in ipairs(HOSTS) do
+      local c = add(B, { op = t.op, host = host, by_name = true, group = NO["process.registry.lookup"],
+                         effect = t.effect, kill = t.kill, hidden = true })
+      c.want = t.undo == true
+    end
+  end
   -- Spawn-or-signal with a taken name: the queued message goes to the
-  -- holder, which needs process.send on it.
+  -- holder, which needs process.send on it, and a lookup of the name.
   for _, host in ipairs(HOSTS) do
-    for _, g in ipairs({ FULL, NO["process.send"] }) do
+    for _, g in ipairs({ FULL, NO["process.send"], NO["process.registry.lookup"] }) do
       local c = add(B, { op = "b_signal", host = host, by_name = true, group = g, effect = "poke" })
-      if g ~= FULL then c.deny = "process.send" end
-      c.want = c.deny == nil
+      if g == NO["process.send"] then c.deny = "process.send" end
+      c.hidden = g == NO["process.registry.lookup"] or nil
+      c.want = c.deny == nil and not c.hidden
     end
   end
   -- Targets first (the test is allowed everything; it monitors them).
@@ -343,6 +374,7 @@ local function phase_targets()
   for _, c in ipairs(B) do
     check.eq(c.target, c.target_pid, "target PID")
     c.dest = c.by_name and c.name or c.target_pid
+    if c.hidden then c.setup = c.target_pid end
     -- By name, the broker resolves the name and names the PID it checked.
     c.resource = c.target_pid
     start_probe(c)
@@ -410,8 +442,12 @@ end
 local OTHER_OPS = {
   -- op, action, resource, controls: groups lacking another permission
   -- (the call must still work)
-  { op = "register", action = "process.registry.register", controls = { "process.registry.unregister" } },
+  { op = "register", action = "process.registry.register",
+    controls = { "process.registry.unregister", "process.registry.foreign" } },
   { op = "unregister", action = "process.registry.unregister", controls = {} },
+  { op = "lookup", action = "process.registry.lookup", controls = { "process.registry.foreign" } },
+  -- A name for the test's target (a foreign PID) on the caller's host.
+  { op = "register_foreign", action = "process.registry.foreign", controls = { "process.registry.lookup" } },
   { op = "with_context", action = "process.context", resource = "context", controls = { "process.security" } },
   -- Reaching b:with_context needs a builder, hence process.context: its
   -- own check cannot fail on its own; only the allowed side is tested.
@@ -429,7 +465,7 @@ local function phase_other()
       for _, p in ipairs(t.controls) do groups[#groups + 1] = NO[p] end
       for _, g in ipairs(groups) do
         local c = add(C, { op = t.op, caller = caller, group = g })
-        if t.op == "register" or t.op == "unregister" then c.name = "perm_r_" .. c.tag .. "_" .. ME end
+        if t.op:find("register", 1, true) or t.op == "lookup" then c.name = "perm_r_" .. c.tag .. "_" .. ME end
         if g == NO[t.action] then
           c.deny = t.action
           c.resource = t.resource or c.name
@@ -437,18 +473,35 @@ local function phase_other()
       end
     end
   end
+  local foreign = {}
+  for _, c in ipairs(C) do
+    if c.op == "register_foreign" then
+      foreign[#foreign + 1] = c
+      c.target_pid = check.ok(process.spawn_monitored("t:perm_target", c.caller, ME, c.tag))
+      target_of[c.target_pid] = c
+    end
+  end
+  pump(foreign, function(c) if c.target == nil then return "target not ready" end end, "targets")
+  for _, c in ipairs(foreign) do
+    c.dest = c.target_pid
+    if c.deny then c.resource = c.target_pid end
+  end
   for _, c in ipairs(C) do start_probe(c) end
   pump(C, function(c) if c.result == nil then return "no result" end end, "other results")
   for _, c in ipairs(C) do check_result(c) end
   for _, c in ipairs(C) do
-    if c.op == "register" or c.op == "unregister" then
+    if c.op == "register" or c.op == "unregister" or c.op == "register_foreign" then
       local holder = process.registry.lookup(c.name)
-      -- The name is held by the probe (alive until told to quit) exactly
-      -- when register was allowed or unregister denied.
-      local want = (c.op == "register") == (c.deny == nil)
-      expect(c, (holder == c.probe) == want,
-        "name " .. c.name .. (want and " must" or " must not") .. " resolve to the probe: " .. tostring(holder))
+      -- The name is held by the probe (alive until told to quit), or the
+      -- target, exactly when register was allowed or unregister denied.
+      local want = (c.op ~= "unregister") == (c.deny == nil)
+      local who = c.op == "register_foreign" and c.target_pid or c.probe
+      expect(c, (holder == who) == want,
+        "name " .. c.name .. (want and " must" or " must not") .. " resolve to " .. who .. ": " .. tostring(holder))
       if not c.deny then expect(c, c.result.value == true, "returns true") end
+    elseif c.op == "lookup" then
+      check.eq(process.registry.lookup(c.name), c.probe, "the probe holds " .. c.name)
+      if not c.deny then expect(c, c.result.value == c.probe, "lookup returns the probe's PID") end
     elseif not c.deny then
       expect(c, c.result.value == "builder", "returns a builder")
     end
@@ -471,7 +524,7 @@ return { main = function()
   if #failures > 0 then
     error(#failures .. " failure(s) in " .. n .. " cases:\n  " .. table.concat(failures, "\n  "))
   end
-  check.eq(n, 218, "number of cases")
+  check.eq(n, 254, "number of cases")
   local ms = time.now():sub(t0):milliseconds()
   check.ok(ms < 10000, "took " .. ms .. " ms")
   return true

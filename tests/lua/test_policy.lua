@@ -28,8 +28,8 @@ return { main = function()
   denied("exec on t:b", process.exec("t:value_exit", "t:b", 5))
   -- send: PIDs of t:a allowed (condition on actor.meta.tenant holds).
   check.eq(process.send(pid, "x", 1), true)
-  -- A name resolving to another host's process: the broker checks the
-  -- resolved PID and refuses.
+  -- A name resolving to another host's process (a name it may look up):
+  -- the broker checks the resolved PID and refuses.
   local svc
   for _ = 1, 200 do
     svc = process.registry.lookup("svc_echo")
@@ -52,7 +52,11 @@ return { main = function()
   -- Registry: names under lim_ only.
   check.eq(process.registry.register("lim_" .. process.pid()), true)
   denied("register", process.registry.register("other_name"))
-  check.fails(errors.NOT_FOUND, process.registry.lookup("other_name"))
+  -- lookup: a name it may look up and nobody holds is NotFound; a name it
+  -- may not look up is PermissionDenied, held or not.
+  check.fails(errors.NOT_FOUND, process.registry.lookup("lim_none_" .. process.pid()))
+  err = denied("lookup", process.registry.lookup("other_name"))
+  check.ok(tostring(err):find("process.registry.lookup on other_name", 1, true), tostring(err))
   -- Builder: process.context and process.security are not granted.
   denied("with_context", process.with_context({ a = 1 }))
   -- security.can agrees with the decisions.

@@ -35,15 +35,21 @@ function ops.terminate(s) return process.terminate(s.target) end
 function ops.cancel(s) return process.cancel(s.target) end
 function ops.monitor(s) return process.monitor(s.target) end
 function ops.unmonitor(s)
-  setup("monitor", process.monitor(s.target))
+  setup("monitor", process.monitor(s.setup or s.target))
   return process.unmonitor(s.target)
 end
 function ops.link(s) return process.link(s.target) end
 function ops.unlink(s)
-  setup("link", process.link(s.target))
+  setup("link", process.link(s.setup or s.target))
   return process.unlink(s.target)
 end
 function ops.register(s) return process.registry.register(s.name) end
+function ops.lookup(s)
+  setup("register", process.registry.register(s.name))
+  return process.registry.lookup(s.name)
+end
+-- A foreign PID: the target the test made.
+function ops.register_foreign(s) return process.registry.register(s.name, s.target) end
 function ops.unregister(s)
   setup("register", process.registry.register(s.name))
   return process.registry.unregister(s.name)
