@@ -1285,17 +1285,15 @@ static void put_security(wd_buf *w, wd_broker *b, const wd_sec *sec,
   wd_buf_patch_u32(w, pos, (uint32_t)(w->len - pos - 4));
 }
 
-/* Encode string arguments with the payload codec. */
+/* Encode string arguments with the payload codec's Lua-free writers
+** (any number: nothing is pushed on a Lua stack). */
 static int encode_args(const char *const *args, int nargs, wd_buf *out) {
-  lua_State *L = luaL_newstate();
-  char err[128];
-  int i, r;
-  if (L == NULL) return WD_ENOMEM;
+  int i;
+  if (nargs == 0) return 0;
+  wd_codec_put_header(out, (unsigned)nargs);
   for (i = 0; i < nargs; i++)
-    lua_pushstring(L, args[i]);
-  r = nargs ? wd_codec_encode(L, 1, nargs, out, 0, err, sizeof err) : 0;
-  lua_close(L);
-  return r < 0 ? r : 0;
+    wd_codec_put_str(out, args[i], strlen(args[i]));
+  return out->err != 0 ? WD_ENOMEM : 0;
 }
 
 /* Spawn 'e' as a process the broker watches: a root (callback) or a

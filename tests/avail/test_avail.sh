@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Availability (issue 11): what one tenant or one command line must never do
+# to ward. Each case runs the real ward; no case depends on speed.
+# Usage: test_avail.sh WARD   (one line per case, then "N passed, N failed")
+set -u
+WARD=${1:?usage: test_avail.sh WARD}
+DIR=$(cd "$(dirname "$0")" && pwd)
+APP=$DIR/app
+pass=0 fail=0
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+out=$tmp/out err=$tmp/err
+
+ok() { echo "ok     $1"; pass=$((pass+1)); }
+bad() { echo "FAIL   $1"; fail=$((fail+1)); }
+
+# expect NAME STATUS STDOUT-RE STDERR-RE -- CMD...
+expect() {
+  local name=$1 want=$2 ore=$3 ere=$4; shift 5
+  timeout 60 "$@" >"$out" 2>"$err"
+  local got=$?
+  if [ "$got" -ne "$want" ]; then
+    bad "$name: exit $got, want $want; stderr: $(head -c 300 "$err")"; return
+  fi
+  if [ -n "$ore" ] && ! grep -Eq -- "$ore" "$out"; then
+    bad "$name: stdout does not match /$ore/: $(head -c 300 "$out")"; return
+  fi
+  if [ -n "$ere" ] && ! grep -Eq -- "$ere" "$err"; then
+    bad "$name: stderr does not match /$ere/: $(head -c 300 "$err")"; return
+  fi
+  ok "$name"
+}
+
+# Item 9: the broker encodes any number of arguments (it used to push them
+# on a Lua stack without room: 50 crashed it).
+expect "60 arguments" 0 '^60 1 60$' '' -- "$WARD" run "$APP" av:args $(seq 1 60)
+expect "5000 arguments" 0 '^5000 1 5000$' '' -- "$WARD" run "$APP" av:args $(seq 1 5000)
+
+# Item 8: describing a result is bounded: each table once, shared ones as
+# <shared>; the host is not killed at its turn deadline.
+expect "a DAG result is described at once" 0 'b = <shared>' '' -- "$WARD" run "$APP" av:dag
+expect "a cycle in a result is described once" 0 'cyc = \{name = "c", self = <shared>\}' '' -- "$WARD" run "$APP" av:dag
+if [ "$(wc -c <"$out")" -lt 70000 ]; then ok "the description is bounded ($(wc -c <"$out") bytes)"; else bad "description of $(wc -c <"$out") bytes"; fi
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
