@@ -197,7 +197,7 @@ expect "explain a missing field" 1 '\(target_host is missing\)' '' -- \
   "$WARD" policy explain "$BASE" "$EX" "${A[@]}" --action process.send --resource '{x|0x1}'
 
 # --- ward policy test --------------------------------------------------
-expect "multitenant policy tests pass" 0 '^30 passed, 0 failed$' '' -- "$WARD" policy test "$EX/policy_test.yaml"
+expect "multitenant policy tests pass" 0 '^32 passed, 0 failed$' '' -- "$WARD" policy test "$EX/policy_test.yaml"
 expect "one line per case" 0 '^ok     a may not spawn an entry of a look-alike namespace$' '' -- "$WARD" policy test "$EX/policy_test.yaml"
 cp -r "$EX" "$T/mt"
 cat >"$T/mt/wrong.yaml" <<'EOF'
