@@ -167,6 +167,41 @@ else
   bad "reply to another host's request: $(grep "^helper's send" "$out"); $(grep '^ward: host ' "$err")"
 fi
 
+# Forged events. The broker passes an event only along a watch it
+# recorded itself (a monitor, link or exec wait of the receiver on the
+# sender); anything else kills the sender's host.
+# (a) EXITs by the thousand to a process that never monitored the sender.
+attack "EXIT flood without a monitor" exitflood "forged event: EXIT without a monitor"
+if grep -qx "events seen: 0" "$out"; then
+  ok "EXIT flood without a monitor: the victim saw no EXIT"
+else
+  bad "EXIT flood without a monitor: the victim saw $(grep '^events seen' "$out")"
+fi
+# other_hosts: hosts other than lk:evil that the broker reported on.
+other_hosts() { grep '^ward: host ' "$err" | grep -v '^ward: host lk:evil: '; }
+# (b) An exec result to a process waiting in process.exec for its child on
+# lk:peer, before the child's PID is known to it.
+run exectheft WARD_EVIL_DELAY_MS=20
+r="forged event: exec result without an exec wait"
+if [ "$st" -eq 0 ] && grep -qxF "ward: host lk:evil: $r" "$err" &&
+   [ -z "$(other_hosts)" ] && grep -qx "exec result: real" "$out" &&
+   grep -qx "pings after: 20" "$out"; then
+  ok "exec result to another host's exec: killed ($r), the caller got its child's"
+else
+  bad "exec result to another host's exec: ward exited $st; $(grep '^exec result' "$out"); $(grep '^ward: host ' "$err" | head -c 300)"
+fi
+# (c) A real monitor and EXIT, then the same EXIT again: the first used
+# the watch up.
+run exittwice
+r="forged event: EXIT without a monitor"
+if [ "$st" -eq 0 ] && grep -qxF "ward: host lk:evil: $r" "$err" &&
+   [ -z "$(other_hosts)" ] && grep -qx "monitor: true" "$out" &&
+   grep -qx "events seen: 1" "$out" && grep -qx "pings after: 20" "$out"; then
+  ok "second EXIT for one monitor: killed ($r), one EXIT delivered"
+else
+  bad "second EXIT for one monitor: ward exited $st; $(grep '^monitor\|^events seen' "$out" | tr '\n' ' '); $(grep '^ward: host ' "$err" | head -c 300)"
+fi
+
 # No evil host outlives its broker.
 if pgrep -f -- "$EVIL host lk:evil" >/dev/null; then
   bad "an evil host is still running: $(pgrep -af -- "$EVIL host lk:evil")"
