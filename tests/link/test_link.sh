@@ -10,6 +10,9 @@
 #   - the other tenant (lk:main on lk:good, pinging canaries on lk:good and,
 #     through the broker, on lk:peer) was answered before, during and after
 #     the attack, and `ward run` exited 0.
+# The forged-event cases also check what lk:main received, and a control
+# runs tests/link/races (honest hosts only) to see that no honest host is
+# taken for a forger.
 # The broker gives a host only the ASAN_/UBSAN_/LSAN_ variables of its
 # environment, so each case runs a small wrapper script that sets
 # WARD_EVIL_MODE (and friends) and execs ward_evilhost.
@@ -200,6 +203,27 @@ if [ "$st" -eq 0 ] && grep -qxF "ward: host lk:evil: $r" "$err" &&
   ok "second EXIT for one monitor: killed ($r), one EXIT delivered"
 else
   bad "second EXIT for one monitor: ward exited $st; $(grep '^monitor\|^events seen' "$out" | tr '\n' ' '); $(grep '^ward: host ' "$err" | head -c 300)"
+fi
+
+# Honest hosts racing those checks (tests/link/races: a linked pair that
+# fails at once on two hosts, trapped links, unmonitor and unlink racing
+# an exit, execs both ways, watchers that end first, link and unlink by
+# name, 1200 watches at once): no host is killed, every event arrives.
+timeout 120 "$WARD" run "$DIR/races" r:main >"$out" 2>"$err"
+st=$?
+want='S1 pairs: 100
+S2 trapped: 200
+S3 unmonitors: 200
+S4 unlinks: 200
+S5 execs: 240
+S6 watchers: 50
+S7 named: 50
+S8 exits: 600, link downs: 300
+true'
+if [ "$st" -eq 0 ] && [ "$(cat "$out")" = "$want" ] && ! grep -q '^ward: host ' "$err"; then
+  ok "honest races with the event checks: nobody killed, every event arrived"
+else
+  bad "honest races with the event checks: ward exited $st; $(tr '\n' ' ' <"$out" | head -c 300); $(head -c 300 "$err")"
 fi
 
 # No evil host outlives its broker.
