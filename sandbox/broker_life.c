@@ -79,9 +79,9 @@ static int tab_grow(xwtab *t) {
   size_t nb = t->pair == NULL ? 256 : (t->mask + 1) * 2, i;
   xwatch **pair, **tgt, **wat, *all = NULL, *x;
   if (t->pair != NULL && t->n < t->mask + 1) return 0;
-  pair = wd_calloc(nb, sizeof *pair);
-  tgt = wd_calloc(nb, sizeof *tgt);
-  wat = wd_calloc(nb, sizeof *wat);
+  pair = wd_calloc(nb, sizeof(xwatch *));
+  tgt = wd_calloc(nb, sizeof(xwatch *));
+  wat = wd_calloc(nb, sizeof(xwatch *));
   if (pair == NULL || tgt == NULL || wat == NULL) {
     wd_free(pair);
     wd_free(tgt);
@@ -483,7 +483,7 @@ int wd__brk_on_event(hslot *s, wd_cur *c) {
   size_t fl, tl, n, st;
   uint64_t deadline, counter;
   const uint8_t *p;
-  int ts, r;
+  int ts;
   wd_buf *w;
   if (wd_cur_u8(c, &kind) || wd_cur_str(c, &from, &fl) ||
       wd_cur_str(c, &to, &tl) || wd_cur_u64(c, &deadline))
@@ -501,7 +501,7 @@ int wd__brk_on_event(hslot *s, wd_cur *c) {
     wd__brk_host_down(s, "forged or unknown event");
     return 0;
   }
-  if ((r = event_allowed(s, kind, from, fl, to, tl)) <= 0) return 0;
+  if (event_allowed(s, kind, from, fl, to, tl) <= 0) return 0;
   ts = slot_of(b, to, tl);
   w = wd__brk_rec(&b->hosts[ts], WD_R_EVENT, &st);
   wd_buf_put_u8(w, kind);
