@@ -41,6 +41,8 @@ typedef struct hslot {
   int64_t cpu_mark; /* its CPU ms when it went silent, -1 while beating */
   wd_link *link;
   char why[200];
+  uint64_t gone_below; /* PIDs under this counter are of a dead
+                          incarnation (set at the host's death) */
 } hslot;
 
 typedef struct fwd {
@@ -56,18 +58,46 @@ typedef struct fwd {
   char *who;        /* MONITOR/LINK/SPAWN: the watching PID */
   char *name;       /* a name reserved by a named spawn */
   int svc;          /* a service start: index + 1 */
+  uint64_t mark;    /* UNLINK: xwtab.seq when it was carried */
+  int by_name;      /* UNLINK: the caller named a registered name */
 } fwd;
 
-/* A monitor, link or exec watch between processes on different hosts,
-** which the broker must turn into events if a host dies. */
+/* A monitor, link or exec watch between processes on different hosts, as
+** the broker recorded it: when it carried the MONITOR, LINK or SPAWN that
+** made it and the target's host said yes (wd__brk_after_reply). Events
+** between hosts travel only along these (wd__brk_on_event): an EXIT needs
+** a monitor of the receiver on the sender, an exec result an exec watch,
+** LINK_DOWN and UNLINKED a link. Each record is in three hash chains of
+** 'xwtab': by (watcher, target), by target and by watcher, so that an
+** event costs one lookup and an exit what the exiting process held.
+** Invariants: monitor and exec records go away with the one event they
+** allow (or their target's exit, or a host's death); a link allows one
+** event from each side ('done'), and goes once both sides are done. */
 typedef struct xwatch {
-  struct xwatch *next;
-  int type;         /* 1 monitor, 2 link, 3 exec (WT_* in lhost.h) */
+  struct xwatch *pnext, **pprev; /* pair chain */
+  struct xwatch *tnext, **tprev; /* target chain */
+  struct xwatch *wnext, **wprev; /* watcher chain */
+  uint32_t ph, th, wh;   /* hashes of the pair, target, watcher */
+  int type;              /* 1 monitor, 2 link, 3 exec (WT_* in lhost.h) */
   char *watcher;
   int wslot;
   char *target;
   int tslot;
+  int cslot;             /* link: the host whose reply made it last */
+  uint64_t seq;          /* link: xwtab.seq when it was made last */
+  unsigned done;         /* link: XW_WDONE | XW_TDONE, a side is over */
 } xwatch;
+
+#define XW_WDONE 1u /* the watcher sent its event (or exited) */
+#define XW_TDONE 2u /* the target sent its event (or exited) */
+
+typedef struct xwtab {
+  xwatch **pair, **tgt, **wat; /* 'mask' + 1 buckets each, or NULL */
+  size_t mask;
+  size_t n;                    /* records */
+  uint64_t seq;                /* counts link records made and UNLINKs */
+  uint32_t seed;
+} xwtab;
 
 /* A supervised process.service. */
 typedef struct svc {
@@ -134,7 +164,7 @@ struct wd_broker {
   struct wd_scopes *scopes;
   struct wd_pcache *pcache;
   struct wd_audit *audit;
-  xwatch *xw;
+  xwtab xw;            /* cross-host watches (broker_life.c) */
   svc *svcs;
   int nsvcs;
   lua_State *enc;      /* encodes arguments and events the broker makes */

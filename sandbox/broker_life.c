@@ -1,11 +1,13 @@
 /*
 ** sandbox/broker_life.c
 ** Lifecycle across hosts, as the broker sees it: carrying monitor, link,
-** terminate and cancel requests; forwarding EXIT / LINK_DOWN / exec events
-** between hosts; remembering every watch that crosses hosts so that a
-** host's death becomes EXIT and LINK_DOWN for the watchers on the others;
-** and supervising process.service entries (restart with backoff, give up
-** after the attempt limit).
+** terminate and cancel requests; remembering every watch that crosses
+** hosts, so that EXIT / LINK_DOWN / UNLINKED / exec events pass between
+** hosts only along a watch the receiver holds on the sender (a host that
+** sends any other is killed: it may run a script's native code), and so
+** that a host's death becomes EXIT and LINK_DOWN for the watchers on the
+** others; and supervising process.service entries (restart with backoff,
+** give up after the attempt limit).
 ** Runs in: broker.
 */
 #include <math.h>
@@ -33,14 +35,130 @@ static int slot_of(wd_broker *b, const char *pid, size_t n) {
   return s ? (int)(s - b->hosts) : -1;
 }
 
+static int eq(const char *a, const char *b, size_t bl) {
+  return strlen(a) == bl && memcmp(a, b, bl) == 0;
+}
+
+/* FNV-1a, seeded per broker. */
+static uint32_t hash_pid(const xwtab *t, const char *s, size_t n) {
+  uint32_t h = 2166136261u ^ t->seed;
+  size_t i;
+  for (i = 0; i < n; i++) {
+    h ^= (unsigned char)s[i];
+    h *= 16777619u;
+  }
+  return h;
+}
+
+static uint32_t hash_pair(uint32_t wh, uint32_t th) {
+  return (wh * 0x9e3779b1u) ^ th;
+}
+
+#define LINK_IN(x, head, nx, pv)                                               \
+  do {                                                                         \
+    if (((x)->nx = *(head)) != NULL) (x)->nx->pv = &(x)->nx;                   \
+    *(head) = (x);                                                             \
+    (x)->pv = (head);                                                          \
+  } while (0)
+
+#define LINK_OUT(x, nx, pv)                                                    \
+  do {                                                                         \
+    if ((x)->nx != NULL) (x)->nx->pv = (x)->pv;                                \
+    *(x)->pv = (x)->nx;                                                        \
+  } while (0)
+
+static void tab_insert(xwtab *t, xwatch *x) {
+  LINK_IN(x, &t->pair[x->ph & t->mask], pnext, pprev);
+  LINK_IN(x, &t->tgt[x->th & t->mask], tnext, tprev);
+  LINK_IN(x, &t->wat[x->wh & t->mask], wnext, wprev);
+}
+
+/* Make room for one more record: the buckets at least as many as the
+** records. Returns 0 or WD_ENOMEM (the table is left as it was). */
+static int tab_grow(xwtab *t) {
+  size_t nb = t->pair == NULL ? 256 : (t->mask + 1) * 2, i;
+  xwatch **pair, **tgt, **wat, *all = NULL, *x;
+  if (t->pair != NULL && t->n < t->mask + 1) return 0;
+  pair = wd_calloc(nb, sizeof(xwatch *));
+  tgt = wd_calloc(nb, sizeof(xwatch *));
+  wat = wd_calloc(nb, sizeof(xwatch *));
+  if (pair == NULL || tgt == NULL || wat == NULL) {
+    wd_free(pair);
+    wd_free(tgt);
+    wd_free(wat);
+    return WD_ENOMEM;
+  }
+  if (t->pair == NULL) t->seed = (uint32_t)uv_hrtime();
+  /* Every record is in exactly one pair chain: collect them there. */
+  for (i = 0; t->pair != NULL && i <= t->mask; i++)
+    while ((x = t->pair[i]) != NULL) {
+      t->pair[i] = x->pnext;
+      x->pnext = all;
+      all = x;
+    }
+  wd_free(t->pair);
+  wd_free(t->tgt);
+  wd_free(t->wat);
+  t->pair = pair;
+  t->tgt = tgt;
+  t->wat = wat;
+  t->mask = nb - 1;
+  while ((x = all) != NULL) {
+    all = x->pnext;
+    tab_insert(t, x);
+  }
+  return 0;
+}
+
+static void watch_free(wd_broker *b, xwatch *x) {
+  LINK_OUT(x, pnext, pprev);
+  LINK_OUT(x, tnext, tprev);
+  LINK_OUT(x, wnext, wprev);
+  b->xw.n--;
+  wd_free(x->watcher);
+  wd_free(x->target);
+  wd_free(x);
+}
+
+/* The record of 'type' with exactly this watcher and target, or NULL. */
+static xwatch *watch_find(wd_broker *b, int type, const char *w, size_t wl,
+                          const char *t, size_t tl) {
+  xwtab *tab = &b->xw;
+  xwatch *x;
+  if (tab->pair == NULL) return NULL;
+  x = tab->pair[hash_pair(hash_pid(tab, w, wl), hash_pid(tab, t, tl)) &
+                tab->mask];
+  for (; x != NULL; x = x->pnext)
+    if (x->type == type && eq(x->watcher, w, wl) && eq(x->target, t, tl))
+      return x;
+  return NULL;
+}
+
+/* The link between 'p' and 'q', whichever asked for it, or NULL. */
+static xwatch *link_find(wd_broker *b, const char *p, size_t pl, const char *q,
+                         size_t ql) {
+  xwatch *x = watch_find(b, WT_LINK, p, pl, q, ql);
+  return x != NULL ? x : watch_find(b, WT_LINK, q, ql, p, pl);
+}
+
+/* Remember a watch the target's host has just confirmed. A link made
+** again (from either side) renews the record instead of adding one. */
 void wd__brk_watch_add(wd_broker *b, int type, const char *watcher, size_t wl,
                        const char *target, size_t tl) {
   int ws = slot_of(b, watcher, wl), ts = slot_of(b, target, tl);
+  xwtab *t = &b->xw;
   xwatch *x;
   /* Same host: that host's death takes both ends; nothing to remember. */
   if (ws < 0 || ts < 0 || ws == ts) return;
-  x = wd_calloc(1, sizeof *x);
-  if (x == NULL) return;
+  x = type == WT_LINK ? link_find(b, watcher, wl, target, tl)
+                      : watch_find(b, type, watcher, wl, target, tl);
+  if (x != NULL) {
+    x->cslot = ts;
+    x->seq = ++t->seq;
+    x->done = 0;
+    return;
+  }
+  if (tab_grow(t) < 0 || (x = wd_calloc(1, sizeof *x)) == NULL) return;
   x->type = type;
   x->watcher = wd_strndup(watcher, wl);
   x->target = wd_strndup(target, tl);
@@ -52,48 +170,44 @@ void wd__brk_watch_add(wd_broker *b, int type, const char *watcher, size_t wl,
   }
   x->wslot = ws;
   x->tslot = ts;
-  x->next = b->xw;
-  b->xw = x;
+  x->cslot = ts;
+  x->seq = ++t->seq;
+  x->wh = hash_pid(t, watcher, wl);
+  x->th = hash_pid(t, target, tl);
+  x->ph = hash_pair(x->wh, x->th);
+  tab_insert(t, x);
+  t->n++;
 }
 
-static void watch_free(xwatch *x) {
-  wd_free(x->watcher);
-  wd_free(x->target);
-  wd_free(x);
+/* Side 'side' of link 'x' is over; the record goes once both are. */
+static void link_done(wd_broker *b, xwatch *x, unsigned side) {
+  x->done |= side;
+  if (x->done == (XW_WDONE | XW_TDONE)) watch_free(b, x);
 }
 
-static int eq(const char *a, const char *b, size_t bl) {
-  return strlen(a) == bl && memcmp(a, b, bl) == 0;
-}
-
-/* Drop watches of one kind between two PIDs (either direction for links). */
-static void watch_del(wd_broker *b, int type, const char *w, size_t wl,
-                      const char *t, size_t tl) {
-  xwatch **pp = &b->xw;
-  while (*pp != NULL) {
-    xwatch *x = *pp;
-    if (x->type == type &&
-        ((eq(x->watcher, w, wl) && eq(x->target, t, tl)) ||
-         (type == WT_LINK && eq(x->watcher, t, tl) && eq(x->target, w, wl)))) {
-      *pp = x->next;
-      watch_free(x);
-    } else {
-      pp = &x->next;
-    }
-  }
-}
-
-/* 'pid' has exited: none of its watches matter any more. */
+/* 'pid' has exited and its host has sent all of its events (a host sends
+** WD_R_EXIT after them, lhost.c 'finish'). Its monitors and exec watches
+** are over; its side of each link is. Monitors and exec watches it held on
+** others stay until their targets' events: those hosts still hold them.
+** Costs what 'pid' held (two hash chains). */
 void wd__brk_watch_forget(wd_broker *b, const char *pid, size_t n) {
-  xwatch **pp = &b->xw;
-  while (*pp != NULL) {
-    xwatch *x = *pp;
-    if (eq(x->watcher, pid, n) || eq(x->target, pid, n)) {
-      *pp = x->next;
-      watch_free(x);
-    } else {
-      pp = &x->next;
-    }
+  xwtab *t = &b->xw;
+  xwatch *x, *next;
+  uint32_t h;
+  if (t->pair == NULL) return;
+  h = hash_pid(t, pid, n);
+  for (x = t->tgt[h & t->mask]; x != NULL; x = next) {
+    next = x->tnext;
+    if (x->th != h || !eq(x->target, pid, n)) continue;
+    if (x->type == WT_LINK)
+      link_done(b, x, XW_TDONE);
+    else
+      watch_free(b, x);
+  }
+  for (x = t->wat[h & t->mask]; x != NULL; x = next) {
+    next = x->wnext;
+    if (x->wh == h && x->type == WT_LINK && eq(x->watcher, pid, n))
+      link_done(b, x, XW_WDONE);
   }
 }
 
@@ -115,48 +229,62 @@ static void event_to_host(wd_broker *b, int kind, const char *from,
   wd__brk_rec_done(t, st);
 }
 
+/* The event host 'slot' would have sent along 'x' had it not died, or 0
+** for none; sets '*dead' and '*alive'. */
+static int death_event(const xwatch *x, int slot, const char **dead,
+                       const char **alive) {
+  if (x->tslot == slot && !(x->done & XW_TDONE)) {
+    *dead = x->target;
+    *alive = x->watcher;
+    if (x->type == WT_LINK) return (x->done & XW_WDONE) ? 0 : WD_EV_LINK_DOWN;
+    return x->type == WT_EXEC ? WD_EV_EXEC : WD_EV_EXIT;
+  }
+  if (x->wslot == slot && x->type == WT_LINK && !(x->done & XW_WDONE) &&
+      !(x->done & XW_TDONE)) {
+    *dead = x->watcher;
+    *alive = x->target;
+    return WD_EV_LINK_DOWN;
+  }
+  return 0; /* a dead watcher of a monitor or exec: nothing to tell */
+}
+
 /* Host 'slot' died: every process on it ended with an error naming the
 ** cause. Its monitors and exec callers elsewhere get EXIT, the processes
 ** linked to its processes get LINK_DOWN, and processes of the dead host
-** that were linked to live ones count as failed for those too. */
+** that were linked to live ones count as failed for those too. Its PIDs
+** so far are now of a dead incarnation: events to them go nowhere. Looks
+** at every record (a host's death is rare). */
 void wd__brk_watch_host_down(wd_broker *b, int slot, const char *why) {
   lua_State *L = b->enc;
-  xwatch **pp = &b->xw;
+  xwtab *t = &b->xw;
   char msg[300];
+  size_t i;
+  b->hosts[slot].gone_below = b->next_pid;
+  if (t->pair == NULL) return;
   snprintf(msg, sizeof msg, "host %s died: %s", b->hosts[slot].id, why);
-  while (*pp != NULL) {
-    xwatch *x = *pp;
-    const char *dead, *alive;
-    int kind;
-    wd_buf ev;
-    if (x->tslot == slot) {
-      dead = x->target;
-      alive = x->watcher;
-    } else if (x->wslot == slot && x->type == WT_LINK) {
-      dead = x->watcher;
-      alive = x->target;
-    } else if (x->wslot == slot) { /* a dead watcher: nothing to tell */
-      *pp = x->next;
-      watch_free(x);
-      continue;
-    } else {
-      pp = &x->next;
-      continue;
+  for (i = 0; i <= t->mask; i++) {
+    xwatch *x, *next;
+    for (x = t->pair[i]; x != NULL; x = next) {
+      const char *dead = NULL, *alive = NULL;
+      int kind;
+      wd_buf ev;
+      next = x->pnext;
+      if (x->tslot != slot && x->wslot != slot) continue;
+      kind = death_event(x, slot, &dead, &alive);
+      if (kind != 0) {
+        wd_buf_init(&ev, 0);
+        lua_settop(L, 0);
+        wd_lerr_push(L, "Internal", msg, 0);
+        if (wd__event_build(L, dead, strlen(dead),
+                            kind == WD_EV_LINK_DOWN ? "pid.link.down"
+                                                    : "pid.exit",
+                            1, 0, 0, &ev) == 0)
+          event_to_host(b, kind, dead, alive, &ev);
+        wd_buf_close(&ev);
+        lua_settop(L, 0);
+      }
+      watch_free(b, x);
     }
-    kind = x->type == WT_LINK   ? WD_EV_LINK_DOWN
-           : x->type == WT_EXEC ? WD_EV_EXEC
-                                : WD_EV_EXIT;
-    wd_buf_init(&ev, 0);
-    lua_settop(L, 0);
-    wd_lerr_push(L, "Internal", msg, 0);
-    if (wd__event_build(L, dead, strlen(dead),
-                        kind == WD_EV_LINK_DOWN ? "pid.link.down" : "pid.exit",
-                        1, 0, 0, &ev) == 0)
-      event_to_host(b, kind, dead, alive, &ev);
-    wd_buf_close(&ev);
-    lua_settop(L, 0);
-    *pp = x->next;
-    watch_free(x);
   }
 }
 
@@ -217,12 +345,16 @@ int wd__brk_req_life(hslot *s, uint32_t req, uint8_t op, wd_cur *c) {
     if (wd__brk_allow(s, req, from, fl, actions[op], dest, dl, th, NULL))
       return 0;
   }
-  if (op == WD_OP_UNMONITOR) watch_del(b, WT_MONITOR, from, fl, dest, dl);
-  if (op == WD_OP_UNLINK) watch_del(b, WT_LINK, from, fl, dest, dl);
+  /* UNMONITOR and UNLINK take the watch off when the target's host has
+  ** (wd__brk_after_reply): until then it may still send along it. */
   f = wd__brk_fwd_new(b, (int)(s - b->hosts), req, ts);
   if (f == NULL) return WD_ENOMEM;
   f->op = op;
   f->who = wd_strndup(from, fl);
+  if (op == WD_OP_UNLINK) {
+    f->mark = ++b->xw.seq;
+    f->by_name = gl != dl || memcmp(given, dest, dl) != 0;
+  }
   w = wd__brk_rec(&b->hosts[ts], WD_R_REQ, &st);
   wd_buf_put_u32(w, f->breq);
   wd_buf_put_u8(w, op);
@@ -236,11 +368,29 @@ int wd__brk_req_life(hslot *s, uint32_t req, uint8_t op, wd_cur *c) {
   return 0;
 }
 
+/* The unlink 'f' (of 'who' and 's') is done on the target's host: the
+** target's side is gone, unless the link was made again meanwhile by a
+** LINK the other way (its record then has a later 'seq', confirmed by
+** the unlinker's host; a record the target's host confirmed came before
+** this reply on the same link). An unlink by PID dropped the caller's
+** side before it asked; by a name, the caller's host drops it when the
+** reply comes and says so with an UNLINKED (llife.c). */
+static void unlinked(wd_broker *b, const fwd *f, const char *s, size_t n) {
+  xwatch *x = link_find(b, f->who, strlen(f->who), s, n);
+  if (x == NULL || (x->cslot != f->target && x->seq >= f->mark)) return;
+  if (!f->by_name)
+    watch_free(b, x);
+  else
+    link_done(b, x, eq(x->target, s, n) ? XW_TDONE : XW_WDONE);
+}
+
 /* The answer to a carried request arrived (or its host died): remember
-** the watches it created, settle a reserved name. */
+** the watches it created, forget those it removed, settle a reserved
+** name. */
 void wd__brk_after_reply(wd_broker *b, fwd *f, int32_t status, const char *s,
                          size_t n) {
   int ok = status >= 0 && !(n > 0 && s[0] == '=');
+  xwatch *x;
   if (f->op == WD_OP_SPAWN && f->name != NULL)
     wd__brk_name_settle(b, f->name, ok ? s : NULL, n, f->target);
   if (!ok || f->who == NULL) return;
@@ -250,6 +400,14 @@ void wd__brk_after_reply(wd_broker *b, fwd *f, int32_t status, const char *s,
       break;
     case WD_OP_LINK:
       wd__brk_watch_add(b, WT_LINK, f->who, strlen(f->who), s, n);
+      break;
+    case WD_OP_UNMONITOR:
+      /* The target's host dropped it before answering. */
+      x = watch_find(b, WT_MONITOR, f->who, strlen(f->who), s, n);
+      if (x != NULL) watch_free(b, x);
+      break;
+    case WD_OP_UNLINK:
+      unlinked(b, f, s, n);
       break;
     case WD_OP_SPAWN:
       if (f->flags & WD_SPAWN_MONITOR)
@@ -264,9 +422,62 @@ void wd__brk_after_reply(wd_broker *b, fwd *f, int32_t status, const char *s,
   }
 }
 
+/* May 'from' (of host 's') send event 'kind' to 'to'? Only along a watch
+** the broker recorded: an EXIT along a monitor of 'to' on 'from', an exec
+** result along an exec watch, LINK_DOWN and UNLINKED along a link, once
+** per watch (once per side for a link). Uses the watch up. Returns 1 to
+** pass it on, 0 to drop it quietly, or -1 after killing the host for a
+** forgery. */
+static int event_allowed(hslot *s, int kind, const char *from, size_t fl,
+                         const char *to, size_t tl) {
+  wd_broker *b = s->b;
+  int ts = slot_of(b, to, tl);
+  const char *hid;
+  size_t hl;
+  uint64_t counter;
+  xwatch *x;
+  /* A watcher on a dead host, or on a dead incarnation of a host, is
+  ** gone; its watches went with it, and the sender cannot know yet. */
+  if (ts >= 0 &&
+      (!b->hosts[ts].up || (wd_pid_parse(to, tl, &hid, &hl, &counter) == 0 &&
+                            counter < b->hosts[ts].gone_below)))
+    return 0;
+  switch (kind) {
+    case WD_EV_EXIT:
+    case WD_EV_EXEC:
+      x = watch_find(b, kind == WD_EV_EXIT ? WT_MONITOR : WT_EXEC, to, tl, from,
+                     fl);
+      if (x == NULL) {
+        wd__brk_host_down(s, "forged event: %s",
+                          kind == WD_EV_EXIT
+                              ? "EXIT without a monitor"
+                              : "exec result without an exec wait");
+        return -1;
+      }
+      watch_free(b, x);
+      return 1;
+    default: { /* WD_EV_LINK_DOWN, WD_EV_UNLINKED */
+      unsigned side, other;
+      x = link_find(b, from, fl, to, tl);
+      side = x != NULL && eq(x->watcher, from, fl) ? XW_WDONE : XW_TDONE;
+      if (x == NULL || (x->done & side)) {
+        wd__brk_host_down(s, "forged event: %s without a link",
+                          kind == WD_EV_LINK_DOWN ? "LINK_DOWN" : "UNLINKED");
+        return -1;
+      }
+      other = x->done & ~side;
+      link_done(b, x, side);
+      /* The other side is over already (it exited, or dropped its end
+      ** on this side's event): nobody is left to tell. */
+      return other == 0;
+    }
+  }
+}
+
 /* An event from host 's' for a process elsewhere. The sender must be one
-** of its own processes; a CANCEL never travels this way (it is a request
-** the broker checks). */
+** of its own processes, and hold a watch of the receiver that the broker
+** recorded (event_allowed); a CANCEL never travels this way (it is a
+** request the broker checks). */
 int wd__brk_on_event(hslot *s, wd_cur *c) {
   wd_broker *b = s->b;
   uint8_t kind;
@@ -281,14 +492,19 @@ int wd__brk_on_event(hslot *s, wd_cur *c) {
     return WD_EBADFRAME;
   n = wd_cur_left(c);
   if (wd_cur_bytes(c, n, &p) < 0) return WD_EBADFRAME;
+  /* After a kill the link is closed and the rest of the frame dropped
+  ** (link.c). Answer 0, not an error: the link would report the error as
+  ** a second failure of this slot, which may hold a new incarnation by
+  ** then (host death answers a root spawn, whose callback may start the
+  ** host again). */
   if (!wd__brk_owns(s, from, fl, &counter) ||
       (kind != WD_EV_EXIT && kind != WD_EV_LINK_DOWN &&
        kind != WD_EV_UNLINKED && kind != WD_EV_EXEC)) {
     wd__brk_host_down(s, "forged or unknown event");
-    return WD_EBADFRAME;
+    return 0;
   }
+  if (event_allowed(s, kind, from, fl, to, tl) <= 0) return 0;
   ts = slot_of(b, to, tl);
-  if (ts < 0 || !b->hosts[ts].up) return 0; /* its watcher is gone */
   w = wd__brk_rec(&b->hosts[ts], WD_R_EVENT, &st);
   wd_buf_put_u8(w, kind);
   wd_buf_put_str(w, from, fl);
@@ -381,11 +597,15 @@ void wd__brk_svc_exited(wd_broker *b, int slot, uint64_t idx, int ok,
 /* }====== */
 
 void wd__brk_free_life(wd_broker *b) {
-  while (b->xw != NULL) {
-    xwatch *x = b->xw;
-    b->xw = x->next;
-    watch_free(x);
-  }
+  xwtab *t = &b->xw;
+  size_t i;
+  for (i = 0; t->pair != NULL && i <= t->mask; i++)
+    while (t->pair[i] != NULL)
+      watch_free(b, t->pair[i]);
+  wd_free(t->pair);
+  wd_free(t->tgt);
+  wd_free(t->wat);
+  memset(t, 0, sizeof *t);
   wd_free(b->svcs);
   b->svcs = NULL;
   if (b->enc) lua_close(b->enc);

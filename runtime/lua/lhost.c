@@ -625,17 +625,20 @@ void wd__actor_reclaim(actor *a) {
   wd_free(a);
 }
 
-/* The common end of every actor: report to the broker when it watches
-** (root, names, watchers on other hosts), leave the table so nothing new
-** reaches it, tell the watchers, free. The value or error is at 'vidx'. */
+/* The common end of every actor: leave the table so nothing new reaches
+** it, tell the watchers, report to the broker when it watches (root,
+** names, watchers on other hosts), free. The value or error is at 'vidx'.
+** The report comes after the events: the broker takes it to mean that
+** this process sends nothing more, and forgets its watches
+** (broker_life.c, wd__brk_watch_forget). */
 static void finish(actor *a, lua_State *L, uint32_t flags, int vidx) {
   wd_host *h = a->h;
   a->mem_limit = SIZE_MAX; /* room to describe the end */
-  if (a->report_exit || a->has_names || a->remote_watch)
-    report_exit(a, flags, 0, L, vidx);
   table_remove(h, a);
   a->state = A_DEAD;
   wd__life_exit(a, L, (flags & WD_EXIT_OK) != 0, vidx, NULL, NULL);
+  if (a->report_exit || a->has_names || a->remote_watch)
+    report_exit(a, flags, 0, L, vidx);
   actor_free(a, 0);
   if (h->stopping && h->nactors == 0 && h->io.empty) h->io.empty(h->io.ud);
 }
@@ -1101,7 +1104,10 @@ int wd_host_on_reply(wd_host *h, uint32_t req, int32_t status,
     if (t->w.link_on_reply == 1 || local != 1)
       wd__watch_add(t->a, WT_LINK, s, n);
   }
+  if (t->w.unlink_on_reply && status >= 0 && n > 0)
+    wd__life_unlinked(t->a, s, n);
   t->w.link_on_reply = 0;
+  t->w.unlink_on_reply = 0;
   wd_free(t->w.rstr);
   t->w.rstr = wd_strndup(s, n);
   t->w.rlen = t->w.rstr ? n : 0;

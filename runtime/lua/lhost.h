@@ -73,6 +73,8 @@ typedef struct wait {
   int kind;
   int link_on_reply; /* 1 link(): add the link at once; 2 a linked spawn:
                         add it unless the child is here (it has both) */
+  int unlink_on_reply; /* unlink(): drop the link at once (by a name, the
+                          reply names the PID) */
   int exec;        /* waiting for a process.exec result (xpid, xres) */
   char *xpid;      /* the exec'd child, once known */
   char *xres;      /* its EXIT event bytes, once arrived */
@@ -311,6 +313,7 @@ int wd__allow_pid(lua_State *L, actor *a, const char *action,
 int wd__watch_add(actor *a, int type, const char *pid, size_t len);
 int wd__watch_del(actor *a, int type, const char *pid, size_t len);
 void wd__actor_kill(actor *a, const char *msg);
+void wd__life_unlinked(actor *a, const char *pid, size_t len);
 void wd__life_exit(actor *a, lua_State *L, int ok, int vidx,
                    const char *ekind, const char *emsg);
 void wd__event_in(wd_host *h, int kind, const char *from, size_t fl,

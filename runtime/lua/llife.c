@@ -64,6 +64,20 @@ int wd__watch_del(actor *a, int type, const char *pid, size_t len) {
   return 0;
 }
 
+/* An unlink of 'a' from the process 'pid' of another host is done (the
+** reply names the PID, also when the call named a registered name): drop
+** this side if it is still there, and tell the broker, which holds a link
+** until both sides are over (broker_life.c). A side dropped before the
+** request (an unlink by PID) needs no word: the broker saw the request. */
+void wd__life_unlinked(actor *a, const char *pid, size_t len) {
+  int local;
+  uint64_t counter;
+  wd__pid_is_local(a->h, pid, len, &local, &counter);
+  if (wd__watch_del(a, WT_LINK, pid, len) && local == 0)
+    wd__event_out(a->h, WD_EV_UNLINKED, a->pid, a->pidlen, pid, len, 0, NULL,
+                  0);
+}
+
 /* }====== */
 
 /* {====== Kills ====== */
@@ -208,8 +222,8 @@ void wd__event_out(wd_host *h, int kind, const char *from, size_t fl,
   (void)h->io.end(h->io.ud, st);
 }
 
-static void event_in(actor *a, int kind, const char *from, size_t fl,
-                     uint64_t deadline, const uint8_t *p, size_t n);
+static int event_in(actor *a, int kind, const char *from, size_t fl,
+                    uint64_t deadline, const uint8_t *p, size_t n);
 
 static void event_to(wd_host *h, int kind, actor *a, const watch *w,
                      const wd_buf *b) {
@@ -281,27 +295,57 @@ void wd__life_exit(actor *a, lua_State *L, int ok, int vidx,
 
 /* {====== Events arriving ====== */
 
-/* The task of 'a' waiting for the exec of 'from', if any. */
+/* The task of 'a' waiting for the exec of exactly 'from', if any: its
+** child's PID is known ('xpid'), or is in the spawn reply that has
+** arrived but not yet been seen by the task (a result may follow its
+** reply in the same frame). A task whose reply has not arrived waits for
+** no PID yet: a result then is not for it (the child's host answers the
+** spawn before the child runs, and the broker keeps the order). */
 static task *exec_waiter(actor *a, const char *from, size_t fl) {
   task *t;
-  for (t = a->tasks; t != NULL; t = t->anext)
-    if (t->w.exec && t->w.xres == NULL &&
-        (t->w.xpid == NULL ||
-         (strlen(t->w.xpid) == fl && memcmp(t->w.xpid, from, fl) == 0)))
-      return t;
+  for (t = a->tasks; t != NULL; t = t->anext) {
+    const char *pid = t->w.xpid;
+    size_t pl = pid != NULL ? strlen(pid) : 0;
+    if (!t->w.exec || t->w.xres != NULL) continue;
+    if (pid == NULL && t->w.kind == W_REPLY && t->w.done && t->w.status >= 0 &&
+        t->w.rstr != NULL) {
+      pid = t->w.rstr;
+      pl = t->w.rlen;
+    }
+    if (pid != NULL && pl == fl && memcmp(pid, from, fl) == 0) return t;
+  }
   return NULL;
 }
 
-static void route_event(actor *a, const char *from, size_t fl,
-                        const uint8_t *p, size_t n) {
-  wd_msg *m = wd_msg_new(from, fl, "@events", 7, p, n);
-  if (m == NULL) return;
+/* Events queued to one process, beyond its mailbox: a legitimate event
+** follows a watch its receiver holds (the broker checks each one that
+** crosses hosts, broker_life.c), so this is a backstop, not the guard. */
+#define EVENTS_OVER_MAILBOX 65536u
+
+static void route_event(actor *a, const char *from, size_t fl, const uint8_t *p,
+                        size_t n) {
+  wd_msg *m;
+  /* Events are never refused for a full mailbox: they must not be lost.
+  ** Past the bound the receiver cannot keep up with what it watches; it
+  ** ends with an error saying so (its own watchers learn of it), rather
+  ** than lose an event without a word or grow without end. */
+  if (a->h->lim.mailbox != 0 &&
+      a->nqueued >= a->h->lim.mailbox + EVENTS_OVER_MAILBOX) {
+    wd__actor_kill(a, "event queue limit exceeded");
+    return;
+  }
+  if ((m = wd_msg_new(from, fl, "@events", 7, p, n)) == NULL) return;
   m->kind = WD_MSG_EVENT;
-  /* Events are never refused for a full mailbox: they must not be lost. */
   a->nqueued++;
   wd__actor_route(a, m, 1);
 }
 
+/* An event from another host, through the broker. When it ends a link
+** and the receiver lives on, the receiver's side is gone too: say so with
+** an UNLINKED back, so that the broker can forget the link (it keeps a
+** link until both sides are over: either may send its event while the
+** other's is on its way). A receiver that dies of it tells the broker
+** by its exit. */
 void wd__event_in(wd_host *h, int kind, const char *from, size_t fl,
                   const char *to, size_t tl, uint64_t deadline,
                   const uint8_t *p, size_t n) {
@@ -312,42 +356,45 @@ void wd__event_in(wd_host *h, int kind, const char *from, size_t fl,
   if (local != 1 || (a = wd__host_find(h, counter)) == NULL ||
       a->state != A_ALIVE)
     return; /* the watcher is gone: nobody to tell */
-  event_in(a, kind, from, fl, deadline, p, n);
+  if (!event_in(a, kind, from, fl, deadline, p, n) || a->killed) return;
+  wd__pid_is_local(h, from, fl, &local, &counter);
+  if (local == 0)
+    wd__event_out(h, WD_EV_UNLINKED, a->pid, a->pidlen, from, fl, 0, NULL, 0);
 }
 
-/* An event for 'a' (alive, on this host). */
-static void event_in(actor *a, int kind, const char *from, size_t fl,
-                     uint64_t deadline, const uint8_t *p, size_t n) {
+/* An event for 'a' (alive, on this host). Returns 1 when it took a link
+** of 'a' off, else 0. */
+static int event_in(actor *a, int kind, const char *from, size_t fl,
+                    uint64_t deadline, const uint8_t *p, size_t n) {
   task *t;
   switch (kind) {
     case WD_EV_EXIT:
       route_event(a, from, fl, p, n);
-      return;
+      return 0;
     case WD_EV_UNLINKED:
-      wd__watch_del(a, WT_LINK, from, fl);
-      return;
+      return wd__watch_del(a, WT_LINK, from, fl);
     case WD_EV_LINK_DOWN:
-      if (!wd__watch_del(a, WT_LINK, from, fl)) return; /* unlinked since */
+      if (!wd__watch_del(a, WT_LINK, from, fl)) return 0; /* unlinked since */
       if (a->trap_links) route_event(a, from, fl, p, n);
       else wd__actor_kill(a, "linked process failed");
-      return;
+      return 1;
     case WD_EV_CANCEL:
       route_event(a, from, fl, p, n);
       if (deadline != 0) {
         uint64_t now = wd__host_now_ns();
         wd__tmr_killer(a, deadline > now ? (int64_t)(deadline - now) : 0);
       }
-      return;
+      return 0;
     case WD_EV_EXEC:
-      if ((t = exec_waiter(a, from, fl)) == NULL) return;
+      if ((t = exec_waiter(a, from, fl)) == NULL) return 0;
       t->w.xres = wd_malloc(n ? n : 1);
-      if (t->w.xres == NULL) return;
+      if (t->w.xres == NULL) return 0;
       memcpy(t->w.xres, p, n);
       t->w.xlen = n;
       if (t->w.kind == W_EXEC) wd__host_ready(t);
-      return;
+      return 0;
     default:
-      return;
+      return 0;
   }
 }
 

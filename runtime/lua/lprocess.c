@@ -265,6 +265,8 @@ static int life_remote(lua_State *L, actor *a, uint8_t op, const char *fn,
     t->w.kind = W_NONE;
     return wd_lerr_pushf(L, r, "%s failed", fn);
   }
+  /* By a name, this side goes when the reply names the PID (llife.c). */
+  if (op == WD_OP_UNLINK) t->w.unlink_on_reply = 1;
   lua_settop(L, 1);
   return wd__block(L, t, life_k, op);
 }

@@ -39,6 +39,16 @@
 **   steal       answers the spawn; at the next SEND request to it (req
 **               K) waits, then answers K and also request K+1, which the
 **               broker sent to ANOTHER host (see tests/link/app/main.lua)
+**   exitflood   4 frames of 1000 EXIT events each from its own PID to
+**               lk:good's first process (lk:main), which never monitored
+**               it
+**   exectheft   answers the spawn; at the next SEND request to it waits
+**               WARD_EVIL_DELAY_MS, then sends lk:main an exec result
+**               ("forged") from its own PID, which lk:main never exec'd,
+**               while lk:main waits in process.exec for a child elsewhere
+**   exittwice   answers the spawn; answers lk:main's MONITOR of its
+**               process and, in the same frame, sends lk:main that
+**               process's EXIT twice (the second has no watch left)
 ** Diagnostics go to stderr as "evilhost: ...". Exit status: 0 after STOP
 ** or end of file, 3 on a bad frame from the broker, 4 when no spawn came,
 ** 5 when it was not killed within 10 s of the attack, 2 on misuse.
@@ -73,6 +83,8 @@ static uint32_t spawn_req;     /* the broker's first SPAWN request */
 static int have_spawn;
 static uint32_t send_req;      /* the broker's first SEND request */
 static int have_send;
+static uint32_t mon_req;       /* the broker's first MONITOR request */
+static int have_mon;
 
 static void fail(int code, const char *what) __attribute__((noreturn));
 static void fail(int code, const char *what) {
@@ -199,6 +211,9 @@ static int serve(int ms) {
           } else if (op == WD_OP_SEND && !have_send) {
             send_req = req;
             have_send = 1;
+          } else if (op == WD_OP_MONITOR && !have_mon) {
+            mon_req = req;
+            have_mon = 1;
           }
           break;
         case WD_R_STOP:
@@ -373,6 +388,91 @@ static void attack(void) {
   wd_buf_close(&g);
 }
 
+/* A codec string (runtime/lua/lcodec.h): short form up to 31 bytes. */
+static void codec_str(wd_buf *p, const char *s) {
+  size_t n = strlen(s);
+  if (n <= 31) {
+    wd_buf_put_u8(p, (uint8_t)(0x20 + n));
+  } else {
+    wd_buf_put_u8(p, 0x05);
+    wd_buf_put_u8(p, (uint8_t)n); /* varint: n < 128 here */
+  }
+  wd_buf_put(p, s, n);
+}
+
+/* An event record of 'kind' from 'from' to 'to' whose payload is what a
+** host sends: {kind = ..., from = ..., at = 0, result = {value = 'v'}}. */
+static void put_event(wd_buf *p, uint8_t kind, const char *from,
+                      const char *to, const char *v) {
+  size_t st = wd_ipc_rec_begin(p, WD_R_EVENT);
+  wd_buf_put_u8(p, kind);
+  wd_buf_put_cstr(p, from);
+  wd_buf_put_cstr(p, to);
+  wd_buf_put_u64(p, 0);
+  wd_buf_put_u8(p, 0x10); /* header, no back-references */
+  wd_buf_put_u8(p, 1);    /* one value: a table of 4 pairs */
+  wd_buf_put_u8(p, 0x06);
+  wd_buf_put_u8(p, 0);
+  wd_buf_put_u8(p, 4);
+  codec_str(p, "kind");
+  codec_str(p, kind == WD_EV_LINK_DOWN ? "pid.link.down" : "pid.exit");
+  codec_str(p, "from");
+  codec_str(p, from);
+  codec_str(p, "at");
+  wd_buf_put_u8(p, 0x80);
+  codec_str(p, "result");
+  wd_buf_put_u8(p, 0x06);
+  wd_buf_put_u8(p, 0);
+  wd_buf_put_u8(p, 1);
+  codec_str(p, "value");
+  codec_str(p, v);
+  wd_ipc_rec_end(p, st);
+}
+
+/* 'exitflood': EXIT events to lk:main, which watches nothing here. */
+static void exitflood(void) {
+  wd_buf p;
+  char pid[WD_PID_MAX], other[WD_PID_MAX];
+  int i, j;
+  own_pid(pid, sizeof pid);
+  wd_pid_format(other, sizeof other, "lk:good", 7, 1);
+  wd_buf_init(&p, 0);
+  for (i = 0; i < 4; i++) {
+    wd_buf_reset(&p);
+    for (j = 0; j < 1000; j++) put_event(&p, WD_EV_EXIT, pid, other, "flood");
+    send_batch(&p);
+  }
+  wd_buf_close(&p);
+}
+
+/* 'exectheft' and 'exittwice': answer the spawn, wait for the request
+** that says lk:main is ready, then send it what it never asked for. */
+static void answer_then_forge(uint64_t delay) {
+  wd_buf p;
+  char pid[WD_PID_MAX], other[WD_PID_MAX];
+  int twice = strcmp(mode, "exittwice") == 0;
+  wd_buf_init(&p, 0);
+  own_pid(pid, sizeof pid);
+  wd_pid_format(other, sizeof other, "lk:good", 7, 1);
+  put_reply(&p, spawn_req, 0, pid);
+  send_batch(&p);
+  serve_for(10000, twice ? &have_mon : &have_send, 1);
+  if (!(twice ? have_mon : have_send)) fail(4, "no trigger request came");
+  wd_buf_reset(&p);
+  if (twice) {
+    /* A real monitor, a real EXIT, and the same EXIT again. */
+    put_reply(&p, mon_req, 0, pid);
+    put_event(&p, WD_EV_EXIT, pid, other, "first");
+    put_event(&p, WD_EV_EXIT, pid, other, "second");
+  } else {
+    serve_for(delay, NULL, 1);
+    put_event(&p, WD_EV_EXEC, pid, other, "forged");
+    put_reply(&p, send_req, 0, "");
+  }
+  send_batch(&p);
+  wd_buf_close(&p);
+}
+
 /* 'steal': a reply to our own request K, and one to K+1, a request the
 ** broker carries to another host. */
 static void steal(uint64_t delay) {
@@ -453,6 +553,12 @@ int main(int argc, char **argv) {
   }
   if (strcmp(mode, "steal") == 0) {
     steal(delay);
+  } else if (strcmp(mode, "exectheft") == 0 ||
+             strcmp(mode, "exittwice") == 0) {
+    answer_then_forge(delay);
+  } else if (strcmp(mode, "exitflood") == 0) {
+    serve_for(delay, NULL, 1);
+    exitflood();
   } else {
     serve_for(delay, NULL, 1);
     attack();

@@ -11,6 +11,9 @@
 #   - the other tenant (lk:main on lk:good, pinging canaries on lk:good and,
 #     through the broker, on lk:peer) was answered before, during and after
 #     the attack, and `ward run` exited 0.
+# The forged-event cases also check what lk:main received, and a control
+# runs tests/link/races (honest hosts only) to see that no honest host is
+# taken for a forger.
 # The broker gives a host no environment (but ASAN_/UBSAN_/LSAN_ in a
 # sanitizer build), so each case runs a small wrapper script that sets
 # WARD_EVIL_MODE (and friends) and execs ward_evilhost.
@@ -166,6 +169,62 @@ if [ "$st" -eq 0 ] && grep -qxF "ward: host lk:evil: reply to a request it was n
   ok "reply to another host's request"
 else
   bad "reply to another host's request: $(grep "^helper's send" "$out"); $(grep '^ward: host ' "$err")"
+fi
+
+# Forged events. The broker passes an event only along a watch it
+# recorded itself (a monitor, link or exec wait of the receiver on the
+# sender); anything else kills the sender's host.
+# (a) EXITs by the thousand to a process that never monitored the sender.
+attack "EXIT flood without a monitor" exitflood "forged event: EXIT without a monitor"
+if grep -qx "events seen: 0" "$out"; then
+  ok "EXIT flood without a monitor: the victim saw no EXIT"
+else
+  bad "EXIT flood without a monitor: the victim saw $(grep '^events seen' "$out")"
+fi
+# other_hosts: hosts other than lk:evil that the broker reported on.
+other_hosts() { grep '^ward: host ' "$err" | grep -v '^ward: host lk:evil: '; }
+# (b) An exec result to a process waiting in process.exec for its child on
+# lk:peer, before the child's PID is known to it.
+run exectheft WARD_EVIL_DELAY_MS=20
+r="forged event: exec result without an exec wait"
+if [ "$st" -eq 0 ] && grep -qxF "ward: host lk:evil: $r" "$err" &&
+   [ -z "$(other_hosts)" ] && grep -qx "exec result: real" "$out" &&
+   grep -qx "pings after: 20" "$out"; then
+  ok "exec result to another host's exec: killed ($r), the caller got its child's"
+else
+  bad "exec result to another host's exec: ward exited $st; $(grep '^exec result' "$out"); $(grep '^ward: host ' "$err" | head -c 300)"
+fi
+# (c) A real monitor and EXIT, then the same EXIT again: the first used
+# the watch up.
+run exittwice
+r="forged event: EXIT without a monitor"
+if [ "$st" -eq 0 ] && grep -qxF "ward: host lk:evil: $r" "$err" &&
+   [ -z "$(other_hosts)" ] && grep -qx "monitor: true" "$out" &&
+   grep -qx "events seen: 1" "$out" && grep -qx "pings after: 20" "$out"; then
+  ok "second EXIT for one monitor: killed ($r), one EXIT delivered"
+else
+  bad "second EXIT for one monitor: ward exited $st; $(grep '^monitor\|^events seen' "$out" | tr '\n' ' '); $(grep '^ward: host ' "$err" | head -c 300)"
+fi
+
+# Honest hosts racing those checks (tests/link/races: a linked pair that
+# fails at once on two hosts, trapped links, unmonitor and unlink racing
+# an exit, execs both ways, watchers that end first, link and unlink by
+# name, 1200 watches at once): no host is killed, every event arrives.
+timeout 120 "$WARD" run "$DIR/races" r:main >"$out" 2>"$err"
+st=$?
+want='S1 pairs: 100
+S2 trapped: 200
+S3 unmonitors: 200
+S4 unlinks: 200
+S5 execs: 240
+S6 watchers: 50
+S7 named: 50
+S8 exits: 600, link downs: 300
+true'
+if [ "$st" -eq 0 ] && [ "$(cat "$out")" = "$want" ] && ! grep -q '^ward: host ' "$err"; then
+  ok "honest races with the event checks: nobody killed, every event arrived"
+else
+  bad "honest races with the event checks: ward exited $st; $(tr '\n' ' ' <"$out" | head -c 300); $(head -c 300 "$err")"
 fi
 
 # No evil host outlives its broker.

@@ -5,6 +5,9 @@
 --   evil spawn: error: host lk:evil died: ...   ("ok <pid>" for mode none)
 --   pings during: N
 --   pings after: 20
+--   events seen: N          (EXIT and other events lk:main received)
+-- Modes "exectheft" and "exittwice" also print "exec result: ..." and
+-- "monitor: ..." (see tests/link/evilhost.c).
 -- Returns true when every ping was answered and lk:evil fared as `mode`
 -- expects (mode "none": it lives; others: it died).
 local time = require("time")
@@ -12,6 +15,14 @@ local time = require("time")
 return { main = function(mode)
   local me = process.pid()
   local pongs = process.listen("pong")
+  local events = process.events()
+  local function count_events()
+    local n = 0
+    while channel.select({ events:case_receive(), default = true }).channel == events do
+      n = n + 1
+    end
+    return n
+  end
   local here = assert(process.spawn("lk:canary", "lk:good"))
   local there = assert(process.spawn("lk:canary", "lk:peer"))
   local n = 0
@@ -40,6 +51,7 @@ return { main = function(mode)
       res = r.value
     elseif r.channel == deadline then
       print("evil spawn: no answer in 10s (host lk:evil still up?)")
+      print("events seen: " .. count_events())
       return false
     end
   until res
@@ -66,8 +78,36 @@ return { main = function(mode)
     return r.channel == helped
   end
 
+  if mode == "exectheft" then
+    -- lk:main waits in process.exec for a child on lk:peer, whose spawn
+    -- reply is held up (lk:peer's loop is busy); meanwhile lk:evil sends
+    -- lk:main an exec result of its own.
+    local victim = assert(res:match("^ok (.*)$"))
+    assert(process.spawn("lk:hog", "lk:peer", 130))
+    time.sleep("120ms")
+    assert(process.spawn("lk:helper", "lk:good", me, victim, "30ms"))
+    local v, err = process.exec("lk:answer", "lk:peer")
+    print("exec result: " .. tostring(v or err))
+    for _ = 1, 20 do both() end
+    print("pings after: 20")
+    print("events seen: " .. count_events())
+    return v == "real"
+  end
+  if mode == "exittwice" then
+    -- lk:main monitors lk:evil's process; lk:evil sends its EXIT twice.
+    local victim = assert(res:match("^ok (.*)$"))
+    local ok, err = process.monitor(victim)
+    print("monitor: " .. tostring(ok or err))
+    time.sleep("300ms")
+    for _ = 1, 20 do both() end
+    print("pings after: 20")
+    print("events seen: " .. count_events())
+    return true
+  end
+
   for _ = 1, 20 do both() end
   print("pings after: 20")
+  print("events seen: " .. count_events())
   if mode == "none" then return res:sub(1, 3) == "ok " end
   return res:find("host lk:evil died", 1, true) ~= nil
 end }
