@@ -622,6 +622,7 @@ void wd__actor_reclaim(actor *a) {
   wd_free(a->ctx);
   wd_free(a->upg_entry);
   wd_free(a->upg_args);
+  wd__exec_early_free(a);
   wd_free(a);
 }
 

@@ -204,6 +204,8 @@ struct actor {
   int npend;            /* requests at the broker (h->pend) */
   int spare_ok;         /* its main thread returned: the next may use it */
   int loaded_ref;       /* require cache */
+  struct xearly *xearly; /* exec results of children on this host that
+                           came before their spawn's reply (llife.c) */
 };
 
 typedef struct pend {
@@ -314,6 +316,12 @@ int wd__watch_add(actor *a, int type, const char *pid, size_t len);
 int wd__watch_del(actor *a, int type, const char *pid, size_t len);
 void wd__actor_kill(actor *a, const char *msg);
 void wd__life_unlinked(actor *a, const char *pid, size_t len);
+/* Task 't' of 'a' now knows its exec'd child (t->w.xpid): take the
+** child's result if it came before (a child on this host spawned through
+** the broker may end before the spawn's reply is back). */
+void wd__exec_early_take(actor *a, task *t);
+/* Free what wd__exec_early_take never took ('a' is ending). */
+void wd__exec_early_free(actor *a);
 void wd__life_exit(actor *a, lua_State *L, int ok, int vidx,
                    const char *ekind, const char *emsg);
 void wd__event_in(wd_host *h, int kind, const char *from, size_t fl,

@@ -317,6 +317,73 @@ static task *exec_waiter(actor *a, const char *from, size_t fl) {
   return NULL;
 }
 
+/* {------ Exec results before their spawn's reply ------
+** A child on this host that the broker spawned (its entry was shipped
+** on first use) may end before the spawn's reply has come back through
+** the broker: its result is kept on the parent until the reply names the
+** child. Only a child on this host is kept (an event from another host
+** follows the reply, the broker keeps the order), and only while a task
+** of the parent waits for an exec's spawn reply, one result per such
+** task. */
+
+struct xearly {
+  struct xearly *next;
+  size_t pidlen, len;
+  char pid[WD_PID_MAX];
+  uint8_t data[];
+};
+
+/* Tasks of 'a' waiting for the reply to an exec's spawn. */
+static int exec_unnamed(actor *a) {
+  task *t;
+  int n = 0;
+  for (t = a->tasks; t != NULL; t = t->anext)
+    if (t->w.exec && t->w.xpid == NULL && t->w.xres == NULL) n++;
+  return n;
+}
+
+static void exec_early_keep(actor *a, const char *from, size_t fl,
+                            const uint8_t *p, size_t n) {
+  struct xearly *x;
+  int kept = 0;
+  for (x = a->xearly; x != NULL; x = x->next) kept++;
+  if (fl >= WD_PID_MAX || kept >= exec_unnamed(a)) return;
+  if ((x = wd_malloc(sizeof *x + (n ? n : 1))) == NULL) return;
+  x->pidlen = fl;
+  memcpy(x->pid, from, fl);
+  x->len = n;
+  if (n) memcpy(x->data, p, n);
+  x->next = a->xearly;
+  a->xearly = x;
+}
+
+void wd__exec_early_take(actor *a, task *t) {
+  struct xearly **pp, *x;
+  size_t pl = t->w.xpid ? strlen(t->w.xpid) : 0;
+  if (t->w.xres != NULL) return;
+  for (pp = &a->xearly; (x = *pp) != NULL; pp = &x->next)
+    if (x->pidlen == pl && memcmp(x->pid, t->w.xpid, pl) == 0) {
+      *pp = x->next;
+      t->w.xres = wd_malloc(x->len ? x->len : 1);
+      if (t->w.xres != NULL) {
+        memcpy(t->w.xres, x->data, x->len);
+        t->w.xlen = x->len;
+      }
+      wd_free(x);
+      return;
+    }
+}
+
+void wd__exec_early_free(actor *a) {
+  struct xearly *x;
+  while ((x = a->xearly) != NULL) {
+    a->xearly = x->next;
+    wd_free(x);
+  }
+}
+
+/* }------ */
+
 /* Events queued to one process, beyond its mailbox: a legitimate event
 ** follows a watch its receiver holds (the broker checks each one that
 ** crosses hosts, broker_life.c), so this is a backstop, not the guard. */
@@ -386,7 +453,13 @@ static int event_in(actor *a, int kind, const char *from, size_t fl,
       }
       return 0;
     case WD_EV_EXEC:
-      if ((t = exec_waiter(a, from, fl)) == NULL) return 0;
+      if ((t = exec_waiter(a, from, fl)) == NULL) {
+        int local;
+        uint64_t counter;
+        wd__pid_is_local(a->h, from, fl, &local, &counter);
+        if (local == 1) exec_early_keep(a, from, fl, p, n);
+        return 0;
+      }
       t->w.xres = wd_malloc(n ? n : 1);
       if (t->w.xres == NULL) return 0;
       memcpy(t->w.xres, p, n);

@@ -89,6 +89,7 @@ static int spawn_k(lua_State *L, int status, lua_KContext ctx) {
   }
   if (ctx & 1) {
     if (t->w.xpid == NULL) t->w.xpid = wd_strndup(pid, pl);
+    if (t->w.xpid != NULL) wd__exec_early_take(t->a, t);
     lua_settop(L, 0);
     return wait_exec(L, t);
   }
