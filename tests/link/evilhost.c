@@ -49,7 +49,8 @@
 **   exittwice   answers the spawn; answers lk:main's MONITOR of its
 **               process and, in the same frame, sends lk:main that
 **               process's EXIT twice (the second has no watch left)
-** Diagnostics go to stderr as "evilhost: ...". Exit status: 0 after STOP
+** Diagnostics go to stderr as "evilhost: ..."; at STOP it says which
+** entries the broker shipped it ("evilhost: ID: entries: a,b"). Exit status: 0 after STOP
 ** or end of file, 3 on a bad frame from the broker, 4 when no spawn came,
 ** 5 when it was not killed within 10 s of the attack, 2 on misuse.
 ** Runs in: host (a test stand-in; unconfined).
@@ -167,6 +168,39 @@ static size_t put_req(wd_buf *p, uint32_t req, uint8_t op, const char *actor,
   return st;
 }
 
+/* The ids of the entries the broker shipped (INIT, then ENTRY records),
+** comma-separated: said on stderr at STOP, so the tests can check that a
+** host gets no other tenant's code. */
+static char shipped[4096];
+
+/* Note one entry (broker.c 'put_entry'); 0 or -1 for a bad shape. */
+static int note_entry(wd_cur *c) {
+  const char *id, *s;
+  size_t il, sl, used = strlen(shipped);
+  uint32_t ni, j;
+  uint8_t lib;
+  if (wd_cur_str(c, &id, &il) || wd_cur_str(c, &s, &sl) ||
+      wd_cur_str(c, &s, &sl) || wd_cur_u8(c, &lib) || wd_cur_u32(c, &ni) ||
+      wd_cur_str(c, &s, &sl))
+    return -1;
+  for (j = 0; j < ni * 2; j++)
+    if (wd_cur_str(c, &s, &sl)) return -1;
+  if (used + il + 2 < sizeof shipped)
+    snprintf(shipped + used, sizeof shipped - used, "%s%.*s",
+             used ? "," : "", (int)il, id);
+  return 0;
+}
+
+static void note_init(wd_cur *c) {
+  uint64_t skip;
+  uint32_t n, i;
+  for (i = 0; i < 7; i++)
+    if (wd_cur_u64(c, &skip)) fail(3, "bad INIT");
+  if (wd_cur_u32(c, &n)) fail(3, "bad INIT");
+  for (i = 0; i < n; i++)
+    if (note_entry(c) < 0) fail(3, "bad entry in INIT");
+}
+
 /* Read what the broker sent, if anything within 'ms'. Returns 0 on a
 ** timeout, 1 when frames were read; exits at end of file or STOP. */
 static int serve(int ms) {
@@ -216,7 +250,14 @@ static int serve(int ms) {
             have_mon = 1;
           }
           break;
+        case WD_R_INIT:
+          note_init(&body);
+          break;
+        case WD_R_ENTRY:
+          if (note_entry(&body) < 0) fail(3, "bad ENTRY");
+          break;
         case WD_R_STOP:
+          fprintf(stderr, "evilhost: %s: entries: %s\n", host_id, shipped);
           _exit(0);
         default:
           break;

@@ -89,6 +89,15 @@ if p=$(tenant_problem) && [ -z "$p" ] && grep -q '^evil spawn: ok ' "$out" &&
 else
   bad "none: $p; stdout: $(head -c 300 "$out") stderr: $(head -c 300 "$err")"
 fi
+# Sources: a host gets only the code it may run. lk:evil holds lk:victim
+# (pinned to it); the other tenant's entries, pinned elsewhere or not
+# pinned at all (lk:canary, lk:answer), never reach it.
+shipped=$(sed -n 's/^evilhost: lk:evil: entries: //p' "$err")
+if [ "$shipped" = "lk:victim" ]; then
+  ok "sources: lk:evil was shipped only lk:victim"
+else
+  bad "sources: lk:evil was shipped '$shipped', want 'lk:victim'"
+fi
 
 # Flip: every byte of a valid frame. The expected code follows from the
 # order of wd_ipc_open's checks (fixed fields, length bound, length, tag).
