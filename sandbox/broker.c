@@ -118,6 +118,7 @@ void wd__brk_reply(hslot *s, uint32_t req, int32_t status, const char *fmt,
 /* Answer the origin of a carried request (a host or a root callback). */
 void wd__brk_answer(wd_broker *b, fwd *f, int32_t status, const char *s,
                     size_t n) {
+  if (f->quiet) return;
   if (f->origin >= 0) {
     hslot *o = &b->hosts[f->origin];
     size_t st;
@@ -807,6 +808,10 @@ static int on_exit_rec(hslot *s, wd_cur *c) {
     if (r->slot == (int)(s - b->hosts) && r->counter == counter) {
       char *t = wd_strndup(text, tl);
       *pp = r->next;
+      if (b->o.verbose)
+        fprintf(stderr, "ward: %s process ended; the broker holds %zu "
+                "cross-host watches\n", r->svc ? "service" : "root",
+                b->xw.n);
       if (r->svc)
         wd__brk_svc_exited(b, r->slot, (uint64_t)(r->svc - 1),
                            (flags & WD_EXIT_OK) != 0, t ? t : "");

@@ -60,6 +60,7 @@ typedef struct fwd {
   int svc;          /* a service start: index + 1 */
   uint64_t mark;    /* UNLINK: xwtab.seq when it was carried */
   int by_name;      /* UNLINK: the caller named a registered name */
+  int quiet;        /* the broker's own request: nobody to answer */
 } fwd;
 
 /* A monitor, link or exec watch between processes on different hosts, as
@@ -86,6 +87,7 @@ typedef struct xwatch {
   int cslot;             /* link: the host whose reply made it last */
   uint64_t seq;          /* link: xwtab.seq when it was made last */
   unsigned done;         /* link: XW_WDONE | XW_TDONE, a side is over */
+  int forgetting;        /* monitor, exec: its watcher ended, FORGET sent */
 } xwatch;
 
 #define XW_WDONE 1u /* the watcher sent its event (or exited) */

@@ -185,6 +185,27 @@ static void link_done(wd_broker *b, xwatch *x, unsigned side) {
   if (x->done == (XW_WDONE | XW_TDONE)) watch_free(b, x);
 }
 
+/* The watcher of monitor or exec watch 'x' has ended: its target's host
+** drops the watch (FORGET), and the record goes when it says so. Until
+** then the record stays: an EXIT already on its way still passes. */
+static void forget(wd_broker *b, xwatch *x) {
+  hslot *t = &b->hosts[x->tslot];
+  fwd *f;
+  wd_buf *w;
+  size_t st;
+  x->forgetting = 1;
+  if (!t->up || (f = wd__brk_fwd_new(b, -1, 0, x->tslot)) == NULL) return;
+  f->op = WD_OP_FORGET;
+  f->quiet = 1;
+  f->who = wd_strdup(x->watcher);
+  w = wd__brk_rec(t, WD_R_REQ, &st);
+  wd_buf_put_u32(w, f->breq);
+  wd_buf_put_u8(w, WD_OP_FORGET);
+  wd_buf_put_cstr(w, x->watcher);
+  wd_buf_put_cstr(w, x->target);
+  wd__brk_rec_done(t, st);
+}
+
 /* 'pid' has exited and its host has sent all of its events (a host sends
 ** WD_R_EXIT after them, lhost.c 'finish'). Its monitors and exec watches
 ** are over; its side of each link is. Monitors and exec watches it held on
@@ -206,8 +227,11 @@ void wd__brk_watch_forget(wd_broker *b, const char *pid, size_t n) {
   }
   for (x = t->wat[h & t->mask]; x != NULL; x = next) {
     next = x->wnext;
-    if (x->wh == h && x->type == WT_LINK && eq(x->watcher, pid, n))
+    if (x->wh != h || !eq(x->watcher, pid, n)) continue;
+    if (x->type == WT_LINK)
       link_done(b, x, XW_WDONE);
+    else if (!x->forgetting)
+      forget(b, x);
   }
 }
 
@@ -404,6 +428,12 @@ void wd__brk_after_reply(wd_broker *b, fwd *f, int32_t status, const char *s,
     case WD_OP_UNMONITOR:
       /* The target's host dropped it before answering. */
       x = watch_find(b, WT_MONITOR, f->who, strlen(f->who), s, n);
+      if (x != NULL) watch_free(b, x);
+      break;
+    case WD_OP_FORGET:
+      x = watch_find(b, WT_MONITOR, f->who, strlen(f->who), s, n);
+      if (x != NULL) watch_free(b, x);
+      x = watch_find(b, WT_EXEC, f->who, strlen(f->who), s, n);
       if (x != NULL) watch_free(b, x);
       break;
     case WD_OP_UNLINK:

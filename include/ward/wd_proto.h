@@ -77,6 +77,9 @@ enum {
 **           the caller may become 'entry' (process.upgrade), which the
 **           host does not hold: the broker checks it, ships the entry
 **           (ENTRY, before the REPLY) and answers
+**   FORGET  str watcher, str target    -> REPLY str target
+**           broker -> host only: 'watcher' (another host's process) has
+**           ended; its monitor and exec wait on 'target' go
 **   AUDIT   str action, str resource, u8 effect, str reason,
 **           u32 n, n * (str key, str value), u32 n, n * str policy
 **           a decision the host made for the caller, logged before it
@@ -101,6 +104,7 @@ enum {
   WD_OP_CANCEL,
   WD_OP_AUDIT,
   WD_OP_UPGRADE,
+  WD_OP_FORGET,
   WD_OP_MAX
 };
 

@@ -568,15 +568,11 @@ static void report_exit(actor *a, uint32_t flags, int32_t status,
 static void actor_free(actor *a, int later) {
   wd_host *h = a->h;
   tmr *t;
-  watch *w;
   int i;
   if (a->state == A_ALIVE) table_remove(h, a);
   a->state = A_DEAD;
   rq_remove(h, a);
-  while ((w = a->watches) != NULL) {
-    a->watches = w->next;
-    wd_free(w);
-  }
+  wd__watch_free_all(a);
   /* Requests in flight: their replies will find no task. */
   for (i = 0; a->npend > 0 && i < PEND_BUCKETS; i++) {
     pend **pp = &h->pend[i];
@@ -1078,6 +1074,7 @@ int wd_host_on_req(wd_host *h, uint32_t req, uint8_t op, wd_cur *body) {
     case WD_OP_UNLINK:
     case WD_OP_TERMINATE:
     case WD_OP_CANCEL:
+    case WD_OP_FORGET:
       return wd__host_req_life(h, op, body, req);
     default:
       host_log(h, "unexpected request op %u", op);

@@ -34,7 +34,10 @@ typedef struct watch watch;
 enum { WT_MONITOR = 1, WT_LINK, WT_EXEC };
 
 struct watch {
-  watch *next;
+  watch *next;            /* on the target's list ('watches') */
+  watch *hnext, **hprev;  /* a monitor or exec wait of a watcher on this
+                             host: on its 'held' list too */
+  actor *owner;           /* the target, whose list holds it */
   int type;
   size_t pidlen;
   char pid[WD_PID_MAX];
@@ -192,6 +195,8 @@ struct actor {
   uint8_t *ctx;         /* context values (codec bytes of a table) */
   size_t ctxlen;
   watch *watches;
+  watch *held;          /* its monitors and exec waits on this host's
+                           processes (their watches), gone with it */
   int remote_watch;     /* a watch names another host: tell the broker */
   int trap_links;
   int killed;           /* set: end the actor with 'kill_msg', no more Lua */
@@ -320,6 +325,9 @@ void wd__life_unlinked(actor *a, const char *pid, size_t len);
 ** child's result if it came before (a child on this host spawned through
 ** the broker may end before the spawn's reply is back). */
 void wd__exec_early_take(actor *a, task *t);
+/* Free every watch on 'a' and take every watch 'a' held off its target
+** ('a' is ending). */
+void wd__watch_free_all(actor *a);
 /* Free what wd__exec_early_take never took ('a' is ending). */
 void wd__exec_early_free(actor *a);
 void wd__life_exit(actor *a, lua_State *L, int ok, int vidx,

@@ -32,6 +32,34 @@ static watch *watch_find(actor *a, int type, const char *pid, size_t len) {
   return NULL;
 }
 
+/* A monitor or exec wait whose watcher is on this host is also on the
+** watcher's 'held' list, so that the watcher's end takes it off its
+** target (a dead watcher's monitors used to stay on a long-lived target
+** for ever, and each new monitor scanned them). */
+static void hold(actor *target, watch *w) {
+  int local;
+  uint64_t counter;
+  actor *by;
+  w->owner = target;
+  if (w->type == WT_LINK) return; /* a link's end tells the other side */
+  wd__pid_is_local(target->h, w->pid, w->pidlen, &local, &counter);
+  if (local != 1 || (by = wd__host_find(target->h, counter)) == NULL ||
+      by->state != A_ALIVE)
+    return;
+  w->hnext = by->held;
+  if (by->held != NULL) by->held->hprev = &w->hnext;
+  w->hprev = &by->held;
+  by->held = w;
+}
+
+static void unhold(watch *w) {
+  if (w->hprev == NULL) return;
+  *w->hprev = w->hnext;
+  if (w->hnext != NULL) w->hnext->hprev = w->hprev;
+  w->hprev = NULL;
+  w->hnext = NULL;
+}
+
 /* Add a watch on 'a'. Returns 0, WD_EEXIST (already there), WD_EINVAL. */
 int wd__watch_add(actor *a, int type, const char *pid, size_t len) {
   watch *w;
@@ -46,6 +74,7 @@ int wd__watch_add(actor *a, int type, const char *pid, size_t len) {
   memcpy(w->pid, pid, len);
   w->next = a->watches;
   a->watches = w;
+  hold(a, w);
   wd__pid_is_local(a->h, pid, len, &local, &counter);
   if (local == 0) a->remote_watch = 1;
   return 0;
@@ -57,11 +86,29 @@ int wd__watch_del(actor *a, int type, const char *pid, size_t len) {
     watch *w = *pp;
     if (w->type == type && w->pidlen == len && memcmp(w->pid, pid, len) == 0) {
       *pp = w->next;
+      unhold(w);
       wd_free(w);
       return 1;
     }
   }
   return 0;
+}
+
+void wd__watch_free_all(actor *a) {
+  watch *w;
+  while ((w = a->watches) != NULL) {
+    a->watches = w->next;
+    unhold(w);
+    wd_free(w);
+  }
+  while ((w = a->held) != NULL) {
+    watch **pp;
+    unhold(w);
+    for (pp = &w->owner->watches; *pp != NULL && *pp != w; pp = &(*pp)->next) {
+    }
+    if (*pp == w) *pp = w->next;
+    wd_free(w);
+  }
 }
 
 /* An unlink of 'a' from the process 'pid' of another host is done (the
@@ -283,10 +330,7 @@ void wd__life_exit(actor *a, lua_State *L, int ok, int vidx,
     if (have_ex)
       event_to(h, w->type == WT_EXEC ? WD_EV_EXEC : WD_EV_EXIT, a, w, ex);
   }
-  while ((w = a->watches) != NULL) {
-    a->watches = w->next;
-    wd_free(w);
-  }
+  wd__watch_free_all(a);
   for (i = 0; i < 2; i++) /* keep small buffers only */
     if (h->evbuf[i].cap > 4096) wd_buf_close(&h->evbuf[i]);
 }
@@ -507,7 +551,8 @@ int wd__host_req_life(wd_host *h, uint8_t op, wd_cur *c, uint32_t req) {
   wd__pid_is_local(h, dest, dl, &local, &counter);
   a = local == 1 ? wd__host_find(h, counter) : NULL;
   if (a == NULL || a->state != A_ALIVE || a->killed) {
-    if (op != WD_OP_UNMONITOR && op != WD_OP_UNLINK) r = WD_ENOTFOUND;
+    if (op != WD_OP_UNMONITOR && op != WD_OP_UNLINK && op != WD_OP_FORGET)
+      r = WD_ENOTFOUND;
   } else {
     switch (op) {
       case WD_OP_MONITOR:
@@ -515,6 +560,10 @@ int wd__host_req_life(wd_host *h, uint8_t op, wd_cur *c, uint32_t req) {
         break;
       case WD_OP_UNMONITOR:
         wd__watch_del(a, WT_MONITOR, from, fl);
+        break;
+      case WD_OP_FORGET: /* 'from' (another host's) has ended */
+        wd__watch_del(a, WT_MONITOR, from, fl);
+        wd__watch_del(a, WT_EXEC, from, fl);
         break;
       case WD_OP_LINK:
         r = wd__watch_add(a, WT_LINK, from, fl);

@@ -253,6 +253,9 @@ static int life_remote(lua_State *L, actor *a, uint8_t op, const char *fn,
   if ((r = wd__host_request(h, t, op, &b, &st)) < 0)
     return wd_lerr_pushf(L, r, "%s failed", fn);
   if (op == WD_OP_LINK) t->w.link_on_reply = 1;
+  /* Its end must reach the broker, which then has the target's host drop
+  ** the monitor (FORGET). */
+  if (op == WD_OP_MONITOR) a->remote_watch = 1;
   wd_buf_put_str(b, a->pid, a->pidlen);
   wd_buf_put_str(b, dest, dl);
   if (op == WD_OP_CANCEL) {

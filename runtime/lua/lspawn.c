@@ -195,6 +195,9 @@ int wd__spawn_do(lua_State *L, actor *a, const char *id, size_t il,
     return wd_lerr_pushf(L, r, "spawn failed");
   if (exec) t->w.exec = 1;
   if (so.flags & WD_SPAWN_LINK) t->w.link_on_reply = 2;
+  /* A monitor or exec wait held elsewhere: the broker must hear of this
+  ** process's end to have it dropped (FORGET). */
+  if (so.flags & (WD_SPAWN_MONITOR | WD_SPAWN_EXEC)) a->remote_watch = 1;
   wd_buf_put_str(b, so.parent, so.parentlen);
   wd_buf_put_str(b, id, il);
   wd_buf_put_str(b, host, hl);

@@ -4,7 +4,8 @@
 ** host in this process: a state is reused only by the same entry,
 ** security actor and scope, nothing of the old actor survives the reset,
 ** a state that hit its memory limit is closed, and freeing the host
-** leaves the pool empty.
+** leaves the pool empty. Also the watches an ended process held: none is
+** left on their targets.
 ** Runs in: tests (a host in the test process).
 */
 #include <setjmp.h>
@@ -271,12 +272,13 @@ static void rig_close(rig *r) {
   wd_buf_close(&r->out);
 }
 
-/* Spawn 'eid' with 'flags' (WD_SPAWN_ROOT: its exit is reported), the
-** argument 'mode', the security actor 'who' ('alen' bytes) and 'scope'.
-** Returns the counter of its PID. */
-static uint64_t spawn_flags(rig *r, const char *eid, const char *who,
-                            size_t alen, const char *scope, const char *mode,
-                            uint32_t flags) {
+/* Spawn 'eid' for 'parent' ("" for the broker) with 'flags' (WD_SPAWN_ROOT:
+** its exit is reported; WD_SPAWN_MONITOR, _EXEC: the parent watches it),
+** the argument 'mode', the security actor 'who' ('alen' bytes) and
+** 'scope'. Returns the counter of its PID. */
+static uint64_t spawn_child(rig *r, const char *parent, const char *eid,
+                            const char *who, size_t alen, const char *scope,
+                            const char *mode, uint32_t flags) {
   wd_buf body, args;
   wd_cur c;
   size_t off = r->out.len;
@@ -289,7 +291,7 @@ static uint64_t spawn_flags(rig *r, const char *eid, const char *who,
   wd_codec_put_header(&args, 1);
   wd_codec_put_str(&args, mode, strlen(mode));
   wd_buf_init(&body, 0);
-  wd_buf_put_cstr(&body, "");  /* parent: the broker */
+  wd_buf_put_cstr(&body, parent); /* "": the broker */
   wd_buf_put_cstr(&body, eid);
   wd_buf_put_cstr(&body, "pt");
   wd_buf_put_u32(&body, flags);
@@ -316,6 +318,12 @@ static uint64_t spawn_flags(rig *r, const char *eid, const char *who,
     assert_int_equal(wd_pid_parse(s, n, &hid, &hl, &counter), 0);
     return counter;
   }
+}
+
+static uint64_t spawn_flags(rig *r, const char *eid, const char *who,
+                            size_t alen, const char *scope, const char *mode,
+                            uint32_t flags) {
+  return spawn_child(r, "", eid, who, alen, scope, mode, flags);
 }
 
 static uint64_t spawn_as(rig *r, const char *eid, const char *who,
@@ -756,6 +764,63 @@ static void test_pool_killed_actor_freed_by_drain(void **state) {
   rig_close(r); /* the teardown's check: clean == dirty == 0 */
 }
 
+/* {====== Watches ======
+** A watcher that ends takes its monitors and exec waits off their targets
+** (llife.c): a target that outlives many watchers holds none of them. */
+
+static size_t watches_on(rig *r, uint64_t counter) {
+  actor *a = wd__host_find(r->h, counter);
+  watch *w;
+  size_t n = 0;
+  assert_non_null(a);
+  for (w = a->watches; w != NULL; w = w->next) n++;
+  return n;
+}
+
+static void watcher_ends(rig *r, uint32_t flags) {
+  char wpid[WD_PID_MAX];
+  uint64_t target[3], watcher;
+  exitrec e;
+  int i;
+  rig_open(r, 64u << 20);
+  watcher = spawn(r, "spin", "t", "", "x");
+  assert_true(wd_pid_format(wpid, sizeof wpid, "pt", 2, watcher) > 0);
+  for (i = 0; i < 3; i++) {
+    target[i] = spawn_child(r, wpid, "spin", "t", 1, "", "x", flags);
+    assert_int_equal(watches_on(r, target[i]), 1);
+  }
+  wd__actor_kill(wd__host_find(r->h, watcher), "watcher ends");
+  wait_exit(r, watcher, &e);
+  exit_free(&e);
+  for (i = 0; i < 3; i++) assert_int_equal(watches_on(r, target[i]), 0);
+  rig_close(r);
+}
+
+static void test_watch_monitors_go_with_their_watcher(void **state) {
+  watcher_ends(*state, WD_SPAWN_MONITOR);
+}
+
+static void test_watch_exec_waits_go_with_their_watcher(void **state) {
+  watcher_ends(*state, WD_SPAWN_EXEC);
+}
+
+/* A target that ends first leaves nothing on its watcher either. */
+static void test_watch_target_ends_first(void **state) {
+  rig *r = *state;
+  char wpid[WD_PID_MAX];
+  uint64_t watcher, target;
+  rig_open(r, 64u << 20);
+  watcher = spawn(r, "spin", "t", "", "x");
+  assert_true(wd_pid_format(wpid, sizeof wpid, "pt", 2, watcher) > 0);
+  target = spawn_child(r, wpid, "a", "t", 1, "", "check", WD_SPAWN_MONITOR);
+  wait_count(r, 1);
+  assert_null(wd__host_find(r->h, target));
+  assert_null(wd__host_find(r->h, watcher)->held);
+  rig_close(r);
+}
+
+/* }====== */
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void) {
@@ -768,6 +833,9 @@ int main(void) {
     T(test_pool_drain),
     T(test_pool_killed_actor_freed_with_reset),
     T(test_pool_killed_actor_freed_by_drain),
+    T(test_watch_monitors_go_with_their_watcher),
+    T(test_watch_exec_waits_go_with_their_watcher),
+    T(test_watch_target_ends_first),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
