@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -38,7 +39,10 @@
 /* {====== Small tables ====== */
 
 
+/* A request to host 'target', about to be written to it: it waits at the
+** end of that host's queue, where its deadline is watched. */
 fwd *wd__brk_fwd_new(wd_broker *b, int origin, uint32_t oreq, int target) {
+  hslot *t = &b->hosts[target];
   fwd *f = wd_calloc(1, sizeof *f);
   if (f == NULL) return NULL;
   if (++b->next_breq == 0) b->next_breq = 1;
@@ -46,9 +50,26 @@ fwd *wd__brk_fwd_new(wd_broker *b, int origin, uint32_t oreq, int target) {
   f->origin = origin;
   f->oreq = oreq;
   f->target = target;
+  f->state = FWD_WAIT;
+  f->sent = b->wclock;
   f->next = b->fwd[f->breq % FWD_BUCKETS];
   b->fwd[f->breq % FWD_BUCKETS] = f;
+  f->qprev = t->rq_tail;
+  if (t->rq_tail != NULL) t->rq_tail->qnext = f;
+  else t->rq_head = f;
+  t->rq_tail = f;
   return f;
+}
+
+/* Take 'f' out of its target's queue (it is answered, or late). */
+static void fwd_unqueue(wd_broker *b, fwd *f) {
+  hslot *t = &b->hosts[f->target];
+  if (f->state != FWD_WAIT) return;
+  if (f->qprev != NULL) f->qprev->qnext = f->qnext;
+  else t->rq_head = f->qnext;
+  if (f->qnext != NULL) f->qnext->qprev = f->qprev;
+  else t->rq_tail = f->qprev;
+  f->qprev = f->qnext = NULL;
 }
 
 void wd__brk_fwd_free(fwd *f) {
@@ -118,6 +139,7 @@ void wd__brk_reply(hslot *s, uint32_t req, int32_t status, const char *fmt,
 /* Answer the origin of a carried request (a host or a root callback). */
 void wd__brk_answer(wd_broker *b, fwd *f, int32_t status, const char *s,
                     size_t n) {
+  if (f->origin == FWD_NOBODY) return; /* its caller's host died */
   if (f->origin >= 0) {
     hslot *o = &b->hosts[f->origin];
     size_t st;
@@ -344,6 +366,7 @@ static int host_start(wd_broker *b, hslot *s, char *err, size_t errlen) {
   }
   close(sv[1]);
   s->pid = pid;
+  s->ospid = pid;
   s->why[0] = '\0';
   wd_sbx_params_put(keys + 65, &sp);
   do
@@ -367,6 +390,10 @@ static int host_start(wd_broker *b, hslot *s, char *err, size_t errlen) {
   s->up = 1;
   s->beat = uv_now(&b->loop);
   s->cpu_mark = -1;
+  s->alive = b->wclock;
+  s->cpu_last = -1;
+  s->beaten = 0;
+  s->nlate = 0;
   send_init(s);
   send_pids(s);
   wd__brk_sec_event(b, WD_AUDIT_HOST_START, s->id, (long)pid, "started");
@@ -779,8 +806,24 @@ static int on_reply(hslot *s, wd_cur *c) {
     return WD_EBADFRAME;
   }
   f = fwd_take(b, breq);
-  wd__brk_after_reply(b, f, (int32_t)status, str, n);
-  wd__brk_answer(b, f, (int32_t)status, str, n);
+  if (f->state == FWD_LATE) {
+    /* Its caller was told it timed out: a late answer, dropped. */
+    s->nlate--;
+  } else if (f->origin == FWD_NOBODY) {
+    /* Its caller's host died: only a name reserved for the child is
+    ** settled, as it would have been. */
+    fwd_unqueue(b, f);
+    if (f->op == WD_OP_SPAWN && f->name != NULL)
+      wd__brk_name_settle(b, f->name,
+                          (int32_t)status >= 0 && !(n > 0 && str[0] == '=')
+                              ? str
+                              : NULL,
+                          n, f->target);
+  } else {
+    fwd_unqueue(b, f);
+    wd__brk_after_reply(b, f, (int32_t)status, str, n);
+    wd__brk_answer(b, f, (int32_t)status, str, n);
+  }
   wd__brk_fwd_free(f);
   return 0;
 }
@@ -898,6 +941,11 @@ static int on_rec(wd_link *l, uint8_t rtype, wd_cur *body) {
     case WD_R_BEAT:
       s->beat = uv_now(&s->b->loop);
       s->cpu_mark = -1;
+      s->alive = s->b->wclock;
+      if (!s->beaten) {
+        s->beaten = 1;
+        s->first_beat = s->b->wclock;
+      }
       return 0;
     case WD_R_EVENT:
       return wd__brk_on_event(s, body);
@@ -938,6 +986,7 @@ void wd__brk_host_down(hslot *s, const char *fmt, ...) {
   char why[200];
   va_list ap;
   root **rp;
+  fwd *doomed = NULL;
   va_start(ap, fmt);
   vsnprintf(why, sizeof why, fmt, ap);
   va_end(ap);
@@ -953,23 +1002,36 @@ void wd__brk_host_down(hslot *s, const char *fmt, ...) {
   }
   if (!s->up) return;
   s->up = 0;
+  /* Requests to it fail (those already answered late are forgotten);
+  ** requests from it go on, answered to nobody: their targets are honest
+  ** and will answer. The failed ones are taken out first, because their
+  ** callbacks may carry new requests (even to this host, restarted). */
   for (i = 0; i < FWD_BUCKETS; i++) {
     fwd **pp = &b->fwd[i];
     while (*pp != NULL) {
       fwd *f = *pp;
-      if (f->target == idx || f->origin == idx) {
+      if (f->target == idx) {
         *pp = f->next;
-        if (f->target == idx) {
-          char msg[300];
-          int n = snprintf(msg, sizeof msg, "host %s died: %s", s->id, why);
-          wd__brk_after_reply(b, f, WD_EUNAVAIL, msg, (size_t)n);
-          wd__brk_answer(b, f, WD_EUNAVAIL, msg, (size_t)n);
-        }
-        wd__brk_fwd_free(f);
+        fwd_unqueue(b, f);
+        f->next = doomed;
+        doomed = f;
       } else {
+        if (f->origin == idx) f->origin = FWD_NOBODY;
         pp = &f->next;
       }
     }
+  }
+  s->nlate = 0;
+  while (doomed != NULL) {
+    fwd *f = doomed;
+    doomed = f->next;
+    if (f->state == FWD_WAIT) {
+      char msg[300];
+      int n = snprintf(msg, sizeof msg, "host %s died: %s", s->id, why);
+      wd__brk_after_reply(b, f, WD_EUNAVAIL, msg, (size_t)n);
+      wd__brk_answer(b, f, WD_EUNAVAIL, msg, (size_t)n);
+    }
+    wd__brk_fwd_free(f);
   }
   wd__brk_names_release(b, idx, 0, 1);
   wd__brk_watch_host_down(b, idx, why);
@@ -1092,8 +1154,21 @@ static void maybe_finish(wd_broker *b) {
   uv_close((uv_handle_t *)&b->watchdog, NULL);
 }
 
-/* CPU time (user + system) of process 'pid' in milliseconds, or -1. */
-static int64_t cpu_ms(pid_t pid) {
+/* {------ Watchdog ------
+** Every WD_HEARTBEAT_MS the broker looks at each host: the turn deadline
+** (CPU time), liveness (wall clock) and the deadlines of the requests it
+** carried to it. Wall-clock judgements use the watch clock ('wclock'), so
+** a broker that was itself stopped or starved for a while has only lost
+** time on it, and never mistakes what it has not read yet for silence. */
+
+/* A host may owe this many answers past their deadline (each keeps a
+** small record until the answer comes, so that it is known and dropped);
+** one more and it is killed as unresponsive. */
+#define LATE_MAX 4096
+
+/* CPU time (user + system) of process 'pid' in milliseconds, or -1; its
+** state (R running or runnable, S sleeping, T stopped, ...) in '*state'. */
+static int64_t proc_cpu(pid_t pid, char *state) {
   char path[64], buf[512], *p;
   unsigned long ut, st;
   ssize_t n;
@@ -1106,8 +1181,8 @@ static int64_t cpu_ms(pid_t pid) {
   buf[n] = '\0';
   /* Fields after the command name (which may hold spaces): skip to ')'. */
   if ((p = strrchr(buf, ')')) == NULL ||
-      sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
-             &ut, &st) != 2)
+      sscanf(p + 2, "%c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+             state, &ut, &st) != 3)
     return -1;
   return (int64_t)(ut + st) * 1000 / sysconf(_SC_CLK_TCK);
 }
@@ -1117,29 +1192,117 @@ static int64_t cpu_ms(pid_t pid) {
 ** a C function or a finalizer: kill it and report it unresponsive.
 ** Counting the host's CPU time, not the wall clock, means a host that the
 ** kernel merely did not schedule (a loaded machine) is never killed. */
-static void on_watchdog(uv_timer_t *t) {
-  wd_broker *b = t->data;
-  uint64_t now = uv_now(&b->loop);
-  int i;
-  for (i = 0; i < b->nhosts; i++) {
-    hslot *s = &b->hosts[i];
-    int64_t limit = s->he->u.host.limits.turn_deadline_ns / 1000000, cpu;
-    if (!s->up || limit <= 0 || s->pid <= 0) continue;
-    if (now - s->beat <= (uint64_t)limit) {
-      s->cpu_mark = -1;
-      continue;
-    }
-    if ((cpu = cpu_ms(s->pid)) < 0) continue;
-    if (s->cpu_mark < 0) {
-      s->cpu_mark = cpu; /* silent for too long: start counting its CPU */
-      continue;
-    }
-    if (cpu - s->cpu_mark > limit)
-      wd__brk_host_down(s, "unresponsive: its loop did not come back within "
-                           "%lld ms of CPU time (turn deadline): killed",
-                        (long long)limit);
+static void turn_deadline(hslot *s, uint64_t now) {
+  int64_t limit = s->he->u.host.limits.turn_deadline_ns / 1000000, cpu;
+  char state;
+  if (limit <= 0) return;
+  if (now - s->beat <= (uint64_t)limit) {
+    s->cpu_mark = -1;
+    return;
+  }
+  if ((cpu = proc_cpu(s->pid, &state)) < 0) return;
+  if (s->cpu_mark < 0) {
+    s->cpu_mark = cpu; /* silent for too long: start counting its CPU */
+    return;
+  }
+  if (cpu - s->cpu_mark > limit)
+    wd__brk_host_down(s, "unresponsive: its loop did not come back within "
+                         "%lld ms of CPU time (turn deadline): killed",
+                      (long long)limit);
+}
+
+/* Are frames from 's' waiting to be read? Then the host has spoken and
+** the broker is behind (a backlog, or a broker that was not running). */
+static int unread(const hslot *s) {
+  int n = 0;
+  return s->link != NULL && ioctl(s->link->fd, FIONREAD, &n) == 0 && n > 0;
+}
+
+/* Liveness: a host that has shown no sign of life for its 'liveness' of
+** watch clock is stopped (SIGSTOP), blocked in a system call, or not run
+** by the kernel at all: kill it and report it like any dead host. Signs of
+** life: a heartbeat, frames not read yet, CPU time spent since the last
+** look, being runnable. A host busy in Lua or in C is running, so it is
+** never killed here: its turn deadline governs it. */
+static void liveness(wd_broker *b, hslot *s, int pending) {
+  int64_t limit = s->he->u.host.limits.liveness_ns / 1000000, cpu;
+  char state = '?';
+  if (b->wclock - s->alive <= 2 * WD_HEARTBEAT_MS) {
+    s->cpu_last = -1; /* beating: nothing to look at */
+    return;
+  }
+  if (pending) {
+    s->alive = b->wclock;
+    return;
+  }
+  cpu = proc_cpu(s->pid, &state);
+  if (state == 'R' || (cpu >= 0 && s->cpu_last >= 0 && cpu != s->cpu_last))
+    s->alive = b->wclock;
+  s->cpu_last = cpu;
+  if (b->wclock - s->alive >= (uint64_t)limit)
+    wd__brk_host_down(s, "unresponsive: no heartbeat for %lld ms "
+                         "(liveness): killed",
+                      (long long)limit);
+}
+
+/* Request deadlines: a request carried to 's' that has had no answer for
+** the host's request_timeout fails for its caller with Timeout; the
+** record stays, FWD_LATE, until the late answer comes (on_reply drops
+** it). The clock starts when the host first beats (a host slow to start
+** is liveness's business) and stands still while frames from it wait to
+** be read (the answer may be among them). */
+static void deadlines(wd_broker *b, hslot *s, int pending) {
+  uint64_t limit = (uint64_t)(s->he->u.host.limits.request_ns / 1000000);
+  fwd *f;
+  if (!s->beaten || pending) return;
+  while (s->up && (f = s->rq_head) != NULL) {
+    uint64_t from = f->sent > s->first_beat ? f->sent : s->first_beat;
+    fwd copy;
+    char msg[300];
+    int n;
+    if (b->wclock - from < limit) break;
+    /* The caller is answered from a copy: the record itself is only the
+    ** late answer's mark from now on, and is not touched after the
+    ** callbacks (which may carry new requests). */
+    fwd_unqueue(b, f);
+    copy = *f;
+    f->state = FWD_LATE;
+    f->origin = FWD_NOBODY;
+    f->who = f->name = NULL;
+    s->nlate++;
+    n = snprintf(msg, sizeof msg,
+                 "host %s did not answer within %llu ms (request_timeout)",
+                 s->id, (unsigned long long)limit);
+    wd__brk_after_reply(b, &copy, WD_ETIMEOUT, msg, (size_t)n);
+    wd__brk_answer(b, &copy, WD_ETIMEOUT, msg, (size_t)n);
+    wd_free(copy.who);
+    wd_free(copy.name);
+    if (s->up && s->nlate > LATE_MAX)
+      wd__brk_host_down(s, "unresponsive: %d requests unanswered past their "
+                           "deadline: killed",
+                        s->nlate);
   }
 }
+
+static void on_watchdog(uv_timer_t *t) {
+  wd_broker *b = t->data;
+  uint64_t now = uv_now(&b->loop), dt = now - b->wd_last;
+  int i;
+  b->wd_last = now;
+  b->wclock += dt < 2 * WD_HEARTBEAT_MS ? dt : 2 * WD_HEARTBEAT_MS;
+  for (i = 0; i < b->nhosts; i++) {
+    hslot *s = &b->hosts[i];
+    int pending;
+    if (!s->up || s->pid <= 0) continue;
+    turn_deadline(s, now);
+    if (!s->up) continue;
+    pending = unread(s);
+    liveness(b, s, pending);
+    if (s->up) deadlines(b, s, pending);
+  }
+}
+
+/* }------ */
 
 static void on_killer(uv_timer_t *t) {
   wd_broker *b = t->data;
@@ -1228,6 +1391,7 @@ int wd_broker_new(const wd_manifest *m, const wd_broker_opts *o,
   b->killer.data = b;
   uv_timer_init(&b->loop, &b->watchdog);
   b->watchdog.data = b;
+  b->wd_last = uv_now(&b->loop);
   uv_timer_start(&b->watchdog, on_watchdog, WD_HEARTBEAT_MS, WD_HEARTBEAT_MS);
   uv_unref((uv_handle_t *)&b->watchdog);
   signal(SIGPIPE, SIG_IGN);

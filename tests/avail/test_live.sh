@@ -112,6 +112,33 @@ else
   finish; why "late answer" "not ready or no host process"
 fi
 
+# An answer for a caller whose host died meanwhile goes to nobody and is no
+# forgery: its host lives. The test kills lv:caller's host once the broker
+# has carried the request (the broker's audit record of it follows the
+# host's own).
+log=$tmp/orphan.log
+start "$WARD" run --audit all --audit-log "$log" "$APP" lv:orphan
+if await "$out" '^ready$' && p=$(hostpid lv:patient) && f=$(hostpid lv:flag); then
+  kill -STOP "$p"
+  kill -KILL "$f"
+  for i in $(seq 600); do
+    [ "$(grep -c '"topic":"orphan"' "$log")" -ge 2 ] && break
+    sleep 0.1
+  done
+  c=$(hostpid lv:caller) && kill -KILL "$c"
+  await "$out" '^caller died$'
+  kill -CONT "$p"
+  finish
+  name="an answer for a dead caller is dropped and its host lives"
+  if [ "$st" -ne 0 ]; then why "$name" "ward run did not succeed"
+  elif ! grep -q '^patient answers$' "$out" || ! grep -q '^sleeper: process terminated' "$out"; then why "$name" "lv:patient did not live on"
+  elif grep -q 'lv:patient: ' "$err"; then why "$name" "lv:patient was killed"
+  else ok "$name"
+  fi
+else
+  finish; why "orphan answer" "not ready or no host process"
+fi
+
 # An honest host busy in Lua for longer than its liveness is not killed.
 start "$WARD" run "$APP" lv:busy_main
 finish

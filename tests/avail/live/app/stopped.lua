@@ -27,8 +27,8 @@ return { main = function()
     end
   end)
   print("ready")
-  print(res:receive())
-  print(res:receive())
+  print((res:receive()))
+  print((res:receive()))
   while true do
     local e = ev:receive()
     if e.kind == process.event.EXIT and e.from == s then
