@@ -992,7 +992,8 @@ void wd__brk_host_down(hslot *s, const char *fmt, ...) {
   va_end(ap);
   if (s->up && !b->stopping) fprintf(stderr, "ward: host %s: %s\n", s->id, why);
   if (s->why[0] == '\0') snprintf(s->why, sizeof s->why, "%s", why);
-  if (s->up) wd__brk_sec_event(b, WD_AUDIT_HOST_DEATH, s->id, (long)s->pid,
+  /* 's->pid' is 0 once the process is reaped: log the one that died. */
+  if (s->up) wd__brk_sec_event(b, WD_AUDIT_HOST_DEATH, s->id, (long)s->ospid,
                                why);
   if (s->pid > 0) kill(s->pid, SIGKILL);
   if (s->link != NULL) {
