@@ -312,6 +312,7 @@ typedef struct tcase {
 
 typedef struct tsuite {
   tcase *cases;
+  void *root;   /* the running test's root (its callback's 'ud') */
   int n, cur, gen;
   int passed, failed;
   unsigned timeout_s;
@@ -369,7 +370,8 @@ static void test_timeout(wd_broker *b, void *ud, int fired) {
   free(r);
   if (!fired || gen != s->gen) return;
   snprintf(msg, sizeof msg, "timed out after %u s", s->timeout_s);
-  /* The test's host is killed; the next spawn starts a fresh one. */
+  /* The test's host is killed (no other); the next spawn there starts a
+  ** fresh one. */
   s->gen++;
   {
     tcase *c = &s->cases[s->cur];
@@ -381,7 +383,7 @@ static void test_timeout(wd_broker *b, void *ud, int fired) {
     fflush(stdout);
   }
   s->cur++;
-  wd_broker_kill_host(b, NULL, "test timed out");
+  wd_broker_kill_root_host(b, s->root, "test timed out");
   test_next(b, s);
 }
 
@@ -403,6 +405,7 @@ static void test_next(wd_broker *b, tsuite *s) {
   }
   r->s = t->s = s;
   r->gen = t->gen = s->gen;
+  s->root = r;
   if (wd_broker_spawn_root(b, s->cases[s->cur].id, NULL, NULL, 0, test_done,
                            r, err, sizeof err) < 0) {
     free(r);

@@ -1576,6 +1576,22 @@ void wd_broker_kill_host(wd_broker *b, const char *host, const char *why) {
   }
 }
 
+void wd_broker_kill_root_host(wd_broker *b, void *ud, const char *why) {
+  root *r;
+  fwd *f;
+  int i, slot = -1;
+  for (r = b->roots; r != NULL && slot < 0; r = r->next)
+    if (r->cb != NULL && r->ud == ud) slot = r->slot;
+  /* Not started yet: its spawn waits for the host's answer. */
+  for (i = 0; i < FWD_BUCKETS && slot < 0; i++)
+    for (f = b->fwd[i]; f != NULL && slot < 0; f = f->next)
+      if (f->origin == -1 && f->state == FWD_WAIT && f->cb != NULL &&
+          f->ud == ud)
+        slot = f->target;
+  if (slot >= 0 && b->hosts[slot].up)
+    wd__brk_host_down(&b->hosts[slot], "%s", why);
+}
+
 static void on_btimer(uv_timer_t *t) {
   btimer *x = t->data;
   wd_broker *b = x->b;
