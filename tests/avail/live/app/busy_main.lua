@@ -1,4 +1,4 @@
--- A process on lv:busy (liveness 1s) runs Lua for 3 s of CPU time: an
+-- A process on lv:busy (liveness 1s) runs Lua for 2 to 3 s: an
 -- honest busy host is governed by its turn deadline, never by liveness.
 return { main = function()
   return process.exec("lv:spin", "lv:busy", 3)
