@@ -71,6 +71,9 @@ static const char usage_run[] =
     "  -h, --help         show this help\n"
     "\n"
     "Services with lifecycle.auto_start start before ENTRY.\n"
+    "SIGTERM or SIGINT shuts down as when ENTRY exits (CANCEL with the\n"
+    "shutdown deadline, then terminate); a second one kills the hosts at\n"
+    "once. SIGHUP is logged and ignored.\n"
     "\n"
     "exit status: 0 ENTRY returned without error; 1 it raised an error,\n"
     "returned nil plus an error, or returned false; 2 bad usage or a bad\n"
@@ -270,6 +273,7 @@ static int cmd_run(int argc, char **argv, wd__cli_hook hook) {
   }
   if ((code = start(&opts, argv[i], &m, &b)) != 0) return code;
   memset(&res, 0, sizeof res);
+  wd_broker_stop_on_signals(b);
   wd_broker_start_services(b);
   if (wd_broker_spawn_root(b, argv[i + 1], host,
                            (const char *const *)argv + i + 2, argc - i - 2,
@@ -513,6 +517,7 @@ static int cmd_test(int argc, char **argv, wd__cli_hook hook) {
     s.cases[s.n++].id = e->id;
   }
   qsort(s.cases, (size_t)s.n, sizeof *s.cases, by_id);
+  wd_broker_stop_on_signals(b);
   wd_broker_start_services(b);
   test_next(b, &s);
   wd_broker_run(b);
@@ -534,7 +539,8 @@ static const char usage_serve[] =
     "Start every process.service of the app with lifecycle.auto_start and\n"
     "supervise them (failed ones restart with backoff until their\n"
     "max_attempts) until SIGTERM or SIGINT; then every process gets CANCEL\n"
-    "with the shutdown deadline and is terminated when it passes.\n"
+    "with the shutdown deadline and is terminated when it passes (a second\n"
+    "signal kills the hosts at once). SIGHUP is logged and ignored.\n"
     "\n"
     "options:\n"
     "  --policy FILE      add the entries of a policy file (repeatable)\n"

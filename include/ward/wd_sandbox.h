@@ -56,7 +56,9 @@ int wd_broker_run(wd_broker *b);
 ** deadline and is terminated when it passes; the loop ends when all hosts
 ** have exited. */
 void wd_broker_stop(wd_broker *b);
-/* SIGINT and SIGTERM stop the broker (wd_broker_stop). */
+/* SIGINT and SIGTERM stop the broker (wd_broker_stop); a second one kills
+** the hosts at once. SIGHUP is logged and ignored (the hook for a policy
+** reload). Once the broker has finished, the three wait until exit. */
 void wd_broker_stop_on_signals(wd_broker *b);
 /* Start every process.service with lifecycle.auto_start. */
 void wd_broker_start_services(wd_broker *b);
