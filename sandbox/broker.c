@@ -790,6 +790,28 @@ static int req_upgrade(hslot *s, uint32_t req, wd_cur *c) {
   return 0;
 }
 
+/* The spawn of a root process or a service on host 's' was answered after
+** its deadline, when its callback had already been told it failed: end
+** the child ('pid'), which nobody watches (a service would otherwise run
+** twice once it is started again). */
+static void end_late_root(hslot *s, const char *pid, size_t pl) {
+  wd_broker *b = s->b;
+  uint64_t counter;
+  size_t st;
+  wd_buf *w;
+  fwd *f;
+  if (!wd__brk_owns(s, pid, pl, &counter)) return;
+  f = wd__brk_fwd_new(b, FWD_NOBODY, 0, (int)(s - b->hosts));
+  if (f == NULL) return;
+  f->op = WD_OP_TERMINATE;
+  w = wd__brk_rec(s, WD_R_REQ, &st);
+  wd_buf_put_u32(w, f->breq);
+  wd_buf_put_u8(w, WD_OP_TERMINATE);
+  wd_buf_put_str(w, "", 0);
+  wd_buf_put_str(w, pid, pl);
+  wd__brk_rec_done(s, st);
+}
+
 static int on_reply(hslot *s, wd_cur *c) {
   wd_broker *b = s->b;
   uint32_t breq, status;
@@ -809,6 +831,9 @@ static int on_reply(hslot *s, wd_cur *c) {
   if (f->state == FWD_LATE) {
     /* Its caller was told it timed out: a late answer, dropped. */
     s->nlate--;
+    if ((f->cb != NULL || f->svc != 0) && (int32_t)status >= 0 && n > 0 &&
+        str[0] != '=')
+      end_late_root(s, str, n);
   } else if (f->origin == FWD_NOBODY) {
     /* Its caller's host died: only a name reserved for the child is
     ** settled, as it would have been. */
@@ -1277,7 +1302,7 @@ static void deadlines(wd_broker *b, hslot *s, int pending) {
     ** callbacks (which may carry new requests). */
     fwd_unqueue(b, f);
     copy = *f;
-    f->state = FWD_LATE;
+    f->state = FWD_LATE; /* 'cb' and 'svc' still say it started a root */
     f->origin = FWD_NOBODY;
     f->who = f->name = NULL;
     s->nlate++;
