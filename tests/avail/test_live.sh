@@ -102,9 +102,8 @@ if await "$out" '^ready$' && p=$(hostpid lv:slowpoke); then
   finish
   name="a late answer is dropped and its host lives"
   if [ "$st" -ne 0 ]; then why "$name" "ward run did not succeed"
-  elif ! grep -Eq '^send failed: Timeout: .*lv:slowpoke.*1000 ms' "$out"; then why "$name" "no Timeout error"
+  elif ! grep -Eq '^send failed: Timeout: .*lv:slowpoke.*3000 ms' "$out"; then why "$name" "no Timeout error"
   elif ! grep -q '^answered again$' "$out" || ! grep -q '^exec: fine$' "$out"; then why "$name" "host did not answer again"
-  elif ! grep -q '^sleeper: process terminated' "$out"; then why "$name" "the sleeper did not live on"
   elif grep -q 'lv:slowpoke: ' "$err"; then why "$name" "the host was killed"
   else ok "$name"
   fi
@@ -152,11 +151,11 @@ fi
 
 # {------ Item 11: a test time-out kills only its own host ------
 
-start "$WARD" test --timeout 1 -v "$DIR/live/tests"
+start "$WARD" test --timeout 3 -v "$DIR/live/tests"
 finish
 name="a test time-out kills only the test's host"
 if [ "$st" -ne 1 ]; then why "$name" "exit is not 1"
-elif ! grep -q '^FAIL   lt:a_hang .*timed out after 1 s' "$out"; then why "$name" "the first test did not time out"
+elif ! grep -q '^FAIL   lt:a_hang .*timed out after 3 s' "$out"; then why "$name" "the first test did not time out"
 elif ! grep -q '^ok     lt:b_after' "$out"; then why "$name" "the second test failed"
 elif ! grep -q '^1 passed, 1 failed$' "$out"; then why "$name" "wrong summary"
 elif [ "$(grep -c 'host lt:h2 started' "$err")" -ne 1 ]; then why "$name" "lt:h2 was restarted"
