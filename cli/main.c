@@ -316,7 +316,7 @@ typedef struct tcase {
 
 typedef struct tsuite {
   tcase *cases;
-  void *root;   /* the running test's root (its callback's 'ud') */
+  void *root; /* the running test's root (its callback's 'ud') */
   int n, cur, gen;
   int passed, failed;
   unsigned timeout_s;

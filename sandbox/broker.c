@@ -55,8 +55,10 @@ fwd *wd__brk_fwd_new(wd_broker *b, int origin, uint32_t oreq, int target) {
   f->next = b->fwd[f->breq % FWD_BUCKETS];
   b->fwd[f->breq % FWD_BUCKETS] = f;
   f->qprev = t->rq_tail;
-  if (t->rq_tail != NULL) t->rq_tail->qnext = f;
-  else t->rq_head = f;
+  if (t->rq_tail != NULL)
+    t->rq_tail->qnext = f;
+  else
+    t->rq_head = f;
   t->rq_tail = f;
   return f;
 }
@@ -65,10 +67,14 @@ fwd *wd__brk_fwd_new(wd_broker *b, int origin, uint32_t oreq, int target) {
 static void fwd_unqueue(wd_broker *b, fwd *f) {
   hslot *t = &b->hosts[f->target];
   if (f->state != FWD_WAIT) return;
-  if (f->qprev != NULL) f->qprev->qnext = f->qnext;
-  else t->rq_head = f->qnext;
-  if (f->qnext != NULL) f->qnext->qprev = f->qprev;
-  else t->rq_tail = f->qprev;
+  if (f->qprev != NULL)
+    f->qprev->qnext = f->qnext;
+  else
+    t->rq_head = f->qnext;
+  if (f->qnext != NULL)
+    f->qnext->qprev = f->qprev;
+  else
+    t->rq_tail = f->qprev;
   f->qprev = f->qnext = NULL;
 }
 
@@ -837,13 +843,10 @@ static int on_reply(hslot *s, wd_cur *c) {
   } else if (f->origin == FWD_NOBODY) {
     /* Its caller's host died: only a name reserved for the child is
     ** settled, as it would have been. */
+    int ok = (int32_t)status >= 0 && !(n > 0 && str[0] == '=');
     fwd_unqueue(b, f);
     if (f->op == WD_OP_SPAWN && f->name != NULL)
-      wd__brk_name_settle(b, f->name,
-                          (int32_t)status >= 0 && !(n > 0 && str[0] == '=')
-                              ? str
-                              : NULL,
-                          n, f->target);
+      wd__brk_name_settle(b, f->name, ok ? str : NULL, n, f->target);
   } else {
     fwd_unqueue(b, f);
     wd__brk_after_reply(b, f, (int32_t)status, str, n);
@@ -1018,8 +1021,8 @@ void wd__brk_host_down(hslot *s, const char *fmt, ...) {
   if (s->up && !b->stopping) fprintf(stderr, "ward: host %s: %s\n", s->id, why);
   if (s->why[0] == '\0') snprintf(s->why, sizeof s->why, "%s", why);
   /* 's->pid' is 0 once the process is reaped: log the one that died. */
-  if (s->up) wd__brk_sec_event(b, WD_AUDIT_HOST_DEATH, s->id, (long)s->ospid,
-                               why);
+  if (s->up)
+    wd__brk_sec_event(b, WD_AUDIT_HOST_DEATH, s->id, (long)s->ospid, why);
   if (s->pid > 0) kill(s->pid, SIGKILL);
   if (s->link != NULL) {
     s->link->poll.data = s->link;
@@ -1217,8 +1220,8 @@ static int64_t proc_cpu(pid_t pid, char *state) {
   buf[n] = '\0';
   /* Fields after the command name (which may hold spaces): skip to ')'. */
   if ((p = strrchr(buf, ')')) == NULL ||
-      sscanf(p + 2, "%c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
-             state, &ut, &st) != 3)
+      sscanf(p + 2, "%c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", state,
+             &ut, &st) != 3)
     return -1;
   return (int64_t)(ut + st) * 1000 / sysconf(_SC_CLK_TCK);
 }
