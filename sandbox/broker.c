@@ -1263,14 +1263,14 @@ static int unread(const hslot *s) {
 ** life: a heartbeat, frames not read yet, CPU time spent since the last
 ** look, being runnable. A host busy in Lua or in C is running, so it is
 ** never killed here: its turn deadline governs it. */
-static void liveness(wd_broker *b, hslot *s, int pending) {
+static void liveness(wd_broker *b, hslot *s) {
   int64_t limit = s->he->u.host.limits.liveness_ns / 1000000, cpu;
   char state = '?';
   if (b->wclock - s->alive <= 2 * WD_HEARTBEAT_MS) {
     s->cpu_last = -1; /* beating: nothing to look at */
     return;
   }
-  if (pending) {
+  if (unread(s)) {
     s->alive = b->wclock;
     return;
   }
@@ -1288,12 +1288,12 @@ static void liveness(wd_broker *b, hslot *s, int pending) {
 ** the host's request_timeout fails for its caller with Timeout; the
 ** record stays, FWD_LATE, until the late answer comes (on_reply drops
 ** it). The clock starts when the host first beats (a host slow to start
-** is liveness's business) and stands still while frames from it wait to
-** be read (the answer may be among them). */
-static void deadlines(wd_broker *b, hslot *s, int pending) {
+** is liveness's business). It does not wait for frames not read yet: an
+** answer stuck behind a host's own flood of frames is late. */
+static void deadlines(wd_broker *b, hslot *s) {
   uint64_t limit = (uint64_t)(s->he->u.host.limits.request_ns / 1000000);
   fwd *f;
-  if (!s->beaten || pending) return;
+  if (!s->beaten) return;
   while (s->up && (f = s->rq_head) != NULL) {
     uint64_t from = f->sent > s->first_beat ? f->sent : s->first_beat;
     fwd copy;
@@ -1331,13 +1331,10 @@ static void on_watchdog(uv_timer_t *t) {
   b->wclock += dt < 2 * WD_HEARTBEAT_MS ? dt : 2 * WD_HEARTBEAT_MS;
   for (i = 0; i < b->nhosts; i++) {
     hslot *s = &b->hosts[i];
-    int pending;
     if (!s->up || s->pid <= 0) continue;
     turn_deadline(s, now);
-    if (!s->up) continue;
-    pending = unread(s);
-    liveness(b, s, pending);
-    if (s->up) deadlines(b, s, pending);
+    if (s->up) liveness(b, s);
+    if (s->up) deadlines(b, s);
   }
 }
 
