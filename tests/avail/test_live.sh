@@ -147,6 +147,27 @@ else
   why "a busy host is not killed by liveness" "killed or failed"
 fi
 
+# A broker that was itself stopped (or starved) for longer than the hosts'
+# liveness and request_timeout, then resumes: what the hosts sent meanwhile
+# is read before anything is judged, so nothing fails and nobody is killed.
+# (The 3 s pause is the scenario, not a bound: any longer pause is the same.)
+start "$WARD" run "$APP" lv:pause
+if await "$out" '^ready$'; then
+  kill -STOP "$wpid"
+  sleep 3
+  kill -CONT "$wpid"
+  kill -TERM "$wpid"
+  finish
+  name="a broker stopped for a while kills nobody and fails nothing"
+  if [ "$st" -ne 0 ]; then why "$name" "ward run did not succeed"
+  elif ! grep -q '^sends failed before CANCEL: 0 $' "$out"; then why "$name" "a send failed"
+  elif grep -q 'unresponsive' "$err"; then why "$name" "a host was killed"
+  else ok "$name"
+  fi
+else
+  finish; why "stopped broker" "not ready"
+fi
+
 # }------
 
 # {------ Item 11: a test time-out kills only its own host ------
