@@ -71,6 +71,9 @@ static const char usage_run[] =
     "  -h, --help         show this help\n"
     "\n"
     "Services with lifecycle.auto_start start before ENTRY.\n"
+    "SIGTERM or SIGINT shuts down as when ENTRY exits (CANCEL with the\n"
+    "shutdown deadline, then terminate); a second one kills the hosts at\n"
+    "once. SIGHUP is logged and ignored.\n"
     "\n"
     "exit status: 0 ENTRY returned without error; 1 it raised an error,\n"
     "returned nil plus an error, or returned false; 2 bad usage or a bad\n"
@@ -270,6 +273,7 @@ static int cmd_run(int argc, char **argv, wd__cli_hook hook) {
   }
   if ((code = start(&opts, argv[i], &m, &b)) != 0) return code;
   memset(&res, 0, sizeof res);
+  wd_broker_stop_on_signals(b);
   wd_broker_start_services(b);
   if (wd_broker_spawn_root(b, argv[i + 1], host,
                            (const char *const *)argv + i + 2, argc - i - 2,
@@ -312,6 +316,7 @@ typedef struct tcase {
 
 typedef struct tsuite {
   tcase *cases;
+  void *root; /* the running test's root (its callback's 'ud') */
   int n, cur, gen;
   int passed, failed;
   unsigned timeout_s;
@@ -369,7 +374,8 @@ static void test_timeout(wd_broker *b, void *ud, int fired) {
   free(r);
   if (!fired || gen != s->gen) return;
   snprintf(msg, sizeof msg, "timed out after %u s", s->timeout_s);
-  /* The test's host is killed; the next spawn starts a fresh one. */
+  /* The test's host is killed (no other); the next spawn there starts a
+  ** fresh one. */
   s->gen++;
   {
     tcase *c = &s->cases[s->cur];
@@ -381,7 +387,7 @@ static void test_timeout(wd_broker *b, void *ud, int fired) {
     fflush(stdout);
   }
   s->cur++;
-  wd_broker_kill_host(b, NULL, "test timed out");
+  wd_broker_kill_root_host(b, s->root, "test timed out");
   test_next(b, s);
 }
 
@@ -403,6 +409,7 @@ static void test_next(wd_broker *b, tsuite *s) {
   }
   r->s = t->s = s;
   r->gen = t->gen = s->gen;
+  s->root = r;
   if (wd_broker_spawn_root(b, s->cases[s->cur].id, NULL, NULL, 0, test_done,
                            r, err, sizeof err) < 0) {
     free(r);
@@ -510,6 +517,7 @@ static int cmd_test(int argc, char **argv, wd__cli_hook hook) {
     s.cases[s.n++].id = e->id;
   }
   qsort(s.cases, (size_t)s.n, sizeof *s.cases, by_id);
+  wd_broker_stop_on_signals(b);
   wd_broker_start_services(b);
   test_next(b, &s);
   wd_broker_run(b);
@@ -531,7 +539,8 @@ static const char usage_serve[] =
     "Start every process.service of the app with lifecycle.auto_start and\n"
     "supervise them (failed ones restart with backoff until their\n"
     "max_attempts) until SIGTERM or SIGINT; then every process gets CANCEL\n"
-    "with the shutdown deadline and is terminated when it passes.\n"
+    "with the shutdown deadline and is terminated when it passes (a second\n"
+    "signal kills the hosts at once). SIGHUP is logged and ignored.\n"
     "\n"
     "options:\n"
     "  --policy FILE      add the entries of a policy file (repeatable)\n"

@@ -485,6 +485,8 @@ static const char *const limit_keys[] = { "max_processes",
                                           "cpu",
                                           "slice",
                                           "turn_deadline",
+                                          "liveness",
+                                          "request_timeout",
                                           "address_space",
                                           "spawn_rate",
                                           "workers",
@@ -512,6 +514,10 @@ static int parse_limits(ctx *c, const wd_node *n, wd_host_limits *l) {
       (r = get_duration(c, G("slice"), "host.slice", 1, &l->slice_ns)) ||
       (r = get_duration(c, G("turn_deadline"), "host.turn_deadline", 1,
                         &l->turn_deadline_ns)) ||
+      (r = get_duration(c, G("liveness"), "host.liveness", 1,
+                        &l->liveness_ns)) ||
+      (r = get_duration(c, G("request_timeout"), "host.request_timeout", 1,
+                        &l->request_ns)) ||
       (r = get_size(c, G("address_space"), "host.address_space",
                     &l->address_space)) ||
       (r = get_int(c, G("spawn_rate"), "host.spawn_rate", 0, &l->spawn_rate)))
@@ -547,7 +553,8 @@ static const wd_host_limits host_defaults = {
   WD_HOST_DEFAULT_MAILBOX,       WD_HOST_DEFAULT_MAX_PAYLOAD,
   WD_HOST_DEFAULT_CPU_NS,        WD_HOST_DEFAULT_SLICE_NS,
   WD_HOST_DEFAULT_DEADLINE_NS,   WD_HOST_DEFAULT_ADDRESS_SPACE,
-  WD_HOST_DEFAULT_SPAWN_RATE
+  WD_HOST_DEFAULT_SPAWN_RATE,    WD_HOST_DEFAULT_LIVENESS_NS,
+  WD_HOST_DEFAULT_REQUEST_NS,
 };
 
 static int parse_host(ctx *c, wd_entry *e, const wd_node *n) {

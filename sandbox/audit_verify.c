@@ -540,6 +540,11 @@ static int finish(V *v, uint64_t pending) {
     return wd__audit_err(v->out, v->outlen, WD_EINVAL,
                          "empty log: no checkpoint (truncated, or never "
                          "written)");
+  if (v->last_cp == 0)
+    return bad(v, 1,
+               "this and later records are not covered by a checkpoint "
+               "(there is no checkpoint at all): the log was truncated or "
+               "not closed");
   if (v->last_cp != v->line)
     return bad(v, v->last_cp + 1,
                "this and later records are not covered by a checkpoint (the "

@@ -29,6 +29,14 @@ typedef struct brk_caller {
   char id[256];       /* the actor id alone */
 } brk_caller;
 
+struct fwd;
+
+/* A host. Liveness (on_watchdog) is judged on the watch clock
+** ('wd_broker.wclock'): 'alive' is the last time the host showed a sign of
+** life (a heartbeat, frames the broker has not read yet, CPU time spent,
+** or being runnable); 'liveness' of the watch clock past it, the host is
+** killed. Requests carried to it wait in 'rq_head'..'rq_tail', oldest
+** first, each until its request_timeout. */
 typedef struct hslot {
   wd_broker *b;
   const brk_caller *cur; /* the caller of the request being handled */
@@ -37,20 +45,39 @@ typedef struct hslot {
   size_t idlen;
   int up;           /* link usable */
   pid_t pid;        /* 0 when no OS process */
+  pid_t ospid;      /* the OS process of this (or the last) incarnation */
   uint64_t beat;    /* uv_now of the last heartbeat (or of the start) */
   int64_t cpu_mark; /* its CPU ms when it went silent, -1 while beating */
+  uint64_t alive;   /* watch clock at its last sign of life */
+  int64_t cpu_last; /* its CPU ms at the last look while silent, or -1 */
+  int beaten;       /* a heartbeat came from this incarnation */
+  uint64_t first_beat; /* watch clock of that first heartbeat */
+  struct fwd *rq_head, *rq_tail; /* requests it has not answered */
+  int nlate;        /* requests it answers after their deadline */
   wd_link *link;
   char why[200];
   uint64_t gone_below; /* PIDs under this counter are of a dead
                           incarnation (set at the host's death) */
 } hslot;
 
+/* A request carried to host 'target' and not answered yet. A request
+** past its deadline was answered with Timeout; it stays (FWD_LATE) only so
+** that the host's late answer is known and dropped. A request whose
+** caller's host died stays too (origin FWD_NOBODY): its answer goes to
+** nobody, and is no forgery. */
+#define FWD_NOBODY (-2)
+#define FWD_WAIT 0 /* in its target's queue, under a deadline */
+#define FWD_LATE 1 /* answered with Timeout; not queued */
+
 typedef struct fwd {
   struct fwd *next;
+  struct fwd *qprev, *qnext; /* FWD_WAIT: the target's queue */
   uint32_t breq;
-  int origin;       /* host slot index, or -1: the broker itself */
+  int origin;       /* host slot index, -1: the broker, FWD_NOBODY */
   uint32_t oreq;
   int target;
+  int state;        /* FWD_WAIT or FWD_LATE */
+  uint64_t sent;    /* watch clock when it was carried */
   wd_root_cb cb;    /* origin -1: a root spawn */
   void *ud;
   uint8_t op;       /* the request carried */
@@ -155,8 +182,12 @@ struct wd_broker {
   uv_prepare_t flush;
   uv_timer_t killer;
   uv_timer_t watchdog;
-  uv_signal_t sigint, sigterm;
+  uv_signal_t sigint, sigterm, sighup;
   int signals_on;
+  uint64_t wclock;     /* watch clock, ms: uv_now, but a late watchdog
+                          tick adds at most two periods (a broker that
+                          was stopped or starved has read nothing) */
+  uint64_t wd_last;    /* uv_now of the last watchdog tick */
   struct btimer *timers;
   pid_t dying[64];     /* host processes killed but not yet reaped */
   int ndying;

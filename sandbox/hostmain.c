@@ -87,10 +87,13 @@ static int on_rec(wd_link *l, uint8_t rtype, wd_cur *body) {
   }
 }
 
+/* A heartbeat leaves at once: it must not wait in the batch behind a
+** loop turn that runs actors for a while. */
 static void on_beat(uv_timer_t *t) {
   hostctx *c = t->data;
   size_t st = wd_link_rec_begin(&c->link, WD_R_BEAT);
   (void)wd_link_rec_end(&c->link, st);
+  wd_link_flush(&c->link);
 }
 
 static void io_flush(void *ud) {
@@ -188,8 +191,10 @@ void wd_host_main(const char *id, int fd) {
   c.flush.data = &c;
   uv_prepare_start(&c.flush, on_prepare);
   /* A heartbeat every loop turn that reaches timers: the broker kills a
-  ** host whose heartbeat stops for longer than its turn deadline (a C
-  ** function that never returns, which no count hook can interrupt). */
+  ** host whose heartbeat stops for longer than its turn deadline while it
+  ** burns CPU (a C function that never returns, which no count hook can
+  ** interrupt), or for longer than its liveness while it does not run
+  ** (stopped, or blocked). */
   uv_timer_init(&c.loop, &c.beat);
   c.beat.data = &c;
   uv_timer_start(&c.beat, on_beat, 0, WD_HEARTBEAT_MS);

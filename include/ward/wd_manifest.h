@@ -29,6 +29,8 @@
 #define WD_HOST_DEFAULT_DEADLINE_NS   2000000000ll  /* 2s */
 #define WD_HOST_DEFAULT_ADDRESS_SPACE (4ull << 30)  /* bytes */
 #define WD_HOST_DEFAULT_SPAWN_RATE    0             /* unlimited */
+#define WD_HOST_DEFAULT_LIVENESS_NS   5000000000ll  /* 5s */
+#define WD_HOST_DEFAULT_REQUEST_NS    10000000000ll /* 10s */
 
 /* process.service lifecycle: defaults when a key is absent. */
 #define WD_SVC_DEFAULT_START_TIMEOUT_NS    10000000000ll /* 10s */
@@ -94,6 +96,10 @@ typedef struct wd_host_limits {
   int64_t turn_deadline_ns; /* loop turn watchdog, > 0 */
   uint64_t address_space;   /* RLIMIT_AS of the host process */
   int64_t spawn_rate;       /* spawns per second on the host */
+  int64_t liveness_ns;      /* wall clock without a heartbeat (and without
+                               running) before the host is killed, > 0 */
+  int64_t request_ns;       /* 'request_timeout': a request carried to the
+                               host fails unanswered after this, > 0 */
 } wd_host_limits;
 
 typedef struct wd_host_conf {

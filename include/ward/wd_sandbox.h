@@ -56,13 +56,20 @@ int wd_broker_run(wd_broker *b);
 ** deadline and is terminated when it passes; the loop ends when all hosts
 ** have exited. */
 void wd_broker_stop(wd_broker *b);
-/* SIGINT and SIGTERM stop the broker (wd_broker_stop). */
+/* SIGINT and SIGTERM stop the broker (wd_broker_stop); a second one kills
+** the hosts at once. SIGHUP is logged and ignored (the hook for a policy
+** reload). Once the broker has finished, the three wait until exit. */
 void wd_broker_stop_on_signals(wd_broker *b);
 /* Start every process.service with lifecycle.auto_start. */
 void wd_broker_start_services(wd_broker *b);
 /* Kill the host OS process of 'host', or of every host when 'host' is
-** NULL (used for test time-outs). */
+** NULL. */
 void wd_broker_kill_host(wd_broker *b, const char *host, const char *why);
+/* Kill the host OS process that runs the root process spawned with 'ud'
+** (wd_broker_spawn_root), also while its spawn waits for an answer; other
+** hosts are untouched. Does nothing once that process has ended. Its
+** callback runs (failed, naming 'why') before this returns. */
+void wd_broker_kill_root_host(wd_broker *b, void *ud, const char *why);
 /* Start a one-shot timer on the broker loop: 'cb(b, ud, 1)' after 'ms',
 ** or 'cb(b, ud, 0)' if the broker shuts down first (free 'ud' then). */
 void wd_broker_after(wd_broker *b, uint64_t ms,

@@ -319,6 +319,8 @@ static void test_manifest_host_without_options_gets_defaults(void **state) {
   assert_int_equal(h->limits.cpu_ns, 0);
   assert_int_equal(h->limits.slice_ns, 10000000);
   assert_int_equal(h->limits.turn_deadline_ns, 2000000000);
+  assert_int_equal(h->limits.liveness_ns, 5000000000ll);
+  assert_int_equal(h->limits.request_ns, 10000000000ll);
   assert_int_equal(h->limits.address_space, 4ull << 30);
   assert_int_equal(h->limits.spawn_rate, 0);
   assert_int_equal(h->restart, 0);
@@ -626,8 +628,8 @@ static void test_manifest_unknown_host_option_is_refused(void **state) {
                  "      memroy: 1MiB\n",
             "t.yaml:6:7: entry 'h': unknown key 'memroy' in 'host' (expected "
             "one of: max_processes, memory, mailbox, max_payload, cpu, slice, "
-            "turn_deadline, address_space, spawn_rate, workers, queue_size, "
-            "local_queue_size)");
+            "turn_deadline, liveness, request_timeout, address_space, "
+            "spawn_rate, workers, queue_size, local_queue_size)");
 }
 
 static void test_manifest_duplicate_id_in_one_file_names_both(void **state) {
@@ -788,6 +790,24 @@ static void test_manifest_zero_slice_is_refused(void **state) {
   str_error(HEAD "  - {name: h, kind: process.host, host: {slice: 0}}\n",
             "t.yaml:3:49: entry 'h': 'host.slice' must be greater than zero "
             "(got '0')");
+}
+
+static void test_manifest_liveness_and_request_timeout_are_read(void **state) {
+  wd_manifest *m = load_str(HEAD "  - {name: h, kind: process.host, host: "
+                                 "{liveness: 1500ms, request_timeout: 2s}}\n",
+                            0);
+  const wd_host_limits *l = &wd_manifest_find(m, "app:h")->u.host.limits;
+  (void)state;
+  assert_int_equal(l->liveness_ns, 1500000000ll);
+  assert_int_equal(l->request_ns, 2000000000ll);
+  wd_manifest_free(m);
+}
+
+static void test_manifest_zero_liveness_is_refused(void **state) {
+  (void)state;
+  str_error(HEAD "  - {name: h, kind: process.host, host: {liveness: 0}}\n",
+            "t.yaml:3:52: entry 'h': 'host.liveness' must be greater than "
+            "zero (got '0')");
 }
 
 static void test_manifest_negative_duration_is_refused(void **state) {
@@ -1109,6 +1129,8 @@ int main(void) {
     T(test_manifest_source_of_exactly_4mib_is_read),
     T(test_manifest_bad_duration_is_refused),
     T(test_manifest_zero_slice_is_refused),
+    T(test_manifest_liveness_and_request_timeout_are_read),
+    T(test_manifest_zero_liveness_is_refused),
     T(test_manifest_negative_duration_is_refused),
     T(test_manifest_bad_memory_size_is_refused),
     T(test_manifest_huge_memory_size_is_refused),

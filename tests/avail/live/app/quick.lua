@@ -1,0 +1,2 @@
+-- Returns its argument at once.
+return { main = function(v) return v end }
