@@ -489,6 +489,8 @@ static const char *const limit_keys[] = { "max_processes",
                                           "request_timeout",
                                           "address_space",
                                           "spawn_rate",
+                                          "max_names",
+                                          "max_watches",
                                           "workers",
                                           "queue_size",
                                           "local_queue_size",
@@ -520,7 +522,10 @@ static int parse_limits(ctx *c, const wd_node *n, wd_host_limits *l) {
                         &l->request_ns)) ||
       (r = get_size(c, G("address_space"), "host.address_space",
                     &l->address_space)) ||
-      (r = get_int(c, G("spawn_rate"), "host.spawn_rate", 0, &l->spawn_rate)))
+      (r = get_int(c, G("spawn_rate"), "host.spawn_rate", 0, &l->spawn_rate)) ||
+      (r = get_int(c, G("max_names"), "host.max_names", 0, &l->max_names)) ||
+      (r = get_int(c, G("max_watches"), "host.max_watches", 0,
+                   &l->max_watches)))
     return r;
 #undef G
   return 0;
@@ -554,7 +559,8 @@ static const wd_host_limits host_defaults = {
   WD_HOST_DEFAULT_CPU_NS,        WD_HOST_DEFAULT_SLICE_NS,
   WD_HOST_DEFAULT_DEADLINE_NS,   WD_HOST_DEFAULT_ADDRESS_SPACE,
   WD_HOST_DEFAULT_SPAWN_RATE,    WD_HOST_DEFAULT_LIVENESS_NS,
-  WD_HOST_DEFAULT_REQUEST_NS,
+  WD_HOST_DEFAULT_REQUEST_NS,    WD_HOST_DEFAULT_MAX_NAMES,
+  WD_HOST_DEFAULT_MAX_WATCHES,
 };
 
 static int parse_host(ctx *c, wd_entry *e, const wd_node *n) {

@@ -619,6 +619,11 @@ static int req_spawn(hslot *s, uint32_t req, wd_cur *c) {
         wd__brk_allow(s, req, q.parent, q.pl, "process.security", "security",
                       8, th, NULL))
       return 0;
+    /* A watch of the child from another host counts against the
+    ** spawner's host's quota. */
+    if ((q.flags & (WD_SPAWN_MONITOR | WD_SPAWN_LINK | WD_SPAWN_EXEC)) &&
+        t != s && !wd__brk_watch_room(s, req))
+      return 0;
     /* The child's actor and scope must fit the target host's ceiling. */
     {
       char why[300];
@@ -650,6 +655,12 @@ static int req_spawn(hslot *s, uint32_t req, wd_cur *c) {
     if (wd__brk_allow(s, req, q.parent, q.pl, "process.registry.register",
                       q.name, q.nl, NULL, NULL))
       return 0;
+    /* The child's host will hold the name. */
+    if (!wd__brk_name_room(t)) {
+      wd__brk_reply(s, req, WD_ELIMIT, "name quota of host %s reached "
+                    "(host.max_names)", t->id);
+      return 0;
+    }
     if (x != NULL && x->pid[0] != '\0') {
       wd__brk_reply(s, req, WD_EEXIST, "name already registered: %.*s",
                     (int)q.nl, q.name);
@@ -1707,13 +1718,7 @@ void wd_broker_free(wd_broker *b) {
   if (wd__brk_sec_close(b) < 0)
     fprintf(stderr, "ward: audit log: the final checkpoint could not be "
                     "written\n");
-  wd__brk_names_release(b, -1, 0, 1);
-  for (i = 0; i < NAME_BUCKETS; i++)
-    while (b->names[i] != NULL) {
-      name *x = b->names[i];
-      b->names[i] = x->next;
-      wd__brk_name_free(x);
-    }
+  wd__brk_names_free(b);
   uv_loop_close(&b->loop);
   sodium_free(b->master);
   wd_free(b->shipped);

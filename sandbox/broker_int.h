@@ -18,7 +18,6 @@
 
 #define PID_BLOCK 65536u
 #define FWD_BUCKETS 256
-#define NAME_BUCKETS 1024
 
 /* The actor and scope a host claims for the caller of a request. */
 typedef struct brk_caller {
@@ -58,6 +57,10 @@ typedef struct hslot {
   char why[200];
   uint64_t gone_below; /* PIDs under this counter are of a dead
                           incarnation (set at the host's death) */
+  struct name *names;  /* the names its processes hold (broker_reg.c) */
+  size_t nnames;       /* ... how many: at most host.max_names */
+  size_t nwatches;     /* cross-host watches its processes hold (the
+                          broker's records): at most host.max_watches */
 } hslot;
 
 /* A request carried to host 'target' and not answered yet. A request
@@ -148,11 +151,17 @@ typedef struct root {
   int svc;          /* a service: index + 1 */
 } root;
 
+/* A registered name (broker_reg.c). Every name is in the table by name;
+** a held one (not a reservation) also in the table by owner (host slot
+** and PID counter) and on its host's list. */
 typedef struct name {
-  struct name *next;
+  struct name *next;            /* by-name chain */
+  struct name *onext, **oprev;  /* by-owner chain */
+  struct name *snext, **sprev;  /* its host's list */
+  uint32_t h, oh;               /* hashes of the name, of the owner */
   char *name;
-  char *pid;
-  int slot;
+  char *pid;                    /* "" for a reservation */
+  int slot;                     /* -1 for a reservation */
   uint64_t counter;
 } name;
 
@@ -177,7 +186,9 @@ struct wd_broker {
   fwd *fwd[FWD_BUCKETS];
   uint32_t next_breq;
   root *roots;
-  name *names[NAME_BUCKETS];
+  name **names;         /* by name, 'nmask' + 1 buckets (or NULL) */
+  name **owners;        /* by owner, as many */
+  size_t nmask, nnames;
   uv_signal_t sigchld;
   uv_prepare_t flush;
   uv_timer_t killer;
@@ -227,13 +238,14 @@ int wd__brk_allow(hslot *s, uint32_t req, const char *pid, size_t pl,
                   const char *target_host, const char *topic);
 
 /* broker_reg.c */
-name **wd__brk_name_find(wd_broker *b, const char *nm, size_t n);
 name *wd__brk_name_get(wd_broker *b, const char *nm, size_t n);
 int wd__brk_name_put(wd_broker *b, const char *nm, size_t nl,
                      const char *pid, size_t pl, int slot, uint64_t counter);
-void wd__brk_name_free(name *x);
+void wd__brk_name_drop(wd_broker *b, name *x);
 void wd__brk_names_release(wd_broker *b, int slot, uint64_t counter,
                            int all);
+void wd__brk_names_free(wd_broker *b);
+int wd__brk_name_room(const hslot *s);
 int wd__brk_req_registry(hslot *s, uint32_t req, uint8_t op, wd_cur *c);
 int wd__brk_may_lookup(hslot *s, uint32_t req, const char *pid, size_t pl,
                        const char *nm, size_t nl);
@@ -262,6 +274,7 @@ int wd__brk_on_event(hslot *s, wd_cur *c);
 void wd__brk_watch_add(wd_broker *b, int type, const char *watcher,
                        size_t wl, const char *target, size_t tl);
 void wd__brk_watch_forget(wd_broker *b, const char *pid, size_t n);
+int wd__brk_watch_room(hslot *s, uint32_t req);
 void wd__brk_watch_host_down(wd_broker *b, int slot, const char *why);
 void wd__brk_after_reply(wd_broker *b, fwd *f, int32_t status,
                          const char *s, size_t n);

@@ -115,6 +115,7 @@ static void watch_free(wd_broker *b, xwatch *x) {
   LINK_OUT(x, tnext, tprev);
   LINK_OUT(x, wnext, wprev);
   b->xw.n--;
+  b->hosts[x->wslot].nwatches--;
   wd_free(x->watcher);
   wd_free(x->target);
   wd_free(x);
@@ -177,6 +178,20 @@ void wd__brk_watch_add(wd_broker *b, int type, const char *watcher, size_t wl,
   x->ph = hash_pair(x->wh, x->th);
   tab_insert(t, x);
   t->n++;
+  b->hosts[ws].nwatches++;
+}
+
+/* May host 's' hold one more cross-host watch (host.max_watches)? A
+** request that would make one is refused with LimitExceeded when not
+** (answered here; returns 0). Watches in flight may pass it by as many
+** requests as wait. */
+int wd__brk_watch_room(hslot *s, uint32_t req) {
+  int64_t max = s->he->u.host.limits.max_watches;
+  if (max <= 0 || s->nwatches < (size_t)max) return 1;
+  wd__brk_reply(s, req, WD_ELIMIT, "watch quota of host %s reached (%lld "
+                "monitors, links and exec waits on other hosts, "
+                "host.max_watches)", s->id, (long long)max);
+  return 0;
 }
 
 /* Side 'side' of link 'x' is over; the record goes once both are. */
@@ -369,6 +384,9 @@ int wd__brk_req_life(hslot *s, uint32_t req, uint8_t op, wd_cur *c) {
     if (wd__brk_allow(s, req, from, fl, actions[op], dest, dl, th, NULL))
       return 0;
   }
+  if ((op == WD_OP_MONITOR || op == WD_OP_LINK) && ts != (int)(s - b->hosts) &&
+      !wd__brk_watch_room(s, req))
+    return 0;
   /* UNMONITOR and UNLINK take the watch off when the target's host has
   ** (wd__brk_after_reply): until then it may still send along it. */
   f = wd__brk_fwd_new(b, (int)(s - b->hosts), req, ts);

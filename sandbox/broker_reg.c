@@ -17,6 +17,13 @@
 
 #define get_str wd_cur_str
 
+/* {====== The tables ======
+** Names by name, and held names by owner (host slot and PID counter):
+** two hash tables of the same size, grown together as names come, so a
+** lookup costs a short chain whatever other tenants hold, and a
+** process's end costs what it held. A host's names are also on its own
+** list (its death, its quota). A reservation is in the first table only. */
+
 static uint32_t hash_str(const char *s, size_t n) {
   uint32_t h = 2166136261u;
   size_t i;
@@ -25,56 +32,159 @@ static uint32_t hash_str(const char *s, size_t n) {
   return h;
 }
 
-name **wd__brk_name_find(wd_broker *b, const char *nm, size_t n) {
-  name **pp = &b->names[hash_str(nm, n) % NAME_BUCKETS];
-  while (*pp != NULL &&
-         (strlen((*pp)->name) != n || memcmp((*pp)->name, nm, n) != 0))
+static uint32_t hash_owner(int slot, uint64_t counter) {
+  uint64_t k = (counter ^ ((uint64_t)(uint32_t)slot << 40)) *
+               0x9e3779b97f4a7c15ull;
+  return (uint32_t)(k >> 32);
+}
+
+static void owner_link(wd_broker *b, name *x) {
+  name **head = &b->owners[x->oh & b->nmask];
+  hslot *s = &b->hosts[x->slot];
+  x->onext = *head;
+  if (*head != NULL) (*head)->oprev = &x->onext;
+  x->oprev = head;
+  *head = x;
+  x->snext = s->names;
+  if (s->names != NULL) s->names->sprev = &x->snext;
+  x->sprev = &s->names;
+  s->names = x;
+  s->nnames++;
+}
+
+static void owner_unlink(wd_broker *b, name *x) {
+  if (x->oprev == NULL) return; /* a reservation */
+  *x->oprev = x->onext;
+  if (x->onext != NULL) x->onext->oprev = x->oprev;
+  *x->sprev = x->snext;
+  if (x->snext != NULL) x->snext->sprev = x->sprev;
+  x->oprev = x->sprev = NULL;
+  b->hosts[x->slot].nnames--;
+}
+
+/* Room for one more name: double both tables past one name a bucket. */
+static int grow(wd_broker *b) {
+  size_t cap = b->names != NULL ? (b->nmask + 1) * 2 : 1024, i;
+  name **nt, **ot;
+  if (b->names != NULL && b->nnames < b->nmask + 1) return 0;
+  nt = wd_calloc(cap, sizeof *nt);
+  ot = wd_calloc(cap, sizeof *ot);
+  if (nt == NULL || ot == NULL) {
+    wd_free(nt);
+    wd_free(ot);
+    return b->names != NULL ? 0 : WD_ENOMEM; /* longer chains, still right */
+  }
+  for (i = 0; b->names != NULL && i <= b->nmask; i++) {
+    name *x, *next;
+    for (x = b->names[i]; x != NULL; x = next) {
+      next = x->next;
+      x->next = nt[x->h & (cap - 1)];
+      nt[x->h & (cap - 1)] = x;
+    }
+    for (x = b->owners[i]; x != NULL; x = next) {
+      name **head = &ot[x->oh & (cap - 1)];
+      next = x->onext;
+      x->onext = *head;
+      if (*head != NULL) (*head)->oprev = &x->onext;
+      x->oprev = head;
+      *head = x;
+    }
+  }
+  wd_free(b->names);
+  wd_free(b->owners);
+  b->names = nt;
+  b->owners = ot;
+  b->nmask = cap - 1;
+  return 0;
+}
+
+static name **name_find(wd_broker *b, const char *nm, size_t n) {
+  static name *none;
+  name **pp;
+  uint32_t h = hash_str(nm, n);
+  none = NULL;
+  if (b->names == NULL) return &none;
+  pp = &b->names[h & b->nmask];
+  while (*pp != NULL && ((*pp)->h != h || strlen((*pp)->name) != n ||
+                         memcmp((*pp)->name, nm, n) != 0))
     pp = &(*pp)->next;
   return pp;
 }
 
-void wd__brk_name_free(name *x) {
+static void name_free(name *x) {
   wd_free(x->name);
   wd_free(x->pid);
   wd_free(x);
 }
 
+/* Take 'x' out of every table and free it. */
+void wd__brk_name_drop(wd_broker *b, name *x) {
+  name **pp = &b->names[x->h & b->nmask];
+  while (*pp != x) pp = &(*pp)->next;
+  *pp = x->next;
+  owner_unlink(b, x);
+  b->nnames--;
+  name_free(x);
+}
+
 /* Release every name held by (slot, counter), or by any process of the
-** slot when 'all' is set. */
+** slot when 'all' is set (slot -1 and 'all': every name, reservations
+** too, as the broker ends). */
 void wd__brk_names_release(wd_broker *b, int slot, uint64_t counter, int all) {
-  int i;
-  for (i = 0; i < NAME_BUCKETS; i++) {
-    name **pp = &b->names[i];
-    while (*pp != NULL) {
-      name *x = *pp;
-      if (x->slot == slot && (all || x->counter == counter)) {
-        *pp = x->next;
-        wd__brk_name_free(x);
-      } else {
-        pp = &x->next;
-      }
+  name *x, *next;
+  uint32_t oh;
+  if (b->names == NULL) return;
+  if (all) {
+    for (x = b->hosts[slot].names; x != NULL; x = next) {
+      next = x->snext;
+      wd__brk_name_drop(b, x);
     }
+    return;
   }
+  oh = hash_owner(slot, counter);
+  for (x = b->owners[oh & b->nmask]; x != NULL; x = next) {
+    next = x->onext;
+    if (x->slot == slot && x->counter == counter) wd__brk_name_drop(b, x);
+  }
+}
+
+void wd__brk_names_free(wd_broker *b) {
+  size_t i;
+  for (i = 0; b->names != NULL && i <= b->nmask; i++)
+    while (b->names[i] != NULL) wd__brk_name_drop(b, b->names[i]);
+  wd_free(b->names);
+  wd_free(b->owners);
+  b->names = b->owners = NULL;
+  b->nnames = 0;
 }
 
 /* The name registry entry of 'nm' (NULL: none). A reservation by a named
 ** spawn in flight has an empty PID. */
 name *wd__brk_name_get(wd_broker *b, const char *nm, size_t n) {
-  return *wd__brk_name_find(b, nm, n);
+  return *name_find(b, nm, n);
 }
 
+/* Add 'nm' for 'pid' (slot, counter), or as a reservation (pid "", slot
+** -1). */
 int wd__brk_name_put(wd_broker *b, const char *nm, size_t nl, const char *pid,
-                    size_t pl, int slot, uint64_t counter) {
-  name *x = wd_calloc(1, sizeof *x);
-  if (x == NULL || (x->name = wd_strndup(nm, nl)) == NULL ||
+                     size_t pl, int slot, uint64_t counter) {
+  name *x;
+  if (grow(b) < 0 || (x = wd_calloc(1, sizeof *x)) == NULL) return WD_ENOMEM;
+  if ((x->name = wd_strndup(nm, nl)) == NULL ||
       (x->pid = wd_strndup(pid, pl)) == NULL) {
-    if (x) wd__brk_name_free(x);
+    name_free(x);
     return WD_ENOMEM;
   }
+  x->h = hash_str(nm, nl);
   x->slot = slot;
   x->counter = counter;
-  x->next = b->names[hash_str(nm, nl) % NAME_BUCKETS];
-  b->names[hash_str(nm, nl) % NAME_BUCKETS] = x;
+  x->next = b->names[x->h & b->nmask];
+  b->names[x->h & b->nmask] = x;
+  b->nnames++;
+  if (slot >= 0) {
+    x->oh = hash_owner(slot, counter);
+    owner_link(b, x);
+  }
   return 0;
 }
 
@@ -82,8 +192,7 @@ int wd__brk_name_put(wd_broker *b, const char *nm, size_t nl, const char *pid,
 ** name ('pid'), or goes away (NULL: the spawn failed or signalled). */
 void wd__brk_name_settle(wd_broker *b, const char *nm, const char *pid,
                          size_t pl, int slot) {
-  name **pp = wd__brk_name_find(b, nm, strlen(nm));
-  name *x = *pp;
+  name *x = *name_find(b, nm, strlen(nm));
   const char *hid;
   size_t hl;
   uint64_t counter;
@@ -91,15 +200,24 @@ void wd__brk_name_settle(wd_broker *b, const char *nm, const char *pid,
   if (x == NULL || x->pid[0] != '\0') return;
   if (pid == NULL || wd_pid_parse(pid, pl, &hid, &hl, &counter) < 0 ||
       (copy = wd_strndup(pid, pl)) == NULL) {
-    *pp = x->next;
-    wd__brk_name_free(x);
+    wd__brk_name_drop(b, x);
     return;
   }
   wd_free(x->pid);
   x->pid = copy;
   x->slot = slot;
   x->counter = counter;
+  x->oh = hash_owner(slot, counter);
+  owner_link(b, x);
 }
+
+/* May host 's' hold one more name (host.max_names)? */
+int wd__brk_name_room(const hslot *s) {
+  int64_t max = s->he->u.host.limits.max_names;
+  return max <= 0 || s->nnames < (size_t)max;
+}
+
+/* }====== */
 
 /* May the caller 'pid' (of host 's') look the name 'nm' up? A quiet
 ** check: decided and logged like any other (wd__brk_sec_check), but a
@@ -157,7 +275,7 @@ int wd__brk_req_registry(hslot *s, uint32_t req, uint8_t op, wd_cur *c) {
   const char *nm, *pid;
   size_t nl, pl;
   uint64_t counter;
-  name **pp, *x;
+  name **pp;
   const char *caller;
   size_t cl;
   uint64_t cc;
@@ -173,7 +291,7 @@ int wd__brk_req_registry(hslot *s, uint32_t req, uint8_t op, wd_cur *c) {
     wd__brk_reply(s, req, WD_EINVAL, "invalid name");
     return 0;
   }
-  pp = wd__brk_name_find(b, nm, nl);
+  pp = name_find(b, nm, nl);
   switch (op) {
     case WD_OP_REG:
       if (wd__brk_allow(s, req, caller, cl, "process.registry.register", nm,
@@ -208,17 +326,16 @@ int wd__brk_req_registry(hslot *s, uint32_t req, uint8_t op, wd_cur *c) {
                         (int)nl, nm);
         return 0;
       }
-      x = wd_calloc(1, sizeof *x);
-      if (x == NULL || (x->name = wd_strndup(nm, nl)) == NULL ||
-          (x->pid = wd_strndup(pid, pl)) == NULL) {
-        if (x) wd__brk_name_free(x);
+      if (!wd__brk_name_room(s)) {
+        wd__brk_reply(s, req, WD_ELIMIT, "name quota of host %s reached "
+                      "(host.max_names)", s->id);
+        return 0;
+      }
+      if (wd__brk_name_put(b, nm, nl, pid, pl, (int)(s - b->hosts),
+                           counter) < 0) {
         wd__brk_reply(s, req, WD_ENOMEM, "out of memory");
         return 0;
       }
-      x->slot = (int)(s - b->hosts);
-      x->counter = counter;
-      x->next = b->names[hash_str(nm, nl) % NAME_BUCKETS];
-      b->names[hash_str(nm, nl) % NAME_BUCKETS] = x;
       wd__brk_reply(s, req, 0, "%s", "");
       return 0;
     case WD_OP_UNREG:
@@ -236,9 +353,7 @@ int wd__brk_req_registry(hslot *s, uint32_t req, uint8_t op, wd_cur *c) {
                       (int)nl, nm);
         return 0;
       }
-      x = *pp;
-      *pp = x->next;
-      wd__brk_name_free(x);
+      wd__brk_name_drop(b, *pp);
       wd__brk_reply(s, req, 0, "1");
       return 0;
     default:

@@ -29,6 +29,8 @@
 #define WD_HOST_DEFAULT_DEADLINE_NS   2000000000ll  /* 2s */
 #define WD_HOST_DEFAULT_ADDRESS_SPACE (4ull << 30)  /* bytes */
 #define WD_HOST_DEFAULT_SPAWN_RATE    0             /* unlimited */
+#define WD_HOST_DEFAULT_MAX_NAMES     10000
+#define WD_HOST_DEFAULT_MAX_WATCHES   100000
 #define WD_HOST_DEFAULT_LIVENESS_NS   5000000000ll  /* 5s */
 #define WD_HOST_DEFAULT_REQUEST_NS    10000000000ll /* 10s */
 
@@ -100,6 +102,9 @@ typedef struct wd_host_limits {
                                running) before the host is killed, > 0 */
   int64_t request_ns;       /* 'request_timeout': a request carried to the
                                host fails unanswered after this, > 0 */
+  int64_t max_names;        /* names its processes may hold, 0: no bound */
+  int64_t max_watches;      /* cross-host monitors, links and exec waits
+                               its processes may hold, 0: no bound */
 } wd_host_limits;
 
 typedef struct wd_host_conf {

@@ -48,5 +48,17 @@ if [ "$n" -gt 100 ] && [ "$n" -lt 70000 ]; then ok "the description is bounded (
 # the broker holds no cross-host watch (their targets' host dropped them).
 expect "monitor churn leaves no watch behind" 0 '^churned$' 'root process ended; the broker holds 0 cross-host watches' -- "$WARD" run -v --shutdown-timeout 200ms "$APP" av:churn
 
+# Item 3: per-host quotas on names and cross-host watches (av:q: 50 names,
+# 20 watches); a refused one is LimitExceeded naming the option, and the
+# names of an ended process are released, so the quota is there again.
+expect "name quota" 0 '^names: 50 LimitExceeded .*host.max_names' '' -- "$WARD" run --host av:q "$APP" av:quota names
+expect "names of an ended process are released" 0 '^round 2: 50$' '' -- "$WARD" run "$APP" av:quota_main
+expect "watch quota" 0 '^watches: 20 LimitExceeded .*host.max_watches' '' -- "$WARD" run --shutdown-timeout 200ms --host av:q "$APP" av:quota watches
+if grep -qx 'monitored spawn: LimitExceeded' "$out" && grep -qx 'after unmonitor: 5' "$out"; then
+  ok "monitored spawns count; room again after unmonitor"
+else
+  bad "watch quota details: $(head -c 300 "$out")"
+fi
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
