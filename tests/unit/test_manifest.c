@@ -629,7 +629,8 @@ static void test_manifest_unknown_host_option_is_refused(void **state) {
             "t.yaml:6:7: entry 'h': unknown key 'memroy' in 'host' (expected "
             "one of: max_processes, memory, mailbox, max_payload, cpu, slice, "
             "turn_deadline, liveness, request_timeout, address_space, "
-            "spawn_rate, workers, queue_size, local_queue_size)");
+            "spawn_rate, max_names, max_watches, workers, queue_size, "
+            "local_queue_size)");
 }
 
 static void test_manifest_duplicate_id_in_one_file_names_both(void **state) {
