@@ -16,8 +16,11 @@ struct wd_frameq {
   uint8_t data[];
 };
 
+/* The link failed: stop it and tell its owner, once. A link its owner has
+** closed (maybe from inside a callback, killing the peer) is the owner's
+** no more: nobody is told (the owner may have a new link by now). */
 static void link_fail(wd_link *l, int code, const char *why) {
-  if (l->failed) return;
+  if (l->failed || l->closing) return;
   l->failed = 1;
   if (!l->closing) uv_poll_stop(&l->poll);
   if (l->on_fail) l->on_fail(l, code, why);

@@ -134,10 +134,43 @@ static void test_link_both_ends_full_drain(void **state) {
   close_pair(&loop, &a, &b);
 }
 
+/* An owner that closes the link from inside a record callback (the
+** broker killing a host for a bad record) and says the record was bad:
+** the link is its owner's no more, so the failure callback must not run
+** (it would take the host's next incarnation down). */
+static int closing_rec(wd_link *l, uint8_t rtype, wd_cur *body) {
+  (void)rtype;
+  (void)body;
+  wd_link_close(l, NULL);
+  return WD_EBADFRAME;
+}
+
+static void test_link_closed_in_a_callback_reports_nothing(void **state) {
+  uv_loop_t loop;
+  end a, b;
+  size_t st;
+  int i;
+  (void)state;
+  assert_int_equal(uv_loop_init(&loop), 0);
+  open_pair(&loop, &a, &b);
+  b.l.on_rec = closing_rec;
+  st = wd_link_rec_begin(&a.l, WD_R_LOG);
+  wd_buf_put_u32(&a.l.batch, 0);
+  assert_true(wd_link_rec_end(&a.l, st) >= 0);
+  assert_true(wd_link_flush(&a.l) >= 0);
+  for (i = 0; i < 100 && !b.l.closing; i++) uv_run(&loop, UV_RUN_ONCE);
+  assert_true(b.l.closing);
+  assert_int_equal(b.failed, 0);
+  wd_link_close(&a.l, NULL);
+  uv_run(&loop, UV_RUN_NOWAIT);
+  assert_int_equal(uv_loop_close(&loop), 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_link_full_socket_queues_and_drains_in_order),
     cmocka_unit_test(test_link_both_ends_full_drain),
+    cmocka_unit_test(test_link_closed_in_a_callback_reports_nothing),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
