@@ -252,10 +252,6 @@ static int life_remote(lua_State *L, actor *a, uint8_t op, const char *fn,
   int r;
   if ((r = wd__host_request(h, t, op, &b, &st)) < 0)
     return wd_lerr_pushf(L, r, "%s failed", fn);
-  if (op == WD_OP_LINK) t->w.link_on_reply = 1;
-  /* Its end must reach the broker, which then has the target's host drop
-  ** the monitor (FORGET). */
-  if (op == WD_OP_MONITOR) a->remote_watch = 1;
   wd_buf_put_str(b, a->pid, a->pidlen);
   wd_buf_put_str(b, dest, dl);
   if (op == WD_OP_CANCEL) {
@@ -268,8 +264,14 @@ static int life_remote(lua_State *L, actor *a, uint8_t op, const char *fn,
     t->w.kind = W_NONE;
     return wd_lerr_pushf(L, r, "%s failed", fn);
   }
-  /* By a name, this side goes when the reply names the PID (llife.c). */
+  /* What the reply must do, once the request is on its way: add the
+  ** link; by a name, drop this side when the reply names the PID
+  ** (llife.c). */
+  if (op == WD_OP_LINK) t->w.link_on_reply = 1;
   if (op == WD_OP_UNLINK) t->w.unlink_on_reply = 1;
+  /* Its end must reach the broker, which then has the target's host drop
+  ** the monitor (FORGET). */
+  if (op == WD_OP_MONITOR) a->remote_watch = 1;
   lua_settop(L, 1);
   return wd__block(L, t, life_k, op);
 }
