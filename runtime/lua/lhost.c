@@ -699,10 +699,6 @@ static void finish_msg(actor *a, const char *kind, const char *msg) {
 
 /* {====== Scheduler ====== */
 
-static uint64_t h_cpu_ns(actor *a) {
-  return a->h->lim.cpu_ns;
-}
-
 static task *pop_task(actor *a) {
   task *t = a->rhead;
   if (t == NULL) return NULL;
@@ -737,10 +733,11 @@ static int run_one(actor *a) {
   st = lua_resume(t->co, NULL, nargs, &nres);
   wd__preempt_leave();
   a->running = NULL;
-  if (a->yield_reason == Y_CPU) {
-    char m[96];
-    snprintf(m, sizeof m, "cpu budget exceeded (%.3f s)",
-             (double)h_cpu_ns(a) / 1e9);
+  /* Over its CPU budget, or too long inside a C call (lenv.c): it yielded
+  ** or its error unwound to here, and it is never resumed. */
+  if (a->doomed) {
+    char m[sizeof a->doom_msg];
+    memcpy(m, a->doom_msg, sizeof m);
     finish_msg(a, "LimitExceeded", m);
     return 0;
   }
@@ -959,6 +956,7 @@ int wd_host_init(wd_host *h, wd_cur *c) {
   for (i = 0; i < n; i++)
     if ((r = entry_add(h, c)) < 0) return r;
   if (h->lim.slice_ns == 0) h->lim.slice_ns = 10000000;
+  wd__preempt_config(h->lim.slice_ns);
   return wd__sec_init(h, c);
 }
 
