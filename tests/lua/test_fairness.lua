@@ -1,4 +1,5 @@
--- Same-host fairness (issue 11 item 6). A hog and an echo share host
+-- Same-host fairness (issue 11 item 6), four test entries (methods
+-- hogs, in_c, slice, producers). A hog and an echo share host
 -- t:fair (cpu 1s, other limits default); this test, on t:a, pings the
 -- echo across hosts, so every answer needs the fair host's loop to serve
 -- its I/O while the hog runs.
@@ -78,7 +79,7 @@ end
 -- reports. Returns the number of pings answered meanwhile.
 local function producers(host, echo)
   local counts = process.listen("counts")
-  local K = 20000 -- 4 x K stays under the default mailbox (100000)
+  local K = 10000 -- 4 x K stays under the default mailbox (100000)
   local cons = check.ok(process.spawn_monitored("t:fair_consumer", host, process.pid(), 4 * K))
   local pids = {}
   for p = 1, 4 do pids[p] = check.ok(process.spawn_monitored("t:fair_producer", host, cons, p, K)) end
@@ -106,9 +107,16 @@ local function producers(host, echo)
   return n
 end
 
-return { main = function()
+local function setup()
   ev = process.events()
   replies = process.listen("reply")
+end
+
+local T = {}
+
+-- 1. Hogs that yield only when preempted.
+function T.hogs()
+  setup()
   local echo = start_echo("t:fair")
   for _, how in ipairs({ "loop", "pcall", "sort", "gsub" }) do
     local n = counted(echo, how)
@@ -116,6 +124,14 @@ return { main = function()
       error(string.format("%s: the echo answered %d pings while the hog ran (want >= 10)", how, n))
     end
   end
+  process.send(echo, "stop")
+  return true
+end
+
+-- 2. Hogs inside a C call that called back into Lua.
+function T.in_c()
+  setup()
+  local echo = start_echo("t:fair")
   ended_in_c(echo, "sort_forever", "sort")
   ended_in_c(echo, "gsub_forever", "gsub")
   ended_in_c(echo, "tostring_forever", "tostring")
@@ -123,23 +139,35 @@ return { main = function()
   -- table.sort called by pcall: no call site names it.
   ended_in_c(echo, "catch", nil)
   process.send(echo, "stop")
-  -- slice: 250ms on t:fair_slice (cpu 1s): the hog is preempted after
-  -- about 250 ms of CPU each time, 3 or 4 times before its budget ends it,
-  -- and the echo answers one ping at each preemption (with the default
-  -- 10 ms slice it would answer about 80).
-  local echo3 = start_echo("t:fair_slice")
-  local n = counted(echo3, "loop", "t:fair_slice")
+  return true
+end
+
+-- 3. slice: 250ms on t:fair_slice (cpu 1s): the hog is preempted after
+-- about 250 ms of CPU each time, 3 or 4 times before its budget ends it,
+-- and the echo answers one ping at each preemption (with the default
+-- 10 ms slice it would answer about 80).
+function T.slice()
+  setup()
+  local echo = start_echo("t:fair_slice")
+  local n = counted(echo, "loop", "t:fair_slice")
   if n < 2 or n > 8 then
     error(string.format("slice 250ms: the echo answered %d pings while the hog ran (want 2 to 8)", n))
   end
-  process.send(echo3, "stop")
-  -- Four producers and one consumer on a host with default limits.
-  local echo2 = start_echo("t:fair_default")
-  n = producers("t:fair_default", echo2)
+  process.send(echo, "stop")
+  return true
+end
+
+-- 4. Four producers and one consumer on a host with default limits.
+function T.producers()
+  setup()
+  local echo = start_echo("t:fair_default")
+  local n = producers("t:fair_default", echo)
   if n < 5 then
     error(string.format("the echo answered %d pings while the producers ran (want >= 5)", n))
   end
-  check.eq(ping(echo2), true, "the producers' host still answers")
-  process.send(echo2, "stop")
+  check.eq(ping(echo), true, "the producers' host still answers")
+  process.send(echo, "stop")
   return true
-end }
+end
+
+return T
