@@ -181,10 +181,12 @@ static void on_tick(int sig) {
   ** a stack 200,000 calls deep that takes longer than a tick, so never
   ** arm a count hook that is armed already, and leave a thread waiting
   ** with a return hook for its C call to return until its grace is
-  ** over. */
+  ** over. A thread with a return hook that can yield again left its C
+  ** call by an error (no return event): arm the count hook. */
   mask = lua_gethookmask(L);
   if ((mask & LUA_MASKCOUNT) ||
-      ((mask & LUA_MASKRET) && n < g_slice_ns + g_grace_ns && !over_budget(a)))
+      ((mask & LUA_MASKRET) && !lua_isyieldable(L) &&
+       n < g_slice_ns + g_grace_ns && !over_budget(a)))
     return;
   lua_sethook(L, preempt_hook, LUA_MASKCOUNT, 1);
 }
