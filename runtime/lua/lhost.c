@@ -46,18 +46,46 @@ static void rq_push(wd_host *h, actor *a) {
 
 static void rq_remove(wd_host *h, actor *a) {
   if (!a->queued) return;
-  if (a->rprev) a->rprev->rnext = a->rnext;
-  else h->rq_head = a->rnext;
-  if (a->rnext) a->rnext->rprev = a->rprev;
-  else h->rq_tail = a->rprev;
+  if (a->queued == 2) { /* on the late list (rq_defer) */
+    if (a->rprev) a->rprev->rnext = a->rnext;
+    else h->rq_late = a->rnext;
+    if (a->rnext) a->rnext->rprev = a->rprev;
+  } else {
+    if (a->rprev) a->rprev->rnext = a->rnext;
+    else h->rq_head = a->rnext;
+    if (a->rnext) a->rnext->rprev = a->rprev;
+    else h->rq_tail = a->rprev;
+  }
   a->queued = 0;
   a->rnext = a->rprev = NULL;
+}
+
+/* Put 'a', preempted in this turn, on the late list: it joins the run
+** queue at the start of the next turn, behind the actors that the I/O
+** served in between made ready. Waking one of its tasks meanwhile leaves
+** it there (rq_push sees it queued). */
+static void rq_defer(wd_host *h, actor *a) {
+  rq_remove(h, a);
+  if (a->state != A_ALIVE) return;
+  a->queued = 2;
+  a->rprev = NULL;
+  a->rnext = h->rq_late;
+  if (h->rq_late) h->rq_late->rprev = a;
+  h->rq_late = a;
+}
+
+static void rq_undefer(wd_host *h) {
+  actor *a;
+  while ((a = h->rq_late) != NULL) {
+    rq_remove(h, a);
+    rq_push(h, a);
+  }
 }
 
 static void on_idle(uv_idle_t *idle);
 
 static void wake_loop(wd_host *h) {
-  if (!h->idle_on && h->rq_head != NULL) {
+  if (!h->idle_on && (h->rq_head != NULL || h->rq_late != NULL)) {
     uv_idle_start(&h->idle, on_idle);
     h->idle_on = 1;
   }
@@ -699,10 +727,6 @@ static void finish_msg(actor *a, const char *kind, const char *msg) {
 
 /* {====== Scheduler ====== */
 
-static uint64_t h_cpu_ns(actor *a) {
-  return a->h->lim.cpu_ns;
-}
-
 static task *pop_task(actor *a) {
   task *t = a->rhead;
   if (t == NULL) return NULL;
@@ -719,7 +743,7 @@ static void task_done(actor *a, task *t) {
 }
 
 /* Run one task of 'a' until it blocks, yields or ends. Returns 0 when
-** the actor ended (and is freed). */
+** the actor ended (and is freed), 2 when it was preempted, else 1. */
 static int run_one(actor *a) {
   task *t = pop_task(a);
   int st, nres = 0, nargs;
@@ -737,10 +761,11 @@ static int run_one(actor *a) {
   st = lua_resume(t->co, NULL, nargs, &nres);
   wd__preempt_leave();
   a->running = NULL;
-  if (a->yield_reason == Y_CPU) {
-    char m[96];
-    snprintf(m, sizeof m, "cpu budget exceeded (%.3f s)",
-             (double)h_cpu_ns(a) / 1e9);
+  /* Over its CPU budget, or too long inside a C call (lenv.c): it yielded
+  ** or its error unwound to here, and it is never resumed. */
+  if (a->doomed) {
+    char m[sizeof a->doom_msg];
+    memcpy(m, a->doom_msg, sizeof m);
     finish_msg(a, "LimitExceeded", m);
     return 0;
   }
@@ -760,7 +785,7 @@ static int run_one(actor *a) {
   if (st == LUA_YIELD) {
     lua_pop(t->co, nres);
     if (a->yield_reason != Y_BLOCK) wd__host_ready(t);
-    return 1;
+    return a->yield_reason == Y_PREEMPT ? 2 : 1;
   }
   if (st == LUA_OK) {
     if (!t->is_main) {
@@ -775,21 +800,39 @@ static int run_one(actor *a) {
   return 0;
 }
 
+/* One turn: run the ready actors in order, each until it blocks, yields
+** or is preempted, and come back to the loop (I/O, timers, the heartbeat)
+** at the first preemption or once a preemption tick (at most a quarter
+** slice of CPU, lenv.c) has passed, whichever is first. A turn thus
+** lasts at most a slice and a tick, and no busy actor delays the I/O of
+** its neighbours by more. Checking the tick counter costs a load per
+** actor run; a preempted actor goes behind the actors the next I/O
+** wakes (rq_defer), and what they write is flushed before it runs. */
 static void on_idle(uv_idle_t *idle) {
   wd_host *h = idle->data;
-  uint64_t start = uv_hrtime();
-  int n = 0;
+  unsigned long t0 = wd__preempt_ticks();
+  actor *late = h->rq_late; /* compared, never followed */
   if (h->io.flush) h->io.flush(h->io.ud);
+  rq_undefer(h);
   while (h->rq_head != NULL) {
     actor *a = h->rq_head;
+    int r;
+    /* What the actors before it wrote (an echo's answer) leaves before
+    ** a busy actor takes its slice. */
+    if (a == late && h->io.flush) h->io.flush(h->io.ud);
     rq_remove(h, a);
-    if (run_one(a) && a->rhead != NULL) rq_push(h, a);
-    /* Come back to the loop now and then so I/O and timers are served. */
-    if ((++n & 63) == 0 && uv_hrtime() - start > 2000000) break;
+    r = run_one(a);
+    if (r == 2) {
+      rq_defer(h, a);
+      break;
+    }
+    if (r && a->rhead != NULL) rq_push(h, a);
+    if (wd__preempt_ticks() != t0) break;
   }
   /* Nothing to run: reset or close the states of ended actors, a slice
   ** at a time (lstate.c). */
-  if (h->rq_head == NULL && !wd__env_pool_work(1000000) && h->idle_on) {
+  if (h->rq_head == NULL && h->rq_late == NULL &&
+      !wd__env_pool_work(1000000) && h->idle_on) {
     uv_idle_stop(&h->idle);
     h->idle_on = 0;
   }
@@ -959,6 +1002,7 @@ int wd_host_init(wd_host *h, wd_cur *c) {
   for (i = 0; i < n; i++)
     if ((r = entry_add(h, c)) < 0) return r;
   if (h->lim.slice_ns == 0) h->lim.slice_ns = 10000000;
+  wd__preempt_config(h->lim.slice_ns);
   return wd__sec_init(h, c);
 }
 

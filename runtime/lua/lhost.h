@@ -58,7 +58,7 @@ struct entry {
 };
 
 /* Why a task stopped: set just before it yields. */
-enum { Y_NONE, Y_BLOCK, Y_PREEMPT, Y_CPU, Y_UPGRADE };
+enum { Y_NONE, Y_BLOCK, Y_PREEMPT, Y_DOOM, Y_UPGRADE };
 
 /* What a blocked task waits for. */
 enum { W_NONE, W_CHAN, W_SLEEP, W_REPLY, W_EXEC };
@@ -174,7 +174,10 @@ struct actor {
   int state;
   int yield_reason;
   task *running;        /* task being resumed right now */
-  uint64_t cpu_ticks;
+  uint64_t cpu_ns;      /* CPU it used, charged at each tick (lenv.c) */
+  int doomed;           /* set: over its CPU budget, or too long inside a
+                           C call; no more Lua of it runs (lenv.c) */
+  char doom_msg[128];
   wd_mbox pending;      /* messages no subscription took yet */
   wd_msg *decoding;     /* message being decoded (freed if that raises) */
   size_t nqueued;       /* all undelivered messages, pending and subs */
@@ -235,6 +238,8 @@ struct wd_host {
   size_t nactors;
   size_t peak_actors;   /* the most live at once */
   actor *rq_head, *rq_tail;
+  actor *rq_late;       /* preempted in this turn: runs after the actors
+                           this turn's I/O wakes ('queued' 2) */
   uv_idle_t idle;
   int idle_on;
   uint64_t pid_next, pid_end, pid_next_base, pid_next_end;
@@ -375,6 +380,8 @@ int wd__env_upgrade(actor *a, char *err, size_t errlen);
 int wd__env_boot(actor *a, const uint8_t *args, size_t alen, char *err,
                  size_t errlen);
 void wd__preempt_start(void);
+void wd__preempt_config(uint64_t slice_ns);
+unsigned long wd__preempt_ticks(void);
 void wd__preempt_enter(actor *a, lua_State *co);
 void wd__preempt_leave(void);
 int wd__env_compile(wd_host *h, entry *e, char *err, size_t errlen);

@@ -4,10 +4,13 @@
 -- parser under memory pressure and constant collection: many loads of a
 -- large source with long, fresh chunk names while garbage piles up, then
 -- keep every compiled function until the memory limit is hit.
--- Expected (host esc:tight, 8 MiB): phase "churn" completes and every
+-- Expected (host esc:lean, 8 MiB): phase "churn" completes and every
 -- loaded chunk runs correctly; phase "fill" ends with LimitExceeded
 -- "memory limit exceeded" (possibly inside the parser); no crash; the host
--- keeps serving; the canary is unaffected.
+-- keeps serving; the canary is unaffected. esc:lean has no CPU budget: the
+-- CPU both phases take grows with the machine's slowness (ASan, a busy
+-- machine), and on esc:tight (cpu 300ms) the budget could end "fill"
+-- before the memory limit.
 local M = {}
 
 local function source(i)
@@ -34,11 +37,11 @@ end
 function M.main()
   local J = require("judge")
   J.begin()
-  local witness = J.spawn("esc:atk_idle", "esc:tight")
-  J.value(J.attack("esc:atk_cve_2025_49844", "esc:tight", "10s", "churn"), 300 * 200, "churn")
-  J.error(J.attack("esc:atk_cve_2025_49844", "esc:tight", "10s", "fill"), errors.LIMIT_EXCEEDED,
+  local witness = J.spawn("esc:atk_idle", "esc:lean")
+  J.value(J.attack("esc:atk_cve_2025_49844", "esc:lean", "30s", "churn"), 300 * 200, "churn")
+  J.error(J.attack("esc:atk_cve_2025_49844", "esc:lean", "30s", "fill"), errors.LIMIT_EXCEEDED,
     "memory limit exceeded", "fill")
-  J.alive(witness, "witness on esc:tight")
+  J.alive(witness, "witness on esc:lean")
   return J.finish()
 end
 
