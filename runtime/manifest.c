@@ -487,6 +487,9 @@ static const char *const limit_keys[] = { "max_processes",
                                           "turn_deadline",
                                           "address_space",
                                           "spawn_rate",
+                                          "mailbox_bytes",
+                                          "link_queue",
+                                          "output_buffer",
                                           "workers",
                                           "queue_size",
                                           "local_queue_size",
@@ -514,7 +517,12 @@ static int parse_limits(ctx *c, const wd_node *n, wd_host_limits *l) {
                         &l->turn_deadline_ns)) ||
       (r = get_size(c, G("address_space"), "host.address_space",
                     &l->address_space)) ||
-      (r = get_int(c, G("spawn_rate"), "host.spawn_rate", 0, &l->spawn_rate)))
+      (r = get_int(c, G("spawn_rate"), "host.spawn_rate", 0, &l->spawn_rate)) ||
+      (r = get_size(c, G("mailbox_bytes"), "host.mailbox_bytes",
+                    &l->mailbox_bytes)) ||
+      (r = get_size(c, G("link_queue"), "host.link_queue", &l->link_queue)) ||
+      (r = get_size(c, G("output_buffer"), "host.output_buffer",
+                    &l->output_buffer)))
     return r;
 #undef G
   return 0;
@@ -547,7 +555,8 @@ static const wd_host_limits host_defaults = {
   WD_HOST_DEFAULT_MAILBOX,       WD_HOST_DEFAULT_MAX_PAYLOAD,
   WD_HOST_DEFAULT_CPU_NS,        WD_HOST_DEFAULT_SLICE_NS,
   WD_HOST_DEFAULT_DEADLINE_NS,   WD_HOST_DEFAULT_ADDRESS_SPACE,
-  WD_HOST_DEFAULT_SPAWN_RATE
+  WD_HOST_DEFAULT_SPAWN_RATE,    WD_HOST_DEFAULT_MAILBOX_BYTES,
+  WD_HOST_DEFAULT_LINK_QUEUE,    WD_HOST_DEFAULT_OUTPUT_BUFFER,
 };
 
 static int parse_host(ctx *c, wd_entry *e, const wd_node *n) {

@@ -238,6 +238,8 @@ static void send_init(hslot *s) {
   wd_buf_put_u64(w, (uint64_t)lim->slice_ns);
   wd_buf_put_u64(w, (uint64_t)lim->cpu_ns);
   wd_buf_put_u64(w, (uint64_t)lim->spawn_rate);
+  wd_buf_put_u64(w, lim->mailbox_bytes);
+  wd_buf_put_u64(w, lim->link_queue);
   pos = w->len;
   wd_buf_put_u32(w, 0);
   for (i = 0; i < m->nentries; i++) {

@@ -36,6 +36,9 @@ typedef struct wd_hlimits {
   uint64_t slice_ns;      /* run time before a busy actor is preempted */
   uint64_t cpu_ns;        /* total CPU per actor, 0 = unlimited */
   uint64_t spawn_rate;    /* spawns per second on the host, 0 = unlimited */
+  uint64_t mailbox_bytes; /* bytes queued in all mailboxes, 0 = unlimited */
+  uint64_t link_queue;    /* bytes of frames waiting for the link before
+                             the host stops running processes, 0 = none */
 } wd_hlimits;
 
 /* Create a host on 'loop' named 'id'. The INIT record body (see broker.c)

@@ -29,6 +29,9 @@
 #define WD_HOST_DEFAULT_DEADLINE_NS   2000000000ll  /* 2s */
 #define WD_HOST_DEFAULT_ADDRESS_SPACE (4ull << 30)  /* bytes */
 #define WD_HOST_DEFAULT_SPAWN_RATE    0             /* unlimited */
+#define WD_HOST_DEFAULT_MAILBOX_BYTES (64ull << 20) /* bytes, whole host */
+#define WD_HOST_DEFAULT_LINK_QUEUE    (64ull << 20) /* bytes, per direction */
+#define WD_HOST_DEFAULT_OUTPUT_BUFFER (1ull << 20)  /* bytes */
 
 /* process.service lifecycle: defaults when a key is absent. */
 #define WD_SVC_DEFAULT_START_TIMEOUT_NS    10000000000ll /* 10s */
@@ -94,6 +97,9 @@ typedef struct wd_host_limits {
   int64_t turn_deadline_ns; /* loop turn watchdog, > 0 */
   uint64_t address_space;   /* RLIMIT_AS of the host process */
   int64_t spawn_rate;       /* spawns per second on the host */
+  uint64_t mailbox_bytes;   /* bytes queued in all mailboxes of the host */
+  uint64_t link_queue;      /* frames waiting for the link, each way */
+  uint64_t output_buffer;   /* printed bytes the broker holds for stdout */
 } wd_host_limits;
 
 typedef struct wd_host_conf {

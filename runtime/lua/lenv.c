@@ -1334,7 +1334,7 @@ int wd__env_upgrade(actor *a, char *err, size_t errlen) {
     uv_timer_stop(&t->h);
     wd__tmr_stop(t);
   }
-  wd_mbox_init(&keep, 0);
+  wd__mbox_init(a, &keep);
   while ((s = a->subs) != NULL) {
     a->subs = s->next;
     while ((m = wd_mbox_pop(&s->q)) != NULL) wd_mbox_push_force(&keep, m);

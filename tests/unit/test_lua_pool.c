@@ -238,6 +238,8 @@ static void rig_open_cpu(rig *r, uint64_t memory, uint64_t cpu_ns) {
   wd_buf_put_u64(&init, 10000000);  /* slice_ns */
   wd_buf_put_u64(&init, cpu_ns);    /* cpu_ns */
   wd_buf_put_u64(&init, 0);         /* spawn_rate */
+  wd_buf_put_u64(&init, 64u << 20); /* mailbox_bytes */
+  wd_buf_put_u64(&init, 0);         /* link_queue */
   wd_buf_put_u32(&init, 4);
   put_entry(&init, "lib", lib_src, 1, NULL);
   put_entry(&init, "a", a_src, 0, "lib");
