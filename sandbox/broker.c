@@ -98,6 +98,21 @@ void wd__brk_rec_done(hslot *s, size_t start) {
   (void)wd_link_rec_end(s->link, start);
 }
 
+/* Is host 't' not reading (its link queue holds its 'link_queue' bytes)?
+** Then a request towards it is refused at once with Unavailable instead of
+** queued, so that the broker does not grow with what other hosts send to
+** a host that does not read, and only the senders are refused. What the
+** broker owes a host (replies, events, exits) still goes out: it is
+** bounded by the requests that were accepted. Answers request 'req' of
+** host 's' and returns 1 when refused, else 0. */
+int wd__brk_refuse_full(hslot *s, uint32_t req, hslot *t) {
+  uint64_t max = t->he->u.host.limits.link_queue;
+  if (t->link == NULL || max == 0 || wd_link_backlog(t->link) < max) return 0;
+  wd__brk_reply(s, req, WD_EUNAVAIL, "host %s is not reading (link queue "
+                "full)", t->id);
+  return 1;
+}
+
 void wd__brk_reply(hslot *s, uint32_t req, int32_t status, const char *fmt,
                    ...) {
   char msg[600];
@@ -491,6 +506,15 @@ static void signal_holder(wd_broker *b, hslot *s, uint32_t req,
                           const spawnreq *q, const name *x) {
   wd_cur c;
   uint32_t i;
+  const char *hid;
+  size_t hl;
+  uint64_t counter;
+  hslot *to;
+  if (q->nmsgs > 0 &&
+      wd_pid_parse(x->pid, strlen(x->pid), &hid, &hl, &counter) == 0 &&
+      (to = wd__brk_slot_by_id(b, hid, hl)) != NULL &&
+      wd__brk_refuse_full(s, req, to))
+    return;
   wd_cur_init(&c, q->msgs, q->msgl);
   for (i = 0; i < q->nmsgs; i++) {
     const char *t, *p;
@@ -635,6 +659,7 @@ static int req_spawn(hslot *s, uint32_t req, wd_cur *c) {
     wd__brk_reply(s, req, WD_EUNAVAIL, "%s", err);
     return 0;
   }
+  if (wd__brk_refuse_full(s, req, t)) return 0;
   f = wd__brk_fwd_new(b, (int)(s - b->hosts), req, (int)(t - b->hosts));
   if (f == NULL) return WD_ENOMEM;
   f->op = WD_OP_SPAWN;
@@ -711,6 +736,7 @@ static int req_send(hslot *s, uint32_t req, wd_cur *c) {
                   dest);
     return 0;
   }
+  if (wd__brk_refuse_full(s, req, t)) return 0;
   f = wd__brk_fwd_new(b, (int)(s - b->hosts), req, (int)(t - b->hosts));
   if (f == NULL) return WD_ENOMEM;
   w = wd__brk_rec(t, WD_R_REQ, &st);

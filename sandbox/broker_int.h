@@ -159,6 +159,7 @@ void wd__brk_answer(wd_broker *b, fwd *f, int32_t status, const char *s,
                     size_t n);
 int wd__brk_spawn_service(wd_broker *b, int idx, char *err, size_t errlen);
 
+int wd__brk_refuse_full(hslot *s, uint32_t req, hslot *t);
 int wd__brk_allow(hslot *s, uint32_t req, const char *pid, size_t pl,
                   const char *action, const char *res, size_t rl,
                   const char *target_host, const char *topic);

@@ -217,6 +217,7 @@ int wd__brk_req_life(hslot *s, uint32_t req, uint8_t op, wd_cur *c) {
     if (wd__brk_allow(s, req, from, fl, actions[op], dest, dl, th, NULL))
       return 0;
   }
+  if (wd__brk_refuse_full(s, req, &b->hosts[ts])) return 0;
   if (op == WD_OP_UNMONITOR) watch_del(b, WT_MONITOR, from, fl, dest, dl);
   if (op == WD_OP_UNLINK) watch_del(b, WT_LINK, from, fl, dest, dl);
   f = wd__brk_fwd_new(b, (int)(s - b->hosts), req, ts);
