@@ -381,6 +381,8 @@ static int host_start(wd_broker *b, hslot *s, char *err, size_t errlen) {
   s->link->data = s;
   s->link->on_rec = on_rec;
   s->link->on_fail = on_fail;
+  /* What the last incarnation printed still waits past its bound. */
+  if (s->out_paused) wd_link_pause(s->link, 1);
   s->up = 1;
   s->beat = uv_now(&b->loop);
   s->cpu_mark = -1;
@@ -907,7 +909,7 @@ static int on_rec(wd_link *l, uint8_t rtype, wd_cur *body) {
       return 0;
     case WD_R_PRINT:
       if (get_str(body, &str, &n)) return WD_EBADFRAME;
-      fwrite(str, 1, n, stdout);
+      wd__brk_out_put(s->b, (int)(s - s->b->hosts), str, n);
       return 0;
     case WD_R_LOG:
       if (get_str(body, &str, &n)) return WD_EBADFRAME;
@@ -1046,12 +1048,13 @@ static void death_cause(pid_t pid, char *out, size_t outlen, int *reaped) {
 static void on_fail(wd_link *l, int code, const char *why) {
   hslot *s = l->data;
   if (code == 0) {
-    char cause[160];
+    char cause[sizeof s->why];
     int reaped = 0;
     if (s->pid > 0)
       death_cause(s->pid, cause, sizeof cause, &reaped);
-    else
-      snprintf(cause, sizeof cause, "closed its link");
+    else /* reaped already (on_sigchld): how it ended */
+      snprintf(cause, sizeof cause, "%s",
+               s->why[0] != '\0' ? s->why : "closed its link");
     if (reaped) s->pid = 0;
     wd__brk_host_down(s, "%s", cause);
     maybe_finish(s->b);
@@ -1070,13 +1073,23 @@ static void on_sigchld(uv_signal_t *h, int sig) {
       if (b->dying[i] == pid) b->dying[i] = b->dying[--b->ndying];
     for (i = 0; i < b->nhosts; i++) {
       hslot *s = &b->hosts[i];
+      char cause[160];
       if (s->pid != pid) continue;
       s->pid = 0;
       if (WIFSIGNALED(st))
-        wd__brk_host_down(s, "crashed: killed by signal %d (%s)", WTERMSIG(st),
-                          strsignal(WTERMSIG(st)));
+        snprintf(cause, sizeof cause, "crashed: killed by signal %d (%s)",
+                 WTERMSIG(st), strsignal(WTERMSIG(st)));
       else
-        wd__brk_host_down(s, "exited with status %d", WEXITSTATUS(st));
+        snprintf(cause, sizeof cause, "exited with status %d",
+                 WEXITSTATUS(st));
+      /* What it sent last (its processes' exits, what they printed) may
+      ** still be in the socket: the link's end of file takes the host
+      ** down after those frames (on_fail), with this cause. */
+      if (s->up && s->link != NULL && !s->link->failed) {
+        if (s->why[0] == '\0') snprintf(s->why, sizeof s->why, "%s", cause);
+        continue;
+      }
+      wd__brk_host_down(s, "%s", cause);
     }
   }
   maybe_finish(b);
@@ -1091,7 +1104,7 @@ static void on_prepare(uv_prepare_t *p) {
   int i;
   for (i = 0; i < b->nhosts; i++)
     if (b->hosts[i].up) wd_link_flush(b->hosts[i].link);
-  fflush(stdout);
+  wd__brk_out_flush(b);
 }
 
 static void btimer_closed(uv_handle_t *h) {
@@ -1101,8 +1114,9 @@ static void btimer_closed(uv_handle_t *h) {
 static void maybe_finish(wd_broker *b) {
   int i;
   if (!b->stopping || b->closed || b->ndying > 0) return;
+  /* Every host has exited and its link has been read to the end. */
   for (i = 0; i < b->nhosts; i++)
-    if (b->hosts[i].pid != 0) return;
+    if (b->hosts[i].pid != 0 || b->hosts[i].up) return;
   b->closed = 1;
   while (b->timers != NULL) {
     btimer *x = b->timers;
@@ -1118,6 +1132,7 @@ static void maybe_finish(wd_broker *b) {
   uv_close((uv_handle_t *)&b->flush, NULL);
   uv_close((uv_handle_t *)&b->killer, NULL);
   uv_close((uv_handle_t *)&b->watchdog, NULL);
+  wd__brk_out_stop(b);
 }
 
 /* CPU time (user + system) of process 'pid' in milliseconds, or -1. */
@@ -1226,7 +1241,9 @@ int wd_broker_new(const wd_manifest *m, const wd_broker_opts *o,
     wd_free(b);
     return WD_ENOMEM;
   }
-  if ((r = wd__brk_sec_open(b, err, errlen)) < 0) {
+  if ((r = wd__brk_sec_open(b, err, errlen)) < 0 ||
+      (r = wd__brk_out_open(b)) < 0) {
+    wd__brk_out_free(b);
     wd__brk_sec_close(b);
     lua_close(b->enc);
     wd_free(b->shipped);
@@ -1429,7 +1446,9 @@ void wd_broker_stop_on_signals(wd_broker *b) {
 }
 
 int wd_broker_run(wd_broker *b) {
-  return uv_run(&b->loop, UV_RUN_DEFAULT);
+  int r = uv_run(&b->loop, UV_RUN_DEFAULT);
+  wd__brk_out_drain(b);
+  return r;
 }
 
 void wd_broker_kill_host(wd_broker *b, const char *host, const char *why) {
@@ -1494,6 +1513,7 @@ void wd_broker_free(wd_broker *b) {
       wd__brk_name_free(x);
     }
   uv_loop_close(&b->loop);
+  wd__brk_out_free(b);
   sodium_free(b->master);
   wd_free(b->shipped);
   wd_free(b->hosts);

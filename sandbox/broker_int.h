@@ -40,6 +40,8 @@ typedef struct hslot {
   uint64_t beat;    /* uv_now of the last heartbeat (or of the start) */
   int64_t cpu_mark; /* its CPU ms when it went silent, -1 while beating */
   wd_link *link;
+  size_t out_bytes; /* what it printed that waits for stdout */
+  int out_paused;   /* its link is not read until that drains */
   char why[200];
 } hslot;
 
@@ -138,7 +140,10 @@ struct wd_broker {
   svc *svcs;
   int nsvcs;
   lua_State *enc;      /* encodes arguments and events the broker makes */
+  struct brk_out *out; /* standard output (broker_out.c) */
 };
+
+typedef struct brk_out brk_out;
 
 
 /* broker.c */
@@ -163,6 +168,14 @@ int wd__brk_refuse_full(hslot *s, uint32_t req, hslot *t);
 int wd__brk_allow(hslot *s, uint32_t req, const char *pid, size_t pl,
                   const char *action, const char *res, size_t rl,
                   const char *target_host, const char *topic);
+
+/* broker_out.c */
+int wd__brk_out_open(wd_broker *b);
+void wd__brk_out_put(wd_broker *b, int slot, const char *s, size_t n);
+void wd__brk_out_flush(wd_broker *b);
+void wd__brk_out_stop(wd_broker *b);
+void wd__brk_out_drain(wd_broker *b);
+void wd__brk_out_free(wd_broker *b);
 
 /* broker_reg.c */
 name **wd__brk_name_find(wd_broker *b, const char *nm, size_t n);
