@@ -775,11 +775,28 @@ static int run_one(actor *a) {
   return 0;
 }
 
+/* Is the link to the broker backed up past 'link_queue'? Then the host's
+** processes wait (what they would send has nowhere to go but this host's
+** memory) until it drains and wd_host_wake runs them again. */
+static int backed_up(wd_host *h) {
+  return h->lim.link_queue != 0 && h->io.backlog != NULL &&
+         h->io.backlog(h->io.ud) >= h->lim.link_queue;
+}
+
+void wd_host_wake(wd_host *h) {
+  wake_loop(h);
+}
+
 static void on_idle(uv_idle_t *idle) {
   wd_host *h = idle->data;
   uint64_t start = uv_hrtime();
   int n = 0;
   if (h->io.flush) h->io.flush(h->io.ud);
+  if (backed_up(h)) {
+    uv_idle_stop(&h->idle);
+    h->idle_on = 0;
+    return;
+  }
   while (h->rq_head != NULL) {
     actor *a = h->rq_head;
     rq_remove(h, a);
