@@ -140,5 +140,19 @@ else
   bad "output before a turn-deadline kill: exit $st, stdout: $(head -c 200 "$out"), stderr: $(head -c 200 "$err")"
 fi
 
+# 5. print's awkward cases (item 10): a __tostring that raises is the
+# caller's error (it used to leave half a record: the broker killed the
+# host for a bad frame); a 6 MiB line arrives whole (it used to vanish).
+timeout 60 "$WARD" run "$APP" q:print_odd >"$out" 2>"$err"
+st=$?
+if [ $st -eq 0 ] && [ "$(sed -n 1p "$out")" = "$(printf 'a\tfalse')" ] &&
+   [ "$(sed -n 2p "$out" | tr -d b | wc -c)" -eq 1 ] &&
+   [ "$(sed -n 2p "$out" | wc -c)" -eq $(( (6 << 20) + 1 )) ] &&
+   [ "$(sed -n 3p "$out")" = done ]; then
+  ok "print: a raising __tostring and a 6 MiB line"
+else
+  bad "print: exit $st, stdout $(head -c 100 "$out"), stderr $(head -c 200 "$err")"
+fi
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
