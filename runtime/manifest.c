@@ -478,22 +478,12 @@ static int parse_sec(ctx *c, const wd_node *n, const char *key, wd_sec *s) {
 static const char *const host_keys[] = {
   "host", "restart", "lifecycle", "sandbox", "security", "meta", NULL,
 };
-static const char *const limit_keys[] = { "max_processes",
-                                          "memory",
-                                          "mailbox",
-                                          "max_payload",
-                                          "cpu",
-                                          "slice",
-                                          "turn_deadline",
-                                          "address_space",
-                                          "spawn_rate",
-                                          "mailbox_bytes",
-                                          "link_queue",
-                                          "output_buffer",
-                                          "workers",
-                                          "queue_size",
-                                          "local_queue_size",
-                                          NULL };
+static const char *const limit_keys[] = {
+  "max_processes", "memory",        "mailbox",          "max_payload",
+  "cpu",           "slice",         "turn_deadline",    "address_space",
+  "spawn_rate",    "mailbox_bytes", "link_queue",       "output_buffer",
+  "workers",       "queue_size",    "local_queue_size", NULL,
+};
 static const char *const hlife_keys[] = { "auto_start", NULL };
 static const char *const sandbox_keys[] = { "require", NULL };
 static const char *const hsec_keys[] = { "default", "ceiling", NULL };

@@ -79,8 +79,7 @@ static void account(wd_mbox *q, const wd_msg *m, int dir) {
 int wd_mbox_room(const wd_mbox *q, const wd_msg *m) {
   size_t n = wd_msg_size(m);
   if (q->limit != 0 && q->count >= q->limit) return WD_EMBOXFULL;
-  if (q->limit_bytes != 0 && n > q->limit_bytes - q->bytes)
-    return WD_EMBOXFULL;
+  if (q->limit_bytes != 0 && n > q->limit_bytes - q->bytes) return WD_EMBOXFULL;
   if (q->total != NULL && q->total->max_bytes != 0 &&
       n > q->total->max_bytes - q->total->bytes)
     return WD_EMBOXFULL;

@@ -108,8 +108,8 @@ void wd__brk_rec_done(hslot *s, size_t start) {
 int wd__brk_refuse_full(hslot *s, uint32_t req, hslot *t) {
   uint64_t max = t->he->u.host.limits.link_queue;
   if (t->link == NULL || max == 0 || wd_link_backlog(t->link) < max) return 0;
-  wd__brk_reply(s, req, WD_EUNAVAIL, "host %s is not reading (link queue "
-                "full)", t->id);
+  wd__brk_reply(s, req, WD_EUNAVAIL, "host %s is not reading (link queue full)",
+                t->id);
   return 1;
 }
 
@@ -1080,8 +1080,7 @@ static void on_sigchld(uv_signal_t *h, int sig) {
         snprintf(cause, sizeof cause, "crashed: killed by signal %d (%s)",
                  WTERMSIG(st), strsignal(WTERMSIG(st)));
       else
-        snprintf(cause, sizeof cause, "exited with status %d",
-                 WEXITSTATUS(st));
+        snprintf(cause, sizeof cause, "exited with status %d", WEXITSTATUS(st));
       /* What it sent last (its processes' exits, what they printed) may
       ** still be in the socket: the link's end of file takes the host
       ** down after those frames (on_fail), with this cause. */

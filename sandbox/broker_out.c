@@ -26,9 +26,9 @@
 
 typedef struct ochunk {
   struct ochunk *next;
-  int slot;      /* host slot, -1 for the broker's own lines */
-  size_t len;    /* bytes in 'data' */
-  size_t off;    /* bytes of them written */
+  int slot;   /* host slot, -1 for the broker's own lines */
+  size_t len; /* bytes in 'data' */
+  size_t off; /* bytes of them written */
   size_t cap;
   char data[];
 } ochunk;
@@ -44,11 +44,11 @@ struct brk_out {
   uv_poll_t poll;
   int fd;
   int mode;
-  int own_fd;      /* 'fd' is a descriptor of our own, closed at the end */
-  int restore_fl;  /* fd 1's flags to put back, or -1 */
-  int poll_init;   /* 'poll' initialised (on first need) */
-  int polling;     /* waiting for room */
-  int dead;        /* the reader is gone: output is dropped */
+  int own_fd;     /* 'fd' is a descriptor of our own, closed at the end */
+  int restore_fl; /* fd 1's flags to put back, or -1 */
+  int poll_init;  /* 'poll' initialised (on first need) */
+  int polling;    /* waiting for room */
+  int dead;       /* the reader is gone: output is dropped */
   ochunk *head, *tail;
 };
 
@@ -180,12 +180,13 @@ static int write_some(wd_broker *b, int block) {
   while ((c = o->head) != NULL) {
     size_t k = c->len - c->off;
     ssize_t n;
-    if (o->mode == OUT_SOCK)
-      do n = send(o->fd, c->data + c->off, k,
-                  MSG_NOSIGNAL | (block ? 0 : MSG_DONTWAIT));
+    if (o->mode == OUT_SOCK) do
+        n = send(o->fd, c->data + c->off, k,
+                 MSG_NOSIGNAL | (block ? 0 : MSG_DONTWAIT));
       while (n == -1 && errno == EINTR);
     else
-      do n = write(o->fd, c->data + c->off, k);
+      do
+        n = write(o->fd, c->data + c->off, k);
       while (n == -1 && errno == EINTR);
     if (n < 0) {
       if (errno == EAGAIN || errno == EWOULDBLOCK) return 1;
@@ -235,8 +236,10 @@ void wd__brk_out_put(wd_broker *b, int slot, const char *s, size_t n) {
     c->slot = slot;
     c->len = c->off = 0;
     c->cap = cap;
-    if (o->tail) o->tail->next = c;
-    else o->head = c;
+    if (o->tail)
+      o->tail->next = c;
+    else
+      o->head = c;
     o->tail = c;
   }
   memcpy(c->data + c->len, s, n);

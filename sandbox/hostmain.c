@@ -30,7 +30,7 @@ typedef struct hostctx {
   uv_timer_t beat;
   const char *id;
   int inited;
-  int exiting;               /* leave once the link has drained */
+  int exiting;                /* leave once the link has drained */
   volatile sig_atomic_t busy; /* a record is being written (io_begin to
                                  io_end) or the link flushed: the tick's
                                  urgent flush must not touch it */

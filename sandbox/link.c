@@ -133,7 +133,8 @@ static void settle_sealed(wd_link *l) {
   if (r < 0)
     link_fail(l, gone(r) ? 0 : r,
               r == WD_ENOMEM ? "out of memory" : "write failed");
-  else if (r == 1) (void)update_events(l);
+  else if (r == 1)
+    (void)update_events(l);
 }
 
 /* Room for the header of a new batch. */

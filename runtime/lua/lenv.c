@@ -312,7 +312,8 @@ static int env_print(lua_State *L) {
   ** Lua may run inside a record (a half-written record is a bad frame,
   ** for which the broker kills the host). */
   luaL_checkstack(L, n, "too many arguments to print");
-  for (i = 1; i <= n; i++) env_tolstring(L, i, NULL);
+  for (i = 1; i <= n; i++)
+    env_tolstring(L, i, NULL);
   r.h = a->h;
   prec_open(&r);
   for (i = 1; i <= n; i++) {

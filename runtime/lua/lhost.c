@@ -829,8 +829,7 @@ void wd__mbox_init(actor *a, wd_mbox *q) {
 ** 'mailbox_bytes'. */
 static int room_for(actor *a, size_t size) {
   const wd_mtotal *t = &a->h->mq;
-  if (a->h->lim.mailbox && a->nqueued >= a->h->lim.mailbox)
-    return WD_EMBOXFULL;
+  if (a->h->lim.mailbox && a->nqueued >= a->h->lim.mailbox) return WD_EMBOXFULL;
   if (t->max_bytes != 0 &&
       (size > t->max_bytes || t->bytes > t->max_bytes - size))
     return WD_EMBOXFULL;
@@ -998,9 +997,8 @@ int wd_host_init(wd_host *h, wd_cur *c) {
   int r = 0;
   r = r || wd_cur_u64(c, &h->lim.memory) || wd_cur_u64(c, &h->lim.mailbox) ||
       wd_cur_u64(c, &h->lim.max_payload) ||
-      wd_cur_u64(c, &h->lim.max_processes) ||
-      wd_cur_u64(c, &h->lim.slice_ns) || wd_cur_u64(c, &h->lim.cpu_ns) ||
-      wd_cur_u64(c, &h->lim.spawn_rate) ||
+      wd_cur_u64(c, &h->lim.max_processes) || wd_cur_u64(c, &h->lim.slice_ns) ||
+      wd_cur_u64(c, &h->lim.cpu_ns) || wd_cur_u64(c, &h->lim.spawn_rate) ||
       wd_cur_u64(c, &h->lim.mailbox_bytes) ||
       wd_cur_u64(c, &h->lim.link_queue) || wd_cur_u32(c, &n);
   if (r) return WD_EBADFRAME;
@@ -1008,9 +1006,8 @@ int wd_host_init(wd_host *h, wd_cur *c) {
   for (i = 0; i < n; i++)
     if ((r = entry_add(h, c)) < 0) return r;
   if (h->lim.slice_ns == 0) h->lim.slice_ns = 10000000;
-  h->mq.max_bytes = h->lim.mailbox_bytes > SIZE_MAX
-                        ? SIZE_MAX
-                        : (size_t)h->lim.mailbox_bytes;
+  h->mq.max_bytes =
+      h->lim.mailbox_bytes > SIZE_MAX ? SIZE_MAX : (size_t)h->lim.mailbox_bytes;
   return wd__sec_init(h, c);
 }
 

@@ -779,7 +779,8 @@ static void test_host_waits_while_its_link_is_backed_up(void **state) {
   rig_open(r, 64u << 20);
   r->backlog = 2u << 20;
   id = spawn(r, "a", "t", "", "check");
-  for (i = 0; i < 1000; i++) uv_run(&r->loop, UV_RUN_NOWAIT);
+  for (i = 0; i < 1000; i++)
+    uv_run(&r->loop, UV_RUN_NOWAIT);
   while (next_rec(r, &off, &type, &c))
     assert_int_not_equal(type, WD_R_EXIT);
   r->backlog = (1u << 20) - 1; /* under the bound: it runs once woken */

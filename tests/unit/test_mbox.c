@@ -217,7 +217,8 @@ static void test_mbox_zero_bounds_mean_none(void **state) {
   (void)state;
   wd_mbox_init(&q, 0);
   wd_mbox_bound(&q, 0, &t);
-  for (i = 0; i < 100; i++) assert_int_equal(wd_mbox_push(&q, mkn(4096)), 0);
+  for (i = 0; i < 100; i++)
+    assert_int_equal(wd_mbox_push(&q, mkn(4096)), 0);
   assert_int_equal(t.count, 100);
   wd_mbox_clear(&q);
   assert_int_equal(t.bytes, 0);

@@ -30,7 +30,7 @@ typedef struct end {
   int got;        /* records received */
   int in_order;   /* each carried the number of the one expected */
   int failed;
-  int drained;    /* on_drain calls */
+  int drained; /* on_drain calls */
 } end;
 
 static int on_rec(wd_link *l, uint8_t rtype, wd_cur *body) {
@@ -164,7 +164,8 @@ static void test_link_queue_bytes_counted_and_drained(void **state) {
   assert_int_equal(uv_loop_init(&loop), 0);
   open_pair(&loop, &a, &b);
   assert_int_equal(wd_link_backlog(&a.l), 0);
-  for (i = 0; i < NREC; i++) put_rec(&a, (uint32_t)i, RECLEN);
+  for (i = 0; i < NREC; i++)
+    put_rec(&a, (uint32_t)i, RECLEN);
   assert_non_null(a.l.qhead);
   assert_true(a.l.qbytes > 0);
   assert_true(a.l.qbytes <= (size_t)NREC * (RECLEN + 1024));
@@ -190,8 +191,10 @@ static void test_link_pause_stops_reading_until_resumed(void **state) {
   wd_link_pause(&b.l, 1);
   wd_link_pause(&b.l, 1); /* twice is once */
   assert_int_equal(b.l.events, 0);
-  for (i = 0; i < NREC; i++) put_rec(&a, (uint32_t)i, RECLEN);
-  for (i = 0; i < 50; i++) uv_run(&loop, UV_RUN_NOWAIT);
+  for (i = 0; i < NREC; i++)
+    put_rec(&a, (uint32_t)i, RECLEN);
+  for (i = 0; i < 50; i++)
+    uv_run(&loop, UV_RUN_NOWAIT);
   assert_int_equal(b.got, 0);
   assert_true(a.l.qbytes > 0); /* the socket is full: a's queue holds */
   wd_link_pause(&b.l, 0);
@@ -218,17 +221,21 @@ static void test_link_one_wakeup_reads_a_bounded_amount(void **state) {
   wd_link_tune_socket(b.l.fd);
   /* Big frames: reading stops once the bytes read reach
   ** WD_LINK_BATCH_SOFT. */
-  for (i = 0; i < 4; i++) put_rec(&a, (uint32_t)i, RECLEN);
+  for (i = 0; i < 4; i++)
+    put_rec(&a, (uint32_t)i, RECLEN);
   assert_null(a.l.qhead);
   uv_run(&loop, UV_RUN_NOWAIT);
   assert_int_equal(b.got, (WD_LINK_BATCH_SOFT + RECLEN - 1) / RECLEN);
-  for (i = 0; i < 100 && b.got < 4; i++) uv_run(&loop, UV_RUN_NOWAIT);
+  for (i = 0; i < 100 && b.got < 4; i++)
+    uv_run(&loop, UV_RUN_NOWAIT);
   assert_int_equal(b.got, 4);
   /* Small frames: WD_LINK_READ_FRAMES per wakeup. */
-  for (i = 4; i < 4 + 100; i++) put_rec(&a, (uint32_t)i, 16);
+  for (i = 4; i < 4 + 100; i++)
+    put_rec(&a, (uint32_t)i, 16);
   uv_run(&loop, UV_RUN_NOWAIT);
   assert_int_equal(b.got, 4 + WD_LINK_READ_FRAMES);
-  for (i = 0; i < 100 && b.got < 104; i++) uv_run(&loop, UV_RUN_NOWAIT);
+  for (i = 0; i < 100 && b.got < 104; i++)
+    uv_run(&loop, UV_RUN_NOWAIT);
   assert_int_equal(b.got, 104);
   assert_int_equal(b.in_order, 1);
   close_pair(&loop, &a, &b);
@@ -254,11 +261,13 @@ static void test_link_flush_nowait_keeps_order(void **state) {
   assert_int_equal(wd_link_rec_end(&a.l, st), 0);
   assert_int_equal(wd_link_flush_nowait(&a.l), 1);
   assert_int_equal(a.l.batch.len, 0);
-  for (i = 0; i < 100 && b.got < 1; i++) uv_run(&loop, UV_RUN_NOWAIT);
+  for (i = 0; i < 100 && b.got < 1; i++)
+    uv_run(&loop, UV_RUN_NOWAIT);
   assert_int_equal(b.got, 1);
   /* Fill the socket behind the link's back; b reads none of it yet. */
   wd_link_pause(&b.l, 1);
-  while (send(a.l.fd, junk, sizeof junk, MSG_DONTWAIT) > 0) njunk++;
+  while (send(a.l.fd, junk, sizeof junk, MSG_DONTWAIT) > 0)
+    njunk++;
   assert_true(njunk > 0);
   st = wd_link_rec_begin(&a.l, WD_R_LOG);
   wd_buf_put_u32(&a.l.batch, 1);
@@ -276,7 +285,8 @@ static void test_link_flush_nowait_keeps_order(void **state) {
   assert_int_equal(a.l.sealed, 0);
   assert_int_equal(a.l.qbytes, 0);
   wd_link_pause(&b.l, 0);
-  for (i = 0; i < 100 && b.got < 3; i++) uv_run(&loop, UV_RUN_NOWAIT);
+  for (i = 0; i < 100 && b.got < 3; i++)
+    uv_run(&loop, UV_RUN_NOWAIT);
   assert_int_equal(b.failed, 0);
   assert_int_equal(b.got, 3);
   assert_int_equal(b.in_order, 1);
