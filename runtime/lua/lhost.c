@@ -823,10 +823,9 @@ void wd__mbox_init(actor *a, wd_mbox *q) {
   wd_mbox_bound(q, 0, &a->h->mq);
 }
 
-/* Is there room in the mailbox of 'a' for one more message of about
-** 'bytes' (its payload and strings)? Returns 0 or WD_EMBOXFULL: 'a' holds
-** 'mailbox' messages, or the host's mailboxes would hold more than
-** 'mailbox_bytes'. */
+/* Is there room in the mailbox of 'a' for one more message taking 'size'
+** bytes (wd_msg_size)? Returns 0 or WD_EMBOXFULL: 'a' holds 'mailbox'
+** messages, or the host's mailboxes would hold more than 'mailbox_bytes'. */
 static int room_for(actor *a, size_t size) {
   const wd_mtotal *t = &a->h->mq;
   if (a->h->lim.mailbox && a->nqueued >= a->h->lim.mailbox) return WD_EMBOXFULL;
@@ -836,6 +835,8 @@ static int room_for(actor *a, size_t size) {
   return 0;
 }
 
+/* The same for a message whose strings and payload take 'bytes' (an event
+** before it is made). */
 int wd__actor_room(actor *a, size_t bytes) {
   return room_for(a, bytes + sizeof(wd_msg) + 2);
 }
