@@ -337,14 +337,15 @@ static void test_finish(wd_broker *b, tsuite *s, int ok, const char *msg) {
   c->ok = ok;
   c->secs = since(&s->t0);
   c->msg = ok ? NULL : strdup(msg);
+  /* Through the broker's output, after what the test printed. */
   if (ok) {
     s->passed++;
-    printf("ok     %s (%.0f ms)\n", c->id, c->secs * 1000);
+    wd_broker_printf(b, "ok     %s (%.0f ms)\n", c->id, c->secs * 1000);
   } else {
     s->failed++;
-    printf("FAIL   %s (%.0f ms): %s\n", c->id, c->secs * 1000, msg);
+    wd_broker_printf(b, "FAIL   %s (%.0f ms): %s\n", c->id, c->secs * 1000,
+                     msg);
   }
-  fflush(stdout);
   s->cur++;
   s->gen++;
   test_next(b, s);
@@ -383,8 +384,8 @@ static void test_timeout(wd_broker *b, void *ud, int fired) {
     c->secs = since(&s->t0);
     c->msg = strdup(msg);
     s->failed++;
-    printf("FAIL   %s (%.0f ms): %s\n", c->id, c->secs * 1000, msg);
-    fflush(stdout);
+    wd_broker_printf(b, "FAIL   %s (%.0f ms): %s\n", c->id, c->secs * 1000,
+                     msg);
   }
   s->cur++;
   wd_broker_kill_root_host(b, s->root, "test timed out");

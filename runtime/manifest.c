@@ -478,23 +478,13 @@ static int parse_sec(ctx *c, const wd_node *n, const char *key, wd_sec *s) {
 static const char *const host_keys[] = {
   "host", "restart", "lifecycle", "sandbox", "security", "meta", NULL,
 };
-static const char *const limit_keys[] = { "max_processes",
-                                          "memory",
-                                          "mailbox",
-                                          "max_payload",
-                                          "cpu",
-                                          "slice",
-                                          "turn_deadline",
-                                          "liveness",
-                                          "request_timeout",
-                                          "address_space",
-                                          "spawn_rate",
-                                          "max_names",
-                                          "max_watches",
-                                          "workers",
-                                          "queue_size",
-                                          "local_queue_size",
-                                          NULL };
+static const char *const limit_keys[] = {
+  "max_processes", "memory",          "mailbox",       "max_payload",
+  "cpu",           "slice",           "turn_deadline", "liveness",
+  "request_timeout", "address_space", "spawn_rate",    "max_names",
+  "max_watches",   "mailbox_bytes",   "link_queue",    "output_buffer",
+  "workers",       "queue_size",      "local_queue_size", NULL,
+};
 static const char *const hlife_keys[] = { "auto_start", NULL };
 static const char *const sandbox_keys[] = { "require", NULL };
 static const char *const hsec_keys[] = { "default", "ceiling", NULL };
@@ -525,7 +515,12 @@ static int parse_limits(ctx *c, const wd_node *n, wd_host_limits *l) {
       (r = get_int(c, G("spawn_rate"), "host.spawn_rate", 0, &l->spawn_rate)) ||
       (r = get_int(c, G("max_names"), "host.max_names", 0, &l->max_names)) ||
       (r = get_int(c, G("max_watches"), "host.max_watches", 0,
-                   &l->max_watches)))
+                   &l->max_watches)) ||
+      (r = get_size(c, G("mailbox_bytes"), "host.mailbox_bytes",
+                    &l->mailbox_bytes)) ||
+      (r = get_size(c, G("link_queue"), "host.link_queue", &l->link_queue)) ||
+      (r = get_size(c, G("output_buffer"), "host.output_buffer",
+                    &l->output_buffer)))
     return r;
 #undef G
   return 0;
@@ -560,7 +555,8 @@ static const wd_host_limits host_defaults = {
   WD_HOST_DEFAULT_DEADLINE_NS,   WD_HOST_DEFAULT_ADDRESS_SPACE,
   WD_HOST_DEFAULT_SPAWN_RATE,    WD_HOST_DEFAULT_LIVENESS_NS,
   WD_HOST_DEFAULT_REQUEST_NS,    WD_HOST_DEFAULT_MAX_NAMES,
-  WD_HOST_DEFAULT_MAX_WATCHES,
+  WD_HOST_DEFAULT_MAX_WATCHES,   WD_HOST_DEFAULT_MAILBOX_BYTES,
+  WD_HOST_DEFAULT_LINK_QUEUE,    WD_HOST_DEFAULT_OUTPUT_BUFFER,
 };
 
 static int parse_host(ctx *c, wd_entry *e, const wd_node *n) {

@@ -1,6 +1,7 @@
 /*
 ** runtime/mbox.c
-** Messages and bounded FIFO mailboxes.
+** Messages and bounded FIFO mailboxes: each queue counts its messages and
+** their bytes, and adds them to the total it shares with other queues.
 ** Runs in: host (sandboxed).
 */
 #include <string.h>
@@ -38,10 +39,51 @@ void wd_msg_free(wd_msg *m) {
   wd_free(m);
 }
 
+size_t wd_msg_size(const wd_msg *m) {
+  return sizeof *m + (size_t)m->fromlen + m->topiclen + m->plen + 2;
+}
+
 void wd_mbox_init(wd_mbox *q, size_t limit) {
   q->head = q->tail = NULL;
-  q->count = 0;
+  q->count = q->bytes = 0;
   q->limit = limit;
+  q->limit_bytes = 0;
+  q->total = NULL;
+}
+
+void wd_mbox_bound(wd_mbox *q, size_t limit_bytes, wd_mtotal *total) {
+  q->limit_bytes = limit_bytes;
+  q->total = total;
+}
+
+/* Add (dir 1) or take away (dir -1) 'm' from the counts of 'q'. */
+static void account(wd_mbox *q, const wd_msg *m, int dir) {
+  size_t n = wd_msg_size(m);
+  if (dir > 0) {
+    q->count++;
+    q->bytes += n;
+  } else {
+    q->count--;
+    q->bytes -= n;
+  }
+  if (q->total == NULL) return;
+  if (dir > 0) {
+    q->total->count++;
+    q->total->bytes += n;
+  } else {
+    q->total->count--;
+    q->total->bytes -= n;
+  }
+}
+
+int wd_mbox_room(const wd_mbox *q, const wd_msg *m) {
+  size_t n = wd_msg_size(m);
+  if (q->limit != 0 && q->count >= q->limit) return WD_EMBOXFULL;
+  if (q->limit_bytes != 0 && n > q->limit_bytes - q->bytes) return WD_EMBOXFULL;
+  if (q->total != NULL && q->total->max_bytes != 0 &&
+      n > q->total->max_bytes - q->total->bytes)
+    return WD_EMBOXFULL;
+  return 0;
 }
 
 void wd_mbox_push_force(wd_mbox *q, wd_msg *m) {
@@ -49,11 +91,12 @@ void wd_mbox_push_force(wd_mbox *q, wd_msg *m) {
   if (q->tail) q->tail->next = m;
   else q->head = m;
   q->tail = m;
-  q->count++;
+  account(q, m, 1);
 }
 
 int wd_mbox_push(wd_mbox *q, wd_msg *m) {
-  if (q->limit != 0 && q->count >= q->limit) return WD_EMBOXFULL;
+  int r = wd_mbox_room(q, m);
+  if (r < 0) return r;
   wd_mbox_push_force(q, m);
   return 0;
 }
@@ -63,7 +106,7 @@ wd_msg *wd_mbox_pop(wd_mbox *q) {
   if (m == NULL) return NULL;
   q->head = m->next;
   if (q->head == NULL) q->tail = NULL;
-  q->count--;
+  account(q, m, -1);
   m->next = NULL;
   return m;
 }
@@ -72,7 +115,7 @@ void wd_mbox_remove(wd_mbox *q, wd_msg *prev, wd_msg *m) {
   if (prev) prev->next = m->next;
   else q->head = m->next;
   if (q->tail == m) q->tail = prev;
-  q->count--;
+  account(q, m, -1);
   m->next = NULL;
 }
 

@@ -125,6 +125,21 @@ void wd__brk_rec_done(hslot *s, size_t start) {
   (void)wd_link_rec_end(s->link, start);
 }
 
+/* Is host 't' not reading (its link queue holds its 'link_queue' bytes)?
+** Then a request towards it is refused at once with Unavailable instead of
+** queued, so that the broker does not grow with what other hosts send to
+** a host that does not read, and only the senders are refused. What the
+** broker owes a host (replies, events, exits) still goes out: it is
+** bounded by the requests that were accepted. Answers request 'req' of
+** host 's' and returns 1 when refused, else 0. */
+int wd__brk_refuse_full(hslot *s, uint32_t req, hslot *t) {
+  uint64_t max = t->he->u.host.limits.link_queue;
+  if (t->link == NULL || max == 0 || wd_link_backlog(t->link) < max) return 0;
+  wd__brk_reply(s, req, WD_EUNAVAIL, "host %s is not reading (link queue full)",
+                t->id);
+  return 1;
+}
+
 void wd__brk_reply(hslot *s, uint32_t req, int32_t status, const char *fmt,
                    ...) {
   char msg[600];
@@ -267,6 +282,8 @@ static void send_init(hslot *s) {
   wd_buf_put_u64(w, (uint64_t)lim->slice_ns);
   wd_buf_put_u64(w, (uint64_t)lim->cpu_ns);
   wd_buf_put_u64(w, (uint64_t)lim->spawn_rate);
+  wd_buf_put_u64(w, lim->mailbox_bytes);
+  wd_buf_put_u64(w, lim->link_queue);
   pos = w->len;
   wd_buf_put_u32(w, 0);
   for (i = 0; i < m->nentries; i++) {
@@ -394,6 +411,8 @@ static int host_start(wd_broker *b, hslot *s, char *err, size_t errlen) {
   s->link->data = s;
   s->link->on_rec = on_rec;
   s->link->on_fail = on_fail;
+  /* What the last incarnation printed still waits past its bound. */
+  if (s->out_paused) wd_link_pause(s->link, 1);
   s->up = 1;
   s->beat = uv_now(&b->loop);
   s->cpu_mark = -1;
@@ -523,6 +542,15 @@ static void signal_holder(wd_broker *b, hslot *s, uint32_t req,
                           const spawnreq *q, const name *x) {
   wd_cur c;
   uint32_t i;
+  const char *hid;
+  size_t hl;
+  uint64_t counter;
+  hslot *to;
+  if (q->nmsgs > 0 &&
+      wd_pid_parse(x->pid, strlen(x->pid), &hid, &hl, &counter) == 0 &&
+      (to = wd__brk_slot_by_id(b, hid, hl)) != NULL &&
+      wd__brk_refuse_full(s, req, to))
+    return;
   wd_cur_init(&c, q->msgs, q->msgl);
   for (i = 0; i < q->nmsgs; i++) {
     const char *t, *p;
@@ -678,6 +706,7 @@ static int req_spawn(hslot *s, uint32_t req, wd_cur *c) {
     wd__brk_reply(s, req, WD_EUNAVAIL, "%s", err);
     return 0;
   }
+  if (wd__brk_refuse_full(s, req, t)) return 0;
   f = wd__brk_fwd_new(b, (int)(s - b->hosts), req, (int)(t - b->hosts));
   if (f == NULL) return WD_ENOMEM;
   f->op = WD_OP_SPAWN;
@@ -754,6 +783,7 @@ static int req_send(hslot *s, uint32_t req, wd_cur *c) {
                   dest);
     return 0;
   }
+  if (wd__brk_refuse_full(s, req, t)) return 0;
   f = wd__brk_fwd_new(b, (int)(s - b->hosts), req, (int)(t - b->hosts));
   if (f == NULL) return WD_ENOMEM;
   w = wd__brk_rec(t, WD_R_REQ, &st);
@@ -966,7 +996,7 @@ static int on_rec(wd_link *l, uint8_t rtype, wd_cur *body) {
       return 0;
     case WD_R_PRINT:
       if (get_str(body, &str, &n)) return WD_EBADFRAME;
-      fwrite(str, 1, n, stdout);
+      wd__brk_out_put(s->b, (int)(s - s->b->hosts), str, n);
       return 0;
     case WD_R_LOG:
       if (get_str(body, &str, &n)) return WD_EBADFRAME;
@@ -1125,12 +1155,13 @@ static void death_cause(pid_t pid, char *out, size_t outlen, int *reaped) {
 static void on_fail(wd_link *l, int code, const char *why) {
   hslot *s = l->data;
   if (code == 0) {
-    char cause[160];
+    char cause[sizeof s->why];
     int reaped = 0;
     if (s->pid > 0)
       death_cause(s->pid, cause, sizeof cause, &reaped);
-    else
-      snprintf(cause, sizeof cause, "closed its link");
+    else /* reaped already (on_sigchld): how it ended */
+      snprintf(cause, sizeof cause, "%s",
+               s->why[0] != '\0' ? s->why : "closed its link");
     if (reaped) s->pid = 0;
     wd__brk_host_down(s, "%s", cause);
     maybe_finish(s->b);
@@ -1149,13 +1180,22 @@ static void on_sigchld(uv_signal_t *h, int sig) {
       if (b->dying[i] == pid) b->dying[i] = b->dying[--b->ndying];
     for (i = 0; i < b->nhosts; i++) {
       hslot *s = &b->hosts[i];
+      char cause[160];
       if (s->pid != pid) continue;
       s->pid = 0;
       if (WIFSIGNALED(st))
-        wd__brk_host_down(s, "crashed: killed by signal %d (%s)", WTERMSIG(st),
-                          strsignal(WTERMSIG(st)));
+        snprintf(cause, sizeof cause, "crashed: killed by signal %d (%s)",
+                 WTERMSIG(st), strsignal(WTERMSIG(st)));
       else
-        wd__brk_host_down(s, "exited with status %d", WEXITSTATUS(st));
+        snprintf(cause, sizeof cause, "exited with status %d", WEXITSTATUS(st));
+      /* What it sent last (its processes' exits, what they printed) may
+      ** still be in the socket: the link's end of file takes the host
+      ** down after those frames (on_fail), with this cause. */
+      if (s->up && s->link != NULL && !s->link->failed) {
+        if (s->why[0] == '\0') snprintf(s->why, sizeof s->why, "%s", cause);
+        continue;
+      }
+      wd__brk_host_down(s, "%s", cause);
     }
   }
   maybe_finish(b);
@@ -1170,7 +1210,7 @@ static void on_prepare(uv_prepare_t *p) {
   int i;
   for (i = 0; i < b->nhosts; i++)
     if (b->hosts[i].up) wd_link_flush(b->hosts[i].link);
-  fflush(stdout);
+  wd__brk_out_flush(b);
 }
 
 static void btimer_closed(uv_handle_t *h) {
@@ -1180,8 +1220,9 @@ static void btimer_closed(uv_handle_t *h) {
 static void maybe_finish(wd_broker *b) {
   int i;
   if (!b->stopping || b->closed || b->ndying > 0) return;
+  /* Every host has exited and its link has been read to the end. */
   for (i = 0; i < b->nhosts; i++)
-    if (b->hosts[i].pid != 0) return;
+    if (b->hosts[i].pid != 0 || b->hosts[i].up) return;
   b->closed = 1;
   while (b->timers != NULL) {
     btimer *x = b->timers;
@@ -1207,6 +1248,7 @@ static void maybe_finish(wd_broker *b) {
   uv_close((uv_handle_t *)&b->flush, NULL);
   uv_close((uv_handle_t *)&b->killer, NULL);
   uv_close((uv_handle_t *)&b->watchdog, NULL);
+  wd__brk_out_stop(b);
 }
 
 /* {------ Watchdog ------
@@ -1413,7 +1455,9 @@ int wd_broker_new(const wd_manifest *m, const wd_broker_opts *o,
     wd_free(b);
     return WD_ENOMEM;
   }
-  if ((r = wd__brk_sec_open(b, err, errlen)) < 0) {
+  if ((r = wd__brk_sec_open(b, err, errlen)) < 0 ||
+      (r = wd__brk_out_open(b)) < 0) {
+    wd__brk_out_free(b);
     wd__brk_sec_close(b);
     lua_close(b->enc);
     wd_free(b->shipped);
@@ -1645,7 +1689,9 @@ void wd_broker_stop_on_signals(wd_broker *b) {
 /* }------ */
 
 int wd_broker_run(wd_broker *b) {
-  return uv_run(&b->loop, UV_RUN_DEFAULT);
+  int r = uv_run(&b->loop, UV_RUN_DEFAULT);
+  wd__brk_out_drain(b);
+  return r;
 }
 
 void wd_broker_kill_host(wd_broker *b, const char *host, const char *why) {
@@ -1720,6 +1766,7 @@ void wd_broker_free(wd_broker *b) {
                     "written\n");
   wd__brk_names_free(b);
   uv_loop_close(&b->loop);
+  wd__brk_out_free(b);
   sodium_free(b->master);
   wd_free(b->shipped);
   wd_free(b->hosts);

@@ -54,6 +54,8 @@ typedef struct hslot {
   struct fwd *rq_head, *rq_tail; /* requests it has not answered */
   int nlate;        /* requests it answers after their deadline */
   wd_link *link;
+  size_t out_bytes; /* what it printed that waits for stdout */
+  int out_paused;   /* its link is not read until that drains */
   char why[200];
   uint64_t gone_below; /* PIDs under this counter are of a dead
                           incarnation (set at the host's death) */
@@ -212,7 +214,10 @@ struct wd_broker {
   svc *svcs;
   int nsvcs;
   lua_State *enc;      /* encodes arguments and events the broker makes */
+  struct brk_out *out; /* standard output (broker_out.c) */
 };
+
+typedef struct brk_out brk_out;
 
 
 /* broker.c */
@@ -233,9 +238,18 @@ void wd__brk_answer(wd_broker *b, fwd *f, int32_t status, const char *s,
                     size_t n);
 int wd__brk_spawn_service(wd_broker *b, int idx, char *err, size_t errlen);
 
+int wd__brk_refuse_full(hslot *s, uint32_t req, hslot *t);
 int wd__brk_allow(hslot *s, uint32_t req, const char *pid, size_t pl,
                   const char *action, const char *res, size_t rl,
                   const char *target_host, const char *topic);
+
+/* broker_out.c */
+int wd__brk_out_open(wd_broker *b);
+void wd__brk_out_put(wd_broker *b, int slot, const char *s, size_t n);
+void wd__brk_out_flush(wd_broker *b);
+void wd__brk_out_stop(wd_broker *b);
+void wd__brk_out_drain(wd_broker *b);
+void wd__brk_out_free(wd_broker *b);
 
 /* broker_reg.c */
 name *wd__brk_name_get(wd_broker *b, const char *nm, size_t n);

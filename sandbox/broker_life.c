@@ -387,6 +387,7 @@ int wd__brk_req_life(hslot *s, uint32_t req, uint8_t op, wd_cur *c) {
   if ((op == WD_OP_MONITOR || op == WD_OP_LINK) && ts != (int)(s - b->hosts) &&
       !wd__brk_watch_room(s, req))
     return 0;
+  if (wd__brk_refuse_full(s, req, &b->hosts[ts])) return 0;
   /* UNMONITOR and UNLINK take the watch off when the target's host has
   ** (wd__brk_after_reply): until then it may still send along it. */
   f = wd__brk_fwd_new(b, (int)(s - b->hosts), req, ts);

@@ -6,6 +6,7 @@
 ** Runs in: host (pre-sandbox until wd_sbx_confine returns, then sandboxed).
 */
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,10 @@ typedef struct hostctx {
   uv_timer_t beat;
   const char *id;
   int inited;
+  int exiting;                /* leave once the link has drained */
+  volatile sig_atomic_t busy; /* a record is being written (io_begin to
+                                 io_end) or the link flushed: the tick's
+                                 urgent flush must not touch it */
 } hostctx;
 
 static void die(const char *id, const char *what) __attribute__((noreturn));
@@ -37,15 +42,49 @@ static void die(const char *id, const char *what) {
   _exit(111);
 }
 
+/* The link is the host's own business but for the tick's urgent flush,
+** which runs in a signal handler: 'busy' brackets every other use. (A
+** record left half-written by an error would leave it set until the next
+** record: the urgent flush then waits, which is safe.) */
+static void enter(hostctx *c) {
+  c->busy = 1;
+  atomic_signal_fence(memory_order_seq_cst);
+}
+
+static void leave(hostctx *c) {
+  atomic_signal_fence(memory_order_seq_cst);
+  c->busy = 0;
+}
+
 static wd_buf *io_begin(void *ud, uint8_t rtype, size_t *start) {
   hostctx *c = ud;
+  enter(c);
   *start = wd_link_rec_begin(&c->link, rtype);
   return &c->link.batch;
 }
 
 static int io_end(void *ud, size_t start) {
   hostctx *c = ud;
-  return wd_link_rec_end(&c->link, start);
+  int r = wd_link_rec_end(&c->link, start);
+  leave(c);
+  return r;
+}
+
+static size_t io_backlog(void *ud) {
+  hostctx *c = ud;
+  return wd_link_backlog(&c->link);
+}
+
+/* From the SIGVTALRM handler (lenv.c), while a process runs. */
+static void io_urgent(void *ud) {
+  hostctx *c = ud;
+  if (!c->busy) (void)wd_link_flush_nowait(&c->link);
+}
+
+static void on_drain(wd_link *l) {
+  hostctx *c = l->data;
+  if (c->exiting) _exit(0);
+  wd_host_wake(c->host);
 }
 
 static int on_rec(wd_link *l, uint8_t rtype, wd_cur *body) {
@@ -98,14 +137,20 @@ static void on_beat(uv_timer_t *t) {
 
 static void io_flush(void *ud) {
   hostctx *c = ud;
+  enter(c);
   wd_link_flush(&c->link);
+  leave(c);
 }
 
-/* Shutting down and no actor left: say goodbye and go. */
+/* Shutting down and no actor left: say goodbye and go, once everything
+** queued has gone (what processes printed last, their exits). */
 static void io_empty(void *ud) {
   hostctx *c = ud;
+  enter(c);
   wd_link_flush(&c->link);
-  _exit(0);
+  leave(c);
+  if (c->link.qhead == NULL) _exit(0);
+  c->exiting = 1; /* on_drain leaves */
 }
 
 static void on_fail(wd_link *l, int code, const char *why) {
@@ -181,11 +226,14 @@ void wd_host_main(const char *id, int fd) {
   c.link.data = &c;
   c.link.on_rec = on_rec;
   c.link.on_fail = on_fail;
+  c.link.on_drain = on_drain;
   io.ud = &c;
   io.begin = io_begin;
   io.end = io_end;
   io.empty = io_empty;
   io.flush = io_flush;
+  io.backlog = io_backlog;
+  io.urgent = io_urgent;
   if (wd_host_new(&c.loop, id, &io, &c.host) < 0) die(id, "host");
   uv_prepare_init(&c.loop, &c.flush);
   c.flush.data = &c;

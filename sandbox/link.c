@@ -28,17 +28,23 @@ static void link_fail(wd_link *l, int code, const char *why) {
 
 static void on_poll(uv_poll_t *h, int status, int events);
 
-/* Poll for 'ev'. uv_poll_start also sets the callback: it must be given
-** every time (a NULL one is called on the next event). */
-static int set_events(wd_link *l, unsigned ev) {
+/* Poll for what the link needs now: frames to read unless paused, room
+** to write while frames wait. uv_poll_start also sets the callback: it
+** must be given every time (a NULL one is called on the next event). */
+static int update_events(wd_link *l) {
+  unsigned ev = (l->paused ? 0u : (unsigned)UV_READABLE) |
+                (l->qhead != NULL ? (unsigned)UV_WRITABLE : 0u);
   if (l->failed || l->closing) return 0;
   if (ev == l->events) return 0;
   l->events = ev;
+  if (ev == 0) return uv_poll_stop(&l->poll) == 0 ? 0 : WD_EIO;
   return uv_poll_start(&l->poll, (int)ev, on_poll) == 0 ? 0 : WD_EIO;
 }
 
-/* Write queued frames until the socket would block. */
+/* Write queued frames until the socket would block. Returns 0 (all
+** gone), 1 (the socket is full) or a negative errno. */
 static int drain_queue(wd_link *l) {
+  int had = l->qhead != NULL;
   while (l->qhead != NULL) {
     wd_frameq *f = l->qhead;
     ssize_t n;
@@ -50,8 +56,10 @@ static int drain_queue(wd_link *l) {
     }
     l->qhead = f->next;
     if (l->qhead == NULL) l->qtail = NULL;
+    l->qbytes -= f->len;
     wd_free(f);
   }
+  if (had && l->on_drain) l->on_drain(l);
   return 0;
 }
 
@@ -93,6 +101,16 @@ int wd_link_init(uv_loop_t *loop, wd_link *l, int fd, const uint8_t ktx[32],
   return 0;
 }
 
+size_t wd_link_backlog(const wd_link *l) {
+  return l->qbytes + (l->sealed ? 0 : l->batch.len);
+}
+
+void wd_link_pause(wd_link *l, int on) {
+  if (l->paused == !!on) return;
+  l->paused = !!on;
+  if (update_events(l) < 0) link_fail(l, WD_EIO, "poll failed");
+}
+
 /*
 ** The batch is the frame being built: a non-empty batch starts with
 ** WD_IPC_HDRLEN bytes left for the header, and wd_link_flush seals it in
@@ -101,9 +119,31 @@ int wd_link_init(uv_loop_t *loop, wd_link *l, int fd, const uint8_t ktx[32],
 */
 #define PAYLOAD_LEN(l) ((l)->batch.len - WD_IPC_HDRLEN)
 
+static int enqueue(wd_link *l, const uint8_t *frame, size_t len);
+static int send_frame(wd_link *l, const uint8_t *frame, size_t len);
+
+/* A frame that wd_link_flush_nowait sealed in the batch but could not
+** send leaves now, or joins the queue: it goes before anything newer. */
+static void settle_sealed(wd_link *l) {
+  size_t flen = l->sealed;
+  int r;
+  if (flen == 0) return;
+  l->sealed = 0;
+  l->qbytes -= flen;
+  r = l->qhead == NULL ? send_frame(l, l->batch.p, flen) : 1;
+  if (r == 1 && enqueue(l, l->batch.p, flen) < 0) r = WD_ENOMEM;
+  wd_buf_reset(&l->batch);
+  if (r < 0)
+    link_fail(l, gone(r) ? 0 : r,
+              r == WD_ENOMEM ? "out of memory" : "write failed");
+  else if (r == 1)
+    (void)update_events(l);
+}
+
 /* Room for the header of a new batch. */
 static void batch_open(wd_link *l) {
   static const uint8_t room[WD_IPC_HDRLEN];
+  if (l->sealed) settle_sealed(l);
   if (l->batch.len == 0) wd_buf_put(&l->batch, room, sizeof room);
 }
 
@@ -147,6 +187,7 @@ static int enqueue(wd_link *l, const uint8_t *frame, size_t len) {
   if (l->qtail) l->qtail->next = f;
   else l->qhead = f;
   l->qtail = f;
+  l->qbytes += len;
   return 0;
 }
 
@@ -163,12 +204,46 @@ static int send_frame(wd_link *l, const uint8_t *frame, size_t len) {
   return 0;
 }
 
+int wd_link_flush_nowait(wd_link *l) {
+  size_t plen, flen;
+  int r, saved = errno;
+  if (l->failed || l->closing || l->sealed || l->qhead != NULL ||
+      l->batch.len <= WD_IPC_HDRLEN || l->batch.err != 0 ||
+      l->batch.cap - l->batch.len < WD_IPC_TAGLEN)
+    return 0;
+  plen = PAYLOAD_LEN(l);
+  flen = WD_IPC_OVERHEAD + plen;
+  if (wd_ipc_seal_parts(&l->ipc, WD_F_BATCH, l->batch.p + WD_IPC_HDRLEN, plen,
+                        l->batch.p, l->batch.p + WD_IPC_HDRLEN + plen) < 0)
+    return 0;
+  l->frames_out++;
+  l->bytes_out += flen;
+  r = send_frame(l, l->batch.p, flen);
+  errno = saved;
+  if (r == 0) {
+    l->batch.len = 0;
+    return 1;
+  }
+  /* Sealed, so it must leave (the sequence number is spent): it waits in
+  ** the batch, and an error is the next flush's to report. */
+  l->batch.len = flen;
+  l->sealed = flen;
+  l->qbytes += flen;
+  return 0;
+}
+
 int wd_link_flush(wd_link *l) {
   size_t plen, flen;
   int r;
   if (l->failed || l->closing) {
     wd_buf_reset(&l->batch);
+    l->qbytes -= l->sealed;
+    l->sealed = 0;
     return l->failed ? WD_EIO : 0;
+  }
+  if (l->sealed) {
+    settle_sealed(l);
+    if (l->failed) return WD_EIO;
   }
   if (l->batch.len > WD_IPC_HDRLEN) {
     plen = PAYLOAD_LEN(l);
@@ -206,7 +281,7 @@ int wd_link_flush(wd_link *l) {
     link_fail(l, gone(r) ? 0 : r, "write failed");
     return r;
   }
-  return set_events(l, r == 1 ? UV_READABLE | UV_WRITABLE : UV_READABLE);
+  return update_events(l);
 }
 
 /* Verify one datagram and hand its records to the owner. */
@@ -240,6 +315,7 @@ static int handle_frame(wd_link *l, const uint8_t *p, size_t n) {
 
 static void on_poll(uv_poll_t *h, int status, int events) {
   wd_link *l = h->data;
+  size_t got;
   int i;
   /* A peer that died with frames unread shows as a poll error or a reset
   ** connection: that is the end of the link (code 0), not a bad frame, so
@@ -254,11 +330,21 @@ static void on_poll(uv_poll_t *h, int status, int events) {
       link_fail(l, gone(r) ? 0 : r, "write failed");
       return;
     }
-    set_events(l, r == 1 ? UV_READABLE | UV_WRITABLE : UV_READABLE);
+    if (update_events(l) < 0) {
+      link_fail(l, WD_EIO, "poll failed");
+      return;
+    }
   }
   if (!(events & UV_READABLE)) return;
-  /* Bounded per wakeup so one busy peer cannot starve the others. */
-  for (i = 0; i < 64 && !l->failed && !l->closing; i++) {
+  /* Bounded per wakeup, in frames and in bytes (at least one frame), so
+  ** that one busy peer cannot starve the others, nor one peer's big
+  ** frames the small ones of the others: the poll is level-triggered, so
+  ** what is left comes back on the next turn of the loop, after the
+  ** other links had theirs. A pause from a record stops reading after
+  ** its frame. */
+  for (i = 0, got = 0; i < WD_LINK_READ_FRAMES && got < WD_LINK_BATCH_SOFT &&
+                       !l->failed && !l->closing && !l->paused;
+       i++) {
     ssize_t n;
     do n = recv(l->fd, l->rbuf, l->rcap, MSG_DONTWAIT | MSG_TRUNC);
     while (n == -1 && errno == EINTR);
@@ -275,6 +361,7 @@ static void on_poll(uv_poll_t *h, int status, int events) {
       link_fail(l, WD_ETOOBIG, "frame larger than the maximum");
       return;
     }
+    got += (size_t)n;
     if (handle_frame(l, l->rbuf, (size_t)n) < 0) return;
   }
 }
@@ -289,6 +376,8 @@ void wd_link_close(wd_link *l, uv_close_cb cb) {
     wd_free(f);
   }
   l->qtail = NULL;
+  l->qbytes = 0;
+  l->sealed = 0;
   wd_ipc_close(&l->ipc);
   wd_buf_close(&l->batch);
   wd_free(l->rbuf);

@@ -25,6 +25,15 @@ typedef struct wd_host_io {
   /* Send what is queued now (before actors run, so that replies already
   ** made are not lost if an actor then crashes the host). */
   void (*flush)(void *ud);
+  /* Optional: bytes that wait to leave. Past the host's 'link_queue' the
+  ** host runs no process until wd_host_wake. */
+  size_t (*backlog)(void *ud);
+  /* Optional, called from a signal handler while a process has run for a
+  ** while without coming back (a tick of CPU time): send what is queued
+  ** if that can be done without blocking, allocating, or touching a
+  ** record being written, so that what a process printed is not lost if
+  ** its host is killed before the turn ends. */
+  void (*urgent)(void *ud);
 } wd_host_io;
 
 /* Limits, from the process.host entry of the manifest. */
@@ -36,6 +45,9 @@ typedef struct wd_hlimits {
   uint64_t slice_ns;      /* run time before a busy actor is preempted */
   uint64_t cpu_ns;        /* total CPU per actor, 0 = unlimited */
   uint64_t spawn_rate;    /* spawns per second on the host, 0 = unlimited */
+  uint64_t mailbox_bytes; /* bytes queued in all mailboxes, 0 = unlimited */
+  uint64_t link_queue;    /* bytes of frames waiting for the link before
+                             the host stops running processes, 0 = none */
 } wd_hlimits;
 
 /* Create a host on 'loop' named 'id'. The INIT record body (see broker.c)
@@ -68,5 +80,7 @@ void wd_host_stop(wd_host *h);
 void wd_host_free(wd_host *h);
 /* Number of live actors. */
 size_t wd_host_count(const wd_host *h);
+/* The link has room again (io.backlog went down): run processes. */
+void wd_host_wake(wd_host *h);
 
 #endif

@@ -33,6 +33,9 @@
 #define WD_HOST_DEFAULT_MAX_WATCHES   100000
 #define WD_HOST_DEFAULT_LIVENESS_NS   5000000000ll  /* 5s */
 #define WD_HOST_DEFAULT_REQUEST_NS    10000000000ll /* 10s */
+#define WD_HOST_DEFAULT_MAILBOX_BYTES (64ull << 20) /* bytes, whole host */
+#define WD_HOST_DEFAULT_LINK_QUEUE    (64ull << 20) /* bytes, per direction */
+#define WD_HOST_DEFAULT_OUTPUT_BUFFER (1ull << 20)  /* bytes */
 
 /* process.service lifecycle: defaults when a key is absent. */
 #define WD_SVC_DEFAULT_START_TIMEOUT_NS    10000000000ll /* 10s */
@@ -105,6 +108,9 @@ typedef struct wd_host_limits {
   int64_t max_names;        /* names its processes may hold, 0: no bound */
   int64_t max_watches;      /* cross-host monitors, links and exec waits
                                its processes may hold, 0: no bound */
+  uint64_t mailbox_bytes;   /* bytes queued in all mailboxes of the host */
+  uint64_t link_queue;      /* frames waiting for the link, each way */
+  uint64_t output_buffer;   /* printed bytes the broker holds for stdout */
 } wd_host_limits;
 
 typedef struct wd_host_conf {

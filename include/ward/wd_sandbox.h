@@ -50,8 +50,13 @@ int wd_broker_new(const wd_manifest *m, const wd_broker_opts *o,
 int wd_broker_spawn_root(wd_broker *b, const char *entry, const char *host,
                          const char *const *args, int nargs, wd_root_cb cb,
                          void *ud, char *err, size_t errlen);
-/* Run the loop until wd_broker_stop has finished. */
+/* Run the loop until wd_broker_stop has finished, then write out what
+** waits for standard output (blocking). */
 int wd_broker_run(wd_broker *b);
+/* Put a line of ward's own on standard output, after what scripts printed
+** so far, without blocking the broker (during wd_broker_run). */
+void wd_broker_printf(wd_broker *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 /* Ask every host to stop: every process gets CANCEL with the shutdown
 ** deadline and is terminated when it passes; the loop ends when all hosts
 ** have exited. */

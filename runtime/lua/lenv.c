@@ -177,6 +177,9 @@ static void on_tick(int sig) {
   a->cpu_ns += d;
   g_run_ns = n = g_run_ns + d;
   if (n < g_slice_ns && !over_budget(a)) return;
+  /* A long run may never come back (a C function looping until the turn
+  ** deadline kills the host): send what it printed so far now. */
+  if (a->h->io.urgent) a->h->io.urgent(a->h->io.ud);
   /* lua_sethook walks every call frame of the thread to set its trap: on
   ** a stack 200,000 calls deep that takes longer than a tick, so never
   ** arm a count hook that is armed already, and leave a thread waiting
@@ -410,24 +413,64 @@ static int env_tostring(lua_State *L) {
 
 /* }====== */
 
+/* What print writes travels as PRINT records of at most PRINT_CHUNK bytes
+** each (the broker writes their bytes as they come, so a line split over
+** several is still one line): a print of any length fits the link. */
+#define PRINT_CHUNK (1u << 20)
+
+typedef struct prec {
+  wd_host *h;
+  wd_buf *b;
+  size_t st, lenpos, before;
+} prec;
+
+static void prec_open(prec *r) {
+  r->b = r->h->io.begin(r->h->io.ud, WD_R_PRINT, &r->st);
+  r->lenpos = r->b->len;
+  wd_buf_put_u32(r->b, 0);
+  r->before = r->b->len;
+}
+
+static void prec_close(prec *r) {
+  wd_buf_patch_u32(r->b, r->lenpos, (uint32_t)(r->b->len - r->before));
+  (void)r->h->io.end(r->h->io.ud, r->st);
+}
+
+static void prec_put(prec *r, const char *s, size_t n) {
+  while (n > 0) {
+    size_t room = PRINT_CHUNK - (r->b->len - r->before);
+    size_t k = n < room ? n : room;
+    if (room == 0) {
+      prec_close(r);
+      prec_open(r);
+      continue;
+    }
+    wd_buf_put(r->b, s, k);
+    s += k;
+    n -= k;
+  }
+}
+
 static int env_print(lua_State *L) {
   actor *a = ACTOR(L);
   int n = lua_gettop(L), i;
-  size_t st, len;
-  wd_buf *b = a->h->io.begin(a->h->io.ud, WD_R_PRINT, &st);
-  size_t lenpos = b->len;
-  size_t before;
-  wd_buf_put_u32(b, 0);
-  before = b->len;
+  size_t len;
+  prec r;
+  /* Every argument becomes text first: a __tostring may raise, and no
+  ** Lua may run inside a record (a half-written record is a bad frame,
+  ** for which the broker kills the host). */
+  luaL_checkstack(L, n, "too many arguments to print");
+  for (i = 1; i <= n; i++)
+    env_tolstring(L, i, NULL);
+  r.h = a->h;
+  prec_open(&r);
   for (i = 1; i <= n; i++) {
-    const char *s = env_tolstring(L, i, &len);
-    if (i > 1) wd_buf_put_u8(b, '\t');
-    wd_buf_put(b, s, len);
-    lua_pop(L, 1);
+    const char *s = lua_tolstring(L, n + i, &len);
+    if (i > 1) prec_put(&r, "\t", 1);
+    prec_put(&r, s, len);
   }
-  wd_buf_put_u8(b, '\n');
-  wd_buf_patch_u32(b, lenpos, (uint32_t)(b->len - before));
-  (void)a->h->io.end(a->h->io.ud, st);
+  prec_put(&r, "\n", 1);
+  prec_close(&r);
   return 0;
 }
 
@@ -1499,7 +1542,7 @@ int wd__env_upgrade(actor *a, char *err, size_t errlen) {
     uv_timer_stop(&t->h);
     wd__tmr_stop(t);
   }
-  wd_mbox_init(&keep, 0);
+  wd__mbox_init(a, &keep);
   while ((s = a->subs) != NULL) {
     a->subs = s->next;
     while ((m = wd_mbox_pop(&s->q)) != NULL) wd_mbox_push_force(&keep, m);

@@ -357,7 +357,7 @@ int wd__host_spawn_local(wd_host *h, entry *e, const spawnopt *o,
     return r;
   }
   a->pidlen = (size_t)r;
-  wd_mbox_init(&a->pending, 0);
+  wd__mbox_init(a, &a->pending);
   if ((r = wd__env_new(a)) < 0) {
     wd__sec_unbind(a);
     wd_free(a->ctx);
@@ -800,6 +800,18 @@ static int run_one(actor *a) {
   return 0;
 }
 
+/* Is the link to the broker backed up past 'link_queue'? Then the host's
+** processes wait (what they would send has nowhere to go but this host's
+** memory) until it drains and wd_host_wake runs them again. */
+static int backed_up(wd_host *h) {
+  return h->lim.link_queue != 0 && h->io.backlog != NULL &&
+         h->io.backlog(h->io.ud) >= h->lim.link_queue;
+}
+
+void wd_host_wake(wd_host *h) {
+  wake_loop(h);
+}
+
 /* One turn: run the ready actors in order, each until it blocks, yields
 ** or is preempted, and come back to the loop (I/O, timers, the heartbeat)
 ** at the first preemption or once a preemption tick (at most a quarter
@@ -813,6 +825,11 @@ static void on_idle(uv_idle_t *idle) {
   unsigned long t0 = wd__preempt_ticks();
   actor *late = h->rq_late; /* compared, never followed */
   if (h->io.flush) h->io.flush(h->io.ud);
+  if (backed_up(h)) {
+    uv_idle_stop(&h->idle);
+    h->idle_on = 0;
+    return;
+  }
   rq_undefer(h);
   while (h->rq_head != NULL) {
     actor *a = h->rq_head;
@@ -842,13 +859,42 @@ static void on_idle(uv_idle_t *idle) {
 
 /* {====== Delivery ====== */
 
+/* An empty queue of 'a': every queue of an actor counts in its host's
+** total, whose byte bound is the host's 'mailbox_bytes'. */
+void wd__mbox_init(actor *a, wd_mbox *q) {
+  wd_mbox_init(q, 0);
+  wd_mbox_bound(q, 0, &a->h->mq);
+}
+
+/* Is there room in the mailbox of 'a' for one more message taking 'size'
+** bytes (wd_msg_size)? Returns 0 or WD_EMBOXFULL: 'a' holds 'mailbox'
+** messages, or the host's mailboxes would hold more than 'mailbox_bytes'. */
+static int room_for(actor *a, size_t size) {
+  const wd_mtotal *t = &a->h->mq;
+  if (a->h->lim.mailbox && a->nqueued >= a->h->lim.mailbox) return WD_EMBOXFULL;
+  if (t->max_bytes != 0 &&
+      (size > t->max_bytes || t->bytes > t->max_bytes - size))
+    return WD_EMBOXFULL;
+  return 0;
+}
+
+/* The same for a message whose strings and payload take 'bytes' (an event
+** before it is made). */
+int wd__actor_room(actor *a, size_t bytes) {
+  return room_for(a, bytes + sizeof(wd_msg) + 2);
+}
+
 /* Route 'm' into a subscription or the pending queue of 'a' (reference
 ** §2.3): exact topic, else the inbox unless the topic starts with '@',
-** else pending until a subscription appears. */
+** else pending until a subscription appears. Unless 'force', 'm' is new:
+** it must fit the actor's count bound and the host's byte bound (the
+** bytes of every queued message count against the host, so a process
+** that never reads cannot take its host past its limits), and it is
+** counted. With 'force' it is never refused: a message moved between
+** queues, or one accepted already (the caller counts it). */
 int wd__actor_route(actor *a, wd_msg *m, int force) {
   sub *s;
-  if (!force && a->h->lim.mailbox && a->nqueued >= a->h->lim.mailbox)
-    return WD_EMBOXFULL;
+  if (!force && room_for(a, wd_msg_size(m)) < 0) return WD_EMBOXFULL;
   for (s = a->subs; s != NULL; s = s->next)
     if (s->topic != NULL && strcmp(s->topic, m->topic) == 0) break;
   if (s == NULL && m->topic[0] != '@') s = a->inbox;
@@ -867,7 +913,7 @@ int wd__actor_route(actor *a, wd_msg *m, int force) {
 void wd__actor_reroute(actor *a, sub *from) {
   wd_mbox old = a->pending;
   wd_msg *m;
-  wd_mbox_init(&a->pending, 0);
+  wd__mbox_init(a, &a->pending);
   if (from != NULL) {
     while ((m = wd_mbox_pop(&from->q)) != NULL) wd__actor_route(a, m, 1);
   }
@@ -901,6 +947,8 @@ int wd_host_new(uv_loop_t *loop, const char *id, const wd_host_io *io,
   h->lim.max_payload = 4u << 20;
   h->lim.max_processes = 100000;
   h->lim.slice_ns = 10000000;
+  h->lim.mailbox_bytes = 64u << 20;
+  h->mq.max_bytes = 64u << 20;
   wd_buf_init(&h->scratch, 0);
   wd_buf_init(&h->evbuf[0], 0);
   wd_buf_init(&h->evbuf[1], 0);
@@ -993,16 +1041,18 @@ int wd_host_init(wd_host *h, wd_cur *c) {
   int r = 0;
   r = r || wd_cur_u64(c, &h->lim.memory) || wd_cur_u64(c, &h->lim.mailbox) ||
       wd_cur_u64(c, &h->lim.max_payload) ||
-      wd_cur_u64(c, &h->lim.max_processes) ||
-      wd_cur_u64(c, &h->lim.slice_ns) || wd_cur_u64(c, &h->lim.cpu_ns) ||
-      wd_cur_u64(c, &h->lim.spawn_rate) ||
-      wd_cur_u32(c, &n);
+      wd_cur_u64(c, &h->lim.max_processes) || wd_cur_u64(c, &h->lim.slice_ns) ||
+      wd_cur_u64(c, &h->lim.cpu_ns) || wd_cur_u64(c, &h->lim.spawn_rate) ||
+      wd_cur_u64(c, &h->lim.mailbox_bytes) ||
+      wd_cur_u64(c, &h->lim.link_queue) || wd_cur_u32(c, &n);
   if (r) return WD_EBADFRAME;
   if (n > 100000) return WD_EBADFRAME;
   for (i = 0; i < n; i++)
     if ((r = entry_add(h, c)) < 0) return r;
   if (h->lim.slice_ns == 0) h->lim.slice_ns = 10000000;
   wd__preempt_config(h->lim.slice_ns);
+  h->mq.max_bytes =
+      h->lim.mailbox_bytes > SIZE_MAX ? SIZE_MAX : (size_t)h->lim.mailbox_bytes;
   return wd__sec_init(h, c);
 }
 

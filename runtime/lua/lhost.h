@@ -178,7 +178,8 @@ struct actor {
   int doomed;           /* set: over its CPU budget, or too long inside a
                            C call; no more Lua of it runs (lenv.c) */
   char doom_msg[128];
-  wd_mbox pending;      /* messages no subscription took yet */
+  wd_mbox pending;      /* messages no subscription took yet (every
+                           queue of the actor counts in h->mq) */
   wd_msg *decoding;     /* message being decoded (freed if that raises) */
   size_t nqueued;       /* all undelivered messages, pending and subs */
   sub *subs;
@@ -246,6 +247,8 @@ struct wd_host {
   int pid_requested;
   pend *pend[PEND_BUCKETS];
   uint32_t next_req;
+  wd_mtotal mq;         /* what every mailbox of the host holds, bounded
+                           by lim.mailbox_bytes */
   wd_buf scratch;       /* codec output for one send */
   wd_buf evbuf[2];      /* an exit's EXIT and LINK_DOWN events (llife.c) */
   lua_State *compiler;  /* scratch state that compiles entries */
@@ -300,6 +303,8 @@ int wd__host_request(wd_host *h, task *t, uint8_t op, wd_buf **body,
 int wd__host_request_end(wd_host *h, size_t start);
 actor *wd__actor_of(lua_State *L);
 int wd__actor_route(actor *a, wd_msg *m, int force);
+int wd__actor_room(actor *a, size_t bytes);
+void wd__mbox_init(actor *a, wd_mbox *q);
 void wd__actor_reroute(actor *a, sub *from);
 uint64_t wd__host_now_ns(void);
 int64_t wd__host_now_s(void);

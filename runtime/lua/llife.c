@@ -575,8 +575,9 @@ int wd__host_req_life(wd_host *h, uint8_t op, wd_cur *c, uint32_t req) {
       case WD_OP_TERMINATE:
         wd__actor_kill(a, "process terminated");
         break;
-      case WD_OP_CANCEL:
-        wd__event_in(h, WD_EV_CANCEL, from, fl, dest, dl, deadline, p, n);
+      case WD_OP_CANCEL: /* refused when the mailbox is full */
+        if ((r = wd__actor_room(a, fl + 7 + n)) == 0)
+          wd__event_in(h, WD_EV_CANCEL, from, fl, dest, dl, deadline, p, n);
         break;
       default:
         return WD_EBADFRAME;

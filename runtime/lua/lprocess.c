@@ -444,6 +444,9 @@ static int process_cancel(lua_State *L) {
   if (remote)
     return life_remote(L, a, WD_OP_CANCEL, "cancel", dest, dl, deadline,
                        &a->h->scratch);
+  /* A CANCEL is queued like a message: refused when the mailbox is full. */
+  if (wd__actor_room(t, a->pidlen + 7 + a->h->scratch.len) < 0)
+    return wd_lerr_pushf(L, WD_EMBOXFULL, "mailbox full: %s", dest);
   wd__event_in(a->h, WD_EV_CANCEL, a->pid, a->pidlen, t->pid, t->pidlen,
                deadline, a->h->scratch.p, a->h->scratch.len);
   lua_pushboolean(L, 1);
@@ -721,7 +724,7 @@ static void subscribe(lua_State *L, actor *a, const char *topic,
   s->ch = ch;
   s->ch->sub = s;
   s->msgmode = msgmode;
-  wd_mbox_init(&s->q, 0);
+  wd__mbox_init(a, &s->q);
   lua_pushvalue(L, -1);
   s->chref = luaL_ref(L, LUA_REGISTRYINDEX);
   s->next = a->subs;

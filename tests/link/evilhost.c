@@ -191,10 +191,13 @@ static int note_entry(wd_cur *c) {
   return 0;
 }
 
+/* The limits before the entries in INIT (broker.c 'send_init'). */
+#define INIT_LIMITS 9
+
 static void note_init(wd_cur *c) {
   uint64_t skip;
   uint32_t n, i;
-  for (i = 0; i < 7; i++)
+  for (i = 0; i < INIT_LIMITS; i++)
     if (wd_cur_u64(c, &skip)) fail(3, "bad INIT");
   if (wd_cur_u32(c, &n)) fail(3, "bad INIT");
   for (i = 0; i < n; i++)

@@ -155,6 +155,7 @@ typedef struct rig {
   wd_host *h;
   wd_buf out;     /* records the host wrote: u8 type, u32 length, body */
   uint32_t req;   /* the last request number used */
+  size_t backlog; /* what io.backlog says waits on the link */
 } rig;
 
 typedef struct exitrec {
@@ -177,6 +178,11 @@ static int io_end(void *ud, size_t start) {
   rig *r = ud;
   wd_buf_patch_u32(&r->out, start + 1, (uint32_t)(r->out.len - start - 5));
   return 0;
+}
+
+static size_t io_backlog(void *ud) {
+  rig *r = ud;
+  return r->backlog;
 }
 
 /* The record at '*off' (advanced past it): 1 with its type and body, 0
@@ -230,6 +236,7 @@ static void rig_open_cpu(rig *r, uint64_t memory, uint64_t cpu_ns) {
   io.ud = r;
   io.begin = io_begin;
   io.end = io_end;
+  io.backlog = io_backlog;
   assert_int_equal(wd_host_new(&r->loop, "pt", &io, &r->h), 0);
   wd_buf_init(&init, 0);
   wd_buf_put_u64(&init, memory);
@@ -239,6 +246,8 @@ static void rig_open_cpu(rig *r, uint64_t memory, uint64_t cpu_ns) {
   wd_buf_put_u64(&init, 10000000);  /* slice_ns */
   wd_buf_put_u64(&init, cpu_ns);    /* cpu_ns */
   wd_buf_put_u64(&init, 0);         /* spawn_rate */
+  wd_buf_put_u64(&init, 64u << 20); /* mailbox_bytes */
+  wd_buf_put_u64(&init, 1u << 20);  /* link_queue */
   wd_buf_put_u32(&init, 4);
   put_entry(&init, "lib", lib_src, 1, NULL);
   put_entry(&init, "a", a_src, 0, "lib");
@@ -821,6 +830,31 @@ static void test_watch_target_ends_first(void **state) {
 
 /* }====== */
 
+/* A host whose link to the broker is backed up past its link_queue runs no
+** process until wd_host_wake (issue 11): what they would send could only
+** pile up in the host's memory. */
+static void test_host_waits_while_its_link_is_backed_up(void **state) {
+  rig *r = *state;
+  exitrec e;
+  uint64_t id;
+  size_t off = 0;
+  uint8_t type;
+  wd_cur c;
+  int i;
+  rig_open(r, 64u << 20);
+  r->backlog = 2u << 20;
+  id = spawn(r, "a", "t", "", "check");
+  for (i = 0; i < 1000; i++)
+    uv_run(&r->loop, UV_RUN_NOWAIT);
+  while (next_rec(r, &off, &type, &c))
+    assert_int_not_equal(type, WD_R_EXIT);
+  r->backlog = (1u << 20) - 1; /* under the bound: it runs once woken */
+  wd_host_wake(r->h);
+  wait_exit(r, id, &e);
+  assert_true(e.flags & WD_EXIT_OK);
+  exit_free(&e);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void) {
@@ -836,6 +870,7 @@ int main(void) {
     T(test_watch_monitors_go_with_their_watcher),
     T(test_watch_exec_waits_go_with_their_watcher),
     T(test_watch_target_ends_first),
+    T(test_host_waits_while_its_link_is_backed_up),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -308,6 +308,23 @@ static void test_manifest_load_string_with_basedir_reads_source(void **state) {
   wd_manifest_free(m);
 }
 
+/* The queue bounds of issue 11: sizes, and zero is refused like any size. */
+static void test_manifest_host_queue_bounds_are_sizes(void **state) {
+  wd_manifest *m = load_str(HEAD "  - {name: h, kind: process.host, host: "
+                                 "{mailbox_bytes: 8MiB, link_queue: 2MiB, "
+                                 "output_buffer: 64KiB}}\n",
+                            0);
+  const wd_host_conf *h = &wd_manifest_find(m, "app:h")->u.host;
+  (void)state;
+  assert_int_equal(h->limits.mailbox_bytes, 8u << 20);
+  assert_int_equal(h->limits.link_queue, 2u << 20);
+  assert_int_equal(h->limits.output_buffer, 64u << 10);
+  wd_manifest_free(m);
+  str_error(HEAD "  - {name: h, kind: process.host, host: {link_queue: 0}}\n",
+            "t.yaml:3:54: entry 'h': 'host.link_queue' must be greater than "
+            "zero");
+}
+
 static void test_manifest_host_without_options_gets_defaults(void **state) {
   wd_manifest *m = load_str(HEAD "  - {name: h, kind: process.host}\n", 0);
   const wd_host_conf *h = &wd_manifest_find(m, "app:h")->u.host;
@@ -323,6 +340,9 @@ static void test_manifest_host_without_options_gets_defaults(void **state) {
   assert_int_equal(h->limits.request_ns, 10000000000ll);
   assert_int_equal(h->limits.address_space, 4ull << 30);
   assert_int_equal(h->limits.spawn_rate, 0);
+  assert_int_equal(h->limits.mailbox_bytes, 64u << 20);
+  assert_int_equal(h->limits.link_queue, 64u << 20);
+  assert_int_equal(h->limits.output_buffer, 1u << 20);
   assert_int_equal(h->restart, 0);
   assert_int_equal(h->auto_start, 0);
   assert_int_equal(h->sandbox_require, WD_SANDBOX_UNSET);
@@ -629,7 +649,8 @@ static void test_manifest_unknown_host_option_is_refused(void **state) {
             "t.yaml:6:7: entry 'h': unknown key 'memroy' in 'host' (expected "
             "one of: max_processes, memory, mailbox, max_payload, cpu, slice, "
             "turn_deadline, liveness, request_timeout, address_space, "
-            "spawn_rate, max_names, max_watches, workers, queue_size, "
+            "spawn_rate, max_names, max_watches, mailbox_bytes, link_queue, "
+            "output_buffer, workers, queue_size, "
             "local_queue_size)");
 }
 
@@ -1087,6 +1108,7 @@ int main(void) {
     T(test_manifest_load_string_without_basedir_reads_no_source),
     T(test_manifest_load_string_with_basedir_reads_source),
     T(test_manifest_host_without_options_gets_defaults),
+    T(test_manifest_host_queue_bounds_are_sizes),
     T(test_manifest_service_without_lifecycle_gets_defaults),
     T(test_manifest_durations_parse_go_syntax),
     T(test_manifest_bad_durations_are_refused),
