@@ -5,8 +5,7 @@
 --   sink                     receives and drops everything (1 MiB flood)
 --   flood1m                  sends 1 MiB strings to PEER (a sink), from
 --                            C coroutines (C sends in flight)
---   print                    prints 200-byte lines from C coroutines, at
---                            most PRINT_MAX of them
+--   print                    prints 200-byte lines from C coroutines
 --   names                    registers new names (and looks one up) from
 --                            C coroutines, up to NAMES_MAX names
 --   churn                    spawn_monitored nb:exit_now on host PEER and
@@ -21,7 +20,6 @@ local C = 4               -- coroutines per flood
 local SORT_N, SORT_WORK = 4000, 300
 local GSUB_LEN, GSUB_WORK = 20000, 300
 local NAMES_MAX = 200000  -- names per flooding process
-local PRINT_MAX = 1000000 -- lines per printing process (200 MB)
 
 local function spin(k) for _ = 1, k do end end
 
@@ -87,11 +85,7 @@ function floods.flood1m(secs, peer)
 end
 function floods.print(secs)
   local line = string.rep("p", 199)
-  local per = PRINT_MAX // C
-  return flood(secs, function(_, i)
-    if i > per then return false end
-    print(line)
-  end)
+  return flood(secs, function() print(line) end)
 end
 function floods.names(secs)
   local reg, lookup = process.registry.register, process.registry.lookup

@@ -1,4 +1,4 @@
--- Noisy neighbours: main(LOAD, N, SECS [, GAP]). Starts the victim's two
+-- Noisy neighbours: main(LOAD, N, SECS [, GAP [, OUT]]). Starts the victim's two
 -- pingers (same host: nb:v1 <-> nb:v1; other host: nb:v3 <-> nb:v2),
 -- waits until both are warm, starts the attacker's LOAD, lets it run for
 -- a moment, then has both pingers measure up to N round trips, GAP apart
@@ -6,6 +6,9 @@
 --   FIGURE same|other N P50_MS P99_MS MAX_MS WAKE_P99_MS [error...]
 -- "NOTE ..." lines for what the loads report, and "DIED same|other why"
 -- when a pinger or its echo did not come back. Every wait has a guard.
+-- With OUT "error" these lines are not printed but returned as the
+-- entry's failure message, which ward writes to stderr: bench/neighbours.sh
+-- sends ward's stdout to /dev/null, where the print flood goes.
 local time = require("time")
 
 local SETTLE = "500ms"   -- load running before the measurement starts
@@ -23,7 +26,11 @@ local LOADS = {
   churn = { { "churn", "nb:a1", "nb:a2" }, { "churn", "nb:a2", "nb:a1" } },
 }
 
-return { main = function(load, n, secs, gap)
+return { main = function(load, n, secs, gap, outmode)
+  local lines = {}
+  local function say(s)
+    if outmode == "error" then lines[#lines + 1] = s else print(s) end
+  end
   local plan = LOADS[load]
   if not plan then error("unknown load " .. tostring(load)) end
   n = math.tointeger(tonumber(n)) or 2000
@@ -53,7 +60,7 @@ return { main = function(load, n, secs, gap)
       if r.channel == ch then
         on_value(r.value)
       elseif r.channel == notes then
-        print("NOTE " .. tostring(r.value))
+        say("NOTE " .. tostring(r.value))
       elseif r.channel == ev then
         local e = r.value
         if e.kind == EXIT then
@@ -62,7 +69,7 @@ return { main = function(load, n, secs, gap)
             out[tag] = "DIED " .. tag .. " " ..
               tostring(e.result and e.result.error or "returned early")
           elseif loads[e.from] and e.result and e.result.error then
-            print("NOTE load " .. loads[e.from] .. " ended: " ..
+            say("NOTE load " .. loads[e.from] .. " ended: " ..
                   tostring(e.result.error))
           end
         end
@@ -76,7 +83,7 @@ return { main = function(load, n, secs, gap)
     return (set.same or out.same) and (set.other or out.other) end end
 
   if not wait_for(ready, "30s", function(tag) got[tag] = true end, both(got)) then
-    print("NOTE pingers not ready within 30s")
+    say("NOTE pingers not ready within 30s")
   end
 
   -- The attacker: another actor (and tenant) in its own scope.
@@ -102,17 +109,18 @@ return { main = function(load, n, secs, gap)
   local res = {}
   if not wait_for(results, math.floor((secs + 20) * 1e9),
                   function(r) res[r.tag] = r end, both(res)) then
-    print("NOTE no result within " .. (secs + 20) .. "s")
+    say("NOTE no result within " .. (secs + 20) .. "s")
   end
   for _, tag in ipairs({ "same", "other" }) do
     local r = res[tag]
     if r then
-      print(string.format("FIGURE %s %d %.3f %.3f %.3f %.3f%s", tag, r.n,
+      say(string.format("FIGURE %s %d %.3f %.3f %.3f %.3f%s", tag, r.n,
         r.p50 / 1e6, r.p99 / 1e6, r.max / 1e6, r.wake / 1e6,
         r.err and (" " .. r.err) or ""))
     else
-      print(out[tag] or ("DIED " .. tag .. " no result"))
+      say(out[tag] or ("DIED " .. tag .. " no result"))
     end
   end
+  if outmode == "error" then return nil, table.concat(lines, "\n") end
   return true
 end }
