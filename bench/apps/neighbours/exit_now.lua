@@ -1,0 +1,2 @@
+-- Churn: a child that returns at once.
+return { main = function() return true end }
