@@ -50,6 +50,7 @@ static void rq_remove(wd_host *h, actor *a) {
     if (a->rprev) a->rprev->rnext = a->rnext;
     else h->rq_late = a->rnext;
     if (a->rnext) a->rnext->rprev = a->rprev;
+    else h->rq_late_tail = a->rprev;
   } else {
     if (a->rprev) a->rprev->rnext = a->rnext;
     else h->rq_head = a->rnext;
@@ -60,26 +61,20 @@ static void rq_remove(wd_host *h, actor *a) {
   a->rnext = a->rprev = NULL;
 }
 
-/* Put 'a', preempted in this turn, on the late list: it joins the run
-** queue at the start of the next turn, behind the actors that the I/O
-** served in between made ready. Waking one of its tasks meanwhile leaves
-** it there (rq_push sees it queued). */
+/* Put 'a', preempted, at the end of the late list: the actors that wake
+** meanwhile run before it (a busy actor never stands between two that
+** talk), and the late ones take their slices in turn, one a turn (see
+** on_idle). Waking one of its tasks meanwhile leaves it there (rq_push
+** sees it queued). */
 static void rq_defer(wd_host *h, actor *a) {
   rq_remove(h, a);
   if (a->state != A_ALIVE) return;
   a->queued = 2;
-  a->rprev = NULL;
-  a->rnext = h->rq_late;
-  if (h->rq_late) h->rq_late->rprev = a;
-  h->rq_late = a;
-}
-
-static void rq_undefer(wd_host *h) {
-  actor *a;
-  while ((a = h->rq_late) != NULL) {
-    rq_remove(h, a);
-    rq_push(h, a);
-  }
+  a->rnext = NULL;
+  a->rprev = h->rq_late_tail;
+  if (h->rq_late_tail) h->rq_late_tail->rnext = a;
+  else h->rq_late = a;
+  h->rq_late_tail = a;
 }
 
 static void on_idle(uv_idle_t *idle);
@@ -812,39 +807,44 @@ void wd_host_wake(wd_host *h) {
   wake_loop(h);
 }
 
-/* One turn: run the ready actors in order, each until it blocks, yields
-** or is preempted, and come back to the loop (I/O, timers, the heartbeat)
-** at the first preemption or once a preemption tick (at most a quarter
-** slice of CPU, lenv.c) has passed, whichever is first. A turn thus
-** lasts at most a slice and a tick, and no busy actor delays the I/O of
-** its neighbours by more. Checking the tick counter costs a load per
-** actor run; a preempted actor goes behind the actors the next I/O
-** wakes (rq_defer), and what they write is flushed before it runs. */
+/* One turn: first the actors that woke (the run queue), in order, each
+** until it blocks or yields, for at most a preemption tick (a quarter
+** slice of CPU, lenv.c); then, unless one of them was preempted (it
+** goes late), the oldest preempted actor for its slice. Then back to the
+** loop (I/O, timers, the heartbeat). So a busy actor delays the I/O of
+** its neighbours by at most a slice and a tick, and never stands between
+** two actors that talk: what wakes runs first. The late ones still get a
+** slice every turn, however busy the others keep the run queue. What the
+** woken actors wrote (an echo's answer) is flushed before a late actor
+** takes its slice. Checking the tick counter costs a load per run. */
 static void on_idle(uv_idle_t *idle) {
   wd_host *h = idle->data;
   unsigned long t0 = wd__preempt_ticks();
-  actor *late = h->rq_late; /* compared, never followed */
+  actor *a;
+  int r;
   if (h->io.flush) h->io.flush(h->io.ud);
   if (backed_up(h)) {
     uv_idle_stop(&h->idle);
     h->idle_on = 0;
     return;
   }
-  rq_undefer(h);
-  while (h->rq_head != NULL) {
-    actor *a = h->rq_head;
-    int r;
-    /* What the actors before it wrote (an echo's answer) leaves before
-    ** a busy actor takes its slice. */
-    if (a == late && h->io.flush) h->io.flush(h->io.ud);
+  while ((a = h->rq_head) != NULL) {
     rq_remove(h, a);
     r = run_one(a);
-    if (r == 2) {
+    if (r == 2) { /* it took a slice: the turn is over */
       rq_defer(h, a);
-      break;
+      return;
     }
     if (r && a->rhead != NULL) rq_push(h, a);
     if (wd__preempt_ticks() != t0) break;
+  }
+  if ((a = h->rq_late) != NULL) {
+    if (h->io.flush) h->io.flush(h->io.ud);
+    rq_remove(h, a);
+    r = run_one(a);
+    if (r == 2) rq_defer(h, a);
+    else if (r && a->rhead != NULL) rq_push(h, a);
+    return;
   }
   /* Nothing to run: reset or close the states of ended actors, a slice
   ** at a time (lstate.c). */

@@ -239,8 +239,9 @@ struct wd_host {
   size_t nactors;
   size_t peak_actors;   /* the most live at once */
   actor *rq_head, *rq_tail;
-  actor *rq_late;       /* preempted in this turn: runs after the actors
-                           this turn's I/O wakes ('queued' 2) */
+  actor *rq_late, *rq_late_tail; /* preempted: each turn runs the actors
+                           that woke (the run queue), then the oldest of
+                           these for a slice (lhost.c, on_idle) */
   uv_idle_t idle;
   int idle_on;
   uint64_t pid_next, pid_end, pid_next_base, pid_next_end;
