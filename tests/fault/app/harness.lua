@@ -234,14 +234,14 @@ local function case_names(z, pre, round)
       end
     else fail(pre .. "names", "flooder " .. k .. " did not finish registering") end
   end
-  if z.kill_period > 0 then ask("sample names " .. held) end
+  if z.kill_period > 0 then ask("sample names" .. round .. " " .. held) end
   process.send(sp.pid, "ctl", "fin")
   local v = report(pre .. "names", sp, 12 * z.guard, "victim spawner")
-  if v then count(pre .. "names", v) end
+  if v then v.round = round; count(pre .. "names", v) end
   for k, f in ipairs(fl) do
     process.send(f.pid, "ctl", "release")
     local fv = report(pre .. "flood", f, 4 * z.guard, "flooder " .. k)
-    if fv then fv.k = k; count(pre .. "flood", fv) end
+    if fv then fv.k = k; fv.round = round; count(pre .. "flood", fv) end
   end
 end
 
@@ -266,7 +266,7 @@ end
 
 -- Four naive producers (two on fault:src, one on fault:work, one beside
 -- the consumer on fault:fan) against one slow consumer.
-local function case_fanin(z, pre)
+local function case_fanin(z, pre, round)
   local cons = assert(start(victim(), "fault:v_consumer", "fault:fan", 4,
                             z.fan_work))
   local hosts = { "fault:src", "fault:src", "fault:work", "fault:fan" }
@@ -292,7 +292,7 @@ local function case_fanin(z, pre)
     local s = sent[p]
     local r = got and got.per[p] or { count = -1, sum = -1, sq = -1, bad = -1 }
     if s then
-      count(pre .. "fanin", { p = p, accepted = s.accepted, sum = s.sum,
+      count(pre .. "fanin", { round = round, p = p, accepted = s.accepted, sum = s.sum,
         sq = s.sq, refused = s.refused, refused_kinds = s.refused_kinds,
         got = r.count, gsum = r.sum, gsq = r.sq, bad = r.bad })
     end
@@ -332,7 +332,7 @@ local function warm_up()
     go(case_stop, z, "warm-", "stop", "fault:frozen", nil),
     go(case_stop, z, "warm-", "stopcont", "fault:nap", 1),
     go(case_names, z, "warm-", 0),
-    go(case_fanin, z, "warm-"),
+    go(case_fanin, z, "warm-", 0),
     go(function()
       local d = case_mchurn(z, "warm-", 60)
       end_mchurn(z, "warm-", d)
@@ -383,7 +383,11 @@ function M.main(mode)
       mch = case_mchurn(z, "", mode == "long" and z.secs or 10 * z.guard)
     end),
     fanin = go(function()
-      repeat case_fanin(z, "") until mode ~= "long" or C.now() >= until_t
+      local round = 0
+      repeat
+        round = round + 1
+        case_fanin(z, "", round)
+      until mode ~= "long" or C.now() >= until_t
     end),
   }
   for _, k in ipairs({ "crossload", "stops", "names", "mchurn", "fanin" }) do
