@@ -220,7 +220,7 @@ check_traffic() { # case line-prefix what
     deaths=$((deaths + $(num deaths)))
     [ "$(num accepted)" -eq $(($(num received) + $(num lost))) ] ||
       errs="$errs [${F[p]:-}: accepted $(num accepted) != received $(num received) + lost $(num lost)]"
-    for k in unnotified bad mismatch dupexit other_exit unknown; do
+    for k in unnotified bad mismatch other_exit stray; do
       [ "$(num $k)" = 0 ] || errs="$errs [$k=$(num $k)]"
     done
   done < <(counts "$1")
@@ -241,15 +241,16 @@ check_churn() { # case what (one line per round; summed)
     parse "$line"
     n=$((n + 1))
     [ "$(num exits)" = "$(num spawned)" ] || errs="$errs [exits $(num exits) != spawned $(num spawned)]"
-    for k in missing dupexit dupdown down_mismatch wrong; do
+    for k in missing dupexit dupdown down_mismatch wrong stray; do
       [ "$(num $k)" = 0 ] || errs="$errs [$k=$(num $k)]"
     done
     [ "$(num spawned)" -gt 0 ] || errs="$errs [nothing spawned]"
     for k in spawned spawnfail failed hostdied ok; do T[$k]=$((${T[$k]:-0} + $(num $k))); done
+    T[secs]="${T[secs]:+${T[secs]}+}$(num secs)"
   done < <(counts "$1")
   if [ "$n" = 0 ]; then bad "$1: no counts reported"; return; fi
   if [ -z "$errs" ]; then
-    ok "$1: $2: ${T[spawned]} children, one EXIT each, LINK_DOWN for the ${T[failed]} failures (${T[hostdied]} by host death), none for the ${T[ok]} others"
+    ok "$1: $2: ${T[spawned]} children in ${T[secs]} s, one EXIT each, LINK_DOWN for the ${T[failed]} failures (${T[hostdied]} by host death), none for the ${T[ok]} others"
   else
     bad "$1: $2:$errs (spawned ${T[spawned]}, spawn failures ${T[spawnfail]})"
   fi
@@ -286,11 +287,11 @@ check_mchurn() { # case
   if [ -z "$line" ]; then bad "$1: no counts reported"; return; fi
   parse "$line"
   [ "$(num exits)" = "$(num watchers)" ] || errs="$errs [EXITs $(num exits) != watchers $(num watchers)]"
-  for k in missing dupexit; do [ "$(num $k)" = 0 ] || errs="$errs [$k=$(num $k)]"; done
-  [ "$(num long_one)" = "$(num long)" ] || errs="$errs [long watchers with exactly one EXIT of the target: $(num long_one) of $(num long) ($(num long_counts))]"
-  [ "$(num target_exit)" = 1 ] || errs="$errs [no EXIT of the target]"
+  for k in missing stray; do [ "$(num $k)" = 0 ] || errs="$errs [$k=$(num $k)]"; done
+  [ "$(num long_one)" = "$(num long)" ] || errs="$errs [long watchers told exactly once of each target: $(num long_one) of $(num long) ($(num long_counts))]"
+  [ "$(num target_exits)" = "$(num targets)" ] || errs="$errs [EXITs of the targets: $(num target_exits) of $(num targets)]"
   if [ -z "$errs" ]; then
-    ok "$1: monitor churn: $(num watchers) watchers of one target, one EXIT each; the target's $(num long) long watchers told once when it ended (monitors refused: $(num monitor_refused))"
+    ok "$1: monitor churn: $(num watchers) watchers made $(num monitors) monitors of $(num targets) targets and ended, one EXIT each; the $(num long) long watchers told once of each target's end (monitors refused: $(num monitor_refused))"
   else
     bad "$1: monitor churn:$errs"
   fi
@@ -309,7 +310,9 @@ for pre in warm- ""; do
   check_traffic "${pre}crossload" "kill -9 of fault:sink every few seconds under traffic"
   if [ -z "$pre" ]; then
     kills=$(cat "$tmp/kills.fault:sink" 2>/dev/null | wc -l)
-    died=$(grep -c '^ward: host fault:sink: crashed: killed by signal 9' "$ERR")
+    # A kill shows as signal 9, or as a closed link when the broker could
+    # not reap the host within its 50 ms (a loaded machine).
+    died=$(grep -Ec '^ward: host fault:sink: (crashed: killed by signal 9|closed its link: killed)' "$ERR")
     if [ "$kills" -gt 0 ] && [ "$died" = "$kills" ] && [ "${LAST_DEATHS:-0}" -gt 0 ]; then
       ok "kills: $kills kill -9 of fault:sink, each one seen by the broker; $LAST_DEATHS receivers lost with it"
     else
@@ -333,13 +336,13 @@ for pre in warm- ""; do
 done
 
 parse "$(counts harness | head -1)"
-[ "$(num late_events)" = 0 ] && [ "$(num unclaimed_events)" = 0 ] &&
-  ok "harness: no stray EXIT (late duplicates $(num late_events), from unknown PIDs $(num unclaimed_events))" ||
-  bad "harness: stray EXITs: late duplicates $(num late_events), from unknown PIDs $(num unclaimed_events)"
+[ "$(num stray_events)" = 0 ] &&
+  ok "harness: no stray event (a late duplicate, or from a PID it never started)" ||
+  bad "harness: $(num stray_events) stray events (late duplicates, or from PIDs it never started)"
 
 # Hosts that died other than by this script's hand.
 unexpected=$(grep '^ward: host ' "$ERR" | grep -v ': restarted$' |
-  grep -Ev '^ward: host fault:(sink|bell): crashed: killed by signal 9' |
+  grep -Ev '^ward: host fault:(sink|bell): (crashed: killed by signal 9|closed its link: killed)' |
   grep -v '^ward: host fault:frozen: ' | sort | uniq -c | head -5)
 [ -z "$unexpected" ] && ok "no host died but those this script killed" ||
   bad "hosts died unexpectedly: $(echo "$unexpected" | tr -s ' ' | tr '\n' ';')"
@@ -392,7 +395,7 @@ fi
 info "ran $took s; kills of fault:sink: $(cat "$tmp/kills.fault:sink" 2>/dev/null | wc -l); $(grep '^@note' "$OUT" | cut -c7- | tr '\n' ' ')"
 if [ "$fail" -gt 0 ] || [ -n "${FAULT_VERBOSE:-}" ]; then
   info "ward's standard error (last lines, host restarts and kills left out):"
-  grep -Ev '^ward: host fault:(sink|bell): (crashed: killed by signal 9|restarted)' "$ERR" | tail -8 | sed 's/^/         /'
+  grep -Ev '^ward: host fault:(sink|bell): (crashed: killed by signal 9|closed its link: killed|restarted)' "$ERR" | tail -8 | sed 's/^/         /'
 fi
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

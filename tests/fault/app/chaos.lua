@@ -45,52 +45,63 @@ function M.target()
   return true
 end
 
--- Monitors 'target', then ends (without unmonitoring: its monitor must
--- go with it).
-function M.watcher(target)
-  local ok, err = process.monitor(target)
-  if ok then return true end
-  return C.kind(err)
-end
-
--- Monitors 'target' and waits for its one EXIT; then waits a little more
--- for a second one. Returns how many came.
-function M.longwatch(target, guard)
-  local P = C.pump()
-  local ch = P.watch(target)
-  assert(process.monitor(target))
-  local n, ok = 0, true
-  local _, got = C.recv(ch, guard)
-  if got then
-    n = 1
-    while true do
-      _, ok = C.recv(ch, 0.5)
-      if not ok then break end
-      n = n + 1
-    end
+-- Monitors every target, then ends (without unmonitoring: its monitors
+-- must go with it). Returns true, or the kind of the first refusal.
+function M.watcher(...)
+  for _, t in ipairs({ ... }) do
+    local ok, err = process.monitor(t)
+    if not ok then return C.kind(err) end
   end
-  return n
+  return true
 end
 
--- The churn: spawns a target on fault:work and 'nlong' long watchers of it
--- (on fault:chaos); then spawns watchers (monitored, 'conc' at a time)
--- that monitor the target and end, until 'n' have ended or 'secs'
--- passed. Each must give exactly one EXIT. Tells the harness ("churned"),
--- waits for "end" (topic "ctl"), ends the target and collects the long
--- watchers' counts: each must have seen exactly one EXIT.
-function M.churn(harness, tag, n, conc, nlong, secs, guard)
+-- Monitors every target and waits for one EXIT of each; then waits a
+-- little more for a second one. Returns "n/m": targets whose EXIT came,
+-- of m; or "dup" if one came twice.
+function M.longwatch(guard, ...)
+  local P = C.pump()
+  local ts = { ... }
+  local chs = {}
+  for i, t in ipairs(ts) do
+    chs[i] = P.watch(t)
+    assert(process.monitor(t))
+  end
+  local n = 0
+  for i = 1, #ts do
+    local _, got = C.recv(chs[i], guard)
+    if got then n = n + 1 end
+  end
+  C.sleep(0.5)
+  for i = 1, #ts do
+    if C.poll(chs[i]) then return "dup" end
+  end
+  if P.stray() > 0 then return "stray" end
+  return n .. "/" .. #ts
+end
+
+-- The churn: spawns 'ntargets' targets on fault:work and 'nlong' long
+-- watchers of all of them (on fault:chaos); then spawns watchers
+-- (monitored, 'conc' at a time) that monitor every target and end, until
+-- 'n' have ended or 'secs' passed. Each must give exactly one EXIT. Tells
+-- the harness ("churned"), waits for "end" (topic "ctl"), ends the targets
+-- and collects the long watchers' answers: each must have seen exactly
+-- one EXIT of each target.
+function M.churn(harness, tag, n, ntargets, conc, nlong, secs, guard)
   local P = C.pump()
   local ctl = process.listen("ctl")
-  local s = { watchers = 0, exits = 0, dupexit = 0, missing = 0,
+  local s = { watchers = 0, exits = 0, missing = 0, monitors = 0,
               monitor_ok = 0, monitor_refused = {}, spawnfail = 0,
               long = nlong, long_one = 0, long_counts = {},
-              target_exit = 0 }
-  local T = assert(process.spawn_monitored("fault:c_target", "fault:work"))
-  local tch = P.watch(T)
+              targets = ntargets, target_exits = 0 }
+  local ts, tchs = {}, {}
+  for i = 1, ntargets do
+    ts[i] = assert(process.spawn_monitored("fault:c_target", "fault:work"))
+    tchs[i] = P.watch(ts[i])
+  end
   local longs = {}
   for j = 1, nlong do
     local pid = assert(process.spawn_monitored("fault:c_longwatch",
-                                               "fault:chaos", T, 10 * guard))
+      "fault:chaos", 10 * guard, table.unpack(ts)))
     longs[j] = { pid = pid, ch = P.watch(pid) }
   end
   local t0 = C.now()
@@ -100,7 +111,8 @@ function M.churn(harness, tag, n, conc, nlong, secs, guard)
     coroutine.spawn(function()
       while started < n and C.now() - t0 < secs do
         started = started + 1
-        local pid = process.spawn_monitored("fault:c_watcher", "fault:chaos", T)
+        local pid = process.spawn_monitored("fault:c_watcher", "fault:chaos",
+                                            table.unpack(ts))
         if not pid then
           s.spawnfail = s.spawnfail + 1
           C.sleep(0.01)
@@ -115,6 +127,7 @@ function M.churn(harness, tag, n, conc, nlong, secs, guard)
             local v = e.result.value
             if v == true then
               s.monitor_ok = s.monitor_ok + 1
+              s.monitors = s.monitors + ntargets
             else
               local k = tostring(v or e.result.error)
               s.monitor_refused[k] = (s.monitor_refused[k] or 0) + 1
@@ -129,21 +142,25 @@ function M.churn(harness, tag, n, conc, nlong, secs, guard)
   end
   for _ = 1, conc do done:receive() end
   process.send(harness, "note", { tag = tag, ev = "churned",
-                                  extra = ended })
+                                  extra = s.monitors })
   C.recv(ctl, 100 * guard)
-  -- The end: the target goes; every long watcher sees it once.
-  process.send(T, "quit", true)
-  local e, ok = C.recv(tch, guard)
-  if ok and e.kind == process.event.EXIT then s.target_exit = 1 end
+  -- The end: the targets go; every long watcher sees each once.
+  for i = 1, ntargets do process.send(ts[i], "quit", true) end
+  for i = 1, ntargets do
+    local e, ok = C.recv(tchs[i], guard)
+    if ok and e.kind == process.event.EXIT then
+      s.target_exits = s.target_exits + 1
+    end
+  end
   for _, l in ipairs(longs) do
     local le, lok = C.recv(l.ch, 2 * guard)
     local k = "none"
     if lok then k = tostring(le.result.value or le.result.error) end
-    if k == "1" then s.long_one = s.long_one + 1 end
+    if k == ntargets .. "/" .. ntargets then s.long_one = s.long_one + 1 end
     s.long_counts[k] = (s.long_counts[k] or 0) + 1
   end
   C.sleep(0.3)
-  s.dupexit = s.dupexit + P.late
+  s.stray = P.stray()
   return s
 end
 

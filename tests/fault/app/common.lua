@@ -46,11 +46,11 @@ end
 
 -- The process's event pump. P.watch(pid) returns a channel that gets
 -- every event from 'pid' (events that came before are handed over);
--- P.forget(pid) stops that: a later event from it counts in P.late.
--- P.unknown counts events from PIDs nobody ever watched.
+-- after P.forget(pid) its events wait in the pump again, unclaimed.
+-- P.stray() counts the events nobody claimed: late duplicates, or events
+-- from PIDs nobody watched. Nothing is kept per forgotten PID.
 function M.pump()
-  local P = { chans = {}, early = {}, gone = {}, late = 0, unknown = 0,
-              late_from = nil }
+  local P = { chans = {}, early = {} }
   local ev = process.events()
   coroutine.spawn(function()
     while true do
@@ -60,9 +60,6 @@ function M.pump()
         local c = P.chans[e.from]
         if c then
           c:send(e)
-        elseif P.gone[e.from] then
-          P.late = P.late + 1
-          P.late_from = P.late_from or (e.kind .. " from " .. e.from)
         else
           local q = P.early[e.from] or {}
           q[#q + 1] = e
@@ -80,10 +77,8 @@ function M.pump()
   end
   function P.forget(pid)
     P.chans[pid] = nil
-    P.gone[pid] = true
   end
-  -- Events from PIDs never watched, still waiting in the pump.
-  function P.unclaimed()
+  function P.stray()
     local n = 0
     for _, q in pairs(P.early) do n = n + #q end
     return n

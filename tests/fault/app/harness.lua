@@ -16,24 +16,24 @@ local SIZES = {
     secs = 20, kill_period = 2, producers = 4, churn_conc = 8,
     stop_guard = 20, stopcont = 2, guard = 20, budget = 100,
     flooders = 2, names = 100000, name_len = 250, flood_conc = 32,
-    spawn_conc = 8,
-    mchurn = 30000, mchurn_conc = 16, mchurn_long = 20,
+    spawn_conc = 8, spawns = 500,
+    mchurn = 12000, mchurn_targets = 16, mchurn_conc = 16, mchurn_long = 20,
     fan_n = 25000, fan_work = 400,
   },
   long = {
     secs = 600, kill_period = 3, producers = 4, churn_conc = 8,
     stop_guard = 60, stopcont = 3, guard = 120, budget = 1200,
     flooders = 2, names = 100000, name_len = 250, flood_conc = 32,
-    spawn_conc = 8,
-    mchurn = 100000000, mchurn_conc = 16, mchurn_long = 20,
+    spawn_conc = 8, spawns = 2000,
+    mchurn = 60000, mchurn_targets = 16, mchurn_conc = 16, mchurn_long = 20,
     fan_n = 250000, fan_work = 400,
   },
   warm = {
     secs = 1, kill_period = 0, producers = 1, churn_conc = 4,
     stop_guard = 20, stopcont = 0, guard = 20, budget = 60,
     flooders = 1, names = 2000, name_len = 250, flood_conc = 8,
-    spawn_conc = 4,
-    mchurn = 300, mchurn_conc = 4, mchurn_long = 2,
+    spawn_conc = 4, spawns = 100,
+    mchurn = 300, mchurn_targets = 16, mchurn_conc = 4, mchurn_long = 2,
     fan_n = 500, fan_work = 400,
   },
 }
@@ -212,8 +212,9 @@ local function case_stop(z, pre, case, host, cont)
   end
 end
 
--- The chaos tenant registers many long names; the victim's monitored
--- spawns (which register names too) go on at the same time on fault:work.
+-- The chaos tenant registers many long names and holds them; then the
+-- victim makes monitored spawns (which register names too) on fault:work,
+-- and each must complete.
 local function case_names(z, pre, round)
   local fl = {}
   for k = 1, z.flooders do
@@ -221,8 +222,6 @@ local function case_names(z, pre, round)
                          pre .. "f" .. round .. "_" .. k, z.names,
                          z.flood_conc, z.name_len, 10 * z.guard))
   end
-  local sp = assert(start(victim(), "fault:v_spawner", "fault:src",
-                          "fault:work", z.guard, z.spawn_conc))
   local held = 0
   for k = 1, z.flooders do
     local n = note(pre .. "f" .. round .. "_" .. k, "holding", 10 * z.guard)
@@ -232,12 +231,18 @@ local function case_names(z, pre, round)
         out("@note flooder " .. k .. " held its names at "
           .. math.floor(C.now() - T0) .. " s;")
       end
-    else fail(pre .. "names", "flooder " .. k .. " did not finish registering") end
+    else
+      fail(pre .. "names", "flooder " .. k .. " did not finish registering")
+    end
   end
   if z.kill_period > 0 then ask("sample names" .. round .. " " .. held) end
-  process.send(sp.pid, "ctl", "fin")
+  local sp = assert(start(victim(), "fault:v_spawner", "fault:src",
+                          "fault:work", z.guard, z.spawn_conc, z.spawns))
   local v = report(pre .. "names", sp, 12 * z.guard, "victim spawner")
   if v then v.round = round; count(pre .. "names", v) end
+  if z.kill_period > 0 then
+    out("@note victim spawns done at " .. math.floor(C.now() - T0) .. " s;")
+  end
   for k, f in ipairs(fl) do
     process.send(f.pid, "ctl", "release")
     local fv = report(pre .. "flood", f, 4 * z.guard, "flooder " .. k)
@@ -249,8 +254,8 @@ end
 -- Returns the driver: it is ended after the last measurement.
 local function case_mchurn(z, pre, secs)
   local d = assert(start(chaos(), "fault:c_churn", "fault:chaos", ME,
-                         pre .. "mchurn", z.mchurn, z.mchurn_conc,
-                         z.mchurn_long, secs, z.guard))
+                         pre .. "mchurn", z.mchurn, z.mchurn_targets,
+                         z.mchurn_conc, z.mchurn_long, secs, z.guard))
   if not note(pre .. "mchurn", "churned", secs + 10 * z.guard) then
     fail(pre .. "mchurn", "the churn did not finish within "
       .. (secs + 10 * z.guard) .. " s")
@@ -397,7 +402,7 @@ function M.main(mode)
   out("@note load done after " .. math.floor(C.now() - t0) .. " s")
   ask("end")
   if mch then end_mchurn(z, "", mch) end
-  count("harness", { late_events = P.late, unclaimed_events = P.unclaimed() })
+  count("harness", { stray_events = P.stray() })
   out("@done")
   return true
 end

@@ -118,8 +118,7 @@ function M.producer(harness, tag, host, guard)
   end
   -- A second EXIT for a receiver would show up here.
   C.sleep(0.3)
-  s.dupexit = P.late
-  s.unknown = P.unclaimed()
+  s.stray = P.stray()
   return s
 end
 
@@ -142,10 +141,10 @@ end
 -- {====== Spawn churn: one EXIT per child, LINK_DOWN for failures ======
 
 -- Spawns children linked and monitored on 'host', 'conc' at a time, until
--- "fin". Child i fails when i % 3 == 0. Each child must give exactly one
+-- "fin" (or 'max' were spawned). Child i fails when i % 3 == 0. Each child must give exactly one
 -- EXIT, and a LINK_DOWN exactly when it failed (its own error or its
 -- host's death).
-function M.churner(host, guard, conc, entry)
+function M.churner(host, guard, conc, max, entry)
   process.set_options({ trap_links = true })
   local P = C.pump()
   local ctl = process.listen("ctl")
@@ -183,6 +182,7 @@ function M.churner(host, guard, conc, entry)
   end
   local started = C.now()
   while not fin or nout > 0 do
+    if max and i >= max then fin = true end
     while not fin and nout < conc do
       i = i + 1
       local pid = process.spawn_linked_monitored(entry or "fault:v_child", host, i)
@@ -226,8 +226,9 @@ function M.churner(host, guard, conc, entry)
     if fin and C.now() - started > 10 * guard then break end
   end
   for pid, r in pairs(out) do settle(pid, r) end
+  s.secs = math.floor((C.now() - started) * 10 + 0.5) / 10
   C.sleep(0.3)
-  s.dupexit = s.dupexit + P.late
+  s.stray = P.stray()
   return s
 end
 
@@ -243,10 +244,10 @@ end
 -- {====== Monitored spawns while another tenant floods the names ======
 
 -- Spawns children that register, look up and keep a name of their own
--- (victim.w.<i>), 'conc' at a time on 'host', until "fin". Same checks as
+-- (victim.w.<i>), 'conc' at a time on 'host', 'n' of them. Same checks as
 -- the churner.
-function M.spawner(host, guard, conc)
-  return M.churner(host, guard, conc, "fault:v_named")
+function M.spawner(host, guard, conc, n)
+  return M.churner(host, guard, conc, n, "fault:v_named")
 end
 
 function M.named(i)
