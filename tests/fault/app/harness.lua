@@ -16,7 +16,7 @@ local SIZES = {
     secs = 20, kill_period = 2, producers = 4, churn_conc = 8,
     stop_guard = 20, stopcont = 2, guard = 20, budget = 100,
     flooders = 2, names = 100000, name_len = 250, flood_conc = 32,
-    spawn_conc = 8, spawns = 500,
+    spawn_conc = 8, spawns = 250,
     mchurn = 12000, mchurn_targets = 16, mchurn_conc = 16, mchurn_long = 20,
     fan_n = 25000, fan_work = 400,
   },
@@ -25,7 +25,7 @@ local SIZES = {
     stop_guard = 60, stopcont = 3, guard = 120, budget = 1200,
     flooders = 2, names = 100000, name_len = 250, flood_conc = 32,
     spawn_conc = 8, spawns = 2000,
-    mchurn = 60000, mchurn_targets = 16, mchurn_conc = 16, mchurn_long = 20,
+    mchurn = 30000, mchurn_targets = 16, mchurn_conc = 16, mchurn_long = 20,
     fan_n = 250000, fan_work = 400,
   },
   warm = {
@@ -365,7 +365,9 @@ function M.main(mode)
   bellch = ring_bell()
   out("@mode " .. mode)
 
+  local tw = C.now()
   warm_up()
+  out("@note warm-up took " .. math.floor(C.now() - tw) .. " s;")
   ask("baseline")
   local t0 = C.now()
   T0 = t0
