@@ -287,6 +287,7 @@ check_mchurn() { # case
   if [ -z "$line" ]; then bad "$1: no counts reported"; return; fi
   parse "$line"
   [ "$(num exits)" = "$(num watchers)" ] || errs="$errs [EXITs $(num exits) != watchers $(num watchers)]"
+  [ "$(num watchers)" = "$(num wanted)" ] || errs="$errs [$(num watchers) of $(num wanted) watchers before the churn's guard passed]"
   for k in missing stray; do [ "$(num $k)" = 0 ] || errs="$errs [$k=$(num $k)]"; done
   [ "$(num long_one)" = "$(num long)" ] || errs="$errs [long watchers told exactly once of each target: $(num long_one) of $(num long) ($(num long_counts))]"
   [ "$(num target_exits)" = "$(num targets)" ] || errs="$errs [EXITs of the targets: $(num target_exits) of $(num targets)]"
@@ -325,7 +326,7 @@ for pre in warm- ""; do
   if [ -z "$pre" ]; then
     parse "$(counts stop | head -1)"
     if [ "$(num answered)" = 1 ]; then
-      ok "stop: the sender blocked on stopped fault:frozen was answered after $(num waited_ms) ms (host ended, EXIT to the sender)"
+      ok "stop: the sender blocked on stopped fault:frozen was answered after $(num waited_ms) ms"
     else
       bad "stop: a sender blocked on fault:frozen (SIGSTOP) got no answer within $(num guard_s) s: nothing ends a stopped host (no wall-clock liveness deadline); the script sent SIGCONT"
     fi

@@ -89,7 +89,7 @@ end
 function M.churn(harness, tag, n, ntargets, conc, nlong, secs, guard)
   local P = C.pump()
   local ctl = process.listen("ctl")
-  local s = { watchers = 0, exits = 0, missing = 0, monitors = 0,
+  local s = { wanted = n, watchers = 0, exits = 0, missing = 0, monitors = 0,
               monitor_ok = 0, monitor_refused = {}, spawnfail = 0,
               long = nlong, long_one = 0, long_counts = {},
               targets = ntargets, target_exits = 0 }
