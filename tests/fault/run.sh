@@ -22,6 +22,7 @@ cleanup() {
   rm -rf "$tmp"
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM
 
 # Hard guard on the whole run: the harness's own guards end well before.
 if [ "$MODE" = long ]; then LIMIT=3600; else LIMIT=280; fi
