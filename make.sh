@@ -54,11 +54,11 @@ case "$cmd" in
     build build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWD_TEST_HOOKS=ON
     echo "== unit and Lua tests"
     (cd build && ctest --output-on-failure)
-    echo "== ASan+UBSan build: unit, Lua, CLI, policy and escape tests"
-    # (The link attacks and the fuzzers run once, in the build above; the
-    # fuzzers are built with ASan+UBSan anyway.)
+    echo "== ASan+UBSan build: unit, Lua, CLI, policy, escape and availability tests"
+    # (The link attacks, the fuzzers and the fault suite run once, in the
+    # build above; the fuzzers are built with ASan+UBSan anyway.)
     build build-asan -DCMAKE_BUILD_TYPE=Debug -DWD_ASAN=ON -DWD_TEST_HOOKS=ON
-    (cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -LE "link|fuzz")
+    (cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -LE "link|fuzz|fault")
     echo "== unit tests under valgrind"
     for t in build/test_*; do
       [ -x "$t" ] || continue
