@@ -21,10 +21,7 @@
 
 #include <sodium.h>
 
-#include "lua.h"
-#include "lauxlib.h"
-
-#include "../runtime/lua/lcodec.h"
+#include "ward/wd_codec.h"
 #include "ward/wd_confine.h"
 #include "ward/wd_link.h"
 #include "ward/wd_pid.h"
@@ -1403,10 +1400,7 @@ int wd_broker_new(const wd_manifest *m, const wd_broker_opts *o,
                          1);
   b->master = sodium_malloc(32);
   if (b->o.shutdown_ns == 0) b->o.shutdown_ns = 5000000000ull;
-  b->enc = luaL_newstate();
-  if (b->hosts == NULL || b->shipped == NULL || b->master == NULL ||
-      b->enc == NULL) {
-    if (b->enc) lua_close(b->enc);
+  if (b->hosts == NULL || b->shipped == NULL || b->master == NULL) {
     wd_free(b->shipped);
     wd_free(b->hosts);
     if (b->master) sodium_free(b->master);
@@ -1415,7 +1409,6 @@ int wd_broker_new(const wd_manifest *m, const wd_broker_opts *o,
   }
   if ((r = wd__brk_sec_open(b, err, errlen)) < 0) {
     wd__brk_sec_close(b);
-    lua_close(b->enc);
     wd_free(b->shipped);
     wd_free(b->hosts);
     sodium_free(b->master);

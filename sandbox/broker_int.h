@@ -11,8 +11,6 @@
 #include <sys/types.h>
 #include <uv.h>
 
-#include "lua.h"
-
 #include "ward/wd_link.h"
 #include "ward/wd_sandbox.h"
 
@@ -109,7 +107,7 @@ typedef struct xwatch {
   struct xwatch *tnext, **tprev; /* target chain */
   struct xwatch *wnext, **wprev; /* watcher chain */
   uint32_t ph, th, wh;   /* hashes of the pair, target, watcher */
-  int type;              /* 1 monitor, 2 link, 3 exec (WT_* in lhost.h) */
+  int type;              /* WD_WATCH_* (wd_proto.h) */
   char *watcher;
   int wslot;
   char *target;
@@ -211,7 +209,6 @@ struct wd_broker {
   xwtab xw;            /* cross-host watches (broker_life.c) */
   svc *svcs;
   int nsvcs;
-  lua_State *enc;      /* encodes arguments and events the broker makes */
 };
 
 

@@ -127,6 +127,16 @@ enum {
   WD_EV_EXEC         /* result to a process.exec caller */
 };
 
+/* Watch kinds: who learns of a process's exit. A host keeps them on its
+** actors (runtime/lua/llife.c), the broker its cross-host records of them
+** (sandbox/broker_life.c). A monitor and an exec wait hear of the
+** target's exit; a link's two ends hear of each other's. */
+enum {
+  WD_WATCH_MONITOR = 1, /* EXIT to the watcher */
+  WD_WATCH_LINK,        /* LINK_DOWN (abnormal exit) or UNLINKED, both ways */
+  WD_WATCH_EXEC         /* EXEC, the result, to a process.exec caller */
+};
+
 /* Spawn flags. */
 #define WD_SPAWN_ROOT 0x1u    /* broker watches the exit (ward run/test) */
 #define WD_SPAWN_MONITOR 0x2u /* the parent monitors the child */

@@ -104,15 +104,6 @@ void wd__host_ready(task *t) {
   wake_loop(a->h);
 }
 
-/* Wall-clock seconds, for the 'at' of events: the coarse clock (a few ms
-** of resolution) is enough and cheaper. */
-int64_t wd__host_now_s(void) {
-  struct timespec ts;
-  if (clock_gettime(CLOCK_REALTIME_COARSE, &ts) != 0)
-    clock_gettime(CLOCK_REALTIME, &ts);
-  return (int64_t)ts.tv_sec;
-}
-
 uint64_t wd__host_now_ns(void) {
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
@@ -260,19 +251,19 @@ entry *wd__host_entry(wd_host *h, const char *id) {
 static void spawn_relations(wd_host *h, actor *a, const spawnopt *o) {
   size_t i;
   if (o->flags & WD_SPAWN_MONITOR)
-    wd__watch_add(a, WT_MONITOR, o->parent, o->parentlen);
+    wd__watch_add(a, WD_WATCH_MONITOR, o->parent, o->parentlen);
   if (o->flags & WD_SPAWN_EXEC)
-    wd__watch_add(a, WT_EXEC, o->parent, o->parentlen);
+    wd__watch_add(a, WD_WATCH_EXEC, o->parent, o->parentlen);
   if (o->flags & WD_SPAWN_LINK) {
     int local;
     uint64_t counter;
     actor *p;
-    wd__watch_add(a, WT_LINK, o->parent, o->parentlen);
+    wd__watch_add(a, WD_WATCH_LINK, o->parent, o->parentlen);
     /* A parent on this host gets its side now; a remote parent's host
     ** adds it when the reply arrives. */
     wd__pid_is_local(h, o->parent, o->parentlen, &local, &counter);
     if (local == 1 && (p = wd__host_find(h, counter)) != NULL)
-      wd__watch_add(p, WT_LINK, a->pid, a->pidlen);
+      wd__watch_add(p, WD_WATCH_LINK, a->pid, a->pidlen);
   }
   if (o->flags & WD_SPAWN_NAMED) a->has_names = 1;
   for (i = 0; i < o->nmsgs; i++) {
@@ -1144,7 +1135,7 @@ int wd_host_on_reply(wd_host *h, uint32_t req, int32_t status,
     ** reply to a spawn). */
     wd__pid_is_local(h, s, n, &local, &counter);
     if (t->w.link_on_reply == 1 || local != 1)
-      wd__watch_add(t->a, WT_LINK, s, n);
+      wd__watch_add(t->a, WD_WATCH_LINK, s, n);
   }
   if (t->w.unlink_on_reply && status >= 0 && n > 0)
     wd__life_unlinked(t->a, s, n);

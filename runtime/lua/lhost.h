@@ -18,6 +18,7 @@
 #include "ward/wd_mbox.h"
 #include "ward/wd_pid.h"
 #include "ward/wd_policy.h"
+#include "ward/wd_proto.h"
 #include "ward/wd_secid.h"
 
 typedef struct actor actor;
@@ -30,8 +31,8 @@ typedef struct entry entry;
 typedef struct watch watch;
 
 /* Who learns of an actor's exit: kept on the actor that exits (monitors,
-** exec callers) and on both ends of a link. 'pid' is the other side. */
-enum { WT_MONITOR = 1, WT_LINK, WT_EXEC };
+** exec callers) and on both ends of a link. 'pid' is the other side;
+** 'type' is a WD_WATCH_* (wd_proto.h). */
 
 struct watch {
   watch *next;            /* on the target's list ('watches') */
@@ -302,7 +303,6 @@ actor *wd__actor_of(lua_State *L);
 int wd__actor_route(actor *a, wd_msg *m, int force);
 void wd__actor_reroute(actor *a, sub *from);
 uint64_t wd__host_now_ns(void);
-int64_t wd__host_now_s(void);
 
 /* lpolicy.c */
 int wd__sec_init(wd_host *h, wd_cur *c);

@@ -333,23 +333,23 @@ static int life_call(lua_State *L, uint8_t op, const char *fn) {
     case WD_OP_MONITOR:
       if (t == a)
         return wd_lerr_pushf(L, WD_EINVAL, "a process cannot monitor itself");
-      r = wd__watch_add(t, WT_MONITOR, a->pid, a->pidlen);
+      r = wd__watch_add(t, WD_WATCH_MONITOR, a->pid, a->pidlen);
       if (r == WD_EEXIST)
         return wd_lerr_pushf(L, WD_EEXIST, "already monitoring %s", dest);
       if (r < 0) return wd_lerr_pushf(L, r, "monitor failed");
       break;
     case WD_OP_UNMONITOR:
-      wd__watch_del(t, WT_MONITOR, a->pid, a->pidlen);
+      wd__watch_del(t, WD_WATCH_MONITOR, a->pid, a->pidlen);
       break;
     case WD_OP_LINK:
       if (t == a)
         return wd_lerr_pushf(L, WD_EINVAL, "a process cannot link to itself");
-      wd__watch_add(t, WT_LINK, a->pid, a->pidlen);
-      wd__watch_add(a, WT_LINK, t->pid, t->pidlen);
+      wd__watch_add(t, WD_WATCH_LINK, a->pid, a->pidlen);
+      wd__watch_add(a, WD_WATCH_LINK, t->pid, t->pidlen);
       break;
     case WD_OP_UNLINK:
-      wd__watch_del(t, WT_LINK, a->pid, a->pidlen);
-      wd__watch_del(a, WT_LINK, t->pid, t->pidlen);
+      wd__watch_del(t, WD_WATCH_LINK, a->pid, a->pidlen);
+      wd__watch_del(a, WD_WATCH_LINK, t->pid, t->pidlen);
       break;
     default: /* WD_OP_TERMINATE */
       wd__actor_kill(t, "process terminated");
@@ -386,7 +386,7 @@ static int process_unlink(lua_State *L) {
     if (life_is_pid(a, d, dl) &&
         wd__allow_pid(L, a, "process.unlink", d, dl, NULL))
       return 2;
-    wd__watch_del(a, WT_LINK, d, dl);
+    wd__watch_del(a, WD_WATCH_LINK, d, dl);
   }
   return life_call(L, WD_OP_UNLINK, "unlink");
 }
