@@ -12,10 +12,10 @@
 
 #include "ward/wd_codec.h"
 
-#define VERSION   WD_CODEC_VERSION
-#define F_REFS    WD_CODEC_F_REFS
-#define SSTR_MAX  WD_CODEC_SSTR_MAX
-#define SINT_MAX  WD_CODEC_SINT_MAX
+#define VERSION    WD_CODEC_VERSION
+#define F_REFS     WD_CODEC_F_REFS
+#define SSTR_MAX   WD_CODEC_SSTR_MAX
+#define SINT_MAX   WD_CODEC_SINT_MAX
 #define VARINT_MAX WD_CODEC_VARINT_MAX
 
 /* {====== Writing by hand ====== */
@@ -134,11 +134,20 @@ static void put_key(wd_buf *b, const char *k) {
 
 static void put_val(wd_buf *b, const wd_codec_val *v) {
   switch (v->type) {
-    case WD_CODEC_V_BOOL: wd_codec_put_bool(b, v->b); break;
-    case WD_CODEC_V_INT: wd_codec_put_int(b, v->i); break;
-    case WD_CODEC_V_NUM: wd_codec_put_num(b, v->n); break;
-    case WD_CODEC_V_STR: wd_codec_put_str(b, v->s, v->len); break;
-    default: wd_codec_put_error(b, v->ekind, v->s, 0);
+    case WD_CODEC_V_BOOL:
+      wd_codec_put_bool(b, v->b);
+      break;
+    case WD_CODEC_V_INT:
+      wd_codec_put_int(b, v->i);
+      break;
+    case WD_CODEC_V_NUM:
+      wd_codec_put_num(b, v->n);
+      break;
+    case WD_CODEC_V_STR:
+      wd_codec_put_str(b, v->s, v->len);
+      break;
+    default:
+      wd_codec_put_error(b, v->ekind, v->s, 0);
   }
 }
 

@@ -58,19 +58,19 @@
 #define WD_CODEC_VERSION 0x10 /* header byte, high nibble */
 #define WD_CODEC_F_REFS  0x01 /* header flag: back-references inside */
 
-#define WD_CODEC_T_NIL   0x00
-#define WD_CODEC_T_FALSE 0x01
-#define WD_CODEC_T_TRUE  0x02
-#define WD_CODEC_T_INT   0x03
-#define WD_CODEC_T_FLT   0x04
-#define WD_CODEC_T_STR   0x05
-#define WD_CODEC_T_TAB   0x06
-#define WD_CODEC_T_REF   0x07
-#define WD_CODEC_T_ERR   0x08
-#define WD_CODEC_T_SSTR  0x20 /* 0x20..0x3f: short string, length in tag */
-#define WD_CODEC_T_SINT  0x80 /* 0x80..0xff: integer 0..127 in the tag */
-#define WD_CODEC_SSTR_MAX 31
-#define WD_CODEC_SINT_MAX 127
+#define WD_CODEC_T_NIL      0x00
+#define WD_CODEC_T_FALSE    0x01
+#define WD_CODEC_T_TRUE     0x02
+#define WD_CODEC_T_INT      0x03
+#define WD_CODEC_T_FLT      0x04
+#define WD_CODEC_T_STR      0x05
+#define WD_CODEC_T_TAB      0x06
+#define WD_CODEC_T_REF      0x07
+#define WD_CODEC_T_ERR      0x08
+#define WD_CODEC_T_SSTR     0x20 /* 0x20..0x3f: short string, length in tag */
+#define WD_CODEC_T_SINT     0x80 /* 0x80..0xff: integer 0..127 in the tag */
+#define WD_CODEC_SSTR_MAX   31
+#define WD_CODEC_SINT_MAX   127
 #define WD_CODEC_VARINT_MAX 10 /* bytes of the longest varint */
 
 /*
