@@ -549,14 +549,14 @@ static int signal_allowed(hslot *s, uint32_t req, const spawnreq *q,
     size_t tl, pl;
     if (get_str(&c, &t, &tl) || get_str(&c, &p, &pl)) return 0;
     snprintf(tp, sizeof tp, "%.*s", (int)tl, t);
-    if (wd__brk_allow(s, req, q->parent, q->pl, "process.send", x->pid,
-                      strlen(x->pid), th, tp))
+    if (wd__brk_allow(s, req, q->parent, q->pl, wd_ops_name(WD_ACT_SEND),
+                      x->pid, strlen(x->pid), th, tp))
       return 0;
   }
   return 1;
 }
 
-static int req_spawn(hslot *s, uint32_t req, wd_cur *c) {
+static int req_spawn(hslot *s, uint32_t req, uint8_t op, wd_cur *c) {
   wd_broker *b = s->b;
   const wd_entry *e;
   spawnreq q;
@@ -564,6 +564,7 @@ static int req_spawn(hslot *s, uint32_t req, wd_cur *c) {
   uint64_t counter;
   char id[300], err[300];
   fwd *f;
+  (void)op;
   if (parse_spawnreq(c, &q) < 0) return WD_EBADFRAME;
   if (!wd__brk_owns(s, q.parent, q.pl, &counter)) {
     wd__brk_host_down(s, "spawn request with a parent PID not of this host");
@@ -594,27 +595,22 @@ static int req_spawn(hslot *s, uint32_t req, wd_cur *c) {
   }
   {
     char th[300];
-    int exec = (q.flags & WD_SPAWN_EXEC) != 0;
+    int ask[4], n, i;
     snprintf(th, sizeof th, "%s", t->id);
-    if (wd__brk_allow(s, req, q.parent, q.pl,
-                      exec ? "process.exec" : "process.spawn", q.eid, q.el,
-                      th, NULL) ||
-        ((q.flags & WD_SPAWN_MONITOR) &&
-         wd__brk_allow(s, req, q.parent, q.pl, "process.spawn.monitored",
-                       q.eid, q.el, th, NULL)) ||
-        ((q.flags & WD_SPAWN_LINK) &&
-         wd__brk_allow(s, req, q.parent, q.pl, "process.spawn.linked",
-                       q.eid, q.el, th, NULL)) ||
-        wd__brk_allow(s, req, q.parent, q.pl, "process.host", q.hid, q.hl,
-                      th, NULL))
-      return 0;
+    /* What the host asked (the operation table, wd_ops_spawn_asks). */
+    n = wd_ops_spawn_asks(q.flags, ask);
+    for (i = 0; i < n; i++) {
+      int onhost = wd_ops_res(ask[i]) == WD_RES_HOST;
+      if (wd__brk_allow(s, req, q.parent, q.pl, wd_ops_name(ask[i]),
+                        onhost ? q.hid : q.eid, onhost ? q.hl : q.el, th, NULL))
+        return 0;
+    }
     /* A child with another actor or scope than its spawner's. */
-    if ((q.al != s->cur->actorlen ||
-         memcmp(q.act, s->cur->actor, q.al) != 0 ||
+    if ((q.al != s->cur->actorlen || memcmp(q.act, s->cur->actor, q.al) != 0 ||
          q.sl != s->cur->scopelen ||
          memcmp(q.scope, s->cur->scope, q.sl) != 0) &&
-        wd__brk_allow(s, req, q.parent, q.pl, "process.security", "security",
-                      8, th, NULL))
+        wd__brk_allow(s, req, q.parent, q.pl, wd_ops_name(WD_ACT_SECURITY),
+                      "security", 8, th, NULL))
       return 0;
     /* A watch of the child from another host counts against the
     ** spawner's host's quota. */
@@ -649,7 +645,7 @@ static int req_spawn(hslot *s, uint32_t req, wd_cur *c) {
       signal_holder(b, s, req, &q, x);
       return 0;
     }
-    if (wd__brk_allow(s, req, q.parent, q.pl, "process.registry.register",
+    if (wd__brk_allow(s, req, q.parent, q.pl, wd_ops_name(WD_ACT_REGISTER),
                       q.name, q.nl, NULL, NULL))
       return 0;
     /* The child's host will hold the name. */
@@ -690,7 +686,7 @@ static int req_spawn(hslot *s, uint32_t req, wd_cur *c) {
   return 0;
 }
 
-static int req_send(hslot *s, uint32_t req, wd_cur *c) {
+static int req_send(hslot *s, uint32_t req, uint8_t op, wd_cur *c) {
   wd_broker *b = s->b;
   const char *from, *dest, *topic, *hid;
   size_t fl, dl, tl, hl, rest;
@@ -700,6 +696,7 @@ static int req_send(hslot *s, uint32_t req, wd_cur *c) {
   fwd *f;
   size_t st;
   wd_buf *w;
+  (void)op;
   if (get_str(c, &from, &fl) || get_str(c, &dest, &dl) ||
       get_str(c, &topic, &tl))
     return WD_EBADFRAME;
@@ -738,7 +735,8 @@ static int req_send(hslot *s, uint32_t req, wd_cur *c) {
     char th[WD_PID_HOST_MAX + 1], tp[WD_TOPIC_MAX + 1];
     snprintf(th, sizeof th, "%.*s", (int)hl, hid);
     snprintf(tp, sizeof tp, "%.*s", (int)tl, topic);
-    if (wd__brk_allow(s, req, from, fl, "process.send", dest, dl, th, tp))
+    if (wd__brk_allow(s, req, from, fl, wd_ops_name(WD_ACT_SEND), dest, dl, th,
+                      tp))
       return 0;
   }
   t = wd__brk_slot_by_id(b, hid, hl);
@@ -767,13 +765,14 @@ static int req_send(hslot *s, uint32_t req, wd_cur *c) {
 
 /* UPGRADE: a process of host 's' may become entry 'eid', which that host
 ** does not hold: decided again here, then shipped before the answer. */
-static int req_upgrade(hslot *s, uint32_t req, wd_cur *c) {
+static int req_upgrade(hslot *s, uint32_t req, uint8_t op, wd_cur *c) {
   wd_broker *b = s->b;
   const char *caller, *eid;
   size_t cl, el;
   uint64_t counter;
   const wd_entry *e;
   char id[300];
+  (void)op;
   if (get_str(c, &caller, &cl) || get_str(c, &eid, &el) ||
       wd_cur_left(c) != 0)
     return WD_EBADFRAME;
@@ -787,8 +786,8 @@ static int req_upgrade(hslot *s, uint32_t req, wd_cur *c) {
   }
   memcpy(id, eid, el);
   id[el] = '\0';
-  if (wd__brk_allow(s, req, caller, cl, "process.upgrade", eid, el, s->id,
-                    NULL))
+  if (wd__brk_allow(s, req, caller, cl, wd_ops_name(WD_ACT_UPGRADE), eid, el,
+                    s->id, NULL))
     return 0;
   e = wd_manifest_find(b->m, id);
   if (e == NULL || e->kind != WD_KIND_LUA) {
@@ -924,31 +923,26 @@ int wd__brk_allow(hslot *s, uint32_t req, const char *pid, size_t pl,
   return 1;
 }
 
+/* The broker's dispatch of requests from hosts: the operation table
+** (WD_OP_MAP, ward/wd_ops.h). Deny by default: a request a host may not
+** send, or an unknown code, is a bad frame. */
+typedef int (*req_fn)(hslot *s, uint32_t req, uint8_t op, wd_cur *c);
+
+static const struct {
+  unsigned senders; /* WD_OPS_* */
+  req_fn fn;
+} req_table[WD_OP_MAX] = {
+#define XX(op, act, who, fn) [WD_OP_##op] = { who, fn },
+  WD_OP_MAP(XX)
+#undef XX
+};
+
 /* A request from host 's' whose caller ('s->cur') is known. */
 static int dispatch_req(hslot *s, uint32_t req, uint8_t op, wd_cur *body) {
-  switch (op) {
-    case WD_OP_SPAWN:
-      return req_spawn(s, req, body);
-    case WD_OP_SEND:
-      return req_send(s, req, body);
-    case WD_OP_REG:
-    case WD_OP_UNREG:
-    case WD_OP_LOOKUP:
-      return wd__brk_req_registry(s, req, op, body);
-    case WD_OP_MONITOR:
-    case WD_OP_UNMONITOR:
-    case WD_OP_LINK:
-    case WD_OP_UNLINK:
-    case WD_OP_TERMINATE:
-    case WD_OP_CANCEL:
-      return wd__brk_req_life(s, req, op, body);
-    case WD_OP_AUDIT:
-      return wd__brk_sec_audit_req(s, req, body);
-    case WD_OP_UPGRADE:
-      return req_upgrade(s, req, body);
-    default:
-      return WD_EBADFRAME;
-  }
+  if (op >= WD_OP_MAX || !(req_table[op].senders & WD_OPS_HOST) ||
+      req_table[op].fn == NULL)
+    return WD_EBADFRAME;
+  return req_table[op].fn(s, req, op, body);
 }
 
 static int on_rec(wd_link *l, uint8_t rtype, wd_cur *body) {

@@ -263,7 +263,7 @@ int wd__brk_sec_check(hslot *s, const brk_caller *who, const char *pid,
                       size_t pl, const char *action, const char *resource,
                       size_t rl, const char *target_host, const char *topic,
                       char *why, size_t whylen);
-int wd__brk_sec_audit_req(hslot *s, uint32_t req, wd_cur *c);
+int wd__brk_sec_audit_req(hslot *s, uint32_t req, uint8_t op, wd_cur *c);
 
 /* broker_life.c */
 int wd__brk_req_life(hslot *s, uint32_t req, uint8_t op, wd_cur *c);

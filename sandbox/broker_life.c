@@ -370,17 +370,10 @@ int wd__brk_req_life(hslot *s, uint32_t req, uint8_t op, wd_cur *c) {
     return 0;
   }
   {
-    static const char *const actions[] = {
-      [WD_OP_MONITOR] = "process.monitor",
-      [WD_OP_UNMONITOR] = "process.unmonitor",
-      [WD_OP_LINK] = "process.link",
-      [WD_OP_UNLINK] = "process.unlink",
-      [WD_OP_TERMINATE] = "process.terminate",
-      [WD_OP_CANCEL] = "process.cancel",
-    };
     char th[300];
     snprintf(th, sizeof th, "%s", b->hosts[ts].id);
-    if (wd__brk_allow(s, req, from, fl, actions[op], dest, dl, th, NULL))
+    if (wd__brk_allow(s, req, from, fl, wd_ops_name(wd_ops_act(op)), dest, dl,
+                      th, NULL))
       return 0;
   }
   if ((op == WD_OP_MONITOR || op == WD_OP_LINK) && ts != (int)(s - b->hosts) &&

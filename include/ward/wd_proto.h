@@ -60,7 +60,9 @@ enum {
 };
 
 /*
-** Request operations (WD_R_REQ). Bodies after 'op':
+** Request operations (WD_R_REQ): the codes WD_OP_*, who may send each and
+** what it asks are the operation table, WD_OP_MAP in wd_ops.h (included
+** at the end of this file). Bodies after 'op':
 **   SPAWN   str parent, str entry, str host, u32 flags, str actor,
 **           str scope, bytes args          -> REPLY str pid
 **   SEND    str from, str dest (pid or name), str topic, bytes payload
@@ -90,24 +92,6 @@ enum {
 **   and its REPLY string is "<pid>" or "=<pid>" when the name was taken
 **   (spawn-or-signal: the messages went to the holder instead).
 */
-enum {
-  WD_OP_SPAWN = 1,
-  WD_OP_SEND,
-  WD_OP_REG,
-  WD_OP_UNREG,
-  WD_OP_LOOKUP,
-  WD_OP_MONITOR,
-  WD_OP_UNMONITOR,
-  WD_OP_LINK,
-  WD_OP_UNLINK,
-  WD_OP_TERMINATE,
-  WD_OP_CANCEL,
-  WD_OP_AUDIT,
-  WD_OP_UPGRADE,
-  WD_OP_FORGET,
-  WD_OP_MAX
-};
-
 /* The longest topic, in bytes. Hosts and the broker refuse a longer one
 ** (and one holding a NUL byte) with Invalid before any policy decision,
 ** so both decide on the same bytes. Host ids, the other strings decided
@@ -148,5 +132,8 @@ enum {
 /* Exit flags. */
 #define WD_EXIT_OK 0x1u      /* returned without error */
 #define WD_EXIT_FALSE 0x2u   /* returned a lone false */
+
+/* Last: wd_ops.h uses the spawn flags above. */
+#include "ward/wd_ops.h"
 
 #endif

@@ -112,28 +112,26 @@ void wd__spawn_inherit(actor *a, spawnopt *o, uint32_t flags) {
   o->scopelen = strlen(a->sec_scope);
 }
 
-/* The permissions of a spawn (seeds' table): process.spawn (or
-** process.exec) on the entry, .monitored and .linked for those variants,
-** and process.host on the host, for every spawn path. */
+/* The permissions of a spawn (the operation table, wd_ops_spawn_asks):
+** process.spawn (or process.exec) on the entry, .monitored and .linked
+** for those variants, and process.host on the host, for every spawn path.
+** The broker asks the same again. */
 static int spawn_allowed(lua_State *L, actor *a, const char *id, size_t il,
                          const char *host, size_t hl, uint32_t flags,
                          int exec) {
   char hb[300];
-  const char *th;
+  int ask[4], n, i;
   if (hl >= sizeof hb) return wd_lerr_pushf(L, WD_EINVAL, "invalid host");
   memcpy(hb, host, hl);
   hb[hl] = '\0';
-  th = hb;
-  if (wd__allow(L, a, exec ? "process.exec" : "process.spawn", id, il, th,
-                NULL))
-    return 2;
-  if ((flags & WD_SPAWN_MONITOR) &&
-      wd__allow(L, a, "process.spawn.monitored", id, il, th, NULL))
-    return 2;
-  if ((flags & WD_SPAWN_LINK) &&
-      wd__allow(L, a, "process.spawn.linked", id, il, th, NULL))
-    return 2;
-  if (wd__allow(L, a, "process.host", host, hl, th, NULL)) return 2;
+  flags &= ~(uint32_t)WD_SPAWN_EXEC;
+  n = wd_ops_spawn_asks(flags | (exec ? WD_SPAWN_EXEC : 0u), ask);
+  for (i = 0; i < n; i++) {
+    int onhost = wd_ops_res(ask[i]) == WD_RES_HOST;
+    if (wd__allow(L, a, wd_ops_name(ask[i]), onhost ? host : id,
+                  onhost ? hl : il, hb, NULL))
+      return 2;
+  }
   return 0;
 }
 
@@ -301,7 +299,8 @@ static int process_with_context(lua_State *L) {
   actor *a = ACTOR(L);
   int ft;
   luaL_checktype(L, 1, LUA_TTABLE);
-  if (wd__allow(L, a, "process.context", "context", 7, NULL, NULL)) return 2;
+  if (wd__allow(L, a, wd_ops_name(WD_ACT_CONTEXT), "context", 7, NULL, NULL))
+    return 2;
   ft = builder_new(L, a, 0);
   merge_into_ctx(L, ft, 1);
   return 1;
@@ -311,7 +310,8 @@ static int b_with_context(lua_State *L) {
   int ft;
   luaL_checkudata(L, 1, SPAWNER_MT);
   luaL_checktype(L, 2, LUA_TTABLE);
-  if (wd__allow(L, ACTOR(L), "process.context", "context", 7, NULL, NULL))
+  if (wd__allow(L, ACTOR(L), wd_ops_name(WD_ACT_CONTEXT), "context", 7, NULL,
+                NULL))
     return 2;
   ft = builder_new(L, ACTOR(L), 1);
   merge_into_ctx(L, ft, 2);
@@ -326,7 +326,8 @@ static int b_with_actor(lua_State *L) {
   if (lua_type(L, -1) != LUA_TSTRING || lua_rawlen(L, -1) == 0)
     return luaL_argerror(L, 2, "actor needs a non-empty string 'id'");
   lua_pop(L, 1);
-  if (wd__allow(L, ACTOR(L), "process.security", "security", 8, NULL, NULL))
+  if (wd__allow(L, ACTOR(L), wd_ops_name(WD_ACT_SECURITY), "security", 8, NULL,
+                NULL))
     return 2;
   ft = builder_new(L, ACTOR(L), 1);
   copy_table(L, 2);
@@ -346,7 +347,8 @@ static int b_with_scope(lua_State *L) {
                                  "strings");
     lua_pop(L, 1);
   }
-  if (wd__allow(L, ACTOR(L), "process.security", "security", 8, NULL, NULL))
+  if (wd__allow(L, ACTOR(L), wd_ops_name(WD_ACT_SECURITY), "security", 8, NULL,
+                NULL))
     return 2;
   ft = builder_new(L, ACTOR(L), 1);
   copy_table(L, 2);
