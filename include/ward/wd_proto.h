@@ -64,7 +64,11 @@ enum {
 ** what it asks are the operation table, WD_OP_MAP in wd_ops.h (included
 ** at the end of this file). Bodies after 'op':
 **   SPAWN   str parent, str entry, str host, u32 flags, str actor,
-**           str scope, bytes args          -> REPLY str pid
+**           str scope, str args, str ctx, str name, u32 nmsgs,
+**           nmsgs * (str topic, str payload)
+**                                           -> REPLY str pid
+**           (one encoder and decoder, both sides: wd_wire_put_spawn,
+**           wd_wire_get_spawn in wd_wire.h)
 **   SEND    str from, str dest (pid or name), str topic, bytes payload
 **                                           -> REPLY (status only)
 **   REG     str name, str pid, str caller   -> REPLY
@@ -87,10 +91,9 @@ enum {
 **           a decision the host made for the caller, logged before it
 **           has any effect
 **                                           -> REPLY (status only)
-** SPAWN with WD_SPAWN_NAMED carries after the args length-prefixed:
-**   bytes args, str name, u32 nmsgs, nmsgs * (str topic, bytes payload),
-**   and its REPLY string is "<pid>" or "=<pid>" when the name was taken
-**   (spawn-or-signal: the messages went to the holder instead).
+** SPAWN with WD_SPAWN_NAMED uses the name and messages (without it they
+**   are empty), and its REPLY string is "<pid>" or "=<pid>" when the name
+**   was taken (spawn-or-signal: the messages went to the holder instead).
 */
 /* The longest topic, in bytes. Hosts and the broker refuse a longer one
 ** (and one holding a NUL byte) with Invalid before any policy decision,

@@ -20,6 +20,7 @@
 #include "ward/wd_policy.h"
 #include "ward/wd_proto.h"
 #include "ward/wd_secid.h"
+#include "ward/wd_wire.h"
 
 typedef struct actor actor;
 typedef struct task task;
@@ -266,13 +267,8 @@ struct wd_host {
 actor *wd__host_find(wd_host *h, uint64_t counter);
 void wd__actor_reclaim(actor *a);
 /* What a spawn carries besides the entry. Strings need not be
-** NUL-terminated. */
-typedef struct spawnmsg {
-  const char *topic;
-  size_t topiclen;
-  const uint8_t *payload;
-  size_t plen;
-} spawnmsg;
+** NUL-terminated. A queued message is the SPAWN record's (wd_wire.h). */
+typedef wd_spawnmsg spawnmsg;
 
 typedef struct spawnopt {
   const char *parent;   /* spawner PID, "" for the broker */

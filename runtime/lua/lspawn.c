@@ -144,10 +144,11 @@ int wd__spawn_do(lua_State *L, actor *a, const char *id, size_t il,
                  const char *name, int exec) {
   wd_host *h = a->h;
   spawnopt so = *o;
+  wd_spawnrec rec;
   task *t = NULL;
   entry *e = NULL;
   wd_buf *b;
-  size_t st, i;
+  size_t st;
   int r;
   so.parent = a->pid;
   so.parentlen = a->pidlen;
@@ -196,20 +197,26 @@ int wd__spawn_do(lua_State *L, actor *a, const char *id, size_t il,
   /* A monitor or exec wait held elsewhere: the broker must hear of this
   ** process's end to have it dropped (FORGET). */
   if (so.flags & (WD_SPAWN_MONITOR | WD_SPAWN_EXEC)) a->remote_watch = 1;
-  wd_buf_put_str(b, so.parent, so.parentlen);
-  wd_buf_put_str(b, id, il);
-  wd_buf_put_str(b, host, hl);
-  wd_buf_put_u32(b, so.flags);
-  wd_buf_put_str(b, so.actor, so.actorlen);
-  wd_buf_put_str(b, so.scope, so.scopelen);
-  wd_buf_put_str(b, (const char *)so.args, so.alen);
-  wd_buf_put_str(b, (const char *)so.ctx, so.ctxlen);
-  wd_buf_put_cstr(b, name);
-  wd_buf_put_u32(b, (uint32_t)so.nmsgs);
-  for (i = 0; i < so.nmsgs; i++) {
-    wd_buf_put_str(b, so.msgs[i].topic, so.msgs[i].topiclen);
-    wd_buf_put_str(b, (const char *)so.msgs[i].payload, so.msgs[i].plen);
-  }
+  rec.parent = so.parent;
+  rec.parentlen = so.parentlen;
+  rec.entry = id;
+  rec.entrylen = il;
+  rec.host = host;
+  rec.hostlen = hl;
+  rec.flags = so.flags;
+  rec.actor = so.actor;
+  rec.actorlen = so.actorlen;
+  rec.scope = so.scope;
+  rec.scopelen = so.scopelen;
+  rec.args = so.args;
+  rec.alen = so.alen;
+  rec.ctx = so.ctx;
+  rec.ctxlen = so.ctxlen;
+  rec.name = name != NULL ? name : "";
+  rec.namelen = strlen(rec.name);
+  rec.msgs = so.msgs;
+  rec.nmsgs = (uint32_t)so.nmsgs;
+  wd_wire_put_spawn(b, &rec);
   if ((r = wd__host_request_end(h, st)) < 0) {
     wd__host_request_cancel(h, t->w.req);
     t->w.kind = W_NONE;
@@ -414,7 +421,7 @@ static int b_spawn_variant(lua_State *L, uint32_t flags) {
   actor *a = ACTOR(L);
   size_t il, hl, nmsgs, i;
   const char *id, *host, *name = NULL;
-  spawnmsg msgs[64];
+  spawnmsg msgs[WD_SPAWN_MAXMSGS];
   spawnopt o;
   int ft, nargs = lua_gettop(L) - 3, base;
   luaL_checkudata(L, 1, SPAWNER_MT);
