@@ -4,6 +4,7 @@
 ** (ARCHITECTURE.md §3). A frame payload is a sequence of records
 ** [u8 rtype | u32 length | body]; bodies are built with wd_buf puts and read
 ** with wd_cur gets, so every field is bounds-checked on receipt.
+** Runs in: broker and host.
 */
 #ifndef wd_proto_h
 #define wd_proto_h
