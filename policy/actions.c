@@ -1,57 +1,25 @@
 /*
 ** policy/actions.c
 ** What ward asks: every action its runtime, broker and front door pass
-** to the policy check, and every attribute a request carries. A strict
-** policy set (wd_policy_set_strict) refuses action patterns that match
-** none of these actions and condition fields no request has, so a typo
-** in a policy is a load error instead of a rule that silently never
-** applies (a misspelled deny allows what it meant to forbid).
+** to the policy check (the operation table of ward/wd_ops.h), and every
+** attribute a request carries. A strict policy set
+** (wd_policy_set_strict) refuses action patterns that match none of these
+** actions and condition fields no request has, so a typo in a policy is a
+** load error instead of a rule that silently never applies (a misspelled
+** deny allows what it meant to forbid).
 ** Runs in: broker and host. Pure: no I/O, no allocation.
 */
 #include <string.h>
 
 #include "policy_int.h"
+#include "ward/wd_ops.h"
 
-/*
-** The one list of actions. Where each is asked (keep in step):
-**   runtime/lua/lprocess.c (wd__allow, wd__allow_pid): send, monitor,
-**     unmonitor, link, unlink, cancel, terminate, registry.register,
-**     registry.unregister
-**   runtime/lua/lspawn.c: spawn, spawn.monitored, spawn.linked, exec,
-**     host, context, security
-**   sandbox/broker.c, broker_life.c, broker_reg.c (wd__brk_allow): the
-**     same, re-checked by the broker
-**   being added: process.upgrade, process.registry.lookup,
-**     process.registry.foreign, and the front door's ward.deploy,
-**     ward.policy.reload, ward.status
-** XXX: an operation table (an X-macro with each operation's action,
-** resource and attributes) should generate this list and the calls
-** above; a test that checks it against the table of policies/README.md
-** ("What the runtime asks") is future work.
-*/
+/* The one list of actions: the operation table's (ward/wd_ops.h), in its
+** order, so wd_policy_actions()[WD_ACT_x] is action x. */
 static const char *const actions[] = {
-  "process.send",
-  "process.spawn",
-  "process.spawn.monitored",
-  "process.spawn.linked",
-  "process.exec",
-  "process.host",
-  "process.context",
-  "process.security",
-  "process.monitor",
-  "process.unmonitor",
-  "process.link",
-  "process.unlink",
-  "process.cancel",
-  "process.terminate",
-  "process.upgrade",
-  "process.registry.register",
-  "process.registry.unregister",
-  "process.registry.lookup",
-  "process.registry.foreign",
-  "ward.deploy",
-  "ward.policy.reload",
-  "ward.status",
+#define XX(id, name, res, who) name,
+  WD_ACTION_MAP(XX)
+#undef XX
   NULL,
 };
 

@@ -56,11 +56,6 @@ void wd_buf_put_u8(wd_buf *b, uint8_t v) {
   wd_buf_put(b, &v, 1);
 }
 
-void wd_buf_put_u16(wd_buf *b, uint16_t v) {
-  uint8_t t[2] = { (uint8_t)v, (uint8_t)(v >> 8) };
-  wd_buf_put(b, t, 2);
-}
-
 void wd_buf_put_u32(wd_buf *b, uint32_t v) {
   uint8_t t[4];
   int i;
@@ -126,13 +121,6 @@ int wd_cur_u8(wd_cur *c, uint8_t *v) {
   uint64_t x;
   int r = get_le(c, 1, &x);
   if (r == 0) *v = (uint8_t)x;
-  return r;
-}
-
-int wd_cur_u16(wd_cur *c, uint16_t *v) {
-  uint64_t x;
-  int r = get_le(c, 2, &x);
-  if (r == 0) *v = (uint16_t)x;
   return r;
 }
 

@@ -21,6 +21,7 @@
 
 #include "ward/wd_manifest.h"
 #include "ward/wd_pid.h"
+#include "ward/wd_time.h"
 
 /* Deepest directory nesting walked below an app directory. */
 #define MAX_DIR_DEPTH 64
@@ -107,74 +108,6 @@ static int valid_ident(const wd_node *n) {
       return 0;
   }
   return 1;
-}
-
-/*
-** Go-style duration ("300ms", "1.5h", "2h45m", "0"): a sequence of decimal
-** numbers, each with an optional fraction and a unit out of ns, us (µs, μs),
-** ms, s, m, h. Fractions below a nanosecond are dropped, as in Go.
-** Returns 0 or -1 (bad syntax or overflow of int64 nanoseconds).
-** XXX: private until the shared duration parser lands; then call that.
-*/
-static int parse_duration(const char *s, int64_t *out) {
-  static const struct {
-    const char *name;
-    uint64_t ns;
-  } units[] = {
-    { "ns", 1 },
-    { "us", 1000 },
-    { "\xc2\xb5s", 1000 }, /* U+00B5 micro sign */
-    { "\xce\xbcs", 1000 }, /* U+03BC Greek mu */
-    { "ms", 1000000 },
-    { "s", 1000000000ull },
-    { "m", 60000000000ull },
-    { "h", 3600000000000ull },
-  };
-  uint64_t total = 0;
-  int neg = 0;
-  if (*s == '-' || *s == '+') neg = *s++ == '-';
-  if (strcmp(s, "0") == 0) {
-    *out = 0;
-    return 0;
-  }
-  if (*s == '\0') return -1;
-  while (*s != '\0') {
-    uint64_t v = 0, f = 0, u = 0;
-    double scale = 1;
-    const char *st = s;
-    size_t ulen, i;
-    int pre, post = 0;
-    for (; is_digit(*s); s++) {
-      if (v > (UINT64_MAX - 9) / 10) return -1;
-      v = v * 10 + (uint64_t)(*s - '0');
-    }
-    pre = s != st;
-    if (*s == '.') {
-      st = ++s;
-      for (; is_digit(*s); s++) {
-        if (f < 100000000000000000ull) { /* later digits are below 1ns */
-          f = f * 10 + (uint64_t)(*s - '0');
-          scale *= 10;
-        }
-      }
-      post = s != st;
-    }
-    if (!pre && !post) return -1;
-    for (ulen = 0; s[ulen] != '\0' && s[ulen] != '.' && !is_digit(s[ulen]);)
-      ulen++;
-    for (i = 0; i < WD_COUNTOF(units); i++)
-      if (strlen(units[i].name) == ulen && memcmp(s, units[i].name, ulen) == 0)
-        u = units[i].ns;
-    if (u == 0) return -1; /* missing or unknown unit */
-    s += ulen;
-    if (v > (uint64_t)INT64_MAX / u) return -1;
-    v *= u;
-    if (post) v += (uint64_t)((double)f * ((double)u / scale));
-    if (v > (uint64_t)INT64_MAX || total > (uint64_t)INT64_MAX - v) return -1;
-    total += v;
-  }
-  *out = neg ? -(int64_t)total : (int64_t)total;
-  return 0;
 }
 
 /*
@@ -318,7 +251,7 @@ static int get_duration(ctx *c, const wd_node *n, const char *key, int positive,
   int r;
   if (n == NULL) return 0;
   if ((r = want_scalar(c, n, key, "a duration"))) return r;
-  if (parse_duration(n->str, &v) < 0)
+  if (wd_duration_parse(n->str, n->len, &v) < 0)
     return fail(c, n,
                 "bad duration '%s' for '%s' (expected a number with a unit: "
                 "ns, us, ms, s, m, h, e.g. 10ms or 1m30s)",

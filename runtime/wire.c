@@ -1,11 +1,13 @@
 /*
 ** runtime/wire.c
 ** Wire forms of YAML node trees (policies shipped from the broker to its
-** hosts, which parse no YAML) and of policy values (an actor's meta).
+** hosts, which parse no YAML), of policy values (an actor's meta) and of
+** the SPAWN request.
 ** Runs in: broker and host.
 */
 #include <string.h>
 
+#include "ward/wd_proto.h"
 #include "ward/wd_wire.h"
 
 /* {====== Nodes ====== */
@@ -212,6 +214,55 @@ int wd_wire_get_pval(wd_cur *c, wd_pval *out) {
   int r = get_pval(c, 0, out);
   if (r < 0) wd_pval_clear(out);
   return r;
+}
+
+/* }====== */
+
+/* {====== The SPAWN request ====== */
+
+void wd_wire_put_spawn(wd_buf *b, const wd_spawnrec *r) {
+  uint32_t i;
+  wd_buf_put_str(b, r->parent, r->parentlen);
+  wd_buf_put_str(b, r->entry, r->entrylen);
+  wd_buf_put_str(b, r->host, r->hostlen);
+  wd_buf_put_u32(b, r->flags);
+  wd_buf_put_str(b, r->actor, r->actorlen);
+  wd_buf_put_str(b, r->scope, r->scopelen);
+  wd_buf_put_str(b, (const char *)r->args, r->alen);
+  wd_buf_put_str(b, (const char *)r->ctx, r->ctxlen);
+  wd_buf_put_str(b, r->name, r->namelen);
+  wd_buf_put_u32(b, r->nmsgs);
+  for (i = 0; i < r->nmsgs; i++) {
+    wd_buf_put_str(b, r->msgs[i].topic, r->msgs[i].topiclen);
+    wd_buf_put_str(b, (const char *)r->msgs[i].payload, r->msgs[i].plen);
+  }
+}
+
+int wd_wire_get_spawn(wd_cur *c, wd_spawnrec *r,
+                      wd_spawnmsg msgs[WD_SPAWN_MAXMSGS]) {
+  const char *args, *ctx, *p;
+  uint32_t i;
+  if (wd_cur_str(c, &r->parent, &r->parentlen) ||
+      wd_cur_str(c, &r->entry, &r->entrylen) ||
+      wd_cur_str(c, &r->host, &r->hostlen) || wd_cur_u32(c, &r->flags) ||
+      wd_cur_str(c, &r->actor, &r->actorlen) ||
+      wd_cur_str(c, &r->scope, &r->scopelen) ||
+      wd_cur_str(c, &args, &r->alen) || wd_cur_str(c, &ctx, &r->ctxlen) ||
+      wd_cur_str(c, &r->name, &r->namelen) || wd_cur_u32(c, &r->nmsgs) ||
+      r->nmsgs > WD_SPAWN_MAXMSGS)
+    return WD_EBADFRAME;
+  r->args = (const uint8_t *)args;
+  r->ctx = (const uint8_t *)ctx;
+  for (i = 0; i < r->nmsgs; i++) {
+    wd_spawnmsg *m = &msgs[i];
+    if (wd_cur_str(c, &m->topic, &m->topiclen) || wd_cur_str(c, &p, &m->plen) ||
+        m->topiclen == 0 || m->topic[0] == '@' || m->topiclen > WD_TOPIC_MAX ||
+        memchr(m->topic, '\0', m->topiclen) != NULL)
+      return WD_EBADFRAME;
+    m->payload = (const uint8_t *)p;
+  }
+  r->msgs = msgs;
+  return wd_cur_left(c) == 0 ? 0 : WD_EBADFRAME;
 }
 
 /* }====== */

@@ -21,10 +21,7 @@
 
 #include <sodium.h>
 
-#include "lua.h"
-#include "lauxlib.h"
-
-#include "../runtime/lua/lcodec.h"
+#include "ward/wd_codec.h"
 #include "ward/wd_confine.h"
 #include "ward/wd_link.h"
 #include "ward/wd_pid.h"
@@ -485,62 +482,20 @@ static void send_anon(wd_broker *b, const char *pid, size_t pl,
   wd__brk_rec_done(t, st);
 }
 
-/* The fields of a SPAWN request (wd_proto.h), borrowed from the frame. */
-typedef struct spawnreq {
-  const char *parent, *eid, *hid, *act, *scope, *args, *ctx, *name;
-  size_t pl, el, hl, al, sl, argl, ctxl, nl;
-  uint32_t flags, nmsgs;
-  const uint8_t *msgs; /* the message list, as received */
-  size_t msgl;
-} spawnreq;
-
-static int parse_spawnreq(wd_cur *c, spawnreq *q) {
-  uint32_t i;
-  size_t start;
-  if (get_str(c, &q->parent, &q->pl) || get_str(c, &q->eid, &q->el) ||
-      get_str(c, &q->hid, &q->hl) || wd_cur_u32(c, &q->flags) ||
-      get_str(c, &q->act, &q->al) || get_str(c, &q->scope, &q->sl) ||
-      get_str(c, &q->args, &q->argl) || get_str(c, &q->ctx, &q->ctxl) ||
-      get_str(c, &q->name, &q->nl) || wd_cur_u32(c, &q->nmsgs) || q->nmsgs > 64)
-    return WD_EBADFRAME;
-  start = c->off;
-  for (i = 0; i < q->nmsgs; i++) {
-    const char *t, *p;
-    size_t tl, plen;
-    if (get_str(c, &t, &tl) || get_str(c, &p, &plen) || tl == 0 ||
-        t[0] == '@' || tl > WD_TOPIC_MAX || memchr(t, '\0', tl) != NULL)
-      return WD_EBADFRAME;
-  }
-  q->msgs = c->p + start;
-  q->msgl = c->off - start;
-  return wd_cur_left(c) == 0 ? 0 : WD_EBADFRAME;
-}
-
 /* Write a SPAWN request to host 't' for 'f'. */
-static void put_spawn(hslot *t, fwd *f, const spawnreq *q) {
+static void put_spawn(hslot *t, fwd *f, const wd_spawnrec *q) {
   size_t st;
   wd_buf *w = wd__brk_rec(t, WD_R_REQ, &st);
   wd_buf_put_u32(w, f->breq);
   wd_buf_put_u8(w, WD_OP_SPAWN);
-  wd_buf_put_str(w, q->parent, q->pl);
-  wd_buf_put_str(w, q->eid, q->el);
-  wd_buf_put_str(w, q->hid, q->hl);
-  wd_buf_put_u32(w, q->flags);
-  wd_buf_put_str(w, q->act, q->al);
-  wd_buf_put_str(w, q->scope, q->sl);
-  wd_buf_put_str(w, q->args, q->argl);
-  wd_buf_put_str(w, q->ctx, q->ctxl);
-  wd_buf_put_str(w, q->name, q->nl);
-  wd_buf_put_u32(w, q->nmsgs);
-  wd_buf_put(w, q->msgs, q->msgl);
+  wd_wire_put_spawn(w, q);
   wd__brk_rec_done(t, st);
 }
 
 /* Spawn-or-signal: the name is taken, so the queued messages go to its
 ** holder and the answer is "=<holder PID>". */
 static void signal_holder(wd_broker *b, hslot *s, uint32_t req,
-                          const spawnreq *q, const name *x) {
-  wd_cur c;
+                          const wd_spawnrec *q, const name *x) {
   uint32_t i;
   const char *hid;
   size_t hl;
@@ -551,71 +506,64 @@ static void signal_holder(wd_broker *b, hslot *s, uint32_t req,
       (to = wd__brk_slot_by_id(b, hid, hl)) != NULL &&
       wd__brk_refuse_full(s, req, to))
     return;
-  wd_cur_init(&c, q->msgs, q->msgl);
-  for (i = 0; i < q->nmsgs; i++) {
-    const char *t, *p;
-    size_t tl, pl;
-    if (get_str(&c, &t, &tl) || get_str(&c, &p, &pl)) break;
-    send_anon(b, x->pid, strlen(x->pid), t, tl, (const uint8_t *)p, pl);
-  }
+  for (i = 0; i < q->nmsgs; i++)
+    send_anon(b, x->pid, strlen(x->pid), q->msgs[i].topic, q->msgs[i].topiclen,
+              q->msgs[i].payload, q->msgs[i].plen);
   wd__brk_reply(s, req, 0, "=%s", x->pid);
 }
 
 /* May the caller send every queued message of 'q' to the holder 'x'?
 ** Answers the request and returns 0 when not. */
-static int signal_allowed(hslot *s, uint32_t req, const spawnreq *q,
+static int signal_allowed(hslot *s, uint32_t req, const wd_spawnrec *q,
                           const name *x) {
   const char *hid;
   size_t hl;
   uint64_t counter;
   char th[WD_PID_HOST_MAX + 1], tp[WD_TOPIC_MAX + 1];
-  wd_cur c;
   uint32_t i;
   if (wd_pid_parse(x->pid, strlen(x->pid), &hid, &hl, &counter) < 0)
     return 0;
   snprintf(th, sizeof th, "%.*s", (int)hl, hid);
-  wd_cur_init(&c, q->msgs, q->msgl);
   for (i = 0; i < q->nmsgs; i++) {
-    const char *t, *p;
-    size_t tl, pl;
-    if (get_str(&c, &t, &tl) || get_str(&c, &p, &pl)) return 0;
-    snprintf(tp, sizeof tp, "%.*s", (int)tl, t);
-    if (wd__brk_allow(s, req, q->parent, q->pl, "process.send", x->pid,
-                      strlen(x->pid), th, tp))
+    snprintf(tp, sizeof tp, "%.*s", (int)q->msgs[i].topiclen, q->msgs[i].topic);
+    if (wd__brk_allow(s, req, q->parent, q->parentlen, wd_ops_name(WD_ACT_SEND),
+                      x->pid, strlen(x->pid), th, tp))
       return 0;
   }
   return 1;
 }
 
-static int req_spawn(hslot *s, uint32_t req, wd_cur *c) {
+static int req_spawn(hslot *s, uint32_t req, uint8_t op, wd_cur *c) {
   wd_broker *b = s->b;
   const wd_entry *e;
-  spawnreq q;
+  wd_spawnrec q;
+  wd_spawnmsg msgs[WD_SPAWN_MAXMSGS];
   hslot *t;
   uint64_t counter;
   char id[300], err[300];
   fwd *f;
-  if (parse_spawnreq(c, &q) < 0) return WD_EBADFRAME;
-  if (!wd__brk_owns(s, q.parent, q.pl, &counter)) {
+  (void)op;
+  if (wd_wire_get_spawn(c, &q, msgs) < 0) return WD_EBADFRAME;
+  if (!wd__brk_owns(s, q.parent, q.parentlen, &counter)) {
     wd__brk_host_down(s, "spawn request with a parent PID not of this host");
     return WD_EBADFRAME;
   }
   q.flags &= ~(uint32_t)(WD_SPAWN_ROOT | WD_SPAWN_SERVICE);
-  if (q.el >= sizeof id || memchr(q.eid, '\0', q.el) != NULL) {
+  if (q.entrylen >= sizeof id || memchr(q.entry, '\0', q.entrylen) != NULL) {
     wd__brk_reply(s, req, WD_EINVAL, "invalid entry id");
     return 0;
   }
-  memcpy(id, q.eid, q.el);
-  id[q.el] = '\0';
+  memcpy(id, q.entry, q.entrylen);
+  id[q.entrylen] = '\0';
   e = wd_manifest_find(b->m, id);
   if (e == NULL || e->kind != WD_KIND_LUA) {
     wd__brk_reply(s, req, WD_ENOTFOUND, "entry not found: %s", id);
     return 0;
   }
-  t = wd__brk_slot_by_id(b, q.hid, q.hl);
+  t = wd__brk_slot_by_id(b, q.host, q.hostlen);
   if (t == NULL) {
-    wd__brk_reply(s, req, WD_ENOTFOUND, "host not found: %.*s", (int)q.hl,
-                  q.hid);
+    wd__brk_reply(s, req, WD_ENOTFOUND, "host not found: %.*s", (int)q.hostlen,
+                  q.host);
     return 0;
   }
   if (!entry_on_host(e, t)) {
@@ -625,27 +573,24 @@ static int req_spawn(hslot *s, uint32_t req, wd_cur *c) {
   }
   {
     char th[300];
-    int exec = (q.flags & WD_SPAWN_EXEC) != 0;
+    int ask[4], n, i;
     snprintf(th, sizeof th, "%s", t->id);
-    if (wd__brk_allow(s, req, q.parent, q.pl,
-                      exec ? "process.exec" : "process.spawn", q.eid, q.el,
-                      th, NULL) ||
-        ((q.flags & WD_SPAWN_MONITOR) &&
-         wd__brk_allow(s, req, q.parent, q.pl, "process.spawn.monitored",
-                       q.eid, q.el, th, NULL)) ||
-        ((q.flags & WD_SPAWN_LINK) &&
-         wd__brk_allow(s, req, q.parent, q.pl, "process.spawn.linked",
-                       q.eid, q.el, th, NULL)) ||
-        wd__brk_allow(s, req, q.parent, q.pl, "process.host", q.hid, q.hl,
-                      th, NULL))
-      return 0;
+    /* What the host asked (the operation table, wd_ops_spawn_asks). */
+    n = wd_ops_spawn_asks(q.flags, ask);
+    for (i = 0; i < n; i++) {
+      int onhost = wd_ops_res(ask[i]) == WD_RES_HOST;
+      if (wd__brk_allow(s, req, q.parent, q.parentlen, wd_ops_name(ask[i]),
+                        onhost ? q.host : q.entry,
+                        onhost ? q.hostlen : q.entrylen, th, NULL))
+        return 0;
+    }
     /* A child with another actor or scope than its spawner's. */
-    if ((q.al != s->cur->actorlen ||
-         memcmp(q.act, s->cur->actor, q.al) != 0 ||
-         q.sl != s->cur->scopelen ||
-         memcmp(q.scope, s->cur->scope, q.sl) != 0) &&
-        wd__brk_allow(s, req, q.parent, q.pl, "process.security", "security",
-                      8, th, NULL))
+    if ((q.actorlen != s->cur->actorlen ||
+         memcmp(q.actor, s->cur->actor, q.actorlen) != 0 ||
+         q.scopelen != s->cur->scopelen ||
+         memcmp(q.scope, s->cur->scope, q.scopelen) != 0) &&
+        wd__brk_allow(s, req, q.parent, q.parentlen,
+                      wd_ops_name(WD_ACT_SECURITY), "security", 8, th, NULL))
       return 0;
     /* A watch of the child from another host counts against the
     ** spawner's host's quota. */
@@ -655,7 +600,8 @@ static int req_spawn(hslot *s, uint32_t req, wd_cur *c) {
     /* The child's actor and scope must fit the target host's ceiling. */
     {
       char why[300];
-      if (!wd__brk_sec_fits(t, q.act, q.al, q.scope, q.sl, why, sizeof why)) {
+      if (!wd__brk_sec_fits(t, q.actor, q.actorlen, q.scope, q.scopelen, why,
+                            sizeof why)) {
         wd__brk_reply(s, req, WD_EDENIED, "permission denied: %s", why);
         return 0;
       }
@@ -664,7 +610,8 @@ static int req_spawn(hslot *s, uint32_t req, wd_cur *c) {
   if (q.flags & WD_SPAWN_NAMED) {
     name *x;
     int vis;
-    if (q.nl == 0 || q.nl > 255 || memchr(q.name, '\0', q.nl) != NULL) {
+    if (q.namelen == 0 || q.namelen > 255 ||
+        memchr(q.name, '\0', q.namelen) != NULL) {
       wd__brk_reply(s, req, WD_EINVAL, "invalid name");
       return 0;
     }
@@ -672,16 +619,17 @@ static int req_spawn(hslot *s, uint32_t req, wd_cur *c) {
     ** caller needs the rights for what it ends up doing. A holder it may
     ** not look up is not signalled: the name is taken, as a register
     ** would say (and only to a caller that may register it). */
-    vis = wd__brk_may_lookup(s, req, q.parent, q.pl, q.name, q.nl);
+    vis = wd__brk_may_lookup(s, req, q.parent, q.parentlen, q.name, q.namelen);
     if (vis < 0) return 0;
-    x = wd__brk_name_get(b, q.name, q.nl);
+    x = wd__brk_name_get(b, q.name, q.namelen);
     if (vis && x != NULL && x->pid[0] != '\0') {
       if (!signal_allowed(s, req, &q, x)) return 0;
       signal_holder(b, s, req, &q, x);
       return 0;
     }
-    if (wd__brk_allow(s, req, q.parent, q.pl, "process.registry.register",
-                      q.name, q.nl, NULL, NULL))
+    if (wd__brk_allow(s, req, q.parent, q.parentlen,
+                      wd_ops_name(WD_ACT_REGISTER), q.name, q.namelen, NULL,
+                      NULL))
       return 0;
     /* The child's host will hold the name. */
     if (!wd__brk_name_room(t)) {
@@ -691,14 +639,14 @@ static int req_spawn(hslot *s, uint32_t req, wd_cur *c) {
     }
     if (x != NULL && x->pid[0] != '\0') {
       wd__brk_reply(s, req, WD_EEXIST, "name already registered: %.*s",
-                    (int)q.nl, q.name);
+                    (int)q.namelen, q.name);
       return 0;
     }
     if (x != NULL) {
       wd__brk_reply(s, req, WD_EUNAVAIL,
                     "name %.*s is being registered, "
                     "retry",
-                    (int)q.nl, q.name);
+                    (int)q.namelen, q.name);
       return 0;
     }
   }
@@ -711,18 +659,18 @@ static int req_spawn(hslot *s, uint32_t req, wd_cur *c) {
   if (f == NULL) return WD_ENOMEM;
   f->op = WD_OP_SPAWN;
   f->flags = q.flags;
-  f->who = wd_strndup(q.parent, q.pl);
+  f->who = wd_strndup(q.parent, q.parentlen);
   if (q.flags & WD_SPAWN_NAMED) {
     /* Reserve the name until the child exists: nobody else takes it. */
-    f->name = wd_strndup(q.name, q.nl);
-    if (f->name != NULL) wd__brk_name_put(b, q.name, q.nl, "", 0, -1, 0);
+    f->name = wd_strndup(q.name, q.namelen);
+    if (f->name != NULL) wd__brk_name_put(b, q.name, q.namelen, "", 0, -1, 0);
   }
   ship(t, e, NULL, NULL);
   put_spawn(t, f, &q);
   return 0;
 }
 
-static int req_send(hslot *s, uint32_t req, wd_cur *c) {
+static int req_send(hslot *s, uint32_t req, uint8_t op, wd_cur *c) {
   wd_broker *b = s->b;
   const char *from, *dest, *topic, *hid;
   size_t fl, dl, tl, hl, rest;
@@ -732,6 +680,7 @@ static int req_send(hslot *s, uint32_t req, wd_cur *c) {
   fwd *f;
   size_t st;
   wd_buf *w;
+  (void)op;
   if (get_str(c, &from, &fl) || get_str(c, &dest, &dl) ||
       get_str(c, &topic, &tl))
     return WD_EBADFRAME;
@@ -770,7 +719,8 @@ static int req_send(hslot *s, uint32_t req, wd_cur *c) {
     char th[WD_PID_HOST_MAX + 1], tp[WD_TOPIC_MAX + 1];
     snprintf(th, sizeof th, "%.*s", (int)hl, hid);
     snprintf(tp, sizeof tp, "%.*s", (int)tl, topic);
-    if (wd__brk_allow(s, req, from, fl, "process.send", dest, dl, th, tp))
+    if (wd__brk_allow(s, req, from, fl, wd_ops_name(WD_ACT_SEND), dest, dl, th,
+                      tp))
       return 0;
   }
   t = wd__brk_slot_by_id(b, hid, hl);
@@ -800,13 +750,14 @@ static int req_send(hslot *s, uint32_t req, wd_cur *c) {
 
 /* UPGRADE: a process of host 's' may become entry 'eid', which that host
 ** does not hold: decided again here, then shipped before the answer. */
-static int req_upgrade(hslot *s, uint32_t req, wd_cur *c) {
+static int req_upgrade(hslot *s, uint32_t req, uint8_t op, wd_cur *c) {
   wd_broker *b = s->b;
   const char *caller, *eid;
   size_t cl, el;
   uint64_t counter;
   const wd_entry *e;
   char id[300];
+  (void)op;
   if (get_str(c, &caller, &cl) || get_str(c, &eid, &el) ||
       wd_cur_left(c) != 0)
     return WD_EBADFRAME;
@@ -820,8 +771,8 @@ static int req_upgrade(hslot *s, uint32_t req, wd_cur *c) {
   }
   memcpy(id, eid, el);
   id[el] = '\0';
-  if (wd__brk_allow(s, req, caller, cl, "process.upgrade", eid, el, s->id,
-                    NULL))
+  if (wd__brk_allow(s, req, caller, cl, wd_ops_name(WD_ACT_UPGRADE), eid, el,
+                    s->id, NULL))
     return 0;
   e = wd_manifest_find(b->m, id);
   if (e == NULL || e->kind != WD_KIND_LUA) {
@@ -957,31 +908,26 @@ int wd__brk_allow(hslot *s, uint32_t req, const char *pid, size_t pl,
   return 1;
 }
 
+/* The broker's dispatch of requests from hosts: the operation table
+** (WD_OP_MAP, ward/wd_ops.h). Deny by default: a request a host may not
+** send, or an unknown code, is a bad frame. */
+typedef int (*req_fn)(hslot *s, uint32_t req, uint8_t op, wd_cur *c);
+
+static const struct {
+  unsigned senders; /* WD_OPS_* */
+  req_fn fn;
+} req_table[WD_OP_MAX] = {
+#define XX(op, act, who, fn) [WD_OP_##op] = { who, fn },
+  WD_OP_MAP(XX)
+#undef XX
+};
+
 /* A request from host 's' whose caller ('s->cur') is known. */
 static int dispatch_req(hslot *s, uint32_t req, uint8_t op, wd_cur *body) {
-  switch (op) {
-    case WD_OP_SPAWN:
-      return req_spawn(s, req, body);
-    case WD_OP_SEND:
-      return req_send(s, req, body);
-    case WD_OP_REG:
-    case WD_OP_UNREG:
-    case WD_OP_LOOKUP:
-      return wd__brk_req_registry(s, req, op, body);
-    case WD_OP_MONITOR:
-    case WD_OP_UNMONITOR:
-    case WD_OP_LINK:
-    case WD_OP_UNLINK:
-    case WD_OP_TERMINATE:
-    case WD_OP_CANCEL:
-      return wd__brk_req_life(s, req, op, body);
-    case WD_OP_AUDIT:
-      return wd__brk_sec_audit_req(s, req, body);
-    case WD_OP_UPGRADE:
-      return req_upgrade(s, req, body);
-    default:
-      return WD_EBADFRAME;
-  }
+  if (op >= WD_OP_MAX || !(req_table[op].senders & WD_OPS_HOST) ||
+      req_table[op].fn == NULL)
+    return WD_EBADFRAME;
+  return req_table[op].fn(s, req, op, body);
 }
 
 static int on_rec(wd_link *l, uint8_t rtype, wd_cur *body) {
@@ -1445,10 +1391,7 @@ int wd_broker_new(const wd_manifest *m, const wd_broker_opts *o,
                          1);
   b->master = sodium_malloc(32);
   if (b->o.shutdown_ns == 0) b->o.shutdown_ns = 5000000000ull;
-  b->enc = luaL_newstate();
-  if (b->hosts == NULL || b->shipped == NULL || b->master == NULL ||
-      b->enc == NULL) {
-    if (b->enc) lua_close(b->enc);
+  if (b->hosts == NULL || b->shipped == NULL || b->master == NULL) {
     wd_free(b->shipped);
     wd_free(b->hosts);
     if (b->master) sodium_free(b->master);
@@ -1459,7 +1402,6 @@ int wd_broker_new(const wd_manifest *m, const wd_broker_opts *o,
       (r = wd__brk_out_open(b)) < 0) {
     wd__brk_out_free(b);
     wd__brk_sec_close(b);
-    lua_close(b->enc);
     wd_free(b->shipped);
     wd_free(b->hosts);
     sodium_free(b->master);
@@ -1566,8 +1508,9 @@ static int spawn_watched(wd_broker *b, const wd_entry *e, const char *host,
                          size_t errlen) {
   hslot *t;
   fwd *f;
-  wd_buf enc, *w;
-  size_t st;
+  wd_buf enc, sbuf;
+  wd_cur sc;
+  wd_spawnrec q;
   int r;
   if (host == NULL) host = e->u.lua.host;
   if (host == NULL && b->nhosts == 1) host = b->hosts[0].id;
@@ -1595,8 +1538,15 @@ static int spawn_watched(wd_broker *b, const wd_entry *e, const char *host,
     wd_buf_close(&enc);
     return r;
   }
-  f = wd__brk_fwd_new(b, -1, 0, (int)(t - b->hosts));
-  if (f == NULL) {
+  /* The actor and scope, as two strings read back from 'sbuf'. */
+  wd_buf_init(&sbuf, 0);
+  put_security(&sbuf, b, sec, t, svcno == 0);
+  memset(&q, 0, sizeof q);
+  wd_cur_init(&sc, sbuf.p, sbuf.len);
+  if (sbuf.err != 0 || wd_cur_str(&sc, &q.actor, &q.actorlen) < 0 ||
+      wd_cur_str(&sc, &q.scope, &q.scopelen) < 0 ||
+      (f = wd__brk_fwd_new(b, -1, 0, (int)(t - b->hosts))) == NULL) {
+    wd_buf_close(&sbuf);
     wd_buf_close(&enc);
     return WD_ENOMEM;
   }
@@ -1605,19 +1555,18 @@ static int spawn_watched(wd_broker *b, const wd_entry *e, const char *host,
   f->ud = ud;
   f->svc = svcno;
   ship(t, e, NULL, NULL);
-  w = wd__brk_rec(t, WD_R_REQ, &st);
-  wd_buf_put_u32(w, f->breq);
-  wd_buf_put_u8(w, WD_OP_SPAWN);
-  wd_buf_put_cstr(w, "");
-  wd_buf_put_cstr(w, e->id);
-  wd_buf_put_cstr(w, host);
-  wd_buf_put_u32(w, WD_SPAWN_ROOT);
-  put_security(w, b, sec, t, svcno == 0);
-  wd_buf_put_str(w, (const char *)enc.p, enc.len);
-  wd_buf_put_str(w, "", 0); /* no context */
-  wd_buf_put_str(w, "", 0); /* no name */
-  wd_buf_put_u32(w, 0);     /* no messages */
-  wd__brk_rec_done(t, st);
+  q.parent = ""; /* the broker */
+  q.entry = e->id;
+  q.entrylen = strlen(e->id);
+  q.host = host;
+  q.hostlen = strlen(host);
+  q.flags = WD_SPAWN_ROOT;
+  q.args = enc.p;
+  q.alen = enc.len;
+  q.ctx = (const uint8_t *)""; /* no context, no name, no messages */
+  q.name = "";
+  put_spawn(t, f, &q);
+  wd_buf_close(&sbuf);
   wd_buf_close(&enc);
   return 0;
 }

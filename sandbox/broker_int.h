@@ -11,8 +11,6 @@
 #include <sys/types.h>
 #include <uv.h>
 
-#include "lua.h"
-
 #include "ward/wd_link.h"
 #include "ward/wd_sandbox.h"
 
@@ -111,7 +109,7 @@ typedef struct xwatch {
   struct xwatch *tnext, **tprev; /* target chain */
   struct xwatch *wnext, **wprev; /* watcher chain */
   uint32_t ph, th, wh;   /* hashes of the pair, target, watcher */
-  int type;              /* 1 monitor, 2 link, 3 exec (WT_* in lhost.h) */
+  int type;              /* WD_WATCH_* (wd_proto.h) */
   char *watcher;
   int wslot;
   char *target;
@@ -213,7 +211,6 @@ struct wd_broker {
   xwtab xw;            /* cross-host watches (broker_life.c) */
   svc *svcs;
   int nsvcs;
-  lua_State *enc;      /* encodes arguments and events the broker makes */
   struct brk_out *out; /* standard output (broker_out.c) */
 };
 
@@ -280,7 +277,7 @@ int wd__brk_sec_check(hslot *s, const brk_caller *who, const char *pid,
                       size_t pl, const char *action, const char *resource,
                       size_t rl, const char *target_host, const char *topic,
                       char *why, size_t whylen);
-int wd__brk_sec_audit_req(hslot *s, uint32_t req, wd_cur *c);
+int wd__brk_sec_audit_req(hslot *s, uint32_t req, uint8_t op, wd_cur *c);
 
 /* broker_life.c */
 int wd__brk_req_life(hslot *s, uint32_t req, uint8_t op, wd_cur *c);

@@ -15,11 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lauxlib.h"
-
 #include "broker_int.h"
-#include "../runtime/lua/lerrors.h"
-#include "../runtime/lua/lhost.h"
+#include "ward/wd_codec.h"
 #include "ward/wd_pid.h"
 #include "ward/wd_proto.h"
 
@@ -138,8 +135,8 @@ static xwatch *watch_find(wd_broker *b, int type, const char *w, size_t wl,
 /* The link between 'p' and 'q', whichever asked for it, or NULL. */
 static xwatch *link_find(wd_broker *b, const char *p, size_t pl, const char *q,
                          size_t ql) {
-  xwatch *x = watch_find(b, WT_LINK, p, pl, q, ql);
-  return x != NULL ? x : watch_find(b, WT_LINK, q, ql, p, pl);
+  xwatch *x = watch_find(b, WD_WATCH_LINK, p, pl, q, ql);
+  return x != NULL ? x : watch_find(b, WD_WATCH_LINK, q, ql, p, pl);
 }
 
 /* Remember a watch the target's host has just confirmed. A link made
@@ -151,7 +148,7 @@ void wd__brk_watch_add(wd_broker *b, int type, const char *watcher, size_t wl,
   xwatch *x;
   /* Same host: that host's death takes both ends; nothing to remember. */
   if (ws < 0 || ts < 0 || ws == ts) return;
-  x = type == WT_LINK ? link_find(b, watcher, wl, target, tl)
+  x = type == WD_WATCH_LINK ? link_find(b, watcher, wl, target, tl)
                       : watch_find(b, type, watcher, wl, target, tl);
   if (x != NULL) {
     x->cslot = ts;
@@ -235,7 +232,7 @@ void wd__brk_watch_forget(wd_broker *b, const char *pid, size_t n) {
   for (x = t->tgt[h & t->mask]; x != NULL; x = next) {
     next = x->tnext;
     if (x->th != h || !eq(x->target, pid, n)) continue;
-    if (x->type == WT_LINK)
+    if (x->type == WD_WATCH_LINK)
       link_done(b, x, XW_TDONE);
     else
       watch_free(b, x);
@@ -243,7 +240,7 @@ void wd__brk_watch_forget(wd_broker *b, const char *pid, size_t n) {
   for (x = t->wat[h & t->mask]; x != NULL; x = next) {
     next = x->wnext;
     if (x->wh != h || !eq(x->watcher, pid, n)) continue;
-    if (x->type == WT_LINK)
+    if (x->type == WD_WATCH_LINK)
       link_done(b, x, XW_WDONE);
     else if (!x->forgetting)
       forget(b, x);
@@ -275,10 +272,10 @@ static int death_event(const xwatch *x, int slot, const char **dead,
   if (x->tslot == slot && !(x->done & XW_TDONE)) {
     *dead = x->target;
     *alive = x->watcher;
-    if (x->type == WT_LINK) return (x->done & XW_WDONE) ? 0 : WD_EV_LINK_DOWN;
-    return x->type == WT_EXEC ? WD_EV_EXEC : WD_EV_EXIT;
+    if (x->type == WD_WATCH_LINK) return (x->done & XW_WDONE) ? 0 : WD_EV_LINK_DOWN;
+    return x->type == WD_WATCH_EXEC ? WD_EV_EXEC : WD_EV_EXIT;
   }
-  if (x->wslot == slot && x->type == WT_LINK && !(x->done & XW_WDONE) &&
+  if (x->wslot == slot && x->type == WD_WATCH_LINK && !(x->done & XW_WDONE) &&
       !(x->done & XW_TDONE)) {
     *dead = x->watcher;
     *alive = x->target;
@@ -294,13 +291,17 @@ static int death_event(const xwatch *x, int slot, const char **dead,
 ** so far are now of a dead incarnation: events to them go nowhere. Looks
 ** at every record (a host's death is rare). */
 void wd__brk_watch_host_down(wd_broker *b, int slot, const char *why) {
-  lua_State *L = b->enc;
   xwtab *t = &b->xw;
   char msg[300];
+  wd_codec_val err;
   size_t i;
   b->hosts[slot].gone_below = b->next_pid;
   if (t->pair == NULL) return;
   snprintf(msg, sizeof msg, "host %s died: %s", b->hosts[slot].id, why);
+  memset(&err, 0, sizeof err);
+  err.type = WD_CODEC_V_ERR;
+  err.ekind = "Internal";
+  err.s = msg;
   for (i = 0; i <= t->mask; i++) {
     xwatch *x, *next;
     for (x = t->pair[i]; x != NULL; x = next) {
@@ -312,15 +313,13 @@ void wd__brk_watch_host_down(wd_broker *b, int slot, const char *why) {
       kind = death_event(x, slot, &dead, &alive);
       if (kind != 0) {
         wd_buf_init(&ev, 0);
-        lua_settop(L, 0);
-        wd_lerr_push(L, "Internal", msg, 0);
-        if (wd__event_build(L, dead, strlen(dead),
-                            kind == WD_EV_LINK_DOWN ? "pid.link.down"
-                                                    : "pid.exit",
-                            1, 0, 0, &ev) == 0)
+        if (wd_codec_put_event(&ev,
+                               kind == WD_EV_LINK_DOWN ? "pid.link.down"
+                                                       : "pid.exit",
+                               dead, strlen(dead), wd_codec_now_s(), 0, 0,
+                               &err) == 0)
           event_to_host(b, kind, dead, alive, &ev);
         wd_buf_close(&ev);
-        lua_settop(L, 0);
       }
       watch_free(b, x);
     }
@@ -371,17 +370,10 @@ int wd__brk_req_life(hslot *s, uint32_t req, uint8_t op, wd_cur *c) {
     return 0;
   }
   {
-    static const char *const actions[] = {
-      [WD_OP_MONITOR] = "process.monitor",
-      [WD_OP_UNMONITOR] = "process.unmonitor",
-      [WD_OP_LINK] = "process.link",
-      [WD_OP_UNLINK] = "process.unlink",
-      [WD_OP_TERMINATE] = "process.terminate",
-      [WD_OP_CANCEL] = "process.cancel",
-    };
     char th[300];
     snprintf(th, sizeof th, "%s", b->hosts[ts].id);
-    if (wd__brk_allow(s, req, from, fl, actions[op], dest, dl, th, NULL))
+    if (wd__brk_allow(s, req, from, fl, wd_ops_name(wd_ops_act(op)), dest, dl,
+                      th, NULL))
       return 0;
   }
   if ((op == WD_OP_MONITOR || op == WD_OP_LINK) && ts != (int)(s - b->hosts) &&
@@ -439,20 +431,20 @@ void wd__brk_after_reply(wd_broker *b, fwd *f, int32_t status, const char *s,
   if (!ok || f->who == NULL) return;
   switch (f->op) {
     case WD_OP_MONITOR:
-      wd__brk_watch_add(b, WT_MONITOR, f->who, strlen(f->who), s, n);
+      wd__brk_watch_add(b, WD_WATCH_MONITOR, f->who, strlen(f->who), s, n);
       break;
     case WD_OP_LINK:
-      wd__brk_watch_add(b, WT_LINK, f->who, strlen(f->who), s, n);
+      wd__brk_watch_add(b, WD_WATCH_LINK, f->who, strlen(f->who), s, n);
       break;
     case WD_OP_UNMONITOR:
       /* The target's host dropped it before answering. */
-      x = watch_find(b, WT_MONITOR, f->who, strlen(f->who), s, n);
+      x = watch_find(b, WD_WATCH_MONITOR, f->who, strlen(f->who), s, n);
       if (x != NULL) watch_free(b, x);
       break;
     case WD_OP_FORGET:
-      x = watch_find(b, WT_MONITOR, f->who, strlen(f->who), s, n);
+      x = watch_find(b, WD_WATCH_MONITOR, f->who, strlen(f->who), s, n);
       if (x != NULL) watch_free(b, x);
-      x = watch_find(b, WT_EXEC, f->who, strlen(f->who), s, n);
+      x = watch_find(b, WD_WATCH_EXEC, f->who, strlen(f->who), s, n);
       if (x != NULL) watch_free(b, x);
       break;
     case WD_OP_UNLINK:
@@ -460,11 +452,11 @@ void wd__brk_after_reply(wd_broker *b, fwd *f, int32_t status, const char *s,
       break;
     case WD_OP_SPAWN:
       if (f->flags & WD_SPAWN_MONITOR)
-        wd__brk_watch_add(b, WT_MONITOR, f->who, strlen(f->who), s, n);
+        wd__brk_watch_add(b, WD_WATCH_MONITOR, f->who, strlen(f->who), s, n);
       if (f->flags & WD_SPAWN_LINK)
-        wd__brk_watch_add(b, WT_LINK, f->who, strlen(f->who), s, n);
+        wd__brk_watch_add(b, WD_WATCH_LINK, f->who, strlen(f->who), s, n);
       if (f->flags & WD_SPAWN_EXEC)
-        wd__brk_watch_add(b, WT_EXEC, f->who, strlen(f->who), s, n);
+        wd__brk_watch_add(b, WD_WATCH_EXEC, f->who, strlen(f->who), s, n);
       break;
     default:
       break;
@@ -494,7 +486,7 @@ static int event_allowed(hslot *s, int kind, const char *from, size_t fl,
   switch (kind) {
     case WD_EV_EXIT:
     case WD_EV_EXEC:
-      x = watch_find(b, kind == WD_EV_EXIT ? WT_MONITOR : WT_EXEC, to, tl, from,
+      x = watch_find(b, kind == WD_EV_EXIT ? WD_WATCH_MONITOR : WD_WATCH_EXEC, to, tl, from,
                      fl);
       if (x == NULL) {
         wd__brk_host_down(s, "forged event: %s",
@@ -657,6 +649,4 @@ void wd__brk_free_life(wd_broker *b) {
   memset(t, 0, sizeof *t);
   wd_free(b->svcs);
   b->svcs = NULL;
-  if (b->enc) lua_close(b->enc);
-  b->enc = NULL;
 }

@@ -228,7 +228,7 @@ int wd__brk_name_room(const hslot *s) {
 int wd__brk_may_lookup(hslot *s, uint32_t req, const char *pid, size_t pl,
                        const char *nm, size_t nl) {
   char why[300];
-  int r = wd__brk_sec_check(s, s->cur, pid, pl, "process.registry.lookup", nm,
+  int r = wd__brk_sec_check(s, s->cur, pid, pl, wd_ops_name(WD_ACT_LOOKUP), nm,
                             nl, NULL, NULL, why, sizeof why);
   if (r == WD_EUNAVAIL) {
     wd__brk_reply(s, req, WD_EUNAVAIL, "process.registry.lookup: %s", why);
@@ -294,7 +294,7 @@ int wd__brk_req_registry(hslot *s, uint32_t req, uint8_t op, wd_cur *c) {
   pp = name_find(b, nm, nl);
   switch (op) {
     case WD_OP_REG:
-      if (wd__brk_allow(s, req, caller, cl, "process.registry.register", nm,
+      if (wd__brk_allow(s, req, caller, cl, wd_ops_name(WD_ACT_REGISTER), nm,
                         nl, NULL, NULL))
         return 0;
       /* A name for another process: process.registry.foreign on it. */
@@ -308,7 +308,7 @@ int wd__brk_req_registry(hslot *s, uint32_t req, uint8_t op, wd_cur *c) {
           th[hl] = '\0';
           tp = th;
         }
-        if (wd__brk_allow(s, req, caller, cl, "process.registry.foreign", pid,
+        if (wd__brk_allow(s, req, caller, cl, wd_ops_name(WD_ACT_FOREIGN), pid,
                           pl, tp, NULL))
           return 0;
       }
@@ -339,7 +339,7 @@ int wd__brk_req_registry(hslot *s, uint32_t req, uint8_t op, wd_cur *c) {
       wd__brk_reply(s, req, 0, "%s", "");
       return 0;
     case WD_OP_UNREG:
-      if (wd__brk_allow(s, req, caller, cl, "process.registry.unregister", nm,
+      if (wd__brk_allow(s, req, caller, cl, wd_ops_name(WD_ACT_UNREGISTER), nm,
                         nl, NULL, NULL))
         return 0;
       if (*pp == NULL || (*pp)->pid[0] == '\0') {
@@ -359,7 +359,7 @@ int wd__brk_req_registry(hslot *s, uint32_t req, uint8_t op, wd_cur *c) {
     default:
       /* The lookup itself is the permission asked: PermissionDenied,
       ** decided before the registry is read (held or not, the same). */
-      if (wd__brk_allow(s, req, caller, cl, "process.registry.lookup", nm, nl,
+      if (wd__brk_allow(s, req, caller, cl, wd_ops_name(WD_ACT_LOOKUP), nm, nl,
                         NULL, NULL))
         return 0;
       if (*pp == NULL || (*pp)->pid[0] == '\0')

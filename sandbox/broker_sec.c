@@ -245,7 +245,7 @@ int wd__brk_sec_check(hslot *s, const brk_caller *who, const char *pid,
 ** which has no effect until it is logged. The actor in the record is the
 ** caller the request names (held to the host's ceiling), not a claim of
 ** the body. Answers 0 once written, Unavailable when it cannot be. */
-int wd__brk_sec_audit_req(hslot *s, uint32_t req, wd_cur *c) {
+int wd__brk_sec_audit_req(hslot *s, uint32_t req, uint8_t op, wd_cur *c) {
   wd_broker *b = s->b;
   const char *f[3]; /* action, resource, reason */
   size_t fl[3], i;
@@ -256,6 +256,7 @@ int wd__brk_sec_audit_req(hslot *s, uint32_t req, wd_cur *c) {
   char abuf[8][300];
   char sbuf[3][300], ibuf[16][300];
   wd_audit_rec rec;
+  (void)op;
   if (wd_cur_str(c, &f[0], &fl[0]) || wd_cur_str(c, &f[1], &fl[1]) ||
       wd_cur_u8(c, &effect) || wd_cur_str(c, &f[2], &fl[2]) ||
       wd_cur_u32(c, &na) || na > 8 || effect > WD_PEFFECT_ALLOW)

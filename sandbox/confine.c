@@ -5,7 +5,8 @@
 ** seccomp. Each step is fatal when it fails; a layer the kernel does not
 ** give is reported (and fatal under --require-sandbox=all), never skipped
 ** in silence.
-** Runs in: host (pre-sandbox).
+** Runs in: host (pre-sandbox); wd_sbx_layer_name, wd_sbx_landlock_abi
+** and wd_sbx_seccomp_check also in the ward command ('ward doctor').
 */
 #include <ctype.h>
 #include <errno.h>

@@ -3,6 +3,7 @@
 ** Growable byte buffer (writer) and bounds-checked cursor (reader) used by
 ** the codec, the frame layer and every wire record. Integers are written
 ** little-endian; strings as u32 length + bytes.
+** Runs in: broker and host.
 */
 #ifndef wd_buf_h
 #define wd_buf_h
@@ -33,7 +34,6 @@ int wd_buf_reserve(wd_buf *b, size_t n);
 */
 void wd_buf_put(wd_buf *b, const void *p, size_t n);
 void wd_buf_put_u8(wd_buf *b, uint8_t v);
-void wd_buf_put_u16(wd_buf *b, uint16_t v);
 void wd_buf_put_u32(wd_buf *b, uint32_t v);
 void wd_buf_put_u64(wd_buf *b, uint64_t v);
 void wd_buf_put_str(wd_buf *b, const char *s, size_t n);
@@ -52,7 +52,6 @@ typedef struct wd_cur {
 void wd_cur_init(wd_cur *c, const void *p, size_t len);
 size_t wd_cur_left(const wd_cur *c);
 int wd_cur_u8(wd_cur *c, uint8_t *v);
-int wd_cur_u16(wd_cur *c, uint16_t *v);
 int wd_cur_u32(wd_cur *c, uint32_t *v);
 int wd_cur_u64(wd_cur *c, uint64_t *v);
 /* Borrow 'n' bytes. */

@@ -219,9 +219,9 @@ WD_API int wd_policy_set_has(const wd_policy_set *s, const char *name);
 ** process.context, process.security, process.monitor, process.unmonitor,
 ** process.link, process.unlink, process.cancel, process.terminate,
 ** process.upgrade, process.registry.register|unregister|lookup|foreign,
-** ward.deploy, ward.policy.reload, ward.status. This is the one list
-** (policy/actions.c); an operation table should generate it with the
-** callers. Borrowed, valid forever.
+** ward.deploy, ward.policy.reload, ward.status: the actions of the
+** operation table (WD_ACTION_MAP in ward/wd_ops.h), in its order.
+** Borrowed, valid forever.
 */
 WD_API const char *const *wd_policy_actions(void);
 /*

@@ -4,6 +4,7 @@
 ** (ARCHITECTURE.md §3). A frame payload is a sequence of records
 ** [u8 rtype | u32 length | body]; bodies are built with wd_buf puts and read
 ** with wd_cur gets, so every field is bounds-checked on receipt.
+** Runs in: broker and host.
 */
 #ifndef wd_proto_h
 #define wd_proto_h
@@ -60,9 +61,15 @@ enum {
 };
 
 /*
-** Request operations (WD_R_REQ). Bodies after 'op':
+** Request operations (WD_R_REQ): the codes WD_OP_*, who may send each and
+** what it asks are the operation table, WD_OP_MAP in wd_ops.h (included
+** at the end of this file). Bodies after 'op':
 **   SPAWN   str parent, str entry, str host, u32 flags, str actor,
-**           str scope, bytes args          -> REPLY str pid
+**           str scope, str args, str ctx, str name, u32 nmsgs,
+**           nmsgs * (str topic, str payload)
+**                                           -> REPLY str pid
+**           (one encoder and decoder, both sides: wd_wire_put_spawn,
+**           wd_wire_get_spawn in wd_wire.h)
 **   SEND    str from, str dest (pid or name), str topic, bytes payload
 **                                           -> REPLY (status only)
 **   REG     str name, str pid, str caller   -> REPLY
@@ -85,29 +92,10 @@ enum {
 **           a decision the host made for the caller, logged before it
 **           has any effect
 **                                           -> REPLY (status only)
-** SPAWN with WD_SPAWN_NAMED carries after the args length-prefixed:
-**   bytes args, str name, u32 nmsgs, nmsgs * (str topic, bytes payload),
-**   and its REPLY string is "<pid>" or "=<pid>" when the name was taken
-**   (spawn-or-signal: the messages went to the holder instead).
+** SPAWN with WD_SPAWN_NAMED uses the name and messages (without it they
+**   are empty), and its REPLY string is "<pid>" or "=<pid>" when the name
+**   was taken (spawn-or-signal: the messages went to the holder instead).
 */
-enum {
-  WD_OP_SPAWN = 1,
-  WD_OP_SEND,
-  WD_OP_REG,
-  WD_OP_UNREG,
-  WD_OP_LOOKUP,
-  WD_OP_MONITOR,
-  WD_OP_UNMONITOR,
-  WD_OP_LINK,
-  WD_OP_UNLINK,
-  WD_OP_TERMINATE,
-  WD_OP_CANCEL,
-  WD_OP_AUDIT,
-  WD_OP_UPGRADE,
-  WD_OP_FORGET,
-  WD_OP_MAX
-};
-
 /* The longest topic, in bytes. Hosts and the broker refuse a longer one
 ** (and one holding a NUL byte) with Invalid before any policy decision,
 ** so both decide on the same bytes. Host ids, the other strings decided
@@ -127,6 +115,16 @@ enum {
   WD_EV_EXEC         /* result to a process.exec caller */
 };
 
+/* Watch kinds: who learns of a process's exit. A host keeps them on its
+** actors (runtime/lua/llife.c), the broker its cross-host records of them
+** (sandbox/broker_life.c). A monitor and an exec wait hear of the
+** target's exit; a link's two ends hear of each other's. */
+enum {
+  WD_WATCH_MONITOR = 1, /* EXIT to the watcher */
+  WD_WATCH_LINK,        /* LINK_DOWN (abnormal exit) or UNLINKED, both ways */
+  WD_WATCH_EXEC         /* EXEC, the result, to a process.exec caller */
+};
+
 /* Spawn flags. */
 #define WD_SPAWN_ROOT 0x1u    /* broker watches the exit (ward run/test) */
 #define WD_SPAWN_MONITOR 0x2u /* the parent monitors the child */
@@ -138,5 +136,8 @@ enum {
 /* Exit flags. */
 #define WD_EXIT_OK 0x1u      /* returned without error */
 #define WD_EXIT_FALSE 0x2u   /* returned a lone false */
+
+/* Last: wd_ops.h uses the spawn flags above. */
+#include "ward/wd_ops.h"
 
 #endif

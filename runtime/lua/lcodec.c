@@ -1,6 +1,7 @@
 /*
 ** runtime/lua/lcodec.c
-** Payload codec: Lua values <-> bytes (format in lcodec.h).
+** Payload codec: Lua values <-> bytes (format in ward/wd_codec.h; the
+** Lua-free writers are in runtime/codec.c).
 ** Runs in: host (sandboxed).
 */
 #include <limits.h>
@@ -11,151 +12,29 @@
 #include <lua.h>
 
 #include "ward/wd_buf.h"
+#include "ward/wd_codec.h"
 #include "ward/wd_common.h"
 #include "lcodec.h"
 #include "lerrors.h"
 
-#define VERSION 0x10 /* header byte, high nibble */
-#define F_REFS  0x01 /* header flag: the sequence holds back-references */
+#define VERSION  WD_CODEC_VERSION
+#define F_REFS   WD_CODEC_F_REFS
+#define T_NIL    WD_CODEC_T_NIL
+#define T_FALSE  WD_CODEC_T_FALSE
+#define T_TRUE   WD_CODEC_T_TRUE
+#define T_INT    WD_CODEC_T_INT
+#define T_FLT    WD_CODEC_T_FLT
+#define T_STR    WD_CODEC_T_STR
+#define T_TAB    WD_CODEC_T_TAB
+#define T_REF    WD_CODEC_T_REF
+#define T_ERR    WD_CODEC_T_ERR
+#define T_SSTR   WD_CODEC_T_SSTR
+#define T_SINT   WD_CODEC_T_SINT
+#define SSTR_MAX WD_CODEC_SSTR_MAX
+#define SINT_MAX WD_CODEC_SINT_MAX
 
-#define T_NIL    0x00
-#define T_FALSE  0x01
-#define T_TRUE   0x02
-#define T_INT    0x03
-#define T_FLT    0x04
-#define T_STR    0x05
-#define T_TAB    0x06
-#define T_REF    0x07
-#define T_ERR    0x08
-#define T_SSTR   0x20 /* 0x20..0x3f: short string, length in the tag */
-#define T_SINT   0x80 /* 0x80..0xff: integer 0..127 in the tag */
-#define SSTR_MAX 31
-#define SINT_MAX 127
-
-#define VARINT_MAX 10
+#define VARINT_MAX WD_CODEC_VARINT_MAX
 #define NSMALL     16 /* objects the encoder tracks without a Lua table */
-
-/* {====== Writing by hand ====== */
-
-static size_t varint(uint8_t *p, uint64_t v);
-
-static void w_tagv(wd_buf *b, uint8_t tag, uint64_t v) {
-  uint8_t t[1 + VARINT_MAX];
-  t[0] = tag;
-  wd_buf_put(b, t, 1 + varint(t + 1, v));
-}
-
-void wd_codec_put_header(wd_buf *b, unsigned count) {
-  w_tagv(b, VERSION, count);
-}
-
-void wd_codec_put_nil(wd_buf *b) {
-  wd_buf_put_u8(b, T_NIL);
-}
-
-void wd_codec_put_bool(wd_buf *b, int v) {
-  wd_buf_put_u8(b, v ? T_TRUE : T_FALSE);
-}
-
-void wd_codec_put_int(wd_buf *b, int64_t v) {
-  uint64_t u = (uint64_t)v;
-  if (v >= 0 && v <= SINT_MAX)
-    wd_buf_put_u8(b, (uint8_t)(T_SINT | v));
-  else
-    w_tagv(b, T_INT, (u << 1) ^ (0 - (u >> 63)));
-}
-
-/* A float's 9 bytes: the tag, then IEEE-754 binary64 little-endian. */
-static void flt_bytes(uint8_t t[9], double d) {
-  uint64_t u;
-  int i;
-  memcpy(&u, &d, sizeof u);
-  t[0] = T_FLT;
-  for (i = 0; i < 8; i++)
-    t[1 + i] = (uint8_t)(u >> (8 * i));
-}
-
-void wd_codec_put_num(wd_buf *b, double d) {
-  uint8_t t[9];
-  flt_bytes(t, d);
-  wd_buf_put(b, t, 9);
-}
-
-void wd_codec_put_str(wd_buf *b, const char *s, size_t n) {
-  if (n <= SSTR_MAX)
-    wd_buf_put_u8(b, (uint8_t)(T_SSTR + n));
-  else
-    w_tagv(b, T_STR, (uint64_t)n);
-  wd_buf_put(b, s, n);
-}
-
-void wd_codec_put_table(wd_buf *b, uint64_t narr, uint64_t nhash) {
-  uint8_t t[1 + 2 * VARINT_MAX];
-  size_t n;
-  t[0] = T_TAB;
-  n = 1 + varint(t + 1, narr);
-  n += varint(t + n, nhash);
-  wd_buf_put(b, t, n);
-}
-
-/* A short string (n <= SSTR_MAX) at t; returns its length in bytes. */
-static size_t sstr_at(uint8_t *t, const char *s, size_t n) {
-  t[0] = (uint8_t)(T_SSTR + n);
-  memcpy(t + 1, s, n);
-  return 1 + n;
-}
-
-/* The head of every event (llife.c; the layout wd_codec_decode_event
-** reads): the header of one value, a table of four pairs, then kind, from
-** and at. One write when the strings are short, as they are. */
-void wd_codec_put_event_head(wd_buf *b, const char *kind, size_t kl,
-                             const char *from, size_t fl, int64_t at) {
-  uint8_t t[16 + 2 * SSTR_MAX + VARINT_MAX];
-  size_t n = 0;
-  if (kl > SSTR_MAX || fl > SSTR_MAX || at < 0) {
-    wd_codec_put_header(b, 1);
-    wd_codec_put_table(b, 0, 4);
-    wd_codec_put_str(b, "kind", 4);
-    wd_codec_put_str(b, kind, kl);
-    wd_codec_put_str(b, "from", 4);
-    wd_codec_put_str(b, from, fl);
-    wd_codec_put_str(b, "at", 2);
-    wd_codec_put_int(b, at);
-    return;
-  }
-  t[n++] = VERSION;
-  t[n++] = 1;
-  t[n++] = T_TAB;
-  t[n++] = 0;
-  t[n++] = 4;
-  n += sstr_at(t + n, "kind", 4);
-  n += sstr_at(t + n, kind, kl);
-  n += sstr_at(t + n, "from", 4);
-  n += sstr_at(t + n, from, fl);
-  n += sstr_at(t + n, "at", 2);
-  if (at <= SINT_MAX) {
-    t[n++] = (uint8_t)(T_SINT | at);
-  } else {
-    t[n++] = T_INT;
-    n += varint(t + n, (uint64_t)at << 1);
-  }
-  wd_buf_put(b, t, n);
-}
-
-void wd_codec_put_error(wd_buf *b, const char *kind, const char *msg,
-                        int retryable) {
-  wd_buf_put_u8(b, T_ERR);
-  wd_codec_put_str(b, kind, strlen(kind));
-  wd_codec_put_str(b, msg, strlen(msg));
-  if (retryable < 0)
-    wd_codec_put_nil(b);
-  else
-    wd_codec_put_bool(b, retryable);
-  wd_codec_put_nil(b);
-  wd_codec_put_nil(b);
-}
-
-/* }====== */
 
 /* {====== Encoder ====== */
 
@@ -222,21 +101,11 @@ static void put1(enc *e, uint8_t v) {
   put(e, &v, 1);
 }
 
-static size_t varint(uint8_t *p, uint64_t v) {
-  size_t n = 0;
-  while (v >= 0x80) {
-    p[n++] = (uint8_t)(v | 0x80);
-    v >>= 7;
-  }
-  p[n++] = (uint8_t)v;
-  return n;
-}
-
 /* Write 'tag' followed by a varint. */
 static void put_tagv(enc *e, uint8_t tag, uint64_t v) {
   uint8_t t[1 + VARINT_MAX];
   t[0] = tag;
-  put(e, t, 1 + varint(t + 1, v));
+  put(e, t, 1 + wd_codec_varint(t + 1, v));
 }
 
 static void prepend(enc *e, const char *s, size_t n) {
@@ -393,8 +262,8 @@ static void put_table_header(enc *e, size_t pos, uint64_t narr,
   if (n > HDR_GUESS) put(e, zero, n - HDR_GUESS);
   if (e->over || b->err != 0) return;
   hdr[0] = T_TAB;
-  len = 1 + varint(hdr + 1, narr);
-  varint(hdr + len, nhash);
+  len = 1 + wd_codec_varint(hdr + 1, narr);
+  wd_codec_varint(hdr + len, nhash);
   if (n > HDR_GUESS)
     memmove(b->p + pos + n, b->p + pos + HDR_GUESS,
             b->len - (n - HDR_GUESS) - (pos + HDR_GUESS));
@@ -455,7 +324,7 @@ static int enc_table(enc *e, int t, int depth) {
   return 0;
 }
 
-/* Error object: its five fields in order (see lcodec.h). */
+/* Error object: its five fields in order (see wd_codec.h). */
 static int enc_error(enc *e, int idx, int depth) {
   lua_State *L = e->L;
   uint8_t tag = T_ERR;
@@ -503,7 +372,7 @@ static int enc_value(enc *e, int idx, int depth, int iskey) {
           put_tagv(e, T_INT, (u << 1) ^ (0 - (u >> 63)));
         }
       } else {
-        flt_bytes(t, (double)lua_tonumber(L, idx));
+        wd_codec_flt(t, (double)lua_tonumber(L, idx));
         put(e, t, 9);
       }
       return 0;
@@ -560,7 +429,7 @@ int wd_codec_encode(lua_State *L, int first, int n, wd_buf *b, size_t maxlen,
   e.visited = lua_gettop(L);
 
   hdr[0] = VERSION;
-  put(&e, hdr, 1 + varint(hdr + 1, (uint64_t)n));
+  put(&e, hdr, 1 + wd_codec_varint(hdr + 1, (uint64_t)n));
   for (i = 0; i < n; i++) {
     if ((r = enc_value(&e, first + i, 0, 0)) < 0) {
       if (e.wantpath && err != NULL && (len = strlen(err)) + 1 < errlen)
@@ -619,18 +488,7 @@ static int rd_u8(dec *d, uint8_t *v) {
 }
 
 static int rd_varint(dec *d, uint64_t *v) {
-  uint64_t x = 0;
-  unsigned shift = 0;
-  uint8_t byte;
-  for (;;) {
-    if (rd_u8(d, &byte) < 0) return BAD;
-    if (shift == 63 && byte > 1) return BAD; /* overflows 64 bits */
-    x |= (uint64_t)(byte & 0x7f) << shift;
-    if (!(byte & 0x80)) break;
-    shift += 7;
-  }
-  *v = x;
-  return 0;
+  return wd_codec_get_varint(&d->c, v);
 }
 
 /* Announce 'n' more values; fails when the bytes left cannot hold them. */
@@ -798,7 +656,7 @@ int wd_codec_decode(lua_State *L, const uint8_t *p, size_t len) {
   return (int)count;
 }
 
-/* {====== Events as llife.c writes them ======
+/* {====== Events as wd_codec_put_event writes them ======
 ** An event whose value is none or a scalar has one layout: {kind, from,
 ** at, result = {} | {value|error = scalar}} or {kind, from, at,
 ** deadline}, in that order. It is read here without the general decoder
@@ -927,15 +785,5 @@ int wd_codec_decode_event(lua_State *L, const uint8_t *p, size_t len) {
 }
 
 /* }====== */
-
-int wd_codec_count(const uint8_t *p, size_t len) {
-  dec d;
-  uint64_t count;
-  int refs;
-  memset(&d, 0, sizeof d);
-  wd_cur_init(&d.c, p, len);
-  if (rd_header(&d, &count, &refs) < 0) return BAD;
-  return (int)count;
-}
 
 /* }====== */

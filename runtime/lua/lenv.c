@@ -1,8 +1,9 @@
 /*
 ** runtime/lua/lenv.c
-** An actor's Lua state: the quota allocator, the sandboxed environment of
-** ARCHITECTURE.md §7 (nothing more), require, print, the boot of the entry
-** function, tasks, and preemption of busy actors.
+** An actor's Lua environment: the sandbox of ARCHITECTURE.md §7 (nothing
+** more), require, print, the boot of the entry function, tasks, and
+** preemption of busy actors. (Its state and the quota allocator are
+** lstate.c's.)
 ** Runs in: host (sandboxed).
 */
 #include <signal.h>

@@ -83,10 +83,6 @@ static const char *strfield(lua_State *L, int idx, const char *f) {
   return s;
 }
 
-const char *wd_lerr_kind(lua_State *L, int idx) {
-  return strfield(L, idx, "kind");
-}
-
 const char *wd_lerr_message(lua_State *L, int idx) {
   return strfield(L, idx, "message");
 }
@@ -492,48 +488,6 @@ int wd_lerr_open(lua_State *L) {
     lua_setfield(L, -2, kind_names[i][0]);
   }
   return 1;
-}
-
-/* }====== */
-
-/* {====== string library patch ====== */
-
-static int str_cont(lua_State *L, int status, lua_KContext ctx) {
-  (void)status;
-  (void)ctx;
-  return lua_gettop(L);
-}
-
-/* Call the original string function (upvalue 1) with an error object as
-** first argument replaced by its message. Strings go straight through.
-** lua_callk: the wrapper adds no C-call boundary of its own. */
-static int str_wrap(lua_State *L) {
-  int n = lua_gettop(L);
-  if (lua_type(L, 1) != LUA_TSTRING && wd_lerr_is(L, 1)) {
-    pushfield(L, 1, "message");
-    lua_replace(L, 1);
-  }
-  lua_pushvalue(L, lua_upvalueindex(1));
-  lua_insert(L, 1);
-  lua_callk(L, n, LUA_MULTRET, 0, str_cont);
-  return lua_gettop(L);
-}
-
-void wd_lerr_patch_string(lua_State *L) {
-  static const char *const names[] = {
-    "find",  "match", "gmatch", "gsub",   "sub",  "len",
-    "lower", "upper", "rep",    "format", "byte",
-  };
-  size_t i;
-  int t = lua_gettop(L);
-  for (i = 0; i < WD_COUNTOF(names); i++) {
-    if (lua_getfield(L, t, names[i]) != LUA_TFUNCTION) {
-      lua_pop(L, 1);
-      continue;
-    }
-    lua_pushcclosure(L, str_wrap, 1);
-    lua_setfield(L, t, names[i]);
-  }
 }
 
 /* }====== */

@@ -31,15 +31,6 @@
 */
 int wd_lerr_open(lua_State *L);
 
-/*
-** Wrap the functions of the `string` library table on top of the stack
-** (find match gmatch gsub sub len lower upper rep format byte) so that an
-** error object given as the first argument is replaced by its message, as
-** in string.find(err, "not found"). The originals are kept as upvalues.
-** Call once per state, before freezing the table. [-0, +0, m]
-*/
-void wd_lerr_patch_string(lua_State *L);
-
 /* }====== */
 
 /* {====== Building error objects from C ====== */
@@ -78,11 +69,10 @@ int wd_lerr_from_value(lua_State *L, int idx);
 int wd_lerr_is(lua_State *L, int idx);
 
 /*
-** Kind or message of the error object at 'idx'; NULL if it is not one.
+** Message of the error object at 'idx'; NULL if it is not one.
 ** Borrowed: valid while the object stays reachable (e.g. on the stack).
 ** [-0, +0, -]
 */
-const char *wd_lerr_kind(lua_State *L, int idx);
 const char *wd_lerr_message(lua_State *L, int idx);
 
 /* }====== */

@@ -99,15 +99,6 @@ void wd__host_ready(task *t) {
   wake_loop(a->h);
 }
 
-/* Wall-clock seconds, for the 'at' of events: the coarse clock (a few ms
-** of resolution) is enough and cheaper. */
-int64_t wd__host_now_s(void) {
-  struct timespec ts;
-  if (clock_gettime(CLOCK_REALTIME_COARSE, &ts) != 0)
-    clock_gettime(CLOCK_REALTIME, &ts);
-  return (int64_t)ts.tv_sec;
-}
-
 uint64_t wd__host_now_ns(void) {
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
@@ -255,19 +246,19 @@ entry *wd__host_entry(wd_host *h, const char *id) {
 static void spawn_relations(wd_host *h, actor *a, const spawnopt *o) {
   size_t i;
   if (o->flags & WD_SPAWN_MONITOR)
-    wd__watch_add(a, WT_MONITOR, o->parent, o->parentlen);
+    wd__watch_add(a, WD_WATCH_MONITOR, o->parent, o->parentlen);
   if (o->flags & WD_SPAWN_EXEC)
-    wd__watch_add(a, WT_EXEC, o->parent, o->parentlen);
+    wd__watch_add(a, WD_WATCH_EXEC, o->parent, o->parentlen);
   if (o->flags & WD_SPAWN_LINK) {
     int local;
     uint64_t counter;
     actor *p;
-    wd__watch_add(a, WT_LINK, o->parent, o->parentlen);
+    wd__watch_add(a, WD_WATCH_LINK, o->parent, o->parentlen);
     /* A parent on this host gets its side now; a remote parent's host
     ** adds it when the reply arrives. */
     wd__pid_is_local(h, o->parent, o->parentlen, &local, &counter);
     if (local == 1 && (p = wd__host_find(h, counter)) != NULL)
-      wd__watch_add(p, WT_LINK, a->pid, a->pidlen);
+      wd__watch_add(p, WD_WATCH_LINK, a->pid, a->pidlen);
   }
   if (o->flags & WD_SPAWN_NAMED) a->has_names = 1;
   for (i = 0; i < o->nmsgs; i++) {
@@ -1056,46 +1047,41 @@ int wd_host_init(wd_host *h, wd_cur *c) {
   return wd__sec_init(h, c);
 }
 
-/* Parse the body of a SPAWN request after its op (see wd_proto.h) into
-** 'o' and the entry id. Messages are kept in 'msgs' (at most 64). */
+/* Parse the body of a SPAWN request after its op (wd_wire_get_spawn) into
+** 'o' and the entry id. Messages are kept in 'msgs'. */
 static int parse_spawn(wd_cur *c, spawnopt *o, const char **eid, size_t *el,
-                       const char **hid, size_t *hl, const char **name,
-                       size_t *nl, spawnmsg *msgs) {
-  const char *args, *ctx;
-  uint32_t n, i;
-  if (wd_cur_str(c, &o->parent, &o->parentlen) || wd_cur_str(c, eid, el) ||
-      wd_cur_str(c, hid, hl) || wd_cur_u32(c, &o->flags) ||
-      wd_cur_str(c, &o->actor, &o->actorlen) ||
-      wd_cur_str(c, &o->scope, &o->scopelen) ||
-      wd_cur_str(c, &args, &o->alen) || wd_cur_str(c, &ctx, &o->ctxlen) ||
-      wd_cur_str(c, name, nl) || wd_cur_u32(c, &n) || n > 64)
-    return WD_EBADFRAME;
-  o->args = (const uint8_t *)args;
-  o->ctx = (const uint8_t *)ctx;
-  for (i = 0; i < n; i++) {
-    const char *p;
-    if (wd_cur_str(c, &msgs[i].topic, &msgs[i].topiclen) ||
-        wd_cur_str(c, &p, &msgs[i].plen))
-      return WD_EBADFRAME;
-    msgs[i].payload = (const uint8_t *)p;
-  }
-  o->msgs = msgs;
-  o->nmsgs = n;
-  return wd_cur_left(c) == 0 ? 0 : WD_EBADFRAME;
+                       spawnmsg msgs[WD_SPAWN_MAXMSGS]) {
+  wd_spawnrec q;
+  if (wd_wire_get_spawn(c, &q, msgs) < 0) return WD_EBADFRAME;
+  o->parent = q.parent;
+  o->parentlen = q.parentlen;
+  o->actor = q.actor;
+  o->actorlen = q.actorlen;
+  o->scope = q.scope;
+  o->scopelen = q.scopelen;
+  o->args = q.args;
+  o->alen = q.alen;
+  o->ctx = q.ctx;
+  o->ctxlen = q.ctxlen;
+  o->msgs = q.msgs;
+  o->nmsgs = q.nmsgs;
+  o->flags = q.flags;
+  *eid = q.entry;
+  *el = q.entrylen;
+  return 0;
 }
 
 /* Spawn request from the broker: reply with the PID or an error. */
 static int req_spawn(wd_host *h, uint32_t req, wd_cur *c) {
-  const char *eid, *hid, *name;
-  size_t el, hl, nl;
+  const char *eid;
+  size_t el;
   char id[512], err[512];
-  spawnmsg msgs[64];
+  spawnmsg msgs[WD_SPAWN_MAXMSGS];
   spawnopt o;
   entry *e;
   actor *a;
   int r;
-  if (parse_spawn(c, &o, &eid, &el, &hid, &hl, &name, &nl, msgs) < 0)
-    return WD_EBADFRAME;
+  if (parse_spawn(c, &o, &eid, &el, msgs) < 0) return WD_EBADFRAME;
   if (el >= sizeof id) {
     send_reply(h, req, WD_EINVAL, "entry id too long", 17);
     return 0;
@@ -1194,7 +1180,7 @@ int wd_host_on_reply(wd_host *h, uint32_t req, int32_t status,
     ** reply to a spawn). */
     wd__pid_is_local(h, s, n, &local, &counter);
     if (t->w.link_on_reply == 1 || local != 1)
-      wd__watch_add(t->a, WT_LINK, s, n);
+      wd__watch_add(t->a, WD_WATCH_LINK, s, n);
   }
   if (t->w.unlink_on_reply && status >= 0 && n > 0)
     wd__life_unlinked(t->a, s, n);

@@ -18,7 +18,9 @@
 #include "ward/wd_mbox.h"
 #include "ward/wd_pid.h"
 #include "ward/wd_policy.h"
+#include "ward/wd_proto.h"
 #include "ward/wd_secid.h"
+#include "ward/wd_wire.h"
 
 typedef struct actor actor;
 typedef struct task task;
@@ -30,8 +32,8 @@ typedef struct entry entry;
 typedef struct watch watch;
 
 /* Who learns of an actor's exit: kept on the actor that exits (monitors,
-** exec callers) and on both ends of a link. 'pid' is the other side. */
-enum { WT_MONITOR = 1, WT_LINK, WT_EXEC };
+** exec callers) and on both ends of a link. 'pid' is the other side;
+** 'type' is a WD_WATCH_* (wd_proto.h). */
 
 struct watch {
   watch *next;            /* on the target's list ('watches') */
@@ -269,13 +271,8 @@ struct wd_host {
 actor *wd__host_find(wd_host *h, uint64_t counter);
 void wd__actor_reclaim(actor *a);
 /* What a spawn carries besides the entry. Strings need not be
-** NUL-terminated. */
-typedef struct spawnmsg {
-  const char *topic;
-  size_t topiclen;
-  const uint8_t *payload;
-  size_t plen;
-} spawnmsg;
+** NUL-terminated. A queued message is the SPAWN record's (wd_wire.h). */
+typedef wd_spawnmsg spawnmsg;
 
 typedef struct spawnopt {
   const char *parent;   /* spawner PID, "" for the broker */
@@ -308,7 +305,6 @@ int wd__actor_room(actor *a, size_t bytes);
 void wd__mbox_init(actor *a, wd_mbox *q);
 void wd__actor_reroute(actor *a, sub *from);
 uint64_t wd__host_now_ns(void);
-int64_t wd__host_now_s(void);
 
 /* lpolicy.c */
 int wd__sec_init(wd_host *h, wd_cur *c);

@@ -41,7 +41,7 @@ static void hold(actor *target, watch *w) {
   uint64_t counter;
   actor *by;
   w->owner = target;
-  if (w->type == WT_LINK) return; /* a link's end tells the other side */
+  if (w->type == WD_WATCH_LINK) return; /* a link's end tells the other side */
   wd__pid_is_local(target->h, w->pid, w->pidlen, &local, &counter);
   if (local != 1 || (by = wd__host_find(target->h, counter)) == NULL ||
       by->state != A_ALIVE)
@@ -120,7 +120,7 @@ void wd__life_unlinked(actor *a, const char *pid, size_t len) {
   int local;
   uint64_t counter;
   wd__pid_is_local(a->h, pid, len, &local, &counter);
-  if (wd__watch_del(a, WT_LINK, pid, len) && local == 0)
+  if (wd__watch_del(a, WD_WATCH_LINK, pid, len) && local == 0)
     wd__event_out(a->h, WD_EV_UNLINKED, a->pid, a->pidlen, pid, len, 0, NULL,
                   0);
 }
@@ -151,66 +151,45 @@ void wd__actor_kill(actor *a, const char *msg) {
 
 /* {====== Building and sending events ====== */
 
-/* Encode an event table {kind, from, at, result = {value | error}} (or,
-** for CANCEL, {kind, from, at, deadline}) into 'out', within 'out->max'
-** bytes (0: no limit). The
-** value is at 'vidx' (0: none). Runs no script code. Returns 0 or a
-** negative code. */
-static void put_key(wd_buf *b, const char *k) {
-  wd_codec_put_str(b, k, strlen(k));
-}
-
-/* The same event written without a Lua table, when its value is none, a
-** scalar, or an error made in C ('ekind', 'emsg'): an ending actor's state
-** is not touched. Returns 0, or < 0 when the value needs the Lua path (a
-** table, an error object, a string near the size limit). */
+/* The event written without a Lua table (wd_codec_put_event), when its
+** value is none, a scalar, or an error made in C ('ekind', 'emsg'): an
+** ending actor's state is not touched. Returns 0, or < 0 when the value
+** needs the Lua path (a table, an error object, a string near the size
+** limit). */
 static int event_c(wd_buf *out, const char *from, size_t fl,
                    const char *kind, uint64_t deadline_ns, lua_State *L,
                    int vidx, int ok, const char *ekind, const char *emsg) {
-  int cancel = deadline_ns != 0 || strcmp(kind, "pid.cancel") == 0;
   int vt = vidx != 0 ? lua_type(L, vidx) : LUA_TNIL;
-  size_t n = 0;
-  if (ekind == NULL && vt != LUA_TNIL && vt != LUA_TBOOLEAN &&
-      vt != LUA_TNUMBER && vt != LUA_TSTRING)
+  wd_codec_val v;
+  v.type = WD_CODEC_V_NONE;
+  if (ekind != NULL) {
+    v.type = WD_CODEC_V_ERR;
+    v.ekind = ekind;
+    v.s = emsg;
+  } else if (vt == LUA_TBOOLEAN) {
+    v.type = WD_CODEC_V_BOOL;
+    v.b = lua_toboolean(L, vidx);
+  } else if (vt == LUA_TSTRING) {
+    v.type = WD_CODEC_V_STR;
+    v.s = lua_tolstring(L, vidx, &v.len);
+    if (out->max != 0 && v.len + 128 > out->max) return WD_ETOOBIG;
+  } else if (vt == LUA_TNUMBER && lua_isinteger(L, vidx)) {
+    v.type = WD_CODEC_V_INT;
+    v.i = (int64_t)lua_tointeger(L, vidx);
+  } else if (vt == LUA_TNUMBER) {
+    v.type = WD_CODEC_V_NUM;
+    v.n = (double)lua_tonumber(L, vidx);
+  } else if (vt != LUA_TNIL) {
     return WD_EINVAL;
-  if (vt == LUA_TSTRING) {
-    (void)lua_tolstring(L, vidx, &n);
-    if (out->max != 0 && n + 128 > out->max) return WD_ETOOBIG;
   }
-  wd_buf_reset(out);
-  wd_codec_put_event_head(out, kind, strlen(kind), from, fl,
-                          wd__host_now_s());
-  if (cancel) {
-    put_key(out, "deadline");
-    wd_codec_put_int(out, (int64_t)(deadline_ns / 1000000000u));
-  } else {
-    put_key(out, "result");
-    if (ekind == NULL && vt == LUA_TNIL) {
-      wd_codec_put_table(out, 0, 0);
-    } else {
-      wd_codec_put_table(out, 0, 1);
-      put_key(out, ok ? "value" : "error");
-      if (ekind != NULL)
-        wd_codec_put_error(out, ekind, emsg, 0);
-      else if (vt == LUA_TBOOLEAN)
-        wd_codec_put_bool(out, lua_toboolean(L, vidx));
-      else if (vt == LUA_TSTRING)
-        wd_codec_put_str(out, lua_tostring(L, vidx), n);
-      else if (lua_isinteger(L, vidx))
-        wd_codec_put_int(out, (int64_t)lua_tointeger(L, vidx));
-      else
-        wd_codec_put_num(out, (double)lua_tonumber(L, vidx));
-    }
-  }
-  if (out->err != 0) {
-    int r = out->err;
-    wd_buf_reset(out);
-    out->err = 0;
-    return r;
-  }
-  return 0;
+  return wd_codec_put_event(out, kind, from, fl, wd_codec_now_s(),
+                            deadline_ns, ok, &v);
 }
 
+/* Encode an event table {kind, from, at, result = {value | error}} (or,
+** for CANCEL, {kind, from, at, deadline}) into 'out', within 'out->max'
+** bytes (0: no limit). The value is at 'vidx' (0: none). Runs no script
+** code. Returns 0 or a negative code. */
 int wd__event_build(lua_State *L, const char *from, size_t fl,
                     const char *kind, int vidx, int ok, uint64_t deadline_ns,
                     wd_buf *out) {
@@ -225,7 +204,7 @@ int wd__event_build(lua_State *L, const char *from, size_t fl,
   lua_setfield(L, -2, "kind");
   lua_pushlstring(L, from, fl);
   lua_setfield(L, -2, "from");
-  lua_pushinteger(L, (lua_Integer)wd__host_now_s());
+  lua_pushinteger(L, (lua_Integer)wd_codec_now_s());
   lua_setfield(L, -2, "at");
   if (deadline_ns != 0 || strcmp(kind, "pid.cancel") == 0) {
     lua_pushinteger(L, (lua_Integer)(deadline_ns / 1000000000u));
@@ -307,11 +286,11 @@ void wd__life_exit(actor *a, lua_State *L, int ok, int vidx,
     wd_buf_reset(&h->evbuf[i]);
   }
   for (w = a->watches; w != NULL; w = w->next) {
-    if (w->type == WT_LINK && ok) {
+    if (w->type == WD_WATCH_LINK && ok) {
       event_to(h, WD_EV_UNLINKED, a, w, NULL);
       continue;
     }
-    if (w->type == WT_LINK) {
+    if (w->type == WD_WATCH_LINK) {
       if (!have_ld)
         have_ld = ekind != NULL
                       ? event_c(ld, a->pid, a->pidlen, "pid.link.down", 0,
@@ -328,7 +307,7 @@ void wd__life_exit(actor *a, lua_State *L, int ok, int vidx,
                     : wd__event_build(L, a->pid, a->pidlen, "pid.exit", vidx,
                                       ok, 0, ex) == 0;
     if (have_ex)
-      event_to(h, w->type == WT_EXEC ? WD_EV_EXEC : WD_EV_EXIT, a, w, ex);
+      event_to(h, w->type == WD_WATCH_EXEC ? WD_EV_EXEC : WD_EV_EXIT, a, w, ex);
   }
   wd__watch_free_all(a);
   for (i = 0; i < 2; i++) /* keep small buffers only */
@@ -483,9 +462,9 @@ static int event_in(actor *a, int kind, const char *from, size_t fl,
       route_event(a, from, fl, p, n);
       return 0;
     case WD_EV_UNLINKED:
-      return wd__watch_del(a, WT_LINK, from, fl);
+      return wd__watch_del(a, WD_WATCH_LINK, from, fl);
     case WD_EV_LINK_DOWN:
-      if (!wd__watch_del(a, WT_LINK, from, fl)) return 0; /* unlinked since */
+      if (!wd__watch_del(a, WD_WATCH_LINK, from, fl)) return 0; /* unlinked since */
       if (a->trap_links) route_event(a, from, fl, p, n);
       else wd__actor_kill(a, "linked process failed");
       return 1;
@@ -556,21 +535,21 @@ int wd__host_req_life(wd_host *h, uint8_t op, wd_cur *c, uint32_t req) {
   } else {
     switch (op) {
       case WD_OP_MONITOR:
-        r = wd__watch_add(a, WT_MONITOR, from, fl);
+        r = wd__watch_add(a, WD_WATCH_MONITOR, from, fl);
         break;
       case WD_OP_UNMONITOR:
-        wd__watch_del(a, WT_MONITOR, from, fl);
+        wd__watch_del(a, WD_WATCH_MONITOR, from, fl);
         break;
       case WD_OP_FORGET: /* 'from' (another host's) has ended */
-        wd__watch_del(a, WT_MONITOR, from, fl);
-        wd__watch_del(a, WT_EXEC, from, fl);
+        wd__watch_del(a, WD_WATCH_MONITOR, from, fl);
+        wd__watch_del(a, WD_WATCH_EXEC, from, fl);
         break;
       case WD_OP_LINK:
-        r = wd__watch_add(a, WT_LINK, from, fl);
+        r = wd__watch_add(a, WD_WATCH_LINK, from, fl);
         if (r == WD_EEXIST) r = 0; /* linking twice is fine */
         break;
       case WD_OP_UNLINK:
-        wd__watch_del(a, WT_LINK, from, fl);
+        wd__watch_del(a, WD_WATCH_LINK, from, fl);
         break;
       case WD_OP_TERMINATE:
         wd__actor_kill(a, "process terminated");

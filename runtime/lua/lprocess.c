@@ -132,7 +132,7 @@ static int process_send(lua_State *L) {
   r = pid_local(h, dest, dl, &counter);
   /* A PID is checked here; a name only the broker can resolve, and it
   ** checks the resolved PID. */
-  if (r >= 0 && wd__allow_pid(L, a, "process.send", dest, dl, topic))
+  if (r >= 0 && wd__allow_pid(L, a, wd_ops_name(WD_ACT_SEND), dest, dl, topic))
     return 2;
   if (r == 1) {
     actor *to = wd__host_find(h, counter);
@@ -293,17 +293,6 @@ static actor *life_target(lua_State *L, actor *a, const char *fn,
   return local == 1 ? wd__host_find(a->h, counter) : NULL;
 }
 
-static const char *life_action(uint8_t op) {
-  switch (op) {
-    case WD_OP_MONITOR: return "process.monitor";
-    case WD_OP_UNMONITOR: return "process.unmonitor";
-    case WD_OP_LINK: return "process.link";
-    case WD_OP_UNLINK: return "process.unlink";
-    case WD_OP_CANCEL: return "process.cancel";
-    default: return "process.terminate";
-  }
-}
-
 static int life_is_pid(actor *a, const char *dest, size_t dl) {
   uint64_t counter;
   return pid_local(a->h, dest, dl, &counter) >= 0;
@@ -319,7 +308,7 @@ static int life_call(lua_State *L, uint8_t op, const char *fn) {
     return wd_lerr_pushf(L, WD_EINVAL, "%s requires a destination argument",
                          fn);
   if (life_is_pid(a, dest, dl) &&
-      wd__allow_pid(L, a, life_action(op), dest, dl, NULL))
+      wd__allow_pid(L, a, wd_ops_name(wd_ops_act(op)), dest, dl, NULL))
     return 2;
   if (remote) return life_remote(L, a, op, fn, dest, dl, 0, NULL);
   if (t == NULL || t->killed) {
@@ -333,23 +322,23 @@ static int life_call(lua_State *L, uint8_t op, const char *fn) {
     case WD_OP_MONITOR:
       if (t == a)
         return wd_lerr_pushf(L, WD_EINVAL, "a process cannot monitor itself");
-      r = wd__watch_add(t, WT_MONITOR, a->pid, a->pidlen);
+      r = wd__watch_add(t, WD_WATCH_MONITOR, a->pid, a->pidlen);
       if (r == WD_EEXIST)
         return wd_lerr_pushf(L, WD_EEXIST, "already monitoring %s", dest);
       if (r < 0) return wd_lerr_pushf(L, r, "monitor failed");
       break;
     case WD_OP_UNMONITOR:
-      wd__watch_del(t, WT_MONITOR, a->pid, a->pidlen);
+      wd__watch_del(t, WD_WATCH_MONITOR, a->pid, a->pidlen);
       break;
     case WD_OP_LINK:
       if (t == a)
         return wd_lerr_pushf(L, WD_EINVAL, "a process cannot link to itself");
-      wd__watch_add(t, WT_LINK, a->pid, a->pidlen);
-      wd__watch_add(a, WT_LINK, t->pid, t->pidlen);
+      wd__watch_add(t, WD_WATCH_LINK, a->pid, a->pidlen);
+      wd__watch_add(a, WD_WATCH_LINK, t->pid, t->pidlen);
       break;
     case WD_OP_UNLINK:
-      wd__watch_del(t, WT_LINK, a->pid, a->pidlen);
-      wd__watch_del(a, WT_LINK, t->pid, t->pidlen);
+      wd__watch_del(t, WD_WATCH_LINK, a->pid, a->pidlen);
+      wd__watch_del(a, WD_WATCH_LINK, t->pid, t->pidlen);
       break;
     default: /* WD_OP_TERMINATE */
       wd__actor_kill(t, "process terminated");
@@ -384,9 +373,9 @@ static int process_unlink(lua_State *L) {
   if (lua_type(L, 1) == LUA_TSTRING) {
     const char *d = lua_tolstring(L, 1, &dl);
     if (life_is_pid(a, d, dl) &&
-        wd__allow_pid(L, a, "process.unlink", d, dl, NULL))
+        wd__allow_pid(L, a, wd_ops_name(WD_ACT_UNLINK), d, dl, NULL))
       return 2;
-    wd__watch_del(a, WT_LINK, d, dl);
+    wd__watch_del(a, WD_WATCH_LINK, d, dl);
   }
   return life_call(L, WD_OP_UNLINK, "unlink");
 }
@@ -434,7 +423,7 @@ static int process_cancel(lua_State *L) {
     return wd_lerr_pushf(L, WD_EINVAL, "cancel requires at least "
                                        "destination argument");
   if (life_is_pid(a, dest, dl) &&
-      wd__allow_pid(L, a, "process.cancel", dest, dl, NULL))
+      wd__allow_pid(L, a, wd_ops_name(WD_ACT_CANCEL), dest, dl, NULL))
     return 2;
   if (!remote && (t == NULL || t->killed))
     return wd_lerr_pushf(L, WD_ENOTFOUND, "process not found: %s", dest);
@@ -543,7 +532,8 @@ static int process_upgrade(lua_State *L) {
   if (id != NULL) {
     if (il == 0 || il >= 300 || memchr(id, '\0', il) != NULL)
       return wd_lerr_pushf(L, WD_EINVAL, "upgrade: invalid entry id");
-    if (wd__allow(L, a, "process.upgrade", id, il, h->id, NULL)) return 2;
+    if (wd__allow(L, a, wd_ops_name(WD_ACT_UPGRADE), id, il, h->id, NULL))
+      return 2;
     e = wd__host_entry(h, id);
     if (e != NULL && e->library)
       return wd_lerr_pushf(L, WD_ENOTFOUND, "upgrade: entry not found on "
@@ -815,12 +805,12 @@ static int registry_register(lua_State *L) {
   int r;
   if (nl == 0 || nl > 255 || memchr(name, '\0', nl) != NULL)
     return wd_lerr_pushf(L, WD_EINVAL, "invalid name");
-  if (wd__allow(L, a, "process.registry.register", name, nl, NULL, NULL))
+  if (wd__allow(L, a, wd_ops_name(WD_ACT_REGISTER), name, nl, NULL, NULL))
     return 2;
   r = pid_local(h, pid, pl, &counter);
   if (r < 0) return wd_lerr_pushf(L, WD_EINVAL, "invalid pid: %s", pid);
   if (!(r == 1 && counter == a->counter) &&
-      wd__allow_pid(L, a, "process.registry.foreign", pid, pl, NULL))
+      wd__allow_pid(L, a, wd_ops_name(WD_ACT_FOREIGN), pid, pl, NULL))
     return 2;
   if (r == 0)
     return wd_lerr_pushf(L, WD_EDENIED, "cannot register a process of "
@@ -850,10 +840,7 @@ static int registry_simple(lua_State *L, uint8_t op, int kind,
   int r;
   if (nl == 0 || nl > 255)
     return wd_lerr_pushf(L, WD_EINVAL, "invalid name");
-  if (wd__allow(L, a,
-                op == WD_OP_UNREG ? "process.registry.unregister"
-                                  : "process.registry.lookup",
-                name, nl, NULL, NULL))
+  if (wd__allow(L, a, wd_ops_name(wd_ops_act(op)), name, nl, NULL, NULL))
     return 2;
   t = need_task(L, fn);
   if ((r = wd__host_request(h, t, op, &b, &st)) < 0)

@@ -112,28 +112,26 @@ void wd__spawn_inherit(actor *a, spawnopt *o, uint32_t flags) {
   o->scopelen = strlen(a->sec_scope);
 }
 
-/* The permissions of a spawn (seeds' table): process.spawn (or
-** process.exec) on the entry, .monitored and .linked for those variants,
-** and process.host on the host, for every spawn path. */
+/* The permissions of a spawn (the operation table, wd_ops_spawn_asks):
+** process.spawn (or process.exec) on the entry, .monitored and .linked
+** for those variants, and process.host on the host, for every spawn path.
+** The broker asks the same again. */
 static int spawn_allowed(lua_State *L, actor *a, const char *id, size_t il,
                          const char *host, size_t hl, uint32_t flags,
                          int exec) {
   char hb[300];
-  const char *th;
+  int ask[4], n, i;
   if (hl >= sizeof hb) return wd_lerr_pushf(L, WD_EINVAL, "invalid host");
   memcpy(hb, host, hl);
   hb[hl] = '\0';
-  th = hb;
-  if (wd__allow(L, a, exec ? "process.exec" : "process.spawn", id, il, th,
-                NULL))
-    return 2;
-  if ((flags & WD_SPAWN_MONITOR) &&
-      wd__allow(L, a, "process.spawn.monitored", id, il, th, NULL))
-    return 2;
-  if ((flags & WD_SPAWN_LINK) &&
-      wd__allow(L, a, "process.spawn.linked", id, il, th, NULL))
-    return 2;
-  if (wd__allow(L, a, "process.host", host, hl, th, NULL)) return 2;
+  flags &= ~(uint32_t)WD_SPAWN_EXEC;
+  n = wd_ops_spawn_asks(flags | (exec ? WD_SPAWN_EXEC : 0u), ask);
+  for (i = 0; i < n; i++) {
+    int onhost = wd_ops_res(ask[i]) == WD_RES_HOST;
+    if (wd__allow(L, a, wd_ops_name(ask[i]), onhost ? host : id,
+                  onhost ? hl : il, hb, NULL))
+      return 2;
+  }
   return 0;
 }
 
@@ -146,10 +144,11 @@ int wd__spawn_do(lua_State *L, actor *a, const char *id, size_t il,
                  const char *name, int exec) {
   wd_host *h = a->h;
   spawnopt so = *o;
+  wd_spawnrec rec;
   task *t = NULL;
   entry *e = NULL;
   wd_buf *b;
-  size_t st, i;
+  size_t st;
   int r;
   so.parent = a->pid;
   so.parentlen = a->pidlen;
@@ -198,20 +197,26 @@ int wd__spawn_do(lua_State *L, actor *a, const char *id, size_t il,
   /* A monitor or exec wait held elsewhere: the broker must hear of this
   ** process's end to have it dropped (FORGET). */
   if (so.flags & (WD_SPAWN_MONITOR | WD_SPAWN_EXEC)) a->remote_watch = 1;
-  wd_buf_put_str(b, so.parent, so.parentlen);
-  wd_buf_put_str(b, id, il);
-  wd_buf_put_str(b, host, hl);
-  wd_buf_put_u32(b, so.flags);
-  wd_buf_put_str(b, so.actor, so.actorlen);
-  wd_buf_put_str(b, so.scope, so.scopelen);
-  wd_buf_put_str(b, (const char *)so.args, so.alen);
-  wd_buf_put_str(b, (const char *)so.ctx, so.ctxlen);
-  wd_buf_put_cstr(b, name);
-  wd_buf_put_u32(b, (uint32_t)so.nmsgs);
-  for (i = 0; i < so.nmsgs; i++) {
-    wd_buf_put_str(b, so.msgs[i].topic, so.msgs[i].topiclen);
-    wd_buf_put_str(b, (const char *)so.msgs[i].payload, so.msgs[i].plen);
-  }
+  rec.parent = so.parent;
+  rec.parentlen = so.parentlen;
+  rec.entry = id;
+  rec.entrylen = il;
+  rec.host = host;
+  rec.hostlen = hl;
+  rec.flags = so.flags;
+  rec.actor = so.actor;
+  rec.actorlen = so.actorlen;
+  rec.scope = so.scope;
+  rec.scopelen = so.scopelen;
+  rec.args = so.args;
+  rec.alen = so.alen;
+  rec.ctx = so.ctx;
+  rec.ctxlen = so.ctxlen;
+  rec.name = name != NULL ? name : "";
+  rec.namelen = strlen(rec.name);
+  rec.msgs = so.msgs;
+  rec.nmsgs = (uint32_t)so.nmsgs;
+  wd_wire_put_spawn(b, &rec);
   if ((r = wd__host_request_end(h, st)) < 0) {
     wd__host_request_cancel(h, t->w.req);
     t->w.kind = W_NONE;
@@ -301,7 +306,8 @@ static int process_with_context(lua_State *L) {
   actor *a = ACTOR(L);
   int ft;
   luaL_checktype(L, 1, LUA_TTABLE);
-  if (wd__allow(L, a, "process.context", "context", 7, NULL, NULL)) return 2;
+  if (wd__allow(L, a, wd_ops_name(WD_ACT_CONTEXT), "context", 7, NULL, NULL))
+    return 2;
   ft = builder_new(L, a, 0);
   merge_into_ctx(L, ft, 1);
   return 1;
@@ -311,7 +317,8 @@ static int b_with_context(lua_State *L) {
   int ft;
   luaL_checkudata(L, 1, SPAWNER_MT);
   luaL_checktype(L, 2, LUA_TTABLE);
-  if (wd__allow(L, ACTOR(L), "process.context", "context", 7, NULL, NULL))
+  if (wd__allow(L, ACTOR(L), wd_ops_name(WD_ACT_CONTEXT), "context", 7, NULL,
+                NULL))
     return 2;
   ft = builder_new(L, ACTOR(L), 1);
   merge_into_ctx(L, ft, 2);
@@ -326,7 +333,8 @@ static int b_with_actor(lua_State *L) {
   if (lua_type(L, -1) != LUA_TSTRING || lua_rawlen(L, -1) == 0)
     return luaL_argerror(L, 2, "actor needs a non-empty string 'id'");
   lua_pop(L, 1);
-  if (wd__allow(L, ACTOR(L), "process.security", "security", 8, NULL, NULL))
+  if (wd__allow(L, ACTOR(L), wd_ops_name(WD_ACT_SECURITY), "security", 8, NULL,
+                NULL))
     return 2;
   ft = builder_new(L, ACTOR(L), 1);
   copy_table(L, 2);
@@ -346,7 +354,8 @@ static int b_with_scope(lua_State *L) {
                                  "strings");
     lua_pop(L, 1);
   }
-  if (wd__allow(L, ACTOR(L), "process.security", "security", 8, NULL, NULL))
+  if (wd__allow(L, ACTOR(L), wd_ops_name(WD_ACT_SECURITY), "security", 8, NULL,
+                NULL))
     return 2;
   ft = builder_new(L, ACTOR(L), 1);
   copy_table(L, 2);
@@ -412,7 +421,7 @@ static int b_spawn_variant(lua_State *L, uint32_t flags) {
   actor *a = ACTOR(L);
   size_t il, hl, nmsgs, i;
   const char *id, *host, *name = NULL;
-  spawnmsg msgs[64];
+  spawnmsg msgs[WD_SPAWN_MAXMSGS];
   spawnopt o;
   int ft, nargs = lua_gettop(L) - 3, base;
   luaL_checkudata(L, 1, SPAWNER_MT);

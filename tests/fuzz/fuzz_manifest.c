@@ -8,8 +8,8 @@
 ** Build and run (from the repository root):
 **   clang -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude \
 **     -D_GNU_SOURCE tests/fuzz/fuzz_manifest.c runtime/manifest.c \
-**     runtime/yaml.c runtime/node.c runtime/pid.c runtime/common.c runtime/buf.c \
-**     -lyaml -lm -o fuzz_manifest
+**     runtime/yaml.c runtime/node.c runtime/pid.c runtime/duration.c \
+**     runtime/common.c runtime/buf.c -lyaml -lm -o fuzz_manifest
 **   ./fuzz_manifest -max_total_time=60 tests/fuzz/corpus/manifest
 **
 ** Checks beyond the sanitizers: a failed load leaves no manifest and says

@@ -5,7 +5,7 @@
 ** encode again and decode to as many values; the event reader
 ** (wd_codec_decode_event) must agree with the decoder. Seeds:
 ** corpus/payload/ (written by WD_WRITE_CORPUS=<dir> test_codec; event_*
-** by hand, in the layout llife.c writes).
+** by hand, in the layout wd_codec_put_event writes). Sources: run_short.sh.
 ** Runs in: host (sandboxed).
 */
 #include <stddef.h>

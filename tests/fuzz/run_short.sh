@@ -23,10 +23,10 @@ if [ -n "$only" ]; then mkdir -p "$only" && only=$(cd "$only" && pwd) || exit 2;
 sources() {
   case $1 in
     frame) echo "sandbox/ipc.c runtime/buf.c runtime/common.c -lsodium" ;;
-    payload) echo "runtime/lua/lcodec.c runtime/lua/lerrors.c runtime/common.c" \
-      "runtime/buf.c $(pkg-config --cflags --libs lua5.4) -lm" ;;
+    payload) echo "runtime/lua/lcodec.c runtime/lua/lerrors.c runtime/codec.c" \
+      "runtime/common.c runtime/buf.c $(pkg-config --cflags --libs lua5.4) -lm" ;;
     manifest) echo "runtime/manifest.c runtime/yaml.c runtime/node.c runtime/pid.c" \
-      "runtime/common.c runtime/buf.c -lyaml -lm" ;;
+      "runtime/duration.c runtime/common.c runtime/buf.c -lyaml -lm" ;;
     policy) echo "$(echo policy/[a-z]*.c) runtime/common.c runtime/buf.c" \
       "runtime/node.c" ;;
   esac

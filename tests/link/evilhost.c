@@ -432,7 +432,7 @@ static void attack(void) {
   wd_buf_close(&g);
 }
 
-/* A codec string (runtime/lua/lcodec.h): short form up to 31 bytes. */
+/* A codec string (ward/wd_codec.h): short form up to 31 bytes. */
 static void codec_str(wd_buf *p, const char *s) {
   size_t n = strlen(s);
   if (n <= 31) {

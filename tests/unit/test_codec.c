@@ -19,6 +19,7 @@
 #include <lualib.h>
 
 #include "ward/wd_buf.h"
+#include "ward/wd_codec.h"
 #include "ward/wd_common.h"
 #include "../../runtime/lua/lcodec.h"
 #include "../../runtime/lua/lerrors.h"
@@ -963,6 +964,65 @@ static void test_codec_event_reader_matches_decoder(void **state) {
   wd_buf_close(&b);
 }
 
+/* wd_codec_put_event writes the event the separate writers write, for
+** each kind of value, an error made in C, no value and a cancel; past
+** out->max it fails with WD_ETOOBIG and leaves 'out' empty, no error set. */
+static void test_codec_put_event_matches_writers(void **state) {
+  static const put_fn puts[] = { put_true, put_neg, put_flt, put_long,
+                                 put_err };
+  wd_codec_val v[5];
+  const char *pid = "{app:a|0x00012}";
+  const char *s = "a string longer than thirty-one bytes";
+  wd_buf a, b;
+  size_t i;
+  (void)state;
+  memset(v, 0, sizeof v);
+  v[0].type = WD_CODEC_V_BOOL;
+  v[0].b = 1;
+  v[1].type = WD_CODEC_V_INT;
+  v[1].i = -5;
+  v[2].type = WD_CODEC_V_NUM;
+  v[2].n = 2.5;
+  v[3].type = WD_CODEC_V_STR;
+  v[3].s = s;
+  v[3].len = strlen(s);
+  v[4].type = WD_CODEC_V_ERR;
+  v[4].ekind = "Internal";
+  v[4].s = "x";
+  wd_buf_init(&a, 0);
+  wd_buf_init(&b, 0);
+  for (i = 0; i < 5; i++) {
+    wd_buf_put_u8(&a, 0xee); /* reset first: this byte goes */
+    assert_int_equal(wd_codec_put_event(&a, "pid.exit", pid, strlen(pid),
+                                        1763800000, 0, i != 4, &v[i]),
+                     0);
+    event_bytes(&b, "pid.exit", pid, i != 4 ? "value" : "error", puts[i], 0);
+    assert_int_equal(a.len, b.len);
+    assert_memory_equal(a.p, b.p, a.len);
+  }
+  assert_int_equal(wd_codec_put_event(&a, "pid.link.down", pid, strlen(pid),
+                                      1763800000, 0, 1, NULL),
+                   0);
+  event_bytes(&b, "pid.link.down", pid, "value", NULL, 0);
+  assert_int_equal(a.len, b.len);
+  assert_memory_equal(a.p, b.p, a.len);
+  assert_int_equal(wd_codec_put_event(&a, "pid.cancel", pid, strlen(pid),
+                                      1763800000, 1763800005000000000u, 1,
+                                      NULL),
+                   0);
+  event_bytes(&b, "pid.cancel", pid, NULL, NULL, 1763800005);
+  assert_int_equal(a.len, b.len);
+  assert_memory_equal(a.p, b.p, a.len);
+  a.max = 16;
+  assert_int_equal(wd_codec_put_event(&a, "pid.exit", pid, strlen(pid),
+                                      1763800000, 0, 1, &v[3]),
+                   WD_ETOOBIG);
+  assert_int_equal(a.len, 0);
+  assert_int_equal(a.err, 0);
+  wd_buf_close(&a);
+  wd_buf_close(&b);
+}
+
 /* }====== */
 
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -1006,6 +1066,7 @@ int main(void) {
     T(test_codec_hand_writer_matches_encoder),
     T(test_codec_event_reader_matches_decoder),
     T(test_codec_event_head_matches_writers),
+    T(test_codec_put_event_matches_writers),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -289,6 +289,7 @@ static uint64_t spawn_child(rig *r, const char *parent, const char *eid,
                             const char *who, size_t alen, const char *scope,
                             const char *mode, uint32_t flags) {
   wd_buf body, args;
+  wd_spawnrec q;
   wd_cur c;
   size_t off = r->out.len;
   uint8_t type;
@@ -300,16 +301,23 @@ static uint64_t spawn_child(rig *r, const char *parent, const char *eid,
   wd_codec_put_header(&args, 1);
   wd_codec_put_str(&args, mode, strlen(mode));
   wd_buf_init(&body, 0);
-  wd_buf_put_cstr(&body, parent); /* "": the broker */
-  wd_buf_put_cstr(&body, eid);
-  wd_buf_put_cstr(&body, "pt");
-  wd_buf_put_u32(&body, flags);
-  wd_buf_put_str(&body, who, alen);
-  wd_buf_put_cstr(&body, scope);
-  wd_buf_put_str(&body, (const char *)args.p, args.len);
-  wd_buf_put_cstr(&body, ""); /* ctx */
-  wd_buf_put_cstr(&body, ""); /* name */
-  wd_buf_put_u32(&body, 0);   /* messages */
+  memset(&q, 0, sizeof q);
+  q.parent = parent; /* "": the broker */
+  q.parentlen = strlen(parent);
+  q.entry = eid;
+  q.entrylen = strlen(eid);
+  q.host = "pt";
+  q.hostlen = 2;
+  q.flags = flags;
+  q.actor = who;
+  q.actorlen = alen;
+  q.scope = scope;
+  q.scopelen = strlen(scope);
+  q.args = args.p;
+  q.alen = args.len;
+  q.ctx = (const uint8_t *)""; /* no context, no name, no messages */
+  q.name = "";
+  wd_wire_put_spawn(&body, &q);
   assert_int_equal(args.err, 0);
   assert_int_equal(body.err, 0);
   wd_cur_init(&c, body.p, body.len);

@@ -390,7 +390,9 @@ static void test_manifest_durations_parse_go_syntax(void **state) {
     { "1.000000001s", 1000000001 },
     { "1.0000000019s", 1000000001 },
     { "2562047h47m16.854775807s", INT64_MAX },
+    { "9223372036854775807ns", INT64_MAX },
     { "+1s", 1000000000 },
+    { "1m30s", 90000000000ll },
   };
   char text[256];
   wd_manifest *m;
@@ -839,6 +841,16 @@ static void test_manifest_negative_duration_is_refused(void **state) {
             "'-1s')");
 }
 
+/* The manifest reads durations with wd_duration_parse (runtime/duration.c),
+** so -2^63 ns is a duration (a negative one), not bad syntax. */
+static void test_manifest_most_negative_duration_is_negative(void **state) {
+  (void)state;
+  str_error(HEAD "  - {name: h, kind: process.host, host: {cpu: "
+                 "-9223372036854775808ns}}\n",
+            "t.yaml:3:47: entry 'h': 'host.cpu' must be zero or more (got "
+            "'-9223372036854775808ns')");
+}
+
 static void test_manifest_bad_memory_size_is_refused(void **state) {
   (void)state;
   str_error(HEAD "  - name: h\n    kind: process.host\n    host:\n"
@@ -1155,6 +1167,7 @@ int main(void) {
     T(test_manifest_liveness_and_request_timeout_are_read),
     T(test_manifest_zero_liveness_is_refused),
     T(test_manifest_negative_duration_is_refused),
+    T(test_manifest_most_negative_duration_is_negative),
     T(test_manifest_bad_memory_size_is_refused),
     T(test_manifest_huge_memory_size_is_refused),
     T(test_manifest_bad_integer_is_refused),

@@ -324,6 +324,12 @@ static const struct {
   { "2562047h47m16.854775807s", INT64_MAX },
   { "0.100000000000000000000h", 6 * MIN },
   { "0.830103483285477580700h", 49 * MIN + 48 * SEC + 372539827 * NS },
+  { "1m30s", 90 * SEC },
+  { "1m30.5s", 90 * SEC + 500 * MS },
+  { "2562047h", 2562047 * HR },
+  { "-2562047h", -2562047 * HR },
+  { "9223372036s854775807ns", INT64_MAX },
+  { "-9223372036s854775808ns", INT64_MIN },
 };
 
 static const char *invalid_durations[] = {
@@ -365,6 +371,11 @@ static const char *invalid_durations[] = {
   "9223372036854ms775us808ns",
   "99999999999999999999999s",
   "2562047h47m16.854775808s",
+  "-2562047h47m16.854775809s", /* one past -2^63 */
+  "2562048h",                  /* overflow in the multiplication */
+  "-2562048h",
+  "9223372036854775807ns1ns",  /* overflow in the sum */
+  "18446744073709551616ns",    /* 2^64: overflow in the digits */
 };
 
 static void test_duration_parse_valid_table_gives_exact_ns(void **state) {
