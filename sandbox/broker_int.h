@@ -224,9 +224,6 @@ void wd__brk_reply(hslot *s, uint32_t req, int32_t status, const char *fmt,
                    ...) __attribute__((format(printf, 4, 5)));
 hslot *wd__brk_slot_by_id(wd_broker *b, const char *id, size_t n);
 int wd__brk_owns(hslot *s, const char *pid, size_t n, uint64_t *counter);
-int wd__brk_host_ensure(wd_broker *b, hslot *s, char *err, size_t errlen);
-void wd__brk_host_down(hslot *s, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
 fwd *wd__brk_fwd_new(wd_broker *b, int origin, uint32_t oreq, int target);
 void wd__brk_fwd_free(fwd *f);
 void wd__brk_name_settle(wd_broker *b, const char *nm, const char *pid,
@@ -247,6 +244,19 @@ void wd__brk_out_flush(wd_broker *b);
 void wd__brk_out_stop(wd_broker *b);
 void wd__brk_out_drain(wd_broker *b);
 void wd__brk_out_free(wd_broker *b);
+
+int wd__brk_on_rec(wd_link *l, uint8_t rtype, wd_cur *body);
+void wd__brk_fwd_unqueue(wd_broker *b, fwd *f);
+void wd__brk_maybe_finish(wd_broker *b);
+
+/* broker_host.c */
+int wd__brk_entry_on_host(const wd_entry *e, const hslot *s);
+void wd__brk_ship(hslot *s, const wd_entry *e, wd_buf *w, uint32_t *n);
+void wd__brk_send_pids(hslot *s);
+void wd__brk_on_sigchld(uv_signal_t *h, int sig);
+int wd__brk_host_ensure(wd_broker *b, hslot *s, char *err, size_t errlen);
+void wd__brk_host_down(hslot *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /* broker_reg.c */
 name *wd__brk_name_get(wd_broker *b, const char *nm, size_t n);

@@ -381,11 +381,18 @@ int wd__env_setup(lua_State *L);
 int wd__env_upgrade(actor *a, char *err, size_t errlen);
 int wd__env_boot(actor *a, const uint8_t *args, size_t alen, char *err,
                  size_t errlen);
+/* lpreempt.c */
 void wd__preempt_start(void);
 void wd__preempt_config(uint64_t slice_ns);
 unsigned long wd__preempt_ticks(void);
 void wd__preempt_enter(actor *a, lua_State *co);
 void wd__preempt_leave(void);
+int wd__preempt_doom_raise(lua_State *L, actor *a);
+void wd__preempt_cannot_yield(lua_State *L, actor *a);
+lua_State *wd__preempt_swap(lua_State *co);
+void wd__preempt_due(lua_State *L);
+/* lenv.c: pcall, xpcall, resume and wrapped coroutines pass yields */
+int wd__env_passes_yields(lua_CFunction f);
 int wd__env_compile(wd_host *h, entry *e, char *err, size_t errlen);
 
 /* lchannel.c */
