@@ -50,8 +50,9 @@ static task *need_task(lua_State *L, const char *fn) {
   return t;
 }
 
-/* Continuations for requests. ctx: 0 -> true; 1 -> the reply string;
-** 2 -> boolean "1"/"0". */
+/* Continuations for requests (lifecycle ones too: a remote link records
+** this side when the reply arrives, wd_host_on_reply). ctx: 0 -> true;
+** 1 -> the reply string; 2 -> boolean "1"/"0". */
 static int reply_k(lua_State *L, int status, lua_KContext ctx) {
   task *t = wd__task_current(L);
   int32_t st = t->w.status;
@@ -223,23 +224,6 @@ static int process_exec(lua_State *L) {
 
 /* {====== Lifecycle: monitors, links, terminate, cancel ====== */
 
-/* Continuation of a lifecycle request. (A remote link records this side
-** when the reply arrives: wd_host_on_reply.) */
-static int life_k(lua_State *L, int status, lua_KContext ctx) {
-  task *t = wd__task_current(L);
-  int32_t st = t->w.status;
-  (void)status;
-  (void)ctx;
-  t->w.kind = W_NONE;
-  t->w.done = 0;
-  if (st < 0) {
-    const char *m = t->w.rstr ? t->w.rstr : wd_strerror(st);
-    return wd_lerr_pushf(L, st, "%s", m);
-  }
-  lua_pushboolean(L, 1);
-  return 1;
-}
-
 /* Send a lifecycle request for 'dest' (a PID on another host, or a name
 ** the broker resolves) and wait for the answer. */
 static int life_remote(lua_State *L, actor *a, uint8_t op, const char *fn,
@@ -273,7 +257,7 @@ static int life_remote(lua_State *L, actor *a, uint8_t op, const char *fn,
   ** the monitor (FORGET). */
   if (op == WD_OP_MONITOR) a->remote_watch = 1;
   lua_settop(L, 1);
-  return wd__block(L, t, life_k, op);
+  return wd__block(L, t, reply_k, 0);
 }
 
 /* The local target of 'dest', or NULL; *remote says whether it is
@@ -345,7 +329,7 @@ static int life_call(lua_State *L, uint8_t op, const char *fn) {
       if (t == a) {
         /* Terminating yourself: no more of your Lua runs. */
         task *tk = need_task(L, fn);
-        return wd__block(L, tk, life_k, op);
+        return wd__block(L, tk, reply_k, 0);
       }
   }
   lua_pushboolean(L, 1);
