@@ -96,18 +96,12 @@ static void close_pair(uv_loop_t *loop, end *a, end *b) {
 static void test_link_full_socket_queues_and_drains_in_order(void **state) {
   uv_loop_t loop;
   end a, b;
-  static uint8_t pad[RECLEN];
   int i;
   (void)state;
   assert_int_equal(uv_loop_init(&loop), 0);
   open_pair(&loop, &a, &b);
-  for (i = 0; i < NREC; i++) {
-    size_t st = wd_link_rec_begin(&a.l, WD_R_LOG);
-    wd_buf_put_u32(&a.l.batch, (uint32_t)i);
-    wd_buf_put(&a.l.batch, pad, sizeof pad);
-    assert_true(wd_link_rec_end(&a.l, st) >= 0);
-    assert_true(wd_link_flush(&a.l) >= 0);
-  }
+  for (i = 0; i < NREC; i++)
+    put_rec(&a, (uint32_t)i, RECLEN);
   assert_non_null(a.l.qhead); /* the socket really was full */
   assert_true(a.l.events & UV_WRITABLE);
   for (i = 0; i < 10000 && b.got < NREC && !a.failed && !b.failed; i++)
@@ -126,22 +120,13 @@ static void test_link_full_socket_queues_and_drains_in_order(void **state) {
 static void test_link_both_ends_full_drain(void **state) {
   uv_loop_t loop;
   end a, b;
-  static uint8_t pad[RECLEN];
   int i;
   (void)state;
   assert_int_equal(uv_loop_init(&loop), 0);
   open_pair(&loop, &a, &b);
   for (i = 0; i < NREC; i++) {
-    size_t st = wd_link_rec_begin(&a.l, WD_R_LOG);
-    wd_buf_put_u32(&a.l.batch, (uint32_t)i);
-    wd_buf_put(&a.l.batch, pad, sizeof pad);
-    assert_true(wd_link_rec_end(&a.l, st) >= 0);
-    assert_true(wd_link_flush(&a.l) >= 0);
-    st = wd_link_rec_begin(&b.l, WD_R_LOG);
-    wd_buf_put_u32(&b.l.batch, (uint32_t)i);
-    wd_buf_put(&b.l.batch, pad, sizeof pad);
-    assert_true(wd_link_rec_end(&b.l, st) >= 0);
-    assert_true(wd_link_flush(&b.l) >= 0);
+    put_rec(&a, (uint32_t)i, RECLEN);
+    put_rec(&b, (uint32_t)i, RECLEN);
   }
   for (i = 0; i < 10000 && (a.got < NREC || b.got < NREC) && !a.failed &&
               !b.failed;
