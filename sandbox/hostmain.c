@@ -234,7 +234,7 @@ void wd_host_main(const char *id, int fd) {
   io.flush = io_flush;
   io.backlog = io_backlog;
   io.urgent = io_urgent;
-  if (wd_host_new(&c.loop, id, &io, &c.host) < 0) die(id, "host");
+  if (wd_host_new(&c.loop, id, &io, wd_lua_vm(), &c.host) < 0) die(id, "host");
   uv_prepare_init(&c.loop, &c.flush);
   c.flush.data = &c;
   uv_prepare_start(&c.flush, on_prepare);

@@ -87,7 +87,7 @@ enum {
 ** sandbox/broker*.c), of type int (*)(hslot *, uint32_t req, uint8_t op,
 ** wd_cur *body); one a host may not send (WD_OPS_HOST missing) is a bad
 ** frame, fatal for the host. A host takes from the broker only those
-** marked WD_OPS_BROKER (runtime/lua/lhost.c wd_host_on_req).
+** marked WD_OPS_BROKER (runtime/host.c wd_host_on_req).
 */
 #define WD_OP_MAP(XX)                                                          \
   XX(SPAWN, SPAWN, WD_OPS_BOTH, req_spawn)                             \

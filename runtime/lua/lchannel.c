@@ -7,7 +7,7 @@
 */
 #include <string.h>
 
-#include "lhost.h"
+#include "lvm.h"
 #include "lerrors.h"
 
 #define CHAN_MT "ward.channel"
@@ -42,7 +42,7 @@ static void q_remove(waiter **q, waiter *w) {
 
 /* Can the references of 't' still be released in its state? */
 static int task_alive(task *t) {
-  return t->a->state == A_ALIVE && t->a->L != NULL;
+  return t->a->c.state == A_ALIVE && t->a->L != NULL;
 }
 
 /* Unregister every waiter of 't' and forget what it waited for. */
@@ -82,7 +82,7 @@ static void complete(waiter *x, int valref, int closed) {
   t->w.fired = fired;
   t->w.closed = closed;
   t->w.valref = valref;
-  wd__host_ready(t);
+  wd__run_ready(t);
 }
 
 /* New data or a close on a channel whose readers must look again. */
@@ -92,7 +92,7 @@ void wd__chan_notify(chan *ch) {
     wd__wait_clear(t);
     t->w.kind = W_CHAN;
     t->w.done = 0;
-    wd__host_ready(t);
+    wd__run_ready(t);
   }
 }
 
@@ -275,7 +275,7 @@ static void do_recv(lua_State *L, int ci, chan *ch) {
       if (ch->sub != NULL && ch->sub->q.count > 0) {
         wd_msg *m = wd_mbox_pop(&ch->sub->q);
         actor *a = ch->a;
-        a->nqueued--;
+        a->c.nqueued--;
         /* A memory error while decoding ends the actor: 'decoding' lets
         ** actor_free release the message then. */
         a->decoding = m;

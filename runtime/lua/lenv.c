@@ -14,7 +14,7 @@
 
 #include "lualib.h"
 
-#include "lhost.h"
+#include "lvm.h"
 #include "lcodec.h"
 #include "lerrors.h"
 #include "ward/wd_proto.h"
@@ -70,7 +70,7 @@ void wd__task_free(task *t) {
   /* The main thread of an ended actor whose function returned (no call
   ** left on it, status OK) can serve the next state's main task: it
   ** stays in the keep table (lstate.c drops any other). */
-  if (t->is_main && a->state == A_DEAD && lua_status(t->co) == LUA_OK &&
+  if (t->is_main && a->c.state == A_DEAD && lua_status(t->co) == LUA_OK &&
       !lua_getstack(t->co, 0, &ar)) {
     lua_settop(t->co, 0);
     lua_sethook(t->co, NULL, 0, 0);
@@ -81,11 +81,11 @@ void wd__task_free(task *t) {
   if (t->aprev) t->aprev->anext = t->anext;
   else a->tasks = t->anext;
   if (t->anext) t->anext->aprev = t->aprev;
-  if (a->state == A_ALIVE && t->is_main) {
+  if (a->c.state == A_ALIVE && t->is_main) {
     lua_pushnil(a->L);
     wd__keep_set(a->L, KEEP_MAIN);
   }
-  if (a->state == A_ALIVE) {
+  if (a->c.state == A_ALIVE) {
     luaL_unref(a->L, LUA_REGISTRYINDEX, t->ref);
     if (t->audit_args != 0)
       luaL_unref(a->L, LUA_REGISTRYINDEX, t->audit_args);
@@ -233,7 +233,7 @@ static int env_print(lua_State *L) {
   luaL_checkstack(L, n, "too many arguments to print");
   for (i = 1; i <= n; i++)
     env_tolstring(L, i, NULL);
-  r.h = a->h;
+  r.h = a->c.h;
   prec_open(&r);
   for (i = 1; i <= n; i++) {
     const char *s = lua_tolstring(L, n + i, &len);
@@ -482,7 +482,7 @@ static int co_spawn(lua_State *L) {
       }
     }
   }
-  wd__host_ready(t);
+  wd__run_ready(t);
   return 0;
 }
 
@@ -526,9 +526,9 @@ static int env_require(lua_State *L) {
     lua_getglobal(L, name);
   } else {
     entry *lib = NULL;
-    for (i = 0; i < a->e->nimports; i++)
-      if (strcmp(a->e->imports[2 * i], name) == 0)
-        lib = wd__host_entry(a->h, a->e->imports[2 * i + 1]);
+    for (i = 0; i < a->c.e->nimports; i++)
+      if (strcmp(a->c.e->imports[2 * i], name) == 0)
+        lib = wd__host_entry(a->c.h, a->c.e->imports[2 * i + 1]);
     if (lib == NULL)
       return luaL_error(L, "module '%s' not found: require takes the "
                            "built-in modules (time, security, ctx) and the "
@@ -560,11 +560,14 @@ static int dump_writer(lua_State *L, const void *p, size_t sz, void *ud) {
 ** itself (the only binary chunks ever loaded). */
 static int compile(wd_host *h, const char *src, size_t len, const char *name,
                    char **bc, size_t *bclen, char *err, size_t errlen) {
+  vmhost *v = h->vmdata;
   wd_buf b;
   lua_State *L;
-  if (h->compiler == NULL && (h->compiler = luaL_newstate()) == NULL)
+  if (v == NULL && (v = h->vmdata = wd_calloc(1, sizeof *v)) == NULL)
     return WD_ENOMEM;
-  L = h->compiler;
+  if (v->compiler == NULL && (v->compiler = luaL_newstate()) == NULL)
+    return WD_ENOMEM;
+  L = v->compiler;
   if (luaL_loadbufferx(L, src, len, name, "t") != LUA_OK) {
     snprintf(err, errlen, "%s", lua_tostring(L, -1));
     lua_settop(L, 0);
@@ -593,7 +596,7 @@ int wd__env_compile(wd_host *h, entry *e, char *err, size_t errlen) {
 /* Push the compiled chunk of 'e' or an error message. */
 static int load_entry(lua_State *L, actor *a, entry *e) {
   char err[512];
-  if (wd__env_compile(a->h, e, err, sizeof err) < 0) {
+  if (wd__env_compile(a->c.h, e, err, sizeof err) < 0) {
     lua_pushstring(L, err);
     return LUA_ERRSYNTAX;
   }
@@ -1173,7 +1176,7 @@ static int boot_done(lua_State *L, int status, lua_KContext ctx) {
 }
 
 static int boot_run(lua_State *L, int status, lua_KContext ctx) {
-  entry *e = ACTOR(L)->e;
+  entry *e = ACTOR(L)->c.e;
   size_t len = 0;
   const uint8_t *args = NULL;
   int n = 0, fidx;
@@ -1221,7 +1224,7 @@ typedef struct bootargs {
 static int push_chunk(lua_State *L, actor *a) {
   int st, top = lua_gettop(L);
   if (wd__keep_get(L, KEEP_ENTRY) == LUA_TLIGHTUSERDATA &&
-      lua_touserdata(L, -1) == (void *)a->e &&
+      lua_touserdata(L, -1) == (void *)a->c.e &&
       wd__keep_get(L, KEEP_CHUNK) == LUA_TFUNCTION) {
     lua_remove(L, top + 1);
     lua_pushglobaltable(L);
@@ -1229,10 +1232,10 @@ static int push_chunk(lua_State *L, actor *a) {
     return LUA_OK;
   }
   lua_settop(L, top);
-  if ((st = load_entry(L, a, a->e)) != LUA_OK) return st;
+  if ((st = load_entry(L, a, a->c.e)) != LUA_OK) return st;
   lua_pushvalue(L, -1);
   wd__keep_set(L, KEEP_CHUNK);
-  lua_pushlightuserdata(L, a->e);
+  lua_pushlightuserdata(L, a->c.e);
   wd__keep_set(L, KEEP_ENTRY);
   return LUA_OK;
 }
@@ -1279,7 +1282,7 @@ int wd__env_boot(actor *a, const uint8_t *args, size_t alen, char *err,
   /* A new state's collector was stopped while the environment and the
   ** code were built (wd__env_new): nothing of it is garbage yet. */
   if (!lua_gc(L, LUA_GCISRUNNING)) lua_gc(L, LUA_GCRESTART);
-  wd__host_ready(a->main);
+  wd__run_ready(a->main);
   return 0;
 }
 
@@ -1293,10 +1296,10 @@ int wd__env_boot(actor *a, const uint8_t *args, size_t alen, char *err,
 ** timers of the old code go (their queued messages return to the
 ** mailbox, in order). Returns 0 or a negative code with 'err'. */
 int wd__env_upgrade(actor *a, char *err, size_t errlen) {
-  wd_host *h = a->h;
-  entry *e = a->e;
+  wd_host *h = a->c.h;
+  entry *e = a->c.e;
   sub *s;
-  tmr **tp;
+  tmr *tm;
   wd_mbox keep;
   wd_msg *m;
   int r;
@@ -1307,30 +1310,22 @@ int wd__env_upgrade(actor *a, char *err, size_t errlen) {
   }
   while (a->tasks != NULL) wd__task_free(a->tasks);
   a->rhead = a->rtail = NULL;
-  for (tp = &a->timers; *tp != NULL;) {
-    tmr *t = *tp;
-    if (t->killer) {
-      tp = &t->next;
-      continue;
-    }
-    *tp = t->next;
-    t->next = NULL;
-    t->a = NULL; /* already unlinked: stop must not search */
-    uv_timer_stop(&t->h);
-    wd__tmr_stop(t);
+  while ((tm = a->timers) != NULL) {
+    a->timers = tm->next;
+    wd__tmr_stop(tm);
   }
-  wd__mbox_init(a, &keep);
-  while ((s = a->subs) != NULL) {
-    a->subs = s->next;
+  wd__actor_mbox_init(&a->c, &keep);
+  while ((s = a->c.subs) != NULL) {
+    a->c.subs = s->next;
     while ((m = wd_mbox_pop(&s->q)) != NULL) wd_mbox_push_force(&keep, m);
     wd_free(s->topic);
     wd_free(s);
   }
-  a->inbox = NULL;
-  while ((m = wd_mbox_pop(&a->pending)) != NULL) wd_mbox_push_force(&keep, m);
-  a->pending = keep;
+  a->c.inbox = NULL;
+  while ((m = wd_mbox_pop(&a->c.pending)) != NULL) wd_mbox_push_force(&keep, m);
+  a->c.pending = keep;
   wd__env_release(a, 0);
-  a->e = e;
+  a->c.e = e;
   a->mem = 0;
   a->mem_limit = (size_t)h->lim.memory;
   if ((r = wd__env_new(a)) < 0) {

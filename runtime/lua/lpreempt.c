@@ -11,7 +11,7 @@
 #include <sys/time.h>
 #include <time.h>
 
-#include "lhost.h"
+#include "lvm.h"
 #include "lerrors.h"
 
 /* {====== Preemption ======
@@ -63,7 +63,7 @@ static uint64_t g_tick_ns = 2500000, g_slice_ns = 10000000,
 
 
 static int over_budget(actor *a) {
-  return a->h->lim.cpu_ns && a->cpu_ns >= a->h->lim.cpu_ns;
+  return a->c.h->lim.cpu_ns && a->cpu_ns >= a->c.h->lim.cpu_ns;
 }
 
 /* The host's CPU time (user and system), in ns; async-signal-safe. */
@@ -101,7 +101,7 @@ static void doom(actor *a, lua_State *L) {
   a->doomed = 1;
   if (over_budget(a))
     snprintf(a->doom_msg, sizeof a->doom_msg, "cpu budget exceeded (%.3f s)",
-             (double)a->h->lim.cpu_ns / 1e9);
+             (double)a->c.h->lim.cpu_ns / 1e9);
   else
     snprintf(a->doom_msg, sizeof a->doom_msg,
              "preempted inside a C call%s past %llu ms",
@@ -168,7 +168,7 @@ static void on_tick(int sig) {
   if (n < g_slice_ns && !over_budget(a)) return;
   /* A long run may never come back (a C function looping until the turn
   ** deadline kills the host): send what it printed so far now. */
-  if (a->h->io.urgent) a->h->io.urgent(a->h->io.ud);
+  if (a->c.h->io.urgent) a->c.h->io.urgent(a->c.h->io.ud);
   /* lua_sethook walks every call frame of the thread to set its trap: on
   ** a stack 200,000 calls deep that takes longer than a tick, so never
   ** arm a count hook that is armed already, and leave a thread waiting

@@ -8,7 +8,7 @@
 */
 #include <string.h>
 
-#include "lhost.h"
+#include "lvm.h"
 #include "lcodec.h"
 #include "lerrors.h"
 #include "ward/wd_proto.h"
@@ -30,7 +30,7 @@ static int pid_local(wd_host *h, const char *pid, size_t len,
 /* Encode the values at first..top into the host scratch buffer. On
 ** failure pushes nil, err and returns 2; 0 on success. */
 static int encode_args(lua_State *L, actor *a, int first) {
-  wd_host *h = a->h;
+  wd_host *h = a->c.h;
   char err[256];
   int n = lua_gettop(L) - first + 1, r;
   wd_buf_reset(&h->scratch);
@@ -95,14 +95,14 @@ static int wait_reply(lua_State *L, task *t, wd_host *h, size_t start,
 /* process.pid() -> string */
 static int process_pid(lua_State *L) {
   actor *a = ACTOR(L);
-  lua_pushlstring(L, a->pid, a->pidlen);
+  lua_pushlstring(L, a->c.pid, a->c.pidlen);
   return 1;
 }
 
 /* process.id() -> the running entry's id */
 static int process_id(lua_State *L) {
   actor *a = ACTOR(L);
-  lua_pushstring(L, a->e->id);
+  lua_pushstring(L, a->c.e->id);
   return 1;
 }
 
@@ -113,7 +113,7 @@ static int process_id(lua_State *L) {
 /* process.send(dest, topic, ...) -> true | nil, err  [-(2+n), +1|2, e] */
 static int process_send(lua_State *L) {
   actor *a = ACTOR(L);
-  wd_host *h = a->h;
+  wd_host *h = a->c.h;
   size_t dl, tl, st;
   const char *dest, *topic;
   uint64_t counter;
@@ -136,14 +136,14 @@ static int process_send(lua_State *L) {
   if (r >= 0 && wd__allow_pid(L, a, wd_ops_name(WD_ACT_SEND), dest, dl, topic))
     return 2;
   if (r == 1) {
-    actor *to = wd__host_find(h, counter);
+    actor *to = VM(wd__actor_find(h, counter));
     wd_msg *m;
     if (to == NULL)
       return wd_lerr_pushf(L, WD_ENOTFOUND, "process not found: %s", dest);
-    m = wd_msg_new(a->pid, a->pidlen, topic, tl, h->scratch.p,
+    m = wd_msg_new(a->c.pid, a->c.pidlen, topic, tl, h->scratch.p,
                    h->scratch.len);
     if (m == NULL) return luaL_error(L, "not enough memory");
-    if ((r = wd__host_deliver(h, to, m)) < 0) {
+    if ((r = wd__actor_deliver(&to->c, m)) < 0) {
       wd_msg_free(m);
       return wd_lerr_pushf(L, r, "mailbox full: %s", dest);
     }
@@ -153,9 +153,9 @@ static int process_send(lua_State *L) {
   {
     task *t = need_task(L, "process.send");
     wd_buf *b;
-    if ((r = wd__host_request(h, t, WD_OP_SEND, &b, &st)) < 0)
+    if ((r = wd__run_request(t, WD_OP_SEND, &b, &st)) < 0)
       return wd_lerr_pushf(L, r, "send failed");
-    wd_buf_put_str(b, a->pid, a->pidlen);
+    wd_buf_put_str(b, a->c.pid, a->c.pidlen);
     wd_buf_put_str(b, dest, dl);
     wd_buf_put_str(b, topic, tl);
     wd_buf_put(b, h->scratch.p, h->scratch.len);
@@ -229,14 +229,14 @@ static int process_exec(lua_State *L) {
 static int life_remote(lua_State *L, actor *a, uint8_t op, const char *fn,
                        const char *dest, size_t dl, uint64_t deadline,
                        const wd_buf *payload) {
-  wd_host *h = a->h;
+  wd_host *h = a->c.h;
   task *t = need_task(L, fn);
   wd_buf *b;
   size_t st;
   int r;
-  if ((r = wd__host_request(h, t, op, &b, &st)) < 0)
+  if ((r = wd__run_request(t, op, &b, &st)) < 0)
     return wd_lerr_pushf(L, r, "%s failed", fn);
-  wd_buf_put_str(b, a->pid, a->pidlen);
+  wd_buf_put_str(b, a->c.pid, a->c.pidlen);
   wd_buf_put_str(b, dest, dl);
   if (op == WD_OP_CANCEL) {
     wd_buf_put_u64(b, deadline);
@@ -255,7 +255,7 @@ static int life_remote(lua_State *L, actor *a, uint8_t op, const char *fn,
   if (op == WD_OP_UNLINK) t->w.unlink_on_reply = 1;
   /* Its end must reach the broker, which then has the target's host drop
   ** the monitor (FORGET). */
-  if (op == WD_OP_MONITOR) a->remote_watch = 1;
+  if (op == WD_OP_MONITOR) a->c.remote_watch = 1;
   lua_settop(L, 1);
   return wd__block(L, t, reply_k, 0);
 }
@@ -272,14 +272,14 @@ static actor *life_target(lua_State *L, actor *a, const char *fn,
   }
   *dest = luaL_checklstring(L, 1, dl);
   (void)fn;
-  wd__pid_is_local(a->h, *dest, *dl, &local, &counter);
+  wd__host_pid_is_local(a->c.h, *dest, *dl, &local, &counter);
   *remote = local != 1;
-  return local == 1 ? wd__host_find(a->h, counter) : NULL;
+  return local == 1 ? VM(wd__actor_find(a->c.h, counter)) : NULL;
 }
 
 static int life_is_pid(actor *a, const char *dest, size_t dl) {
   uint64_t counter;
-  return pid_local(a->h, dest, dl, &counter) >= 0;
+  return pid_local(a->c.h, dest, dl, &counter) >= 0;
 }
 
 static int life_call(lua_State *L, uint8_t op, const char *fn) {
@@ -295,7 +295,7 @@ static int life_call(lua_State *L, uint8_t op, const char *fn) {
       wd__allow_pid(L, a, wd_ops_name(wd_ops_act(op)), dest, dl, NULL))
     return 2;
   if (remote) return life_remote(L, a, op, fn, dest, dl, 0, NULL);
-  if (t == NULL || t->killed) {
+  if (t == NULL || t->c.killed) {
     if (op == WD_OP_UNMONITOR || op == WD_OP_UNLINK) {
       lua_pushboolean(L, 1);
       return 1;
@@ -306,26 +306,26 @@ static int life_call(lua_State *L, uint8_t op, const char *fn) {
     case WD_OP_MONITOR:
       if (t == a)
         return wd_lerr_pushf(L, WD_EINVAL, "a process cannot monitor itself");
-      r = wd__watch_add(t, WD_WATCH_MONITOR, a->pid, a->pidlen);
+      r = wd__life_watch_add(&t->c, WD_WATCH_MONITOR, a->c.pid, a->c.pidlen);
       if (r == WD_EEXIST)
         return wd_lerr_pushf(L, WD_EEXIST, "already monitoring %s", dest);
       if (r < 0) return wd_lerr_pushf(L, r, "monitor failed");
       break;
     case WD_OP_UNMONITOR:
-      wd__watch_del(t, WD_WATCH_MONITOR, a->pid, a->pidlen);
+      wd__life_watch_del(&t->c, WD_WATCH_MONITOR, a->c.pid, a->c.pidlen);
       break;
     case WD_OP_LINK:
       if (t == a)
         return wd_lerr_pushf(L, WD_EINVAL, "a process cannot link to itself");
-      wd__watch_add(t, WD_WATCH_LINK, a->pid, a->pidlen);
-      wd__watch_add(a, WD_WATCH_LINK, t->pid, t->pidlen);
+      wd__life_watch_add(&t->c, WD_WATCH_LINK, a->c.pid, a->c.pidlen);
+      wd__life_watch_add(&a->c, WD_WATCH_LINK, t->c.pid, t->c.pidlen);
       break;
     case WD_OP_UNLINK:
-      wd__watch_del(t, WD_WATCH_LINK, a->pid, a->pidlen);
-      wd__watch_del(a, WD_WATCH_LINK, t->pid, t->pidlen);
+      wd__life_watch_del(&t->c, WD_WATCH_LINK, a->c.pid, a->c.pidlen);
+      wd__life_watch_del(&a->c, WD_WATCH_LINK, t->c.pid, t->c.pidlen);
       break;
     default: /* WD_OP_TERMINATE */
-      wd__actor_kill(t, "process terminated");
+      wd__life_kill(&t->c, "process terminated");
       if (t == a) {
         /* Terminating yourself: no more of your Lua runs. */
         task *tk = need_task(L, fn);
@@ -359,7 +359,7 @@ static int process_unlink(lua_State *L) {
     if (life_is_pid(a, d, dl) &&
         wd__allow_pid(L, a, wd_ops_name(WD_ACT_UNLINK), d, dl, NULL))
       return 2;
-    wd__watch_del(a, WD_WATCH_LINK, d, dl);
+    wd__life_watch_del(&a->c, WD_WATCH_LINK, d, dl);
   }
   return life_call(L, WD_OP_UNLINK, "unlink");
 }
@@ -409,19 +409,19 @@ static int process_cancel(lua_State *L) {
   if (life_is_pid(a, dest, dl) &&
       wd__allow_pid(L, a, wd_ops_name(WD_ACT_CANCEL), dest, dl, NULL))
     return 2;
-  if (!remote && (t == NULL || t->killed))
+  if (!remote && (t == NULL || t->c.killed))
     return wd_lerr_pushf(L, WD_ENOTFOUND, "process not found: %s", dest);
-  r = wd__event_build(L, a->pid, a->pidlen, "pid.cancel", 0, 1, deadline,
-                      &a->h->scratch);
+  r = wd__event_build(L, a->c.pid, a->c.pidlen, "pid.cancel", 0, 1, deadline,
+                      &a->c.h->scratch);
   if (r < 0) return wd_lerr_pushf(L, r, "cancel failed");
   if (remote)
     return life_remote(L, a, WD_OP_CANCEL, "cancel", dest, dl, deadline,
-                       &a->h->scratch);
+                       &a->c.h->scratch);
   /* A CANCEL is queued like a message: refused when the mailbox is full. */
-  if (wd__actor_room(t, a->pidlen + 7 + a->h->scratch.len) < 0)
+  if (wd__actor_room(&t->c, a->c.pidlen + 7 + a->c.h->scratch.len) < 0)
     return wd_lerr_pushf(L, WD_EMBOXFULL, "mailbox full: %s", dest);
-  wd__event_in(a->h, WD_EV_CANCEL, a->pid, a->pidlen, t->pid, t->pidlen,
-               deadline, a->h->scratch.p, a->h->scratch.len);
+  wd__life_event_in(a->c.h, WD_EV_CANCEL, a->c.pid, a->c.pidlen, t->c.pid, t->c.pidlen,
+               deadline, a->c.h->scratch.p, a->c.h->scratch.len);
   lua_pushboolean(L, 1);
   return 1;
 }
@@ -430,7 +430,7 @@ static int process_cancel(lua_State *L) {
 static int process_get_options(lua_State *L) {
   actor *a = ACTOR(L);
   lua_createtable(L, 0, 1);
-  lua_pushboolean(L, a->trap_links);
+  lua_pushboolean(L, a->c.trap_links);
   lua_setfield(L, -2, "trap_links");
   return 1;
 }
@@ -455,7 +455,7 @@ static int process_set_options(lua_State *L) {
         lua_remove(L, -2);
         return 2;
       }
-      a->trap_links = lua_toboolean(L, -1);
+      a->c.trap_links = lua_toboolean(L, -1);
     } else {
       lua_pushboolean(L, 0);
       if (k != NULL)
@@ -505,7 +505,7 @@ static int upgrade_k(lua_State *L, int status, lua_KContext ctx) {
 ** decides again and ships it. */
 static int process_upgrade(lua_State *L) {
   actor *a = ACTOR(L);
-  wd_host *h = a->h;
+  wd_host *h = a->c.h;
   const char *id = NULL;
   size_t il = 0, st;
   entry *e = NULL;
@@ -537,11 +537,11 @@ static int process_upgrade(lua_State *L) {
     a->yield_reason = Y_UPGRADE;
     return lua_yield(L, 0);
   }
-  if ((r = wd__host_request(h, t, WD_OP_UPGRADE, &b, &st)) < 0) {
+  if ((r = wd__run_request(t, WD_OP_UPGRADE, &b, &st)) < 0) {
     upgrade_forget(a);
     return wd_lerr_pushf(L, r, "upgrade failed");
   }
-  wd_buf_put_str(b, a->pid, a->pidlen);
+  wd_buf_put_str(b, a->c.pid, a->c.pidlen);
   wd_buf_put_str(b, id, il);
   if ((r = wd__host_request_end(h, st)) < 0) {
     wd__host_request_cancel(h, t->w.req);
@@ -671,7 +671,7 @@ static int message_tostring(lua_State *L) {
 
 static sub *sub_find(actor *a, const char *topic) {
   sub *s;
-  for (s = a->subs; s != NULL; s = s->next)
+  for (s = a->c.subs; s != NULL; s = s->next)
     if (topic == NULL ? s->topic == NULL
                       : (s->topic != NULL && strcmp(s->topic, topic) == 0))
       return s;
@@ -698,13 +698,13 @@ static void subscribe(lua_State *L, actor *a, const char *topic,
   s->ch = ch;
   s->ch->sub = s;
   s->msgmode = msgmode;
-  wd__mbox_init(a, &s->q);
+  wd__actor_mbox_init(&a->c, &s->q);
   lua_pushvalue(L, -1);
   s->chref = luaL_ref(L, LUA_REGISTRYINDEX);
-  s->next = a->subs;
-  a->subs = s;
-  if (topic == NULL) a->inbox = s;
-  wd__actor_reroute(a, NULL);
+  s->next = a->c.subs;
+  a->c.subs = s;
+  if (topic == NULL) a->c.inbox = s;
+  wd__actor_reroute(&a->c, NULL);
 }
 
 /* process.listen(topic [, {message = bool}]) -> channel | nil, err */
@@ -748,7 +748,7 @@ static int process_inbox(lua_State *L) {
 static int process_unlisten(lua_State *L) {
   actor *a = ACTOR(L);
   sub **pp, *s;
-  for (pp = &a->subs; (s = *pp) != NULL; pp = &s->next)
+  for (pp = &a->c.subs; (s = *pp) != NULL; pp = &s->next)
     if (lua_touserdata(L, 1) == s->ch) break;
   if (s == NULL) {
     lua_pushboolean(L, 0);
@@ -757,11 +757,11 @@ static int process_unlisten(lua_State *L) {
     return 2;
   }
   *pp = s->next;
-  if (a->inbox == s) a->inbox = NULL;
+  if (a->c.inbox == s) a->c.inbox = NULL;
   s->ch->sub = NULL;
   s->ch->closed = 1;
   wd__chan_notify(s->ch);
-  wd__actor_reroute(a, s);
+  wd__actor_reroute(&a->c, s);
   luaL_unref(L, LUA_REGISTRYINDEX, s->chref);
   wd_free(s->topic);
   wd_free(s);
@@ -778,10 +778,10 @@ static int process_unlisten(lua_State *L) {
 ** its PID. */
 static int registry_register(lua_State *L) {
   actor *a = ACTOR(L);
-  wd_host *h = a->h;
+  wd_host *h = a->c.h;
   size_t nl, pl, st;
   const char *name = luaL_checklstring(L, 1, &nl);
-  const char *pid = luaL_optlstring(L, 2, a->pid, &pl);
+  const char *pid = luaL_optlstring(L, 2, a->c.pid, &pl);
   uint64_t counter;
   actor *target;
   task *t;
@@ -793,30 +793,30 @@ static int registry_register(lua_State *L) {
     return 2;
   r = pid_local(h, pid, pl, &counter);
   if (r < 0) return wd_lerr_pushf(L, WD_EINVAL, "invalid pid: %s", pid);
-  if (!(r == 1 && counter == a->counter) &&
+  if (!(r == 1 && counter == a->c.counter) &&
       wd__allow_pid(L, a, wd_ops_name(WD_ACT_FOREIGN), pid, pl, NULL))
     return 2;
   if (r == 0)
     return wd_lerr_pushf(L, WD_EDENIED, "cannot register a process of "
                                         "another host: %s", pid);
-  target = wd__host_find(h, counter);
+  target = VM(wd__actor_find(h, counter));
   if (target == NULL)
     return wd_lerr_pushf(L, WD_ENOTFOUND, "process not found: %s", pid);
   t = need_task(L, "process.registry.register");
   /* From now on the broker must hear of the exit, to release the name. */
-  target->has_names = 1;
-  if ((r = wd__host_request(h, t, WD_OP_REG, &b, &st)) < 0)
+  target->c.has_names = 1;
+  if ((r = wd__run_request(t, WD_OP_REG, &b, &st)) < 0)
     return wd_lerr_pushf(L, r, "register failed");
   wd_buf_put_str(b, name, nl);
   wd_buf_put_str(b, pid, pl);
-  wd_buf_put_str(b, a->pid, a->pidlen);
+  wd_buf_put_str(b, a->c.pid, a->c.pidlen);
   return wait_reply(L, t, h, st, 0);
 }
 
 static int registry_simple(lua_State *L, uint8_t op, int kind,
                            const char *fn) {
   actor *a = ACTOR(L);
-  wd_host *h = a->h;
+  wd_host *h = a->c.h;
   size_t nl, st;
   const char *name = luaL_checklstring(L, 1, &nl);
   task *t;
@@ -827,10 +827,10 @@ static int registry_simple(lua_State *L, uint8_t op, int kind,
   if (wd__allow(L, a, wd_ops_name(wd_ops_act(op)), name, nl, NULL, NULL))
     return 2;
   t = need_task(L, fn);
-  if ((r = wd__host_request(h, t, op, &b, &st)) < 0)
+  if ((r = wd__run_request(t, op, &b, &st)) < 0)
     return wd_lerr_pushf(L, r, "%s failed", fn);
   wd_buf_put_str(b, name, nl);
-  wd_buf_put_str(b, a->pid, a->pidlen); /* the caller, for the re-check */
+  wd_buf_put_str(b, a->c.pid, a->c.pidlen); /* the caller, for the re-check */
   return wait_reply(L, t, h, st, kind);
 }
 

@@ -7,7 +7,7 @@
 */
 #include <string.h>
 
-#include "lhost.h"
+#include "lvm.h"
 #include "ward/wd_wire.h"
 
 /* {====== Values between Lua and the policy engine ====== */
@@ -147,14 +147,14 @@ void wd__sec_pack_actor(lua_State *L, int idx) {
 /* security.actor() -> {id = string, meta = table} | nil  (a fresh copy) */
 static int security_actor(lua_State *L) {
   actor *a = ACTOR(L);
-  if (a->sec_actor == NULL || a->sec_actor[0] == '\0') {
+  if (a->c.sec_actor == NULL || a->c.sec_actor[0] == '\0') {
     lua_pushnil(L);
     return 1;
   }
   lua_createtable(L, 0, 2);
-  lua_pushstring(L, a->sec_actor);
+  lua_pushstring(L, a->c.sec_actor);
   lua_setfield(L, -2, "id");
-  if (a->meta.type == WD_PVAL_MAP) push_pval(L, &a->meta, 0);
+  if (a->c.meta.type == WD_PVAL_MAP) push_pval(L, &a->c.meta, 0);
   else lua_newtable(L);
   lua_setfield(L, -2, "meta");
   return 1;
@@ -163,7 +163,7 @@ static int security_actor(lua_State *L) {
 /* security.scope() -> {name, ...} | nil  (a fresh copy each call) */
 static int security_scope(lua_State *L) {
   actor *a = ACTOR(L);
-  const char *p = a->sec_scope, *nl;
+  const char *p = a->c.sec_scope, *nl;
   int i = 0;
   if (p == NULL || p[0] == '\0') {
     lua_pushnil(L);
@@ -197,7 +197,7 @@ static int security_can(lua_State *L) {
     lua_getfield(L, 3, "topic");
     topic = lua_tostring(L, -1);
   }
-  r = wd__sec_decide(a, action, resource, rl, th, topic, NULL, 0);
+  r = wd__hsec_decide(&a->c, action, resource, rl, th, topic, NULL, 0);
   lua_pushboolean(L, r == WD_POLICY_ALLOW);
   return 1;
 }

@@ -7,7 +7,7 @@
 */
 #include <string.h>
 
-#include "lhost.h"
+#include "lvm.h"
 #include "lcodec.h"
 #include "lerrors.h"
 #include "ward/wd_proto.h"
@@ -89,7 +89,7 @@ static int spawn_k(lua_State *L, int status, lua_KContext ctx) {
   }
   if (ctx & 1) {
     if (t->w.xpid == NULL) t->w.xpid = wd_strndup(pid, pl);
-    if (t->w.xpid != NULL) wd__exec_early_take(t->a, t);
+    if (t->w.xpid != NULL) wd__event_exec_take(t->a, t);
     lua_settop(L, 0);
     return wait_exec(L, t);
   }
@@ -104,12 +104,12 @@ static int spawn_k(lua_State *L, int status, lua_KContext ctx) {
 void wd__spawn_inherit(actor *a, spawnopt *o, uint32_t flags) {
   memset(o, 0, sizeof *o);
   o->flags = flags;
-  o->ctx = a->ctx;
-  o->ctxlen = a->ctxlen;
-  o->actor = a->sec_actor;
-  o->actorlen = a->sec_actorlen;
-  o->scope = a->sec_scope;
-  o->scopelen = strlen(a->sec_scope);
+  o->ctx = a->c.ctx;
+  o->ctxlen = a->c.ctxlen;
+  o->actor = a->c.sec_actor;
+  o->actorlen = a->c.sec_actorlen;
+  o->scope = a->c.sec_scope;
+  o->scopelen = strlen(a->c.sec_scope);
 }
 
 /* The permissions of a spawn (the operation table, wd_ops_spawn_asks):
@@ -142,16 +142,15 @@ static int spawn_allowed(lua_State *L, actor *a, const char *id, size_t il,
 int wd__spawn_do(lua_State *L, actor *a, const char *id, size_t il,
                  const char *host, size_t hl, const spawnopt *o,
                  const char *name, int exec) {
-  wd_host *h = a->h;
+  wd_host *h = a->c.h;
   spawnopt so = *o;
-  wd_spawnrec rec;
   task *t = NULL;
   entry *e = NULL;
   wd_buf *b;
   size_t st;
   int r;
-  so.parent = a->pid;
-  so.parentlen = a->pidlen;
+  so.parent = a->c.pid;
+  so.parentlen = a->c.pidlen;
   so.args = h->scratch.p;
   so.alen = h->scratch.len;
   if (spawn_allowed(L, a, id, il, host, hl, o->flags, exec)) return 2;
@@ -172,14 +171,14 @@ int wd__spawn_do(lua_State *L, actor *a, const char *id, size_t il,
   if (exec || name != NULL || e == NULL) t = need_task_spawn(L);
   if (e != NULL) {
     char err[512];
-    actor *child;
+    wd_actor *child;
     /* A builder's actor or scope must fit this host's ceiling, as the
     ** broker holds a spawn on another host to that host's. */
-    if ((so.actor != a->sec_actor || so.scope != a->sec_scope) &&
+    if ((so.actor != a->c.sec_actor || so.scope != a->c.sec_scope) &&
         !wd_ceiling_fits(&h->ceil, so.actor, so.actorlen, so.scope,
                          so.scopelen, err, sizeof err))
       return wd_lerr_pushf(L, WD_EDENIED, "permission denied: %s", err);
-    r = wd__host_spawn_local(h, e, &so, &child, err, sizeof err);
+    r = wd__actor_spawn(h, e, &so, &child, err, sizeof err);
     if (r < 0) return wd_lerr_pushf(L, r, "spawn %s: %s", e->id, err);
     if (exec) {
       t->w.exec = 1;
@@ -190,33 +189,20 @@ int wd__spawn_do(lua_State *L, actor *a, const char *id, size_t il,
     lua_pushlstring(L, child->pid, child->pidlen);
     return 1;
   }
-  if ((r = wd__host_request(h, t, WD_OP_SPAWN, &b, &st)) < 0)
+  if ((r = wd__run_request(t, WD_OP_SPAWN, &b, &st)) < 0)
     return wd_lerr_pushf(L, r, "spawn failed");
   if (exec) t->w.exec = 1;
   if (so.flags & WD_SPAWN_LINK) t->w.link_on_reply = 2;
   /* A monitor or exec wait held elsewhere: the broker must hear of this
   ** process's end to have it dropped (FORGET). */
-  if (so.flags & (WD_SPAWN_MONITOR | WD_SPAWN_EXEC)) a->remote_watch = 1;
-  rec.parent = so.parent;
-  rec.parentlen = so.parentlen;
-  rec.entry = id;
-  rec.entrylen = il;
-  rec.host = host;
-  rec.hostlen = hl;
-  rec.flags = so.flags;
-  rec.actor = so.actor;
-  rec.actorlen = so.actorlen;
-  rec.scope = so.scope;
-  rec.scopelen = so.scopelen;
-  rec.args = so.args;
-  rec.alen = so.alen;
-  rec.ctx = so.ctx;
-  rec.ctxlen = so.ctxlen;
-  rec.name = name != NULL ? name : "";
-  rec.namelen = strlen(rec.name);
-  rec.msgs = so.msgs;
-  rec.nmsgs = (uint32_t)so.nmsgs;
-  wd_wire_put_spawn(b, &rec);
+  if (so.flags & (WD_SPAWN_MONITOR | WD_SPAWN_EXEC)) a->c.remote_watch = 1;
+  so.entry = id;
+  so.entrylen = il;
+  so.host = host;
+  so.hostlen = hl;
+  so.name = name != NULL ? name : "";
+  so.namelen = strlen(so.name);
+  wd_wire_put_spawn(b, &so);
   if ((r = wd__host_request_end(h, st)) < 0) {
     wd__host_request_cancel(h, t->w.req);
     t->w.kind = W_NONE;
@@ -271,8 +257,8 @@ static int builder_new(lua_State *L, actor *a, int from) {
     lua_setfield(L, ft, "name");
     lua_pop(L, 1);
   } else {
-    if (a->ctxlen > 0 &&
-        wd_codec_decode(L, a->ctx, a->ctxlen) == 1 && lua_istable(L, -1))
+    if (a->c.ctxlen > 0 &&
+        wd_codec_decode(L, a->c.ctx, a->c.ctxlen) == 1 && lua_istable(L, -1))
       ; /* the inherited values */
     else {
       lua_settop(L, ft);
@@ -408,11 +394,11 @@ static int b_with_message(lua_State *L) {
 static int encode_to_string(lua_State *L, actor *a, int first, int n) {
   char err[256];
   int r;
-  wd_buf_reset(&a->h->scratch);
-  r = wd_codec_encode(L, first, n, &a->h->scratch,
-                      (size_t)a->h->lim.max_payload, err, sizeof err);
+  wd_buf_reset(&a->c.h->scratch);
+  r = wd_codec_encode(L, first, n, &a->c.h->scratch,
+                      (size_t)a->c.h->lim.max_payload, err, sizeof err);
   if (r < 0) return wd_lerr_pushf(L, r, "%s", err);
-  lua_pushlstring(L, (const char *)a->h->scratch.p, a->h->scratch.len);
+  lua_pushlstring(L, (const char *)a->c.h->scratch.p, a->c.h->scratch.len);
   return 0;
 }
 
@@ -442,8 +428,8 @@ static int b_spawn_variant(lua_State *L, uint32_t flags) {
     wd__sec_pack_actor(L, lua_gettop(L));
     o.actor = lua_tolstring(L, -1, &o.actorlen);
   } else {
-    o.actor = a->sec_actor;
-    o.actorlen = a->sec_actorlen;
+    o.actor = a->c.sec_actor;
+    o.actorlen = a->c.sec_actorlen;
   }
   lua_getfield(L, ft, "scope");
   if (lua_istable(L, -1)) {
@@ -459,8 +445,8 @@ static int b_spawn_variant(lua_State *L, uint32_t flags) {
     luaL_pushresult(&sb);
     o.scope = lua_tolstring(L, -1, &o.scopelen);
   } else {
-    o.scope = a->sec_scope;
-    o.scopelen = strlen(a->sec_scope);
+    o.scope = a->c.sec_scope;
+    o.scopelen = strlen(a->c.sec_scope);
   }
   lua_getfield(L, ft, "name");
   if (lua_type(L, -1) == LUA_TSTRING) name = lua_tostring(L, -1);
@@ -491,11 +477,11 @@ static int b_spawn_variant(lua_State *L, uint32_t flags) {
   o.msgs = msgs;
   o.nmsgs = nmsgs;
   /* Arguments last: they stay in the scratch buffer. */
-  wd_buf_reset(&a->h->scratch);
+  wd_buf_reset(&a->c.h->scratch);
   if (nargs > 0) {
     char err[256];
-    int r = wd_codec_encode(L, 4, nargs, &a->h->scratch,
-                            (size_t)a->h->lim.max_payload, err, sizeof err);
+    int r = wd_codec_encode(L, 4, nargs, &a->c.h->scratch,
+                            (size_t)a->c.h->lim.max_payload, err, sizeof err);
     if (r < 0) return wd_lerr_pushf(L, r, "%s", err);
   }
   (void)base;
@@ -526,7 +512,7 @@ static int b_spawn_linked_monitored(lua_State *L) {
 static int ctx_get(lua_State *L) {
   actor *a = ACTOR(L);
   luaL_checkany(L, 1);
-  if (a->ctxlen == 0 || wd_codec_decode(L, a->ctx, a->ctxlen) != 1 ||
+  if (a->c.ctxlen == 0 || wd_codec_decode(L, a->c.ctx, a->c.ctxlen) != 1 ||
       !lua_istable(L, -1)) {
     lua_pushnil(L);
     return 1;
@@ -539,7 +525,7 @@ static int ctx_get(lua_State *L) {
 /* ctx.all() -> a copy of every context value */
 static int ctx_all(lua_State *L) {
   actor *a = ACTOR(L);
-  if (a->ctxlen == 0 || wd_codec_decode(L, a->ctx, a->ctxlen) != 1 ||
+  if (a->c.ctxlen == 0 || wd_codec_decode(L, a->c.ctx, a->c.ctxlen) != 1 ||
       !lua_istable(L, -1))
     lua_newtable(L);
   return 1;

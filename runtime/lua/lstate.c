@@ -8,7 +8,7 @@
 */
 #include <string.h>
 
-#include "lhost.h"
+#include "lvm.h"
 
 /* {====== Allocator with a per-actor quota ====== */
 
@@ -255,9 +255,9 @@ static void *pool_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
 }
 
 static int slot_fits(const slot *s, const actor *a) {
-  return s->e == a->e && s->actorlen == a->sec_actorlen &&
-         memcmp(s->actor, a->sec_actor, s->actorlen) == 0 &&
-         strcmp(s->scope, a->sec_scope) == 0;
+  return s->e == a->c.e && s->actorlen == a->c.sec_actorlen &&
+         memcmp(s->actor, a->c.sec_actor, s->actorlen) == 0 &&
+         strcmp(s->scope, a->c.sec_scope) == 0;
 }
 
 static slot *slot_new(void) {
@@ -272,7 +272,7 @@ static slot *slot_new(void) {
 /* Free what the ended actor of 's' still holds (lhost.c). */
 static void slot_reclaim(slot *s) {
   if (s->zombie != NULL) {
-    wd__actor_reclaim(s->zombie);
+    wd__run_reclaim(s->zombie);
     s->zombie = NULL;
   }
 }
@@ -413,7 +413,7 @@ static lua_State *pool_get(actor *a) {
 ** so its identity strings can move to the slot. */
 static slot *pool_put(actor *a, lua_State *L, int ended) {
   slot *s;
-  if (a->mem_failed || a->h->stopping || (s = slot_new()) == NULL) {
+  if (a->mem_failed || a->c.h->stopping || (s = slot_new()) == NULL) {
     lua_close(L);
     g_pool.st.closed++;
     return NULL;
@@ -421,22 +421,22 @@ static slot *pool_put(actor *a, lua_State *L, int ended) {
   s->L = L;
   s->spare_ok = a->spare_ok;
   s->mem = a->mem;
-  s->e = a->e;
-  s->actorlen = a->sec_actorlen;
+  s->e = a->c.e;
+  s->actorlen = a->c.sec_actorlen;
   lua_setallocf(L, pool_alloc, &s->mem);
   *(actor **)lua_getextraspace(L) = NULL;
   if (ended) { /* the block of both moves to the slot */
-    s->actor = a->sec_actor;
-    s->scope = a->sec_scope;
-    a->sec_actor = a->sec_scope = NULL;
+    s->actor = a->c.sec_actor;
+    s->scope = a->c.sec_scope;
+    a->c.sec_actor = a->c.sec_scope = NULL;
   } else {
-    size_t n = a->sec_actorlen + 1 + strlen(a->sec_scope) + 1;
+    size_t n = a->c.sec_actorlen + 1 + strlen(a->c.sec_scope) + 1;
     if ((s->actor = wd_malloc(n)) == NULL) {
       slot_free(s);
       return NULL;
     }
-    memcpy(s->actor, a->sec_actor, n);
-    s->scope = s->actor + a->sec_actorlen + 1;
+    memcpy(s->actor, a->c.sec_actor, n);
+    s->scope = s->actor + a->c.sec_actorlen + 1;
   }
   q_push(&g_pool.dirty, s);
   return s;
@@ -522,7 +522,7 @@ int wd__env_new(actor *a) {
 ** closed. No Lua of 'a' runs afterwards. 'ended': 'a' is being freed. */
 void wd__env_release(actor *a, int ended) {
   lua_State *L = a->L;
-  wd_host *h = a->h;
+  wd_host *h = a->c.h;
   a->L = NULL;
   if (L != NULL) pool_put(a, L, ended);
   a->spare_ok = 0;
@@ -535,7 +535,7 @@ void wd__env_release(actor *a, int ended) {
 ** state is closed. So a cascade of exits frees nothing on its way. */
 void wd__env_release_actor(actor *a) {
   lua_State *L = a->L;
-  wd_host *h = a->h;
+  wd_host *h = a->c.h;
   slot *s = NULL;
   a->L = NULL;
   if (L != NULL) s = pool_put(a, L, 1);
@@ -543,7 +543,7 @@ void wd__env_release_actor(actor *a) {
   if (s != NULL)
     s->zombie = a;
   else
-    wd__actor_reclaim(a);
+    wd__run_reclaim(a);
   dirty_bound(h);
 }
 

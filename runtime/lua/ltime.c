@@ -7,7 +7,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "lhost.h"
+#include "lvm.h"
 #include "lerrors.h"
 #include "ward/wd_time.h"
 
@@ -98,7 +98,7 @@ void wd__tmr_stop(tmr *t) {
   if (uv_is_closing((uv_handle_t *)&t->h)) return;
   uv_timer_stop(&t->h);
   tmr_unlink(t);
-  if (a != NULL && a->state == A_ALIVE && t->chref != LUA_NOREF)
+  if (a != NULL && a->c.state == A_ALIVE && t->chref != LUA_NOREF)
     luaL_unref(a->L, LUA_REGISTRYINDEX, t->chref);
   t->chref = LUA_NOREF;
   t->a = NULL;
@@ -108,18 +108,13 @@ void wd__tmr_stop(tmr *t) {
 static void on_timer(uv_timer_t *h) {
   tmr *t = h->data;
   actor *a = t->a;
-  if (a == NULL || a->state != A_ALIVE) return;
-  if (t->killer) {
-    wd__tmr_stop(t);
-    wd__actor_kill(a, "cancel deadline passed");
-    return;
-  }
+  if (a == NULL || a->c.state != A_ALIVE) return;
   if (t->t != NULL) {
     task *tk = t->t;
     tk->w.sleep = NULL;
     tk->w.done = 1;
     wd__tmr_stop(t);
-    wd__host_ready(tk);
+    wd__run_ready(tk);
     return;
   }
   t->ch->fired = 1;
@@ -132,7 +127,7 @@ static tmr *tmr_start(actor *a, int64_t ns, int repeat) {
   tmr *t = wd_calloc(1, sizeof *t);
   uint64_t ms;
   if (t == NULL) return NULL;
-  uv_timer_init(a->h->loop, &t->h);
+  uv_timer_init(a->c.h->loop, &t->h);
   t->h.data = t;
   t->a = a;
   t->chref = LUA_NOREF;
@@ -143,14 +138,6 @@ static tmr *tmr_start(actor *a, int64_t ns, int repeat) {
   ms = ns <= 0 ? 0 : (uint64_t)(ns / 1000000) + (ns % 1000000 != 0);
   uv_timer_start(&t->h, on_timer, ms, repeat ? (ms ? ms : 1) : 0);
   return t;
-}
-
-/* A cancel deadline: terminate 'a' after 'ns' unless it ended first. */
-int wd__tmr_killer(actor *a, int64_t ns) {
-  tmr *t = tmr_start(a, ns, 0);
-  if (t == NULL) return WD_ENOMEM;
-  t->killer = 1;
-  return 0;
 }
 
 /* }====== */

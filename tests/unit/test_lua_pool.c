@@ -29,7 +29,7 @@
 #include "ward/wd_proto.h"
 #include "ward/wd_wire.h"
 #include "../../runtime/lua/lcodec.h"
-#include "../../runtime/lua/lhost.h"
+#include "../../runtime/lua/lvm.h"
 
 /* {====== Entries ====== */
 
@@ -237,7 +237,7 @@ static void rig_open_cpu(rig *r, uint64_t memory, uint64_t cpu_ns) {
   io.begin = io_begin;
   io.end = io_end;
   io.backlog = io_backlog;
-  assert_int_equal(wd_host_new(&r->loop, "pt", &io, &r->h), 0);
+  assert_int_equal(wd_host_new(&r->loop, "pt", &io, wd_lua_vm(), &r->h), 0);
   wd_buf_init(&init, 0);
   wd_buf_put_u64(&init, memory);
   wd_buf_put_u64(&init, 1000);      /* mailbox */
@@ -783,10 +783,10 @@ static void test_pool_killed_actor_freed_by_drain(void **state) {
 
 /* {====== Watches ======
 ** A watcher that ends takes its monitors and exec waits off their targets
-** (llife.c): a target that outlives many watchers holds none of them. */
+** (runtime/life.c): a target that outlives many watchers holds none of them. */
 
 static size_t watches_on(rig *r, uint64_t counter) {
-  actor *a = wd__host_find(r->h, counter);
+  wd_actor *a = wd__actor_find(r->h, counter);
   watch *w;
   size_t n = 0;
   assert_non_null(a);
@@ -806,7 +806,7 @@ static void watcher_ends(rig *r, uint32_t flags) {
     target[i] = spawn_child(r, wpid, "spin", "t", 1, "", "x", flags);
     assert_int_equal(watches_on(r, target[i]), 1);
   }
-  wd__actor_kill(wd__host_find(r->h, watcher), "watcher ends");
+  wd__life_kill(wd__actor_find(r->h, watcher), "watcher ends");
   wait_exit(r, watcher, &e);
   exit_free(&e);
   for (i = 0; i < 3; i++) assert_int_equal(watches_on(r, target[i]), 0);
@@ -831,8 +831,8 @@ static void test_watch_target_ends_first(void **state) {
   assert_true(wd_pid_format(wpid, sizeof wpid, "pt", 2, watcher) > 0);
   target = spawn_child(r, wpid, "a", "t", 1, "", "check", WD_SPAWN_MONITOR);
   wait_count(r, 1);
-  assert_null(wd__host_find(r->h, target));
-  assert_null(wd__host_find(r->h, watcher)->held);
+  assert_null(wd__actor_find(r->h, target));
+  assert_null(wd__actor_find(r->h, watcher)->held);
   rig_close(r);
 }
 

@@ -1,0 +1,306 @@
+/*
+** runtime/host_int.h
+** The actor core of a host, without Lua: the actor table and run queue,
+** delivery into mailboxes, links, monitors and exec watches, the exit
+** events they produce, kills, the requests in flight at the broker, and
+** each process's actor and scope. The VM (runtime/lua/) keeps everything
+** that is Lua (states, tasks, channels, timers) and is driven through
+** 'wd_vm' (below), the way skynet drives its modules.
+**
+** Layers: host.c (the public API of include/ward/wd_host.h, records to
+** the broker, entries, PIDs), actor.c (table, spawn, delivery, end),
+** sched.c (run queue, one loop turn), life.c (watches, kills, events),
+** hsec.c (actor, scope, decisions). No file here includes a Lua header:
+** the runtime library is built without Lua's include directory.
+** Runs in: host (sandboxed).
+*/
+#ifndef host_int_h
+#define host_int_h
+
+#include <stdint.h>
+#include <uv.h>
+
+#include "ward/wd_buf.h"
+#include "ward/wd_codec.h"
+#include "ward/wd_host.h"
+#include "ward/wd_mbox.h"
+#include "ward/wd_pid.h"
+#include "ward/wd_policy.h"
+#include "ward/wd_proto.h"
+#include "ward/wd_secid.h"
+#include "ward/wd_wire.h"
+
+typedef struct wd_actor wd_actor;
+typedef struct wd_entry wd_entry;
+typedef struct wd_sub wd_sub;
+typedef struct wd_watch wd_watch;
+struct chan; /* the VM's channel of a subscription (opaque here) */
+struct task; /* the VM's task waiting for a reply (opaque here) */
+
+/* An entry the broker shipped: its source, compiled by the VM. */
+struct wd_entry {
+  char *id;
+  char *chunkname; /* "@path/to/file.lua", for error positions */
+  char *source;
+  size_t srclen;
+  char *method;    /* "" for libraries */
+  int library;
+  char **imports;  /* pairs: local name, entry id */
+  int nimports;
+  char *bytecode;  /* stripped dump made by this host's VM, or NULL */
+  size_t bclen;
+};
+
+/* A subscription: the messages of one topic (or the inbox: topic NULL)
+** wait in 'q' until the VM's channel 'ch' takes them. */
+struct wd_sub {
+  wd_sub *next;
+  char *topic;
+  struct chan *ch;
+  int chref;       /* the VM's: its reference to 'ch' */
+  int msgmode;     /* the VM's: how a message is presented */
+  wd_mbox q;
+};
+
+/* Who learns of an actor's exit: kept on the actor that exits (monitors,
+** exec callers) and on both ends of a link. 'pid' is the other side;
+** 'type' is a WD_WATCH_* (wd_proto.h). */
+struct wd_watch {
+  wd_watch *next;           /* on the target's list ('watches') */
+  wd_watch *hnext, **hprev; /* a monitor or exec wait of a watcher on this
+                               host: on its 'held' list too */
+  wd_actor *owner;          /* the target, whose list holds it */
+  int type;
+  size_t pidlen;
+  char pid[WD_PID_MAX];
+};
+
+enum { A_ALIVE, A_DEAD };
+
+/* An actor as the core knows it. The VM's actor starts with one (its
+** first member), and 'wd_vm.actor_size' says how large the whole is:
+** one allocation per process. */
+struct wd_actor {
+  wd_host *h;
+  uint64_t counter;
+  int state;            /* A_ALIVE, A_DEAD */
+  int queued;           /* 0; 1 on the run queue; 2 on the late list */
+  wd_actor *rnext, *rprev; /* run queue or late list (sched.c) */
+  wd_actor *hnext;      /* host hash chain (actor.c) */
+  wd_entry *e;
+  size_t pidlen;
+  char pid[WD_PID_MAX];
+  /* Delivery (actor.c). */
+  wd_mbox pending;      /* messages no subscription took yet (every queue
+                           of the actor counts in h->mq) */
+  size_t nqueued;       /* all undelivered messages, pending and subs */
+  wd_sub *subs;
+  wd_sub *inbox;
+  /* Life (life.c). */
+  wd_watch *watches;
+  wd_watch *held;       /* its monitors and exec waits on this host's
+                           processes (their watches), gone with it */
+  int remote_watch;     /* a watch names another host: tell the broker */
+  int trap_links;
+  int report_exit;      /* the broker watches it (root) */
+  int has_names;
+  int killed;           /* set: end it with 'kill_msg', no more Lua */
+  char kill_msg[96];
+  uv_timer_t *killer;   /* a cancel deadline, or NULL */
+  int npend;            /* requests at the broker (h->pend) */
+  /* Security (hsec.c). */
+  char *sec_actor;      /* actor as it travels: "<id>\0<meta>" (id alone
+                           when no meta); inherited by children */
+  size_t sec_actorlen;
+  char *sec_scope;      /* newline-separated policy names, inherited (in
+                           the block of sec_actor) */
+  wd_pval meta;         /* the actor's meta (owned) */
+  wd_scope *scope;      /* compiled scope (host cache), NULL: deny all */
+  struct memo *memo;    /* the last allowed checks, or NULL */
+  unsigned memo_next;
+  uint8_t *ctx;         /* context values (codec bytes of a table) */
+  size_t ctxlen;
+};
+
+/* What a spawn carries: the SPAWN record (wd_wire.h), decoded or to be
+** encoded, one layout on both sides. */
+typedef wd_spawnmsg spawnmsg;
+typedef wd_spawnrec spawnopt;
+
+/* What 'wd_vm.run' did: the actor ended (and is freed), has nothing
+** ready, used up its slice (preempted), or has more ready to run. */
+enum { WD_RUN_ENDED, WD_RUN_IDLE, WD_RUN_SLICE, WD_RUN_MORE };
+
+/* The VM: what the core asks of the language side. */
+struct wd_vm {
+  size_t actor_size;    /* bytes of the VM's actor (>= sizeof wd_actor) */
+  /* Give 'a' (in the table, its identity bound) a state running its
+  ** entry with the codec bytes 'args'. On failure nothing of the VM's is
+  ** left, and 'err' says why. */
+  int (*boot)(wd_actor *a, const uint8_t *args, size_t alen, char *err,
+              size_t errlen);
+  /* Run 'a' (taken off the run queue) until a task blocks, yields or
+  ** ends: a WD_RUN_*. A killed actor ends here (wd__actor_end_error). */
+  int (*run)(wd_actor *a);
+  /* A message was queued on a subscription of channel 'ch'. */
+  void (*notify)(struct chan *ch);
+  /* 'a' is out of the table and its core parts are released: free its
+  ** tasks, timers and state, then its memory (wd__actor_reclaim), now or,
+  ** with 'later', when its state is reset. */
+  void (*release)(wd_actor *a, int later);
+  /* The result of an exec'd child 'from' arrived for 'a' (EVENT EXEC). */
+  void (*exec_result)(wd_actor *a, const char *from, size_t fl,
+                      const uint8_t *p, size_t n);
+  /* The broker's answer to a request that task 't' of 'a' made. */
+  void (*reply)(wd_actor *a, struct task *t, uint32_t req, int32_t status,
+                const char *s, size_t n);
+  /* Housekeeping while nothing runs, within 'budget_ns': 1 if more is
+  ** left to do. */
+  int (*idle)(wd_host *h, uint64_t budget_ns);
+  /* Ticks of CPU time so far (a turn ends when it moves). */
+  unsigned long (*ticks)(void);
+  /* The limits arrived (INIT); the host is being freed. */
+  void (*configure)(wd_host *h);
+  void (*host_free)(wd_host *h);
+};
+
+typedef struct pend {
+  struct pend *next;
+  uint32_t req;
+  wd_actor *a;
+  struct task *t;
+} pend;
+
+#define HOST_BUCKETS 4096
+#define PEND_BUCKETS 256
+
+struct wd_host {
+  uv_loop_t *loop;
+  const wd_vm *vm;
+  void *vmdata;         /* the VM's, per host */
+  char *id;
+  size_t idlen;
+  wd_host_io io;
+  wd_hlimits lim;
+  wd_entry **entries;   /* what the broker shipped: INIT, then ENTRY */
+  int nentries, centries;
+  wd_entry *elast;      /* the entry wd__host_entry found last */
+  wd_actor *buckets[HOST_BUCKETS];
+  size_t nactors;
+  size_t peak_actors;   /* the most live at once */
+  wd_actor *rq_head, *rq_tail;
+  wd_actor *rq_late, *rq_late_tail; /* preempted: each turn runs the
+                           actors that woke (the run queue), then the
+                           oldest of these for a slice (sched.c) */
+  uv_idle_t idle;
+  int idle_on;
+  uint64_t pid_next, pid_end, pid_next_base, pid_next_end;
+  int pid_requested;
+  pend *pend[PEND_BUCKETS];
+  uint32_t next_req;
+  wd_mtotal mq;         /* what every mailbox of the host holds, bounded
+                           by lim.mailbox_bytes */
+  wd_buf scratch;       /* codec output for one send */
+  wd_buf evbuf[2];      /* an exit's EXIT and LINK_DOWN events (life.c) */
+  wd_policy_set *pset;  /* the policies the broker shipped */
+  struct wd_scopes *scopes; /* compiled scopes by scope string */
+  wd_pcache *pcache;
+  int audit_mode;       /* 0 off, 1 denials, 2 every decision */
+  wd_ceiling ceil;      /* this host's ceiling (owned strings) */
+  int stopping;
+  double spawn_tokens;  /* spawn_rate bucket */
+  uint64_t spawn_last;
+};
+
+/* host.c */
+uint64_t wd__host_now_ns(void);
+wd_entry *wd__host_entry(wd_host *h, const char *id);
+/* Start a request record for task 't' of 'a' and remember who waits for
+** the reply; the body follows the caller's actor and scope. */
+int wd__host_request(wd_host *h, wd_actor *a, struct task *t, uint8_t op,
+                     uint32_t *req, wd_buf **body, size_t *start);
+int wd__host_request_end(wd_host *h, size_t start);
+void wd__host_request_cancel(wd_host *h, uint32_t req);
+/* Drop the requests of 'a' in flight: their replies will find no one. */
+void wd__host_request_drop(wd_host *h, wd_actor *a);
+void wd__host_reply(wd_host *h, uint32_t req, int32_t status, const char *s,
+                    size_t n);
+void wd__host_exit_record(wd_actor *a, uint32_t flags, int32_t status,
+                          const wd_buf *text, const wd_buf *res);
+int wd__host_next_counter(wd_host *h, uint64_t *out);
+void wd__host_cancel_all(wd_host *h, uint64_t deadline_ns);
+void wd__host_pid_is_local(wd_host *h, const char *pid, size_t len,
+                           int *local, uint64_t *counter);
+
+/* actor.c */
+wd_actor *wd__actor_find(wd_host *h, uint64_t counter);
+int wd__actor_spawn(wd_host *h, wd_entry *e, const spawnopt *o,
+                    wd_actor **out, char *err, size_t errlen);
+void wd__actor_mbox_init(wd_actor *a, wd_mbox *q);
+int wd__actor_room(wd_actor *a, size_t bytes);
+int wd__actor_route(wd_actor *a, wd_msg *m, int force);
+void wd__actor_reroute(wd_actor *a, wd_sub *from);
+int wd__actor_deliver(wd_actor *to, wd_msg *m);
+/* Writes the event of kind "pid.exit" or "pid.link.down" into 'out'. */
+typedef int (*wd_event_fn)(void *ud, const char *kind, wd_buf *out);
+/* The end of 'a' (reference §3.3), in three steps: it leaves the table
+** (nothing new reaches it), its watchers are told (wd__life_exit), it is
+** freed: with 'later' its memory goes with its VM state's reset (kills
+** come in cascades through links, which then free nothing on their way),
+** else now. */
+void wd__actor_leave(wd_actor *a);
+void wd__actor_done(wd_actor *a, int later);
+/* End 'a' with an error of 'kind' made in C (limits, kills) that the
+** broker need not hear of: the events are written in C and its state is
+** released untouched. */
+void wd__actor_end_error(wd_actor *a, const char *kind, const char *msg);
+/* What wd__actor_done does but the empty host's notice (wd_host_stop). */
+void wd__actor_free(wd_actor *a, int later);
+/* Free what an ended actor still holds, then the actor (the VM calls it
+** from its release, after freeing its own parts). */
+void wd__actor_reclaim(wd_actor *a);
+
+/* sched.c */
+void wd__sched_ready(wd_actor *a);
+void wd__sched_remove(wd_actor *a);
+void wd__sched_wake(wd_host *h);
+void wd__sched_init(wd_host *h);
+void wd__sched_stop(wd_host *h);
+
+/* life.c */
+int wd__life_watch_add(wd_actor *a, int type, const char *pid, size_t len);
+int wd__life_watch_del(wd_actor *a, int type, const char *pid, size_t len);
+void wd__life_watch_free_all(wd_actor *a);
+void wd__life_kill(wd_actor *a, const char *msg);
+int wd__life_kill_at(wd_actor *a, int64_t ns);
+void wd__life_unlinked(wd_actor *a, const char *pid, size_t len);
+void wd__life_exit(wd_actor *a, int ok, wd_event_fn build, void *ud);
+/* The event of an error made in C, or of no value, as 'build' would. */
+int wd__life_event_c(wd_buf *out, const char *from, size_t fl,
+                     const char *kind, uint64_t deadline_ns,
+                     const wd_codec_val *v);
+void wd__life_event_in(wd_host *h, int kind, const char *from, size_t fl,
+                       const char *to, size_t tl, uint64_t deadline,
+                       const uint8_t *p, size_t n);
+void wd__life_event_out(wd_host *h, int kind, const char *from, size_t fl,
+                        const char *to, size_t tl, uint64_t deadline,
+                        const uint8_t *p, size_t n);
+int wd__life_req(wd_host *h, uint32_t req, uint8_t op, wd_cur *c);
+
+/* hsec.c */
+int wd__hsec_init(wd_host *h, wd_cur *c);
+void wd__hsec_free(wd_host *h);
+int wd__hsec_bind(wd_actor *a, const spawnopt *o);
+void wd__hsec_unbind(wd_actor *a);
+int wd__hsec_decide(wd_actor *a, const char *action, const char *resource,
+                    size_t rlen, const char *target_host, const char *topic,
+                    char *why, size_t whylen);
+const char *wd__hsec_host_of(const char *pid, size_t len, char *out,
+                             size_t outlen);
+int wd__hsec_memo_hit(wd_actor *a, const char *action, const char *resource,
+                      size_t rlen, const char *target_host, const char *topic);
+void wd__hsec_memo_keep(wd_actor *a, const char *action, const char *resource,
+                        size_t rlen, const char *target_host,
+                        const char *topic);
+
+#endif
