@@ -163,8 +163,7 @@ int wd__actor_spawn(wd_host *h, wd_entry *e, const spawnopt *o,
 /* An empty queue of 'a': every queue of an actor counts in its host's
 ** total, whose byte bound is the host's 'mailbox_bytes'. */
 void wd__actor_mbox_init(wd_actor *a, wd_mbox *q) {
-  wd_mbox_init(q, 0);
-  wd_mbox_bound(q, 0, &a->h->mq);
+  wd_mbox_init(q, &a->h->mq);
 }
 
 /* Is there room in the mailbox of 'a' for one more message taking 'size'
@@ -201,10 +200,10 @@ int wd__actor_route(wd_actor *a, wd_msg *m, int force) {
   if (s == NULL && m->topic[0] != '@') s = a->inbox;
   if (!force) a->nqueued++;
   if (s == NULL) {
-    wd_mbox_push_force(&a->pending, m);
+    wd_mbox_push(&a->pending, m);
     return 0;
   }
-  wd_mbox_push_force(&s->q, m);
+  wd_mbox_push(&s->q, m);
   a->h->vm->notify(s->ch);
   return 0;
 }

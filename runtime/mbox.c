@@ -1,6 +1,6 @@
 /*
 ** runtime/mbox.c
-** Messages and bounded FIFO mailboxes: each queue counts its messages and
+** Messages and FIFO mailboxes: each queue counts its messages and
 ** their bytes, and adds them to the total it shares with other queues.
 ** Runs in: host (sandboxed).
 */
@@ -43,16 +43,9 @@ size_t wd_msg_size(const wd_msg *m) {
   return sizeof *m + (size_t)m->fromlen + m->topiclen + m->plen + 2;
 }
 
-void wd_mbox_init(wd_mbox *q, size_t limit) {
+void wd_mbox_init(wd_mbox *q, wd_mtotal *total) {
   q->head = q->tail = NULL;
   q->count = q->bytes = 0;
-  q->limit = limit;
-  q->limit_bytes = 0;
-  q->total = NULL;
-}
-
-void wd_mbox_bound(wd_mbox *q, size_t limit_bytes, wd_mtotal *total) {
-  q->limit_bytes = limit_bytes;
   q->total = total;
 }
 
@@ -76,29 +69,12 @@ static void account(wd_mbox *q, const wd_msg *m, int dir) {
   }
 }
 
-int wd_mbox_room(const wd_mbox *q, const wd_msg *m) {
-  size_t n = wd_msg_size(m);
-  if (q->limit != 0 && q->count >= q->limit) return WD_EMBOXFULL;
-  if (q->limit_bytes != 0 && n > q->limit_bytes - q->bytes) return WD_EMBOXFULL;
-  if (q->total != NULL && q->total->max_bytes != 0 &&
-      n > q->total->max_bytes - q->total->bytes)
-    return WD_EMBOXFULL;
-  return 0;
-}
-
-void wd_mbox_push_force(wd_mbox *q, wd_msg *m) {
+void wd_mbox_push(wd_mbox *q, wd_msg *m) {
   m->next = NULL;
   if (q->tail) q->tail->next = m;
   else q->head = m;
   q->tail = m;
   account(q, m, 1);
-}
-
-int wd_mbox_push(wd_mbox *q, wd_msg *m) {
-  int r = wd_mbox_room(q, m);
-  if (r < 0) return r;
-  wd_mbox_push_force(q, m);
-  return 0;
 }
 
 wd_msg *wd_mbox_pop(wd_mbox *q) {
@@ -109,14 +85,6 @@ wd_msg *wd_mbox_pop(wd_mbox *q) {
   account(q, m, -1);
   m->next = NULL;
   return m;
-}
-
-void wd_mbox_remove(wd_mbox *q, wd_msg *prev, wd_msg *m) {
-  if (prev) prev->next = m->next;
-  else q->head = m->next;
-  if (q->tail == m) q->tail = prev;
-  account(q, m, -1);
-  m->next = NULL;
 }
 
 void wd_mbox_clear(wd_mbox *q) {

@@ -219,7 +219,7 @@ static void forget(wd_broker *b, xwatch *x) {
 }
 
 /* 'pid' has exited and its host has sent all of its events (a host sends
-** WD_R_EXIT after them, lhost.c 'finish'). Its monitors and exec watches
+** WD_R_EXIT after them, runtime/lua/lrun.c 'finish'). Its monitors and exec watches
 ** are over; its side of each link is. Monitors and exec watches it held on
 ** others stay until their targets' events: those hosts still hold them.
 ** Costs what 'pid' held (two hash chains). */
@@ -409,7 +409,7 @@ int wd__brk_req_life(hslot *s, uint32_t req, uint8_t op, wd_cur *c) {
 ** the unlinker's host; a record the target's host confirmed came before
 ** this reply on the same link). An unlink by PID dropped the caller's
 ** side before it asked; by a name, the caller's host drops it when the
-** reply comes and says so with an UNLINKED (llife.c). */
+** reply comes and says so with an UNLINKED (runtime/life.c). */
 static void unlinked(wd_broker *b, const fwd *f, const char *s, size_t n) {
   xwatch *x = link_find(b, f->who, strlen(f->who), s, n);
   if (x == NULL || (x->cslot != f->target && x->seq >= f->mark)) return;

@@ -123,7 +123,7 @@ static inline int wd_codec_get_varint(wd_cur *c, uint64_t *v) {
 
 /*
 ** Writing a sequence without a lua_State: exactly the bytes the Lua
-** encoder (wd_codec_encode) writes for the same values. A header for
+** encoder (wd_lcodec_encode, runtime/lua/lcodec.c) writes for the same values. A header for
 ** 'count' values, then each value in order; a table's 'narr' array values,
 ** then 'nhash' key/value pairs. An error object: kind, message, retryable
 ** (< 0: nil), no details, no stack. Errors are left in b->err (sticky, as
@@ -140,7 +140,7 @@ WD_API void wd_codec_put_error(wd_buf *b, const char *kind, const char *msg,
                                int retryable);
 /*
 ** The head of every event: the header of one value, a table of four
-** pairs, then kind, from and at (the layout wd_codec_decode_event reads
+** pairs, then kind, from and at (the layout wd_lcodec_decode_event reads
 ** fast). The fourth pair follows: "result" or "deadline".
 */
 WD_API void wd_codec_put_event_head(wd_buf *b, const char *kind, size_t kl,

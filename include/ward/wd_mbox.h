@@ -1,6 +1,6 @@
 /*
 ** include/ward/wd_mbox.h
-** Messages and bounded FIFO queues of them. A message owns its sender,
+** Messages and FIFO queues of them. A message owns its sender,
 ** topic and encoded payload in one allocation; the payload stays encoded
 ** until the receiver asks for it (wd_codec), so nothing from one actor's
 ** heap is ever shared with another.
@@ -36,42 +36,27 @@ size_t wd_msg_size(const wd_msg *m);
 
 /* What several queues hold together, and its bound in bytes (0: none):
 ** the mailboxes of one host share one, so that a bound counts the host's
-** queued bytes whichever of its processes they wait for. */
+** queued bytes whichever of its processes they wait for. The queues only
+** count; whoever accepts a message checks the bound (runtime/actor.c). */
 typedef struct wd_mtotal {
   size_t count, bytes;
   size_t max_bytes;
 } wd_mtotal;
 
-/* A FIFO of messages, bounded by its own count and bytes and by its
-** total's bytes (0: no bound). Invariants: 'count' and 'bytes' are those
-** of the messages queued; every message queued is also in 'total' (when
-** set). */
+/* A FIFO of messages. Invariants: 'count' and 'bytes' are those of the
+** messages queued; every message queued is also in 'total' (when set). */
 typedef struct wd_mbox {
   wd_msg *head, *tail;
   size_t count, bytes;
-  size_t limit;       /* most messages */
-  size_t limit_bytes; /* most bytes */
   wd_mtotal *total;   /* shared total, or NULL */
 } wd_mbox;
 
-/* An empty queue of at most 'limit' messages, no byte bound, no total. */
-void wd_mbox_init(wd_mbox *q, size_t limit);
-/* Bound 'q' to 'limit_bytes' (0: none) and count it in 'total' (NULL:
-** none). Call on an empty queue. */
-void wd_mbox_bound(wd_mbox *q, size_t limit_bytes, wd_mtotal *total);
-/* Would 'm' fit? Returns 0 or WD_EMBOXFULL: 'q' holds 'limit' messages,
-** or 'm' would take it or its total past their byte bound. */
-int wd_mbox_room(const wd_mbox *q, const wd_msg *m);
-/* Append if it fits (wd_mbox_room). Takes ownership of 'm' on success
-** only; returns 0 or WD_EMBOXFULL (the caller still owns 'm'). */
-int wd_mbox_push(wd_mbox *q, wd_msg *m);
-/* Append ignoring the bounds (a message already accepted, moved between
-** queues, or one that must not be refused); it is still counted. */
-void wd_mbox_push_force(wd_mbox *q, wd_msg *m);
+/* An empty queue counted in 'total' (NULL: none). */
+void wd_mbox_init(wd_mbox *q, wd_mtotal *total);
+/* Append 'm' (the queue owns it now). */
+void wd_mbox_push(wd_mbox *q, wd_msg *m);
 /* Remove and return the oldest message, or NULL when empty. */
 wd_msg *wd_mbox_pop(wd_mbox *q);
-/* Unlink 'm' whose predecessor is 'prev' (NULL for the head). */
-void wd_mbox_remove(wd_mbox *q, wd_msg *prev, wd_msg *m);
 /* Free every queued message. */
 void wd_mbox_clear(wd_mbox *q);
 

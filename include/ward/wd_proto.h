@@ -116,7 +116,7 @@ enum {
 };
 
 /* Watch kinds: who learns of a process's exit. A host keeps them on its
-** actors (runtime/lua/llife.c), the broker its cross-host records of them
+** actors (runtime/life.c), the broker its cross-host records of them
 ** (sandbox/broker_life.c). A monitor and an exec wait hear of the
 ** target's exit; a link's two ends hear of each other's. */
 enum {

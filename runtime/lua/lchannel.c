@@ -7,7 +7,7 @@
 */
 #include <string.h>
 
-#include "lvm.h"
+#include "lvm_int.h"
 #include "lerrors.h"
 
 #define CHAN_MT "ward.channel"
@@ -46,7 +46,7 @@ static int task_alive(task *t) {
 }
 
 /* Unregister every waiter of 't' and forget what it waited for. */
-void wd__wait_clear(task *t) {
+void wd__chan_wait_clear(task *t) {
   wait *w = &t->w;
   int i;
   for (i = 0; i < w->nw; i++) {
@@ -61,7 +61,7 @@ void wd__wait_clear(task *t) {
   w->w = NULL;
   w->nw = 0;
   if (w->sleep != NULL) {
-    wd__tmr_stop(w->sleep);
+    wd__time_tmr_stop(w->sleep);
     w->sleep = NULL;
   }
   if (w->kind != W_REPLY && w->valref != LUA_NOREF && task_alive(t))
@@ -76,7 +76,7 @@ static void complete(waiter *x, int valref, int closed) {
   int fired = x->idx;
   /* The offered value of a completed send moved to the receiver. */
   if (x->is_send) x->valref = LUA_NOREF;
-  wd__wait_clear(t);
+  wd__chan_wait_clear(t);
   t->w.kind = W_CHAN;
   t->w.done = 1;
   t->w.fired = fired;
@@ -89,20 +89,20 @@ static void complete(waiter *x, int valref, int closed) {
 void wd__chan_notify(chan *ch) {
   while (ch->recvq != NULL) {
     task *t = ch->recvq->t;
-    wd__wait_clear(t);
+    wd__chan_wait_clear(t);
     t->w.kind = W_CHAN;
     t->w.done = 0;
     wd__run_ready(t);
   }
 }
 
-task *wd__task_current(lua_State *L) {
+task *wd__chan_task_current(lua_State *L) {
   actor *a = ACTOR(L);
   return a->running;
 }
 
 /* Yield the running task until a peer wakes it; 'k' finishes the call. */
-int wd__block(lua_State *L, task *t, lua_KFunction k, lua_KContext ctx) {
+int wd__chan_block(lua_State *L, task *t, lua_KFunction k, lua_KContext ctx) {
   t->a->yield_reason = Y_BLOCK;
   return lua_yieldk(L, 0, ctx, k);
 }
@@ -279,7 +279,7 @@ static void do_recv(lua_State *L, int ci, chan *ch) {
         /* A memory error while decoding ends the actor: 'decoding' lets
         ** actor_free release the message then. */
         a->decoding = m;
-        wd__msg_push(L, a, m, ch->sub->msgmode);
+        wd__process_msg_push(L, a, m, ch->sub->msgmode);
         a->decoding = NULL;
         wd_msg_free(m);
         lua_pushboolean(L, 1);
@@ -398,7 +398,7 @@ static int select_try(lua_State *L, int allow_default, int mode) {
     return 1;
   }
   if (nw == 0) return luaL_error(L, "select: no cases to wait on");
-  t = wd__task_current(L);
+  t = wd__chan_task_current(L);
   if (t == NULL || !lua_isyieldable(L))
     return luaL_error(L, "select: cannot block here");
   t->w.w = nw == 1 ? &t->w.one : wd_calloc((size_t)nw, sizeof(waiter));
@@ -426,11 +426,11 @@ static int select_try(lua_State *L, int allow_default, int mode) {
     lua_pop(L, 1);
   }
   lua_settop(L, 2);
-  return wd__block(L, t, select_k, mode);
+  return wd__chan_block(L, t, select_k, mode);
 }
 
 static int select_k(lua_State *L, int status, lua_KContext ctx) {
-  task *t = wd__task_current(L);
+  task *t = wd__chan_task_current(L);
   (void)status;
   lua_settop(L, 2);
   if (t->w.kind == W_CHAN && t->w.done) {
@@ -518,7 +518,7 @@ static int receive_on(lua_State *L, chan *ch) {
     do_recv(L, 1, ch);
     return 2;
   }
-  t = wd__task_current(L);
+  t = wd__chan_task_current(L);
   if (t == NULL || !lua_isyieldable(L))
     return luaL_error(L, "receive: cannot block here");
   t->w.w = &t->w.one;
@@ -531,7 +531,7 @@ static int receive_on(lua_State *L, chan *ch) {
   t->w.one.is_send = 0;
   t->w.one.valref = LUA_NOREF;
   q_append(&ch->recvq, &t->w.one);
-  return wd__block(L, t, recv_k, 0);
+  return wd__chan_block(L, t, recv_k, 0);
 }
 
 /* ch:receive() -> value, ok  [-1, +2, e] */
@@ -542,7 +542,7 @@ static int channel_receive(lua_State *L) {
 }
 
 static int recv_k(lua_State *L, int status, lua_KContext ctx) {
-  task *t = wd__task_current(L);
+  task *t = wd__chan_task_current(L);
   (void)status;
   (void)ctx;
   lua_settop(L, 1);

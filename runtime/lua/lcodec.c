@@ -397,7 +397,7 @@ static int enc_value(enc *e, int idx, int depth, int iskey) {
   }
 }
 
-int wd_codec_encode(lua_State *L, int first, int n, wd_buf *b, size_t maxlen,
+int wd_lcodec_encode(lua_State *L, int first, int n, wd_buf *b, size_t maxlen,
                     char *err, size_t errlen) {
   enc e;
   uint8_t hdr[1 + VARINT_MAX];
@@ -629,7 +629,7 @@ static int rd_header(dec *d, uint64_t *count, int *refs) {
   return 0;
 }
 
-int wd_codec_decode(lua_State *L, const uint8_t *p, size_t len) {
+int wd_lcodec_decode(lua_State *L, const uint8_t *p, size_t len) {
   dec d;
   uint64_t count, i;
   int base = lua_gettop(L), refs, r = 0;
@@ -661,7 +661,7 @@ int wd_codec_decode(lua_State *L, const uint8_t *p, size_t len) {
 ** at, result = {} | {value|error = scalar}} or {kind, from, at,
 ** deadline}, in that order. It is read here without the general decoder
 ** (the keys are pushed from C literals, which Lua finds without hashing
-** them); anything else goes to wd_codec_decode. */
+** them); anything else goes to wd_lcodec_decode. */
 
 /* The short string 'lit' at the cursor: consumed, 1; else 0. */
 static int rd_lit(dec *d, const char *lit, size_t n) {
@@ -727,7 +727,7 @@ static void push_scalar(lua_State *L, const scalar *v) {
   }
 }
 
-int wd_codec_decode_event(lua_State *L, const uint8_t *p, size_t len) {
+int wd_lcodec_decode_event(lua_State *L, const uint8_t *p, size_t len) {
   static const char *const kinds[] = { "pid.exit", "pid.link.down",
                                        "pid.cancel", NULL };
   dec d;
@@ -744,19 +744,19 @@ int wd_codec_decode_event(lua_State *L, const uint8_t *p, size_t len) {
       kind.tag != T_SSTR || !RD_LIT(&d, "from") || !rd_scalar(&d, &from) ||
       from.tag != T_SSTR || !RD_LIT(&d, "at") || !rd_scalar(&d, &at) ||
       at.tag != T_INT)
-    return wd_codec_decode(L, p, len);
+    return wd_lcodec_decode(L, p, len);
   if ((cancel = RD_LIT(&d, "deadline")) != 0) {
     if (!rd_scalar(&d, &last) || last.tag != T_INT)
-      return wd_codec_decode(L, p, len);
+      return wd_lcodec_decode(L, p, len);
   } else if (!RD_LIT(&d, "result") || rd_u8(&d, &tag) < 0 || tag != T_TAB ||
              rd_varint(&d, &narr) < 0 || narr != 0 ||
              rd_varint(&d, &nres) < 0 || nres > 1 ||
              (nres == 1 && !(ok = RD_LIT(&d, "value")) &&
               !RD_LIT(&d, "error")) ||
              (nres == 1 && !rd_scalar(&d, &val))) {
-    return wd_codec_decode(L, p, len);
+    return wd_lcodec_decode(L, p, len);
   }
-  if (wd_cur_left(&d.c) != 0) return wd_codec_decode(L, p, len);
+  if (wd_cur_left(&d.c) != 0) return wd_lcodec_decode(L, p, len);
   lua_createtable(L, 0, 4);
   for (i = 0; kinds[i] != NULL; i++)
     if (strlen(kinds[i]) == kind.n && memcmp(kinds[i], kind.s, kind.n) == 0)

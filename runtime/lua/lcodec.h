@@ -34,7 +34,7 @@
 ** holds no C memory then, but 'b' may hold a partial sequence: reset it.
 ** Uses up to 5 stack slots per nesting level; leaves the stack as it was.
 */
-int wd_codec_encode(lua_State *L, int first, int n, wd_buf *b, size_t maxlen,
+int wd_lcodec_encode(lua_State *L, int first, int n, wd_buf *b, size_t maxlen,
                     char *err, size_t errlen);
 
 /*
@@ -48,9 +48,9 @@ int wd_codec_encode(lua_State *L, int first, int n, wd_buf *b, size_t maxlen,
 ** remaining input could hold, so the memory used is O(len). May raise a
 ** memory error (the actor's quota); that is the only Lua error.
 */
-int wd_codec_decode(lua_State *L, const uint8_t *p, size_t len);
+int wd_lcodec_decode(lua_State *L, const uint8_t *p, size_t len);
 /* The same for the bytes of an event, faster for the layout
 ** wd_codec_put_event writes when the value is none or a scalar. */
-int wd_codec_decode_event(lua_State *L, const uint8_t *p, size_t len);
+int wd_lcodec_decode_event(lua_State *L, const uint8_t *p, size_t len);
 
 #endif

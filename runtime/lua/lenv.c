@@ -14,7 +14,7 @@
 
 #include "lualib.h"
 
-#include "lvm.h"
+#include "lvm_int.h"
 #include "lcodec.h"
 #include "lerrors.h"
 #include "ward/wd_proto.h"
@@ -31,7 +31,7 @@ static task *task_link(actor *a, task *t) {
 }
 
 /* A new task on a new thread of 'a', anchored in the registry. */
-task *wd__task_new(actor *a, lua_State *L) {
+task *wd__env_task_new(actor *a, lua_State *L) {
   task *t = wd_calloc(1, sizeof *t);
   if (t == NULL) luaL_error(L, "not enough memory");
   t->a = a;
@@ -43,30 +43,30 @@ task *wd__task_new(actor *a, lua_State *L) {
 
 /* The main task of 'a', on the thread anchored in the keep table
 ** (lstate.c): the main thread of the state's last actor when it is left
-** there (clean: see wd__task_free), else a new one. */
-task *wd__task_new_main(actor *a, lua_State *L) {
+** there (clean: see wd__env_task_free), else a new one. */
+task *wd__env_task_new_main(actor *a, lua_State *L) {
   task *t = wd_calloc(1, sizeof *t);
   if (t == NULL) luaL_error(L, "not enough memory");
   t->a = a;
   t->w.valref = LUA_NOREF;
   t->ref = LUA_NOREF;
   t->is_main = 1;
-  if (wd__keep_get(L, KEEP_MAIN) == LUA_TTHREAD) {
+  if (wd__state_keep_get(L, KEEP_MAIN) == LUA_TTHREAD) {
     t->co = lua_tothread(L, -1);
     lua_pop(L, 1);
     *(actor **)lua_getextraspace(t->co) = a;
   } else {
     lua_pop(L, 1);
     t->co = lua_newthread(L);
-    wd__keep_set(L, KEEP_MAIN);
+    wd__state_keep_set(L, KEEP_MAIN);
   }
   return task_link(a, t);
 }
 
-void wd__task_free(task *t) {
+void wd__env_task_free(task *t) {
   actor *a = t->a;
   lua_Debug ar;
-  wd__wait_clear(t);
+  wd__chan_wait_clear(t);
   /* The main thread of an ended actor whose function returned (no call
   ** left on it, status OK) can serve the next state's main task: it
   ** stays in the keep table (lstate.c drops any other). */
@@ -83,7 +83,7 @@ void wd__task_free(task *t) {
   if (t->anext) t->anext->aprev = t->aprev;
   if (a->c.state == A_ALIVE && t->is_main) {
     lua_pushnil(a->L);
-    wd__keep_set(a->L, KEEP_MAIN);
+    wd__state_keep_set(a->L, KEEP_MAIN);
   }
   if (a->c.state == A_ALIVE) {
     luaL_unref(a->L, LUA_REGISTRYINDEX, t->ref);
@@ -467,7 +467,7 @@ static int co_spawn(lua_State *L) {
   int n = lua_gettop(L);
   task *t;
   luaL_checktype(L, 1, LUA_TFUNCTION);
-  t = wd__task_new(a, L);
+  t = wd__env_task_new(a, L);
   lua_xmove(L, t->co, 0);
   lua_pushvalue(L, 1);
   lua_xmove(L, t->co, 1);
@@ -514,13 +514,13 @@ static int env_require(lua_State *L) {
   lua_pop(L, 1);
   if (strcmp(name, "time") == 0) {
     luaopen_ward_time(L);
-    wd__readonly(L);
+    wd__env_readonly(L);
   } else if (strcmp(name, "security") == 0) {
     luaopen_ward_security(L);
-    wd__readonly(L);
+    wd__env_readonly(L);
   } else if (strcmp(name, "ctx") == 0) {
     luaopen_ward_ctx(L);
-    wd__readonly(L);
+    wd__env_readonly(L);
   } else if (strcmp(name, "process") == 0 || strcmp(name, "channel") == 0 ||
              strcmp(name, "errors") == 0) {
     lua_getglobal(L, name);
@@ -670,7 +670,7 @@ static int is_readonly(lua_State *L, int idx) {
 }
 
 /* Replace the table on top with a read-only view of it. */
-void wd__readonly(lua_State *L) {
+void wd__env_readonly(lua_State *L) {
   int lib = lua_gettop(L);
   lua_createtable(L, 0, 0);
   lua_createtable(L, 0, 4);
@@ -830,7 +830,7 @@ static int open_string(lua_State *L) {
     lua_pop(L, 1);
     fill_string(L, -1);
   }
-  wd__readonly(L);
+  wd__env_readonly(L);
   lua_pushvalue(L, -1);
   lua_rawsetp(L, LUA_REGISTRYINDEX, &strlib_key);
   return 1;
@@ -849,7 +849,7 @@ static void push_string_meta(lua_State *L) {
   }
   open_string(L);
   lua_setfield(L, -2, "__index");
-  wd__readonly(L);
+  wd__env_readonly(L);
   lua_pushvalue(L, -1);
   lua_rawsetp(L, LUA_REGISTRYINDEX, &strmeta_key);
 }
@@ -962,7 +962,7 @@ static void gpush(lua_State *L, const gdef *g) {
         lua_replace(L, top + 1);
         lua_settop(L, top + 1);
       }
-      if (!is_readonly(L, -1)) wd__readonly(L);
+      if (!is_readonly(L, -1)) wd__env_readonly(L);
       break;
     default:
       lua_pushcfunction(L, g->f);
@@ -1124,7 +1124,7 @@ int wd__env_setup(lua_State *L) {
   };
   int i;
   lua_pushglobaltable(L);
-  if (wd__keep_get(L, KEEP_GMETA) == LUA_TTABLE) {
+  if (wd__state_keep_get(L, KEEP_GMETA) == LUA_TTABLE) {
     lua_setmetatable(L, -2);
     lua_pop(L, 1);
     return 0;
@@ -1136,7 +1136,7 @@ int wd__env_setup(lua_State *L) {
   lua_pushcfunction(L, g_fillf);
   lua_rawset(L, -3);
   lua_pushvalue(L, -1);
-  wd__keep_set(L, KEEP_GMETA);
+  wd__state_keep_set(L, KEEP_GMETA);
   lua_setmetatable(L, -2);
   lua_pop(L, 1);
   /* The string metatable luaopen_string makes, with an empty __index. */
@@ -1157,7 +1157,7 @@ int wd__env_setup(lua_State *L) {
   return 0;
 }
 
-actor *wd__actor_of(lua_State *L) {
+actor *wd__env_actor_of(lua_State *L) {
   return *(actor **)lua_getextraspace(L);
 }
 
@@ -1197,7 +1197,7 @@ static int boot_run(lua_State *L, int status, lua_KContext ctx) {
                     e->id, e->method);
     return lua_error(L);
   }
-  if (len > 0 && (n = wd_codec_decode(L, args, len)) < 0)
+  if (len > 0 && (n = wd_lcodec_decode(L, args, len)) < 0)
     return luaL_error(L, "corrupt spawn arguments");
   lua_callk(L, n, LUA_MULTRET, fidx - 1, boot_done);
   return boot_done(L, LUA_OK, fidx - 1);
@@ -1223,9 +1223,9 @@ typedef struct bootargs {
 ** set to the new globals here. */
 static int push_chunk(lua_State *L, actor *a) {
   int st, top = lua_gettop(L);
-  if (wd__keep_get(L, KEEP_ENTRY) == LUA_TLIGHTUSERDATA &&
+  if (wd__state_keep_get(L, KEEP_ENTRY) == LUA_TLIGHTUSERDATA &&
       lua_touserdata(L, -1) == (void *)a->c.e &&
-      wd__keep_get(L, KEEP_CHUNK) == LUA_TFUNCTION) {
+      wd__state_keep_get(L, KEEP_CHUNK) == LUA_TFUNCTION) {
     lua_remove(L, top + 1);
     lua_pushglobaltable(L);
     if (lua_setupvalue(L, -2, 1) == NULL) lua_pop(L, 1);
@@ -1234,16 +1234,16 @@ static int push_chunk(lua_State *L, actor *a) {
   lua_settop(L, top);
   if ((st = load_entry(L, a, a->c.e)) != LUA_OK) return st;
   lua_pushvalue(L, -1);
-  wd__keep_set(L, KEEP_CHUNK);
+  wd__state_keep_set(L, KEEP_CHUNK);
   lua_pushlightuserdata(L, a->c.e);
-  wd__keep_set(L, KEEP_ENTRY);
+  wd__state_keep_set(L, KEEP_ENTRY);
   return LUA_OK;
 }
 
 static int env_boot_p(lua_State *L) {
   bootargs *ba = lua_touserdata(L, 1);
   actor *a = ba->a;
-  task *t = wd__task_new_main(a, L);
+  task *t = wd__env_task_new_main(a, L);
   a->main = t;
   lua_pushcfunction(t->co, boot_main);
   if (push_chunk(t->co, a) != LUA_OK) {
@@ -1276,11 +1276,11 @@ int wd__env_boot(actor *a, const uint8_t *args, size_t alen, char *err,
     else
       snprintf(err, errlen, "%s", ba.err[0] ? ba.err : lua_tostring(L, -1));
     lua_pop(L, 1);
-    while (a->tasks) wd__task_free(a->tasks);
+    while (a->tasks) wd__env_task_free(a->tasks);
     return st == LUA_ERRMEM ? WD_ELIMIT : WD_EINVAL;
   }
   /* A new state's collector was stopped while the environment and the
-  ** code were built (wd__env_new): nothing of it is garbage yet. */
+  ** code were built (wd__state_new): nothing of it is garbage yet. */
   if (!lua_gc(L, LUA_GCISRUNNING)) lua_gc(L, LUA_GCRESTART);
   wd__run_ready(a->main);
   return 0;
@@ -1308,27 +1308,27 @@ int wd__env_upgrade(actor *a, char *err, size_t errlen) {
     snprintf(err, errlen, "upgrade: entry not found: %s", a->upg_entry);
     return WD_ENOTFOUND;
   }
-  while (a->tasks != NULL) wd__task_free(a->tasks);
+  while (a->tasks != NULL) wd__env_task_free(a->tasks);
   a->rhead = a->rtail = NULL;
   while ((tm = a->timers) != NULL) {
     a->timers = tm->next;
-    wd__tmr_stop(tm);
+    wd__time_tmr_stop(tm);
   }
   wd__actor_mbox_init(&a->c, &keep);
   while ((s = a->c.subs) != NULL) {
     a->c.subs = s->next;
-    while ((m = wd_mbox_pop(&s->q)) != NULL) wd_mbox_push_force(&keep, m);
+    while ((m = wd_mbox_pop(&s->q)) != NULL) wd_mbox_push(&keep, m);
     wd_free(s->topic);
     wd_free(s);
   }
   a->c.inbox = NULL;
-  while ((m = wd_mbox_pop(&a->c.pending)) != NULL) wd_mbox_push_force(&keep, m);
+  while ((m = wd_mbox_pop(&a->c.pending)) != NULL) wd_mbox_push(&keep, m);
   a->c.pending = keep;
-  wd__env_release(a, 0);
+  wd__state_release(a, 0);
   a->c.e = e;
   a->mem = 0;
   a->mem_limit = (size_t)h->lim.memory;
-  if ((r = wd__env_new(a)) < 0) {
+  if ((r = wd__state_new(a)) < 0) {
     snprintf(err, errlen, "upgrade: cannot create a new state");
     return r;
   }

@@ -8,28 +8,23 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "lvm.h"
+#include "lvm_int.h"
 #include "lcodec.h"
 #include "lerrors.h"
 
 /* {====== Building events ====== */
 
-/* The event written without a Lua table (wd_codec_put_event), when its
-** value is none, a scalar, or an error made in C ('ekind', 'emsg'): an
-** ending actor's state is not touched. Returns 0, or < 0 when the value
-** needs the Lua path (a table, an error object, a string near the size
-** limit). */
+/* The event written without a Lua table (wd__life_event_c) when its
+** value is none or a scalar: the ending actor's state is not touched.
+** Returns 0, or < 0 when the value needs the Lua path (a table, an error
+** object, a string near the size limit). */
 static int event_c(wd_buf *out, const char *from, size_t fl,
                    const char *kind, uint64_t deadline_ns, lua_State *L,
-                   int vidx, int ok, const char *ekind, const char *emsg) {
+                   int vidx, int ok) {
   int vt = vidx != 0 ? lua_type(L, vidx) : LUA_TNIL;
   wd_codec_val v;
   v.type = WD_CODEC_V_NONE;
-  if (ekind != NULL) {
-    v.type = WD_CODEC_V_ERR;
-    v.ekind = ekind;
-    v.s = emsg;
-  } else if (vt == LUA_TBOOLEAN) {
+  if (vt == LUA_TBOOLEAN) {
     v.type = WD_CODEC_V_BOOL;
     v.b = lua_toboolean(L, vidx);
   } else if (vt == LUA_TSTRING) {
@@ -58,7 +53,7 @@ int wd__event_build(lua_State *L, const char *from, size_t fl,
                     wd_buf *out) {
   char err[160];
   int top = lua_gettop(L), r;
-  if (event_c(out, from, fl, kind, deadline_ns, L, vidx, ok, NULL, NULL) == 0)
+  if (event_c(out, from, fl, kind, deadline_ns, L, vidx, ok) == 0)
     return 0;
   if (vidx != 0) vidx = lua_absindex(L, vidx);
   if (!lua_checkstack(L, 8)) return WD_ENOMEM;
@@ -81,7 +76,7 @@ int wd__event_build(lua_State *L, const char *from, size_t fl,
     lua_setfield(L, -2, "result");
   }
   wd_buf_reset(out);
-  r = wd_codec_encode(L, lua_gettop(L), 1, out, out->max, err, sizeof err);
+  r = wd_lcodec_encode(L, lua_gettop(L), 1, out, out->max, err, sizeof err);
   if (r < 0 && vidx != 0) {
     /* The result cannot cross (a function, say): report why instead. */
     lua_getfield(L, -1, "result");
@@ -91,7 +86,7 @@ int wd__event_build(lua_State *L, const char *from, size_t fl,
     lua_setfield(L, -2, "error");
     lua_pop(L, 1);
     wd_buf_reset(out);
-    r = wd_codec_encode(L, lua_gettop(L), 1, out, out->max, err, sizeof err);
+    r = wd_lcodec_encode(L, lua_gettop(L), 1, out, out->max, err, sizeof err);
   }
   lua_settop(L, top);
   return r < 0 ? r : 0;

@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "lvm.h"
+#include "lvm_int.h"
 #include "lerrors.h"
 #include "ward/wd_proto.h"
 #include "ward/wd_secid.h"
@@ -33,7 +33,7 @@
 
 static int api_call(lua_State *L) {
   lua_CFunction f = lua_tocfunction(L, lua_upvalueindex(1));
-  task *t = wd__task_current(L);
+  task *t = wd__chan_task_current(L);
   /* Only a yieldable call can wait; a nested one (inside a metamethod or
   ** a C call) leaves the state of the call around it alone. */
   if (t != NULL && lua_isyieldable(L)) {
@@ -55,14 +55,14 @@ static int api_call(lua_State *L) {
 }
 
 /* Push API function 'f': through api_call when decisions are logged. */
-void wd__push_api(lua_State *L, lua_CFunction f) {
+void wd__policy_api(lua_State *L, lua_CFunction f) {
   lua_pushcfunction(L, f);
   if (ACTOR(L)->c.h->audit_mode != 0) lua_pushcclosure(L, api_call, 1);
 }
 
 /* The broker's answer: remember it, run the call again. */
 static int logged_k(lua_State *L, int status, lua_KContext ctx) {
-  task *t = wd__task_current(L);
+  task *t = wd__chan_task_current(L);
   lua_CFunction f = lua_tocfunction(L, lua_upvalueindex(1));
   int i;
   (void)status;
@@ -91,7 +91,7 @@ static int32_t log_first(lua_State *L, actor *a, const wd_seccheck *c,
                          const char *resource, size_t rlen,
                          const char *target_host, const char *topic) {
   wd_host *h = a->c.h;
-  task *t = wd__task_current(L);
+  task *t = wd__chan_task_current(L);
   uint64_t key = 0xcbf29ce484222325ULL;
   size_t st, i;
   wd_buf *b;
@@ -133,7 +133,7 @@ static int32_t log_first(lua_State *L, actor *a, const wd_seccheck *c,
   t->logged[t->nlogged].key = key;
   t->logged[t->nlogged].status = WD_EUNAVAIL;
   t->nlogged++;
-  return wd__block(L, t, logged_k, 0);
+  return wd__chan_block(L, t, logged_k, 0);
 }
 
 /* }====== */
@@ -141,7 +141,7 @@ static int32_t log_first(lua_State *L, actor *a, const wd_seccheck *c,
 /* Check before any effect; on denial push nil, err (PermissionDenied,
 ** naming action and resource; Unavailable when the decision had to be
 ** logged and could not be) and return 2, else return 0. */
-int wd__allow(lua_State *L, actor *a, const char *action, const char *resource,
+int wd__policy_allow(lua_State *L, actor *a, const char *action, const char *resource,
               size_t rlen, const char *target_host, const char *topic) {
   wd_host *h = a->c.h;
   wd_seccheck c;
@@ -180,10 +180,10 @@ int wd__allow(lua_State *L, actor *a, const char *action, const char *resource,
 }
 
 /* Check 'action' on a target PID: the target host comes from the PID. */
-int wd__allow_pid(lua_State *L, actor *a, const char *action, const char *pid,
+int wd__policy_allow_pid(lua_State *L, actor *a, const char *action, const char *pid,
                   size_t len, const char *topic) {
   char hb[300];
-  return wd__allow(L, a, action, pid, len,
+  return wd__policy_allow(L, a, action, pid, len,
                    wd__hsec_host_of(pid, len, hb, sizeof hb), topic);
 }
 

@@ -8,7 +8,7 @@
 */
 #include <string.h>
 
-#include "lvm.h"
+#include "lvm_int.h"
 #include "lcodec.h"
 #include "lerrors.h"
 #include "ward/wd_proto.h"
@@ -35,7 +35,7 @@ static int encode_args(lua_State *L, actor *a, int first) {
   int n = lua_gettop(L) - first + 1, r;
   wd_buf_reset(&h->scratch);
   if (n <= 0) return 0;
-  r = wd_codec_encode(L, first, n, &h->scratch, (size_t)h->lim.max_payload,
+  r = wd_lcodec_encode(L, first, n, &h->scratch, (size_t)h->lim.max_payload,
                       err, sizeof err);
   if (r < 0) return wd_lerr_pushf(L, r, "%s", err);
   return 0;
@@ -43,7 +43,7 @@ static int encode_args(lua_State *L, actor *a, int first) {
 
 /* The running task, or raise: a call that waits needs a task context. */
 static task *need_task(lua_State *L, const char *fn) {
-  task *t = wd__task_current(L);
+  task *t = wd__chan_task_current(L);
   if (t == NULL || !lua_isyieldable(L))
     luaL_error(L, "%s: cannot wait for the broker here (inside a "
                   "metamethod or a C call)", fn);
@@ -54,7 +54,7 @@ static task *need_task(lua_State *L, const char *fn) {
 ** this side when the reply arrives, wd_host_on_reply). ctx: 0 -> true;
 ** 1 -> the reply string; 2 -> boolean "1"/"0". */
 static int reply_k(lua_State *L, int status, lua_KContext ctx) {
-  task *t = wd__task_current(L);
+  task *t = wd__chan_task_current(L);
   int32_t st = t->w.status;
   (void)status;
   t->w.kind = W_NONE;
@@ -85,7 +85,7 @@ static int wait_reply(lua_State *L, task *t, wd_host *h, size_t start,
     t->w.kind = W_NONE;
     return wd_lerr_pushf(L, r, "request too large");
   }
-  return wd__block(L, t, reply_k, kind);
+  return wd__chan_block(L, t, reply_k, kind);
 }
 
 /* }====== */
@@ -133,7 +133,7 @@ static int process_send(lua_State *L) {
   r = pid_local(h, dest, dl, &counter);
   /* A PID is checked here; a name only the broker can resolve, and it
   ** checks the resolved PID. */
-  if (r >= 0 && wd__allow_pid(L, a, wd_ops_name(WD_ACT_SEND), dest, dl, topic))
+  if (r >= 0 && wd__policy_allow_pid(L, a, wd_ops_name(WD_ACT_SEND), dest, dl, topic))
     return 2;
   if (r == 1) {
     actor *to = VM(wd__actor_find(h, counter));
@@ -250,14 +250,14 @@ static int life_remote(lua_State *L, actor *a, uint8_t op, const char *fn,
   }
   /* What the reply must do, once the request is on its way: add the
   ** link; by a name, drop this side when the reply names the PID
-  ** (llife.c). */
+  ** (runtime/life.c). */
   if (op == WD_OP_LINK) t->w.link_on_reply = 1;
   if (op == WD_OP_UNLINK) t->w.unlink_on_reply = 1;
   /* Its end must reach the broker, which then has the target's host drop
   ** the monitor (FORGET). */
   if (op == WD_OP_MONITOR) a->c.remote_watch = 1;
   lua_settop(L, 1);
-  return wd__block(L, t, reply_k, 0);
+  return wd__chan_block(L, t, reply_k, 0);
 }
 
 /* The local target of 'dest', or NULL; *remote says whether it is
@@ -292,7 +292,7 @@ static int life_call(lua_State *L, uint8_t op, const char *fn) {
     return wd_lerr_pushf(L, WD_EINVAL, "%s requires a destination argument",
                          fn);
   if (life_is_pid(a, dest, dl) &&
-      wd__allow_pid(L, a, wd_ops_name(wd_ops_act(op)), dest, dl, NULL))
+      wd__policy_allow_pid(L, a, wd_ops_name(wd_ops_act(op)), dest, dl, NULL))
     return 2;
   if (remote) return life_remote(L, a, op, fn, dest, dl, 0, NULL);
   if (t == NULL || t->c.killed) {
@@ -329,7 +329,7 @@ static int life_call(lua_State *L, uint8_t op, const char *fn) {
       if (t == a) {
         /* Terminating yourself: no more of your Lua runs. */
         task *tk = need_task(L, fn);
-        return wd__block(L, tk, reply_k, 0);
+        return wd__chan_block(L, tk, reply_k, 0);
       }
   }
   lua_pushboolean(L, 1);
@@ -357,7 +357,7 @@ static int process_unlink(lua_State *L) {
   if (lua_type(L, 1) == LUA_TSTRING) {
     const char *d = lua_tolstring(L, 1, &dl);
     if (life_is_pid(a, d, dl) &&
-        wd__allow_pid(L, a, wd_ops_name(WD_ACT_UNLINK), d, dl, NULL))
+        wd__policy_allow_pid(L, a, wd_ops_name(WD_ACT_UNLINK), d, dl, NULL))
       return 2;
     wd__life_watch_del(&a->c, WD_WATCH_LINK, d, dl);
   }
@@ -407,7 +407,7 @@ static int process_cancel(lua_State *L) {
     return wd_lerr_pushf(L, WD_EINVAL, "cancel requires at least "
                                        "destination argument");
   if (life_is_pid(a, dest, dl) &&
-      wd__allow_pid(L, a, wd_ops_name(WD_ACT_CANCEL), dest, dl, NULL))
+      wd__policy_allow_pid(L, a, wd_ops_name(WD_ACT_CANCEL), dest, dl, NULL))
     return 2;
   if (!remote && (t == NULL || t->c.killed))
     return wd_lerr_pushf(L, WD_ENOTFOUND, "process not found: %s", dest);
@@ -482,7 +482,7 @@ static void upgrade_forget(actor *a) {
 
 /* The broker's answer to UPGRADE: the entry is now on this host. */
 static int upgrade_k(lua_State *L, int status, lua_KContext ctx) {
-  task *t = wd__task_current(L);
+  task *t = wd__chan_task_current(L);
   actor *a = ACTOR(L);
   int32_t st = t->w.status;
   (void)status;
@@ -516,7 +516,7 @@ static int process_upgrade(lua_State *L) {
   if (id != NULL) {
     if (il == 0 || il >= 300 || memchr(id, '\0', il) != NULL)
       return wd_lerr_pushf(L, WD_EINVAL, "upgrade: invalid entry id");
-    if (wd__allow(L, a, wd_ops_name(WD_ACT_UPGRADE), id, il, h->id, NULL))
+    if (wd__policy_allow(L, a, wd_ops_name(WD_ACT_UPGRADE), id, il, h->id, NULL))
       return 2;
     e = wd__host_entry(h, id);
     if (e != NULL && e->library)
@@ -549,7 +549,7 @@ static int process_upgrade(lua_State *L) {
     upgrade_forget(a);
     return wd_lerr_pushf(L, r, "upgrade request too large");
   }
-  return wd__block(L, t, upgrade_k, 0);
+  return wd__chan_block(L, t, upgrade_k, 0);
 }
 
 
@@ -594,14 +594,14 @@ static void push_msg_meta(lua_State *L) {
   lua_rawsetp(L, LUA_REGISTRYINDEX, &msg_key);
 }
 
-int wd__msg_push(lua_State *L, actor *a, wd_msg *m, int msgmode) {
+int wd__process_msg_push(lua_State *L, actor *a, wd_msg *m, int msgmode) {
   int base = lua_gettop(L), n;
   msgud *u;
   (void)a;
   if (m->kind == WD_MSG_EVENT)
-    n = wd_codec_decode_event(L, m->payload, m->plen);
+    n = wd_lcodec_decode_event(L, m->payload, m->plen);
   else
-    n = wd_codec_decode(L, m->payload, m->plen);
+    n = wd_lcodec_decode(L, m->payload, m->plen);
   if (n < 0) n = 0;
   if (n == 0)
     lua_pushnil(L);
@@ -789,12 +789,12 @@ static int registry_register(lua_State *L) {
   int r;
   if (nl == 0 || nl > 255 || memchr(name, '\0', nl) != NULL)
     return wd_lerr_pushf(L, WD_EINVAL, "invalid name");
-  if (wd__allow(L, a, wd_ops_name(WD_ACT_REGISTER), name, nl, NULL, NULL))
+  if (wd__policy_allow(L, a, wd_ops_name(WD_ACT_REGISTER), name, nl, NULL, NULL))
     return 2;
   r = pid_local(h, pid, pl, &counter);
   if (r < 0) return wd_lerr_pushf(L, WD_EINVAL, "invalid pid: %s", pid);
   if (!(r == 1 && counter == a->c.counter) &&
-      wd__allow_pid(L, a, wd_ops_name(WD_ACT_FOREIGN), pid, pl, NULL))
+      wd__policy_allow_pid(L, a, wd_ops_name(WD_ACT_FOREIGN), pid, pl, NULL))
     return 2;
   if (r == 0)
     return wd_lerr_pushf(L, WD_EDENIED, "cannot register a process of "
@@ -824,7 +824,7 @@ static int registry_simple(lua_State *L, uint8_t op, int kind,
   int r;
   if (nl == 0 || nl > 255)
     return wd_lerr_pushf(L, WD_EINVAL, "invalid name");
-  if (wd__allow(L, a, wd_ops_name(wd_ops_act(op)), name, nl, NULL, NULL))
+  if (wd__policy_allow(L, a, wd_ops_name(wd_ops_act(op)), name, nl, NULL, NULL))
     return 2;
   t = need_task(L, fn);
   if ((r = wd__run_request(t, op, &b, &st)) < 0)
@@ -896,7 +896,7 @@ static void push_registry(lua_State *L) {
   const luaL_Reg *f;
   lua_createtable(L, 0, 4);
   for (f = reg_funcs; f->name != NULL; f++) {
-    wd__push_api(L, f->func);
+    wd__policy_api(L, f->func);
     lua_setfield(L, -2, f->name);
   }
   lua_pushinteger(L, 0);
@@ -922,19 +922,19 @@ static void p_build(lua_State *L, int t) {
   lua_setmetatable(L, t);
   for (f = process_funcs; f->name != NULL; f++) {
     if (lua_getfield(L, t, f->name) == LUA_TNIL) {
-      wd__push_api(L, f->func);
+      wd__policy_api(L, f->func);
       lua_setfield(L, t, f->name);
     }
     lua_pop(L, 1);
   }
   if (lua_getfield(L, t, "registry") == LUA_TNIL) {
     push_registry(L);
-    wd__readonly(L);
+    wd__env_readonly(L);
     lua_setfield(L, t, "registry");
   }
   if (lua_getfield(L, t, "event") == LUA_TNIL) {
     push_event(L);
-    wd__readonly(L);
+    wd__env_readonly(L);
     lua_setfield(L, t, "event");
   }
   lua_pop(L, 2);
@@ -957,7 +957,7 @@ static int p_index(lua_State *L) {
   lua_settop(L, 2);
   for (f = process_funcs; k != NULL && f->name != NULL; f++)
     if (strcmp(k, f->name) == 0 && strlen(k) == len) {
-      wd__push_api(L, f->func);
+      wd__policy_api(L, f->func);
       lua_pushvalue(L, 2);
       lua_pushvalue(L, 3);
       lua_rawset(L, 1);

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lvm.h"
+#include "lvm_int.h"
 #include "lcodec.h"
 #include "lerrors.h"
 
@@ -225,7 +225,7 @@ static void report_exit(actor *a, uint32_t flags, lua_State *L, int vidx) {
   ** run, ward test, services); names and remote watchers need the exit. */
   if (vidx != 0 && a->c.report_exit) {
     render_value(L, vidx, &text);
-    if (wd_codec_encode(L, vidx, 1, &res, (size_t)h->lim.max_payload, err,
+    if (wd_lcodec_encode(L, vidx, 1, &res, (size_t)h->lim.max_payload, err,
                         sizeof err) < 0)
       wd_buf_reset(&res);
   }
@@ -379,7 +379,7 @@ static int vm_run(wd_actor *wa) {
   if (st == LUA_OK) {
     if (!t->is_main) {
       lua_pop(t->co, nres);
-      wd__task_free(t);
+      wd__env_task_free(t);
       return a->rhead != NULL ? WD_RUN_MORE : WD_RUN_IDLE;
     }
     finish_ok(a, t->co, nres);
@@ -398,9 +398,9 @@ static int vm_boot(wd_actor *wa, const uint8_t *args, size_t alen, char *err,
   actor *a = VM(wa);
   int r;
   a->mem_limit = (size_t)wa->h->lim.memory;
-  if ((r = wd__env_new(a)) < 0) return r;
+  if ((r = wd__state_new(a)) < 0) return r;
   if ((r = wd__env_boot(a, args, alen, err, errlen)) < 0) {
-    wd__env_release(a, 1);
+    wd__state_release(a, 1);
     return r;
   }
   return 0;
@@ -422,16 +422,16 @@ static void vm_release(wd_actor *wa, int later) {
   actor *a = VM(wa);
   tmr *t;
   /* Tasks first: a sleeping task owns its timer. */
-  while (a->tasks != NULL) wd__task_free(a->tasks);
+  while (a->tasks != NULL) wd__env_task_free(a->tasks);
   while ((t = a->timers) != NULL) {
     a->timers = t->next;
-    wd__tmr_stop(t);
+    wd__time_tmr_stop(t);
   }
   if (later) { /* 'a' may be gone when this returns */
-    wd__env_release_actor(a);
+    wd__state_release_actor(a);
     return;
   }
-  wd__env_release(a, 1);
+  wd__state_release(a, 1);
   wd__run_reclaim(a);
 }
 
@@ -466,7 +466,7 @@ static void vm_reply(wd_actor *wa, struct task *t, uint32_t req,
 /* Reset or close the states of ended actors, within the budget. */
 static int vm_idle(wd_host *h, uint64_t budget_ns) {
   (void)h;
-  return wd__env_pool_work(budget_ns);
+  return wd__state_pool_work(budget_ns);
 }
 
 static void vm_configure(wd_host *h) {
@@ -476,7 +476,7 @@ static void vm_configure(wd_host *h) {
 static void vm_host_free(wd_host *h) {
   vmhost *v = h->vmdata;
   /* The pool's states refer to their entries: drain them first. */
-  wd__env_pool_drain(h->entries, h->nentries);
+  wd__state_pool_drain(h->entries, h->nentries);
   if (v != NULL) {
     if (v->compiler) lua_close(v->compiler);
     wd_free(v);

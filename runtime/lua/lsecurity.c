@@ -7,7 +7,7 @@
 */
 #include <string.h>
 
-#include "lvm.h"
+#include "lvm_int.h"
 #include "ward/wd_wire.h"
 
 /* {====== Values between Lua and the policy engine ====== */
@@ -119,7 +119,7 @@ static void put_lua(lua_State *L, int idx, wd_buf *b, int depth) {
 
 /* Push the travelling form of an actor table {id = s, meta = t}:
 ** "<id>\0<meta>" (see lpolicy.c). */
-void wd__sec_pack_actor(lua_State *L, int idx) {
+void wd__security_pack_actor(lua_State *L, int idx) {
   wd_buf b;
   size_t n;
   const char *id;
@@ -209,7 +209,7 @@ int luaopen_ward_security(lua_State *L) {
     { "can", security_can },
     { NULL, NULL },
   };
-  actor *a = wd__actor_of(L);
+  actor *a = wd__env_actor_of(L);
   int i;
   lua_createtable(L, 0, 4);
   for (i = 0; funcs[i].name; i++) {

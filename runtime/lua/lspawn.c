@@ -7,7 +7,7 @@
 */
 #include <string.h>
 
-#include "lvm.h"
+#include "lvm_int.h"
 #include "lcodec.h"
 #include "lerrors.h"
 #include "ward/wd_proto.h"
@@ -15,7 +15,7 @@
 #define SPAWNER_MT "ward.spawner"
 
 static task *need_task_spawn(lua_State *L) {
-  task *t = wd__task_current(L);
+  task *t = wd__chan_task_current(L);
   if (t == NULL || !lua_isyieldable(L))
     luaL_error(L, "spawn: cannot wait for the broker here (inside a "
                   "metamethod or a C call)");
@@ -34,7 +34,7 @@ static int exec_result(lua_State *L, task *t) {
   t->w.exec = 0;
   wd_free(t->w.xpid);
   t->w.xpid = NULL;
-  got = wd_codec_decode(L, (const uint8_t *)res, n);
+  got = wd_lcodec_decode(L, (const uint8_t *)res, n);
   wd_free(res);
   if (got != 1 || !lua_istable(L, -1))
     return wd_lerr_pushf(L, WD_EINTERNAL, "exec: malformed result");
@@ -51,13 +51,13 @@ static int exec_result(lua_State *L, task *t) {
 }
 
 static int exec_k(lua_State *L, int status, lua_KContext ctx) {
-  task *t = wd__task_current(L);
+  task *t = wd__chan_task_current(L);
   (void)status;
   (void)ctx;
   t->w.kind = W_NONE;
   if (t->w.xres == NULL) { /* spurious wake: wait on */
     t->w.kind = W_EXEC;
-    return wd__block(L, t, exec_k, 0);
+    return wd__chan_block(L, t, exec_k, 0);
   }
   return exec_result(L, t);
 }
@@ -65,12 +65,12 @@ static int exec_k(lua_State *L, int status, lua_KContext ctx) {
 static int wait_exec(lua_State *L, task *t) {
   if (t->w.xres != NULL) return exec_result(L, t);
   t->w.kind = W_EXEC;
-  return wd__block(L, t, exec_k, 0);
+  return wd__chan_block(L, t, exec_k, 0);
 }
 
 /* Reply to a remote spawn. ctx bit 0: exec; bit 1: linked. */
 static int spawn_k(lua_State *L, int status, lua_KContext ctx) {
-  task *t = wd__task_current(L);
+  task *t = wd__chan_task_current(L);
   int32_t st = t->w.status;
   const char *pid = t->w.rstr ? t->w.rstr : "";
   size_t pl = t->w.rlen;
@@ -128,7 +128,7 @@ static int spawn_allowed(lua_State *L, actor *a, const char *id, size_t il,
   n = wd_ops_spawn_asks(flags | (exec ? WD_SPAWN_EXEC : 0u), ask);
   for (i = 0; i < n; i++) {
     int onhost = wd_ops_res(ask[i]) == WD_RES_HOST;
-    if (wd__allow(L, a, wd_ops_name(ask[i]), onhost ? host : id,
+    if (wd__policy_allow(L, a, wd_ops_name(ask[i]), onhost ? host : id,
                   onhost ? hl : il, hb, NULL))
       return 2;
   }
@@ -209,7 +209,7 @@ int wd__spawn_do(lua_State *L, actor *a, const char *id, size_t il,
     t->w.exec = 0;
     return wd_lerr_pushf(L, r, "spawn request too large");
   }
-  return wd__block(L, t, spawn_k,
+  return wd__chan_block(L, t, spawn_k,
                    (exec ? 1 : 0) | ((so.flags & WD_SPAWN_LINK) ? 2 : 0));
 }
 
@@ -258,7 +258,7 @@ static int builder_new(lua_State *L, actor *a, int from) {
     lua_pop(L, 1);
   } else {
     if (a->c.ctxlen > 0 &&
-        wd_codec_decode(L, a->c.ctx, a->c.ctxlen) == 1 && lua_istable(L, -1))
+        wd_lcodec_decode(L, a->c.ctx, a->c.ctxlen) == 1 && lua_istable(L, -1))
       ; /* the inherited values */
     else {
       lua_settop(L, ft);
@@ -292,7 +292,7 @@ static int process_with_context(lua_State *L) {
   actor *a = ACTOR(L);
   int ft;
   luaL_checktype(L, 1, LUA_TTABLE);
-  if (wd__allow(L, a, wd_ops_name(WD_ACT_CONTEXT), "context", 7, NULL, NULL))
+  if (wd__policy_allow(L, a, wd_ops_name(WD_ACT_CONTEXT), "context", 7, NULL, NULL))
     return 2;
   ft = builder_new(L, a, 0);
   merge_into_ctx(L, ft, 1);
@@ -303,7 +303,7 @@ static int b_with_context(lua_State *L) {
   int ft;
   luaL_checkudata(L, 1, SPAWNER_MT);
   luaL_checktype(L, 2, LUA_TTABLE);
-  if (wd__allow(L, ACTOR(L), wd_ops_name(WD_ACT_CONTEXT), "context", 7, NULL,
+  if (wd__policy_allow(L, ACTOR(L), wd_ops_name(WD_ACT_CONTEXT), "context", 7, NULL,
                 NULL))
     return 2;
   ft = builder_new(L, ACTOR(L), 1);
@@ -319,7 +319,7 @@ static int b_with_actor(lua_State *L) {
   if (lua_type(L, -1) != LUA_TSTRING || lua_rawlen(L, -1) == 0)
     return luaL_argerror(L, 2, "actor needs a non-empty string 'id'");
   lua_pop(L, 1);
-  if (wd__allow(L, ACTOR(L), wd_ops_name(WD_ACT_SECURITY), "security", 8, NULL,
+  if (wd__policy_allow(L, ACTOR(L), wd_ops_name(WD_ACT_SECURITY), "security", 8, NULL,
                 NULL))
     return 2;
   ft = builder_new(L, ACTOR(L), 1);
@@ -340,7 +340,7 @@ static int b_with_scope(lua_State *L) {
                                  "strings");
     lua_pop(L, 1);
   }
-  if (wd__allow(L, ACTOR(L), wd_ops_name(WD_ACT_SECURITY), "security", 8, NULL,
+  if (wd__policy_allow(L, ACTOR(L), wd_ops_name(WD_ACT_SECURITY), "security", 8, NULL,
                 NULL))
     return 2;
   ft = builder_new(L, ACTOR(L), 1);
@@ -395,7 +395,7 @@ static int encode_to_string(lua_State *L, actor *a, int first, int n) {
   char err[256];
   int r;
   wd_buf_reset(&a->c.h->scratch);
-  r = wd_codec_encode(L, first, n, &a->c.h->scratch,
+  r = wd_lcodec_encode(L, first, n, &a->c.h->scratch,
                       (size_t)a->c.h->lim.max_payload, err, sizeof err);
   if (r < 0) return wd_lerr_pushf(L, r, "%s", err);
   lua_pushlstring(L, (const char *)a->c.h->scratch.p, a->c.h->scratch.len);
@@ -425,7 +425,7 @@ static int b_spawn_variant(lua_State *L, uint32_t flags) {
   /* Actor and scope: the builder's, else the caller's. */
   lua_getfield(L, ft, "actor");
   if (lua_istable(L, -1)) {
-    wd__sec_pack_actor(L, lua_gettop(L));
+    wd__security_pack_actor(L, lua_gettop(L));
     o.actor = lua_tolstring(L, -1, &o.actorlen);
   } else {
     o.actor = a->c.sec_actor;
@@ -480,7 +480,7 @@ static int b_spawn_variant(lua_State *L, uint32_t flags) {
   wd_buf_reset(&a->c.h->scratch);
   if (nargs > 0) {
     char err[256];
-    int r = wd_codec_encode(L, 4, nargs, &a->c.h->scratch,
+    int r = wd_lcodec_encode(L, 4, nargs, &a->c.h->scratch,
                             (size_t)a->c.h->lim.max_payload, err, sizeof err);
     if (r < 0) return wd_lerr_pushf(L, r, "%s", err);
   }
@@ -506,44 +506,6 @@ static int b_spawn_linked_monitored(lua_State *L) {
 
 /* }====== */
 
-/* {====== ctx module ====== */
-
-/* ctx.get(key) -> the inherited context value, or nil */
-static int ctx_get(lua_State *L) {
-  actor *a = ACTOR(L);
-  luaL_checkany(L, 1);
-  if (a->c.ctxlen == 0 || wd_codec_decode(L, a->c.ctx, a->c.ctxlen) != 1 ||
-      !lua_istable(L, -1)) {
-    lua_pushnil(L);
-    return 1;
-  }
-  lua_pushvalue(L, 1);
-  lua_rawget(L, -2);
-  return 1;
-}
-
-/* ctx.all() -> a copy of every context value */
-static int ctx_all(lua_State *L) {
-  actor *a = ACTOR(L);
-  if (a->c.ctxlen == 0 || wd_codec_decode(L, a->c.ctx, a->c.ctxlen) != 1 ||
-      !lua_istable(L, -1))
-    lua_newtable(L);
-  return 1;
-}
-
-int luaopen_ward_ctx(lua_State *L) {
-  actor *a = wd__actor_of(L);
-  lua_createtable(L, 0, 2);
-  lua_pushlightuserdata(L, a);
-  lua_pushcclosure(L, ctx_get, 1);
-  lua_setfield(L, -2, "get");
-  lua_pushlightuserdata(L, a);
-  lua_pushcclosure(L, ctx_all, 1);
-  lua_setfield(L, -2, "all");
-  return 1;
-}
-
-/* }====== */
 
 /* Add with_context to the process table on top; register the builder's
 ** metatable. */
@@ -564,7 +526,7 @@ void wd__spawn_open(lua_State *L) {
   luaL_newmetatable(L, SPAWNER_MT);
   lua_createtable(L, 0, 9);
   for (i = 0; meth[i].name; i++) {
-    wd__push_api(L, meth[i].func);
+    wd__policy_api(L, meth[i].func);
     lua_setfield(L, -2, meth[i].name);
   }
   lua_setfield(L, -2, "__index");
@@ -573,6 +535,6 @@ void wd__spawn_open(lua_State *L) {
   lua_pushboolean(L, 0);
   lua_setfield(L, -2, "__metatable");
   lua_pop(L, 1);
-  wd__push_api(L, process_with_context);
+  wd__policy_api(L, process_with_context);
   lua_setfield(L, -2, "with_context");
 }

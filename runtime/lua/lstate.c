@@ -8,7 +8,7 @@
 */
 #include <string.h>
 
-#include "lvm.h"
+#include "lvm_int.h"
 
 /* {====== Allocator with a per-actor quota ====== */
 
@@ -126,7 +126,7 @@ static void *actor_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
 ** reset and kept for the next spawn of the same kind:
 **
 ** - Reset: every registry entry goes but the main thread and the keep
-**   table (wd__keep_get); new empty globals; no hook; then a full
+**   table (wd__state_keep_get); new empty globals; no hook; then a full
 **   collection frees everything the old actor made. What survives is
 **   what no script can reach or change: the compiled entry chunk (code
 **   this host made; its _ENV is cleared here and set to the new globals
@@ -136,7 +136,7 @@ static void *actor_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
 **   them only on tables, userdata and strings, and has no debug library.
 ** - The thread of the old main task (anchored in the keep table, not by
 **   a registry reference) is kept too when its function returned
-**   (lenv.c, wd__task_free): nothing is left on it. A thread that ended
+**   (lenv.c, wd__env_task_free): nothing is left on it. A thread that ended
 **   with an error or is suspended is never reused.
 ** - Reuse only by an actor of the same entry, the same security actor
 **   (with its meta) and the same scope: even a mistake in the reset could
@@ -147,7 +147,7 @@ static void *actor_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
 ** - Ended states wait, unreset, on a queue ("dirty"), so that a burst of
 **   exits (a cascade through links) is not slowed by their cleanup. They
 **   are reset or closed when the host has nothing to run (a slice at a
-**   time, wd__env_pool_work), when a spawn wants one, and at once when
+**   time, wd__state_pool_work), when a spawn wants one, and at once when
 **   the waiting and the live ones together are more than the most live
 **   at once plus DIRTY_SLACK: a host never holds more states than at its
 **   peak (whose memory it has kept anyway, see the allocator) plus that
@@ -156,7 +156,7 @@ static void *actor_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
 **   ones; the oldest is closed to make room.
 ** - A killed actor's own memory (its subscriptions, queued messages,
 **   identity, the actor itself) waits with its state and is freed at its
-**   reset (wd__env_release_actor): kills come in cascades.
+**   reset (wd__state_release_actor): kills come in cascades.
 */
 #define POOL_MAX       64
 #define POOL_STATE_MAX (24 * 1024)
@@ -166,7 +166,7 @@ static void *actor_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
 static const char keep_key = 0;
 
 /* Push field 'i' of the keep table (nil without one); returns its type. */
-int wd__keep_get(lua_State *L, int i) {
+int wd__state_keep_get(lua_State *L, int i) {
   if (lua_rawgetp(L, LUA_REGISTRYINDEX, &keep_key) != LUA_TTABLE) {
     lua_pop(L, 1);
     lua_pushnil(L);
@@ -178,7 +178,7 @@ int wd__keep_get(lua_State *L, int i) {
 }
 
 /* Pop a value into field 'i' of the keep table, made on first use. */
-void wd__keep_set(lua_State *L, int i) {
+void wd__state_keep_set(lua_State *L, int i) {
   if (lua_rawgetp(L, LUA_REGISTRYINDEX, &keep_key) != LUA_TTABLE) {
     lua_pop(L, 1);
     lua_createtable(L, 4, 0);
@@ -217,7 +217,7 @@ static struct {
   wd_pool_stats st;
 } g_pool;
 
-void wd__env_pool_stats(wd_pool_stats *out) {
+void wd__state_pool_stats(wd_pool_stats *out) {
   *out = g_pool.st;
   out->clean = g_pool.clean.n;
   out->dirty = g_pool.dirty.n;
@@ -269,7 +269,7 @@ static slot *slot_new(void) {
   return s;
 }
 
-/* Free what the ended actor of 's' still holds (lhost.c). */
+/* Free what the ended actor of 's' still holds (lrun.c, wd__run_reclaim). */
 static void slot_reclaim(slot *s) {
   if (s->zombie != NULL) {
     wd__run_reclaim(s->zombie);
@@ -315,11 +315,11 @@ static int reset_p(lua_State *L) {
   }
   if (!spare_ok) { /* the old main thread may not serve the next */
     lua_pushnil(L);
-    wd__keep_set(L, KEEP_MAIN);
+    wd__state_keep_set(L, KEEP_MAIN);
   }
   /* The kept chunk's _ENV still holds the old globals: drop it, so that
   ** the collection frees them (the next boot sets the new ones). */
-  if (wd__keep_get(L, KEEP_CHUNK) == LUA_TFUNCTION) {
+  if (wd__state_keep_get(L, KEEP_CHUNK) == LUA_TFUNCTION) {
     lua_pushnil(L);
     if (lua_setupvalue(L, -2, 1) == NULL) lua_pop(L, 1);
   }
@@ -449,7 +449,7 @@ static void dirty_bound(wd_host *h) {
     dirty_one();
 }
 
-int wd__env_pool_work(uint64_t budget_ns) {
+int wd__state_pool_work(uint64_t budget_ns) {
   uint64_t start;
   if (g_pool.dirty.n == 0) return 0;
   start = uv_hrtime();
@@ -462,7 +462,7 @@ int wd__env_pool_work(uint64_t budget_ns) {
 
 /* Close the waiting states of the entries e[0..n) (a host's, being
 ** freed); with none left at all, free the unused slots too. */
-void wd__env_pool_drain(entry *const *e, int n) {
+void wd__state_pool_drain(entry *const *e, int n) {
   slotq *qs[2] = { &g_pool.dirty, &g_pool.clean };
   slot *s, *next;
   int i;
@@ -493,7 +493,7 @@ void wd__env_pool_drain(entry *const *e, int n) {
 /* A state for 'a': from the pool, or new (empty globals with the lazy
 ** environment, ARCHITECTURE.md §7). The collector of a new state is
 ** stopped until the actor is booted (wd__env_boot). */
-int wd__env_new(actor *a) {
+int wd__state_new(actor *a) {
   lua_State *L;
   int r;
   if ((L = pool_get(a)) != NULL) {
@@ -520,7 +520,7 @@ int wd__env_new(actor *a) {
 
 /* The end of the state of 'a', whose tasks are freed: to the pool or
 ** closed. No Lua of 'a' runs afterwards. 'ended': 'a' is being freed. */
-void wd__env_release(actor *a, int ended) {
+void wd__state_release(actor *a, int ended) {
   lua_State *L = a->L;
   wd_host *h = a->c.h;
   a->L = NULL;
@@ -529,11 +529,11 @@ void wd__env_release(actor *a, int ended) {
   dirty_bound(h);
 }
 
-/* The end of 'a' itself (lhost.c, actor_free: nothing reaches it any
-** more): its state goes as wd__env_release's, and the rest of its memory
+/* The end of 'a' itself (runtime/actor.c, wd__actor_free: nothing reaches it any
+** more): its state goes as wd__state_release's, and the rest of its memory
 ** (wd__actor_reclaim) is freed with the state's reset, or now when the
 ** state is closed. So a cascade of exits frees nothing on its way. */
-void wd__env_release_actor(actor *a) {
+void wd__state_release_actor(actor *a) {
   lua_State *L = a->L;
   wd_host *h = a->c.h;
   slot *s = NULL;

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "lvm.h"
+#include "lvm_int.h"
 #include "lerrors.h"
 #include "ward/wd_time.h"
 
@@ -93,7 +93,7 @@ static void tmr_unlink(tmr *t) {
 }
 
 /* Stop and release 't'. Safe from its own callback. */
-void wd__tmr_stop(tmr *t) {
+void wd__time_tmr_stop(tmr *t) {
   actor *a = t->a;
   if (uv_is_closing((uv_handle_t *)&t->h)) return;
   uv_timer_stop(&t->h);
@@ -113,14 +113,14 @@ static void on_timer(uv_timer_t *h) {
     task *tk = t->t;
     tk->w.sleep = NULL;
     tk->w.done = 1;
-    wd__tmr_stop(t);
+    wd__time_tmr_stop(t);
     wd__run_ready(tk);
     return;
   }
   t->ch->fired = 1;
   t->ch->fired_at = now_ns();
   wd__chan_notify(t->ch);
-  if (!t->repeat) wd__tmr_stop(t);
+  if (!t->repeat) wd__time_tmr_stop(t);
 }
 
 static tmr *tmr_start(actor *a, int64_t ns, int repeat) {
@@ -145,7 +145,7 @@ static tmr *tmr_start(actor *a, int64_t ns, int repeat) {
 /* {====== Module functions ====== */
 
 static int sleep_k(lua_State *L, int status, lua_KContext ctx) {
-  task *t = wd__task_current(L);
+  task *t = wd__chan_task_current(L);
   (void)status;
   (void)ctx;
   t->w.kind = W_NONE;
@@ -160,7 +160,7 @@ static int time_sleep(lua_State *L) {
   int64_t ns;
   if (get_duration(L, 1, &ns) < 0)
     return wd_lerr_pushf(L, WD_EINVAL, "time.sleep: invalid duration");
-  t = wd__task_current(L);
+  t = wd__chan_task_current(L);
   if (t == NULL || !lua_isyieldable(L))
     return luaL_error(L, "time.sleep: cannot block here");
   t->w.kind = W_SLEEP;
@@ -168,7 +168,7 @@ static int time_sleep(lua_State *L) {
   t->w.sleep = tmr_start(a, ns, 0);
   if (t->w.sleep == NULL) return luaL_error(L, "not enough memory");
   t->w.sleep->t = t;
-  return wd__block(L, t, sleep_k, 0);
+  return wd__chan_block(L, t, sleep_k, 0);
 }
 
 static int timer_new(lua_State *L, const char *fn, int kind) {
@@ -234,7 +234,7 @@ static int timer_channel(lua_State *L) {
 static int timer_stop(lua_State *L) {
   timerud *u = luaL_checkudata(L, 1, TIMER_MT);
   int armed = timer_armed(L, u);
-  if (armed) wd__tmr_stop(u->t);
+  if (armed) wd__time_tmr_stop(u->t);
   u->t = NULL;
   lua_pushboolean(L, armed);
   return 1;
@@ -248,7 +248,7 @@ static int timer_reset(lua_State *L) {
   tmr *t;
   if (get_duration(L, 2, &ns) < 0 || ns <= 0)
     return wd_lerr_pushf(L, WD_EINVAL, "timer:reset: invalid duration");
-  if (timer_armed(L, u)) wd__tmr_stop(u->t);
+  if (timer_armed(L, u)) wd__time_tmr_stop(u->t);
   u->ch->fired = 0;
   t = tmr_start(a, ns, u->repeat);
   if (t == NULL) return luaL_error(L, "not enough memory");

@@ -3,7 +3,7 @@
 ** libFuzzer target for the payload decoder: arbitrary bytes must decode or
 ** fail with WD_EBADFRAME, leaving the stack balanced; whatever decodes must
 ** encode again and decode to as many values; the event reader
-** (wd_codec_decode_event) must agree with the decoder. Seeds:
+** (wd_lcodec_decode_event) must agree with the decoder. Seeds:
 ** corpus/payload/ (written by WD_WRITE_CORPUS=<dir> test_codec; event_*
 ** by hand, in the layout wd_codec_put_event writes). Sources: run_short.sh.
 ** Runs in: host (sandboxed).
@@ -32,8 +32,8 @@ static int decode(lua_State *S) {
   const char *p = lua_tolstring(S, 1, &n);
   int ev = lua_toboolean(S, 2), r;
   lua_settop(S, 1);
-  r = ev ? wd_codec_decode_event(S, (const uint8_t *)p, n)
-         : wd_codec_decode(S, (const uint8_t *)p, n);
+  r = ev ? wd_lcodec_decode_event(S, (const uint8_t *)p, n)
+         : wd_lcodec_decode(S, (const uint8_t *)p, n);
   lua_pushinteger(S, r);
   lua_replace(S, 1);
   return lua_gettop(S);
@@ -54,7 +54,7 @@ static void event_reader_agrees(const uint8_t *data, size_t size, int r,
   if (lua_tointeger(L, 1) != r || (r < 0 ? n != 0 : n != r)) abort();
   if (r <= 0) return;
   wd_buf_reset(&out);
-  if (wd_codec_encode(L, 2, n, &out, 0, err, sizeof err) != n ||
+  if (wd_lcodec_encode(L, 2, n, &out, 0, err, sizeof err) != n ||
       out.len != enclen)
     abort();
 }
@@ -83,7 +83,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
   /* Whatever decoded is a valid payload: it must encode again. */
   wd_buf_reset(&out);
-  if (wd_codec_encode(L, 2, n, &out, 0, err, sizeof err) != n) abort();
+  if (wd_lcodec_encode(L, 2, n, &out, 0, err, sizeof err) != n) abort();
   top = lua_gettop(L);
   lua_pushcfunction(L, decode);
   lua_pushlstring(L, (const char *)out.p, out.len);

@@ -69,7 +69,7 @@ static int encode_code(lua_State *L, const char *values, wd_buf *b, size_t max,
                        char *err, size_t errlen) {
   int top = lua_gettop(L), n, r;
   n = eval(L, values);
-  r = wd_codec_encode(L, top + 1, n, b, max, err, errlen);
+  r = wd_lcodec_encode(L, top + 1, n, b, max, err, errlen);
   assert_int_equal(lua_gettop(L), top + n);
   lua_settop(L, top);
   return r;
@@ -83,12 +83,12 @@ static void roundtrip(lua_State *L, const char *values, const char *code) {
 
   wd_buf_init(&b, 0);
   n = eval(L, values);
-  r = wd_codec_encode(L, top + 1, n, &b, 0, err, sizeof err);
+  r = wd_lcodec_encode(L, top + 1, n, &b, 0, err, sizeof err);
   if (r < 0) fail_msg("encode: %s", err);
   assert_int_equal(r, n);
   lua_settop(L, top);
   assert_int_equal(wd_codec_count(b.p, b.len), n);
-  r = wd_codec_decode(L, b.p, b.len);
+  r = wd_lcodec_decode(L, b.p, b.len);
   assert_int_equal(r, n);
   assert_int_equal(lua_gettop(L), top + n);
   check(L, n, code);
@@ -236,10 +236,10 @@ static void test_codec_zero_values_encode_header_only(void **state) {
   wd_buf b;
   int top = lua_gettop(L);
   wd_buf_init(&b, 0);
-  assert_int_equal(wd_codec_encode(L, 1, 0, &b, 0, NULL, 0), 0);
+  assert_int_equal(wd_lcodec_encode(L, 1, 0, &b, 0, NULL, 0), 0);
   assert_int_equal(b.len, 2);
   assert_int_equal(wd_codec_count(b.p, b.len), 0);
-  assert_int_equal(wd_codec_decode(L, b.p, b.len), 0);
+  assert_int_equal(wd_lcodec_decode(L, b.p, b.len), 0);
   assert_int_equal(lua_gettop(L), top);
   wd_buf_close(&b);
 }
@@ -251,10 +251,10 @@ static void test_codec_encode_appends_after_existing_bytes(void **state) {
   wd_buf_init(&b, 0);
   wd_buf_put(&b, "HDR", 3);
   lua_pushinteger(L, 5);
-  assert_int_equal(wd_codec_encode(L, -1, 1, &b, 0, err, sizeof err), 1);
+  assert_int_equal(wd_lcodec_encode(L, -1, 1, &b, 0, err, sizeof err), 1);
   lua_pop(L, 1);
   assert_memory_equal(b.p, "HDR", 3);
-  assert_int_equal(wd_codec_decode(L, b.p + 3, b.len - 3), 1);
+  assert_int_equal(wd_lcodec_decode(L, b.p + 3, b.len - 3), 1);
   assert_int_equal(lua_tointeger(L, -1), 5);
   lua_pop(L, 1);
   wd_buf_close(&b);
@@ -315,7 +315,7 @@ static void test_codec_light_userdata_is_refused(void **state) {
   char err[128];
   wd_buf_init(&b, 0);
   lua_pushlightuserdata(L, &b);
-  assert_int_equal(wd_codec_encode(L, -1, 1, &b, 0, err, sizeof err),
+  assert_int_equal(wd_lcodec_encode(L, -1, 1, &b, 0, err, sizeof err),
                    WD_EINVAL);
   assert_string_equal(err, "cannot send light userdata (at payload[1])");
   assert_int_equal(b.len, 0);
@@ -351,7 +351,7 @@ static void test_codec_depth_128_passes_and_129_is_refused(void **state) {
   wd_buf_init(&b, 0);
   snprintf(code, sizeof code, NEST, WD_CODEC_MAXDEPTH);
   assert_int_equal(encode_code(L, code, &b, 0, err, sizeof err), 1);
-  assert_int_equal(wd_codec_decode(L, b.p, b.len), 1);
+  assert_int_equal(wd_lcodec_decode(L, b.p, b.len), 1);
   lua_settop(L, top);
   snprintf(code, sizeof code, NEST, WD_CODEC_MAXDEPTH + 1);
   wd_buf_reset(&b);
@@ -362,7 +362,7 @@ static void test_codec_depth_128_passes_and_129_is_refused(void **state) {
   snprintf(code, sizeof code, NEST_CYCLE, WD_CODEC_MAXDEPTH - 1);
   wd_buf_reset(&b);
   assert_int_equal(encode_code(L, code, &b, 0, err, sizeof err), 1);
-  assert_int_equal(wd_codec_decode(L, b.p, b.len), 1);
+  assert_int_equal(wd_lcodec_decode(L, b.p, b.len), 1);
   lua_settop(L, top);
   wd_buf_close(&b);
 }
@@ -381,12 +381,12 @@ static void test_codec_decode_deeper_than_128_is_badframe(void **state) {
     q[n++] = 0;
   }
   q[n++] = 0x80;
-  assert_int_equal(wd_codec_decode(L, q, n), WD_EBADFRAME);
+  assert_int_equal(wd_lcodec_decode(L, q, n), WD_EBADFRAME);
   assert_int_equal(lua_gettop(L), top);
   /* Drop the outermost table: 128 levels decode. */
   q[3] = 0x10;
   q[4] = 1;
-  assert_int_equal(wd_codec_decode(L, q + 3, n - 3), 1);
+  assert_int_equal(wd_lcodec_decode(L, q + 3, n - 3), 1);
   lua_settop(L, top);
 }
 
@@ -437,9 +437,9 @@ static void test_codec_sticky_buffer_error_is_returned(void **state) {
   wd_buf_init(&b, 0);
   b.err = WD_ENOMEM;
   lua_pushinteger(L, 1);
-  assert_int_equal(wd_codec_encode(L, -1, 1, &b, 0, err, sizeof err),
+  assert_int_equal(wd_lcodec_encode(L, -1, 1, &b, 0, err, sizeof err),
                    WD_ENOMEM);
-  assert_int_equal(wd_codec_encode(L, -1, -1, &b, 0, err, sizeof err),
+  assert_int_equal(wd_lcodec_encode(L, -1, -1, &b, 0, err, sizeof err),
                    WD_EINVAL);
   lua_pop(L, 1);
   wd_buf_close(&b);
@@ -469,7 +469,7 @@ static void test_codec_encode_oom_sweep_returns_enomem(void **state) {
     alloc_count = 0;
     wd_buf_init(&b, 0);
     wd_replace_allocator(fail_malloc, fail_realloc, NULL);
-    r = wd_codec_encode(L, -1, 1, &b, 0, err, sizeof err);
+    r = wd_lcodec_encode(L, -1, 1, &b, 0, err, sizeof err);
     wd_replace_allocator(NULL, NULL, NULL);
     if (r >= 0) {
       wd_buf_close(&b);
@@ -496,10 +496,10 @@ static void test_codec_every_truncation_is_badframe(void **state) {
 
   wd_buf_init(&b, 0);
   assert_true(encode_code(L, rich, &b, 0, NULL, 0) == 5);
-  assert_int_equal(wd_codec_decode(L, b.p, b.len), 5);
+  assert_int_equal(wd_lcodec_decode(L, b.p, b.len), 5);
   lua_settop(L, top);
   for (n = 0; n < b.len; n++) {
-    assert_int_equal(wd_codec_decode(L, b.p, n), WD_EBADFRAME);
+    assert_int_equal(wd_lcodec_decode(L, b.p, n), WD_EBADFRAME);
     assert_int_equal(lua_gettop(L), top);
   }
   wd_buf_close(&b);
@@ -512,7 +512,7 @@ static void test_codec_trailing_byte_is_badframe(void **state) {
   wd_buf_init(&b, 0);
   assert_int_equal(encode_code(L, rich, &b, 0, NULL, 0), 5);
   wd_buf_put_u8(&b, 0x00);
-  assert_int_equal(wd_codec_decode(L, b.p, b.len), WD_EBADFRAME);
+  assert_int_equal(wd_lcodec_decode(L, b.p, b.len), WD_EBADFRAME);
   assert_int_equal(lua_gettop(L), top);
   wd_buf_close(&b);
 }
@@ -535,7 +535,7 @@ static void test_codec_every_byte_corruption_is_safe(void **state) {
       memcpy(p, b.p, b.len);
       /* Every value at this byte, plus the interesting tags again. */
       p[i] = v < 256 ? (uint8_t)v : flips[v - 256];
-      r = wd_codec_decode(L, p, b.len);
+      r = wd_lcodec_decode(L, p, b.len);
       if (r >= 0) {
         assert_int_equal(lua_gettop(L), top + r);
         ok++;
@@ -549,7 +549,7 @@ static void test_codec_every_byte_corruption_is_safe(void **state) {
     for (j = 0; j < 8; j++) { /* bit flips */
       memcpy(p, b.p, b.len);
       p[i] ^= (uint8_t)(1u << j);
-      r = wd_codec_decode(L, p, b.len);
+      r = wd_lcodec_decode(L, p, b.len);
       assert_true(r == WD_EBADFRAME || r >= 0);
       lua_settop(L, top);
     }
@@ -562,7 +562,7 @@ static void test_codec_every_byte_corruption_is_safe(void **state) {
 /* Decode hand-written bytes, expect 'want'. */
 static void expect(lua_State *L, const uint8_t *p, size_t n, int want) {
   int top = lua_gettop(L);
-  assert_int_equal(wd_codec_decode(L, p, n), want);
+  assert_int_equal(wd_lcodec_decode(L, p, n), want);
   if (want < 0)
     assert_int_equal(lua_gettop(L), top);
   else
@@ -685,7 +685,7 @@ static void *quota_alloc(void *ud, void *p, size_t osize, size_t nsize) {
 static int decode_cb(lua_State *L) {
   size_t n;
   const char *s = lua_tolstring(L, 1, &n);
-  return wd_codec_decode(L, (const uint8_t *)s, n);
+  return wd_lcodec_decode(L, (const uint8_t *)s, n);
 }
 
 static void test_codec_decode_over_quota_raises_memory_error(void **state) {
@@ -750,7 +750,7 @@ static void test_codec_seed_corpus_encodes(void **state) {
     const char *code = seeds[i][1] != NULL ? seeds[i][1] : rich;
     wd_buf_reset(&b);
     assert_true(encode_code(L, code, &b, 0, NULL, 0) >= 0);
-    assert_true(wd_codec_decode(L, b.p, b.len) >= 0);
+    assert_true(wd_lcodec_decode(L, b.p, b.len) >= 0);
     lua_settop(L, 0);
     if (dir != NULL) write_seed(dir, seeds[i][0], &b);
   }
@@ -759,7 +759,7 @@ static void test_codec_seed_corpus_encodes(void **state) {
 
 /* {====== Writing by hand ====== */
 
-/* The hand writer produces exactly the bytes wd_codec_encode does. */
+/* The hand writer produces exactly the bytes wd_lcodec_encode does. */
 static void test_codec_hand_writer_matches_encoder(void **state) {
   lua_State *L = *state;
   static const int64_t ints[] = { 0,    1,       127,       128,      -1,
@@ -796,7 +796,7 @@ static void test_codec_hand_writer_matches_encoder(void **state) {
   lua_createtable(L, 0, 1);
   wd_lerr_push(L, "NotFound", "gone", 0);
   lua_setfield(L, -2, "k");
-  assert_int_equal(wd_codec_encode(L, lua_gettop(L), 1, &a, 0, err, sizeof err),
+  assert_int_equal(wd_lcodec_encode(L, lua_gettop(L), 1, &a, 0, err, sizeof err),
                    1);
   lua_pop(L, 1);
   wd_codec_put_header(&b, 1);
@@ -806,7 +806,7 @@ static void test_codec_hand_writer_matches_encoder(void **state) {
   assert_int_equal(a.len, b.len);
   assert_memory_equal(a.p, b.p, a.len);
   /* And it decodes to the same error. */
-  assert_int_equal(wd_codec_decode(L, b.p, b.len), 1);
+  assert_int_equal(wd_lcodec_decode(L, b.p, b.len), 1);
   check(L, 1,
         "local t = ...; assert(t.k:kind() == 'NotFound' and t.k:message() == "
         "'gone' and t.k:retryable() == false)");
@@ -814,7 +814,7 @@ static void test_codec_hand_writer_matches_encoder(void **state) {
   wd_buf_close(&b);
 }
 
-/* The bytes of an event as llife.c writes them: {kind, from, at,
+/* The bytes of an event as runtime/life.c writes them: {kind, from, at,
 ** result = {} | {<rkey> = value}} or, with 'deadline', {kind, from, at,
 ** deadline}. 'put' writes the value (NULL: an empty result). */
 typedef void (*put_fn)(wd_buf *b);
@@ -858,8 +858,8 @@ static void event_bytes(wd_buf *b, const char *kind, const char *from,
 ** values (deep equality, integers and floats apart, NaN equal to NaN). */
 static void both_readers_agree(lua_State *L, const uint8_t *p, size_t n) {
   int top = lua_gettop(L), r1, r2;
-  r1 = wd_codec_decode(L, p, n);
-  r2 = wd_codec_decode_event(L, p, n);
+  r1 = wd_lcodec_decode(L, p, n);
+  r2 = wd_lcodec_decode_event(L, p, n);
   assert_int_equal(r1, r2);
   if (r1 <= 0) {
     assert_int_equal(lua_gettop(L), top);
@@ -917,7 +917,7 @@ static void test_codec_event_head_matches_writers(void **state) {
   wd_buf_close(&b);
 }
 
-/* The event reader (wd_codec_decode_event) gives what the general decoder
+/* The event reader (wd_lcodec_decode_event) gives what the general decoder
 ** gives, for every value an event can carry, for layouts it leaves to the
 ** decoder, and for every truncation and a trailing byte. */
 static void test_codec_event_reader_matches_decoder(void **state) {

@@ -29,7 +29,7 @@
 #include "ward/wd_proto.h"
 #include "ward/wd_wire.h"
 #include "../../runtime/lua/lcodec.h"
-#include "../../runtime/lua/lvm.h"
+#include "../../runtime/lua/lvm_int.h"
 
 /* {====== Entries ====== */
 
@@ -227,7 +227,7 @@ static void rig_open_cpu(rig *r, uint64_t memory, uint64_t cpu_ns) {
   wd_pool_stats st;
   memset(r, 0, sizeof *r);
   /* Every earlier host was freed, and freeing a host drains the pool. */
-  wd__env_pool_stats(&st);
+  wd__state_pool_stats(&st);
   assert_int_equal(st.clean, 0);
   assert_int_equal(st.dirty, 0);
   assert_int_equal(uv_loop_init(&r->loop), 0);
@@ -396,7 +396,7 @@ static void settle(rig *r) {
   wd_pool_stats st;
   int i;
   for (i = 0; i < WAIT_MAX; i++) {
-    wd__env_pool_stats(&st);
+    wd__state_pool_stats(&st);
     if (st.dirty == 0) return;
     uv_run(&r->loop, UV_RUN_NOWAIT);
   }
@@ -427,7 +427,7 @@ static void report_open(report *p, const exitrec *e) {
   p->L = luaL_newstate();
   assert_non_null(p->L);
   if (!(e->flags & WD_EXIT_OK)) fail_msg("run failed: %s", e->text);
-  assert_int_equal(wd_codec_decode(p->L, e->res, e->reslen), 1);
+  assert_int_equal(wd_lcodec_decode(p->L, e->res, e->reslen), 1);
   assert_int_equal(lua_type(p->L, -1), LUA_TTABLE);
 }
 
@@ -553,7 +553,7 @@ static int teardown(void **state) {
 static void assert_since(const wd_pool_stats *s0, size_t made,
                          size_t reused, wd_pool_stats *now) {
   wd_pool_stats s1;
-  wd__env_pool_stats(&s1);
+  wd__state_pool_stats(&s1);
   assert_int_equal(s1.made - s0->made, made);
   assert_int_equal(s1.reused - s0->reused, reused);
   if (now != NULL) *now = s1;
@@ -563,7 +563,7 @@ static void test_pool_reuse_happens(void **state) {
   rig *r = *state;
   wd_pool_stats s0, s1, s2;
   rig_open(r, 64u << 20);
-  wd__env_pool_stats(&s0);
+  wd__state_pool_stats(&s0);
   run_ok(r, "a", "t", "", "check");
   assert_since(&s0, 1, 0, &s1);
   assert_int_equal(s1.clean, 1); /* reset while the host was idle */
@@ -572,7 +572,7 @@ static void test_pool_reuse_happens(void **state) {
   assert_since(&s1, 0, 1, &s2);
   assert_int_equal(s2.closed - s1.closed, 0);
   settle(r);
-  wd__env_pool_stats(&s2);
+  wd__state_pool_stats(&s2);
   assert_int_equal(s2.clean, 1); /* and back after its second actor */
 }
 
@@ -582,14 +582,14 @@ static void test_pool_nothing_survives(void **state) {
   exitrec e;
   report p;
   rig_open(r, 64u << 20);
-  wd__env_pool_stats(&s0);
+  wd__state_pool_stats(&s0);
   wait_exit(r, spawn(r, "a", "t", "", "dirty"), &e);
   report_open(&p, &e);
   assert_dirty(&p);
   report_close(&p);
   exit_free(&e);
   settle(r);
-  wd__env_pool_stats(&s1);
+  wd__state_pool_stats(&s1);
   if (s1.clean != 1) /* the dirty state was reset, not closed */
     fail_msg("the dirty run's state was not kept: clean %zu, closed +%zu",
              s1.clean, s1.closed - s0.closed);
@@ -613,7 +613,7 @@ static void test_pool_identity_separates(void **state) {
     };
     size_t k;
     for (k = 0; k < 3; k++) {
-      wd__env_pool_stats(&s0);
+      wd__state_pool_stats(&s0);
       check_clean(r, kinds[k][0], kinds[k][1], kinds[k][2]);
       settle(r);
       assert_since(&s0, 1, 0, &s1);
@@ -635,7 +635,7 @@ static void test_pool_identity_separates(void **state) {
             &e);
   exit_free(&e);
   settle(r);
-  wd__env_pool_stats(&s1);
+  wd__state_pool_stats(&s1);
   assert_int_equal(s1.made - s0.made, 1);
   s0 = s1;
   wait_exit(r, spawn_as(r, "a", (const char *)red.p, red.len, "", "check"),
@@ -670,9 +670,9 @@ static void test_pool_error_exit_reuses_state_not_thread(void **state) {
   rig *r = *state;
   wd_pool_stats s0, s1;
   rig_open(r, 64u << 20);
-  wd__env_pool_stats(&s0);
+  wd__state_pool_stats(&s0);
   expect_failure(r, spawn(r, "a", "t", "", "boom"), "boom");
-  wd__env_pool_stats(&s1);
+  wd__state_pool_stats(&s1);
   if (s1.clean != 1 || s1.closed != s0.closed)
     fail_msg("the failed run's state was not kept: clean %zu, closed +%zu",
              s1.clean, s1.closed - s0.closed);
@@ -683,7 +683,7 @@ static void test_pool_error_exit_reuses_state_not_thread(void **state) {
   /* A clean end gives the state back once more. */
   settle(r);
   check_clean(r, "a", "t", "");
-  wd__env_pool_stats(&s1);
+  wd__state_pool_stats(&s1);
   assert_int_equal(s1.reused - s0.reused, 2);
 }
 
@@ -692,10 +692,10 @@ static void test_pool_memory_failure_closes(void **state) {
   wd_pool_stats s0, s1;
   rig_open(r, 1u << 20);
   run_ok(r, "a", "t", "", "check");
-  wd__env_pool_stats(&s0);
+  wd__state_pool_stats(&s0);
   assert_int_equal(s0.clean, 1);
   expect_failure(r, spawn(r, "a", "t", "", "hog"), "memory limit exceeded");
-  wd__env_pool_stats(&s1);
+  wd__state_pool_stats(&s1);
   assert_int_equal(s1.reused - s0.reused, 1); /* the hog had the state */
   assert_int_equal(s1.closed - s0.closed, 1); /* and it was closed */
   assert_int_equal(s1.clean, 0);
@@ -721,12 +721,12 @@ static void test_pool_drain(void **state) {
   assert_true(e.flags & WD_EXIT_OK);
   exit_free(&e);
   for (i = 0; i < 3; i++) uv_run(&r->loop, UV_RUN_NOWAIT);
-  wd__env_pool_stats(&s0);
+  wd__state_pool_stats(&s0);
   assert_int_equal(s0.clean, 1);
   assert_int_equal(s0.dirty, 1);
   assert_int_equal(wd_host_count(r->h), 1);
   rig_close(r);
-  wd__env_pool_stats(&s1);
+  wd__state_pool_stats(&s1);
   assert_int_equal(s1.clean, 0);
   assert_int_equal(s1.dirty, 0);
   /* The spinner's live state, the dirty one, the clean one. */
@@ -745,23 +745,23 @@ static void wait_count(rig *r, size_t n) {
 
 /* A killed actor (here: at its CPU budget; not a root, whose end the
 ** broker hears of through another path) leaves its memory to be freed
-** with its state's reset (lhost.c, actor_free): the reset happens when
+** with its state's reset (runtime/actor.c, wd__actor_free): the reset happens when
 ** the host is idle, the state is reused, and nothing of the actor is
 ** left (valgrind: nothing leaked, nothing freed twice). */
 static void test_pool_killed_actor_freed_with_reset(void **state) {
   rig *r = *state;
   wd_pool_stats s0, s1;
   rig_open_cpu(r, 64u << 20, 30000000); /* 30 ms of CPU each */
-  wd__env_pool_stats(&s0);
+  wd__state_pool_stats(&s0);
   (void)spawn_flags(r, "a", "t", 1, "", "spin", 0);
   wait_count(r, 0);
   settle(r);
-  wd__env_pool_stats(&s1);
+  wd__state_pool_stats(&s1);
   assert_int_equal(s1.made - s0.made, 1);
   assert_int_equal(s1.clean, 1);
   assert_int_equal(s1.dirty, 0);
   check_clean(r, "a", "t", "");
-  wd__env_pool_stats(&s1);
+  wd__state_pool_stats(&s1);
   assert_int_equal(s1.reused - s0.reused, 1);
 }
 
@@ -776,7 +776,7 @@ static void test_pool_killed_actor_freed_by_drain(void **state) {
   (void)spawn_flags(r, "spin", "t", 1, "", "x", 0);
   (void)spawn_flags(r, "a", "t", 1, "", "spin", 0);
   wait_count(r, 1);
-  wd__env_pool_stats(&s0);
+  wd__state_pool_stats(&s0);
   assert_int_equal(s0.dirty, 1);
   rig_close(r); /* the teardown's check: clean == dirty == 0 */
 }

@@ -1,12 +1,12 @@
 /*
-** runtime/lua/lvm.h
+** runtime/lua/lvm_int.h
 ** The Lua VM of a host: actors as the VM knows them (a core actor,
 ** runtime/host_int.h, with a lua_State), their tasks (Lua threads the VM
 ** resumes), channels and timers, and the functions of the VM's files.
 ** Runs in: host (sandboxed).
 */
-#ifndef lvm_h
-#define lvm_h
+#ifndef lvm_int_h
+#define lvm_int_h
 
 #include <uv.h>
 
@@ -139,7 +139,7 @@ struct actor {
   int spare_ok;         /* its main thread returned: the next may use it */
   int loaded_ref;       /* require cache */
   struct xearly *xearly; /* exec results of children on this host that
-                           came before their spawn's reply (llife.c) */
+                           came before their spawn's reply (levent.c) */
 };
 
 /* The VM's actor of a core one. */
@@ -160,11 +160,11 @@ int wd__run_request(task *t, uint8_t op, wd_buf **body, size_t *start);
 void wd__run_reclaim(actor *a);
 
 /* lpolicy.c */
-int wd__allow(lua_State *L, actor *a, const char *action,
+int wd__policy_allow(lua_State *L, actor *a, const char *action,
               const char *resource, size_t rlen, const char *target_host,
               const char *topic);
-void wd__push_api(lua_State *L, lua_CFunction f);
-int wd__allow_pid(lua_State *L, actor *a, const char *action,
+void wd__policy_api(lua_State *L, lua_CFunction f);
+int wd__policy_allow_pid(lua_State *L, actor *a, const char *action,
                   const char *pid, size_t len, const char *topic);
 
 /* levent.c */
@@ -190,25 +190,29 @@ void wd__event_exec_free(actor *a);
 ** compiled chunk, the entry it is for, the globals' lazy metatable
 ** (lenv.c), the thread of the main task. */
 enum { KEEP_CHUNK = 1, KEEP_ENTRY, KEEP_GMETA, KEEP_MAIN };
-int wd__keep_get(lua_State *L, int i);
-void wd__keep_set(lua_State *L, int i);
-int wd__env_new(actor *a);
-void wd__env_release(actor *a, int ended);
-void wd__env_release_actor(actor *a);
-int wd__env_pool_work(uint64_t budget_ns);
+int wd__state_keep_get(lua_State *L, int i);
+void wd__state_keep_set(lua_State *L, int i);
+int wd__state_new(actor *a);
+void wd__state_release(actor *a, int ended);
+void wd__state_release_actor(actor *a);
+int wd__state_pool_work(uint64_t budget_ns);
 /* What the pool did (for tests): states made new, states reused, states
 ** closed instead of kept; reset ones waiting, ended ones waiting. */
 typedef struct wd_pool_stats {
   size_t made, reused, closed, clean, dirty;
 } wd_pool_stats;
-void wd__env_pool_stats(wd_pool_stats *out);
-void wd__env_pool_drain(entry *const *e, int n);
+void wd__state_pool_stats(wd_pool_stats *out);
+void wd__state_pool_drain(entry *const *e, int n);
 
 /* lenv.c */
-actor *wd__actor_of(lua_State *L);
-task *wd__task_new(actor *a, lua_State *L);
-task *wd__task_new_main(actor *a, lua_State *L);
-void wd__task_free(task *t);
+/* pcall, xpcall, resume and wrapped coroutines pass yields */
+int wd__env_passes_yields(lua_CFunction f);
+int wd__env_compile(wd_host *h, entry *e, char *err, size_t errlen);
+void wd__env_readonly(lua_State *L);
+actor *wd__env_actor_of(lua_State *L);
+task *wd__env_task_new(actor *a, lua_State *L);
+task *wd__env_task_new_main(actor *a, lua_State *L);
+void wd__env_task_free(task *t);
 int wd__env_harvest(void);
 int wd__env_setup(lua_State *L);
 int wd__env_upgrade(actor *a, char *err, size_t errlen);
@@ -224,40 +228,38 @@ int wd__preempt_doom_raise(lua_State *L, actor *a);
 void wd__preempt_cannot_yield(lua_State *L, actor *a);
 lua_State *wd__preempt_swap(lua_State *co);
 void wd__preempt_due(lua_State *L);
-/* lenv.c: pcall, xpcall, resume and wrapped coroutines pass yields */
-int wd__env_passes_yields(lua_CFunction f);
-int wd__env_compile(wd_host *h, entry *e, char *err, size_t errlen);
 
 /* lchannel.c */
 int luaopen_ward_channel(lua_State *L);
 chan *wd__chan_new(lua_State *L, actor *a, int kind, int cap);
 void wd__chan_notify(chan *ch);
 void wd__chan_close(lua_State *L, chan *ch);
-void wd__wait_clear(task *t);
-int wd__block(lua_State *L, task *t, lua_KFunction k, lua_KContext ctx);
-task *wd__task_current(lua_State *L);
+void wd__chan_wait_clear(task *t);
+int wd__chan_block(lua_State *L, task *t, lua_KFunction k, lua_KContext ctx);
+task *wd__chan_task_current(lua_State *L);
 
 /* lprocess.c */
 int luaopen_ward_process(lua_State *L);
-int wd__msg_push(lua_State *L, actor *a, wd_msg *m, int msgmode);
+int wd__process_msg_push(lua_State *L, actor *a, wd_msg *m, int msgmode);
+
+/* lctx.c */
+int luaopen_ward_ctx(lua_State *L);
 
 /* lspawn.c */
-int luaopen_ward_ctx(lua_State *L);
 void wd__spawn_inherit(actor *a, spawnopt *o, uint32_t flags);
 void wd__spawn_open(lua_State *L);
-void wd__readonly(lua_State *L);
 int wd__spawn_do(lua_State *L, actor *a, const char *id, size_t il,
                  const char *host, size_t hl, const spawnopt *o,
                  const char *name, int exec);
 
 /* lsecurity.c */
 int luaopen_ward_security(lua_State *L);
-void wd__sec_pack_actor(lua_State *L, int idx);
+void wd__security_pack_actor(lua_State *L, int idx);
 
 /* ltime.c */
 void wd__time_push(lua_State *L, int64_t ns);
 int luaopen_ward_time(lua_State *L);
-void wd__tmr_stop(tmr *t);
+void wd__time_tmr_stop(tmr *t);
 
 /* The actor of any thread of its state (lenv.c stores it in the extra
 ** space, which every new thread copies), so bindings need no upvalue. */
