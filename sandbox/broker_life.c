@@ -219,9 +219,10 @@ static void forget(wd_broker *b, xwatch *x) {
 }
 
 /* 'pid' has exited and its host has sent all of its events (a host sends
-** WD_R_EXIT after them, runtime/lua/lrun.c 'finish'). Its monitors and exec watches
-** are over; its side of each link is. Monitors and exec watches it held on
-** others stay until their targets' events: those hosts still hold them.
+** WD_R_EXIT after them, runtime/lua/lrun.c 'finish'). Its monitors and
+** exec watches are over; its side of each link is. Monitors and exec
+** watches it held on others stay until their targets' events: those hosts
+** still hold them.
 ** Costs what 'pid' held (two hash chains). */
 void wd__brk_watch_forget(wd_broker *b, const char *pid, size_t n) {
   xwtab *t = &b->xw;

@@ -123,9 +123,9 @@ static inline int wd_codec_get_varint(wd_cur *c, uint64_t *v) {
 
 /*
 ** Writing a sequence without a lua_State: exactly the bytes the Lua
-** encoder (wd_lcodec_encode, runtime/lua/lcodec.c) writes for the same values. A header for
-** 'count' values, then each value in order; a table's 'narr' array values,
-** then 'nhash' key/value pairs. An error object: kind, message, retryable
+** encoder (wd_lcodec_encode, runtime/lua/lcodec.c) writes for the same
+** values. A header for 'count' values, then each value in order; a
+** table's 'narr' array values, then 'nhash' key/value pairs. An error object: kind, message, retryable
 ** (< 0: nil), no details, no stack. Errors are left in b->err (sticky, as
 ** for every wd_buf put). Any process may call them.
 */

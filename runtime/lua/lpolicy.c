@@ -141,8 +141,9 @@ static int32_t log_first(lua_State *L, actor *a, const wd_seccheck *c,
 /* Check before any effect; on denial push nil, err (PermissionDenied,
 ** naming action and resource; Unavailable when the decision had to be
 ** logged and could not be) and return 2, else return 0. */
-int wd__policy_allow(lua_State *L, actor *a, const char *action, const char *resource,
-              size_t rlen, const char *target_host, const char *topic) {
+int wd__policy_allow(lua_State *L, actor *a, const char *action,
+                     const char *resource, size_t rlen, const char *target_host,
+                     const char *topic) {
   wd_host *h = a->c.h;
   wd_seccheck c;
   wd_pdecision d;
@@ -151,9 +152,11 @@ int wd__policy_allow(lua_State *L, actor *a, const char *action, const char *res
 #ifdef WD_BENCH_NOCHECK /* bench/check_cost.sh only: see CMakeLists.txt */
   if (memo) return 0;
 #endif
-  if (memo && wd__hsec_memo_hit(&a->c, action, resource, rlen, target_host, topic)) return 0;
-  wd_sec_request(&c, a->c.sec_actor, &a->c.meta, action, resource, rlen, a->c.pid,
-                 a->c.pidlen, h->id, h->idlen, target_host, topic);
+  if (memo &&
+      wd__hsec_memo_hit(&a->c, action, resource, rlen, target_host, topic))
+    return 0;
+  wd_sec_request(&c, a->c.sec_actor, &a->c.meta, action, resource, rlen,
+                 a->c.pid, a->c.pidlen, h->id, h->idlen, target_host, topic);
   r = wd_sec_decide(&c, a->c.scope, h->pcache, &d);
   if (h->audit_mode == 2 || (h->audit_mode == 1 && r != WD_POLICY_ALLOW)) {
     int32_t st =
@@ -171,7 +174,8 @@ int wd__policy_allow(lua_State *L, actor *a, const char *action, const char *res
                            action, (int)rlen, resource);
   }
   if (r == WD_POLICY_ALLOW) {
-    if (memo) wd__hsec_memo_keep(&a->c, action, resource, rlen, target_host, topic);
+    if (memo)
+      wd__hsec_memo_keep(&a->c, action, resource, rlen, target_host, topic);
     return 0;
   }
   wd_policy_explain(&d, why, sizeof why);
@@ -180,8 +184,8 @@ int wd__policy_allow(lua_State *L, actor *a, const char *action, const char *res
 }
 
 /* Check 'action' on a target PID: the target host comes from the PID. */
-int wd__policy_allow_pid(lua_State *L, actor *a, const char *action, const char *pid,
-                  size_t len, const char *topic) {
+int wd__policy_allow_pid(lua_State *L, actor *a, const char *action,
+                         const char *pid, size_t len, const char *topic) {
   char hb[300];
   return wd__policy_allow(L, a, action, pid, len,
                    wd__hsec_host_of(pid, len, hb, sizeof hb), topic);

@@ -50,7 +50,7 @@
 ** Lua (a pattern bomb). */
 static actor *volatile g_actor;
 static lua_State *volatile g_L;
-static volatile unsigned long g_ticks;  /* every tick: turns (runtime/sched.c) */
+static volatile unsigned long g_ticks; /* every tick: turns (runtime/sched.c) */
 static volatile uint64_t g_run_ns;      /* CPU of the resume in progress */
 static uint64_t g_cpu_last;             /* the CPU clock at the last tick */
 static uint64_t g_tick_ns = 2500000, g_slice_ns = 10000000,

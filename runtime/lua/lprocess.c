@@ -133,7 +133,8 @@ static int process_send(lua_State *L) {
   r = pid_local(h, dest, dl, &counter);
   /* A PID is checked here; a name only the broker can resolve, and it
   ** checks the resolved PID. */
-  if (r >= 0 && wd__policy_allow_pid(L, a, wd_ops_name(WD_ACT_SEND), dest, dl, topic))
+  if (r >= 0 &&
+      wd__policy_allow_pid(L, a, wd_ops_name(WD_ACT_SEND), dest, dl, topic))
     return 2;
   if (r == 1) {
     actor *to = VM(wd__actor_find(h, counter));
@@ -420,8 +421,9 @@ static int process_cancel(lua_State *L) {
   /* A CANCEL is queued like a message: refused when the mailbox is full. */
   if (wd__actor_room(&t->c, a->c.pidlen + 7 + a->c.h->scratch.len) < 0)
     return wd_lerr_pushf(L, WD_EMBOXFULL, "mailbox full: %s", dest);
-  wd__life_event_in(a->c.h, WD_EV_CANCEL, a->c.pid, a->c.pidlen, t->c.pid, t->c.pidlen,
-               deadline, a->c.h->scratch.p, a->c.h->scratch.len);
+  wd__life_event_in(a->c.h, WD_EV_CANCEL, a->c.pid, a->c.pidlen, t->c.pid,
+                    t->c.pidlen, deadline, a->c.h->scratch.p,
+                    a->c.h->scratch.len);
   lua_pushboolean(L, 1);
   return 1;
 }
@@ -516,7 +518,8 @@ static int process_upgrade(lua_State *L) {
   if (id != NULL) {
     if (il == 0 || il >= 300 || memchr(id, '\0', il) != NULL)
       return wd_lerr_pushf(L, WD_EINVAL, "upgrade: invalid entry id");
-    if (wd__policy_allow(L, a, wd_ops_name(WD_ACT_UPGRADE), id, il, h->id, NULL))
+    if (wd__policy_allow(L, a, wd_ops_name(WD_ACT_UPGRADE), id, il, h->id,
+                         NULL))
       return 2;
     e = wd__host_entry(h, id);
     if (e != NULL && e->library)
@@ -789,7 +792,8 @@ static int registry_register(lua_State *L) {
   int r;
   if (nl == 0 || nl > 255 || memchr(name, '\0', nl) != NULL)
     return wd_lerr_pushf(L, WD_EINVAL, "invalid name");
-  if (wd__policy_allow(L, a, wd_ops_name(WD_ACT_REGISTER), name, nl, NULL, NULL))
+  if (wd__policy_allow(L, a, wd_ops_name(WD_ACT_REGISTER), name, nl, NULL,
+                       NULL))
     return 2;
   r = pid_local(h, pid, pl, &counter);
   if (r < 0) return wd_lerr_pushf(L, WD_EINVAL, "invalid pid: %s", pid);

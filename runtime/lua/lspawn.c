@@ -292,7 +292,8 @@ static int process_with_context(lua_State *L) {
   actor *a = ACTOR(L);
   int ft;
   luaL_checktype(L, 1, LUA_TTABLE);
-  if (wd__policy_allow(L, a, wd_ops_name(WD_ACT_CONTEXT), "context", 7, NULL, NULL))
+  if (wd__policy_allow(L, a, wd_ops_name(WD_ACT_CONTEXT), "context", 7, NULL,
+                       NULL))
     return 2;
   ft = builder_new(L, a, 0);
   merge_into_ctx(L, ft, 1);
@@ -303,8 +304,8 @@ static int b_with_context(lua_State *L) {
   int ft;
   luaL_checkudata(L, 1, SPAWNER_MT);
   luaL_checktype(L, 2, LUA_TTABLE);
-  if (wd__policy_allow(L, ACTOR(L), wd_ops_name(WD_ACT_CONTEXT), "context", 7, NULL,
-                NULL))
+  if (wd__policy_allow(L, ACTOR(L), wd_ops_name(WD_ACT_CONTEXT), "context", 7,
+                       NULL, NULL))
     return 2;
   ft = builder_new(L, ACTOR(L), 1);
   merge_into_ctx(L, ft, 2);
@@ -319,8 +320,8 @@ static int b_with_actor(lua_State *L) {
   if (lua_type(L, -1) != LUA_TSTRING || lua_rawlen(L, -1) == 0)
     return luaL_argerror(L, 2, "actor needs a non-empty string 'id'");
   lua_pop(L, 1);
-  if (wd__policy_allow(L, ACTOR(L), wd_ops_name(WD_ACT_SECURITY), "security", 8, NULL,
-                NULL))
+  if (wd__policy_allow(L, ACTOR(L), wd_ops_name(WD_ACT_SECURITY), "security", 8,
+                       NULL, NULL))
     return 2;
   ft = builder_new(L, ACTOR(L), 1);
   copy_table(L, 2);
@@ -340,8 +341,8 @@ static int b_with_scope(lua_State *L) {
                                  "strings");
     lua_pop(L, 1);
   }
-  if (wd__policy_allow(L, ACTOR(L), wd_ops_name(WD_ACT_SECURITY), "security", 8, NULL,
-                NULL))
+  if (wd__policy_allow(L, ACTOR(L), wd_ops_name(WD_ACT_SECURITY), "security", 8,
+                       NULL, NULL))
     return 2;
   ft = builder_new(L, ACTOR(L), 1);
   copy_table(L, 2);

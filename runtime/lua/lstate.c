@@ -529,8 +529,8 @@ void wd__state_release(actor *a, int ended) {
   dirty_bound(h);
 }
 
-/* The end of 'a' itself (runtime/actor.c, wd__actor_free: nothing reaches it any
-** more): its state goes as wd__state_release's, and the rest of its memory
+/* The end of 'a' itself (runtime/actor.c, wd__actor_free: nothing reaches
+** it any more): its state goes as wd__state_release's, and the rest of its memory
 ** (wd__actor_reclaim) is freed with the state's reset, or now when the
 ** state is closed. So a cascade of exits frees nothing on its way. */
 void wd__state_release_actor(actor *a) {

@@ -796,8 +796,8 @@ static void test_codec_hand_writer_matches_encoder(void **state) {
   lua_createtable(L, 0, 1);
   wd_lerr_push(L, "NotFound", "gone", 0);
   lua_setfield(L, -2, "k");
-  assert_int_equal(wd_lcodec_encode(L, lua_gettop(L), 1, &a, 0, err, sizeof err),
-                   1);
+  assert_int_equal(
+      wd_lcodec_encode(L, lua_gettop(L), 1, &a, 0, err, sizeof err), 1);
   lua_pop(L, 1);
   wd_codec_put_header(&b, 1);
   wd_codec_put_table(&b, 0, 1);

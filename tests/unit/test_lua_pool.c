@@ -745,8 +745,8 @@ static void wait_count(rig *r, size_t n) {
 
 /* A killed actor (here: at its CPU budget; not a root, whose end the
 ** broker hears of through another path) leaves its memory to be freed
-** with its state's reset (runtime/actor.c, wd__actor_free): the reset happens when
-** the host is idle, the state is reused, and nothing of the actor is
+** with its state's reset (runtime/actor.c, wd__actor_free): the reset
+** happens when the host is idle, the state is reused, and nothing of the actor is
 ** left (valgrind: nothing leaked, nothing freed twice). */
 static void test_pool_killed_actor_freed_with_reset(void **state) {
   rig *r = *state;
