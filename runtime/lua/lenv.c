@@ -1308,6 +1308,9 @@ int wd__env_upgrade(actor *a, char *err, size_t errlen) {
     snprintf(err, errlen, "upgrade: entry not found: %s", a->upg_entry);
     return WD_ENOTFOUND;
   }
+  /* The old code's requests in flight: their answers reach nobody (they
+  ** used to find the freed task). */
+  wd__host_request_drop(h, &a->c);
   while (a->tasks != NULL) wd__env_task_free(a->tasks);
   a->rhead = a->rtail = NULL;
   while ((tm = a->timers) != NULL) {

@@ -20,6 +20,18 @@ return { main = function()
     local e = check.event(ev, process.event.LINK_DOWN, pid, "3s", "link kept")
     check.ok(tostring(e.result.error):find("upgraded code failed", 1, true))
     check.event(ev, process.event.EXIT, pid, "3s", "monitor kept")
+    -- A request of the old code in flight when it upgrades: its answer
+    -- reaches nobody (it used to reach a freed task).
+    for _ = 1, 5 do
+      local busy = check.ok(process.spawn_monitored("t:upgrader_busy", host, process.pid()))
+      local binfo = check.recv(up, "3s", "busy upgraded report")
+      check.eq(binfo.pid, busy, "PID kept (busy)")
+      check.eq(binfo.state.busy, true, "state passed (busy)")
+      process.send(busy, "fail")
+      local be = check.event(ev, process.event.EXIT, busy, "3s", "busy upgraded ends")
+      -- Its own error, not its host's death.
+      check.ok(tostring(be.result.error):find("upgraded code failed", 1, true))
+    end
   end
   return true
 end }
