@@ -22,7 +22,6 @@
 #include <sodium.h>
 
 #include "ward/wd_codec.h"
-#include "ward/wd_confine.h"
 #include "ward/wd_link.h"
 #include "ward/wd_pid.h"
 #include "ward/wd_proto.h"
