@@ -40,8 +40,6 @@
 /* Generated at configure time from policies/seccomp/host.allow. */
 #include "wd_seccomp_host.h"
 
-void (*wd__sbx_confined_hook)(const char *id, void *loop);
-
 /* {====== Parameters: broker -> host (wd_confine.h) ====== */
 
 void wd_sbx_params_put(uint8_t *out, const wd_sbx_params *p) {

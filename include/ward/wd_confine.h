@@ -6,8 +6,6 @@
 ** Runs in: host (pre-sandbox); the broker writes the parameters
 ** (wd_sbx_params_put), and 'ward doctor' also uses the layer names, the
 ** Landlock ABI probe and the allow-list check.
-** XXX: the test hook wd__sbx_confined_hook at the end moves to a
-** header of its own once sandbox/hostmain.c, its caller, includes it.
 */
 #ifndef wd_confine_h
 #define wd_confine_h
@@ -129,14 +127,5 @@ int wd_sbx_seccomp_check(char *err, size_t errlen);
 
 /* The allow-list text compiled into the binary (policies/seccomp/). */
 const char *wd_sbx_seccomp_text(void);
-
-/* ** Test hook (Runs in: host, sandboxed) ** */
-
-/*
-** Test hook: when set (only test hosts set it), the ward host main calls it
-** once right after confinement, before its loop runs, with its host id and
-** its 'uv_loop_t *'. NULL in 'ward'.
-*/
-extern void (*wd__sbx_confined_hook)(const char *id, void *loop);
 
 #endif

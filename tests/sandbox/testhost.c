@@ -52,6 +52,7 @@
 #include "ward/wd_sandbox.h"
 
 #include "../../sandbox/fork_int.h"
+#include "../../sandbox/hostmain_int.h"
 
 /* An fd made before confinement, for the calls that need one (as native
 ** code that escaped Lua would find the link). */
