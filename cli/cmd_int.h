@@ -9,8 +9,10 @@
 #define wd_cmd_int_h
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "ward/wd_policy.h"
+#include "ward/wd_polset.h"
 #include "ward/wd_sandbox.h"
 
 /* Changes the broker options of run, test and serve just before the
@@ -28,5 +30,56 @@ int wd__cmd_policy_test(int argc, char **argv);
 /* Why 'd' came out so: "allowed by a, b", "forbidden by a", "no policy
    matched", "no actor or scope". */
 void wd__cmd_policy_why(const wd_pdecision *d, char *out, size_t n);
+
+/* {====== Shared by the 'ward policy' commands (cmd_policy*.c) ====== */
+
+#define WD_CMD_MAXARGS 64
+
+/* A request, or an actor and scope, from the command line: PATH...
+** --actor ID --meta K=V... --scope NAME... [--action A --resource R
+** --attr K=V...] [--json]. Strings are borrowed from argv. */
+typedef struct wd__reqargs {
+  const char *paths[WD_CMD_MAXARGS];
+  size_t npaths;
+  const char *actor, *action, *resource;
+  const char *scope[WD_CMD_MAXARGS];
+  size_t nscope;
+  wd_pattr meta[WD_CMD_MAXARGS], attrs[WD_CMD_MAXARGS];
+  size_t nmeta, nattrs;
+  wd_pval owned[2 * WD_CMD_MAXARGS]; /* parsed lists, freed at the end */
+  size_t nowned;
+  wd_pval metav;
+  int json; /* --json */
+} wd__reqargs;
+
+#define WD_REQARGS_REQUEST 0x1u /* --action and --resource are required */
+#define WD_REQARGS_JSON    0x2u /* --json is an option */
+
+/* Parse 'argv' into 'q'. Returns 0; -1 after printing the help; 2 after
+** a usage error (printed). Clear 'q' with wd__cmd_policy_args_clear in
+** every case. */
+int wd__cmd_policy_args(wd__reqargs *q, const char *cmd, const char *usage,
+                        int argc, char **argv, unsigned flags);
+void wd__cmd_policy_args_clear(wd__reqargs *q);
+
+/* Load policy paths; on failure print "ward policy CMD: error" and
+** return 2. */
+int wd__cmd_policy_load(const char *cmd, const char *const *paths, size_t n,
+                        wd_polset **ps);
+
+/* A value as compact YAML flow ("{a: 1, b: [x, \"y z\"]}"). */
+void wd__cmd_policy_put_val(FILE *f, const wd_pval *v);
+/* A JSON string, and a value as JSON. */
+void wd__cmd_json_str(FILE *f, const char *s, size_t n);
+void wd__cmd_json_val(FILE *f, const wd_pval *v);
+/* A pattern as the engine reads it: "*", "exact" or "prefix*". */
+void wd__cmd_put_pat(FILE *f, const wd_ppat *p);
+
+/* 'ward policy permissions ARGS' (cmd_policy_perm.c). */
+int wd__cmd_policy_perm(int argc, char **argv);
+/* 'ward policy diff ARGS' (cmd_policy_diff.c). */
+int wd__cmd_policy_diff(int argc, char **argv);
+
+/* }====== */
 
 #endif

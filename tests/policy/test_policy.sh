@@ -196,6 +196,59 @@ expect "explain shows the scope size" 1 '^scope: +baseline:tenant, tenant-a:own 
 expect "explain a missing field" 1 '\(target_host is missing\)' '' -- \
   "$WARD" policy explain "$BASE" "$EX" "${A[@]}" --action process.send --resource '{x|0x1}'
 
+# --- ward policy permissions -------------------------------------------
+PA=(--actor tenant-a --meta tenant=tenant-a --meta 'hosts=[tenant-a:processes]'
+    --scope baseline:tenant --scope tenant-a:own)
+PB=(--actor tenant-b --meta tenant=tenant-b --meta 'hosts=[tenant-b:processes]'
+    --scope baseline:tenant --scope tenant-b:own)
+expect "permissions --help" 0 'carve' '' -- "$WARD" policy permissions --help
+expect "permissions: send needs own hosts, with the actor's value" 0 '^        target_host in actor.meta.hosts \(= \["tenant-a:processes"\]\)  \[line 39\]$' '' -- \
+  "$WARD" policy permissions "$BASE" "$EX" "${PA[@]}"
+expect "permissions: spawn allowed by own_entries with file:line" 0 '^  allow  tenant-a\*  by tenant-a:own_entries  \[.*multitenant/tenant-a/_index.yaml:17\]$' '' -- \
+  "$WARD" policy permissions "$BASE" "$EX" "${PA[@]}"
+expect "permissions: the regex condition that must hold" 0 'resource matches "\^tenant-a\\\\.\[\^.\]"  \[line 44\]' '' -- \
+  "$WARD" policy permissions "$BASE" "$EX" "${PA[@]}"
+expect "permissions: no allow for process.security" 0 '^process.security: nothing \(no allow applies\)$' '' -- \
+  "$WARD" policy permissions "$BASE" "$EX" "${PA[@]}"
+expect "permissions: b's exec is denied on every resource" 0 '^process.exec: nothing \(tenant-b:no_exec denies every resource\)$' '' -- \
+  "$WARD" policy permissions "$BASE" "$EX" "${PB[@]}"
+expect "permissions: a's exec is allowed" 0 '^process.exec:$' '' -- \
+  "$WARD" policy permissions "$BASE" "$EX" "${PA[@]}"
+expect "permissions: b's own_entries does not apply to a" 0 '' '' -- \
+  sh -c '! "$@" | grep -q tenant-b:own_entries' sh "$WARD" policy permissions "$BASE" "$EX" "${PA[@]}" --scope tenant-b:own
+expect "permissions: a deny carves an exception, with its condition" 0 '^  except \{\*  by ops:protect_control  \[.*ops/_index.yaml:27\]$' '' -- \
+  "$WARD" policy permissions "$BASE" "$EX" --actor alice --meta role=support --scope ops:support
+expect "permissions: the exception's condition" 0 '^        target_host eq "ops:control"  \[line 31\]$' '' -- \
+  "$WARD" policy permissions "$BASE" "$EX" --actor alice --meta role=support --scope ops:support
+expect "permissions: support without the role gets nothing" 0 '^process.terminate: nothing \(no allow applies\)$' '' -- \
+  "$WARD" policy permissions "$BASE" "$EX" --actor bob --meta role=dev --scope ops:support
+expect "permissions needs --actor and --scope" 2 '' '--actor and --scope are required' -- \
+  "$WARD" policy permissions "$BASE" --actor a
+expect "permissions refuses --action" 2 '' 'not options of this command' -- \
+  "$WARD" policy permissions "$BASE" "${PA[@]}" --action process.send
+expect "permissions unknown scope" 2 '' 'nope:g' -- \
+  "$WARD" policy permissions "$BASE" --actor a --scope nope:g
+"$WARD" policy permissions "$BASE" "$EX" "${PB[@]}" --json >"$T/perm.json" 2>&1
+if python3 - "$T/perm.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+acts = {a["action"]: a for a in d["actions"]}
+assert d["actor"] == {"id": "tenant-b", "meta": {"tenant": "tenant-b", "hosts": ["tenant-b:processes"]}}, d["actor"]
+assert len(acts) == 22, len(acts)
+ex = acts["process.exec"]
+assert ex["denied_always_by"] == "tenant-b:no_exec", ex
+assert [p["id"] for p in ex["allow"]] == ["tenant-b:own_entries"], ex
+assert ex["allow"][0]["resources"] == [{"kind": "prefix", "pattern": "tenant-b"}], ex
+c = ex["allow"][0]["conditions"]
+assert len(c) == 1 and c[0]["field"] == "resource" and c[0]["operator"] == "matches", c
+send = acts["process.send"]["allow"][0]
+assert send["id"] == "baseline:own_processes" and send["line"] == 25, send
+assert [x["value_from"] for x in send["conditions"]] == ["actor.meta.hosts"] * 2, send
+assert acts["process.security"]["allow"] == [], acts["process.security"]
+PY
+then echo "ok     permissions --json shape"; pass=$((pass+1))
+else echo "FAIL   permissions --json shape: $(head -c 300 "$T/perm.json")"; fail=$((fail+1)); fi
+
 # --- ward policy test --------------------------------------------------
 expect "multitenant policy tests pass" 0 '^32 passed, 0 failed$' '' -- "$WARD" policy test "$EX/policy_test.yaml"
 expect "one line per case" 0 '^ok     a may not spawn an entry of a look-alike namespace$' '' -- "$WARD" policy test "$EX/policy_test.yaml"
