@@ -249,6 +249,47 @@ PY
 then echo "ok     permissions --json shape"; pass=$((pass+1))
 else echo "FAIL   permissions --json shape: $(head -c 300 "$T/perm.json")"; fail=$((fail+1)); fi
 
+# --- ward policy diff --------------------------------------------------
+D=$ROOT/policies/examples/diff
+expect "diff --help" 0 'old -> new' '' -- "$WARD" policy diff --help
+expect "diff: a widening change exits 1" 1 '^[0-9]+ requests for 1 actor and scope, 9 changes \(9 widen, 0 narrow\)$' '' -- "$WARD" policy diff "$D/old.yaml" "$D/widen.yaml"
+expect "diff: the widened action, with both sides' policies" 1 '^anyone \{role: "support"\} \[ops:support\] process.cancel "\{other\|0x00002\}" \{\}: deny -> allow \(old: no policy matched; new: allowed by ops:support\)$' '' -- "$WARD" policy diff "$D/old.yaml" "$D/widen.yaml"
+expect "diff: a lowered threshold (gte 2 -> gte 1) found at the boundary" 1 '^anyone \{level: 1\} \[ops:support\] process.registry.lookup "support.x" \{\}: deny -> allow' '' -- "$WARD" policy diff "$D/old.yaml" "$D/widen.yaml"
+expect "diff: a narrowing change exits 1" 1 '^[0-9]+ requests for 1 actor and scope, 5 changes \(0 widen, 5 narrow\)$' '' -- "$WARD" policy diff "$D/old.yaml" "$D/narrow.yaml"
+expect "diff: the narrowed request names the new deny" 1 '^anyone \{role: "support"\} \[ops:support\] process.monitor "\{other\|0x00002\}" \{target_host: "ops:control"\}: allow -> deny \(old: allowed by ops:support; new: forbidden by ops:protect_control\)$' '' -- "$WARD" policy diff "$D/old.yaml" "$D/narrow.yaml"
+expect "diff: a change that changes nothing exits 0" 0 '^[0-9]+ requests for 1 actor and scope, 0 changes \(0 widen, 0 narrow\)$' '' -- "$WARD" policy diff "$D/old.yaml" "$D/same.yaml"
+expect "diff: a set against itself exits 0" 0 ', 0 changes' '' -- "$WARD" policy diff "$D/old.yaml" "$D/old.yaml"
+expect "diff: a regular expression makes the result a sample" 1 '^sample: .* for ops:support_names$' '' -- "$WARD" policy diff "$D/old.yaml" "$D/regex.yaml"
+expect "diff: no sample note without one" 0 '' '' -- sh -c '! "$@" | grep -q "^sample"' sh "$WARD" policy diff "$D/old.yaml" "$D/same.yaml"
+expect "diff: needs OLD and NEW" 2 '' 'OLD and NEW are required' -- "$WARD" policy diff "$D/old.yaml"
+expect "diff: a bad policy is bad input" 2 '' "bad.yaml:10:39: unknown operator 'like'" -- "$WARD" policy diff "$D/old.yaml" "$T/bad.yaml"
+expect "diff: a missing path is bad input" 2 '' 'nowhere' -- "$WARD" policy diff "$D/old.yaml" "$T/nowhere"
+expect "diff: unknown option" 2 '' "unknown option '--nope'" -- "$WARD" policy diff --nope "$D/old.yaml" "$D/old.yaml"
+expect "diff: a bad --app is bad input" 2 '' 'nowhere' -- "$WARD" policy diff --app "$T/nowhere" "$D/old.yaml" "$D/old.yaml"
+# The multi-tenant example with its app's actors: dropping the baseline's
+# target_host condition lets tenant-a reach tenant-b's processes.
+mkdir -p "$T/dw" && cp -r "$BASE" "$T/dw/baseline"
+sed -i '/field: target_host, operator: in, value_from: actor.meta.hosts/d' "$T/dw/baseline/_index.yaml"
+expect "diff --app: multitenant unchanged exits 0" 0 '^[0-9]+ requests for 2 actors and scopes, 0 changes' '' -- \
+  "$WARD" policy diff --app "$EX" --base "$EX" "$BASE" "$BASE"
+expect "diff --app: a dropped condition lets a reach b" 1 '^tenant-a \{tenant: "tenant-a", hosts: \["tenant-a:processes"\]\} \[baseline:tenant, tenant-a:own\] process.send "\{tenant-b:processes\|0x00002\}" \{host: "tenant-a:processes", target_host: "tenant-b:processes"\}: deny -> allow \(old: no policy matched; new: allowed by baseline:own_processes\)$' '' -- \
+  "$WARD" policy diff --app "$EX" --base "$EX" "$BASE" "$T/dw/baseline"
+expect "diff --app: the tenant's regexes are sampled" 1 '^sample: .* tenant-a:own_entries, tenant-a:own_names' '' -- \
+  "$WARD" policy diff --app "$EX" --base "$EX" "$BASE" "$T/dw/baseline"
+"$WARD" policy diff --json "$D/old.yaml" "$D/narrow.yaml" >"$T/diff.json"
+if [ $? -eq 1 ] && python3 - "$T/diff.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["changed"] == 5 and d["narrowed"] == 5 and d["widened"] == 0, d
+c = d["changes"][0]
+assert set(c) == {"actor", "scope", "action", "resource", "attrs", "old", "new", "old_by", "new_by"}, c
+assert c["old"] == "allow" and c["new"] == "deny" and c["new_by"] == "forbidden by ops:protect_control", c
+assert c["attrs"] == {"target_host": "ops:control"} and c["scope"] == ["ops:support"], c
+assert d["sample_policies"] == [] and d["capped"] is False, d
+PY
+then echo "ok     diff --json shape"; pass=$((pass+1))
+else echo "FAIL   diff --json shape: $(head -c 300 "$T/diff.json")"; fail=$((fail+1)); fi
+
 # --- ward policy test --------------------------------------------------
 expect "multitenant policy tests pass" 0 '^32 passed, 0 failed$' '' -- "$WARD" policy test "$EX/policy_test.yaml"
 expect "one line per case" 0 '^ok     a may not spawn an entry of a look-alike namespace$' '' -- "$WARD" policy test "$EX/policy_test.yaml"
