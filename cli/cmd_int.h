@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 #include <stdio.h>
+#include <time.h>
 
 #include "ward/wd_policy.h"
 #include "ward/wd_polset.h"
@@ -30,6 +31,29 @@ int wd__cmd_policy_test(int argc, char **argv);
 /* Why 'd' came out so: "allowed by a, b", "forbidden by a", "no policy
    matched", "no actor or scope". */
 void wd__cmd_policy_why(const wd_pdecision *d, char *out, size_t n);
+
+/* {====== JUnit XML reports (cmd_junit.c) ====== */
+
+/* One test in a report. 'out' (may be NULL) is what it printed. */
+typedef struct wd__jcase {
+  const char *classname, *name;
+  double secs;
+  int ok;
+  const char *msg; /* the failure message, when !ok */
+  const char *out;
+  size_t outlen;
+} wd__jcase;
+
+/* Check before anything runs that a report can be written at 'path' (its
+** directory exists and is writable; 'path' is no directory). Returns 0,
+** or 2 after printing "ward CMD: --junit PATH: why". */
+int wd__junit_check_path(const char *cmd, const char *path);
+/* Write the report: a <testsuite> named 'suite' started at 'start'.
+** Returns 0, or -1 after printing why. */
+int wd__junit_write(const char *cmd, const char *path, const char *suite,
+                    const wd__jcase *c, size_t n, time_t start);
+
+/* }====== */
 
 /* {====== Shared by the 'ward policy' commands (cmd_policy*.c) ====== */
 

@@ -339,6 +339,62 @@ printf 'policies: [.]\ncases:\n  - {name: x, scope: [nope:g], action: a, resourc
 expect "unknown scope in a case" 2 '' 'bad3.yaml:3:.*nope:g' -- "$WARD" policy test "$T/mt/bad3.yaml"
 expect "missing test file" 2 '' 'nope.yaml' -- "$WARD" policy test "$T/nope.yaml"
 
+# --- ward policy test: defaults, unknown actions, --coverage, --junit ---
+expect "policy test: defaults, merged attrs" 0 '^5 passed, 0 failed$' '' -- "$WARD" policy test "$D/old_test.yaml"
+expect "policy test: a case's attrs merge over the defaults (the deny needs target_host)" 0 '^ok     support may not terminate control processes$' '' -- "$WARD" policy test "$D/old_test.yaml"
+expect "coverage names the untested condition with file:line" 0 '^  never false: ops:support_names condition 1: actor.meta.level gte 2 \[.*old.yaml:35\]$' '' -- "$WARD" policy test --coverage "$D/old_test.yaml"
+expect "coverage counts policies and outcomes" 0 '^coverage: 3 of 3 policies reached, 5 of 6 condition outcomes' '' -- "$WARD" policy test --coverage "$D/old_test.yaml"
+expect "coverage of multitenant names a policy no case reached" 0 '^  not reached: tenant-b:own_names: no case asks its actions on its resources \[.*tenant-b/_index.yaml:36\]$' '' -- "$WARD" policy test --coverage "$EX/policy_test.yaml"
+expect "no coverage lines without --coverage" 0 '' '' -- sh -c '! "$@" | grep -q "^coverage"' sh "$WARD" policy test "$D/old_test.yaml"
+mkdir -p "$T/pt"
+cp "$D/old.yaml" "$T/pt/"
+cat >"$T/pt/t.yaml" <<'EOF'
+policies: [old.yaml]
+defaults: {actor: {id: alice, meta: {role: support}}, scope: [ops:support]}
+cases:
+  - name: ok case
+    action: process.monitor
+    resource: "{a:b|0x1}"
+    expect: allow
+  - name: fails <on purpose> & "quoted"
+    action: process.monitor
+    resource: "{a:b|0x1}"
+    expect: deny
+EOF
+expect "policy test: a failing case with defaults" 1 '^FAIL   fails <on purpose> & "quoted": got allow \(allowed by ops:support\), expected deny' '' -- "$WARD" policy test "$T/pt/t.yaml"
+printf 'policies: [old.yaml]\ndefaults: {scope: [ops:support]}\ncases:\n  - name: typo\n    actor: a\n    action: process.sned\n    resource: x\n    expect: deny\n' >"$T/pt/act.yaml"
+expect "policy test: an unknown action names file:line:col" 2 '' "act.yaml:6:13: case 'typo': unknown action 'process.sned'" -- "$WARD" policy test "$T/pt/act.yaml"
+printf 'policies: [old.yaml]\ndefaults: {scope: [ops:support], atrs: {}}\ncases: []\n' >"$T/pt/def.yaml"
+expect "policy test: an unknown key in defaults" 2 '' "def.yaml:2:.*unknown key 'atrs'" -- "$WARD" policy test "$T/pt/def.yaml"
+expect "policy test --junit into a missing directory fails before running" 2 '' "--junit $T/nodir/r.xml: directory $T/nodir: No such file" -- "$WARD" policy test --junit "$T/nodir/r.xml" "$T/pt/t.yaml"
+if [ ! -s "$out" ]; then echo "ok     policy test --junit: nothing ran"; pass=$((pass+1)); else echo "FAIL   policy test --junit: ran anyway: $(head -c 200 "$out")"; fail=$((fail+1)); fi
+expect "policy test --junit onto a directory" 2 '' 'is a directory' -- "$WARD" policy test --junit "$T" "$T/pt/t.yaml"
+expect "policy test --junit writes and still exits 1" 1 '^1 passed, 1 failed$' '' -- "$WARD" policy test --junit "$T/pt.xml" "$T/pt/t.yaml"
+# The report read back by an XML parser: the JUnit shape CI tools read.
+if python3 - "$T/pt.xml" "$T/pt/t.yaml" <<'PY'
+import re, sys, xml.etree.ElementTree as ET
+root = ET.parse(sys.argv[1]).getroot()
+assert root.tag == "testsuite", root.tag
+for a in ("name", "tests", "failures", "errors", "skipped", "time", "timestamp"):
+    assert a in root.attrib, a
+assert root.get("tests") == "2" and root.get("failures") == "1", root.attrib
+assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", root.get("timestamp")), root.get("timestamp")
+float(root.get("time"))
+cases = root.findall("testcase")
+assert [c.get("name") for c in cases] == ["ok case", 'fails <on purpose> & "quoted"'], cases
+for c in cases:
+    assert c.get("classname") == sys.argv[2], c.attrib
+    float(c.get("time"))
+    assert c.find("system-out") is not None
+assert cases[0].find("failure") is None
+assert cases[0].find("system-out").text == "ok     ok case\n"
+f = cases[1].find("failure")
+assert f is not None and "got allow (allowed by ops:support), expected deny" in f.get("message"), f.attrib
+assert cases[1].find("system-out").text.startswith('FAIL   fails <on purpose> & "quoted"')
+PY
+then echo "ok     policy test --junit: the XML read back"; pass=$((pass+1))
+else echo "FAIL   policy test --junit: $(head -c 400 "$T/pt.xml")"; fail=$((fail+1)); fi
+
 # --- ward audit keygen / verify ----------------------------------------
 expect "keygen writes a key pair" 0 'audit.key' '' -- "$WARD" audit keygen "$T/keys"
 if [ "$(stat -c %a "$T/keys/audit.key")" = 600 ] && grep -Eq '^ward-audit\+[0-9a-f]{8}\+' "$T/keys/audit.pub" &&
