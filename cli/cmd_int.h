@@ -55,6 +55,29 @@ int wd__junit_write(const char *cmd, const char *path, const char *suite,
 
 /* }====== */
 
+/* {====== What each test printed (cmd_capture.c) ====== */
+
+typedef struct wd__capture wd__capture;
+
+/* Make fd 1 a pipe whose bytes a thread copies to the real standard
+** output, keeping those between the marks of each test. Call before the
+** broker starts (it opens fd 1 then). Returns 0, or a negative code with
+** nothing changed. */
+int wd__capture_start(wd__capture **out);
+/* The begin (begin != 0) or end mark of test 'idx', into 'buf' (48
+** bytes): print it through the broker's output (wd_broker_printf). */
+void wd__capture_mark(const wd__capture *c, int begin, int idx, char *buf,
+                      size_t n);
+/* After the broker has run: fd 1 is the real standard output again and
+** everything printed has been copied. */
+void wd__capture_stop(wd__capture *c);
+/* What test 'idx' printed (not NUL-terminated), borrowed from 'c'. */
+const char *wd__capture_out(const wd__capture *c, int idx, size_t *len);
+/* Stop if needed and free. NULL does nothing. */
+void wd__capture_free(wd__capture *c);
+
+/* }====== */
+
 /* {====== Shared by the 'ward policy' commands (cmd_policy*.c) ====== */
 
 #define WD_CMD_MAXARGS 64

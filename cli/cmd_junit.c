@@ -116,10 +116,10 @@ int wd__junit_write(const char *cmd, const char *path, const char *suite,
           "time=\"%.3f\" timestamp=\"%s\">\n",
           n, failed, total, ts);
   for (i = 0; i < n; i++) {
-    fputs("  <testcase classname=\"", f);
-    esc0(f, c[i].classname);
-    fputs("\" name=\"", f);
+    fputs("  <testcase name=\"", f);
     esc0(f, c[i].name);
+    fputs("\" classname=\"", f);
+    esc0(f, c[i].classname);
     fprintf(f, "\" time=\"%.3f\">\n", c[i].secs);
     if (!c[i].ok) {
       fputs("    <failure message=\"", f);
