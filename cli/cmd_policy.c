@@ -288,8 +288,8 @@ static int kv(Req *q, const char *cmd, char *arg, wd_pattr *out) {
   return 0;
 }
 
-int wd__cmd_policy_args(Req *q, const char *cmd, const char *usage,
-                        int argc, char **argv, unsigned flags) {
+int wd__cmd_policy_args(Req *q, const char *cmd, const char *usage, int argc,
+                        char **argv, unsigned flags) {
   int i, r;
   memset(q, 0, sizeof *q);
   for (i = 0; i < argc; i++) {
@@ -567,8 +567,8 @@ static int cmd_eval(int argc, char **argv, int long_form) {
   Req *q = wd_calloc(1, sizeof *q);
   int r;
   if (q == NULL) return 2;
-  r = wd__cmd_policy_args(q, cmd, long_form ? usage_explain : usage_eval,
-                          argc, argv, WD_REQARGS_REQUEST);
+  r = wd__cmd_policy_args(q, cmd, long_form ? usage_explain : usage_eval, argc,
+                          argv, WD_REQARGS_REQUEST);
   if (r != 0) goto out;
   if ((r = wd__cmd_policy_load(cmd, q->paths, q->npaths, &ps)) != 0) goto out;
   if (q->nscope > 0 &&

@@ -25,10 +25,10 @@
 #include "cmd_int.h"
 #include "ward/wd_ops.h"
 
-#define MAXPATHS  WD_CMD_MAXARGS
-#define MAXDIMS   16
-#define MAXCONDS  512
-#define MAXREQS   200000 /* requests per actor, scope and action */
+#define MAXPATHS WD_CMD_MAXARGS
+#define MAXDIMS  16
+#define MAXCONDS 512
+#define MAXREQS  200000 /* requests per actor, scope and action */
 
 static const char usage_diff[] =
     "usage: ward policy diff OLD NEW [--app APPDIR] [--base PATH]... "
@@ -94,9 +94,13 @@ static int same(const wd_pval *a, const wd_pval *b) {
   }
 }
 
+/* Out of memory: the command goes on with what it has and then fails
+** with exit 2 (a partial diff must never pass a CI gate). The command is
+** single-threaded; this flag is its only state outside the Diff. */
+static int oom_seen;
+
 static void oom(void) {
-  fputs("ward policy diff: out of memory\n", stderr);
-  exit(2);
+  oom_seen = 1;
 }
 
 /* Add a copy of 'v' unless an equal value is there. */
@@ -107,11 +111,17 @@ static void vals_add(Vals *s, const wd_pval *v) {
   if (s->n == s->cap) {
     size_t nc = s->cap ? s->cap * 2 : 8;
     wd_pval *nv = wd_realloc(s->v, nc * sizeof *nv);
-    if (nv == NULL) oom();
+    if (nv == NULL) {
+      oom();
+      return;
+    }
     s->v = nv;
     s->cap = nc;
   }
-  if (wd_pval_copy(v, &s->v[s->n]) != 0) oom();
+  if (wd_pval_copy(v, &s->v[s->n]) != 0) {
+    oom();
+    return;
+  }
   s->n++;
 }
 
@@ -147,11 +157,14 @@ typedef struct Subjects {
 } Subjects;
 
 static const char *keep(Subjects *ss, char *s) {
-  if (s == NULL) oom();
   if (ss->nowned == ss->ocap) {
     size_t nc = ss->ocap ? ss->ocap * 2 : 16;
     char **nv = wd_realloc(ss->owned, nc * sizeof *nv);
-    if (nv == NULL) oom();
+    if (nv == NULL) {
+      wd_free(s);
+      oom();
+      return NULL;
+    }
     ss->owned = nv;
     ss->ocap = nc;
   }
@@ -181,7 +194,13 @@ static void subj_add(Subjects *ss, Subject *sb) {
   if (ss->n == ss->cap) {
     size_t nc = ss->cap ? ss->cap * 2 : 8;
     Subject *nv = wd_realloc(ss->v, nc * sizeof *nv);
-    if (nv == NULL) oom();
+    if (nv == NULL) {
+      wd_pval_clear(&sb->meta);
+      {
+        oom();
+        return;
+      }
+    }
     ss->v = nv;
     ss->cap = nc;
   }
@@ -195,8 +214,11 @@ static void subj_sec(Subjects *ss, const wd_sec *sec) {
   memset(&sb, 0, sizeof sb);
   sb.actor = sec->actor_id;
   sb.meta = wd_pval_null();
-  if (sec->actor_meta != NULL && wd_pval_from_node(sec->actor_meta, &sb.meta))
+  if (sec->actor_meta != NULL &&
+      wd_pval_from_node(sec->actor_meta, &sb.meta) != 0) {
     oom();
+    return;
+  }
   for (i = 0; i < sec->groups.n && sb.nscope < MAXPATHS; i++)
     sb.scope[sb.nscope++] = sec->groups.v[i];
   for (i = 0; i < sec->policies.n && sb.nscope < MAXPATHS; i++)
@@ -240,9 +262,12 @@ static void subjects_sets(Subjects *ss, const wd_polset *ps) {
           sb.scope[0] = g;
         } else {
           size_t n = strlen(e->ns) + strlen(g) + 2;
-          if ((q = wd_malloc(n)) == NULL) oom();
+          if ((q = wd_malloc(n)) == NULL) {
+            oom();
+            return;
+          }
           snprintf(q, n, "%s:%s", e->ns, g);
-          sb.scope[0] = keep(ss, q);
+          if ((sb.scope[0] = keep(ss, q)) == NULL) return;
         }
         subj_add(ss, &sb);
       }
@@ -531,15 +556,13 @@ static void resources(Space *sp, const App *app, int act) {
       /* The app's own resources under the prefix stand for it; else
       ** try the prefix itself and three strings beyond it. */
       for (i = 0; i < sp->res.n; i++)
-        if (sp->res.v[i].type == WD_PVAL_STR &&
-            sp->res.v[i].u.s.len >= p.len &&
+        if (sp->res.v[i].type == WD_PVAL_STR && sp->res.v[i].u.s.len >= p.len &&
             memcmp(sp->res.v[i].u.s.p, p.s, p.len) == 0)
           break;
       if (i < sp->res.n) continue;
       for (t = 0; t < 4; t++) {
         int n = snprintf(buf, sizeof buf, "%.*s%s", (int)p.len, p.s, tails[t]);
-        if (n > 0 && (size_t)n < sizeof buf)
-          vals_str(&sp->res, buf, (size_t)n);
+        if (n > 0 && (size_t)n < sizeof buf) vals_str(&sp->res, buf, (size_t)n);
       }
     }
   }
@@ -570,7 +593,10 @@ static wd_scope *scope_in(const wd_polset *ps, const Subject *sb) {
   wd_scope *sc = NULL;
   for (i = 0; i < sb->nscope; i++)
     if (wd_policy_set_has(ps->set, sb->scope[i])) names[n++] = sb->scope[i];
-  if (n > 0 && wd_scope_new(ps->set, names, n, &sc, NULL, 0) != 0) oom();
+  if (n > 0 && wd_scope_new(ps->set, names, n, &sc, NULL, 0) != 0) {
+    oom(); /* names it has: only memory can fail */
+    sc = NULL;
+  }
   return sc;
 }
 
@@ -711,7 +737,10 @@ static void diff_action(Diff *df, const Subject *sb, int act,
   Cross cx[MAXCONDS];
   size_t ncx = 0, i, k;
   wd_pval nul = wd_pval_null();
-  if (sp == NULL) oom();
+  if (sp == NULL) {
+    oom();
+    return;
+  }
   if (oldsc) rules_of(sp, oldsc, name);
   if (newsc) rules_of(sp, newsc, name);
   if (sp->nrules > 0) {
@@ -868,6 +897,11 @@ int wd__cmd_policy_diff(int argc, char **argv) {
              df.capped, MAXREQS);
   }
   r = df.changes > 0 ? 1 : 0;
+  if (oom_seen) {
+    fputs("ward policy diff: out of memory: the result is incomplete\n",
+          stderr);
+    r = 2;
+  }
 out:
   app_free(&df.app);
   subjects_free(&ss);

@@ -98,7 +98,8 @@ void wd__cmd_put_pat(FILE *f, const wd_ppat *p) {
   if (p->kind == WD_PPAT_ANY)
     fputc('*', f);
   else
-    fprintf(f, "%.*s%s", (int)p->len, p->s, p->kind == WD_PPAT_PREFIX ? "*" : "");
+    fprintf(f, "%.*s%s", (int)p->len, p->s,
+            p->kind == WD_PPAT_PREFIX ? "*" : "");
 }
 
 /* }====== */
@@ -217,8 +218,8 @@ static void text_policy(const wd_scope *sc, size_t i, const wd_preq *rq) {
     wd_scope_cond(sc, i, j, &c);
     if (!residual(&c)) continue;
     if (k++ == 0)
-      printf("      %s\n", pi.effect == WD_PEFFECT_ALLOW ? "if all hold:"
-                                                         : "when all hold:");
+      printf("      %s\n",
+             pi.effect == WD_PEFFECT_ALLOW ? "if all hold:" : "when all hold:");
     text_cond(&c, rq);
   }
 }

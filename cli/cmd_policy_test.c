@@ -314,7 +314,7 @@ static void cov_report(const Cov *cv) {
       if (cv->cf[i][j] == 3) continue;
       wd_scope_cond(cv->all, i, j, &c);
       printf("  never %s: %s condition %zu: ",
-             cv->cf[i][j] == 0 ? "evaluated"
+             cv->cf[i][j] == 0  ? "evaluated"
              : cv->cf[i][j] & 1 ? "false"
                                 : "true",
              pi.id, j + 1);
@@ -332,8 +332,8 @@ typedef struct Run {
   const char *file;
   const wd_polset *ps;
   Defaults def;
-  Cov *cov;          /* --coverage, else NULL */
-  wd__jcase *jc;     /* --junit: one per case run */
+  Cov *cov;      /* --coverage, else NULL */
+  wd__jcase *jc; /* --junit: one per case run */
   size_t njc;
 } Run;
 
@@ -345,8 +345,7 @@ static size_t merge(const wd_pval *d, const wd_pval *c, wd_pattr *out) {
     for (i = 0; i < d->u.map.n; i++) {
       for (j = 0; c->type == WD_PVAL_MAP && j < c->u.map.n; j++)
         if (strcmp(c->u.map.v[j].key, d->u.map.v[i].key) == 0) break;
-      if (c->type != WD_PVAL_MAP || j == c->u.map.n)
-        out[n++] = d->u.map.v[i];
+      if (c->type != WD_PVAL_MAP || j == c->u.map.n) out[n++] = d->u.map.v[i];
     }
   if (c->type == WD_PVAL_MAP)
     for (i = 0; i < c->u.map.n; i++)
@@ -393,7 +392,9 @@ static int run_case(Run *run, const wd_node *n) {
       (c.attrs != NULL && wd_pval_from_node(c.attrs, &attrs) != 0) ||
       (run->def.attrs != NULL &&
        wd_pval_from_node(run->def.attrs, &dattrs) != 0)) {
-    r = bad(metan ? metan : c.attrs ? c.attrs : run->def.attrs,
+    r = bad(metan     ? metan
+            : c.attrs ? c.attrs
+                      : run->def.attrs,
             "value nested too deeply");
     goto out;
   }
@@ -431,9 +432,9 @@ static int run_case(Run *run, const wd_node *n) {
   if (r == 0) {
     len = (size_t)snprintf(line, sizeof line, "ok     %s\n", c.name->str);
   } else {
-    len = (size_t)snprintf(line, sizeof line, "FAIL   %s: got %s (%s), expected %s",
-                           c.name->str, allow ? "allow" : "deny", w,
-                           c.expect->str);
+    len = (size_t)snprintf(line, sizeof line,
+                           "FAIL   %s: got %s (%s), expected %s", c.name->str,
+                           allow ? "allow" : "deny", w, c.expect->str);
     for (i = 0; i < nby && len < sizeof line; i++)
       len += (size_t)snprintf(line + len, sizeof line - len, "%s%s",
                               i == 0 ? " by " : ", ", by[i]);

@@ -82,9 +82,8 @@ int wd_scope_cond(const wd_scope *sc, size_t i, size_t j, wd_pcond *out) {
   out->op = wd__policy_opnames[c->op];
   out->from = c->has_from ? c->from.text : NULL;
   out->want = c->want;
-  out->value = c->has_from || c->op == OP_EXISTS || c->op == OP_NEXISTS
-                   ? NULL
-                   : &c->val;
+  out->value =
+      c->has_from || c->op == OP_EXISTS || c->op == OP_NEXISTS ? NULL : &c->val;
   out->regex = c->op == OP_MATCHES || c->op == OP_NMATCHES;
   out->reads = reads(&c->f) | (c->has_from ? reads(&c->from) : 0);
   out->line = c->line;

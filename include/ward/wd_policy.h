@@ -419,8 +419,7 @@ WD_API int wd_scope_pattern(const wd_scope *sc, size_t i, int resource,
 /* 1 if pattern 'p' matches NUL-terminated 's', else 0. */
 WD_API int wd_ppat_match(const wd_ppat *p, const char *s);
 /* Its condition 'j'. Returns 0 or WD_EINVAL. Borrowed from the scope. */
-WD_API int wd_scope_cond(const wd_scope *sc, size_t i, size_t j,
-                         wd_pcond *out);
+WD_API int wd_scope_cond(const wd_scope *sc, size_t i, size_t j, wd_pcond *out);
 /*
 ** Does condition 'j' of policy 'i' hold for 'rq', exactly as the engine
 ** decides it inside a check (a missing field fails closed)? 1 or 0; 0 for
