@@ -86,7 +86,7 @@ static int mark(wd__capture *c, const char *p) {
   size_t k = 3 + 16;
   switch (p[k + 1]) {
     case 'B':
-      c->cur = atoi(p + k + 2);
+      c->cur = (int)strtol(p + k + 2, NULL, 10);
       if (c->cur >= c->n && c->cur < 1000000) {
         Buf *nv = wd_realloc(c->outs, ((size_t)c->cur + 1) * sizeof *nv);
         if (nv != NULL) {
@@ -153,7 +153,7 @@ int wd__capture_start(wd__capture **out) {
   c->cur = -1;
   randombytes_buf(rnd, sizeof rnd);
   for (i = 0; i < 8; i++)
-    snprintf(c->nonce + 2 * i, 3, "%02x", rnd[i]);
+    snprintf(c->nonce + (size_t)2 * (size_t)i, 3, "%02x", rnd[i]);
   fflush(stdout);
   if ((c->real = dup(STDOUT_FILENO)) < 0 || pipe(fds) != 0) {
     int e = -errno;

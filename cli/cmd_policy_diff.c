@@ -802,54 +802,102 @@ static int by_str(const void *a, const void *b) {
   return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-int wd__cmd_policy_diff(int argc, char **argv) {
-  const char *pos[2], *base[MAXPATHS], *appdir = NULL;
-  size_t npos = 0, nbase = 0, s, i;
-  wd_manifest *m = NULL;
-  Subjects ss;
-  Diff df;
-  char err[1024];
-  int i_, r = 2, act;
-  memset(&ss, 0, sizeof ss);
-  memset(&df, 0, sizeof df);
-  for (i_ = 0; i_ < argc; i_++) {
-    const char *a = argv[i_];
+/* The closing line (or the JSON totals) and the sample notes. */
+static void summary(Diff *df, size_t nsubj) {
+  size_t i;
+  qsort(df->sampled, df->nsampled, sizeof *df->sampled, by_str);
+  if (df->json) {
+    printf("],\"compared\":%zu,\"changed\":%zu,\"widened\":%zu,"
+           "\"narrowed\":%zu,\"sample_policies\":[",
+           df->compared, df->changes, df->widen, df->narrow);
+    for (i = 0; i < df->nsampled; i++) {
+      if (i > 0) fputc(',', stdout);
+      wd__cmd_json_str(stdout, df->sampled[i], strlen(df->sampled[i]));
+    }
+    printf("],\"capped\":%s}\n", df->capped ? "true" : "false");
+  } else {
+    printf("%zu requests for %zu actor%s and scope%s, %zu change%s (%zu "
+           "widen%s, %zu narrow%s)\n",
+           df->compared, nsubj, nsubj == 1 ? "" : "s", nsubj == 1 ? "" : "s",
+           df->changes, df->changes == 1 ? "" : "s", df->widen,
+           df->widen == 1 ? "s" : "", df->narrow, df->narrow == 1 ? "s" : "");
+    if (df->nsampled > 0) {
+      fputs("sample: regular expressions or nested fields are not "
+            "enumerated; the result is a sample for ",
+            stdout);
+      for (i = 0; i < df->nsampled; i++)
+        printf("%s%s", i > 0 ? ", " : "", df->sampled[i]);
+      putchar('\n');
+    }
+    if (df->capped > 0)
+      printf("sample: %zu actor/action spaces were cut at %d requests\n",
+             df->capped, MAXREQS);
+  }
+}
+
+/* The command line: OLD NEW [--app DIR] [--base PATH]... [--json].
+** Returns 0, -1 after --help, 2 after a usage error. */
+typedef struct Args {
+  const char *pos[2], *base[MAXPATHS], *appdir;
+  size_t npos, nbase;
+  int json;
+} Args;
+
+static int parse_args(int argc, char **argv, Args *g) {
+  int i;
+  memset(g, 0, sizeof *g);
+  for (i = 0; i < argc; i++) {
+    const char *a = argv[i];
     if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
       fputs(usage_diff, stdout);
-      return 0;
+      return -1;
     } else if (strcmp(a, "--json") == 0) {
-      df.json = 1;
-    } else if ((strcmp(a, "--app") == 0 || strcmp(a, "--base") == 0) &&
-               i_ + 1 < argc) {
-      if (a[2] == 'a') {
-        appdir = argv[++i_];
-      } else if (nbase == MAXPATHS) {
+      g->json = 1;
+    } else if (strcmp(a, "--app") == 0 && i + 1 < argc) {
+      g->appdir = argv[++i];
+    } else if (strcmp(a, "--base") == 0 && i + 1 < argc) {
+      if (g->nbase == MAXPATHS) {
         fputs("ward policy diff: too many --base paths\n", stderr);
         return 2;
-      } else {
-        base[nbase++] = argv[++i_];
       }
+      g->base[g->nbase++] = argv[++i];
     } else if (a[0] == '-') {
       fprintf(stderr, "ward policy diff: unknown option '%s'\n%s", a,
               usage_diff);
       return 2;
-    } else if (npos == 2) {
+    } else if (g->npos == 2) {
       fprintf(stderr, "ward policy diff: unexpected '%s'\n%s", a, usage_diff);
       return 2;
     } else {
-      pos[npos++] = a;
+      g->pos[g->npos++] = a;
     }
   }
-  if (npos != 2) {
+  if (g->npos != 2) {
     fprintf(stderr, "ward policy diff: OLD and NEW are required\n%s",
             usage_diff);
     return 2;
   }
-  if (load_side(base, nbase, pos[0], &df.old) != 0 ||
-      load_side(base, nbase, pos[1], &df.new) != 0)
+  return 0;
+}
+
+int wd__cmd_policy_diff(int argc, char **argv) {
+  wd_manifest *m = NULL;
+  Subjects ss;
+  Diff df;
+  Args g;
+  char err[1024];
+  size_t s;
+  int r, act;
+  memset(&ss, 0, sizeof ss);
+  memset(&df, 0, sizeof df);
+  if ((r = parse_args(argc, argv, &g)) != 0) return r < 0 ? 0 : r;
+  df.json = g.json;
+  r = 2;
+  if (load_side(g.base, g.nbase, g.pos[0], &df.old) != 0 ||
+      load_side(g.base, g.nbase, g.pos[1], &df.new) != 0)
     goto out;
-  if (appdir != NULL &&
-      wd_manifest_load_dir(appdir, &m, err, sizeof err) != 0) {
+  if (g.appdir != NULL &&
+      wd_manifest_load_dir(g.appdir, &m, err, sizeof err) != 0) {
     fprintf(stderr, "ward policy diff: %s\n", err);
     goto out;
   }
@@ -868,34 +916,7 @@ int wd__cmd_policy_diff(int argc, char **argv) {
     wd_scope_release(o);
     wd_scope_release(n);
   }
-  qsort(df.sampled, df.nsampled, sizeof *df.sampled, by_str);
-  if (df.json) {
-    printf("],\"compared\":%zu,\"changed\":%zu,\"widened\":%zu,"
-           "\"narrowed\":%zu,\"sample_policies\":[",
-           df.compared, df.changes, df.widen, df.narrow);
-    for (i = 0; i < df.nsampled; i++) {
-      if (i > 0) fputc(',', stdout);
-      wd__cmd_json_str(stdout, df.sampled[i], strlen(df.sampled[i]));
-    }
-    printf("],\"capped\":%s}\n", df.capped ? "true" : "false");
-  } else {
-    printf("%zu requests for %zu actor%s and scope%s, %zu change%s (%zu "
-           "widen%s, %zu narrow%s)\n",
-           df.compared, ss.n, ss.n == 1 ? "" : "s", ss.n == 1 ? "" : "s",
-           df.changes, df.changes == 1 ? "" : "s", df.widen,
-           df.widen == 1 ? "s" : "", df.narrow, df.narrow == 1 ? "s" : "");
-    if (df.nsampled > 0) {
-      fputs("sample: regular expressions or nested fields are not "
-            "enumerated; the result is a sample for ",
-            stdout);
-      for (i = 0; i < df.nsampled; i++)
-        printf("%s%s", i > 0 ? ", " : "", df.sampled[i]);
-      putchar('\n');
-    }
-    if (df.capped > 0)
-      printf("sample: %zu actor/action spaces were cut at %d requests\n",
-             df.capped, MAXREQS);
-  }
+  summary(&df, ss.n);
   r = df.changes > 0 ? 1 : 0;
   if (oom_seen) {
     fputs("ward policy diff: out of memory: the result is incomplete\n",

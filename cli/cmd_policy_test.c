@@ -366,10 +366,49 @@ static double now(void) {
   return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
+/* Keep a case's result for the JUnit report (--junit). */
+static void record(Run *run, const char *name, int ok, const char *line,
+                   size_t len, double secs) {
+  wd__jcase *j;
+  char *copy;
+  if (run->jc == NULL) return;
+  j = &run->jc[run->njc++];
+  if ((copy = wd_malloc(len + 1)) != NULL) memcpy(copy, line, len + 1);
+  j->classname = run->file;
+  j->name = name;
+  j->secs = secs;
+  j->ok = ok;
+  j->out = copy;
+  j->outlen = copy != NULL ? len : 0;
+  j->msg = ok ? NULL : j->out;
+}
+
+/* The result line of a case into 'line': "ok     NAME" or "FAIL   NAME:
+** got ..., expected ... [FILE:LINE]". Returns its length. */
+static size_t result_line(char *line, size_t cap, const Case *c,
+                          const wd_node *n, int failed, int allow,
+                          const char *why, const char *const *by, size_t nby) {
+  size_t i, len;
+  if (!failed) {
+    len = (size_t)snprintf(line, cap, "ok     %s\n", c->name->str);
+    return len < cap ? len : cap - 1;
+  }
+  len = (size_t)snprintf(line, cap, "FAIL   %s: got %s (%s), expected %s",
+                         c->name->str, allow ? "allow" : "deny", why,
+                         c->expect->str);
+  for (i = 0; i < nby && len < cap; i++)
+    len += (size_t)snprintf(line + len, cap - len, "%s%s",
+                            i == 0 ? " by " : ", ", by[i]);
+  if (len < cap)
+    len += (size_t)snprintf(line + len, cap - len, "  [%s:%d]\n", n->file,
+                            n->line);
+  return len < cap ? len : cap - 1;
+}
+
 /* Run one case: 0 passed, 1 failed, 2 bad input. */
 static int run_case(Run *run, const wd_node *n) {
   const char *scope[MAXNAMES], *by[MAXNAMES];
-  size_t nscope, nby, i, len;
+  size_t nscope, nby, len;
   wd_pval meta = wd_pval_null(), attrs = wd_pval_null(),
           dattrs = wd_pval_null();
   wd_pattr *av = NULL;
@@ -429,33 +468,9 @@ static int run_case(Run *run, const wd_node *n) {
   wd__cmd_policy_why(&d, w, sizeof w);
   r = allow != (strcmp(c.expect->str, "allow") == 0) ||
       (c.by != NULL && !same_ids(&d, by, nby));
-  if (r == 0) {
-    len = (size_t)snprintf(line, sizeof line, "ok     %s\n", c.name->str);
-  } else {
-    len = (size_t)snprintf(line, sizeof line,
-                           "FAIL   %s: got %s (%s), expected %s", c.name->str,
-                           allow ? "allow" : "deny", w, c.expect->str);
-    for (i = 0; i < nby && len < sizeof line; i++)
-      len += (size_t)snprintf(line + len, sizeof line - len, "%s%s",
-                              i == 0 ? " by " : ", ", by[i]);
-    if (len < sizeof line)
-      len += (size_t)snprintf(line + len, sizeof line - len, "  [%s:%d]\n",
-                              n->file, n->line);
-  }
-  if (len >= sizeof line) len = sizeof line - 1;
+  len = result_line(line, sizeof line, &c, n, r != 0, allow, w, by, nby);
   fputs(line, stdout);
-  if (run->jc != NULL) {
-    wd__jcase *j = &run->jc[run->njc++];
-    char *copy = wd_malloc(len + 1);
-    if (copy != NULL) memcpy(copy, line, len + 1);
-    j->classname = run->file;
-    j->name = c.name->str;
-    j->secs = now() - t0;
-    j->ok = r == 0;
-    j->out = copy;
-    j->outlen = copy != NULL ? len : 0;
-    j->msg = r == 0 ? NULL : j->out;
-  }
+  record(run, c.name->str, r == 0, line, len, now() - t0);
 out:
   wd_free(av);
   wd_scope_release(sc);

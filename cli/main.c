@@ -475,11 +475,68 @@ static int by_id(const void *a, const void *b) {
   return strcmp(((const tcase *)a)->id, ((const tcase *)b)->id);
 }
 
+/* CI: a report that cannot be written fails before anything runs; what
+** each test prints is captured for it from here on. 0 or 2. */
+static int junit_begin(const char *junit, tsuite *s) {
+  int r;
+  if (wd__junit_check_path("test", junit) != 0) return 2;
+  if ((r = wd__capture_start(&s->cap)) != 0) {
+    fprintf(stderr, "ward test: cannot capture test output: %s\n",
+            wd_strerror(r));
+    return 2;
+  }
+  return 0;
+}
+
+/* The tests of the app (process.lua with meta.type test) whose id
+** contains 'filter' (NULL: all), in id order. 0, or -1 out of memory. */
+static int select_tests(const wd_manifest *m, const char *filter, tsuite *s) {
+  size_t k;
+  s->cases = calloc(m->nentries + 1, sizeof *s->cases);
+  if (s->cases == NULL) return -1;
+  for (k = 0; k < m->nentries; k++) {
+    const wd_entry *e = m->entries[k];
+    if (e->kind != WD_KIND_LUA || e->meta_type == NULL ||
+        strcmp(e->meta_type, "test") != 0)
+      continue;
+    if (filter != NULL && strstr(e->id, filter) == NULL) continue;
+    s->cases[s->n++].id = e->id;
+  }
+  qsort(s->cases, (size_t)s->n, sizeof *s->cases, by_id);
+  return 0;
+}
+
+/* After the run: the closing line and the JUnit report. The exit code. */
+static int test_report(const char *junit, const char *dir, tsuite *s,
+                       time_t started) {
+  int code;
+  wd__capture_stop(s->cap);
+  printf("%d passed, %d failed\n", s->passed, s->failed);
+  code = s->failed > 0 || s->passed + s->failed < s->n ? 1 : 0;
+  if (junit != NULL && write_junit(junit, dir, s, started) < 0) code = 1;
+  wd__capture_free(s->cap);
+  s->cap = NULL;
+  return code;
+}
+
+/* CI: a --filter that selects nothing is a mistake, not a pass. */
+static int no_match(wd_broker *b, wd_manifest *m, tsuite *s,
+                    const char *filter, const char *dir) {
+  wd_broker_stop(b);
+  wd_broker_run(b);
+  wd_broker_free(b);
+  wd_manifest_free(m);
+  wd__capture_free(s->cap);
+  free(s->cases);
+  fprintf(stderr, "ward test: --filter '%s' matches no test of %s\n", filter,
+          dir);
+  return 2;
+}
+
 static int cmd_test(int argc, char **argv, wd__cli_hook hook) {
   const char *filter = NULL, *junit = NULL;
   time_t started;
   int i, code, r;
-  size_t k;
   unsigned timeout_s = 30;
   wd_manifest *m;
   wd_broker *b;
@@ -513,51 +570,21 @@ static int cmd_test(int argc, char **argv, wd__cli_hook hook) {
     return usage_error("test", usage_test, "one APPDIR is required", NULL);
   }
   memset(&s, 0, sizeof s);
-  /* CI: a report that cannot be written fails before anything runs. */
-  if (junit != NULL && wd__junit_check_path("test", junit) != 0) return 2;
-  if (junit != NULL && (r = wd__capture_start(&s.cap)) != 0) {
-    fprintf(stderr, "ward test: cannot capture test output: %s\n",
-            wd_strerror(r));
-    return 2;
-  }
+  if (junit != NULL && junit_begin(junit, &s) != 0) return 2;
   started = time(NULL);
   if ((code = start(&opts, argv[i], &m, &b)) != 0) {
     wd__capture_free(s.cap);
     return code;
   }
   s.timeout_s = timeout_s;
-  s.cases = calloc(m->nentries + 1, sizeof *s.cases);
-  if (s.cases == NULL) return 1;
-  for (k = 0; k < m->nentries; k++) {
-    const wd_entry *e = m->entries[k];
-    if (e->kind != WD_KIND_LUA || e->meta_type == NULL ||
-        strcmp(e->meta_type, "test") != 0)
-      continue;
-    if (filter != NULL && strstr(e->id, filter) == NULL) continue;
-    s.cases[s.n++].id = e->id;
-  }
-  qsort(s.cases, (size_t)s.n, sizeof *s.cases, by_id);
-  if (filter != NULL && s.n == 0) {
-    /* CI: a filter that selects nothing is a mistake, not a pass. */
-    wd_broker_stop(b);
-    wd_broker_run(b);
-    wd_broker_free(b);
-    wd_manifest_free(m);
-    wd__capture_free(s.cap);
-    free(s.cases);
-    fprintf(stderr, "ward test: --filter '%s' matches no test of %s\n",
-            filter, argv[i]);
-    return 2;
-  }
+  if (select_tests(m, filter, &s) != 0) return 1;
+  if (filter != NULL && s.n == 0)
+    return no_match(b, m, &s, filter, argv[i]);
   wd_broker_stop_on_signals(b);
   wd_broker_start_services(b);
   test_next(b, &s);
   wd_broker_run(b);
-  wd__capture_stop(s.cap);
-  printf("%d passed, %d failed\n", s.passed, s.failed);
-  code = s.failed > 0 || s.passed + s.failed < s.n ? 1 : 0;
-  if (junit != NULL && write_junit(junit, argv[i], &s, started) < 0) code = 1;
-  wd__capture_free(s.cap);
+  code = test_report(junit, argv[i], &s, started);
   for (i = 0; i < s.n; i++) free(s.cases[i].msg);
   free(s.cases);
   wd_broker_free(b);
