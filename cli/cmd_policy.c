@@ -17,7 +17,7 @@
 #include "ward/wd_polset.h"
 #include "ward/wd_yaml.h"
 
-#define MAXARGS 64
+#define MAXARGS WD_CMD_MAXARGS
 
 static const char usage_policy[] =
     "usage: ward policy COMMAND [OPTIONS] ARGS\n"
@@ -29,6 +29,10 @@ static const char usage_policy[] =
     "                             it matched or not\n"
     "  test FILE                  run a YAML table of requests and expected\n"
     "                             decisions\n"
+    "  permissions PATH... ACTOR  what an actor with a scope may do, per\n"
+    "                             action\n"
+    "  diff OLD NEW               which requests change decision between\n"
+    "                             two policy sets\n"
     "\n"
     "A PATH is an app directory (every _index.yaml below it) or one YAML\n"
     "file of entries; security.policy entries are the policies.\n"
@@ -91,8 +95,8 @@ static int is_help(const char *a) {
 
 /* {====== Shared: loading, values, decisions ====== */
 
-static int load(const char *cmd, const char *const *paths, size_t n,
-                wd_polset **ps) {
+int wd__cmd_policy_load(const char *cmd, const char *const *paths, size_t n,
+                        wd_polset **ps) {
   char err[1024];
   if (wd_polset_load(paths, n, ps, err, sizeof err) != 0) {
     fprintf(stderr, "ward policy %s: %s\n", cmd, err);
@@ -102,7 +106,7 @@ static int load(const char *cmd, const char *const *paths, size_t n,
 }
 
 /* Print a value as compact YAML flow ("{a: 1, b: [x, \"y z\"]}"). */
-static void put_val(FILE *f, const wd_pval *v) {
+void wd__cmd_policy_put_val(FILE *f, const wd_pval *v) {
   size_t i;
   switch (v->type) {
     case WD_PVAL_NULL:
@@ -134,7 +138,7 @@ static void put_val(FILE *f, const wd_pval *v) {
       fputc('[', f);
       for (i = 0; i < v->u.list.n; i++) {
         if (i > 0) fputs(", ", f);
-        put_val(f, &v->u.list.v[i]);
+        wd__cmd_policy_put_val(f, &v->u.list.v[i]);
       }
       fputc(']', f);
       break;
@@ -142,7 +146,7 @@ static void put_val(FILE *f, const wd_pval *v) {
       fputc('{', f);
       for (i = 0; i < v->u.map.n; i++) {
         fprintf(f, "%s%s: ", i > 0 ? ", " : "", v->u.map.v[i].key);
-        put_val(f, &v->u.map.v[i].val);
+        wd__cmd_policy_put_val(f, &v->u.map.v[i].val);
       }
       fputc('}', f);
       break;
@@ -227,7 +231,7 @@ static int cmd_check(int argc, char **argv) {
     fprintf(stderr, "ward policy check: a PATH is required\n%s", usage_check);
     return 2;
   }
-  if ((r = load("check", paths, np, &ps)) != 0) return r;
+  if ((r = wd__cmd_policy_load("check", paths, np, &ps)) != 0) return r;
   if ((r = wd_policy_lint(ps->set, lint_cb, &l)) < 0) {
     fprintf(stderr, "ward policy check: %s\n", wd_strerror(r));
     wd_polset_free(ps);
@@ -246,20 +250,9 @@ static int cmd_check(int argc, char **argv) {
 
 /* {====== Requests from the command line ====== */
 
-typedef struct Req {
-  const char *paths[MAXARGS];
-  size_t npaths;
-  const char *actor, *action, *resource;
-  const char *scope[MAXARGS];
-  size_t nscope;
-  wd_pattr meta[MAXARGS], attrs[MAXARGS];
-  size_t nmeta, nattrs;
-  wd_pval owned[2 * MAXARGS]; /* parsed lists, freed at the end */
-  size_t nowned;
-  wd_pval metav;
-} Req;
+typedef wd__reqargs Req;
 
-static void req_clear(Req *q) {
+void wd__cmd_policy_args_clear(Req *q) {
   size_t i;
   for (i = 0; i < q->nowned; i++)
     wd_pval_clear(&q->owned[i]);
@@ -295,8 +288,8 @@ static int kv(Req *q, const char *cmd, char *arg, wd_pattr *out) {
   return 0;
 }
 
-static int parse_req(Req *q, const char *cmd, const char *usage, int argc,
-                     char **argv) {
+int wd__cmd_policy_args(Req *q, const char *cmd, const char *usage, int argc,
+                        char **argv, unsigned flags) {
   int i, r;
   memset(q, 0, sizeof *q);
   for (i = 0; i < argc; i++) {
@@ -308,6 +301,10 @@ static int parse_req(Req *q, const char *cmd, const char *usage, int argc,
     if (a[0] != '-') {
       if (q->npaths == MAXARGS) goto many;
       q->paths[q->npaths++] = a;
+      continue;
+    }
+    if ((flags & WD_REQARGS_JSON) && strcmp(a, "--json") == 0) {
+      q->json = 1;
       continue;
     }
     if (v == NULL) {
@@ -335,7 +332,19 @@ static int parse_req(Req *q, const char *cmd, const char *usage, int argc,
       return 2;
     }
   }
-  if (q->npaths == 0 || q->action == NULL || q->resource == NULL) {
+  if ((flags & WD_REQARGS_REQUEST) == 0) {
+    if (q->npaths == 0) {
+      fprintf(stderr, "ward policy %s: a PATH is required\n%s", cmd, usage);
+      return 2;
+    }
+    if (q->action != NULL || q->resource != NULL || q->nattrs > 0) {
+      fprintf(stderr,
+              "ward policy %s: --action, --resource and --attr are not "
+              "options of this command\n%s",
+              cmd, usage);
+      return 2;
+    }
+  } else if (q->npaths == 0 || q->action == NULL || q->resource == NULL) {
     fprintf(stderr,
             "ward policy %s: PATH, --action and --resource are "
             "required\n%s",
@@ -506,7 +515,7 @@ static void explain_policy(const wd_polset *ps, const char *id,
           fputs("is missing", stdout);
         } else {
           fputs("is ", stdout);
-          put_val(stdout, v);
+          wd__cmd_policy_put_val(stdout, v);
         }
         putchar(')');
       }
@@ -522,11 +531,11 @@ static void explain(const wd_polset *ps, const Req *q, const wd_preq *rq,
   printf("request:\n  actor     %s", q->actor ? q->actor : "(none)");
   if (q->nmeta > 0) {
     putchar(' ');
-    put_val(stdout, &q->metav);
+    wd__cmd_policy_put_val(stdout, &q->metav);
   }
   printf("\n  action    %s\n  resource  %s\n  attrs     ", q->action,
          q->resource);
-  put_val(stdout, &attrs);
+  wd__cmd_policy_put_val(stdout, &attrs);
   printf("\nscope:     ");
   for (i = 0; i < q->nscope; i++)
     printf("%s%s", i > 0 ? ", " : "", q->scope[i]);
@@ -558,9 +567,10 @@ static int cmd_eval(int argc, char **argv, int long_form) {
   Req *q = wd_calloc(1, sizeof *q);
   int r;
   if (q == NULL) return 2;
-  r = parse_req(q, cmd, long_form ? usage_explain : usage_eval, argc, argv);
+  r = wd__cmd_policy_args(q, cmd, long_form ? usage_explain : usage_eval, argc,
+                          argv, WD_REQARGS_REQUEST);
   if (r != 0) goto out;
-  if ((r = load(cmd, q->paths, q->npaths, &ps)) != 0) goto out;
+  if ((r = wd__cmd_policy_load(cmd, q->paths, q->npaths, &ps)) != 0) goto out;
   if (q->nscope > 0 &&
       wd_scope_new(ps->set, q->scope, q->nscope, &sc, err, sizeof err) != 0) {
     fprintf(stderr, "ward policy %s: %s\n", cmd, err);
@@ -580,7 +590,7 @@ static int cmd_eval(int argc, char **argv, int long_form) {
 out:
   wd_scope_release(sc);
   wd_polset_free(ps);
-  req_clear(q);
+  wd__cmd_policy_args_clear(q);
   wd_free(q);
   return r < 0 ? 0 : r;
 }
@@ -601,6 +611,10 @@ int wd_cmd_policy(int argc, char **argv) {
   if (strcmp(argv[0], "explain") == 0) return cmd_eval(argc - 1, argv + 1, 1);
   if (strcmp(argv[0], "test") == 0)
     return wd__cmd_policy_test(argc - 1, argv + 1);
+  if (strcmp(argv[0], "permissions") == 0)
+    return wd__cmd_policy_perm(argc - 1, argv + 1);
+  if (strcmp(argv[0], "diff") == 0)
+    return wd__cmd_policy_diff(argc - 1, argv + 1);
   fprintf(stderr, "ward policy: unknown command '%s'\n%s", argv[0],
           usage_policy);
   return 2;

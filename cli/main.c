@@ -27,7 +27,8 @@ static const char usage_main[] =
     "  run APPDIR ENTRY [ARG...]   run ENTRY of the app, print its result\n"
     "  test APPDIR                 run every entry with meta.type: test\n"
     "  serve APPDIR                run the app's services until SIGTERM\n"
-    "  policy check|eval|explain|test ...   audit and test policies\n"
+    "  policy check|eval|explain|test|permissions|diff ...\n"
+    "                              audit and test policies\n"
     "  audit keygen|verify ...     audit log keys and verification\n"
     "  doctor                      which sandbox layers this kernel gives\n"
     "  help [COMMAND]              show help for a command\n"
@@ -88,8 +89,11 @@ static const char usage_test[] =
     "'N passed, N failed'.\n"
     "\n"
     "options:\n"
-    "  --filter TEXT      run only tests whose id contains TEXT\n"
-    "  --junit FILE       also write a JUnit XML report to FILE\n"
+    "  --filter TEXT      run only tests whose id contains TEXT (a filter\n"
+    "                     that matches no test is an error, exit 2)\n"
+    "  --junit FILE       also write a JUnit XML report to FILE (checked\n"
+    "                     before any test runs; classname, timestamp,\n"
+    "                     and what each test printed in <system-out>)\n"
     "  --timeout SECONDS  fail a test that runs longer (default 30); its\n"
     "                     host is killed and restarted for the next test\n"
     "  --shutdown-timeout DURATION\n"
@@ -321,6 +325,7 @@ typedef struct tsuite {
   int passed, failed;
   unsigned timeout_s;
   struct timespec t0;
+  wd__capture *cap; /* --junit: what each test prints */
 } tsuite;
 
 static double since(const struct timespec *t0) {
@@ -332,19 +337,30 @@ static double since(const struct timespec *t0) {
 
 static void test_next(wd_broker *b, tsuite *s);
 
+/* The mark that ends test 'idx''s output for the JUnit report, or "". */
+static const char *end_mark(const tsuite *s, int idx, char *buf, size_t n) {
+  buf[0] = '\0';
+  if (s->cap != NULL) wd__capture_mark(s->cap, 0, idx, buf, n);
+  return buf;
+}
+
 static void test_finish(wd_broker *b, tsuite *s, int ok, const char *msg) {
   tcase *c = &s->cases[s->cur];
+  char em[64];
   c->ok = ok;
   c->secs = since(&s->t0);
   c->msg = ok ? NULL : strdup(msg);
   /* Through the broker's output, after what the test printed. */
   if (ok) {
     s->passed++;
-    wd_broker_printf(b, "ok     %s (%.0f ms)\n", c->id, c->secs * 1000);
+    wd_broker_printf(b, "%sok     %s (%.0f ms)\n",
+                     end_mark(s, s->cur, em, sizeof em), c->id,
+                     c->secs * 1000);
   } else {
     s->failed++;
-    wd_broker_printf(b, "FAIL   %s (%.0f ms): %s\n", c->id, c->secs * 1000,
-                     msg);
+    wd_broker_printf(b, "%sFAIL   %s (%.0f ms): %s\n",
+                     end_mark(s, s->cur, em, sizeof em), c->id,
+                     c->secs * 1000, msg);
   }
   s->cur++;
   s->gen++;
@@ -371,7 +387,7 @@ static void test_timeout(wd_broker *b, void *ud, int fired) {
   tref *r = ud;
   tsuite *s = r->s;
   int gen = r->gen;
-  char msg[128];
+  char msg[128], em[64];
   free(r);
   if (!fired || gen != s->gen) return;
   snprintf(msg, sizeof msg, "timed out after %u s", s->timeout_s);
@@ -384,8 +400,9 @@ static void test_timeout(wd_broker *b, void *ud, int fired) {
     c->secs = since(&s->t0);
     c->msg = strdup(msg);
     s->failed++;
-    wd_broker_printf(b, "FAIL   %s (%.0f ms): %s\n", c->id, c->secs * 1000,
-                     msg);
+    wd_broker_printf(b, "%sFAIL   %s (%.0f ms): %s\n",
+                     end_mark(s, s->cur, em, sizeof em), c->id,
+                     c->secs * 1000, msg);
   }
   s->cur++;
   wd_broker_kill_root_host(b, s->root, "test timed out");
@@ -411,6 +428,11 @@ static void test_next(wd_broker *b, tsuite *s) {
   r->s = t->s = s;
   r->gen = t->gen = s->gen;
   s->root = r;
+  if (s->cap != NULL) {
+    char bm[64];
+    wd__capture_mark(s->cap, 1, s->cur, bm, sizeof bm);
+    wd_broker_printf(b, "%s", bm);
+  }
   if (wd_broker_spawn_root(b, s->cases[s->cur].id, NULL, NULL, 0, test_done,
                            r, err, sizeof err) < 0) {
     free(r);
@@ -421,57 +443,100 @@ static void test_next(wd_broker *b, tsuite *s) {
   wd_broker_after(b, (uint64_t)s->timeout_s * 1000, test_timeout, t);
 }
 
-static void xml_escape(FILE *f, const char *s) {
-  for (; s && *s; s++) {
-    switch (*s) {
-      case '<': fputs("&lt;", f); break;
-      case '>': fputs("&gt;", f); break;
-      case '&': fputs("&amp;", f); break;
-      case '"': fputs("&quot;", f); break;
-      default:
-        if ((unsigned char)*s < 0x20 && *s != '\n' && *s != '\t') fputc('?', f);
-        else fputc(*s, f);
-    }
-  }
-}
-
-static int write_junit(const char *path, const tsuite *s) {
-  FILE *f = fopen(path, "w");
-  int i;
-  double total = 0;
-  if (f == NULL) {
-    fprintf(stderr, "ward test: cannot write %s: %s\n", path,
-            strerror(errno));
-    return -1;
-  }
-  for (i = 0; i < s->n; i++) total += s->cases[i].secs;
-  fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-  fprintf(f, "<testsuite name=\"ward\" tests=\"%d\" failures=\"%d\" "
-             "time=\"%.3f\">\n", s->n, s->failed, total);
+/* The JUnit report (cli/cmd_junit.c): classname is the test's
+** namespace, name its id, system-out what it printed. */
+static int write_junit(const char *path, const char *dir, const tsuite *s,
+                       time_t start) {
+  wd__jcase *jc = calloc((size_t)s->n + 1, sizeof *jc);
+  char (*ns)[256] = calloc((size_t)s->n + 1, sizeof *ns);
+  char suite[4096];
+  int i, r = -1;
+  if (jc == NULL || ns == NULL) goto out;
   for (i = 0; i < s->n; i++) {
-    fprintf(f, "  <testcase name=\"");
-    xml_escape(f, s->cases[i].id);
-    fprintf(f, "\" time=\"%.3f\"", s->cases[i].secs);
-    if (s->cases[i].ok) {
-      fprintf(f, "/>\n");
-    } else {
-      fprintf(f, ">\n    <failure message=\"");
-      xml_escape(f, s->cases[i].msg);
-      fprintf(f, "\"/>\n  </testcase>\n");
-    }
+    const char *id = s->cases[i].id, *colon = strchr(id, ':');
+    snprintf(ns[i], sizeof ns[i], "%.*s",
+             (int)(colon ? (size_t)(colon - id) : strlen(id)), id);
+    jc[i].classname = ns[i];
+    jc[i].name = id;
+    jc[i].secs = s->cases[i].secs;
+    jc[i].ok = s->cases[i].ok;
+    jc[i].msg = s->cases[i].msg;
+    jc[i].out = wd__capture_out(s->cap, i, &jc[i].outlen);
   }
-  fprintf(f, "</testsuite>\n");
-  return fclose(f) == 0 ? 0 : -1;
+  snprintf(suite, sizeof suite, "ward test %s", dir);
+  r = wd__junit_write("test", path, suite, jc, (size_t)s->n, start);
+out:
+  free(jc);
+  free(ns);
+  return r;
 }
 
 static int by_id(const void *a, const void *b) {
   return strcmp(((const tcase *)a)->id, ((const tcase *)b)->id);
 }
 
+/* CI: a report that cannot be written fails before anything runs; what
+** each test prints is captured for it from here on. 0 or 2. */
+static int junit_begin(const char *junit, tsuite *s) {
+  int r;
+  if (wd__junit_check_path("test", junit) != 0) return 2;
+  if ((r = wd__capture_start(&s->cap)) != 0) {
+    fprintf(stderr, "ward test: cannot capture test output: %s\n",
+            wd_strerror(r));
+    return 2;
+  }
+  return 0;
+}
+
+/* The tests of the app (process.lua with meta.type test) whose id
+** contains 'filter' (NULL: all), in id order. 0, or -1 out of memory. */
+static int select_tests(const wd_manifest *m, const char *filter, tsuite *s) {
+  size_t k;
+  s->cases = calloc(m->nentries + 1, sizeof *s->cases);
+  if (s->cases == NULL) return -1;
+  for (k = 0; k < m->nentries; k++) {
+    const wd_entry *e = m->entries[k];
+    if (e->kind != WD_KIND_LUA || e->meta_type == NULL ||
+        strcmp(e->meta_type, "test") != 0)
+      continue;
+    if (filter != NULL && strstr(e->id, filter) == NULL) continue;
+    s->cases[s->n++].id = e->id;
+  }
+  qsort(s->cases, (size_t)s->n, sizeof *s->cases, by_id);
+  return 0;
+}
+
+/* After the run: the closing line and the JUnit report. The exit code. */
+static int test_report(const char *junit, const char *dir, tsuite *s,
+                       time_t started) {
+  int code;
+  wd__capture_stop(s->cap);
+  printf("%d passed, %d failed\n", s->passed, s->failed);
+  code = s->failed > 0 || s->passed + s->failed < s->n ? 1 : 0;
+  if (junit != NULL && write_junit(junit, dir, s, started) < 0) code = 1;
+  wd__capture_free(s->cap);
+  s->cap = NULL;
+  return code;
+}
+
+/* CI: a --filter that selects nothing is a mistake, not a pass. */
+static int no_match(wd_broker *b, wd_manifest *m, tsuite *s,
+                    const char *filter, const char *dir) {
+  wd_broker_stop(b);
+  wd_broker_run(b);
+  wd_broker_free(b);
+  wd_manifest_free(m);
+  wd__capture_free(s->cap);
+  free(s->cases);
+  fprintf(stderr, "ward test: --filter '%s' matches no test of %s\n", filter,
+          dir);
+  return 2;
+}
+
 static int cmd_test(int argc, char **argv, wd__cli_hook hook) {
   const char *filter = NULL, *junit = NULL;
+  time_t started;
   int i, code, r;
-  size_t k;
   unsigned timeout_s = 30;
   wd_manifest *m;
   wd_broker *b;
@@ -504,27 +569,22 @@ static int cmd_test(int argc, char **argv, wd__cli_hook hook) {
   if (argc - i != 1) {
     return usage_error("test", usage_test, "one APPDIR is required", NULL);
   }
-  if ((code = start(&opts, argv[i], &m, &b)) != 0) return code;
   memset(&s, 0, sizeof s);
-  s.timeout_s = timeout_s;
-  s.cases = calloc(m->nentries + 1, sizeof *s.cases);
-  if (s.cases == NULL) return 1;
-  for (k = 0; k < m->nentries; k++) {
-    const wd_entry *e = m->entries[k];
-    if (e->kind != WD_KIND_LUA || e->meta_type == NULL ||
-        strcmp(e->meta_type, "test") != 0)
-      continue;
-    if (filter != NULL && strstr(e->id, filter) == NULL) continue;
-    s.cases[s.n++].id = e->id;
+  if (junit != NULL && junit_begin(junit, &s) != 0) return 2;
+  started = time(NULL);
+  if ((code = start(&opts, argv[i], &m, &b)) != 0) {
+    wd__capture_free(s.cap);
+    return code;
   }
-  qsort(s.cases, (size_t)s.n, sizeof *s.cases, by_id);
+  s.timeout_s = timeout_s;
+  if (select_tests(m, filter, &s) != 0) return 1;
+  if (filter != NULL && s.n == 0)
+    return no_match(b, m, &s, filter, argv[i]);
   wd_broker_stop_on_signals(b);
   wd_broker_start_services(b);
   test_next(b, &s);
   wd_broker_run(b);
-  printf("%d passed, %d failed\n", s.passed, s.failed);
-  code = s.failed > 0 || s.passed + s.failed < s.n ? 1 : 0;
-  if (junit != NULL && write_junit(junit, &s) < 0) code = 1;
+  code = test_report(junit, argv[i], &s, started);
   for (i = 0; i < s.n; i++) free(s.cases[i].msg);
   free(s.cases);
   wd_broker_free(b);

@@ -288,6 +288,8 @@ static int cond(Ld *L, const wd_node *n, Cond *c) {
   int r;
   if (n == NULL || n->type != WD_NODE_MAP)
     return msg(L, n, "condition must be a map");
+  c->line = n->line;
+  c->col = n->col;
   if ((r = check_keys(L, n, known, "' in condition")) != 0) return r;
   fn = get(n, "field");
   on = get(n, "operator");

@@ -183,6 +183,10 @@ static int cond_holds(const Cond *c, const wd_preq *rq) {
   return apply(c, f, v) == 1;
 }
 
+int wd__policy_cond_holds(const Cond *c, const wd_preq *rq) {
+  return cond_holds(c, rq);
+}
+
 int wd__policy_conds_hold(const Rule *r, const wd_preq *rq) {
   size_t i;
   for (i = 0; i < r->nconds; i++)

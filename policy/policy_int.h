@@ -159,6 +159,7 @@ typedef struct Cond {
   int want;    /* exists/nexists: the boolean value */
   int has_re;
   regex_t re;
+  int line, col; /* where the condition was declared */
 } Cond;
 
 /*
@@ -197,6 +198,8 @@ int wd__policy_pat_match(const Pat *p, const char *s, size_t n);
 int wd__policy_rule_match(const Rule *r, const wd_preq *rq);
 /* Only the conditions. */
 int wd__policy_conds_hold(const Rule *r, const wd_preq *rq);
+/* One condition alone (inspect.c): 1 it holds, 0 it does not. */
+int wd__policy_cond_holds(const Cond *c, const wd_preq *rq);
 /* The value of field 'f' for 'rq', or NULL when missing or null. 'tmp'
 ** holds string values made for the action, resource and actor id. */
 const wd_pval *wd__policy_resolve(const Field *f, const wd_preq *rq,

@@ -365,6 +365,74 @@ WD_API const char *wd_policy_reason(int reason);
 
 /*
 ** {======================================================================
+** Inspection: what the policies of a scope say, for the auditor's tools
+** (ward policy permissions, diff, test --coverage)
+** =======================================================================
+*/
+
+/* One policy of a scope. Strings are borrowed from the scope. */
+typedef struct wd_pinfo {
+  const char *id;
+  int effect;       /* WD_PEFFECT_* */
+  const char *file; /* where its policy map was declared */
+  int line, col;
+  size_t nacts, nress, nconds;
+} wd_pinfo;
+
+/* An action or resource pattern as the engine reads it: "*" (ANY), a
+** string matched exactly, or a prefix ("p.*" and "p*" are both the
+** prefix "p"). 's' is not NUL-terminated for PREFIX. */
+enum { WD_PPAT_ANY, WD_PPAT_EXACT, WD_PPAT_PREFIX };
+typedef struct wd_ppat {
+  int kind;
+  const char *s;
+  size_t len;
+} wd_ppat;
+
+/* What a condition reads (its field and its value_from). */
+#define WD_PREADS_ACTOR    0x1u /* actor.id, actor.meta[.<path>] */
+#define WD_PREADS_ACTION   0x2u
+#define WD_PREADS_RESOURCE 0x4u
+#define WD_PREADS_ATTRS    0x8u /* a request attribute (bare or meta.) */
+
+typedef struct wd_pcond {
+  const char *field;    /* as written, e.g. "actor.meta.tenant" */
+  const char *op;       /* "eq", "in", "matches", ... */
+  const wd_pval *value; /* the constant; NULL with value_from, and for
+                           exists/nexists (see 'want') */
+  const char *from;     /* the value_from field as written, or NULL */
+  int want;             /* exists/nexists: the boolean they test */
+  int regex;            /* matches/nmatches: truth can only be sampled */
+  unsigned reads;       /* WD_PREADS_* */
+  int line, col;        /* where the condition was declared */
+} wd_pcond;
+
+/*
+** Policy 'i' of scope 'sc' (0 <= i < wd_scope_count), in the order the
+** scope took them in. Returns 0 or WD_EINVAL (NULL, out of range).
+*/
+WD_API int wd_scope_policy(const wd_scope *sc, size_t i, wd_pinfo *out);
+/* Its action (resource == 0) or resource (resource != 0) pattern 'j'.
+** Returns 0 or WD_EINVAL. */
+WD_API int wd_scope_pattern(const wd_scope *sc, size_t i, int resource,
+                            size_t j, wd_ppat *out);
+/* 1 if pattern 'p' matches NUL-terminated 's', else 0. */
+WD_API int wd_ppat_match(const wd_ppat *p, const char *s);
+/* Its condition 'j'. Returns 0 or WD_EINVAL. Borrowed from the scope. */
+WD_API int wd_scope_cond(const wd_scope *sc, size_t i, size_t j, wd_pcond *out);
+/*
+** Does condition 'j' of policy 'i' hold for 'rq', exactly as the engine
+** decides it inside a check (a missing field fails closed)? 1 or 0; 0 for
+** a bad index or NULL. 'rq' needs only what the condition reads; a NULL
+** action or resource is read as "".
+*/
+WD_API int wd_scope_cond_holds(const wd_scope *sc, size_t i, size_t j,
+                               const wd_preq *rq);
+
+/* }====================================================================== */
+
+/*
+** {======================================================================
 ** Decision cache: one per process, never shared between threads
 ** =======================================================================
 */

@@ -177,5 +177,39 @@ j=$(mktemp)
 expect "ward test closing line" 0 '^1 passed, 0 failed$' '' -- "$WARD" test --filter test_identity --junit "$j" "$DIR/../lua"
 if grep -q '<testcase name="t:test_identity"' "$j"; then echo "ok     junit report"; pass=$((pass+1)); else echo "FAIL   junit report"; fail=$((fail+1)); fi
 rm -f "$j"
+# ward test for CI (issue 15): --filter that matches nothing, --junit
+# checked first, and the report's shape read back by an XML parser.
+JA=$DIR/junitapp
+jt=$(mktemp -d)
+expect "ward test --filter matching nothing is exit 2" 2 '' "--filter 'nomatch' matches no test of" -- "$WARD" test --filter nomatch "$JA"
+expect "ward test --junit into a missing directory is exit 2" 2 '' "--junit $jt/nodir/r.xml: directory $jt/nodir: No such file" -- "$WARD" test --junit "$jt/nodir/r.xml" "$JA"
+if [ ! -s "$out" ]; then echo "ok     ward test --junit checked before any test runs"; pass=$((pass+1)); else echo "FAIL   ward test --junit checked first: $(head -c 200 "$out")"; fail=$((fail+1)); fi
+expect "ward test --junit onto a directory is exit 2" 2 '' 'is a directory' -- "$WARD" test --junit "$jt" "$JA"
+expect "ward test --junit: output still live on stdout" 1 '^alpha line 1$' '' -- "$WARD" test --junit "$jt/r.xml" "$JA"
+if grep -q "$(printf '\036')" "$out"; then echo "FAIL   ward test --junit: marks leak to stdout"; fail=$((fail+1)); else echo "ok     ward test --junit: no marks on stdout"; pass=$((pass+1)); fi
+if grep -q '^2 passed, 1 failed$' "$out" && grep -q '^FAIL   ju:test_b_fails' "$out"; then echo "ok     ward test --junit: summary and FAIL line"; pass=$((pass+1)); else echo "FAIL   ward test --junit summary: $(cat "$out")"; fail=$((fail+1)); fi
+if python3 - "$jt/r.xml" <<'PY'
+import re, sys, xml.etree.ElementTree as ET
+root = ET.parse(sys.argv[1]).getroot()
+assert root.tag == "testsuite", root.tag
+for a in ("name", "tests", "failures", "errors", "skipped", "time", "timestamp"):
+    assert a in root.attrib, a
+assert root.get("tests") == "3" and root.get("failures") == "1", root.attrib
+assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", root.get("timestamp")), root.attrib
+cases = {c.get("name"): c for c in root.findall("testcase")}
+assert sorted(cases) == ["ju:test_a_passes", "ju:test_b_fails", "ju:test_c_quiet"], cases
+for c in cases.values():
+    assert c.get("classname") == "ju", c.attrib
+    float(c.get("time"))
+a, b, q = cases["ju:test_a_passes"], cases["ju:test_b_fails"], cases["ju:test_c_quiet"]
+assert a.find("failure") is None and q.find("failure") is None
+assert a.find("system-out").text == 'alpha line 1\nalpha <xml> & "quotes"\n', a.find("system-out").text
+assert b.find("system-out").text == "beta says hello\n", b.find("system-out").text
+assert "beta broke" in b.find("failure").get("message"), b.find("failure").attrib
+assert (q.find("system-out").text or "") == "", q.find("system-out").text
+PY
+then echo "ok     ward test --junit: the XML read back (classname, timestamp, system-out)"; pass=$((pass+1))
+else echo "FAIL   ward test --junit XML: $(head -c 400 "$jt/r.xml")"; fail=$((fail+1)); fi
+rm -rf "$jt"
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -196,6 +196,100 @@ expect "explain shows the scope size" 1 '^scope: +baseline:tenant, tenant-a:own 
 expect "explain a missing field" 1 '\(target_host is missing\)' '' -- \
   "$WARD" policy explain "$BASE" "$EX" "${A[@]}" --action process.send --resource '{x|0x1}'
 
+# --- ward policy permissions -------------------------------------------
+PA=(--actor tenant-a --meta tenant=tenant-a --meta 'hosts=[tenant-a:processes]'
+    --scope baseline:tenant --scope tenant-a:own)
+PB=(--actor tenant-b --meta tenant=tenant-b --meta 'hosts=[tenant-b:processes]'
+    --scope baseline:tenant --scope tenant-b:own)
+expect "permissions --help" 0 'carve' '' -- "$WARD" policy permissions --help
+expect "permissions: send needs own hosts, with the actor's value" 0 '^        target_host in actor.meta.hosts \(= \["tenant-a:processes"\]\)  \[line 39\]$' '' -- \
+  "$WARD" policy permissions "$BASE" "$EX" "${PA[@]}"
+expect "permissions: spawn allowed by own_entries with file:line" 0 '^  allow  tenant-a\*  by tenant-a:own_entries  \[.*multitenant/tenant-a/_index.yaml:17\]$' '' -- \
+  "$WARD" policy permissions "$BASE" "$EX" "${PA[@]}"
+expect "permissions: the regex condition that must hold" 0 'resource matches "\^tenant-a\\\\.\[\^.\]"  \[line 44\]' '' -- \
+  "$WARD" policy permissions "$BASE" "$EX" "${PA[@]}"
+expect "permissions: no allow for process.security" 0 '^process.security: nothing \(no allow applies\)$' '' -- \
+  "$WARD" policy permissions "$BASE" "$EX" "${PA[@]}"
+expect "permissions: b's exec is denied on every resource" 0 '^process.exec: nothing \(tenant-b:no_exec denies every resource\)$' '' -- \
+  "$WARD" policy permissions "$BASE" "$EX" "${PB[@]}"
+expect "permissions: a's exec is allowed" 0 '^process.exec:$' '' -- \
+  "$WARD" policy permissions "$BASE" "$EX" "${PA[@]}"
+expect "permissions: b's own_entries does not apply to a" 0 '' '' -- \
+  sh -c '! "$@" | grep -q tenant-b:own_entries' sh "$WARD" policy permissions "$BASE" "$EX" "${PA[@]}" --scope tenant-b:own
+expect "permissions: a deny carves an exception, with its condition" 0 '^  except \{\*  by ops:protect_control  \[.*ops/_index.yaml:27\]$' '' -- \
+  "$WARD" policy permissions "$BASE" "$EX" --actor alice --meta role=support --scope ops:support
+expect "permissions: the exception's condition" 0 '^        target_host eq "ops:control"  \[line 31\]$' '' -- \
+  "$WARD" policy permissions "$BASE" "$EX" --actor alice --meta role=support --scope ops:support
+expect "permissions: support without the role gets nothing" 0 '^process.terminate: nothing \(no allow applies\)$' '' -- \
+  "$WARD" policy permissions "$BASE" "$EX" --actor bob --meta role=dev --scope ops:support
+expect "permissions needs --actor and --scope" 2 '' '--actor and --scope are required' -- \
+  "$WARD" policy permissions "$BASE" --actor a
+expect "permissions refuses --action" 2 '' 'not options of this command' -- \
+  "$WARD" policy permissions "$BASE" "${PA[@]}" --action process.send
+expect "permissions unknown scope" 2 '' 'nope:g' -- \
+  "$WARD" policy permissions "$BASE" --actor a --scope nope:g
+"$WARD" policy permissions "$BASE" "$EX" "${PB[@]}" --json >"$T/perm.json" 2>&1
+if python3 - "$T/perm.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+acts = {a["action"]: a for a in d["actions"]}
+assert d["actor"] == {"id": "tenant-b", "meta": {"tenant": "tenant-b", "hosts": ["tenant-b:processes"]}}, d["actor"]
+assert len(acts) == 22, len(acts)
+ex = acts["process.exec"]
+assert ex["denied_always_by"] == "tenant-b:no_exec", ex
+assert [p["id"] for p in ex["allow"]] == ["tenant-b:own_entries"], ex
+assert ex["allow"][0]["resources"] == [{"kind": "prefix", "pattern": "tenant-b"}], ex
+c = ex["allow"][0]["conditions"]
+assert len(c) == 1 and c[0]["field"] == "resource" and c[0]["operator"] == "matches", c
+send = acts["process.send"]["allow"][0]
+assert send["id"] == "baseline:own_processes" and send["line"] == 25, send
+assert [x["value_from"] for x in send["conditions"]] == ["actor.meta.hosts"] * 2, send
+assert acts["process.security"]["allow"] == [], acts["process.security"]
+PY
+then echo "ok     permissions --json shape"; pass=$((pass+1))
+else echo "FAIL   permissions --json shape: $(head -c 300 "$T/perm.json")"; fail=$((fail+1)); fi
+
+# --- ward policy diff --------------------------------------------------
+D=$ROOT/policies/examples/diff
+expect "diff --help" 0 'old -> new' '' -- "$WARD" policy diff --help
+expect "diff: a widening change exits 1" 1 '^[0-9]+ requests for 1 actor and scope, 9 changes \(9 widen, 0 narrow\)$' '' -- "$WARD" policy diff "$D/old.yaml" "$D/widen.yaml"
+expect "diff: the widened action, with both sides' policies" 1 '^anyone \{role: "support"\} \[ops:support\] process.cancel "\{other\|0x00002\}" \{\}: deny -> allow \(old: no policy matched; new: allowed by ops:support\)$' '' -- "$WARD" policy diff "$D/old.yaml" "$D/widen.yaml"
+expect "diff: a lowered threshold (gte 2 -> gte 1) found at the boundary" 1 '^anyone \{level: 1\} \[ops:support\] process.registry.lookup "support.x" \{\}: deny -> allow' '' -- "$WARD" policy diff "$D/old.yaml" "$D/widen.yaml"
+expect "diff: a narrowing change exits 1" 1 '^[0-9]+ requests for 1 actor and scope, 5 changes \(0 widen, 5 narrow\)$' '' -- "$WARD" policy diff "$D/old.yaml" "$D/narrow.yaml"
+expect "diff: the narrowed request names the new deny" 1 '^anyone \{role: "support"\} \[ops:support\] process.monitor "\{other\|0x00002\}" \{target_host: "ops:control"\}: allow -> deny \(old: allowed by ops:support; new: forbidden by ops:protect_control\)$' '' -- "$WARD" policy diff "$D/old.yaml" "$D/narrow.yaml"
+expect "diff: a change that changes nothing exits 0" 0 '^[0-9]+ requests for 1 actor and scope, 0 changes \(0 widen, 0 narrow\)$' '' -- "$WARD" policy diff "$D/old.yaml" "$D/same.yaml"
+expect "diff: a set against itself exits 0" 0 ', 0 changes' '' -- "$WARD" policy diff "$D/old.yaml" "$D/old.yaml"
+expect "diff: a regular expression makes the result a sample" 1 '^sample: .* for ops:support_names$' '' -- "$WARD" policy diff "$D/old.yaml" "$D/regex.yaml"
+expect "diff: no sample note without one" 0 '' '' -- sh -c '! "$@" | grep -q "^sample"' sh "$WARD" policy diff "$D/old.yaml" "$D/same.yaml"
+expect "diff: needs OLD and NEW" 2 '' 'OLD and NEW are required' -- "$WARD" policy diff "$D/old.yaml"
+expect "diff: a bad policy is bad input" 2 '' "bad.yaml:10:39: unknown operator 'like'" -- "$WARD" policy diff "$D/old.yaml" "$T/bad.yaml"
+expect "diff: a missing path is bad input" 2 '' 'nowhere' -- "$WARD" policy diff "$D/old.yaml" "$T/nowhere"
+expect "diff: unknown option" 2 '' "unknown option '--nope'" -- "$WARD" policy diff --nope "$D/old.yaml" "$D/old.yaml"
+expect "diff: a bad --app is bad input" 2 '' 'nowhere' -- "$WARD" policy diff --app "$T/nowhere" "$D/old.yaml" "$D/old.yaml"
+# The multi-tenant example with its app's actors: dropping the baseline's
+# target_host condition lets tenant-a reach tenant-b's processes.
+mkdir -p "$T/dw" && cp -r "$BASE" "$T/dw/baseline"
+sed -i '/field: target_host, operator: in, value_from: actor.meta.hosts/d' "$T/dw/baseline/_index.yaml"
+expect "diff --app: multitenant unchanged exits 0" 0 '^[0-9]+ requests for 2 actors and scopes, 0 changes' '' -- \
+  "$WARD" policy diff --app "$EX" --base "$EX" "$BASE" "$BASE"
+expect "diff --app: a dropped condition lets a reach b" 1 '^tenant-a \{tenant: "tenant-a", hosts: \["tenant-a:processes"\]\} \[baseline:tenant, tenant-a:own\] process.send "\{tenant-b:processes\|0x00002\}" \{host: "tenant-a:processes", target_host: "tenant-b:processes"\}: deny -> allow \(old: no policy matched; new: allowed by baseline:own_processes\)$' '' -- \
+  "$WARD" policy diff --app "$EX" --base "$EX" "$BASE" "$T/dw/baseline"
+expect "diff --app: the tenant's regexes are sampled" 1 '^sample: .* tenant-a:own_entries, tenant-a:own_names' '' -- \
+  "$WARD" policy diff --app "$EX" --base "$EX" "$BASE" "$T/dw/baseline"
+"$WARD" policy diff --json "$D/old.yaml" "$D/narrow.yaml" >"$T/diff.json"
+if [ $? -eq 1 ] && python3 - "$T/diff.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["changed"] == 5 and d["narrowed"] == 5 and d["widened"] == 0, d
+c = d["changes"][0]
+assert set(c) == {"actor", "scope", "action", "resource", "attrs", "old", "new", "old_by", "new_by"}, c
+assert c["old"] == "allow" and c["new"] == "deny" and c["new_by"] == "forbidden by ops:protect_control", c
+assert c["attrs"] == {"target_host": "ops:control"} and c["scope"] == ["ops:support"], c
+assert d["sample_policies"] == [] and d["capped"] is False, d
+PY
+then echo "ok     diff --json shape"; pass=$((pass+1))
+else echo "FAIL   diff --json shape: $(head -c 300 "$T/diff.json")"; fail=$((fail+1)); fi
+
 # --- ward policy test --------------------------------------------------
 expect "multitenant policy tests pass" 0 '^32 passed, 0 failed$' '' -- "$WARD" policy test "$EX/policy_test.yaml"
 expect "one line per case" 0 '^ok     a may not spawn an entry of a look-alike namespace$' '' -- "$WARD" policy test "$EX/policy_test.yaml"
@@ -244,6 +338,62 @@ expect "bad expect value" 2 '' "bad2.yaml:3:.*expect: allow' or 'expect: deny'" 
 printf 'policies: [.]\ncases:\n  - {name: x, scope: [nope:g], action: a, resource: r, expect: deny}\n' >"$T/mt/bad3.yaml"
 expect "unknown scope in a case" 2 '' 'bad3.yaml:3:.*nope:g' -- "$WARD" policy test "$T/mt/bad3.yaml"
 expect "missing test file" 2 '' 'nope.yaml' -- "$WARD" policy test "$T/nope.yaml"
+
+# --- ward policy test: defaults, unknown actions, --coverage, --junit ---
+expect "policy test: defaults, merged attrs" 0 '^5 passed, 0 failed$' '' -- "$WARD" policy test "$D/old_test.yaml"
+expect "policy test: a case's attrs merge over the defaults (the deny needs target_host)" 0 '^ok     support may not terminate control processes$' '' -- "$WARD" policy test "$D/old_test.yaml"
+expect "coverage names the untested condition with file:line" 0 '^  never false: ops:support_names condition 1: actor.meta.level gte 2 \[.*old.yaml:35\]$' '' -- "$WARD" policy test --coverage "$D/old_test.yaml"
+expect "coverage counts policies and outcomes" 0 '^coverage: 3 of 3 policies reached, 5 of 6 condition outcomes' '' -- "$WARD" policy test --coverage "$D/old_test.yaml"
+expect "coverage of multitenant names a policy no case reached" 0 '^  not reached: tenant-b:own_names: no case asks its actions on its resources \[.*tenant-b/_index.yaml:36\]$' '' -- "$WARD" policy test --coverage "$EX/policy_test.yaml"
+expect "no coverage lines without --coverage" 0 '' '' -- sh -c '! "$@" | grep -q "^coverage"' sh "$WARD" policy test "$D/old_test.yaml"
+mkdir -p "$T/pt"
+cp "$D/old.yaml" "$T/pt/"
+cat >"$T/pt/t.yaml" <<'EOF'
+policies: [old.yaml]
+defaults: {actor: {id: alice, meta: {role: support}}, scope: [ops:support]}
+cases:
+  - name: ok case
+    action: process.monitor
+    resource: "{a:b|0x1}"
+    expect: allow
+  - name: fails <on purpose> & "quoted"
+    action: process.monitor
+    resource: "{a:b|0x1}"
+    expect: deny
+EOF
+expect "policy test: a failing case with defaults" 1 '^FAIL   fails <on purpose> & "quoted": got allow \(allowed by ops:support\), expected deny' '' -- "$WARD" policy test "$T/pt/t.yaml"
+printf 'policies: [old.yaml]\ndefaults: {scope: [ops:support]}\ncases:\n  - name: typo\n    actor: a\n    action: process.sned\n    resource: x\n    expect: deny\n' >"$T/pt/act.yaml"
+expect "policy test: an unknown action names file:line:col" 2 '' "act.yaml:6:13: case 'typo': unknown action 'process.sned'" -- "$WARD" policy test "$T/pt/act.yaml"
+printf 'policies: [old.yaml]\ndefaults: {scope: [ops:support], atrs: {}}\ncases: []\n' >"$T/pt/def.yaml"
+expect "policy test: an unknown key in defaults" 2 '' "def.yaml:2:.*unknown key 'atrs'" -- "$WARD" policy test "$T/pt/def.yaml"
+expect "policy test --junit into a missing directory fails before running" 2 '' "--junit $T/nodir/r.xml: directory $T/nodir: No such file" -- "$WARD" policy test --junit "$T/nodir/r.xml" "$T/pt/t.yaml"
+if [ ! -s "$out" ]; then echo "ok     policy test --junit: nothing ran"; pass=$((pass+1)); else echo "FAIL   policy test --junit: ran anyway: $(head -c 200 "$out")"; fail=$((fail+1)); fi
+expect "policy test --junit onto a directory" 2 '' 'is a directory' -- "$WARD" policy test --junit "$T" "$T/pt/t.yaml"
+expect "policy test --junit writes and still exits 1" 1 '^1 passed, 1 failed$' '' -- "$WARD" policy test --junit "$T/pt.xml" "$T/pt/t.yaml"
+# The report read back by an XML parser: the JUnit shape CI tools read.
+if python3 - "$T/pt.xml" "$T/pt/t.yaml" <<'PY'
+import re, sys, xml.etree.ElementTree as ET
+root = ET.parse(sys.argv[1]).getroot()
+assert root.tag == "testsuite", root.tag
+for a in ("name", "tests", "failures", "errors", "skipped", "time", "timestamp"):
+    assert a in root.attrib, a
+assert root.get("tests") == "2" and root.get("failures") == "1", root.attrib
+assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", root.get("timestamp")), root.get("timestamp")
+float(root.get("time"))
+cases = root.findall("testcase")
+assert [c.get("name") for c in cases] == ["ok case", 'fails <on purpose> & "quoted"'], cases
+for c in cases:
+    assert c.get("classname") == sys.argv[2], c.attrib
+    float(c.get("time"))
+    assert c.find("system-out") is not None
+assert cases[0].find("failure") is None
+assert cases[0].find("system-out").text == "ok     ok case\n"
+f = cases[1].find("failure")
+assert f is not None and "got allow (allowed by ops:support), expected deny" in f.get("message"), f.attrib
+assert cases[1].find("system-out").text.startswith('FAIL   fails <on purpose> & "quoted"')
+PY
+then echo "ok     policy test --junit: the XML read back"; pass=$((pass+1))
+else echo "FAIL   policy test --junit: $(head -c 400 "$T/pt.xml")"; fail=$((fail+1)); fi
 
 # --- ward audit keygen / verify ----------------------------------------
 expect "keygen writes a key pair" 0 'audit.key' '' -- "$WARD" audit keygen "$T/keys"

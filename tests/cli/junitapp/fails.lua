@@ -1,0 +1,4 @@
+return { main = function()
+  print("beta says hello")
+  error("beta broke")
+end }
