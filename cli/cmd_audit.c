@@ -1,8 +1,9 @@
 /*
 ** cli/cmd_audit.c
-** 'ward audit keygen DIR' and 'ward audit verify FILE [--key PUBFILE]':
-** make the Ed25519 key pair that signs audit log checkpoints, and check a
-** log (format in include/ward/wd_audit.h).
+** 'ward audit keygen DIR', 'ward audit verify FILE [--key PUBFILE]' and
+** 'ward audit show FILE [filters]': make the Ed25519 key pair that signs
+** audit log checkpoints, check a log, and read one, checking it as it goes
+** (format in include/ward/wd_audit.h).
 ** Exit status: 0 success, 1 the job failed (a log that does not verify,
 ** a key that already exists), 2 bad usage or unreadable input.
 ** Runs in: the ward command (broker side).
@@ -26,6 +27,7 @@ static const char usage_audit[] =
     "commands:\n"
     "  keygen DIR          write a key pair: DIR/audit.key, DIR/audit.pub\n"
     "  verify FILE         check a log against its public key\n"
+    "  show FILE           print the records (filtered), checking the log\n"
     "\n"
     "Run 'ward audit COMMAND --help' for the options of a command.\n";
 
@@ -61,6 +63,35 @@ static const char usage_verify[] =
     "  -h, --help         show this help\n"
     "\n"
     "exit status: 0 intact; 1 tampered, truncated or not closed; 2 bad\n"
+    "usage, or the log or key cannot be read.\n";
+
+static const char usage_show[] =
+    "usage: ward audit show [OPTIONS] FILE\n"
+    "\n"
+    "Print the records of an audit log, one line each (or JSON Lines with\n"
+    "--json), checking the log as it reads: a record is printed once the\n"
+    "hash chain vouches for it, and the first record that was changed,\n"
+    "removed, inserted or reordered stops the listing, named on stderr.\n"
+    "Records after the last signed checkpoint (a log still being written)\n"
+    "are printed with a warning. Checkpoint lines are not printed.\n"
+    "\n"
+    "options:\n"
+    "  --key PUBFILE      public key (default FILE.pub)\n"
+    "  --denied           decisions that denied only\n"
+    "  --actor ID         records of this actor only\n"
+    "  --action A         records of this action only\n"
+    "  --since TIME       records at or after TIME, --until TIME before it\n"
+    "                     (RFC 3339 in UTC as the log writes it, or a\n"
+    "                     prefix of it: 2026-12-07, 2026-12-07T18:30)\n"
+    "  --json             the records as they are in the log\n"
+    "  -h, --help         show this help\n"
+    "\n"
+    "Text lines: LINE TIME KIND, then for a decision EFFECT ACTOR ACTION\n"
+    "RESOURCE (REASON) [POLICIES] entry=ENTRY; for other kinds host, pid,\n"
+    "reason.\n"
+    "\n"
+    "exit status: 0 listed (a log not yet closed included); 1 the log is\n"
+    "tampered with (the records before the bad one are printed); 2 bad\n"
     "usage, or the log or key cannot be read.\n";
 
 static int is_help(const char *a) {
@@ -156,6 +187,139 @@ static int cmd_verify(int argc, char **argv) {
   return 2;
 }
 
+/* {====== show ====== */
+
+typedef struct show {
+  int denied, json;
+  const char *actor, *action, *since, *until;
+  unsigned long shown;
+} show;
+
+/* A string field of a record into 'out' ("" when absent or too long). */
+static void fld(const char *p, size_t n, const char *key, char *out,
+                size_t cap) {
+  if (wd_audit_field(p, n, key, out, cap, NULL, NULL) != 1) out[0] = '\0';
+}
+
+/* TIME at or after the prefix 'since' (a prefix compares as its start). */
+static int time_before(const char *t, const char *bound) {
+  return strncmp(t, bound, strlen(bound)) < 0;
+}
+
+static int show_one(void *ud, uint64_t line, const char *p, size_t n) {
+  show *o = ud;
+  char kind[32], time[64], actor[256], action[128], effect[8];
+  char resource[1100], reason[1100], entry[256], host[256], pid[64];
+  const char *pol = NULL;
+  size_t pl = 0;
+  fld(p, n, "kind", kind, sizeof kind);
+  if (strcmp(kind, "checkpoint") == 0) return 0;
+  fld(p, n, "time", time, sizeof time);
+  fld(p, n, "actor", actor, sizeof actor);
+  fld(p, n, "action", action, sizeof action);
+  fld(p, n, "effect", effect, sizeof effect);
+  if (o->denied && strcmp(effect, "deny") != 0) return 0;
+  if (o->actor != NULL && strcmp(actor, o->actor) != 0) return 0;
+  if (o->action != NULL && strcmp(action, o->action) != 0) return 0;
+  if (o->since != NULL && time_before(time, o->since)) return 0;
+  if (o->until != NULL && !time_before(time, o->until)) return 0;
+  o->shown++;
+  if (o->json) {
+    printf("%.*s\n", (int)n, p);
+    return 0;
+  }
+  fld(p, n, "resource", resource, sizeof resource);
+  fld(p, n, "reason", reason, sizeof reason);
+  fld(p, n, "host", host, sizeof host);
+  fld(p, n, "pid", pid, sizeof pid);
+  fld(p, n, "entry", entry, sizeof entry);
+  if (strcmp(kind, "decision") == 0) {
+    (void)wd_audit_field(p, n, "policies", NULL, 0, &pol, &pl);
+    printf("%llu %s decision %s %s %s %s (%s) %.*s%s%s\n",
+           (unsigned long long)line, time, effect, actor[0] ? actor : "-",
+           action, resource, reason, pol != NULL ? (int)pl : 2,
+           pol != NULL ? pol : "[]",
+           entry[0] ? " entry=" : "", entry);
+  } else {
+    printf("%llu %s %s%s%s%s%s%s%s\n", (unsigned long long)line, time, kind,
+           host[0] ? " host=" : "", host, pid[0] ? " pid=" : "", pid,
+           reason[0] ? " " : "", reason);
+  }
+  return 0;
+}
+
+static int cmd_show(int argc, char **argv) {
+  const char *key = NULL, *file = NULL;
+  char keybuf[4096], report[1024];
+  wd_audit_pub pub;
+  show o;
+  int i, r;
+  memset(&o, 0, sizeof o);
+  for (i = 0; i < argc; i++) {
+    const char *a = argv[i];
+    int more = i + 1 < argc;
+    if (is_help(a)) {
+      fputs(usage_show, stdout);
+      return 0;
+    } else if (strcmp(a, "--denied") == 0) {
+      o.denied = 1;
+    } else if (strcmp(a, "--json") == 0) {
+      o.json = 1;
+    } else if (more && strcmp(a, "--key") == 0) {
+      key = argv[++i];
+    } else if (more && strcmp(a, "--actor") == 0) {
+      o.actor = argv[++i];
+    } else if (more && strcmp(a, "--action") == 0) {
+      o.action = argv[++i];
+    } else if (more && strcmp(a, "--since") == 0) {
+      o.since = argv[++i];
+    } else if (more && strcmp(a, "--until") == 0) {
+      o.until = argv[++i];
+    } else if (a[0] == '-') {
+      fprintf(stderr, "ward audit show: unknown option or missing value "
+              "'%s'\n%s", a, usage_show);
+      return 2;
+    } else if (file == NULL) {
+      file = a;
+    } else {
+      fprintf(stderr, "ward audit show: one FILE only\n%s", usage_show);
+      return 2;
+    }
+  }
+  if (file == NULL) {
+    fprintf(stderr, "ward audit show: FILE is required\n%s", usage_show);
+    return 2;
+  }
+  if (key == NULL) {
+    if ((size_t)snprintf(keybuf, sizeof keybuf, "%s.pub", file) >=
+        sizeof keybuf) {
+      fprintf(stderr, "ward audit show: %s: path too long\n", file);
+      return 2;
+    }
+    key = keybuf;
+  }
+  if (wd_audit_pub_load(key, &pub, report, sizeof report) < 0) {
+    fprintf(stderr, "ward audit show: %s\n", report);
+    return 2;
+  }
+  r = wd_audit_walk(file, &pub, show_one, &o, report, sizeof report);
+  fflush(stdout);
+  if (r == 0) return 0;
+  if (r == WD_EINVAL && (strstr(report, "not covered by a checkpoint") ||
+                        strstr(report, "not the closing one"))) {
+    fprintf(stderr, "ward audit show: %s: warning: %s\n", file, report);
+    return 0;
+  }
+  if (r == WD_EINVAL) {
+    fprintf(stderr, "ward audit show: %s: %s\n", file, report);
+    return 1;
+  }
+  fprintf(stderr, "ward audit show: %s\n", report);
+  return 2;
+}
+
+/* }====== */
+
 int wd_cmd_audit(int argc, char **argv) {
   if (argc < 1) {
     fputs(usage_audit, stderr);
@@ -167,6 +331,7 @@ int wd_cmd_audit(int argc, char **argv) {
   }
   if (strcmp(argv[0], "keygen") == 0) return cmd_keygen(argc - 1, argv + 1);
   if (strcmp(argv[0], "verify") == 0) return cmd_verify(argc - 1, argv + 1);
+  if (strcmp(argv[0], "show") == 0) return cmd_show(argc - 1, argv + 1);
   fprintf(stderr, "ward audit: unknown command '%s'\n%s", argv[0], usage_audit);
   return 2;
 }

@@ -88,6 +88,7 @@ int wd__host_request(wd_host *h, wd_actor *a, struct task *t, uint8_t op,
   ** scope, and holds the host to its ceiling. */
   wd_buf_put_str(b, a->sec_actor, a->sec_actorlen);
   wd_buf_put_cstr(b, a->sec_scope);
+  wd_buf_put_cstr(b, a->e->id); /* for the audit log */
   *body = b;
   return 0;
 }

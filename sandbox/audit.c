@@ -711,6 +711,24 @@ static void put_pval(wd_buf *b, const wd_pval *v, int depth) {
   }
 }
 
+/* "scope": the names of a newline-separated list, as an array. */
+static void put_scope(wd_buf *b, const char *s, size_t n) {
+  const char *e = s + n;
+  int k = 0;
+  put_key(b, "scope");
+  wd_buf_put_u8(b, '[');
+  while (s < e && k < WD_AUDIT_MAXATTRS) {
+    const char *nl = memchr(s, '\n', (size_t)(e - s));
+    size_t l = nl != NULL ? (size_t)(nl - s) : (size_t)(e - s);
+    if (l > 0) {
+      if (k++ > 0) wd_buf_put_u8(b, ',');
+      wd__audit_put_jstr(b, s, l, WD_AUDIT_MAXSTR);
+    }
+    s += l + (nl != NULL);
+  }
+  wd_buf_put_u8(b, ']');
+}
+
 static void format_rec(wd_audit *a, const wd_audit_rec *r, int with_attrs) {
   static const char *const kinds[] = {
 #define XX(name, text) text,
@@ -729,6 +747,11 @@ static void format_rec(wd_audit *a, const wd_audit_rec *r, int with_attrs) {
   put_field(b, "prev", a->prev);
   put_field(b, "kind", kinds[r->kind]);
   put_field(b, "actor", r->actor);
+  if (r->meta != NULL && r->meta->type == WD_PVAL_MAP && r->meta->u.map.n > 0) {
+    put_key(b, "meta");
+    put_pval(b, r->meta, 0);
+  }
+  if (r->scope != NULL) put_scope(b, r->scope, r->scopelen);
   put_field(b, "action", r->action);
   put_field(b, "resource", r->resource);
   if (r->nattrs > 0) {
@@ -755,6 +778,8 @@ static void format_rec(wd_audit *a, const wd_audit_rec *r, int with_attrs) {
   }
   put_field(b, "pid", r->pid);
   put_field(b, "host", r->host);
+  put_field(b, "entry", r->entry);
+  put_field(b, "digest", r->digest);
   wd_buf_put_u8(b, '}');
 }
 
@@ -787,6 +812,7 @@ void wd_audit_rec_decision(wd_audit_rec *r, const wd_preq *rq,
   memset(r, 0, sizeof *r);
   r->kind = WD_AUDIT_DECISION;
   r->actor = rq->actor_id;
+  r->meta = rq->actor_meta;
   r->action = rq->action;
   r->resource = rq->resource;
   r->attrs = rq->attrs;

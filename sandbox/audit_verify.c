@@ -329,6 +329,41 @@ static int parse_rec(const char *p, size_t n, Rec *r) {
              : -1;
 }
 
+/* Find top-level key 'key' of the record 'p' (n bytes); see wd_audit.h. */
+int wd_audit_field(const char *p, size_t n, const char *key, char *out,
+                   size_t cap, const char **raw, size_t *rawlen) {
+  J j = { p, p + n };
+  char k[64];
+  ws(&j);
+  if (j.p >= j.e || *j.p++ != '{') return -1;
+  for (;;) {
+    const char *v;
+    ws(&j);
+    if (jstr(&j, k, sizeof k, NULL) != 0) return -1;
+    ws(&j);
+    if (j.p >= j.e || *j.p++ != ':') return -1;
+    ws(&j);
+    v = j.p;
+    if (strcmp(k, key) == 0) {
+      if (*j.p == '"' && out != NULL) {
+        if (jstr(&j, out, cap, NULL) != 0) return -1;
+      } else if (jskip(&j, 1) != 0) {
+        return -1;
+      } else if (out != NULL && cap > 0) {
+        out[0] = '\0';
+      }
+      if (raw != NULL) *raw = v;
+      if (rawlen != NULL) *rawlen = (size_t)(j.p - v);
+      return 1;
+    }
+    if (jskip(&j, 1) != 0) return -1;
+    ws(&j);
+    if (j.p >= j.e) return -1;
+    if (*j.p == '}') return 0;
+    if (*j.p++ != ',') return -1;
+  }
+}
+
 /* }====== */
 
 /* {====== Checkpoints ====== */
@@ -563,11 +598,18 @@ static int finish(V *v, uint64_t pending) {
 
 int wd_audit_verify(const char *path, const wd_audit_pub *pub, char *report,
                     size_t len) {
+  return wd_audit_walk(path, pub, NULL, NULL, report, len);
+}
+
+int wd_audit_walk(const char *path, const wd_audit_pub *pub,
+                  wd_audit_walk_fn cb, void *ud, char *report, size_t len) {
   Rd rd = { -1, NULL, WD_AUDIT_MAXLINE + 65536, 0, 0, 0 };
   V v;
   const char *p = NULL;
   size_t n = 0;
   uint64_t pending = 0;
+  wd_buf held; /* the line before, until the next one vouches for it */
+  uint64_t held_line = 0;
   int nl = 0, r;
   if (sodium_init() < 0)
     return wd_errf(report, len, WD_EINTERNAL, "%s",
@@ -579,6 +621,7 @@ int wd_audit_verify(const char *path, const wd_audit_pub *pub, char *report,
   memcpy(v.prev, WD_AUDIT_GENESIS, sizeof v.prev);
   wd__audit_tree_init(&v.tree);
   wd_buf_init(&v.scratch, WD_AUDIT_MAXLINE);
+  wd_buf_init(&held, WD_AUDIT_MAXLINE);
   do
     rd.fd = open(path, O_RDONLY | O_CLOEXEC);
   while (rd.fd == -1 && errno == EINTR);
@@ -599,7 +642,24 @@ int wd_audit_verify(const char *path, const wd_audit_pub *pub, char *report,
       goto out;
     }
     if ((r = check_line(&v, p, n, &pending)) != 0) goto out;
+    /* The line before is good once this one links to it. */
+    if (cb != NULL && held_line != 0 && pending == 0 &&
+        (r = cb(ud, held_line, (const char *)held.p, held.len)) != 0)
+      goto out;
+    held_line = 0;
+    if (cb != NULL && pending == 0) {
+      wd_buf_reset(&held);
+      wd_buf_put(&held, p, n);
+      if (held.err != 0) {
+        r = held.err;
+        goto out;
+      }
+      held_line = v.line;
+    }
   }
+  if (r == 0 && cb != NULL && held_line != 0 && pending == 0 &&
+      (r = cb(ud, held_line, (const char *)held.p, held.len)) != 0)
+    goto out;
   if (r == WD_ETOOBIG)
     r = bad(&v, v.line + 1, "record longer than the longest one allowed");
   else if (r < 0)
@@ -610,6 +670,7 @@ out:
   if (rd.fd != -1) close(rd.fd);
   wd_free(rd.buf);
   wd_buf_close(&v.scratch);
+  wd_buf_close(&held);
   return r;
 }
 

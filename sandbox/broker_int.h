@@ -24,6 +24,8 @@ typedef struct brk_caller {
   const char *scope;  /* newline-separated names (borrowed) */
   size_t scopelen;
   char id[256];       /* the actor id alone */
+  char entry[256];    /* the caller's entry, as its host says (for the
+                         audit log only; never decided on) */
 } brk_caller;
 
 struct fwd;
@@ -207,6 +209,7 @@ struct wd_broker {
   struct wd_policy_set *pset;
   struct wd_scopes *scopes;
   struct wd_pcache *pcache;
+  char pdigest[65];       /* of the policy set (wd_polset_digest) */
   struct wd_audit *audit;
   xwtab xw;            /* cross-host watches (broker_life.c) */
   svc *svcs;

@@ -60,7 +60,8 @@ int wd__brk_sec_open(wd_broker *b, char *err, size_t errlen) {
   if ((r = wd_polset_from_manifest(b->m, &b->pset, err, errlen)) < 0 ||
       (r = check_names(b, err, errlen)) < 0)
     return r;
-  if ((r = wd_scopes_new(b->pset, &b->scopes)) < 0 ||
+  if ((r = wd_polset_digest(&b->m, 1, b->pdigest)) < 0 ||
+      (r = wd_scopes_new(b->pset, &b->scopes)) < 0 ||
       (r = wd_pcache_new(4096, &b->pcache)) < 0) {
     snprintf(err, errlen, "out of memory");
     return r;
@@ -76,6 +77,7 @@ int wd__brk_sec_open(wd_broker *b, char *err, size_t errlen) {
     snprintf(why, sizeof why, "%zu policies",
              wd_policy_set_count(b->pset));
     rec.reason = why;
+    rec.digest = b->pdigest;
     if ((r = wd_audit_append(b->audit, &rec)) < 0) {
       snprintf(err, errlen, "%s: cannot write: %s", b->o.audit_log,
                strerror(-r));
@@ -181,9 +183,18 @@ int wd__brk_sec_fits(hslot *s, const char *actor, size_t al,
 int wd__brk_sec_caller(hslot *s, wd_cur *c, brk_caller *who) {
   char why[300];
   size_t idlen;
+  const char *entry;
+  size_t el;
   if (wd_cur_str(c, &who->actor, &who->actorlen) ||
-      wd_cur_str(c, &who->scope, &who->scopelen))
+      wd_cur_str(c, &who->scope, &who->scopelen) ||
+      wd_cur_str(c, &entry, &el))
     return WD_EBADFRAME;
+  if (el >= sizeof who->entry || memchr(entry, '\0', el) != NULL) {
+    wd__brk_host_down(s, "malformed entry id in a request");
+    return WD_EBADFRAME;
+  }
+  memcpy(who->entry, entry, el);
+  who->entry[el] = '\0';
   idlen = memchr(who->actor, '\0', who->actorlen)
               ? strlen(who->actor)
               : who->actorlen;
@@ -205,12 +216,18 @@ int wd__brk_sec_caller(hslot *s, wd_cur *c, brk_caller *who) {
 
 /* {====== Decisions ====== */
 
-static void log_decision(wd_broker *b, const wd_preq *rq,
+static void log_decision(wd_broker *b, const brk_caller *who,
+                         const char *host, const wd_preq *rq,
                          const wd_pdecision *d, int *failed) {
   wd_audit_rec rec;
   if (b->audit == NULL) return;
   if (b->o.audit_mode == 1 && d->effect == WD_PEFFECT_ALLOW) return;
   wd_audit_rec_decision(&rec, rq, d);
+  rec.scope = who->scope;
+  rec.scopelen = who->scopelen;
+  rec.entry = who->entry[0] ? who->entry : NULL;
+  rec.host = host;
+  rec.digest = b->pdigest;
   if (wd_audit_append(b->audit, &rec) < 0) *failed = 1;
 }
 
@@ -232,7 +249,7 @@ int wd__brk_sec_check(hslot *s, const brk_caller *who, const char *pid,
                  s->idlen, target_host, topic);
   r = wd_sec_decide(&c, sc, b->pcache, &d);
   wd_policy_explain(&d, why, whylen);
-  log_decision(b, &c.rq, &d, &failed);
+  log_decision(b, who, s->id, &c.rq, &d, &failed);
   wd_pval_clear(&meta);
   if (failed) {
     snprintf(why, whylen, "the audit log cannot be written");
@@ -256,6 +273,8 @@ int wd__brk_sec_audit_req(hslot *s, uint32_t req, uint8_t op, wd_cur *c) {
   char abuf[8][300];
   char sbuf[3][300], ibuf[16][300];
   wd_audit_rec rec;
+  wd_pval meta;
+  int r;
   (void)op;
   if (wd_cur_str(c, &f[0], &fl[0]) || wd_cur_str(c, &f[1], &fl[1]) ||
       wd_cur_u8(c, &effect) || wd_cur_str(c, &f[2], &fl[2]) ||
@@ -291,8 +310,14 @@ int wd__brk_sec_audit_req(hslot *s, uint32_t req, uint8_t op, wd_cur *c) {
     return 0;
   }
   memset(&rec, 0, sizeof rec);
+  (void)wd_actor_unpack(s->cur->actor, s->cur->actorlen, &meta);
   rec.kind = WD_AUDIT_DECISION;
   rec.actor = s->cur->id[0] ? s->cur->id : NULL;
+  rec.meta = &meta;
+  rec.scope = s->cur->scope;
+  rec.scopelen = s->cur->scopelen;
+  rec.entry = s->cur->entry[0] ? s->cur->entry : NULL;
+  rec.digest = b->pdigest;
   rec.action = sbuf[0];
   rec.resource = sbuf[1];
   rec.effect = effect;
@@ -302,7 +327,9 @@ int wd__brk_sec_audit_req(hslot *s, uint32_t req, uint8_t op, wd_cur *c) {
   rec.policies = ids;
   rec.npolicies = np;
   rec.host = s->id;
-  if (wd_audit_append(b->audit, &rec) < 0) {
+  r = wd_audit_append(b->audit, &rec);
+  wd_pval_clear(&meta);
+  if (r < 0) {
     fprintf(stderr, "ward: audit log: cannot write a decision of host %s\n",
             s->id);
     wd__brk_reply(s, req, WD_EUNAVAIL, "the audit log cannot be written");

