@@ -14,6 +14,7 @@
 
 #include "cmd_int.h"
 #include "ward/wd_cli.h"
+#include "ward/wd_audit.h"
 #include "ward/wd_polset.h"
 #include "ward/wd_yaml.h"
 
@@ -81,13 +82,24 @@ static const char usage_eval[] =
 
 static const char usage_explain[] =
     "usage: ward policy explain PATH... (the options of 'ward policy eval')\n"
+    "       ward policy explain --from-log LOG:N [--key PUBFILE] PATH...\n"
     "\n"
     "As eval, then the request and every policy in scope, one line each:\n"
     "whether it matched, and if not, the first part that did not (its\n"
     "actions, its resources, or which condition, with the value the\n"
     "condition saw).\n"
     "\n"
-    "exit status: 0 allow; 1 deny; 2 bad usage or an invalid policy.\n";
+    "--from-log LOG:N takes the request from decision record N (its line\n"
+    "number, as 'ward audit show' prints it) of audit log LOG: the actor\n"
+    "with its meta, the scope, action, resource and attributes the record\n"
+    "carries, after checking the log up to that line (--key PUBFILE, default\n"
+    "LOG.pub). It is decided with the policies of PATH... (those in force\n"
+    "now, or the old set to replay the record exactly), and says whether\n"
+    "they are the ones the record was decided with (its policy-set digest)\n"
+    "and whether the decision is the same.\n"
+    "\n"
+    "exit status: 0 allow; 1 deny; 2 bad usage or an invalid policy, or a\n"
+    "record that is not a decision or does not verify.\n";
 
 static int is_help(const char *a) {
   return strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0;
@@ -555,6 +567,209 @@ static void explain(const wd_polset *ps, const Req *q, const wd_preq *rq,
 
 /* }====== */
 
+/* {====== A request from an audit log record ====== */
+
+typedef struct fromlog {
+  uint64_t want;          /* the line */
+  char *line;             /* its bytes, once found */
+  size_t len;
+} fromlog;
+
+static int grab_line(void *ud, uint64_t line, const char *p, size_t n) {
+  fromlog *f = ud;
+  if (line != f->want) return 0;
+  if ((f->line = wd_malloc(n + 1)) == NULL) return WD_ENOMEM;
+  memcpy(f->line, p, n);
+  f->line[n] = '\0';
+  f->len = n;
+  return 1; /* stop: found */
+}
+
+/* What a record gives a request (the strings and values it holds). */
+typedef struct logreq {
+  char actor[256], action[128], resource[1100], effect[8], digest[80];
+  wd_doc *doc[3];         /* meta, scope, attrs */
+  wd_pval meta, attrs;
+  const char *scope[WD_CMD_MAXARGS];
+  size_t nscope;
+} logreq;
+
+static void logreq_clear(logreq *l) {
+  int i;
+  wd_pval_clear(&l->meta);
+  wd_pval_clear(&l->attrs);
+  for (i = 0; i < 3; i++) wd_doc_free(l->doc[i]);
+}
+
+/* The JSON value of 'key' (JSON is YAML) as a node of a new document. */
+static const wd_node *json_node(const fromlog *f, const char *key,
+                                wd_doc **doc) {
+  const char *raw;
+  size_t rl;
+  char err[256];
+  if (wd_audit_field(f->line, f->len, key, NULL, 0, &raw, &rl) != 1)
+    return NULL;
+  if (wd_yaml_parse(key, raw, rl, doc, err, sizeof err) != 0) return NULL;
+  return (*doc)->root;
+}
+
+/* Read decision record LOG:N into 'l' and 'q' (actor, meta, scope,
+** action, resource, attributes). Returns 0 or 2 after printing why. */
+static int read_record(const char *spec, const char *key, logreq *l,
+                       wd__reqargs *q) {
+  char logpath[4096], keybuf[4200], report[1024], kind[32];
+  const char *colon = strrchr(spec, ':');
+  const wd_node *n;
+  fromlog f;
+  wd_audit_pub pub;
+  char *end;
+  size_t i;
+  int r;
+  memset(&f, 0, sizeof f);
+  if (colon == NULL || colon == spec || (size_t)(colon - spec) >= sizeof logpath ||
+      (f.want = strtoull(colon + 1, &end, 10)) == 0 || *end != '\0') {
+    fprintf(stderr, "ward policy explain: --from-log '%s': not LOG:N (N the "
+            "line of a record, from 1)\n", spec);
+    return 2;
+  }
+  memcpy(logpath, spec, (size_t)(colon - spec));
+  logpath[colon - spec] = '\0';
+  if (key == NULL) {
+    snprintf(keybuf, sizeof keybuf, "%s.pub", logpath);
+    key = keybuf;
+  }
+  if (wd_audit_pub_load(key, &pub, report, sizeof report) < 0) {
+    fprintf(stderr, "ward policy explain: %s\n", report);
+    return 2;
+  }
+  r = wd_audit_walk(logpath, &pub, grab_line, &f, report, sizeof report);
+  if (f.line == NULL) {
+    if (r == 0 || (r == WD_EINVAL && strstr(report, "checkpoint") != NULL &&
+                   strncmp(report, "line", 4) != 0))
+      fprintf(stderr, "ward policy explain: %s: no line %llu\n", logpath,
+              (unsigned long long)f.want);
+    else
+      fprintf(stderr, "ward policy explain: %s: %s\n", logpath, report);
+    return 2;
+  }
+  kind[0] = '\0';
+  (void)wd_audit_field(f.line, f.len, "kind", kind, sizeof kind, NULL, NULL);
+  if (strcmp(kind, "decision") != 0) {
+    fprintf(stderr, "ward policy explain: %s:%llu: a %s record, not a "
+            "decision\n", logpath, (unsigned long long)f.want,
+            kind[0] ? kind : "malformed");
+    wd_free(f.line);
+    return 2;
+  }
+  if (wd_audit_field(f.line, f.len, "actor", l->actor, sizeof l->actor, NULL,
+                     NULL) != 1)
+    l->actor[0] = '\0';
+  if (wd_audit_field(f.line, f.len, "action", l->action, sizeof l->action,
+                     NULL, NULL) != 1 ||
+      wd_audit_field(f.line, f.len, "resource", l->resource,
+                     sizeof l->resource, NULL, NULL) != 1) {
+    fprintf(stderr, "ward policy explain: %s:%llu: the record has no action "
+            "or resource (written before records carried requests whole?)\n",
+            logpath, (unsigned long long)f.want);
+    wd_free(f.line);
+    return 2;
+  }
+  (void)wd_audit_field(f.line, f.len, "effect", l->effect, sizeof l->effect,
+                       NULL, NULL);
+  if (wd_audit_field(f.line, f.len, "digest", l->digest, sizeof l->digest,
+                     NULL, NULL) != 1)
+    l->digest[0] = '\0';
+  l->meta = wd_pval_null();
+  l->attrs = wd_pval_null();
+  if ((n = json_node(&f, "meta", &l->doc[0])) != NULL &&
+      wd_pval_from_node(n, &l->meta) != 0)
+    l->meta = wd_pval_null();
+  if ((n = json_node(&f, "scope", &l->doc[1])) != NULL &&
+      n->type == WD_NODE_SEQ)
+    for (i = 0; i < n->n && l->nscope < WD_CMD_MAXARGS; i++)
+      if (n->kids[i]->type == WD_NODE_SCALAR)
+        l->scope[l->nscope++] = n->kids[i]->str;
+  if ((n = json_node(&f, "attrs", &l->doc[2])) != NULL &&
+      (wd_pval_from_node(n, &l->attrs) != 0 || l->attrs.type != WD_PVAL_MAP))
+    l->attrs = wd_pval_null();
+  wd_free(f.line);
+  q->actor = l->actor[0] ? l->actor : NULL;
+  q->action = l->action;
+  q->resource = l->resource;
+  memcpy(q->scope, l->scope, l->nscope * sizeof l->scope[0]);
+  q->nscope = l->nscope;
+  q->metav = l->meta;
+  q->nmeta = l->meta.type == WD_PVAL_MAP ? l->meta.u.map.n : 0;
+  q->nattrs = 0;
+  if (l->attrs.type == WD_PVAL_MAP)
+    for (i = 0; i < l->attrs.u.map.n && i < WD_CMD_MAXARGS; i++)
+      q->attrs[q->nattrs++] = l->attrs.u.map.v[i];
+  return 0;
+}
+
+/* What the replay is: the record, whether the policies are those it was
+** decided with, and whether the decision is the same ('r' 0 allow). */
+static void from_log_header(const wd_polset *ps, const char *spec,
+                            const logreq *l, int r) {
+  char now[WD_POLSET_DIGEST_HEX];
+  const char *was = strcmp(l->effect, "allow") == 0 ? "allow" : "deny";
+  if (wd_polset_digest((const wd_manifest *const *)ps->mv, ps->nm, now) != 0)
+    now[0] = '\0';
+  printf("record %s: %s (logged)\n", spec, was);
+  if (l->digest[0] == '\0')
+    printf("policies: the record names no policy-set digest\n");
+  else if (strcmp(now, l->digest) == 0)
+    printf("policies: the set the record was decided with (digest %.16s)\n",
+           now);
+  else
+    printf("policies: NOT the set the record was decided with (record %.16s, "
+           "these %.16s): pass the old policies to replay it exactly\n",
+           l->digest, now);
+  if ((r == 0) != (strcmp(was, "allow") == 0))
+    printf("decision: CHANGED, %s now\n", r == 0 ? "allow" : "deny");
+  else
+    printf("decision: the same\n");
+}
+
+/* Split 'ward policy explain --from-log LOG:N [--key PUB] PATH...'. */
+static int parse_from_log(int argc, char **argv, const char **spec,
+                          const char **key, wd__reqargs *q) {
+  int i;
+  for (i = 0; i < argc; i++) {
+    const char *a = argv[i];
+    if (is_help(a)) {
+      fputs(usage_explain, stdout);
+      return -1;
+    }
+    if ((strcmp(a, "--from-log") == 0 || strcmp(a, "--key") == 0) &&
+        i + 1 < argc) {
+      *(a[2] == 'f' ? spec : key) = argv[++i];
+    } else if (a[0] == '-') {
+      fprintf(stderr, "ward policy explain: with --from-log the request comes "
+              "from the record; '%s' is not an option here\n%s", a,
+              usage_explain);
+      return 2;
+    } else if (q->npaths < WD_CMD_MAXARGS) {
+      q->paths[q->npaths++] = a;
+    }
+  }
+  if (*spec == NULL || q->npaths == 0) {
+    fprintf(stderr, "ward policy explain: --from-log LOG:N and PATH... are "
+            "required\n%s", usage_explain);
+    return 2;
+  }
+  return 0;
+}
+
+static int has_from_log(int argc, char **argv) {
+  int i;
+  for (i = 0; i < argc; i++)
+    if (strcmp(argv[i], "--from-log") == 0) return 1;
+  return 0;
+}
+
+/* }====== */
+
 /* {====== ward policy eval / explain ====== */
 
 static int cmd_eval(int argc, char **argv, int long_form) {
@@ -565,11 +780,23 @@ static int cmd_eval(int argc, char **argv, int long_form) {
   wd_preq rq;
   char err[1024];
   Req *q = wd_calloc(1, sizeof *q);
+  logreq *l = NULL;
+  const char *spec = NULL, *key = NULL;
   int r;
   if (q == NULL) return 2;
-  r = wd__cmd_policy_args(q, cmd, long_form ? usage_explain : usage_eval, argc,
-                          argv, WD_REQARGS_REQUEST);
-  if (r != 0) goto out;
+  if (long_form && has_from_log(argc, argv)) {
+    if ((l = wd_calloc(1, sizeof *l)) == NULL) {
+      r = 2;
+      goto out;
+    }
+    if ((r = parse_from_log(argc, argv, &spec, &key, q)) != 0 ||
+        (r = read_record(spec, key, l, q)) != 0)
+      goto out;
+  } else {
+    r = wd__cmd_policy_args(q, cmd, long_form ? usage_explain : usage_eval,
+                            argc, argv, WD_REQARGS_REQUEST);
+    if (r != 0) goto out;
+  }
   if ((r = wd__cmd_policy_load(cmd, q->paths, q->npaths, &ps)) != 0) goto out;
   if (q->nscope > 0 &&
       wd_scope_new(ps->set, q->scope, q->nscope, &sc, err, sizeof err) != 0) {
@@ -585,9 +812,16 @@ static int cmd_eval(int argc, char **argv, int long_form) {
   rq.attrs = q->attrs;
   rq.nattrs = q->nattrs;
   r = wd_policy_check(sc, &rq, &d) == WD_POLICY_ALLOW ? 0 : 1;
+  if (l != NULL) from_log_header(ps, spec, l, r);
   put_decision(&d);
   if (long_form) explain(ps, q, &rq, sc);
 out:
+  if (l != NULL) {
+    /* q's meta and attributes are l's */
+    q->metav = wd_pval_null();
+    logreq_clear(l);
+    wd_free(l);
+  }
   wd_scope_release(sc);
   wd_polset_free(ps);
   wd__cmd_policy_args_clear(q);

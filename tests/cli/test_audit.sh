@@ -116,4 +116,20 @@ grep -q 'aud:public' "$out" && bad "show listed the changed record" || ok "show:
 head -n -1 "$log" > "$tmp/open" && cp "$log.pub" "$tmp/open.pub"
 expect "show: a log not closed is listed with a warning" 0 'aud:secret' 'warning: .*checkpoint' -- "$WARD" audit show "$tmp/open"
 
+# ward policy explain --from-log LOG:N: the record's request replayed.
+n=$(grep -n '"resource":"aud:secret"' "$log" | head -1 | cut -d: -f1)
+expect "explain --from-log: the same policies" 1 'policies: the set the record was decided with' '' -- "$WARD" policy explain --from-log "$log:$n" "$APP"
+grep -q '^decision: the same$' "$out" && ok "explain --from-log: the same decision" || bad "explain --from-log: $(head -5 "$out")"
+grep -q 'actor     tenant-a {tier: "gold"}' "$out" && grep -q 'scope:     aud:tenants' "$out" &&
+  grep -q 'resource  aud:secret' "$out" && ok "explain --from-log: actor, meta, scope, resource from the record" ||
+  bad "explain --from-log request: $(sed -n 4,9p "$out")"
+cp -r "$APP" "$tmp/wider"
+sed -i 's/resources: \["aud:ok"/resources: ["aud:ok", "aud:secret"/' "$tmp/wider/_index.yaml"
+expect "explain --from-log: a wider set allows it now" 0 'NOT the set the record was decided with' '' -- "$WARD" policy explain --from-log "$log:$n" "$tmp/wider"
+grep -q '^decision: CHANGED, allow now$' "$out" && ok "explain --from-log: says the decision changed" || bad "explain --from-log changed: $(head -4 "$out")"
+expect "explain --from-log: not a decision" 2 '' 'a policy_load record, not a decision' -- "$WARD" policy explain --from-log "$log:1" "$APP"
+expect "explain --from-log: no such line" 2 '' 'no line 9999' -- "$WARD" policy explain --from-log "$log:9999" "$APP"
+expect "explain --from-log: not LOG:N" 2 '' 'not LOG:N' -- "$WARD" policy explain --from-log "$log" "$APP"
+expect "explain --from-log: a record past a changed one" 2 '' "line $line: record changed" -- "$WARD" policy explain --from-log "$tmp/t:$((line+1))" "$APP"
+
 summary
