@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "cmd_int.h"
 #include "ward/wd_audit.h"
 #include "ward/wd_cli.h"
 
@@ -94,6 +95,23 @@ static const char usage_show[] =
     "tampered with (the records before the bad one are printed); 2 bad\n"
     "usage, or the log or key cannot be read.\n";
 
+int wd__cmd_audit_key(const char *cmd, const char *log, const char *key,
+                      wd_audit_pub *pub) {
+  char buf[4200], err[1024];
+  if (key == NULL) {
+    if ((size_t)snprintf(buf, sizeof buf, "%s.pub", log) >= sizeof buf) {
+      fprintf(stderr, "ward %s: %s: path too long\n", cmd, log);
+      return 2;
+    }
+    key = buf;
+  }
+  if (wd_audit_pub_load(key, pub, err, sizeof err) < 0) {
+    fprintf(stderr, "ward %s: %s\n", cmd, err);
+    return 2;
+  }
+  return 0;
+}
+
 static int is_help(const char *a) {
   return strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0;
 }
@@ -142,7 +160,7 @@ static int cmd_keygen(int argc, char **argv) {
 
 static int cmd_verify(int argc, char **argv) {
   const char *key = NULL, *file = NULL;
-  char keybuf[4096], report[1024];
+  char report[1024];
   wd_audit_pub pub;
   int i, r;
   for (i = 0; i < argc; i++) {
@@ -166,18 +184,7 @@ static int cmd_verify(int argc, char **argv) {
     fprintf(stderr, "ward audit verify: FILE is required\n%s", usage_verify);
     return 2;
   }
-  if (key == NULL) {
-    if ((size_t)snprintf(keybuf, sizeof keybuf, "%s.pub", file) >=
-        sizeof keybuf) {
-      fprintf(stderr, "ward audit verify: %s: path too long\n", file);
-      return 2;
-    }
-    key = keybuf;
-  }
-  if (wd_audit_pub_load(key, &pub, report, sizeof report) < 0) {
-    fprintf(stderr, "ward audit verify: %s\n", report);
-    return 2;
-  }
+  if (wd__cmd_audit_key("audit verify", file, key, &pub) != 0) return 2;
   r = wd_audit_verify(file, &pub, report, sizeof report);
   if (r == 0 || r == WD_EINVAL) {
     printf("%s: %s\n", file, report);
@@ -250,7 +257,7 @@ static int show_one(void *ud, uint64_t line, const char *p, size_t n) {
 
 static int cmd_show(int argc, char **argv) {
   const char *key = NULL, *file = NULL;
-  char keybuf[4096], report[1024];
+  char report[1024];
   wd_audit_pub pub;
   show o;
   int i, r;
@@ -290,18 +297,7 @@ static int cmd_show(int argc, char **argv) {
     fprintf(stderr, "ward audit show: FILE is required\n%s", usage_show);
     return 2;
   }
-  if (key == NULL) {
-    if ((size_t)snprintf(keybuf, sizeof keybuf, "%s.pub", file) >=
-        sizeof keybuf) {
-      fprintf(stderr, "ward audit show: %s: path too long\n", file);
-      return 2;
-    }
-    key = keybuf;
-  }
-  if (wd_audit_pub_load(key, &pub, report, sizeof report) < 0) {
-    fprintf(stderr, "ward audit show: %s\n", report);
-    return 2;
-  }
+  if (wd__cmd_audit_key("audit show", file, key, &pub) != 0) return 2;
   r = wd_audit_walk(file, &pub, show_one, &o, report, sizeof report);
   fflush(stdout);
   if (r == 0) return 0;

@@ -34,6 +34,12 @@ void wd__cmd_policy_why(const wd_pdecision *d, char *out, size_t n);
 
 int wd_cmd_doctor(int argc, char **argv); /* doctor.c: 'ward doctor' */
 
+/* The public key of audit log 'log': 'key', or LOG.pub when NULL
+** (cmd_audit.c). Returns 0, or 2 after printing "ward CMD: why". */
+struct wd_audit_pub;
+int wd__cmd_audit_key(const char *cmd, const char *log, const char *key,
+                      struct wd_audit_pub *pub);
+
 /* {====== JUnit XML reports (cmd_junit.c) ====== */
 
 /* One test in a report. 'out' (may be NULL) is what it printed. */

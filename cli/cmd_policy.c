@@ -617,7 +617,7 @@ static const wd_node *json_node(const fromlog *f, const char *key,
 ** action, resource, attributes). Returns 0 or 2 after printing why. */
 static int read_record(const char *spec, const char *key, logreq *l,
                        wd__reqargs *q) {
-  char logpath[4096], keybuf[4200], report[1024], kind[32];
+  char logpath[4096], report[1024], kind[32];
   const char *colon = strrchr(spec, ':');
   const wd_node *n;
   fromlog f;
@@ -634,14 +634,7 @@ static int read_record(const char *spec, const char *key, logreq *l,
   }
   memcpy(logpath, spec, (size_t)(colon - spec));
   logpath[colon - spec] = '\0';
-  if (key == NULL) {
-    snprintf(keybuf, sizeof keybuf, "%s.pub", logpath);
-    key = keybuf;
-  }
-  if (wd_audit_pub_load(key, &pub, report, sizeof report) < 0) {
-    fprintf(stderr, "ward policy explain: %s\n", report);
-    return 2;
-  }
+  if (wd__cmd_audit_key("policy explain", logpath, key, &pub) != 0) return 2;
   r = wd_audit_walk(logpath, &pub, grab_line, &f, report, sizeof report);
   if (f.line == NULL) {
     if (r == 0 || (r == WD_EINVAL && strstr(report, "checkpoint") != NULL &&
