@@ -83,6 +83,7 @@ static const char usage_eval[] =
 static const char usage_explain[] =
     "usage: ward policy explain PATH... (the options of 'ward policy eval')\n"
     "       ward policy explain --from-log LOG:N [--key PUBFILE] PATH...\n"
+    "                                      (or --policies PATH...)\n"
     "\n"
     "As eval, then the request and every policy in scope, one line each:\n"
     "whether it matched, and if not, the first part that did not (its\n"
@@ -737,6 +738,8 @@ static int parse_from_log(int argc, char **argv, const char **spec,
     if ((strcmp(a, "--from-log") == 0 || strcmp(a, "--key") == 0) &&
         i + 1 < argc) {
       *(a[2] == 'f' ? spec : key) = argv[++i];
+    } else if (strcmp(a, "--policies") == 0 && i + 1 < argc) {
+      if (q->npaths < WD_CMD_MAXARGS) q->paths[q->npaths++] = argv[++i];
     } else if (a[0] == '-') {
       fprintf(stderr, "ward policy explain: with --from-log the request comes "
               "from the record; '%s' is not an option here\n%s", a,
