@@ -63,6 +63,8 @@ typedef struct conn {
   char field[32];
   size_t fieldlen;
   int field_auth;     /* the header being read is Authorization */
+  int field_expect;   /* ... is Expect */
+  int expect;         /* Expect: 100-continue was asked */
   size_t hbytes;      /* request line and header bytes so far */
   int limit;          /* 413 or 431 once a bound is passed */
   int reading;        /* a request has begun: the read deadline runs */
@@ -241,6 +243,8 @@ static void req_reset(conn *c) {
   wd_buf_reset(&c->body);
   c->fieldlen = 0;
   c->field_auth = 0;
+  c->field_expect = 0;
+  c->expect = 0;
   c->hbytes = 0;
   c->limit = 0;
 }
@@ -286,6 +290,7 @@ static int on_field_done(llhttp_t *p) {
   conn *c = of(p);
   c->field_auth = c->fieldlen == 13 && strncasecmp(c->field, "authorization",
                                                    13) == 0;
+  c->field_expect = c->fieldlen == 6 && strncasecmp(c->field, "expect", 6) == 0;
   c->fieldlen = 0;
   return 0;
 }
@@ -293,6 +298,8 @@ static int on_field_done(llhttp_t *p) {
 static int on_value(llhttp_t *p, const char *at, size_t n) {
   conn *c = of(p);
   if (head_bytes(c, n) < 0) return -1;
+  if (c->field_expect && n >= 12 && strncasecmp(at, "100-continue", 12) == 0)
+    c->expect = 1;
   if (c->field_auth) {
     wd_buf_put(&c->auth, at, n);
     if (c->auth.err) {
@@ -309,6 +316,13 @@ static int on_headers_done(llhttp_t *p) {
       (p->flags & F_CONTENT_LENGTH)) {
     c->limit = 413;
     return -1;
+  }
+  /* A client that waits for "100 Continue" before its body gets it at
+  ** once (a best effort: a full socket buffer only makes it wait). */
+  if (c->expect) {
+    static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+    uv_buf_t b = uv_buf_init((char *)cont, sizeof cont - 1);
+    (void)uv_try_write(&c->u.s, &b, 1);
   }
   return 0;
 }

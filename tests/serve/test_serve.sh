@@ -272,6 +272,13 @@ http "413 for an oversized body (Content-Length)" 413 'body too large' \
   -H "$A" --data-binary @"$tmp/big" "$U/v1/exec/sv:add"
 http "413 for an oversized chunked body" 413 'body too large' \
   -H "$A" -H 'Expect:' -H 'Transfer-Encoding: chunked' --data-binary @"$tmp/big" "$U/v1/exec/sv:add"
+head -c 3000 /dev/zero | tr '\0' b >"$tmp/mid"
+printf '{"args":["echo","%s"]}' "$(cat "$tmp/mid")" >"$tmp/midbody"
+t0=$(date +%s%N)
+http "Expect: 100-continue is answered at once" 200 '"result":"bbb' \
+  -H "$A" -H 'Expect: 100-continue' --data-binary @"$tmp/midbody" "$U/v1/exec/sv:types"
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+[ "$ms" -lt 800 ] && ok "... without the client's 1 s wait (${ms} ms)" || bad "100-continue: $ms ms"
 http "400 for malformed HTTP" 400 'Invalid' --request-target 'bad target' "$U/"
 # A slow client sends half a request and stalls: others are served at
 # once, and it gets 408 at the read deadline (1s here).
