@@ -25,6 +25,11 @@ typedef void (*wd__cli_hook)(wd_broker_opts *o);
 ** status; 'ward host ID' does not return. */
 int wd__cli_main(int argc, char **argv, wd__cli_hook hook);
 
+/* 'ward token hash SECRET' (cmd_token.c) and 'ward ctl ...' (cmd_ctl.c),
+** argv[0] the first argument after the command. Return the exit status. */
+int wd__cmd_token(int argc, char **argv);
+int wd__cmd_ctl(int argc, char **argv);
+
 /* 'ward policy test ARGS' (argv[0] is the first argument after "test"). */
 int wd__cmd_policy_test(int argc, char **argv);
 

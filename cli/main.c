@@ -26,7 +26,10 @@ static const char usage_main[] =
     "commands:\n"
     "  run APPDIR ENTRY [ARG...]   run ENTRY of the app, print its result\n"
     "  test APPDIR                 run every entry with meta.type: test\n"
-    "  serve APPDIR                run the app's services until SIGTERM\n"
+    "  serve APPDIR                run the app's services until SIGTERM;\n"
+    "                              with --listen, serve the HTTP API too\n"
+    "  ctl exec|spawn|send|kill ...   call a serving ward's API\n"
+    "  token hash SECRET           the hash of an API secret to store\n"
     "  policy check|eval|explain|test|permissions|diff ...\n"
     "                              audit and test policies\n"
     "  audit keygen|verify ...     audit log keys and verification\n"
@@ -615,17 +618,88 @@ static const char usage_serve[] =
     "  -v, --verbose      log host starts and stops to stderr\n"
     "  -h, --help         show this help\n"
     "\n"
+    "the front door (HTTP/1.1 + JSON API, see README.md \"Serving\"):\n"
+    "  --listen unix:PATH | tcp:HOST:PORT   listen there (repeatable); a\n"
+    "                     unix socket gets mode 0600; TCP only on loopback\n"
+    "  --listen-any       allow TCP on an address that is not loopback\n"
+    "  --tokens FILE      the API tokens (YAML; 'ward token hash SECRET')\n"
+    "  --max-header BYTES (8192)  --max-body BYTES (1048576)\n"
+    "  --read-timeout DURATION (10s)  --idle-timeout DURATION (60s)\n"
+    "  --max-conns N (256)  --max-conns-per-token N (32)\n"
+    "\n"
     "exit status: 0 after a clean shutdown; 2 bad usage or manifest.\n";
+
+/* A serve option of the front door at argv[*i]. Returns 1 when consumed,
+** 0 when not one, -1 after printing an error. */
+static int serve_opt(int argc, char **argv, int *i, wd_serve_opts *s) {
+  const char *a = argv[*i], *v;
+  char *end;
+  unsigned long n;
+  int64_t ns;
+  if (strcmp(a, "--listen-any") == 0) {
+    s->listen_any = 1;
+    return 1;
+  }
+  if (*i + 1 >= argc) return 0;
+  v = argv[*i + 1];
+  if (strcmp(a, "--listen") == 0) {
+    if (s->nlisten == (int)WD_COUNTOF(s->listen)) {
+      fprintf(stderr, "ward serve: too many --listen\n");
+      return -1;
+    }
+    s->listen[s->nlisten++] = v;
+  } else if (strcmp(a, "--tokens") == 0) {
+    s->tokens = v;
+  } else if (strcmp(a, "--read-timeout") == 0 ||
+             strcmp(a, "--idle-timeout") == 0) {
+    if (wd_duration_parse(v, strlen(v), &ns) < 0 || ns < 1000000 ||
+        ns > 3600000000000LL) {
+      fprintf(stderr, "ward serve: %s takes a duration from 1ms to 1h, not "
+              "'%s'\n", a, v);
+      return -1;
+    }
+    if (a[2] == 'r') s->read_ms = (uint32_t)(ns / 1000000);
+    else s->idle_ms = (uint32_t)(ns / 1000000);
+  } else if (strcmp(a, "--max-header") == 0 || strcmp(a, "--max-body") == 0 ||
+             strcmp(a, "--max-conns") == 0 ||
+             strcmp(a, "--max-conns-per-token") == 0) {
+    n = strtoul(v, &end, 10);
+    if (*v == '\0' || *end != '\0' || n == 0 || n > (64ul << 20) ||
+        (strncmp(a, "--max-conns", 11) == 0 && n > 4096)) {
+      fprintf(stderr, "ward serve: %s: bad number '%s'\n", a, v);
+      return -1;
+    }
+    if (strcmp(a, "--max-header") == 0) s->max_header = (uint32_t)n;
+    else if (strcmp(a, "--max-body") == 0) s->max_body = (uint32_t)n;
+    else if (strcmp(a, "--max-conns") == 0) s->max_conns = (uint32_t)n;
+    else s->max_per_token = (uint32_t)n;
+  } else {
+    return 0;
+  }
+  ++*i;
+  return 1;
+}
 
 static int cmd_serve(int argc, char **argv, wd__cli_hook hook) {
   int i, code, r;
   wd_manifest *m;
   wd_broker *b;
   cliopts opts;
+  wd_serve_opts so;
+  char err[1024];
   memset(&opts, 0, sizeof opts);
+  memset(&so, 0, sizeof so);
+  so.max_header = 8192;
+  so.max_body = 1u << 20;
+  so.read_ms = 10000;
+  so.idle_ms = 60000;
+  so.max_conns = 256;
+  so.max_per_token = 32;
+  so.max_inflight = 64;
   opts.hook = hook;
   for (i = 0; i < argc && argv[i][0] == '-'; i++) {
-    if ((r = shared_opt(argc, argv, &i, &opts, "serve", 0)) != 0) {
+    if ((r = shared_opt(argc, argv, &i, &opts, "serve", 0)) != 0 ||
+        (r = serve_opt(argc, argv, &i, &so)) != 0) {
       if (r < 0) return 2;
     } else if (is_help(argv[i])) {
       fputs(usage_serve, stdout);
@@ -637,7 +711,18 @@ static int cmd_serve(int argc, char **argv, wd__cli_hook hook) {
   if (argc - i != 1) {
     return usage_error("serve", usage_serve, "one APPDIR is required", NULL);
   }
+  if ((so.nlisten > 0) != (so.tokens != NULL))
+    return usage_error("serve", usage_serve,
+                       "--listen and --tokens go together", NULL);
   if ((code = start(&opts, argv[i], &m, &b)) != 0) return code;
+  if (so.nlisten > 0 && wd_broker_serve(b, &so, err, sizeof err) < 0) {
+    fprintf(stderr, "ward: %s\n", err);
+    wd_broker_stop(b);
+    wd_broker_run(b);
+    wd_broker_free(b);
+    wd_manifest_free(m);
+    return 2;
+  }
   wd_broker_stop_on_signals(b);
   wd_broker_start_services(b);
   wd_broker_run(b);
@@ -655,6 +740,8 @@ int wd__cli_main(int argc, char **argv, wd__cli_hook hook) {
     return 2;
   }
   if (strcmp(argv[1], "host") == 0 && argc == 3) wd_host_main(argv[2], 3);
+  if (strcmp(argv[1], "gateway") == 0 && argc == 3)
+    wd_gateway_main(atoi(argv[2]));
   if (is_help(argv[1])) {
     fputs(usage_main, stdout);
     return 0;
@@ -687,6 +774,8 @@ int wd__cli_main(int argc, char **argv, wd__cli_hook hook) {
   if (strcmp(argv[1], "policy") == 0) return wd_cmd_policy(argc - 2, argv + 2);
   if (strcmp(argv[1], "doctor") == 0) return wd_cmd_doctor(argc - 1, argv + 1);
   if (strcmp(argv[1], "audit") == 0) return wd_cmd_audit(argc - 2, argv + 2);
+  if (strcmp(argv[1], "token") == 0) return wd__cmd_token(argc - 2, argv + 2);
+  if (strcmp(argv[1], "ctl") == 0) return wd__cmd_ctl(argc - 2, argv + 2);
   fprintf(stderr, "ward: unknown command '%s'\n%s", argv[1], usage_main);
   return 2;
 }

@@ -158,6 +158,10 @@ void wd__brk_answer(wd_broker *b, fwd *f, int32_t status, const char *s,
                     size_t n) {
   if (f->quiet) return;
   if (f->origin == FWD_NOBODY) return; /* its caller's host died */
+  if (f->origin == FWD_GW) { /* a request of the front door */
+    wd__brk_gw_answer(b, f, status, s, n);
+    return;
+  }
   if (f->origin >= 0) {
     hslot *o = &b->hosts[f->origin];
     size_t st;
@@ -190,6 +194,7 @@ void wd__brk_answer(wd_broker *b, fwd *f, int32_t status, const char *s,
         f->cb(b, f->ud, 0, 0, "bad PID from host");
       return;
     }
+    if (f->on_pid != NULL) f->on_pid(b, f->ud, s, n);
     r->slot = f->target;
     r->counter = counter;
     r->cb = f->cb;
@@ -646,9 +651,15 @@ static int on_exit_rec(hslot *s, wd_cur *c) {
       if (r->svc)
         wd__brk_svc_exited(b, r->slot, (uint64_t)(r->svc - 1),
                            (flags & WD_EXIT_OK) != 0, t ? t : "");
-      else
+      else {
+        /* The result's codec bytes, for the callback only (broker_gw.c). */
+        b->exit_res = (const uint8_t *)res;
+        b->exit_reslen = rl;
         r->cb(b, r->ud, (flags & WD_EXIT_OK) != 0, (flags & WD_EXIT_FALSE) != 0,
               t ? t : "");
+        b->exit_res = NULL;
+        b->exit_reslen = 0;
+      }
       wd_free(t);
       wd_free(r);
       break;
@@ -956,6 +967,7 @@ void wd_broker_stop(wd_broker *b) {
   int i;
   if (b->stopping) return;
   b->stopping = 1;
+  wd__brk_gw_stop(b);
   for (i = 0; i < b->nhosts; i++) {
     hslot *s = &b->hosts[i];
     if (s->up) {
@@ -1106,10 +1118,10 @@ static int spawn_watched(wd_broker *b, const wd_entry *e, const char *host,
                          wd_root_cb cb, void *ud, int svcno, char *err,
                          size_t errlen) {
   hslot *t;
-  fwd *f;
   wd_buf enc, sbuf;
   wd_cur sc;
-  wd_spawnrec q;
+  const char *actor, *scope;
+  size_t al, sl;
   int r;
   if (host == NULL) host = e->u.lua.host;
   if (host == NULL && b->nhosts == 1) host = b->hosts[0].id;
@@ -1140,33 +1152,51 @@ static int spawn_watched(wd_broker *b, const wd_entry *e, const char *host,
   /* The actor and scope, as two strings read back from 'sbuf'. */
   wd_buf_init(&sbuf, 0);
   put_security(&sbuf, b, sec, t, svcno == 0);
-  memset(&q, 0, sizeof q);
   wd_cur_init(&sc, sbuf.p, sbuf.len);
-  if (sbuf.err != 0 || wd_cur_str(&sc, &q.actor, &q.actorlen) < 0 ||
-      wd_cur_str(&sc, &q.scope, &q.scopelen) < 0 ||
-      (f = wd__brk_fwd_new(b, -1, 0, (int)(t - b->hosts))) == NULL) {
-    wd_buf_close(&sbuf);
-    wd_buf_close(&enc);
-    return WD_ENOMEM;
-  }
+  if (sbuf.err != 0 || wd_cur_str(&sc, &actor, &al) < 0 ||
+      wd_cur_str(&sc, &scope, &sl) < 0)
+    r = WD_ENOMEM;
+  else
+    r = wd__brk_spawn_as(b, e, t, actor, al, scope, sl, enc.p, enc.len, cb,
+                         NULL, ud, svcno);
+  wd_buf_close(&sbuf);
+  wd_buf_close(&enc);
+  return r;
+}
+
+/* Spawn 'e' on host 't' (started) as a root with this actor and scope
+** and these argument bytes: see broker_int.h. */
+int wd__brk_spawn_as(wd_broker *b, const wd_entry *e, hslot *t,
+                     const char *actor, size_t al, const char *scope,
+                     size_t sl, const uint8_t *args, size_t alen,
+                     wd_root_cb cb,
+                     void (*on_pid)(wd_broker *, void *, const char *, size_t),
+                     void *ud, int svcno) {
+  wd_spawnrec q;
+  fwd *f = wd__brk_fwd_new(b, -1, 0, (int)(t - b->hosts));
+  if (f == NULL) return WD_ENOMEM;
   f->op = WD_OP_SPAWN;
   f->cb = cb;
+  f->on_pid = on_pid;
   f->ud = ud;
   f->svc = svcno;
   wd__brk_ship(t, e, NULL, NULL);
+  memset(&q, 0, sizeof q);
+  q.actor = actor;
+  q.actorlen = al;
+  q.scope = scope;
+  q.scopelen = sl;
   q.parent = ""; /* the broker */
   q.entry = e->id;
   q.entrylen = strlen(e->id);
-  q.host = host;
-  q.hostlen = strlen(host);
+  q.host = t->id;
+  q.hostlen = t->idlen;
   q.flags = WD_SPAWN_ROOT;
-  q.args = enc.p;
-  q.alen = enc.len;
+  q.args = alen ? args : NULL;
+  q.alen = alen;
   q.ctx = (const uint8_t *)""; /* no context, no name, no messages */
   q.name = "";
   put_spawn(t, f, &q);
-  wd_buf_close(&sbuf);
-  wd_buf_close(&enc);
   return 0;
 }
 
@@ -1297,6 +1327,7 @@ void wd_broker_after(wd_broker *b, uint64_t ms,
 void wd_broker_free(wd_broker *b) {
   int i;
   if (b == NULL) return;
+  wd__brk_gw_free(b);
   for (i = 0; i < FWD_BUCKETS; i++)
     while (b->fwd[i] != NULL) {
       fwd *f = b->fwd[i];

@@ -412,6 +412,7 @@ void wd__brk_on_sigchld(uv_signal_t *h, int sig) {
   while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
     for (i = 0; i < b->ndying; i++)
       if (b->dying[i] == pid) b->dying[i] = b->dying[--b->ndying];
+    if (wd__brk_gw_reaped(b, pid, st)) continue;
     for (i = 0; i < b->nhosts; i++) {
       hslot *s = &b->hosts[i];
       char cause[160];

@@ -71,6 +71,7 @@ typedef struct hslot {
 ** caller's host died stays too (origin FWD_NOBODY): its answer goes to
 ** nobody, and is no forgery. */
 #define FWD_NOBODY (-2)
+#define FWD_GW (-3) /* origin: the front door (broker_gw.c) */
 #define FWD_WAIT 0 /* in its target's queue, under a deadline */
 #define FWD_LATE 1 /* answered with Timeout; not queued */
 
@@ -84,6 +85,8 @@ typedef struct fwd {
   int state;        /* FWD_WAIT or FWD_LATE */
   uint64_t sent;    /* watch clock when it was carried */
   wd_root_cb cb;    /* origin -1: a root spawn */
+  void (*on_pid)(wd_broker *, void *, const char *, size_t); /* ... and
+                       its PID, once the host made it (or NULL) */
   void *ud;
   uint8_t op;       /* the request carried */
   uint32_t flags;   /* spawn flags */
@@ -215,6 +218,9 @@ struct wd_broker {
   svc *svcs;
   int nsvcs;
   struct brk_out *out; /* standard output (broker_out.c) */
+  struct brk_gw *gw;   /* the front door, or NULL (broker_gw.c) */
+  const uint8_t *exit_res; /* during a root's callback: its result's */
+  size_t exit_reslen;      /* codec bytes (may be empty) */
 };
 
 typedef struct brk_out brk_out;
@@ -236,6 +242,16 @@ void wd__brk_name_settle(wd_broker *b, const char *nm, const char *pid,
 void wd__brk_answer(wd_broker *b, fwd *f, int32_t status, const char *s,
                     size_t n);
 int wd__brk_spawn_service(wd_broker *b, int idx, char *err, size_t errlen);
+/* Spawn entry 'e' on host 't' (up) as a root process with this actor
+** ("<id>" or "<id>\0<meta>") and scope (newline-separated) and argument
+** codec bytes; 'cb' when it ends or cannot start, 'on_pid' (may be NULL)
+** once it runs. Nothing is checked here: the caller has decided. */
+int wd__brk_spawn_as(wd_broker *b, const wd_entry *e, hslot *t,
+                     const char *actor, size_t al, const char *scope,
+                     size_t sl, const uint8_t *args, size_t alen,
+                     wd_root_cb cb,
+                     void (*on_pid)(wd_broker *, void *, const char *, size_t),
+                     void *ud, int svcno);
 
 int wd__brk_refuse_full(hslot *s, uint32_t req, hslot *t);
 int wd__brk_allow(hslot *s, uint32_t req, const char *pid, size_t pl,
@@ -293,6 +309,13 @@ int wd__brk_sec_check(hslot *s, const brk_caller *who, const char *pid,
                       size_t rl, const char *target_host, const char *topic,
                       char *why, size_t whylen);
 int wd__brk_sec_audit_req(hslot *s, uint32_t req, uint8_t op, wd_cur *c);
+
+/* broker_gw.c (the front door) */
+void wd__brk_gw_answer(wd_broker *b, fwd *f, int32_t status, const char *s,
+                       size_t n);
+int wd__brk_gw_reaped(wd_broker *b, pid_t pid, int status);
+void wd__brk_gw_stop(wd_broker *b);
+void wd__brk_gw_free(wd_broker *b);
 
 /* broker_life.c */
 int wd__brk_req_life(hslot *s, uint32_t req, uint8_t op, wd_cur *c);

@@ -38,6 +38,7 @@
 #include "ward/wd_confine.h"
 
 /* Generated at configure time from policies/seccomp/host.allow. */
+#include "wd_seccomp_gateway.h"
 #include "wd_seccomp_host.h"
 
 /* {====== Parameters: broker -> host (wd_confine.h) ====== */
@@ -319,7 +320,8 @@ static int step_rlimits(ctx *c) {
       (r = limit(c, RLIMIT_FSIZE, "RLIMIT_FSIZE", 0)) < 0 ||
       (r = limit(c, RLIMIT_MEMLOCK, "RLIMIT_MEMLOCK", 0)) < 0 ||
       (r = limit(c, RLIMIT_MSGQUEUE, "RLIMIT_MSGQUEUE", 0)) < 0 ||
-      (r = limit(c, RLIMIT_NOFILE, "RLIMIT_NOFILE", fds_in_use())) < 0)
+      (r = limit(c, RLIMIT_NOFILE, "RLIMIT_NOFILE",
+                  fds_in_use() + c->o->extra_fds)) < 0)
     return r;
   if (p->cpu_seconds != 0 &&
       (r = limit(c, RLIMIT_CPU, "RLIMIT_CPU", (rlim_t)p->cpu_seconds)) < 0)
@@ -530,7 +532,8 @@ static int parse_line(char *line, int *sc, uint32_t *action,
 ** rule to it. Returns the number of rules or a negative code with the
 ** failing line in the message. */
 static int add_rules(ctx *c, scmp_filter_ctx f) {
-  const char *text = wd_sbx_seccomp_text();
+  const char *text = c->o->allow ? c->o->allow : wd_sbx_seccomp_text();
+  const char *name = c->o->allow_name ? c->o->allow_name : "host.allow";
   char line[256];
   int lineno = 0, nrules = 0, r;
   while (*text != '\0') {
@@ -541,16 +544,16 @@ static int add_rules(ctx *c, scmp_filter_ctx f) {
     int sc;
     lineno++;
     if (n >= sizeof line)
-      return fail(c, WD_EINVAL, "host.allow:%d: line too long", lineno);
+      return fail(c, WD_EINVAL, "%s:%d: line too long", name, lineno);
     memcpy(line, text, n);
     line[n] = '\0';
     text += n;
     if (*text == '\n') text++;
     if (parse_line(line, &sc, &action, cmp, &ncmp) < 0)
-      return fail(c, WD_EINVAL, "host.allow:%d: bad line", lineno);
+      return fail(c, WD_EINVAL, "%s:%d: bad line", name, lineno);
     if (sc == -1) continue;
     if (f != NULL && (r = seccomp_rule_add_array(f, action, sc, ncmp, cmp)) < 0)
-      return fail(c, r, "host.allow:%d: %s", lineno, strerror(-r));
+      return fail(c, r, "%s:%d: %s", name, lineno, strerror(-r));
     nrules++;
   }
   return nrules;
@@ -581,6 +584,10 @@ static int build_filter(ctx *c, scmp_filter_ctx *out) {
 
 const char *wd_sbx_seccomp_text(void) {
   return wd_seccomp_host_allow;
+}
+
+const char *wd_sbx_seccomp_gateway_text(void) {
+  return wd_seccomp_gateway_allow;
 }
 
 int wd_sbx_seccomp_check(char *err, size_t errlen) {

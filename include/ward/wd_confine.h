@@ -89,6 +89,10 @@ typedef struct wd_sbx_opts {
   unsigned skip;   /* (1u << WD_SBX_*) layers not to apply: test hosts only;
                       the ward host always passes 0 */
   int quiet;       /* 1: do not print missing layers to stderr (doctor) */
+  /* The gateway (sandbox/gateway.c) only; 0 and NULL for a host: */
+  const char *allow;      /* the seccomp allow-list text (NULL: host.allow) */
+  const char *allow_name; /* its file name, for messages */
+  unsigned extra_fds;     /* fds it may open beyond those it has (accept) */
 } wd_sbx_opts;
 
 /*
@@ -125,7 +129,9 @@ int wd_sbx_landlock_abi(void);
 */
 int wd_sbx_seccomp_check(char *err, size_t errlen);
 
-/* The allow-list text compiled into the binary (policies/seccomp/). */
+/* The allow-list text compiled into the binary (policies/seccomp/): the
+** hosts' and the gateway's. */
 const char *wd_sbx_seccomp_text(void);
+const char *wd_sbx_seccomp_gateway_text(void);
 
 #endif

@@ -40,6 +40,17 @@ enum {
 **   BEAT    h->b  (empty): the host's loop came round (see
 **                 WD_HEARTBEAT_MS; the broker's turn-deadline watchdog)
 **
+** The front door's gateway (sandbox/gateway.h, ARCHITECTURE.md §12) speaks
+** the same frames with three records of its own, each with one encoder
+** and one decoder (sandbox/gateway_wire.c). A host that sends one, or a
+** gateway that sends any other, is killed (bad frame).
+**   GW_INIT   b->g  u32 max_header, u32 max_body, u32 read_ms,
+**                   u32 idle_ms, u32 max_conns, u32 max_per_token
+**   GW_CALL   g->b  u32 call, u8 kind (WD_GW_*), str bearer, str target,
+**                   str host, u64 timeout_ms, str topic, bytes value
+**   GW_ANSWER b->g  u32 call, u32 http status, str kind, str message,
+**                   str pid, bytes value (a result, codec bytes)
+**
 ** A REQ from a host carries the caller's actor and scope right after the
 ** op (str actor, str scope), so the broker can re-check it and hold the
 ** host to its ceiling; a REQ from the broker does not.
@@ -57,6 +68,9 @@ enum {
   WD_R_EVENT,
   WD_R_BEAT,
   WD_R_ENTRY,
+  WD_R_GW_INIT,
+  WD_R_GW_CALL,
+  WD_R_GW_ANSWER,
   WD_R_MAX
 };
 

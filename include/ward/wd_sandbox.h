@@ -81,6 +81,34 @@ void wd_broker_after(wd_broker *b, uint64_t ms,
                      void (*cb)(wd_broker *, void *, int), void *ud);
 void wd_broker_free(wd_broker *b);
 
+/* The front door (ARCHITECTURE.md §12, sandbox/broker_gw.c): 'ward serve
+** --listen'. */
+typedef struct wd_serve_opts {
+  const char *listen[8]; /* "unix:PATH" or "tcp:HOST:PORT" */
+  int nlisten;
+  int listen_any;        /* TCP on an address that is not loopback */
+  const char *tokens;    /* the tokens file (YAML) */
+  uint32_t max_header;   /* request line and headers, bytes (431) */
+  uint32_t max_body;     /* body, bytes (413) */
+  uint32_t read_ms;      /* a request arrives whole within it (408) */
+  uint32_t idle_ms;      /* a kept-alive connection idles at most so long */
+  uint32_t max_conns;    /* connections at once (503) */
+  uint32_t max_per_token; /* connections at once per bearer (429) */
+  uint32_t max_inflight; /* requests in flight per token (429) */
+} wd_serve_opts;
+
+/* Read the tokens file, open the listening sockets (a unix socket with
+** mode 0600; TCP on a loopback address unless 'listen_any') and start the
+** gateway process, which the broker restarts whenever it dies. Returns 0,
+** or a negative code with a message in 'err' (a tokens file error names
+** FILE:LINE:COL). Call after wd_broker_new, before wd_broker_run. */
+int wd_broker_serve(wd_broker *b, const wd_serve_opts *o, char *err,
+                    size_t errlen);
+
+/* Main of the gateway process ('ward gateway N', sandbox/gateway.c): fd 3
+** is its link, fds 4 .. 4 + N - 1 the listening sockets. Never returns. */
+void wd_gateway_main(int nlisten) __attribute__((noreturn));
+
 /* Host process main: 'fd' is the link to the broker. Never returns. */
 void wd_host_main(const char *id, int fd) __attribute__((noreturn));
 

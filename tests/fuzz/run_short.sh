@@ -30,10 +30,15 @@ sources() {
     policy) echo "$(echo policy/[a-z]*.c) runtime/common.c runtime/buf.c" \
       "runtime/node.c" ;;
     spawn) echo "runtime/wire.c runtime/buf.c runtime/common.c policy/value.c -lm" ;;
+    http) echo "sandbox/gateway_json.c sandbox/gateway_wire.c sandbox/link.c" \
+      "sandbox/ipc.c runtime/codec.c runtime/duration.c runtime/buf.c" \
+      "runtime/common.c /usr/share/llhttp/api.c /usr/share/llhttp/http.c" \
+      "/usr/share/llhttp/llhttp.c -I/usr/share/include/llhttp -luv -ljansson" \
+      "-lsodium -lm" ;;
   esac
 }
 
-targets=${*:-frame payload manifest policy spawn}
+targets=${*:-frame payload manifest policy spawn http}
 for name in $targets; do
   bin=${only:-$work}/fuzz_$name log=$work/$name.log corpus=$work/corpus_$name
   # shellcheck disable=SC2046 # word splitting of the source list is meant

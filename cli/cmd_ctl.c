@@ -1,0 +1,264 @@
+/*
+** cli/cmd_ctl.c
+** 'ward ctl': a client of a serving ward's HTTP API (ward serve --listen),
+** for people and shell scripts. One request per run over a unix socket or
+** TCP, the answer's JSON body printed on standard output. The response is
+** parsed with llhttp, the request body built with jansson.
+** Exit status: 0 a 2xx answer; 1 an error answer or no server; 2 bad usage.
+** Runs in: the ward command.
+*/
+#include <ctype.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <llhttp.h>
+
+#include "cmd_int.h"
+#include "ward/wd_common.h"
+
+static const char usage_ctl[] =
+    "usage: ward ctl [--connect ADDR] [--token-file FILE] COMMAND ...\n"
+    "\n"
+    "commands:\n"
+    "  exec ENTRY [--host H] [--timeout D] [ARG...]   run ENTRY, wait, print\n"
+    "                     {\"result\": ...}\n"
+    "  spawn ENTRY [--host H] [ARG...]   start ENTRY, print {\"pid\": ...}\n"
+    "  send DEST TOPIC [PAYLOAD]   send to a PID or registered name\n"
+    "  kill PID           terminate a process\n"
+    "\n"
+    "An ARG or PAYLOAD that is JSON (1, 2.5, true, null, \"s\", [..], {..})\n"
+    "is sent as that value, anything else as a string.\n"
+    "\n"
+    "options:\n"
+    "  --connect unix:PATH|tcp:HOST:PORT   the server (default: $WARD_CONNECT)\n"
+    "  --token-file FILE  its first line is the token ID:SECRET (default:\n"
+    "                     $WARD_TOKEN)\n"
+    "\n"
+    "exit status: 0 success; 1 the server answered an error (or none); 2 bad\n"
+    "usage.\n";
+
+static int usage(const char *msg) {
+  fprintf(stderr, "ward ctl: %s\n%s", msg, usage_ctl);
+  return 2;
+}
+
+/* {====== The connection ====== */
+
+static int dial(const char *addr) {
+  int fd;
+  if (strncmp(addr, "unix:", 5) == 0) {
+    struct sockaddr_un sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sun_family = AF_UNIX;
+    if (strlen(addr + 5) >= sizeof sa.sun_path) return -1;
+    strcpy(sa.sun_path, addr + 5);
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0)
+      return fd;
+  } else if (strncmp(addr, "tcp:", 4) == 0) {
+    char host[256];
+    const char *port = strrchr(addr + 4, ':');
+    struct addrinfo hints, *ai = NULL;
+    size_t hl;
+    if (port == NULL || (hl = (size_t)(port - addr - 4)) >= sizeof host)
+      return -1;
+    memcpy(host, addr + 4, hl);
+    host[hl] = '\0';
+    memset(&hints, 0, sizeof hints);
+    hints.ai_socktype = SOCK_STREAM;
+    if (getaddrinfo(host, port + 1, &hints, &ai) != 0) return -1;
+    fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd >= 0 && connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
+      freeaddrinfo(ai);
+      return fd;
+    }
+    freeaddrinfo(ai);
+  } else {
+    return -1;
+  }
+  if (fd >= 0) close(fd);
+  return -1;
+}
+
+typedef struct resp {
+  int done;
+  char *body;
+  size_t len;
+} resp;
+
+static int on_body(llhttp_t *p, const char *at, size_t n) {
+  resp *r = p->data;
+  char *nb = realloc(r->body, r->len + n + 1);
+  if (nb == NULL) return -1;
+  memcpy(nb + r->len, at, n);
+  r->body = nb;
+  r->len += n;
+  r->body[r->len] = '\0';
+  return 0;
+}
+
+static int on_done(llhttp_t *p) {
+  ((resp *)p->data)->done = 1;
+  return 0;
+}
+
+/* Send one request and print the answer's body. Returns the status (0
+** when none came). */
+static int roundtrip(const char *addr, const char *method, const char *path,
+                     const char *token, const char *body) {
+  llhttp_t p;
+  llhttp_settings_t st;
+  resp r;
+  char head[4096], buf[65536];
+  size_t bl = body ? strlen(body) : 0;
+  int fd, hl;
+  ssize_t n;
+  if ((fd = dial(addr)) < 0) {
+    fprintf(stderr, "ward ctl: cannot connect to %s\n", addr);
+    return 0;
+  }
+  hl = snprintf(head, sizeof head,
+                "%s %s HTTP/1.1\r\nHost: ward\r\nConnection: close\r\n"
+                "%s%s%s"
+                "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n",
+                method, path, token ? "Authorization: Bearer " : "",
+                token ? token : "", token ? "\r\n" : "", bl);
+  if (hl <= 0 || (size_t)hl >= sizeof head ||
+      write(fd, head, (size_t)hl) != hl ||
+      (bl && write(fd, body, bl) != (ssize_t)bl)) {
+    fprintf(stderr, "ward ctl: cannot send the request\n");
+    close(fd);
+    return 0;
+  }
+  llhttp_settings_init(&st);
+  st.on_body = on_body;
+  st.on_message_complete = on_done;
+  llhttp_init(&p, HTTP_RESPONSE, &st);
+  memset(&r, 0, sizeof r);
+  p.data = &r;
+  while (!r.done && (n = read(fd, buf, sizeof buf)) > 0)
+    if (llhttp_execute(&p, buf, (size_t)n) != HPE_OK) break;
+  if (!r.done) llhttp_finish(&p);
+  close(fd);
+  if (!r.done) {
+    fprintf(stderr, "ward ctl: no answer from %s\n", addr);
+    free(r.body);
+    return 0;
+  }
+  if (r.len > 0) {
+    fwrite(r.body, 1, r.len, stdout);
+    if (r.body[r.len - 1] != '\n') putchar('\n');
+  }
+  free(r.body);
+  return p.status_code;
+}
+
+/* }====== */
+
+/* A path segment, percent-encoded but for the unreserved characters. */
+static void escape(const char *s, char *out, size_t outlen) {
+  size_t k = 0;
+  for (; *s && k + 4 < outlen; s++) {
+    unsigned char ch = (unsigned char)*s;
+    if (isalnum(ch) || strchr("-._~:", ch) != NULL)
+      out[k++] = (char)ch;
+    else
+      k += (size_t)snprintf(out + k, outlen - k, "%%%02X", ch);
+  }
+  out[k] = '\0';
+}
+
+/* An argument: its JSON value, or the string itself. */
+static json_t *arg_value(const char *a) {
+  json_t *v = json_loads(a, JSON_DECODE_ANY, NULL);
+  return v != NULL ? v : json_string(a);
+}
+
+static char *read_token(const char *file) {
+  static char line[1024];
+  FILE *f;
+  if (file == NULL) {
+    const char *e = getenv("WARD_TOKEN");
+    return e != NULL ? strncpy(line, e, sizeof line - 1) : NULL;
+  }
+  if ((f = fopen(file, "re")) == NULL) return NULL;
+  if (fgets(line, sizeof line, f) == NULL) line[0] = '\0';
+  fclose(f);
+  line[strcspn(line, "\r\n")] = '\0';
+  return line;
+}
+
+int wd__cmd_ctl(int argc, char **argv) {
+  const char *addr = getenv("WARD_CONNECT"), *tfile = NULL, *cmd, *method;
+  char path[2048], seg[1024], *token, *body = NULL;
+  json_t *j = NULL;
+  int i = 0, status;
+  for (; i < argc && argv[i][0] == '-'; i++) {
+    if ((strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)) {
+      fputs(usage_ctl, stdout);
+      return 0;
+    } else if (strcmp(argv[i], "--connect") == 0 && i + 1 < argc) {
+      addr = argv[++i];
+    } else if (strcmp(argv[i], "--token-file") == 0 && i + 1 < argc) {
+      tfile = argv[++i];
+    } else {
+      return usage("unknown option");
+    }
+  }
+  if (i >= argc) return usage("a command is required");
+  if (addr == NULL) return usage("--connect (or $WARD_CONNECT) is required");
+  if ((token = read_token(tfile)) == NULL && tfile != NULL) {
+    fprintf(stderr, "ward ctl: %s: cannot read the token\n", tfile);
+    return 2;
+  }
+  cmd = argv[i++];
+  if (strcmp(cmd, "exec") == 0 || strcmp(cmd, "spawn") == 0) {
+    json_t *args = json_array();
+    if (i >= argc) return usage("an ENTRY is required");
+    escape(argv[i++], seg, sizeof seg);
+    j = json_object();
+    for (; i < argc; i++) {
+      if (strcmp(argv[i], "--host") == 0 && i + 1 < argc)
+        json_object_set_new(j, "host", json_string(argv[++i]));
+      else if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc &&
+               cmd[0] == 'e')
+        json_object_set_new(j, "timeout", json_string(argv[++i]));
+      else
+        json_array_append_new(args, arg_value(argv[i]));
+    }
+    json_object_set_new(j, "args", args);
+    snprintf(path, sizeof path, "/v1/%s/%s", cmd, seg);
+    method = "POST";
+  } else if (strcmp(cmd, "send") == 0) {
+    if (argc - i < 2 || argc - i > 3)
+      return usage("send DEST TOPIC [PAYLOAD]");
+    escape(argv[i], seg, sizeof seg);
+    j = json_pack("{ss}", "topic", argv[i + 1]);
+    if (argc - i == 3)
+      json_object_set_new(j, "payload", arg_value(argv[i + 2]));
+    snprintf(path, sizeof path, "/v1/send/%s", seg);
+    method = "POST";
+  } else if (strcmp(cmd, "kill") == 0) {
+    if (argc - i != 1) return usage("kill PID");
+    escape(argv[i], seg, sizeof seg);
+    snprintf(path, sizeof path, "/v1/processes/%s", seg);
+    method = "DELETE";
+  } else {
+    return usage("unknown command");
+  }
+  if (j != NULL && (body = json_dumps(j, JSON_COMPACT)) == NULL) {
+    json_decref(j);
+    fprintf(stderr, "ward ctl: out of memory\n");
+    return 1;
+  }
+  json_decref(j);
+  status = roundtrip(addr, method, path, token, body);
+  free(body);
+  return status >= 200 && status < 300 ? 0 : 1;
+}

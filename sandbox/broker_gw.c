@@ -1,0 +1,1190 @@
+/*
+** sandbox/broker_gw.c
+** The front door, broker side (ARCHITECTURE.md §12): the tokens file, the
+** listening sockets, the gateway process (started, confined, killed and
+** restarted like a host) and every API request it carries. The gateway is
+** trusted no more than a host: it only forwards what a client sent. Here
+** the bearer credential is checked against the tokens file (which only
+** the broker reads), the caller becomes the token's actor with its scope,
+** every request is decided by the broker's policy engine with the same
+** permission table as a script's call, plus the attributes via: api and
+** token: <id>, and audited. A gateway that sends a bad frame is killed,
+** reported and restarted.
+** Runs in: broker.
+*/
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "ward/wd_audit.h"
+#include "ward/wd_codec.h"
+#include "ward/wd_confine.h"
+#include "ward/wd_link.h"
+#include "ward/wd_pid.h"
+#include "ward/wd_polset.h"
+#include "ward/wd_proto.h"
+#include "ward/wd_secid.h"
+#include "ward/wd_wire.h"
+#include "ward/wd_yaml.h"
+
+#include "broker_int.h"
+#include "gateway.h"
+
+#define MAX_LISTEN 8
+
+typedef struct gwtoken {
+  char *id;
+  char hash[WD_TOKEN_HASH_LEN];
+  char *actor; /* "<id>" or "<id>\0<meta>" (wd_secid.h) */
+  size_t actorlen;
+  char *scope; /* newline-separated groups and policies */
+  size_t scopelen;
+  char *actor_id;
+  uint32_t inflight;
+} gwtoken;
+
+/* An API request the broker is working on. Requests carried to hosts and
+** root processes name it by 'serial' (never by pointer): an answer for a
+** request that is gone (its gateway died) finds nothing and is dropped. */
+typedef struct gwcall {
+  struct gwcall *next;
+  uint64_t serial;
+  uint32_t call;  /* the gateway's number */
+  uint64_t gen;   /* the gateway incarnation that asked */
+  gwtoken *tok;
+  int kind;
+  int answered;
+  int slot;       /* EXEC: the host of its process */
+  char pid[WD_PID_MAX];
+  struct gwtimer *timer; /* EXEC: its deadline */
+} gwcall;
+
+typedef struct gwtimer {
+  uv_timer_t h;
+  struct brk_gw *g;
+  uint64_t serial;
+} gwtimer;
+
+typedef struct brk_gw {
+  wd_broker *b;
+  wd_serve_opts o;
+  int fds[MAX_LISTEN];
+  char *paths[MAX_LISTEN]; /* unix sockets to unlink at the end */
+  int nfds;
+  gwtoken *toks;
+  size_t ntoks;
+  wd_doc *doc;
+  pid_t pid;
+  pid_t ospid;
+  uint64_t gen;
+  wd_link *link;
+  int up;
+  char why[200];
+  uint64_t started;
+  int restarts;
+  gwcall *calls;
+  uint64_t next_serial;
+  uv_prepare_t flush; /* sends what the turn wrote to the gateway */
+  int flushing;
+} brk_gw;
+
+/* {====== Tokens ====== */
+
+static int tok_err(char *err, size_t errlen, const wd_node *n,
+                   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static int tok_err(char *err, size_t errlen, const wd_node *n,
+                   const char *fmt, ...) {
+  char msg[300];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  snprintf(err, errlen, "%s:%d:%d: %s", n->file ? n->file : "?", n->line,
+           n->col, msg);
+  return WD_EINVAL;
+}
+
+static int id_ok(const char *s) {
+  size_t i;
+  if (s[0] == '\0' || strlen(s) > 128) return 0;
+  for (i = 0; s[i]; i++)
+    if (!(isalnum((unsigned char)s[i]) || strchr("_.-", s[i]) != NULL))
+      return 0;
+  return 1;
+}
+
+/* A list of policy groups or ids, appended to the scope 'w'. */
+static int put_names(wd_broker *b, const wd_node *seq, wd_buf *w,
+                     char *err, size_t errlen) {
+  size_t i;
+  if (seq == NULL) return 0;
+  if (seq->type != WD_NODE_SEQ)
+    return tok_err(err, errlen, seq, "a list of names is required");
+  for (i = 0; i < seq->n; i++) {
+    const wd_node *x = seq->kids[i];
+    if (x->type != WD_NODE_SCALAR || x->len == 0 ||
+        memchr(x->str, '\n', x->len) != NULL)
+      return tok_err(err, errlen, x, "a policy or group name is required");
+    if (!wd_policy_set_has(b->pset, x->str))
+      return tok_err(err, errlen, x, "'%s' is no policy or group", x->str);
+    if (w->len > 0) wd_buf_put_u8(w, '\n');
+    wd_buf_put(w, x->str, x->len);
+  }
+  return 0;
+}
+
+static int load_token(brk_gw *g, const wd_node *n, gwtoken *t, char *err,
+                      size_t errlen) {
+  static const char *const keys[] = { "id", "secret_hash", "actor", "groups",
+                                      "policies" };
+  const wd_node *id, *hash, *actor, *aid, *meta;
+  wd_buf w;
+  size_t i, k;
+  if (n->type != WD_NODE_MAP)
+    return tok_err(err, errlen, n, "a token must be a map");
+  for (i = 0; i < n->n; i++) {
+    for (k = 0; k < WD_COUNTOF(keys); k++)
+      if (strcmp(n->keys[i]->str, keys[k]) == 0) break;
+    if (k == WD_COUNTOF(keys))
+      return tok_err(err, errlen, n->keys[i], "unknown field '%s'",
+                     n->keys[i]->str);
+  }
+  id = wd_node_get(n, "id");
+  hash = wd_node_get(n, "secret_hash");
+  actor = wd_node_get(n, "actor");
+  if (wd_node_str(id) == NULL || !id_ok(id->str))
+    return tok_err(err, errlen, id ? id : n,
+                   "id: letters, digits, '_', '.' or '-' (at most 128)");
+  for (i = 0; i < g->ntoks; i++)
+    if (strcmp(g->toks[i].id, id->str) == 0)
+      return tok_err(err, errlen, id, "token '%s' is listed twice", id->str);
+  if (wd_node_str(hash) == NULL || hash->len != WD_TOKEN_HASH_LEN - 1 ||
+      strncmp(hash->str, "b2:", 3) != 0 ||
+      strspn(hash->str + 3, "0123456789abcdef") != WD_TOKEN_HASH_LEN - 4)
+    return tok_err(err, errlen, hash ? hash : n,
+                   "secret_hash: b2: and 64 hex digits (ward token hash)");
+  if (actor == NULL || actor->type != WD_NODE_MAP ||
+      wd_node_str(aid = wd_node_get(actor, "id")) == NULL || aid->len == 0 ||
+      aid->len > 200)
+    return tok_err(err, errlen, actor ? actor : n,
+                   "actor: a map with an id is required");
+  for (i = 0; i < actor->n; i++)
+    if (strcmp(actor->keys[i]->str, "id") != 0 &&
+        strcmp(actor->keys[i]->str, "meta") != 0)
+      return tok_err(err, errlen, actor->keys[i], "unknown field '%s'",
+                     actor->keys[i]->str);
+  memset(t, 0, sizeof *t);
+  t->id = wd_strdup(id->str);
+  t->actor_id = wd_strdup(aid->str);
+  memcpy(t->hash, hash->str, WD_TOKEN_HASH_LEN);
+  /* The actor travels as "<id>\0<meta>", as a process's does. */
+  wd_buf_init(&w, 0);
+  wd_buf_put(&w, aid->str, aid->len);
+  if ((meta = wd_node_get(actor, "meta")) != NULL) {
+    wd_pval pv;
+    if (meta->type != WD_NODE_MAP || wd_pval_from_node(meta, &pv) != 0) {
+      wd_buf_close(&w);
+      return tok_err(err, errlen, meta, "actor.meta: a map is required");
+    }
+    wd_buf_put_u8(&w, 0);
+    wd_wire_put_pval(&w, &pv);
+    wd_pval_clear(&pv);
+  }
+  t->actor = (char *)w.p;
+  t->actorlen = w.len;
+  wd_buf_init(&w, 0);
+  if (put_names(g->b, wd_node_get(n, "groups"), &w, err, errlen) < 0 ||
+      put_names(g->b, wd_node_get(n, "policies"), &w, err, errlen) < 0) {
+    wd_buf_close(&w);
+    return WD_EINVAL;
+  }
+  if (w.len == 0) wd_buf_put_u8(&w, 0), w.len = 0;
+  t->scope = (char *)w.p;
+  t->scopelen = w.len;
+  if (t->id == NULL || t->actor_id == NULL || t->actor == NULL ||
+      t->scope == NULL) {
+    snprintf(err, errlen, "out of memory");
+    return WD_ENOMEM;
+  }
+  return 0;
+}
+
+static void free_tokens(brk_gw *g) {
+  size_t i;
+  for (i = 0; i < g->ntoks; i++) {
+    wd_free(g->toks[i].id);
+    wd_free(g->toks[i].actor_id);
+    wd_free(g->toks[i].actor);
+    wd_free(g->toks[i].scope);
+  }
+  wd_free(g->toks);
+  g->toks = NULL;
+  g->ntoks = 0;
+}
+
+/* Read the tokens file: {tokens: [{id, secret_hash, actor: {id, meta},
+** groups, policies}]}. Errors name FILE:LINE:COL. */
+static int load_tokens(brk_gw *g, const char *path, char *err,
+                       size_t errlen) {
+  FILE *f = fopen(path, "re");
+  char *text = NULL;
+  size_t len = 0, i;
+  const wd_node *list;
+  int r;
+  if (f == NULL) {
+    snprintf(err, errlen, "%s: %s", path, strerror(errno));
+    return -errno;
+  }
+  text = wd_malloc(1u << 20);
+  if (text != NULL) len = fread(text, 1, 1u << 20, f);
+  if (text == NULL || !feof(f)) {
+    fclose(f);
+    wd_free(text);
+    snprintf(err, errlen, "%s: unreadable or larger than 1 MiB", path);
+    return WD_EINVAL;
+  }
+  fclose(f);
+  r = wd_yaml_parse(path, text, len, &g->doc, err, errlen);
+  wd_free(text);
+  if (r < 0) return r;
+  if (g->doc->root == NULL || g->doc->root->type != WD_NODE_MAP ||
+      (list = wd_node_get(g->doc->root, "tokens")) == NULL ||
+      list->type != WD_NODE_SEQ) {
+    snprintf(err, errlen, "%s:1:1: a map with a list 'tokens' is required",
+             path);
+    return WD_EINVAL;
+  }
+  for (i = 0; i < g->doc->root->n; i++)
+    if (strcmp(g->doc->root->keys[i]->str, "tokens") != 0)
+      return tok_err(err, errlen, g->doc->root->keys[i],
+                     "unknown field '%s'", g->doc->root->keys[i]->str);
+  g->toks = wd_calloc(list->n ? list->n : 1, sizeof *g->toks);
+  if (g->toks == NULL) return WD_ENOMEM;
+  for (i = 0; i < list->n; i++) {
+    if ((r = load_token(g, list->kids[i], &g->toks[g->ntoks], err, errlen)) <
+        0)
+      return r;
+    g->ntoks++;
+  }
+  return 0;
+}
+
+/* }====== */
+
+/* {====== Decisions and the audit log ====== */
+
+/* Write a record; 0, or WD_EUNAVAIL when the log cannot be written. */
+static int audit(wd_broker *b, const wd_audit_rec *rec) {
+  if (b->audit == NULL) return 0;
+  if (wd_audit_append(b->audit, rec) < 0) {
+    fprintf(stderr, "ward: audit log: cannot write an API decision\n");
+    return WD_EUNAVAIL;
+  }
+  return 0;
+}
+
+/* A credential that names no token (or the wrong secret): denied and
+** logged with the token id it claimed, never the secret. */
+static int audit_auth(brk_gw *g, const char *claimed, const char *why) {
+  wd_audit_rec rec;
+  wd_pattr attrs[2];
+  attrs[0].key = "via";
+  attrs[0].val = wd_pval_str("api");
+  attrs[1].key = "token";
+  attrs[1].val = wd_pval_str(claimed);
+  memset(&rec, 0, sizeof rec);
+  rec.kind = WD_AUDIT_DECISION;
+  rec.action = "api.authenticate";
+  rec.resource = claimed;
+  rec.attrs = attrs;
+  rec.nattrs = 2;
+  rec.effect = WD_PEFFECT_DENY;
+  rec.reason = why;
+  rec.host = "gateway";
+  return audit(g->b, &rec);
+}
+
+/* Decide 'action' on 'res' for token 't' (attributes pid "", host
+** "gateway", target_host and topic when given, via: api, token: <id>).
+** Returns WD_POLICY_ALLOW, WD_EDENIED, or WD_EUNAVAIL (not logged). */
+static int decide(brk_gw *g, const gwtoken *t, const char *action,
+                  const char *res, size_t rl, const char *target_host,
+                  const char *topic, char *why, size_t whylen) {
+  wd_broker *b = g->b;
+  wd_seccheck c;
+  wd_pdecision d;
+  wd_pval meta;
+  wd_pattr attrs[8];
+  wd_audit_rec rec;
+  size_t i;
+  int r;
+  wd_scope *sc = wd_scopes_get(b->scopes, t->scope, t->scopelen);
+  (void)wd_actor_unpack(t->actor, t->actorlen, &meta);
+  wd_sec_request(&c, t->actor_id, &meta, action, res, rl, "", 0, "gateway", 7,
+                 target_host, topic);
+  for (i = 0; i < c.rq.nattrs; i++) attrs[i] = c.rq.attrs[i];
+  attrs[i].key = "via";
+  attrs[i++].val = wd_pval_str("api");
+  attrs[i].key = "token";
+  attrs[i++].val = wd_pval_str(t->id);
+  c.rq.attrs = attrs;
+  c.rq.nattrs = i;
+  r = wd_sec_decide(&c, sc, b->pcache, &d);
+  wd_policy_explain(&d, why, whylen);
+  if (b->audit != NULL &&
+      (b->o.audit_mode == 2 || d.effect != WD_PEFFECT_ALLOW)) {
+    wd_audit_rec_decision(&rec, &c.rq, &d);
+    rec.host = "gateway";
+    if (audit(b, &rec) < 0) {
+      snprintf(why, whylen, "the audit log cannot be written");
+      r = WD_EUNAVAIL;
+    }
+  }
+  wd_pval_clear(&meta);
+  return r;
+}
+
+/* }====== */
+
+/* {====== Answers ====== */
+
+static int http_of(int32_t code) {
+  switch (code) {
+    case WD_EDENIED: return 403;
+    case WD_ENOTFOUND:
+    case WD_ENOACTOR: return 404;
+    case WD_EINVAL: return 400;
+    case WD_ETIMEOUT: return 504;
+    case WD_ELIMIT:
+    case WD_EMBOXFULL:
+    case WD_ETOOBIG: return 429;
+    case WD_EUNAVAIL: return 503;
+    default: return 500;
+  }
+}
+
+static gwcall *call_find(brk_gw *g, uint64_t serial) {
+  gwcall *c;
+  if (g == NULL) return NULL;
+  for (c = g->calls; c != NULL; c = c->next)
+    if (c->serial == serial) return c;
+  return NULL;
+}
+
+static void timer_closed(uv_handle_t *h) {
+  wd_free(h);
+}
+
+static void call_free(brk_gw *g, gwcall *c) {
+  gwcall **pp;
+  for (pp = &g->calls; *pp != NULL; pp = &(*pp)->next)
+    if (*pp == c) {
+      *pp = c->next;
+      break;
+    }
+  if (c->tok != NULL && c->tok->inflight > 0) c->tok->inflight--;
+  if (c->timer != NULL) uv_close((uv_handle_t *)&c->timer->h, timer_closed);
+  wd_free(c);
+}
+
+/* Send the answer for 'c' (once) to the gateway that asked. */
+static void answer(brk_gw *g, gwcall *c, int status, const char *kind,
+                   const char *msg, const char *pid, const uint8_t *val,
+                   size_t vlen) {
+  wd_gwanswer a;
+  size_t st;
+  if (c->answered) return;
+  c->answered = 1;
+  if (c->tok != NULL && c->tok->inflight > 0) c->tok->inflight--;
+  c->tok = NULL;
+  if (!g->up || c->gen != g->gen) return;
+  memset(&a, 0, sizeof a);
+  a.call = c->call;
+  a.status = (uint32_t)status;
+  a.kind = kind ? kind : "";
+  a.kindlen = strlen(a.kind);
+  a.msg = msg ? msg : "";
+  a.msglen = strlen(a.msg);
+  a.pid = pid ? pid : "";
+  a.pidlen = strlen(a.pid);
+  a.value = val;
+  a.valuelen = vlen;
+  st = wd_link_rec_begin(g->link, WD_R_GW_ANSWER);
+  wd__gw_put_answer(&g->link->batch, &a);
+  (void)wd_link_rec_end(g->link, st);
+}
+
+static void answer_code(brk_gw *g, gwcall *c, int32_t code, const char *msg) {
+  answer(g, c, http_of(code), wd_errkind(code), msg, NULL, NULL, 0);
+}
+
+/* A request carried to a host for the front door was answered. */
+void wd__brk_gw_answer(wd_broker *b, fwd *f, int32_t status, const char *s,
+                       size_t n) {
+  brk_gw *g = b->gw;
+  gwcall *c = call_find(g, (uint64_t)(uintptr_t)f->ud);
+  char msg[300];
+  if (c == NULL) return;
+  if (status >= 0) {
+    answer(g, c, 200, NULL, NULL, NULL, NULL, 0);
+  } else {
+    snprintf(msg, sizeof msg, "%.*s", (int)n, s);
+    answer_code(g, c, status, msg);
+  }
+  call_free(g, c);
+}
+
+/* }====== */
+
+/* {====== Requests to hosts ====== */
+
+/* TERMINATE 'pid' on host 't' for call 'c' (answered through
+** wd__brk_gw_answer), or for nobody ('c' NULL). */
+static int terminate(brk_gw *g, gwcall *c, hslot *t, const char *pid,
+                     size_t pl) {
+  wd_broker *b = g->b;
+  size_t st;
+  wd_buf *w;
+  fwd *f = wd__brk_fwd_new(b, c ? FWD_GW : FWD_NOBODY, 0, (int)(t - b->hosts));
+  if (f == NULL) return WD_ENOMEM;
+  f->op = WD_OP_TERMINATE;
+  f->ud = c ? (void *)(uintptr_t)c->serial : NULL;
+  f->quiet = c == NULL;
+  w = wd__brk_rec(t, WD_R_REQ, &st);
+  wd_buf_put_u32(w, f->breq);
+  wd_buf_put_u8(w, WD_OP_TERMINATE);
+  wd_buf_put_str(w, "", 0);
+  wd_buf_put_str(w, pid, pl);
+  wd__brk_rec_done(t, st);
+  return 0;
+}
+
+/* The host of PID 'pid' when it is up; NULL otherwise. */
+static hslot *host_of(wd_broker *b, const char *pid, size_t pl, char *th,
+                      size_t thlen) {
+  const char *hid;
+  size_t hl;
+  uint64_t counter;
+  hslot *t;
+  if (wd_pid_parse(pid, pl, &hid, &hl, &counter) < 0) return NULL;
+  snprintf(th, thlen, "%.*s", (int)hl, hid);
+  t = wd__brk_slot_by_id(b, hid, hl);
+  return t != NULL && t->up ? t : NULL;
+}
+
+/* An exec's process ended (or could not start). */
+static void exec_done(wd_broker *b, void *ud, int ok, int is_false,
+                      const char *text) {
+  brk_gw *g = b->gw;
+  gwcall *c = call_find(g, (uint64_t)(uintptr_t)ud);
+  (void)is_false;
+  if (c == NULL) return;
+  if (c->pid[0] == '\0') /* it never ran */
+    answer(g, c, 503, "Unavailable", text, NULL, NULL, 0);
+  else if (c->kind == WD_GW_EXEC && ok)
+    answer(g, c, 200, NULL, NULL, NULL, b->exit_res, b->exit_reslen);
+  else if (c->kind == WD_GW_EXEC)
+    answer(g, c, 422, "Internal", text, NULL, b->exit_res, b->exit_reslen);
+  call_free(g, c);
+}
+
+static void exec_pid(wd_broker *b, void *ud, const char *pid, size_t n) {
+  brk_gw *g = b->gw;
+  gwcall *c = call_find(g, (uint64_t)(uintptr_t)ud);
+  char th[WD_PID_HOST_MAX + 1];
+  hslot *t;
+  if (c == NULL || n >= sizeof c->pid) return;
+  memcpy(c->pid, pid, n);
+  c->pid[n] = '\0';
+  if (c->kind == WD_GW_SPAWN) {
+    /* Answered: its end concerns nobody here. */
+    answer(g, c, 201, NULL, NULL, c->pid, NULL, 0);
+    call_free(g, c);
+  } else if (c->answered && (t = host_of(b, pid, n, th, sizeof th)) != NULL) {
+    /* It timed out before it even ran. */
+    (void)terminate(g, NULL, t, pid, n);
+  }
+}
+
+static void exec_timeout(uv_timer_t *h) {
+  gwtimer *x = h->data;
+  brk_gw *g = x->g;
+  gwcall *c = call_find(g, x->serial);
+  char th[WD_PID_HOST_MAX + 1];
+  hslot *t;
+  if (c == NULL) return;
+  answer(g, c, 504, "Timeout", "the process did not finish in time", NULL,
+         NULL, 0);
+  /* The process goes; its end (exec_done) frees the call. */
+  if (c->pid[0] != '\0' &&
+      (t = host_of(g->b, c->pid, strlen(c->pid), th, sizeof th)) != NULL)
+    (void)terminate(g, NULL, t, c->pid, strlen(c->pid));
+}
+
+/* EXEC and SPAWN: process.exec (or process.spawn) on the entry and
+** process.host on its host, the ceiling of that host, then a root
+** process with the token's actor and scope. */
+static void req_spawn(brk_gw *g, gwcall *c, const wd_gwcall *q) {
+  wd_broker *b = g->b;
+  const wd_entry *e;
+  char id[WD_GW_TARGET_MAX + 1], host[WD_GW_TARGET_MAX + 1], why[300],
+      msg[600];
+  int act = q->kind == WD_GW_EXEC ? WD_ACT_EXEC : WD_ACT_SPAWN, r;
+  hslot *t;
+  uint64_t ms;
+  snprintf(id, sizeof id, "%.*s", (int)q->targetlen, q->target);
+  e = wd_manifest_find(b->m, id);
+  if (q->hostlen > 0)
+    snprintf(host, sizeof host, "%.*s", (int)q->hostlen, q->host);
+  else if (e != NULL && e->kind == WD_KIND_LUA && e->u.lua.host != NULL)
+    snprintf(host, sizeof host, "%s", e->u.lua.host);
+  else if (b->nhosts == 1)
+    snprintf(host, sizeof host, "%s", b->hosts[0].id);
+  else
+    host[0] = '\0';
+  /* Decided before it is looked up: no answer tells a caller that may
+  ** not run it whether an entry exists. */
+  r = decide(g, c->tok, wd_ops_name(act), id, strlen(id), host[0] ? host : NULL,
+             NULL, why, sizeof why);
+  if (r == WD_POLICY_ALLOW && host[0] != '\0')
+    r = decide(g, c->tok, wd_ops_name(WD_ACT_HOST), host, strlen(host), host,
+               NULL, why, sizeof why);
+  if (r != WD_POLICY_ALLOW) {
+    snprintf(msg, sizeof msg, "permission denied: %s (%s)", id, why);
+    answer_code(g, c, r == WD_EUNAVAIL ? WD_EUNAVAIL : WD_EDENIED, msg);
+    return;
+  }
+  if (e == NULL || e->kind != WD_KIND_LUA) {
+    snprintf(msg, sizeof msg, "no process.lua entry with id %s", id);
+    answer_code(g, c, WD_ENOTFOUND, msg);
+    return;
+  }
+  if (host[0] == '\0') {
+    snprintf(msg, sizeof msg, "%s: the app has %d hosts; say which with "
+             "\"host\"", id, b->nhosts);
+    answer_code(g, c, WD_EINVAL, msg);
+    return;
+  }
+  if ((t = wd__brk_slot_by_id(b, host, strlen(host))) == NULL) {
+    snprintf(msg, sizeof msg, "host not found: %s", host);
+    answer_code(g, c, WD_ENOTFOUND, msg);
+    return;
+  }
+  if (!wd__brk_entry_on_host(e, t)) {
+    snprintf(msg, sizeof msg, "entry %s runs on host %s, not %s", id,
+             e->u.lua.host, host);
+    answer_code(g, c, WD_EINVAL, msg);
+    return;
+  }
+  if (!wd__brk_sec_fits(t, c->tok->actor, c->tok->actorlen, c->tok->scope,
+                        c->tok->scopelen, why, sizeof why)) {
+    snprintf(msg, sizeof msg, "permission denied: %s", why);
+    answer_code(g, c, WD_EDENIED, msg);
+    return;
+  }
+  if ((r = wd__brk_host_ensure(b, t, why, sizeof why)) < 0) {
+    answer_code(g, c, WD_EUNAVAIL, why);
+    return;
+  }
+  c->slot = (int)(t - b->hosts);
+  if (q->kind == WD_GW_EXEC) {
+    ms = q->timeout_ms ? q->timeout_ms : WD_GW_TIMEOUT_DEF_MS;
+    if (ms > WD_GW_TIMEOUT_MAX_MS) ms = WD_GW_TIMEOUT_MAX_MS;
+    c->timer = wd_calloc(1, sizeof *c->timer);
+    if (c->timer == NULL) {
+      answer_code(g, c, WD_ENOMEM, "out of memory");
+      return;
+    }
+    uv_timer_init(&b->loop, &c->timer->h);
+    c->timer->h.data = c->timer;
+    c->timer->g = g;
+    c->timer->serial = c->serial;
+    uv_timer_start(&c->timer->h, exec_timeout, ms, 0);
+  }
+  r = wd__brk_spawn_as(b, e, t, c->tok->actor, c->tok->actorlen, c->tok->scope,
+                       c->tok->scopelen, q->value, q->valuelen, exec_done,
+                       exec_pid, (void *)(uintptr_t)c->serial, 0);
+  if (r < 0) {
+    answer_code(g, c, r, "cannot spawn");
+    c->slot = -1;
+  }
+}
+
+/* SEND: process.send on the PID (a name is resolved first, when the
+** caller may look it up: otherwise it is a name nobody holds). */
+static void req_send(brk_gw *g, gwcall *c, const wd_gwcall *q) {
+  wd_broker *b = g->b;
+  char dest[WD_GW_TARGET_MAX + 1], th[WD_PID_HOST_MAX + 1],
+      tp[WD_TOPIC_MAX + 1], why[300], msg[600];
+  const char *hid, *pid = dest;
+  size_t hl;
+  uint64_t counter;
+  hslot *t;
+  fwd *f;
+  wd_buf *w;
+  size_t st;
+  int r;
+  snprintf(dest, sizeof dest, "%.*s", (int)q->targetlen, q->target);
+  if (q->topiclen == 0 || q->topic[0] == '@' || q->topiclen > WD_TOPIC_MAX) {
+    answer_code(g, c, WD_EINVAL, "topic: empty, reserved ('@') or too long");
+    return;
+  }
+  snprintf(tp, sizeof tp, "%.*s", (int)q->topiclen, q->topic);
+  if (wd_pid_parse(dest, strlen(dest), &hid, &hl, &counter) < 0) {
+    name *x;
+    r = decide(g, c->tok, wd_ops_name(WD_ACT_LOOKUP), dest, strlen(dest),
+               NULL, NULL, why, sizeof why);
+    x = r == WD_POLICY_ALLOW ? wd__brk_name_get(b, dest, strlen(dest)) : NULL;
+    if (r == WD_EUNAVAIL) {
+      answer_code(g, c, WD_EUNAVAIL, why);
+      return;
+    }
+    if (x == NULL || x->pid[0] == '\0') {
+      snprintf(msg, sizeof msg, "could not resolve '%s' as PID or registered "
+               "name", dest);
+      answer_code(g, c, WD_ENOTFOUND, msg);
+      return;
+    }
+    pid = x->pid;
+  }
+  t = host_of(b, pid, strlen(pid), th, sizeof th);
+  r = decide(g, c->tok, wd_ops_name(WD_ACT_SEND), pid, strlen(pid), th, tp,
+             why, sizeof why);
+  if (r != WD_POLICY_ALLOW) {
+    snprintf(msg, sizeof msg, "permission denied: process.send on %s (%s)",
+             pid, why);
+    answer_code(g, c, r == WD_EUNAVAIL ? WD_EUNAVAIL : WD_EDENIED, msg);
+    return;
+  }
+  if (t == NULL) {
+    snprintf(msg, sizeof msg, "process not found: %s", pid);
+    answer_code(g, c, WD_ENOTFOUND, msg);
+    return;
+  }
+  if (t->he->u.host.limits.link_queue != 0 &&
+      wd_link_backlog(t->link) >= t->he->u.host.limits.link_queue) {
+    snprintf(msg, sizeof msg, "host %s is not reading (link queue full)",
+             t->id);
+    answer_code(g, c, WD_EUNAVAIL, msg);
+    return;
+  }
+  if ((f = wd__brk_fwd_new(b, FWD_GW, 0, (int)(t - b->hosts))) == NULL) {
+    answer_code(g, c, WD_ENOMEM, "out of memory");
+    return;
+  }
+  f->op = WD_OP_SEND;
+  f->ud = (void *)(uintptr_t)c->serial;
+  w = wd__brk_rec(t, WD_R_REQ, &st);
+  wd_buf_put_u32(w, f->breq);
+  wd_buf_put_u8(w, WD_OP_SEND);
+  wd_buf_put_str(w, "", 0);
+  wd_buf_put_str(w, pid, strlen(pid));
+  wd_buf_put_str(w, q->topic, q->topiclen);
+  wd_buf_put(w, q->value, q->valuelen);
+  wd__brk_rec_done(t, st);
+}
+
+/* KILL: process.terminate on the PID. */
+static void req_kill(brk_gw *g, gwcall *c, const wd_gwcall *q) {
+  char pid[WD_GW_TARGET_MAX + 1], th[WD_PID_HOST_MAX + 1], why[300],
+      msg[600];
+  hslot *t;
+  int r;
+  snprintf(pid, sizeof pid, "%.*s", (int)q->targetlen, q->target);
+  r = decide(g, c->tok, wd_ops_name(WD_ACT_TERMINATE), pid, strlen(pid), NULL,
+             NULL, why, sizeof why);
+  if (r != WD_POLICY_ALLOW) {
+    snprintf(msg, sizeof msg, "permission denied: process.terminate on %s "
+             "(%s)", pid, why);
+    answer_code(g, c, r == WD_EUNAVAIL ? WD_EUNAVAIL : WD_EDENIED, msg);
+    return;
+  }
+  if ((t = host_of(g->b, pid, strlen(pid), th, sizeof th)) == NULL) {
+    snprintf(msg, sizeof msg, "process not found: %s", pid);
+    answer_code(g, c, WD_ENOTFOUND, msg);
+    return;
+  }
+  if (terminate(g, c, t, pid, strlen(pid)) < 0)
+    answer_code(g, c, WD_ENOMEM, "out of memory");
+}
+
+/* }====== */
+
+/* {====== Requests from the gateway ====== */
+
+/* The token of a bearer credential "ID:SECRET", or NULL after answering
+** 401 and logging the id it claimed. */
+static gwtoken *authenticate(brk_gw *g, gwcall *c, const wd_gwcall *q) {
+  const char *colon = memchr(q->bearer, ':', q->bearerlen);
+  char claimed[129], hash[WD_TOKEN_HASH_LEN];
+  const char *why;
+  size_t i, il = colon ? (size_t)(colon - q->bearer) : 0;
+  gwtoken *t = NULL;
+  /* What it claimed, printable, without the secret. */
+  for (i = 0; i < il && i < sizeof claimed - 1; i++)
+    claimed[i] = isalnum((unsigned char)q->bearer[i]) ||
+                         strchr("_.-", q->bearer[i]) != NULL
+                     ? q->bearer[i]
+                     : '?';
+  claimed[i] = '\0';
+  if (q->bearerlen == 0) {
+    why = "no token";
+  } else if (colon == NULL) {
+    why = "malformed token (ID:SECRET)";
+  } else {
+    for (i = 0; i < g->ntoks && t == NULL; i++)
+      if (strlen(g->toks[i].id) == il &&
+          memcmp(g->toks[i].id, q->bearer, il) == 0)
+        t = &g->toks[i];
+    why = t == NULL ? "unknown token" : "wrong secret";
+    if (t != NULL) {
+      wd__token_hash(colon + 1, q->bearerlen - il - 1, hash);
+      if (sodium_memcmp(hash, t->hash, WD_TOKEN_HASH_LEN) == 0) return t;
+      t = NULL;
+    }
+  }
+  if (audit_auth(g, claimed, why) < 0)
+    answer_code(g, c, WD_EUNAVAIL, "the audit log cannot be written");
+  else
+    answer(g, c, 401, "PermissionDenied", why, NULL, NULL, 0);
+  return NULL;
+}
+
+static int on_call(brk_gw *g, wd_cur *body) {
+  wd_gwcall q;
+  gwcall *c, *x;
+  if (wd__gw_get_call(body, &q) < 0) return WD_EBADFRAME;
+  /* The values must be codec bytes of the right count. */
+  if (wd_codec_count(q.value, q.valuelen) < 0 ||
+      (q.kind == WD_GW_SEND && wd_codec_count(q.value, q.valuelen) != 1))
+    return WD_EBADFRAME;
+  for (x = g->calls; x != NULL; x = x->next)
+    if (x->gen == g->gen && x->call == q.call && !x->answered)
+      return WD_EBADFRAME; /* a number still in use */
+  if ((c = wd_calloc(1, sizeof *c)) == NULL) return WD_ENOMEM;
+  c->serial = ++g->next_serial;
+  c->call = q.call;
+  c->gen = g->gen;
+  c->kind = q.kind;
+  c->slot = -1;
+  c->next = g->calls;
+  g->calls = c;
+  if ((c->tok = authenticate(g, c, &q)) == NULL) {
+    call_free(g, c);
+    return 0;
+  }
+  if (c->tok->inflight >= g->o.max_inflight) {
+    c->tok = NULL;
+    answer_code(g, c, WD_ELIMIT, "too many requests in flight for this token");
+    call_free(g, c);
+    return 0;
+  }
+  c->tok->inflight++;
+  switch (q.kind) {
+    case WD_GW_EXEC:
+    case WD_GW_SPAWN:
+      req_spawn(g, c, &q);
+      break;
+    case WD_GW_SEND:
+      req_send(g, c, &q);
+      break;
+    default:
+      req_kill(g, c, &q);
+      break;
+  }
+  /* Answered at once (refused): done. Else an answer or exit comes. */
+  if (c->answered && c->slot < 0) call_free(g, c);
+  return 0;
+}
+
+static int gw_on_rec(wd_link *l, uint8_t rtype, wd_cur *body) {
+  brk_gw *g = l->data;
+  if (rtype == WD_R_GW_CALL) return on_call(g, body);
+  return WD_EBADFRAME;
+}
+
+/* }====== */
+
+/* {====== The gateway process ====== */
+
+static void gw_start(wd_broker *b, void *ud, int fired);
+
+static void link_closed(uv_handle_t *h) {
+  wd_free(h->data);
+}
+
+/* Take the gateway down: kill it, forget what it asked (its clients'
+** connections went with it), restart it after a pause. */
+static void gw_down(brk_gw *g, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void gw_down(brk_gw *g, const char *fmt, ...) {
+  wd_broker *b = g->b;
+  char why[200];
+  va_list ap;
+  uint64_t delay;
+  va_start(ap, fmt);
+  vsnprintf(why, sizeof why, fmt, ap);
+  va_end(ap);
+  if (!g->up) return;
+  g->up = 0;
+  if (!b->stopping) fprintf(stderr, "ward: gateway: %s\n", why);
+  wd__brk_sec_event(b, WD_AUDIT_HOST_DEATH, "gateway", (long)g->ospid, why);
+  if (g->pid > 0) {
+    kill(g->pid, SIGKILL);
+    if (b->ndying < (int)WD_COUNTOF(b->dying)) b->dying[b->ndying++] = g->pid;
+    g->pid = 0;
+  }
+  if (g->link != NULL) {
+    g->link->poll.data = g->link;
+    wd_link_close(g->link, link_closed);
+    g->link = NULL;
+  }
+  /* Exec requests in flight end: nobody waits for their result. */
+  while (g->calls != NULL) {
+    gwcall *c = g->calls;
+    char th[WD_PID_HOST_MAX + 1];
+    hslot *t;
+    if (c->kind == WD_GW_EXEC && !c->answered && c->pid[0] != '\0' &&
+        (t = host_of(b, c->pid, strlen(c->pid), th, sizeof th)) != NULL)
+      (void)terminate(g, NULL, t, c->pid, strlen(c->pid));
+    call_free(g, c);
+  }
+  if (b->stopping) return;
+  if (uv_now(&b->loop) - g->started > 10000) g->restarts = 0;
+  delay = 50u << (g->restarts < 6 ? g->restarts : 6);
+  g->restarts++;
+  wd_broker_after(b, delay, gw_start, g);
+}
+
+static void gw_on_fail(wd_link *l, int code, const char *why) {
+  brk_gw *g = l->data;
+  int i, st;
+  /* An end of file usually means it is dying: wait ~50 ms for the cause
+  ** (as broker_host.c does for a host). */
+  for (i = 0; code == 0 && g->pid > 0 && i < 50; i++) {
+    if (waitpid(g->pid, &st, WNOHANG) == g->pid) {
+      wd__brk_gw_reaped(g->b, g->pid, st);
+      break;
+    }
+    usleep(1000);
+  }
+  if (code == 0)
+    gw_down(g, "%s", g->why[0] ? g->why : "closed its link");
+  else
+    gw_down(g, "bad frame (%s): killed", why);
+}
+
+int wd__brk_gw_reaped(wd_broker *b, pid_t pid, int st) {
+  brk_gw *g = b->gw;
+  if (g == NULL || pid != g->pid || pid <= 0) return 0;
+  g->pid = 0;
+  if (WIFSIGNALED(st))
+    snprintf(g->why, sizeof g->why, "crashed: killed by signal %d (%s)",
+             WTERMSIG(st), strsignal(WTERMSIG(st)));
+  else
+    snprintf(g->why, sizeof g->why, "exited with status %d",
+             WEXITSTATUS(st));
+  /* What it sent last is read first; the end of file takes it down. */
+  if (g->up && (g->link == NULL || g->link->failed)) gw_down(g, "%s", g->why);
+  return 1;
+}
+
+/* The program of the gateway: ward itself, or (test binaries only, see
+** broker_host.c 'host_exe') a test program in place of host "gateway". */
+static const char *gw_exe(wd_broker *b) {
+  if (b->o.test_host != NULL && b->o.test_exe != NULL &&
+      strcmp(b->o.test_host, "gateway") == 0)
+    return b->o.test_exe;
+  return b->o.exe;
+}
+
+static int gw_spawn(brk_gw *g, char *err, size_t errlen) {
+  wd_broker *b = g->b;
+  int sv[2], r, i;
+  uint8_t keys[65 + WD_SBX_PARAMS_LEN];
+  uint64_t index = b->next_index++;
+  pid_t pid;
+  wd_sbx_params sp;
+  wd_gwinit gi;
+  size_t st;
+  static char *env[] = { NULL };
+  char nl[8];
+  memset(&sp, 0, sizeof sp);
+  sp.address_space = 1ull << 30;
+  if (b->o.require_sandbox) sp.flags |= WD_SBX_REQUIRE_ALL;
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
+    snprintf(err, errlen, "socketpair: %s", strerror(errno));
+    return -errno;
+  }
+  wd_link_tune_socket(sv[0]);
+  wd_link_tune_socket(sv[1]);
+  keys[0] = WD_F_KEYS;
+  wd_ipc_derive(b->master, index, WD_IPC_DIR_TO_HOST, keys + 1);
+  wd_ipc_derive(b->master, index, WD_IPC_DIR_TO_BROKER, keys + 33);
+  snprintf(nl, sizeof nl, "%d", g->nfds);
+  fflush(stdout);
+  fflush(stderr);
+  pid = wd_sbx_fork_host(&sp.pidns_err);
+  if (pid < 0) {
+    snprintf(err, errlen, "fork: %s", strerror(errno));
+    close(sv[0]);
+    close(sv[1]);
+    sodium_memzero(keys, sizeof keys);
+    return WD_EUNAVAIL;
+  }
+  if (pid == 0) {
+    char *argv[4];
+    int hi[MAX_LISTEN + 1];
+    argv[0] = (char *)"ward";
+    argv[1] = (char *)"gateway";
+    argv[2] = nl;
+    argv[3] = NULL;
+    sodium_memzero(keys, sizeof keys);
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) _exit(127);
+    /* Out of the way first, then in place: link 3, listeners 4.. */
+    if ((hi[0] = fcntl(sv[1], F_DUPFD, 64)) < 0) _exit(127);
+    for (i = 0; i < g->nfds; i++)
+      if ((hi[i + 1] = fcntl(g->fds[i], F_DUPFD, 64)) < 0) _exit(127);
+    for (i = 0; i <= g->nfds; i++)
+      if (dup2(hi[i], 3 + i) != 3 + i) _exit(127);
+    execve(gw_exe(b), argv, env);
+    _exit(127);
+  }
+  close(sv[1]);
+  g->pid = g->ospid = pid;
+  g->why[0] = '\0';
+  wd_sbx_params_put(keys + 65, &sp);
+  do
+    r = (int)send(sv[0], keys, sizeof keys, MSG_NOSIGNAL);
+  while (r == -1 && errno == EINTR);
+  g->link = wd_calloc(1, sizeof *g->link);
+  if (r != (int)sizeof keys || g->link == NULL ||
+      wd_link_init(&b->loop, g->link, sv[0], keys + 1, keys + 33) < 0) {
+    sodium_memzero(keys, sizeof keys);
+    snprintf(err, errlen, "cannot set up the link to the gateway");
+    kill(pid, SIGKILL);
+    wd_free(g->link);
+    g->link = NULL;
+    close(sv[0]);
+    return WD_EUNAVAIL;
+  }
+  sodium_memzero(keys, sizeof keys);
+  g->link->data = g;
+  g->link->on_rec = gw_on_rec;
+  g->link->on_fail = gw_on_fail;
+  g->up = 1;
+  g->gen++;
+  g->started = uv_now(&b->loop);
+  gi.max_header = g->o.max_header;
+  gi.max_body = g->o.max_body;
+  gi.read_ms = g->o.read_ms;
+  gi.idle_ms = g->o.idle_ms;
+  gi.max_conns = g->o.max_conns;
+  gi.max_per_token = g->o.max_per_token;
+  st = wd_link_rec_begin(g->link, WD_R_GW_INIT);
+  wd__gw_put_init(&g->link->batch, &gi);
+  (void)wd_link_rec_end(g->link, st);
+  wd__brk_sec_event(b, WD_AUDIT_HOST_START, "gateway", (long)pid, "started");
+  if (b->o.verbose)
+    fprintf(stderr, "ward: gateway started (pid %d)\n", (int)pid);
+  return 0;
+}
+
+static void gw_start(wd_broker *b, void *ud, int fired) {
+  brk_gw *g = ud;
+  char err[200];
+  if (!fired || b->stopping || g->up) return;
+  if (gw_spawn(g, err, sizeof err) < 0) {
+    fprintf(stderr, "ward: gateway: restart failed: %s\n", err);
+    wd_broker_after(b, 1000, gw_start, g);
+  } else {
+    fprintf(stderr, "ward: gateway: restarted\n");
+  }
+}
+
+void wd__brk_gw_stop(wd_broker *b) {
+  brk_gw *g = b->gw;
+  if (g == NULL) return;
+  gw_down(g, "ward is shutting down");
+  if (g->flushing) uv_close((uv_handle_t *)&g->flush, NULL);
+  g->flushing = 0;
+}
+
+/* Like the hosts' links, the gateway's is flushed once per loop turn. */
+static void on_flush(uv_prepare_t *p) {
+  brk_gw *g = p->data;
+  if (g->up && g->link != NULL) wd_link_flush(g->link);
+}
+
+void wd__brk_gw_free(wd_broker *b) {
+  brk_gw *g = b->gw;
+  int i;
+  if (g == NULL) return;
+  while (g->calls != NULL) call_free(g, g->calls);
+  for (i = 0; i < g->nfds; i++) {
+    close(g->fds[i]);
+    if (g->paths[i] != NULL) unlink(g->paths[i]);
+    wd_free(g->paths[i]);
+  }
+  free_tokens(g);
+  wd_doc_free(g->doc);
+  wd_free(g);
+  b->gw = NULL;
+}
+
+/* }====== */
+
+/* {====== Listening sockets ====== */
+
+static int listen_unix(brk_gw *g, const char *path, char *err,
+                       size_t errlen) {
+  struct sockaddr_un sa;
+  struct stat st;
+  mode_t old;
+  int fd, r;
+  memset(&sa, 0, sizeof sa);
+  sa.sun_family = AF_UNIX;
+  if (path[0] == '\0' || strlen(path) >= sizeof sa.sun_path) {
+    snprintf(err, errlen, "unix:%s: path empty or too long", path);
+    return WD_EINVAL;
+  }
+  memcpy(sa.sun_path, path, strlen(path));
+  if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0) goto sys;
+  /* A socket left by a ward that is gone is replaced; a live one not. */
+  if (lstat(path, &st) == 0) {
+    if (!S_ISSOCK(st.st_mode)) {
+      close(fd);
+      snprintf(err, errlen, "unix:%s: exists and is not a socket", path);
+      return WD_EEXIST;
+    }
+    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0) {
+      close(fd);
+      snprintf(err, errlen, "unix:%s: another server listens there", path);
+      return WD_EEXIST;
+    }
+    unlink(path);
+  }
+  old = umask(0177); /* made with mode 0600: no window for others */
+  r = bind(fd, (struct sockaddr *)&sa, sizeof sa);
+  umask(old);
+  if (r != 0 || chmod(path, 0600) != 0 || listen(fd, 128) != 0) goto sys;
+  g->paths[g->nfds] = wd_strdup(path);
+  g->fds[g->nfds++] = fd;
+  return 0;
+sys:
+  r = -errno;
+  snprintf(err, errlen, "unix:%s: %s", path, strerror(errno));
+  if (fd >= 0) close(fd);
+  return r;
+}
+
+static int is_loopback(const struct sockaddr *sa) {
+  if (sa->sa_family == AF_INET)
+    return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >> 24) ==
+           127;
+  if (sa->sa_family == AF_INET6)
+    return IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)sa)->sin6_addr);
+  return 0;
+}
+
+static int listen_tcp(brk_gw *g, const char *spec, char *err, size_t errlen) {
+  char host[256];
+  const char *port = strrchr(spec, ':');
+  struct addrinfo hints, *ai = NULL;
+  int fd = -1, one = 1, r;
+  size_t hl;
+  if (port == NULL || (hl = (size_t)(port - spec)) == 0 ||
+      hl >= sizeof host) {
+    snprintf(err, errlen, "tcp:%s: HOST:PORT is required", spec);
+    return WD_EINVAL;
+  }
+  memcpy(host, spec, hl);
+  host[hl] = '\0';
+  if (host[0] == '[' && hl > 2 && host[hl - 1] == ']') {
+    memmove(host, host + 1, hl - 2);
+    host[hl - 2] = '\0';
+  }
+  if (strcmp(host, "localhost") == 0) snprintf(host, sizeof host, "127.0.0.1");
+  memset(&hints, 0, sizeof hints);
+  hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE;
+  hints.ai_socktype = SOCK_STREAM;
+  if ((r = getaddrinfo(host, port + 1, &hints, &ai)) != 0) {
+    snprintf(err, errlen, "tcp:%s: %s", spec, gai_strerror(r));
+    return WD_EINVAL;
+  }
+  if (!is_loopback(ai->ai_addr) && !g->o.listen_any) {
+    freeaddrinfo(ai);
+    snprintf(err, errlen, "tcp:%s: not a loopback address (give "
+             "--listen-any to listen on it)", spec);
+    return WD_EINVAL;
+  }
+  if ((fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
+      setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+      bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 128) != 0) {
+    r = -errno;
+    snprintf(err, errlen, "tcp:%s: %s", spec, strerror(errno));
+    if (fd >= 0) close(fd);
+    freeaddrinfo(ai);
+    return r;
+  }
+  freeaddrinfo(ai);
+  g->fds[g->nfds++] = fd;
+  return 0;
+}
+
+/* }====== */
+
+int wd_broker_serve(wd_broker *b, const wd_serve_opts *o, char *err,
+                    size_t errlen) {
+  brk_gw *g;
+  int i, r;
+  if (o->nlisten < 1 || o->nlisten > MAX_LISTEN) {
+    snprintf(err, errlen, "--listen: 1 to %d addresses", MAX_LISTEN);
+    return WD_EINVAL;
+  }
+  if (o->tokens == NULL) {
+    snprintf(err, errlen, "--listen needs --tokens FILE");
+    return WD_EINVAL;
+  }
+  if ((g = wd_calloc(1, sizeof *g)) == NULL) return WD_ENOMEM;
+  g->b = b;
+  g->o = *o;
+  b->gw = g;
+  if ((r = load_tokens(g, o->tokens, err, errlen)) < 0) goto fail;
+  for (i = 0; i < o->nlisten; i++) {
+    const char *l = o->listen[i];
+    if (strncmp(l, "unix:", 5) == 0)
+      r = listen_unix(g, l + 5, err, errlen);
+    else if (strncmp(l, "tcp:", 4) == 0)
+      r = listen_tcp(g, l + 4, err, errlen);
+    else {
+      snprintf(err, errlen, "--listen %s: unix:PATH or tcp:HOST:PORT", l);
+      r = WD_EINVAL;
+    }
+    if (r < 0) goto fail;
+  }
+  if ((r = gw_spawn(g, err, errlen)) < 0) goto fail;
+  uv_prepare_init(&b->loop, &g->flush);
+  g->flush.data = g;
+  uv_prepare_start(&g->flush, on_flush);
+  uv_unref((uv_handle_t *)&g->flush);
+  g->flushing = 1;
+  return 0;
+fail:
+  wd__brk_gw_free(b);
+  return r;
+}

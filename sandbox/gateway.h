@@ -1,0 +1,131 @@
+/*
+** sandbox/gateway.h
+** The front door (ARCHITECTURE.md §12): what the broker and the gateway
+** process share. The gateway parses HTTP (llhttp) and JSON (jansson) from
+** outside and speaks the signed link to the broker with three records
+** (wd_proto.h): GW_INIT (broker -> gateway, its limits), GW_CALL (gateway
+** -> broker, one API request) and GW_ANSWER (broker -> gateway, its
+** answer). Each record has one encoder and one decoder, here, used by
+** both sides. The gateway is trusted no more than a host: the broker
+** decodes every GW_CALL with bounds checks and decides it again.
+** Runs in: broker and gateway.
+*/
+#ifndef gateway_h
+#define gateway_h
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ward/wd_buf.h"
+
+/* What a GW_CALL asks (the API rows of milestone 1). */
+enum {
+  WD_GW_EXEC = 1, /* POST /v1/exec/{entry}: spawn, wait for the exit */
+  WD_GW_SPAWN,    /* POST /v1/spawn/{entry}: spawn, answer the PID */
+  WD_GW_SEND,     /* POST /v1/send/{dest}: process.send */
+  WD_GW_KILL,     /* DELETE /v1/processes/{pid}: process.terminate */
+  WD_GW_MAX
+};
+
+/* Bounds of the fields of a GW_CALL: longer is a bad frame. */
+#define WD_GW_BEARER_MAX 512
+#define WD_GW_TARGET_MAX 512
+/* The longest exec may wait (and the default when no timeout is given). */
+#define WD_GW_TIMEOUT_MAX_MS 300000u
+#define WD_GW_TIMEOUT_DEF_MS 30000u
+
+/* The gateway's limits (GW_INIT). */
+typedef struct wd_gwinit {
+  uint32_t max_header;    /* bytes of request line + headers: else 431 */
+  uint32_t max_body;      /* bytes of body: else 413 */
+  uint32_t read_ms;       /* a request must arrive whole within this */
+  uint32_t idle_ms;       /* a kept-alive connection may idle this long */
+  uint32_t max_conns;     /* connections at once, in all */
+  uint32_t max_per_token; /* connections at once with one bearer */
+} wd_gwinit;
+
+/* One API request (GW_CALL). Strings are borrowed from the record (or
+** from the caller when encoding); 'value' is payload codec bytes: the
+** arguments (EXEC, SPAWN: a sequence of any length) or the message
+** (SEND: a sequence of one value). */
+typedef struct wd_gwcall {
+  uint32_t call;       /* the gateway's number for it */
+  uint8_t kind;        /* WD_GW_* */
+  const char *bearer;  /* the Authorization credential: "ID:SECRET" */
+  size_t bearerlen;
+  const char *target;  /* entry id, destination (PID or name), or PID */
+  size_t targetlen;
+  const char *host;    /* EXEC, SPAWN: "" for the default host */
+  size_t hostlen;
+  uint64_t timeout_ms; /* EXEC: 0 for the default */
+  const char *topic;   /* SEND */
+  size_t topiclen;
+  const uint8_t *value;
+  size_t valuelen;
+} wd_gwcall;
+
+/* The broker's answer (GW_ANSWER): an HTTP status and either an error
+** (kind, message), a PID, a result value (codec bytes, a sequence of one)
+** or nothing ({"ok": true}). */
+typedef struct wd_gwanswer {
+  uint32_t call;
+  uint32_t status;
+  const char *kind;
+  size_t kindlen;
+  const char *msg;
+  size_t msglen;
+  const char *pid;
+  size_t pidlen;
+  const uint8_t *value;
+  size_t valuelen;
+} wd_gwanswer;
+
+/* Encoders append the record body to 'w' (errors stay in w->err);
+** decoders read a whole body and return 0, or WD_EBADFRAME for a body of
+** the wrong shape or out of bounds (the other side is then killed). */
+void wd__gw_put_init(wd_buf *w, const wd_gwinit *g);
+int wd__gw_get_init(wd_cur *c, wd_gwinit *g);
+void wd__gw_put_call(wd_buf *w, const wd_gwcall *q);
+int wd__gw_get_call(wd_cur *c, wd_gwcall *q);
+void wd__gw_put_answer(wd_buf *w, const wd_gwanswer *a);
+int wd__gw_get_answer(wd_cur *c, wd_gwanswer *a);
+
+/* {====== JSON <-> codec (sandbox/gateway_json.c; gateway only) ====== */
+
+struct json_t;
+
+/*
+** Append JSON value 'v' to 'out' as one codec value: objects -> tables
+** with string keys (a null member is left out), arrays -> sequences (a
+** null element is a hole: the table gets the other indices), integers
+** stay integers, reals floats. Returns 0, or WD_EINVAL with "PATH: why"
+** in 'err' (too deep), or the error of 'out'.
+*/
+int wd__gw_json_put(wd_buf *out, const struct json_t *v, char *err,
+                    size_t errlen);
+/*
+** Decode the first value of the codec sequence p[0..n) into a new JSON
+** value in '*out': nil -> null, tables with string keys -> objects,
+** sequences -> arrays, error objects -> {"kind", "message"}. A value JSON
+** cannot hold (a cycle, a key that is neither a string nor part of a
+** sequence, a float NaN or infinity, a string that is not UTF-8) is
+** WD_EINVAL with "PATH: why" in 'err'; malformed bytes WD_EBADFRAME.
+*/
+int wd__gw_json_get(const uint8_t *p, size_t n, struct json_t **out,
+                    char *err, size_t errlen);
+
+/* }====== */
+
+/* {====== Tokens (sandbox/broker_gw.c; the ward command) ====== */
+
+/* "b2:" + 64 hex digits + NUL. */
+#define WD_TOKEN_HASH_LEN 68
+/* The hash of a bearer secret that a tokens file stores: keyed BLAKE2b-256
+** (a fixed, public key: domain separation only; secrets are high-entropy,
+** so no slow hash is needed). */
+void wd__token_hash(const char *secret, size_t n,
+                    char out[WD_TOKEN_HASH_LEN]);
+
+/* }====== */
+
+#endif

@@ -1,0 +1,97 @@
+/*
+** sandbox/gateway_wire.c
+** The front door's records (GW_INIT, GW_CALL, GW_ANSWER): one encoder and
+** one decoder each, shared by the broker and the gateway, and the hash of
+** a bearer secret.
+** Runs in: broker and gateway.
+*/
+#include <string.h>
+
+#include <sodium.h>
+
+#include "gateway.h"
+
+void wd__gw_put_init(wd_buf *w, const wd_gwinit *g) {
+  wd_buf_put_u32(w, g->max_header);
+  wd_buf_put_u32(w, g->max_body);
+  wd_buf_put_u32(w, g->read_ms);
+  wd_buf_put_u32(w, g->idle_ms);
+  wd_buf_put_u32(w, g->max_conns);
+  wd_buf_put_u32(w, g->max_per_token);
+}
+
+int wd__gw_get_init(wd_cur *c, wd_gwinit *g) {
+  if (wd_cur_u32(c, &g->max_header) || wd_cur_u32(c, &g->max_body) ||
+      wd_cur_u32(c, &g->read_ms) || wd_cur_u32(c, &g->idle_ms) ||
+      wd_cur_u32(c, &g->max_conns) || wd_cur_u32(c, &g->max_per_token) ||
+      wd_cur_left(c) != 0)
+    return WD_EBADFRAME;
+  return 0;
+}
+
+void wd__gw_put_call(wd_buf *w, const wd_gwcall *q) {
+  wd_buf_put_u32(w, q->call);
+  wd_buf_put_u8(w, q->kind);
+  wd_buf_put_str(w, q->bearer, q->bearerlen);
+  wd_buf_put_str(w, q->target, q->targetlen);
+  wd_buf_put_str(w, q->host, q->hostlen);
+  wd_buf_put_u64(w, q->timeout_ms);
+  wd_buf_put_str(w, q->topic, q->topiclen);
+  wd_buf_put(w, q->value, q->valuelen);
+}
+
+/* A string field without NUL bytes and at most 'max' bytes long. */
+static int get_field(wd_cur *c, const char **s, size_t *n, size_t max) {
+  if (wd_cur_str(c, s, n) < 0 || *n > max || memchr(*s, '\0', *n) != NULL)
+    return WD_EBADFRAME;
+  return 0;
+}
+
+int wd__gw_get_call(wd_cur *c, wd_gwcall *q) {
+  memset(q, 0, sizeof *q);
+  if (wd_cur_u32(c, &q->call) || wd_cur_u8(c, &q->kind) ||
+      q->kind == 0 || q->kind >= WD_GW_MAX ||
+      get_field(c, &q->bearer, &q->bearerlen, WD_GW_BEARER_MAX) ||
+      get_field(c, &q->target, &q->targetlen, WD_GW_TARGET_MAX) ||
+      get_field(c, &q->host, &q->hostlen, WD_GW_TARGET_MAX) ||
+      wd_cur_u64(c, &q->timeout_ms) ||
+      get_field(c, &q->topic, &q->topiclen, WD_GW_TARGET_MAX))
+    return WD_EBADFRAME;
+  q->valuelen = wd_cur_left(c);
+  return wd_cur_bytes(c, q->valuelen, &q->value);
+}
+
+void wd__gw_put_answer(wd_buf *w, const wd_gwanswer *a) {
+  wd_buf_put_u32(w, a->call);
+  wd_buf_put_u32(w, a->status);
+  wd_buf_put_str(w, a->kind, a->kindlen);
+  wd_buf_put_str(w, a->msg, a->msglen);
+  wd_buf_put_str(w, a->pid, a->pidlen);
+  wd_buf_put(w, a->value, a->valuelen);
+}
+
+int wd__gw_get_answer(wd_cur *c, wd_gwanswer *a) {
+  memset(a, 0, sizeof *a);
+  if (wd_cur_u32(c, &a->call) || wd_cur_u32(c, &a->status) ||
+      a->status < 100 || a->status > 599 ||
+      wd_cur_str(c, &a->kind, &a->kindlen) ||
+      wd_cur_str(c, &a->msg, &a->msglen) ||
+      wd_cur_str(c, &a->pid, &a->pidlen))
+    return WD_EBADFRAME;
+  a->valuelen = wd_cur_left(c);
+  return wd_cur_bytes(c, a->valuelen, &a->value);
+}
+
+/* The key only separates this use of BLAKE2b from others; it is public. */
+static const unsigned char token_key[crypto_generichash_KEYBYTES_MIN] =
+    "ward token v1...";
+
+void wd__token_hash(const char *secret, size_t n,
+                    char out[WD_TOKEN_HASH_LEN]) {
+  unsigned char h[32];
+  crypto_generichash(h, sizeof h, (const unsigned char *)secret, n, token_key,
+                     sizeof token_key);
+  memcpy(out, "b2:", 3);
+  sodium_bin2hex(out + 3, WD_TOKEN_HASH_LEN - 3, h, sizeof h);
+  sodium_memzero(h, sizeof h);
+}
