@@ -42,6 +42,7 @@
 #include "ward/wd_yaml.h"
 
 #include "broker_int.h"
+#include "fork_int.h"
 #include "gateway.h"
 
 #define MAX_LISTEN 8
@@ -349,6 +350,9 @@ static int decide(brk_gw *g, const gwtoken *t, const char *action,
       (b->o.audit_mode == 2 || d.effect != WD_PEFFECT_ALLOW)) {
     wd_audit_rec_decision(&rec, &c.rq, &d);
     rec.host = "gateway";
+    rec.scope = t->scope;
+    rec.scopelen = t->scopelen;
+    rec.digest = b->pdigest;
     if (audit(b, &rec) < 0) {
       snprintf(why, whylen, "the audit log cannot be written");
       r = WD_EUNAVAIL;
@@ -938,7 +942,7 @@ static int gw_spawn(brk_gw *g, char *err, size_t errlen) {
   snprintf(nl, sizeof nl, "%d", g->nfds);
   fflush(stdout);
   fflush(stderr);
-  pid = wd_sbx_fork_host(&sp.pidns_err);
+  pid = wd__fork_host(&sp.pidns_err);
   if (pid < 0) {
     snprintf(err, errlen, "fork: %s", strerror(errno));
     close(sv[0]);
