@@ -9,7 +9,9 @@ local M = {}
 
 function M.attack(host, extra)
   local counts = process.listen("count")
-  local sink = process.spawn("esc:atk_sink", host, process.pid(), "400ms")
+  -- The sink reads nothing until this gate ends (after the flood).
+  local gate = assert(process.spawn("esc:atk_idle", host))
+  local sink = process.spawn("esc:atk_sink", host, process.pid(), gate)
   local accepted, err = 0, nil
   for i = 1, extra do
     local ok, e = process.send(sink, "fill", i)
@@ -22,7 +24,8 @@ function M.attack(host, extra)
     local ok = process.send(sink, "fill", -1)
     if ok then more = more + 1 end
   end
-  local c = channel.select({ counts:case_receive(), time.after("3s"):case_receive() })
+  assert(process.terminate(gate))
+  local c = channel.select({ counts:case_receive(), time.after("30s"):case_receive() })
   return { accepted = accepted, kind = err and err:kind(), msg = err and tostring(err),
            more = more, got = c.value and c.value.n, ordered = c.value and c.value.ordered }
 end
