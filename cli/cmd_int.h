@@ -29,4 +29,6 @@ int wd__cmd_policy_test(int argc, char **argv);
    matched", "no actor or scope". */
 void wd__cmd_policy_why(const wd_pdecision *d, char *out, size_t n);
 
+int wd_cmd_doctor(int argc, char **argv); /* doctor.c: 'ward doctor' */
+
 #endif

@@ -2,7 +2,7 @@
 ** cli/doctor.c
 ** 'ward doctor': which confinement layers this kernel and this user give a
 ** host. A probe process is started the way the broker starts a host
-** (wd_sbx_fork_host) and confines itself with the host's own code
+** (wd__fork_host) and confines itself with the host's own code
 ** (sandbox/confine.c), so what is printed is what a host would get.
 ** Runs in: broker (the 'ward' command; the probe child is a host stand-in).
 */
@@ -17,6 +17,9 @@
 #include "ward/wd_common.h"
 #include "ward/wd_confine.h"
 #include "ward/wd_manifest.h"
+
+#include "../sandbox/fork_int.h"
+#include "cmd_int.h"
 
 static const char usage_doctor[] =
     "usage: ward doctor\n"
@@ -43,7 +46,7 @@ static int run_probe(probe *pr, char *err, size_t errlen) {
   }
   fflush(stdout);
   fflush(stderr);
-  pid = wd_sbx_fork_host(&pidns_err);
+  pid = wd__fork_host(&pidns_err);
   if (pid < 0) {
     snprintf(err, errlen, "fork: %s", strerror(errno));
     close(fds[0]);
@@ -120,6 +123,9 @@ static void detail(int l, const wd_sbx_report *r, char *out, size_t n) {
   }
 }
 
+/* 'ward doctor': print each layer and whether this kernel and this user
+** get it. Exit status 0 if every layer is available, 1 otherwise, 2 for
+** bad usage. */
 int wd_cmd_doctor(int argc, char **argv) {
   struct utsname u;
   probe pr;

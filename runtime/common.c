@@ -1,8 +1,10 @@
 /*
 ** runtime/common.c
-** Status code names and the replaceable allocator.
+** Status code names, error messages and the replaceable allocator.
 ** Runs in: broker and host.
 */
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,6 +13,17 @@
 static wd_malloc_fn g_malloc = malloc;
 static wd_realloc_fn g_realloc = realloc;
 static wd_free_fn g_free = free;
+
+int wd_errf(char *err, size_t errlen, int code, const char *fmt, ...) {
+  va_list ap;
+  if (err != NULL && errlen > 0) {
+    va_start(ap, fmt);
+    /* NOLINTNEXTLINE(clang-analyzer-valist.Uninitialized): clang 14 bug */
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+  }
+  return code;
+}
 
 const char *wd_strerror(int code) {
   switch (code) {

@@ -26,17 +26,6 @@ _Static_assert(crypto_sign_SEEDBYTES == 32, "ed25519 seed");
 
 /* {====== Shared helpers ====== */
 
-int wd__audit_err(char *err, size_t errlen, int code, const char *fmt, ...) {
-  va_list ap;
-  if (err != NULL && errlen > 0) {
-    va_start(ap, fmt);
-    /* NOLINTNEXTLINE(clang-analyzer-valist.Uninitialized): clang 14 bug */
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-  }
-  return code;
-}
-
 void wd__audit_tree_init(wd__atree *t) {
   memset(t, 0, sizeof *t);
 }
@@ -346,17 +335,17 @@ static int open_regular(const char *path, int flags, mode_t mode, char *err,
   if (fd == -1) {
     e = errno;
     if (e == ELOOP && lstat(path, &st) == 0 && S_ISLNK(st.st_mode))
-      return wd__audit_err(err, errlen, WD_EINVAL, "%s: a symbolic link (%s)",
+      return wd_errf(err, errlen, WD_EINVAL, "%s: a symbolic link (%s)",
                            path, must);
     if (e == ENXIO)
-      return wd__audit_err(err, errlen, WD_EINVAL,
+      return wd_errf(err, errlen, WD_EINVAL,
                            "%s: not a regular file (%s)", path, must);
-    return wd__audit_err(err, errlen, -e, "%s: %s", path, strerror(e));
+    return wd_errf(err, errlen, -e, "%s: %s", path, strerror(e));
   }
   if (fstat(fd, &st) == -1) goto fail;
   if (!S_ISREG(st.st_mode)) {
     close(fd);
-    return wd__audit_err(err, errlen, WD_EINVAL, "%s: not a regular file (%s)",
+    return wd_errf(err, errlen, WD_EINVAL, "%s: not a regular file (%s)",
                          path, must);
   }
   if ((fl = fcntl(fd, F_GETFL)) == -1 ||
@@ -366,7 +355,7 @@ static int open_regular(const char *path, int flags, mode_t mode, char *err,
 fail:
   e = errno;
   close(fd);
-  return wd__audit_err(err, errlen, -e, "%s: %s", path, strerror(e));
+  return wd_errf(err, errlen, -e, "%s: %s", path, strerror(e));
 }
 
 static int write_file(const char *path, int flags, mode_t mode,
@@ -375,7 +364,7 @@ static int write_file(const char *path, int flags, mode_t mode,
   if ((fd = open_regular(path, flags, mode, err, errlen)) < 0) return fd;
   r = write_all(fd, text, strlen(text));
   if (close(fd) == -1 && r == 0) r = -errno;
-  if (r < 0) return wd__audit_err(err, errlen, r, "%s: %s", path, strerror(-r));
+  if (r < 0) return wd_errf(err, errlen, r, "%s: %s", path, strerror(-r));
   return 0;
 }
 
@@ -401,20 +390,20 @@ int wd_audit_keygen(const char *name, const char *secpath, const char *pubpath,
   char text[256];
   int r;
   if (sodium_init() < 0)
-    return wd__audit_err(err, errlen, WD_EINTERNAL, "%s",
+    return wd_errf(err, errlen, WD_EINTERNAL, "%s",
                          "libsodium failed to start");
   if (name == NULL || !wd__audit_name_ok(name, strlen(name)))
-    return wd__audit_err(err, errlen, WD_EINVAL,
+    return wd_errf(err, errlen, WD_EINVAL,
                          "bad key name (1 to 127 printable characters, no "
                          "space or '+')");
   if ((r = key_new(name, &k)) < 0)
-    return wd__audit_err(err, errlen, r, "out of memory");
+    return wd_errf(err, errlen, r, "out of memory");
   /* The seed is the first half of libsodium's secret key. */
   format_keytext(text, "PRIVATE+KEY+", k->name, k->id, k->sk);
   r = write_file(secpath, O_EXCL, 0600, text, err, errlen);
   sodium_memzero(text, sizeof text);
   if (r == -EEXIST) {
-    r = wd__audit_err(err, errlen, WD_EEXIST,
+    r = wd_errf(err, errlen, WD_EEXIST,
                       "%s: already exists (a secret key is never replaced)",
                       secpath);
   } else if (r == 0) {
@@ -442,10 +431,10 @@ static int key_load(const char *path, Key **out, char *err, size_t errlen) {
     fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   while (fd == -1 && errno == EINTR);
   if (fd == -1)
-    return wd__audit_err(err, errlen, -errno, "%s: %s", path, strerror(errno));
+    return wd_errf(err, errlen, -errno, "%s: %s", path, strerror(errno));
   if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) || (st.st_mode & 077)) {
     close(fd);
-    return wd__audit_err(err, errlen, WD_EINVAL,
+    return wd_errf(err, errlen, WD_EINVAL,
                          "%s: a secret key must be a regular file that only "
                          "its owner can read (chmod 600)",
                          path);
@@ -453,7 +442,7 @@ static int key_load(const char *path, Key **out, char *err, size_t errlen) {
   n = slurp(fd, text, sizeof text);
   close(fd);
   if (n < 0)
-    return wd__audit_err(err, errlen, (int)n, "%s: %s", path,
+    return wd_errf(err, errlen, (int)n, "%s: %s", path,
                          strerror((int)-n));
   r = strncmp(text, "PRIVATE+KEY+", 12) != 0
           ? WD_EINVAL
@@ -476,11 +465,11 @@ static int key_load(const char *path, Key **out, char *err, size_t errlen) {
   sodium_memzero(text, sizeof text);
   sodium_memzero(seed, sizeof seed);
   if (r == WD_EINVAL)
-    return wd__audit_err(err, errlen, r,
+    return wd_errf(err, errlen, r,
                          "%s: not a ward audit secret key "
                          "(PRIVATE+KEY+NAME+ID+KEY)",
                          path);
-  return r == 0 ? 0 : wd__audit_err(err, errlen, r, "out of memory");
+  return r == 0 ? 0 : wd_errf(err, errlen, r, "out of memory");
 }
 
 int wd_audit_pub_load(const char *path, wd_audit_pub *out, char *err,
@@ -489,23 +478,23 @@ int wd_audit_pub_load(const char *path, wd_audit_pub *out, char *err,
   ssize_t n;
   int fd;
   if (sodium_init() < 0)
-    return wd__audit_err(err, errlen, WD_EINTERNAL, "%s",
+    return wd_errf(err, errlen, WD_EINTERNAL, "%s",
                          "libsodium failed to start");
   do
     fd = open(path, O_RDONLY | O_CLOEXEC);
   while (fd == -1 && errno == EINTR);
   if (fd == -1)
-    return wd__audit_err(err, errlen, -errno, "%s: %s", path, strerror(errno));
+    return wd_errf(err, errlen, -errno, "%s: %s", path, strerror(errno));
   n = slurp(fd, text, sizeof text);
   close(fd);
   if (n < 0)
-    return wd__audit_err(err, errlen, (int)n, "%s: %s", path,
+    return wd_errf(err, errlen, (int)n, "%s: %s", path,
                          strerror((int)-n));
   if (parse_keytext(text, out->name, &out->id, out->key) != 0)
-    return wd__audit_err(err, errlen, WD_EINVAL,
+    return wd_errf(err, errlen, WD_EINVAL,
                          "%s: not a ward audit public key (NAME+ID+KEY)", path);
   if (wd__audit_keyid(out->name, out->key) != out->id)
-    return wd__audit_err(err, errlen, WD_EINVAL,
+    return wd_errf(err, errlen, WD_EINVAL,
                          "%s: the key id does not match the key", path);
   return 0;
 }
@@ -539,10 +528,10 @@ int wd_audit_open(const char *path, const char *keyfile, wd_audit **out,
   char pub[4096];
   int r;
   if (sodium_init() < 0)
-    return wd__audit_err(err, errlen, WD_EINTERNAL, "%s",
+    return wd_errf(err, errlen, WD_EINTERNAL, "%s",
                          "libsodium failed to start");
   if ((a = wd_calloc(1, sizeof *a)) == NULL)
-    return wd__audit_err(err, errlen, WD_ENOMEM, "out of memory");
+    return wd_errf(err, errlen, WD_ENOMEM, "out of memory");
   a->fd = -1;
   a->interval = WD_AUDIT_DEFAULT_INTERVAL;
   memcpy(a->prev, WD_AUDIT_GENESIS, sizeof a->prev);
@@ -551,9 +540,9 @@ int wd_audit_open(const char *path, const char *keyfile, wd_audit **out,
   if (keyfile != NULL) {
     r = key_load(keyfile, &a->key, err, errlen);
   } else if ((r = key_new(WD_AUDIT_DEFAULT_NAME, &a->key)) < 0) {
-    r = wd__audit_err(err, errlen, r, "out of memory");
+    r = wd_errf(err, errlen, r, "out of memory");
   } else if (snprintf(pub, sizeof pub, "%s.pub", path) >= (int)sizeof pub) {
-    r = wd__audit_err(err, errlen, WD_EINVAL, "%s: path too long", path);
+    r = wd_errf(err, errlen, WD_EINVAL, "%s: path too long", path);
   }
   if (r < 0) goto fail;
   /* A new or empty regular file, so that every record is kept where the
@@ -561,7 +550,7 @@ int wd_audit_open(const char *path, const char *keyfile, wd_audit **out,
   if ((r = open_regular(path, O_APPEND, 0600, err, errlen)) < 0) goto fail;
   a->fd = r;
   if (fstat(a->fd, &st) == 0 && st.st_size > 0) {
-    r = wd__audit_err(err, errlen, WD_EEXIST,
+    r = wd_errf(err, errlen, WD_EEXIST,
                       "%s: a log is already there (ward starts a new log "
                       "in a new file)",
                       path);

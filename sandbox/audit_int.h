@@ -64,8 +64,4 @@ void wd__audit_cp_line(wd_buf *b, uint64_t seq, const char *time,
                        const char *prev, const char *root64, const char *note,
                        size_t notelen);
 
-/* Write "FILE: message" style text into 'err' (never overflows). */
-int wd__audit_err(char *err, size_t errlen, int code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
 #endif

@@ -355,7 +355,7 @@ __attribute__((format(printf, 3, 4))) static void say(V *v, uint64_t line,
   /* NOLINTNEXTLINE(clang-analyzer-valist.Uninitialized): clang 14 bug */
   vsnprintf(m, sizeof m, fmt, ap);
   va_end(ap);
-  wd__audit_err(v->out, v->outlen, WD_EINVAL, "line %llu: %s",
+  wd_errf(v->out, v->outlen, WD_EINVAL, "line %llu: %s",
                 (unsigned long long)line, m);
 }
 
@@ -537,7 +537,7 @@ static int finish(V *v, uint64_t pending) {
                "was changed)",
                (unsigned long long)pending);
   if (v->line == 0)
-    return wd__audit_err(v->out, v->outlen, WD_EINVAL,
+    return wd_errf(v->out, v->outlen, WD_EINVAL,
                          "empty log: no checkpoint (truncated, or never "
                          "written)");
   if (v->last_cp == 0)
@@ -555,7 +555,7 @@ static int finish(V *v, uint64_t pending) {
                "the log ends at a checkpoint that is not the closing one: "
                "records after it were removed, or the writer did not "
                "close the log");
-  return wd__audit_err(v->out, v->outlen, 0,
+  return wd_errf(v->out, v->outlen, 0,
                        "ok: %llu records, %llu checkpoints, signed by %s",
                        (unsigned long long)(v->line - v->ncp),
                        (unsigned long long)v->ncp, v->pub->name);
@@ -570,7 +570,7 @@ int wd_audit_verify(const char *path, const wd_audit_pub *pub, char *report,
   uint64_t pending = 0;
   int nl = 0, r;
   if (sodium_init() < 0)
-    return wd__audit_err(report, len, WD_EINTERNAL, "%s",
+    return wd_errf(report, len, WD_EINTERNAL, "%s",
                          "libsodium failed to start");
   memset(&v, 0, sizeof v);
   v.pub = pub;
@@ -583,11 +583,11 @@ int wd_audit_verify(const char *path, const wd_audit_pub *pub, char *report,
     rd.fd = open(path, O_RDONLY | O_CLOEXEC);
   while (rd.fd == -1 && errno == EINTR);
   if (rd.fd == -1) {
-    r = wd__audit_err(report, len, -errno, "%s: %s", path, strerror(errno));
+    r = wd_errf(report, len, -errno, "%s: %s", path, strerror(errno));
     goto out;
   }
   if ((rd.buf = wd_malloc(rd.cap)) == NULL) {
-    r = wd__audit_err(report, len, WD_ENOMEM, "out of memory");
+    r = wd_errf(report, len, WD_ENOMEM, "out of memory");
     goto out;
   }
   while ((r = rd_line(&rd, &p, &n, &nl)) == 1) {
@@ -603,7 +603,7 @@ int wd_audit_verify(const char *path, const wd_audit_pub *pub, char *report,
   if (r == WD_ETOOBIG)
     r = bad(&v, v.line + 1, "record longer than the longest one allowed");
   else if (r < 0)
-    r = wd__audit_err(report, len, r, "%s: %s", path, strerror(-r));
+    r = wd_errf(report, len, r, "%s: %s", path, strerror(-r));
   else
     r = finish(&v, pending);
 out:

@@ -22,7 +22,6 @@
 #include <sodium.h>
 
 #include "ward/wd_codec.h"
-#include "ward/wd_confine.h"
 #include "ward/wd_link.h"
 #include "ward/wd_pid.h"
 #include "ward/wd_proto.h"
@@ -217,6 +216,20 @@ int wd__brk_owns(hslot *s, const char *pid, size_t n, uint64_t *counter) {
   return hl == s->idlen && memcmp(hid, s->id, hl) == 0;
 }
 
+/*
+** The PID a host names as the caller of its request, or as the sender of
+** its event, must be one of its own: another host's PID (or no PID) is a
+** forgery, and the host is taken down with 'why' (a bad frame is fatal
+** for its host only). Returns 0 with the PID's counter in '*counter', or
+** WD_EBADFRAME once the host is down.
+*/
+int wd__brk_own_pid(hslot *s, const char *pid, size_t n, uint64_t *counter,
+                    const char *why) {
+  if (wd__brk_owns(s, pid, n, counter)) return 0;
+  wd__brk_host_down(s, "%s", why);
+  return WD_EBADFRAME;
+}
+
 /* Deliver a message from the broker (no sender) to 'pid'; nobody waits
 ** for the answer. */
 static void send_anon(wd_broker *b, const char *pid, size_t pl,
@@ -302,10 +315,9 @@ static int req_spawn(hslot *s, uint32_t req, uint8_t op, wd_cur *c) {
   fwd *f;
   (void)op;
   if (wd_wire_get_spawn(c, &q, msgs) < 0) return WD_EBADFRAME;
-  if (!wd__brk_owns(s, q.parent, q.parentlen, &counter)) {
-    wd__brk_host_down(s, "spawn request with a parent PID not of this host");
+  if (wd__brk_own_pid(s, q.parent, q.parentlen, &counter,
+                      "spawn request with a parent PID not of this host") < 0)
     return WD_EBADFRAME;
-  }
   q.flags &= ~(uint32_t)(WD_SPAWN_ROOT | WD_SPAWN_SERVICE);
   if (q.entrylen >= sizeof id || memchr(q.entry, '\0', q.entrylen) != NULL) {
     wd__brk_reply(s, req, WD_EINVAL, "invalid entry id");
@@ -444,10 +456,9 @@ static int req_send(hslot *s, uint32_t req, uint8_t op, wd_cur *c) {
     return WD_EBADFRAME;
   rest = wd_cur_left(c);
   if (wd_cur_bytes(c, rest, &payload) < 0) return WD_EBADFRAME;
-  if (!wd__brk_owns(s, from, fl, &counter)) {
-    wd__brk_host_down(s, "message with a sender PID not of this host");
+  if (wd__brk_own_pid(s, from, fl, &counter,
+                      "message with a sender PID not of this host") < 0)
     return WD_EBADFRAME;
-  }
   if (tl == 0 || topic[0] == '@') {
     wd__brk_host_down(s, "message to a reserved topic");
     return WD_EBADFRAME;
@@ -519,10 +530,9 @@ static int req_upgrade(hslot *s, uint32_t req, uint8_t op, wd_cur *c) {
   if (get_str(c, &caller, &cl) || get_str(c, &eid, &el) ||
       wd_cur_left(c) != 0)
     return WD_EBADFRAME;
-  if (!wd__brk_owns(s, caller, cl, &counter)) {
-    wd__brk_host_down(s, "upgrade request for a PID not of this host");
+  if (wd__brk_own_pid(s, caller, cl, &counter,
+                      "upgrade request for a PID not of this host") < 0)
     return WD_EBADFRAME;
-  }
   if (el == 0 || el >= sizeof id || memchr(eid, '\0', el) != NULL) {
     wd__brk_reply(s, req, WD_EINVAL, "upgrade: invalid entry id");
     return 0;

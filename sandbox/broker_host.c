@@ -27,6 +27,7 @@
 #include "ward/wd_sandbox.h"
 
 #include "broker_int.h"
+#include "fork_int.h"
 
 /* {====== Starting hosts ====== */
 
@@ -188,7 +189,7 @@ static int host_start(wd_broker *b, hslot *s, char *err, size_t errlen) {
   wd_ipc_derive(b->master, index, WD_IPC_DIR_TO_BROKER, keys + 33);
   fflush(stdout);
   fflush(stderr);
-  pid = wd_sbx_fork_host(&sp.pidns_err);
+  pid = wd__fork_host(&sp.pidns_err);
   if (pid < 0) {
     snprintf(err, errlen, "fork: %s", strerror(errno));
     close(sv[0]);

@@ -224,6 +224,8 @@ void wd__brk_reply(hslot *s, uint32_t req, int32_t status, const char *fmt,
                    ...) __attribute__((format(printf, 4, 5)));
 hslot *wd__brk_slot_by_id(wd_broker *b, const char *id, size_t n);
 int wd__brk_owns(hslot *s, const char *pid, size_t n, uint64_t *counter);
+int wd__brk_own_pid(hslot *s, const char *pid, size_t n, uint64_t *counter,
+                    const char *why);
 fwd *wd__brk_fwd_new(wd_broker *b, int origin, uint32_t oreq, int target);
 void wd__brk_fwd_free(fwd *f);
 void wd__brk_name_settle(wd_broker *b, const char *nm, const char *pid,

@@ -347,10 +347,9 @@ int wd__brk_req_life(hslot *s, uint32_t req, uint8_t op, wd_cur *c) {
   if (op == WD_OP_CANCEL && wd_cur_u64(c, &deadline)) return WD_EBADFRAME;
   rest = wd_cur_left(c);
   if (wd_cur_bytes(c, rest, &payload) < 0) return WD_EBADFRAME;
-  if (!wd__brk_owns(s, from, fl, &counter)) {
-    wd__brk_host_down(s, "lifecycle request for a PID not of this host");
+  if (wd__brk_own_pid(s, from, fl, &counter,
+                      "lifecycle request for a PID not of this host") < 0)
     return WD_EBADFRAME;
-  }
   given = dest;
   gl = dl;
   /* A name the caller may not look up is one nobody holds. */
@@ -539,9 +538,10 @@ int wd__brk_on_event(hslot *s, wd_cur *c) {
   ** a second failure of this slot, which may hold a new incarnation by
   ** then (host death answers a root spawn, whose callback may start the
   ** host again). */
-  if (!wd__brk_owns(s, from, fl, &counter) ||
-      (kind != WD_EV_EXIT && kind != WD_EV_LINK_DOWN &&
-       kind != WD_EV_UNLINKED && kind != WD_EV_EXEC)) {
+  if (wd__brk_own_pid(s, from, fl, &counter, "forged or unknown event") < 0)
+    return 0;
+  if (kind != WD_EV_EXIT && kind != WD_EV_LINK_DOWN &&
+      kind != WD_EV_UNLINKED && kind != WD_EV_EXEC) {
     wd__brk_host_down(s, "forged or unknown event");
     return 0;
   }

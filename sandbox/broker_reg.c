@@ -262,11 +262,8 @@ const char *wd__brk_resolve(hslot *s, uint32_t req, const char *pid, size_t pl,
 
 /* Is 'pid' the caller's own PID ('cc' on host 's')? */
 static int is_caller(hslot *s, const char *pid, size_t pl, uint64_t cc) {
-  const char *hid;
-  size_t hl;
   uint64_t counter;
-  return wd_pid_parse(pid, pl, &hid, &hl, &counter) == 0 && hl == s->idlen &&
-         memcmp(hid, s->id, hl) == 0 && counter == cc;
+  return wd__brk_owns(s, pid, pl, &counter) && counter == cc;
 }
 
 
@@ -283,10 +280,9 @@ int wd__brk_req_registry(hslot *s, uint32_t req, uint8_t op, wd_cur *c) {
   if (op == WD_OP_REG && get_str(c, &pid, &pl)) return WD_EBADFRAME;
   /* The caller's PID: the policy's 'pid' attribute, as in the host. */
   if (get_str(c, &caller, &cl)) return WD_EBADFRAME;
-  if (!wd__brk_owns(s, caller, cl, &cc)) {
-    wd__brk_host_down(s, "registry request from a PID not of this host");
+  if (wd__brk_own_pid(s, caller, cl, &cc,
+                      "registry request from a PID not of this host") < 0)
     return WD_EBADFRAME;
-  }
   if (nl == 0 || nl > 255 || memchr(nm, '\0', nl) != NULL) {
     wd__brk_reply(s, req, WD_EINVAL, "invalid name");
     return 0;

@@ -21,6 +21,7 @@
 #include "ward/wd_lua.h"
 #include "ward/wd_proto.h"
 #include "ward/wd_sandbox.h"
+#include "hostmain_int.h"
 
 typedef struct hostctx {
   uv_loop_t loop;
@@ -195,6 +196,8 @@ static void drop_basics(const char *id, int fd) {
   close(0);
   close(1);
 }
+
+void (*wd__sbx_confined_hook)(const char *id, void *loop);
 
 /* Confine the host (each step fatal) before its loop runs, that is before
 ** the INIT record, the first Lua source and the first Lua instruction. */

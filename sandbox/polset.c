@@ -14,19 +14,6 @@
 
 #include "ward/wd_polset.h"
 
-/* Write a message into 'err' and return 'code'. */
-__attribute__((format(printf, 4, 5))) static int
-errf(char *err, size_t errlen, int code, const char *fmt, ...) {
-  va_list ap;
-  if (err != NULL && errlen > 0) {
-    va_start(ap, fmt);
-    /* NOLINTNEXTLINE(clang-analyzer-valist.Uninitialized): clang 14 bug */
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-  }
-  return code;
-}
-
 /*
 ** One id defined twice (in two files of a directory the manifest already
 ** refuses that; across two paths it reaches the policy set): name both
@@ -39,7 +26,7 @@ static int dup_error(const wd_manifest *const *mv, size_t nm, const wd_entry *e,
   for (i = 0; i < nm && first == NULL; i++)
     first = wd_manifest_find(mv[i], e->id);
   if (first == NULL || first->node == NULL) first = e;
-  return errf(err, errlen, WD_EINVAL,
+  return wd_errf(err, errlen, WD_EINVAL,
               "%s:%d:%d: policy '%s' is already defined (first at %s:%d:%d)",
               e->node->file, e->node->line, e->node->col, e->id,
               first->node->file, first->node->line, first->node->col);
@@ -58,7 +45,7 @@ static int add_all(wd_policy_set *s, const wd_manifest *const *mv, size_t nm,
     r = wd_policy_add(s, e->id, e->ns, e->u.policy.policy, e->u.policy.groups,
                       err, errlen);
     if (r == WD_EEXIST) return dup_error(mv, nm, e, err, errlen);
-    if (r == WD_ENOMEM) return errf(err, errlen, r, "out of memory");
+    if (r == WD_ENOMEM) return wd_errf(err, errlen, r, "out of memory");
     if (r != 0) return r;
   }
   return 0;
@@ -67,7 +54,7 @@ static int add_all(wd_policy_set *s, const wd_manifest *const *mv, size_t nm,
 int wd_polset_add_manifest(wd_policy_set *s, const wd_manifest *m, char *err,
                            size_t errlen) {
   if (s == NULL || m == NULL)
-    return errf(err, errlen, WD_EINVAL, "no policy set or manifest");
+    return wd_errf(err, errlen, WD_EINVAL, "no policy set or manifest");
   return add_all(s, &m, 1, err, errlen);
 }
 
@@ -75,9 +62,9 @@ int wd_polset_from_manifest(const wd_manifest *m, wd_policy_set **out,
                             char *err, size_t errlen) {
   wd_policy_set *s;
   int r;
-  if (m == NULL) return errf(err, errlen, WD_EINVAL, "no manifest");
+  if (m == NULL) return wd_errf(err, errlen, WD_EINVAL, "no manifest");
   if (wd_policy_set_new(&s) != 0)
-    return errf(err, errlen, WD_ENOMEM, "out of memory");
+    return wd_errf(err, errlen, WD_ENOMEM, "out of memory");
   if ((r = add_all(s, &m, 1, err, errlen)) != 0) {
     wd_policy_set_free(s);
     return r;
@@ -97,18 +84,18 @@ static int read_yaml(const char *path, char **text, size_t *len, char *err,
     fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
   while (fd == -1 && errno == EINTR);
   if (fd == -1)
-    return errf(err, errlen, -errno, "%s: %s", path, strerror(errno));
+    return wd_errf(err, errlen, -errno, "%s: %s", path, strerror(errno));
   for (;;) {
     if (n == cap) {
       char *nb;
       if (cap > WD_MANIFEST_MAX_YAML) {
-        r = errf(err, errlen, WD_EINVAL, "%s: %s", path,
+        r = wd_errf(err, errlen, WD_EINVAL, "%s: %s", path,
                  "file too large for a manifest");
         break;
       }
       cap = cap ? cap * 2 : 8192;
       if ((nb = wd_realloc(buf, cap + 1)) == NULL) {
-        r = errf(err, errlen, WD_ENOMEM, "out of memory");
+        r = wd_errf(err, errlen, WD_ENOMEM, "out of memory");
         break;
       }
       buf = nb;
@@ -117,7 +104,7 @@ static int read_yaml(const char *path, char **text, size_t *len, char *err,
       got = read(fd, buf + n, cap - n);
     while (got == -1 && errno == EINTR);
     if (got < 0) {
-      r = errf(err, errlen, -errno, "%s: %s", path, strerror(errno));
+      r = wd_errf(err, errlen, -errno, "%s: %s", path, strerror(errno));
       break;
     }
     if (got == 0) break;
@@ -129,7 +116,7 @@ static int read_yaml(const char *path, char **text, size_t *len, char *err,
     return r;
   }
   if (buf == NULL && (buf = wd_malloc(1)) == NULL)
-    return errf(err, errlen, WD_ENOMEM, "out of memory");
+    return wd_errf(err, errlen, WD_ENOMEM, "out of memory");
   buf[n] = '\0';
   *text = buf;
   *len = n;
@@ -144,7 +131,7 @@ static int load_one(const char *path, wd_manifest **m, char *err,
   int r;
   if (stat(path, &st) == -1) {
     r = -errno;
-    return errf(err, errlen, r, "%s: %s", path, strerror(-r));
+    return wd_errf(err, errlen, r, "%s: %s", path, strerror(-r));
   }
   if (S_ISDIR(st.st_mode)) return wd_manifest_load_dir(path, m, err, errlen);
   if ((r = read_yaml(path, &text, &len, err, errlen)) != 0) return r;
@@ -158,13 +145,13 @@ int wd_polset_load(const char *const *paths, size_t n, wd_polset **out,
   wd_polset *ps;
   size_t i;
   int r = 0;
-  if (paths == NULL && n > 0) return errf(err, errlen, WD_EINVAL, "no paths");
+  if (paths == NULL && n > 0) return wd_errf(err, errlen, WD_EINVAL, "no paths");
   if ((ps = wd_calloc(1, sizeof *ps)) == NULL ||
       /* NOLINTNEXTLINE(bugprone-sizeof-expression): array of pointers */
       (n > 0 && (ps->mv = wd_calloc(n, sizeof *ps->mv)) == NULL) ||
       wd_policy_set_new(&ps->set) != 0) {
     wd_polset_free(ps);
-    return errf(err, errlen, WD_ENOMEM, "out of memory");
+    return wd_errf(err, errlen, WD_ENOMEM, "out of memory");
   }
   for (i = 0; i < n && r == 0; i++) {
     if ((r = load_one(paths[i], &ps->mv[i], err, errlen)) != 0) break;

@@ -51,6 +51,11 @@ const char *wd_strerror(int code);
 const char *wd_errkind(int code);
 /* Symbolic name ("WD_EINVAL") of a status code. */
 const char *wd_errname(int code);
+/* Write the message 'fmt' into 'err' (when 'err' is not NULL and 'errlen'
+** not 0) and return 'code': `return wd_errf(err, errlen, WD_EINVAL, ...)`. */
+__attribute__((format(printf, 4, 5))) int wd_errf(char *err, size_t errlen,
+                                                  int code, const char *fmt,
+                                                  ...);
 
 /*
 ** All C allocation goes through these so tests can inject failures.

@@ -1,24 +1,17 @@
 /*
 ** include/ward/wd_confine.h
 ** Confinement of a host process (ARCHITECTURE.md §1): the layers, the
-** parameters the broker hands a host with its keys, the confinement call,
-** and 'ward doctor'.
+** parameters the broker hands a host with its keys, and the call with
+** which a host confines itself (sandbox/confine.c).
+** Runs in: host (pre-sandbox); the broker writes the parameters
+** (wd_sbx_params_put), and 'ward doctor' also uses the layer names, the
+** Landlock ABI probe and the allow-list check.
 */
 #ifndef wd_confine_h
 #define wd_confine_h
 
-#include <errno.h>
-#include <fcntl.h>
-#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <string.h>
-#include <sys/prctl.h>
-#include <sys/syscall.h>
-#include <sys/types.h>
-#include <unistd.h>
-
-#include <sched.h>
 
 /* ** Layers ** */
 
@@ -81,33 +74,12 @@ typedef struct wd_sbx_params {
   int32_t pidns_err;
 } wd_sbx_params;
 
-static inline void wd_sbx_params_put(uint8_t *out, const wd_sbx_params *p) {
-  int i;
-  for (i = 0; i < 8; i++)
-    out[i] = (uint8_t)(p->address_space >> (8 * i));
-  for (i = 0; i < 8; i++)
-    out[8 + i] = (uint8_t)(p->cpu_seconds >> (8 * i));
-  for (i = 0; i < 4; i++)
-    out[16 + i] = (uint8_t)(p->flags >> (8 * i));
-  for (i = 0; i < 4; i++)
-    out[20 + i] = (uint8_t)((uint32_t)p->pidns_err >> (8 * i));
-}
+/* Write 'p' as the WD_SBX_PARAMS_LEN bytes at 'out' (the broker). */
+void wd_sbx_params_put(uint8_t *out, const wd_sbx_params *p);
 
-static inline void wd_sbx_params_get(const uint8_t *in, wd_sbx_params *p) {
-  uint32_t e = 0;
-  int i;
-  p->address_space = p->cpu_seconds = 0;
-  p->flags = 0;
-  for (i = 7; i >= 0; i--)
-    p->address_space = p->address_space << 8 | in[i];
-  for (i = 7; i >= 0; i--)
-    p->cpu_seconds = p->cpu_seconds << 8 | in[8 + i];
-  for (i = 3; i >= 0; i--)
-    p->flags = p->flags << 8 | in[16 + i];
-  for (i = 3; i >= 0; i--)
-    e = e << 8 | in[20 + i];
-  p->pidns_err = (int32_t)e;
-}
+/* Read the WD_SBX_PARAMS_LEN bytes at 'in' into 'p' (the host). Every byte
+** string is a valid encoding; the host checks nothing further. */
+void wd_sbx_params_get(const uint8_t *in, wd_sbx_params *p);
 
 /* ** Confinement (Runs in: host, pre-sandbox) ** */
 
@@ -155,86 +127,5 @@ int wd_sbx_seccomp_check(char *err, size_t errlen);
 
 /* The allow-list text compiled into the binary (policies/seccomp/). */
 const char *wd_sbx_seccomp_text(void);
-
-/*
-** Test hook: when set (only test hosts set it), the ward host main calls it
-** once right after confinement, before its loop runs, with its host id and
-** its 'uv_loop_t *'. NULL in 'ward'.
-*/
-extern void (*wd__sbx_confined_hook)(const char *id, void *loop);
-
-/* ** Starting a host (Runs in: broker, between fork and exec) ** */
-
-/* Write 'n' bytes of 's' to the file 'path' (async-signal-safe). */
-static inline int wd_sbx__put(const char *path, const char *s, size_t n) {
-  int fd = open(path, O_WRONLY | O_CLOEXEC), ok;
-  if (fd < 0) return -1;
-  ok = write(fd, s, n) == (ssize_t)n;
-  close(fd);
-  return ok ? 0 : -1;
-}
-
-/* Map 'id' to itself in the user namespace the calling process was just
-** cloned into: "ID ID 1" in 'path' (async-signal-safe). */
-static inline int wd_sbx__map_self(const char *path, unsigned id) {
-  char d[12], b[32];
-  size_t n = 0, k = 0, j;
-  int twice;
-  do
-    d[n++] = (char)('0' + id % 10);
-  while ((id /= 10) != 0);
-  for (twice = 0; twice < 2; twice++) {
-    for (j = n; j > 0; j--)
-      b[k++] = d[j - 1];
-    b[k++] = ' ';
-  }
-  b[k++] = '1';
-  b[k++] = '\n';
-  return wd_sbx__put(path, b, k);
-}
-
-/*
-** fork(), but the child is the first process (pid 1) of a new pid
-** namespace when the kernel allows it. CLONE_NEWPID needs CAP_SYS_ADMIN:
-** without it, the child also gets a new user namespace that maps only our
-** own uid and gid (so that the host can nest its own user namespace in
-** it). Falls back to a plain fork with the reason in '*pidns_err' (0 when
-** the namespace was made). Returns like fork. The child may only call
-** async-signal-safe functions before execve.
-*/
-static inline pid_t wd_sbx_fork_host(int *pidns_err) {
-  unsigned uid = (unsigned)geteuid(), gid = (unsigned)getegid();
-  pid_t pid;
-  /* A raw clone without a new stack behaves like fork; the glibc wrapper
-  ** wants a stack and a function, and fork() cannot take CLONE_NEWPID. */
-  pid = (pid_t)syscall(SYS_clone, (unsigned long)(CLONE_NEWPID | SIGCHLD), 0UL,
-                       0UL, 0UL, 0UL);
-  if (pid < 0 && errno == EPERM)
-    pid = (pid_t)syscall(
-        SYS_clone, (unsigned long)(CLONE_NEWUSER | CLONE_NEWPID | SIGCHLD), 0UL,
-        0UL, 0UL, 0UL);
-  else
-    uid = (unsigned)-1;
-  if (pid == 0 && uid != (unsigned)-1) {
-    /* Unmapped, the host could not make a user namespace of its own. */
-    if (wd_sbx__map_self("/proc/self/uid_map", uid) != 0 ||
-        wd_sbx__put("/proc/self/setgroups", "deny", 4) != 0 ||
-        wd_sbx__map_self("/proc/self/gid_map", gid) != 0)
-      _exit(127);
-  }
-  if (pid >= 0) {
-    *pidns_err = 0;
-    return pid;
-  }
-  *pidns_err = errno;
-  return fork();
-}
-
-/* ** ward doctor (Runs in: broker side, the 'ward' command) ** */
-
-/* 'ward doctor': print each layer and whether this kernel and this user
-** get it. Exit status 0 if every layer is available, 1 otherwise, 2 for
-** bad usage. */
-int wd_cmd_doctor(int argc, char **argv);
 
 #endif

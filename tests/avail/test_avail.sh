@@ -6,30 +6,8 @@ set -u
 WARD=${1:?usage: test_avail.sh WARD}
 DIR=$(cd "$(dirname "$0")" && pwd)
 APP=$DIR/app
-pass=0 fail=0
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-out=$tmp/out err=$tmp/err
-
-ok() { echo "ok     $1"; pass=$((pass+1)); }
-bad() { echo "FAIL   $1"; fail=$((fail+1)); }
-
-# expect NAME STATUS STDOUT-RE STDERR-RE -- CMD...
-expect() {
-  local name=$1 want=$2 ore=$3 ere=$4; shift 5
-  timeout 60 "$@" >"$out" 2>"$err"
-  local got=$?
-  if [ "$got" -ne "$want" ]; then
-    bad "$name: exit $got, want $want; stderr: $(head -c 300 "$err")"; return
-  fi
-  if [ -n "$ore" ] && ! grep -Eq -- "$ore" "$out"; then
-    bad "$name: stdout does not match /$ore/: $(head -c 300 "$out")"; return
-  fi
-  if [ -n "$ere" ] && ! grep -Eq -- "$ere" "$err"; then
-    bad "$name: stderr does not match /$ere/: $(head -c 300 "$err")"; return
-  fi
-  ok "$name"
-}
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$DIR/lib.sh"
 
 # Item 9: the broker encodes any number of arguments (it used to push them
 # on a Lua stack without room: 50 crashed it).
@@ -60,5 +38,4 @@ else
   bad "watch quota details: $(head -c 300 "$out")"
 fi
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+summary

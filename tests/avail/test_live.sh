@@ -11,18 +11,14 @@ set -u
 WARD=${1:?usage: test_live.sh WARD}
 DIR=$(cd "$(dirname "$0")" && pwd)
 APP=$DIR/live/app
-pass=0 fail=0
-tmp=$(mktemp -d)
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$DIR/lib.sh"
 wpid=
 cleanup() {
   [ -n "$wpid" ] && kill -KILL "$wpid" 2>/dev/null
   rm -rf "$tmp"
 }
 trap cleanup EXIT
-out=$tmp/out err=$tmp/err
-
-ok() { echo "ok     $1"; pass=$((pass+1)); }
-bad() { echo "FAIL   $1"; fail=$((fail+1)); }
 
 # start CMD...: run ward in the background (stdout $out, stderr $err), with
 # SIGINT at its default (a background job of a script ignores it).
@@ -242,5 +238,4 @@ fi
 
 # }------
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+summary

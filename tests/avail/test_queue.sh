@@ -9,8 +9,8 @@ set -u
 WARD=${1:?usage: test_queue.sh WARD}
 DIR=$(cd "$(dirname "$0")" && pwd)
 APP=$DIR/queue
-pass=0 fail=0
-tmp=$(mktemp -d)
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$DIR/lib.sh"
 bg=
 cleanup() {
   [ -n "$bg" ] && kill -9 "$bg" 2>/dev/null
@@ -18,10 +18,6 @@ cleanup() {
   rm -rf "$tmp"
 }
 trap cleanup EXIT
-out=$tmp/out err=$tmp/err
-
-ok() { echo "ok     $1"; pass=$((pass+1)); }
-bad() { echo "FAIL   $1"; fail=$((fail+1)); }
 
 # wait_for FILE REGEX: until FILE has a line matching REGEX (a guard of 60 s
 # against a hang, not a measure). Returns 1 if it never came.
@@ -154,5 +150,4 @@ else
   bad "print: exit $st, stdout $(head -c 100 "$out"), stderr $(head -c 200 "$err")"
 fi
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+summary

@@ -6,7 +6,7 @@
 # timeout or sanitizer report. Prints one line per target with its
 # executions, then "N passed, N failed". On a failure the work directory
 # (logs, crash-* inputs) is kept and named. See tests/fuzz/README.md.
-# Usage: tests/fuzz/run_short.sh [TARGET...]   (default: all four)
+# Usage: tests/fuzz/run_short.sh [TARGET...]   (default: all five)
 # Environment: FUZZ_SECONDS (default 20), FUZZ_CC (default clang);
 # FUZZ_BUILD_ONLY=DIR builds the targets into DIR, keeps them, runs none
 # (for a long run: tests/fuzz/README.md).
@@ -29,10 +29,11 @@ sources() {
       "runtime/duration.c runtime/common.c runtime/buf.c -lyaml -lm" ;;
     policy) echo "$(echo policy/[a-z]*.c) runtime/common.c runtime/buf.c" \
       "runtime/node.c" ;;
+    spawn) echo "runtime/wire.c runtime/buf.c runtime/common.c policy/value.c -lm" ;;
   esac
 }
 
-targets=${*:-frame payload manifest policy}
+targets=${*:-frame payload manifest policy spawn}
 for name in $targets; do
   bin=${only:-$work}/fuzz_$name log=$work/$name.log corpus=$work/corpus_$name
   # shellcheck disable=SC2046 # word splitting of the source list is meant

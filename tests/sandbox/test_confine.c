@@ -34,6 +34,8 @@
 #include "ward/wd_manifest.h"
 #include "ward/wd_sandbox.h"
 
+#include "../../sandbox/fork_int.h"
+
 #ifndef WD_TESTHOST
 #define WD_TESTHOST "./ward_testhost"
 #endif
@@ -56,7 +58,7 @@ static long num(const char *s) {
 typedef struct run {
   int status;     /* as from waitpid */
   char out[2048]; /* its stdout, NUL-terminated */
-  int pidns_err;  /* from wd_sbx_fork_host when asked for a pid namespace */
+  int pidns_err;  /* from wd__fork_host when asked for a pid namespace */
 } run;
 
 /* Run ward_testhost with the options in 'opt' (space-separated, or NULL),
@@ -70,7 +72,7 @@ static void run_host(run *r, const char *opt, const char *call, const char *arg,
   pid_t pid;
   memset(r, 0, sizeof *r);
   assert_int_equal(pipe(fds), 0);
-  pid = pidns ? wd_sbx_fork_host(&r->pidns_err) : fork();
+  pid = pidns ? wd__fork_host(&r->pidns_err) : fork();
   assert_true(pid >= 0);
   if (pid == 0) {
     char *argv[12], opts[256], *save = NULL, *t;

@@ -10,7 +10,7 @@
 ** kills it first. CALL "report" prints each layer's state, "abi" the
 ** Landlock ABI it applied. L is a layer name of wd_sbx_layer_name() or
 ** "ns" (all namespaces); --pidns says the caller started it with
-** wd_sbx_fork_host (else the pid namespace is missing).
+** wd__fork_host (else the pid namespace is missing).
 ** Two more modes:
 **   ward_testhost host ID    a real ward host (the broker execs this); a
 **                            host whose id ends in ":sigsys" opens a socket
@@ -50,6 +50,9 @@
 
 #include "ward/wd_confine.h"
 #include "ward/wd_sandbox.h"
+
+#include "../../sandbox/fork_int.h"
+#include "../../sandbox/hostmain_int.h"
 
 /* An fd made before confinement, for the calls that need one (as native
 ** code that escaped Lua would find the link). */
@@ -369,7 +372,7 @@ static int bench_mode(const char *self, int n, int confined) {
     pid_t pid;
     if (pipe(fds) != 0) break;
     t0 = now_ns();
-    pid = confined ? wd_sbx_fork_host(&pidns_err) : fork();
+    pid = confined ? wd__fork_host(&pidns_err) : fork();
     if (pid == 0) {
       char *argv[5];
       argv[0] = (char *)self;
@@ -423,7 +426,7 @@ int main(int argc, char **argv) {
            bench_mode(argv[0], (int)num(argv[2], 100), 1);
   memset(&o, 0, sizeof o);
   o.id = "testhost";
-  /* Not started by wd_sbx_fork_host unless --pidns says so. */
+  /* Not started by wd__fork_host unless --pidns says so. */
   o.p.pidns_err = ENOTSUP;
   for (i = 1; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
     if (strncmp(argv[i], "--skip=", 7) == 0)
