@@ -248,6 +248,13 @@ row "W4 fan-in 2 hosts, 1 CPU" msgs/s \
 row "W4 same, $PIPE sends in flight each" msgs/s \
     "$(ward_fig w4 bench:main $FAN_P $FAN_K bench:b $PIPE)" \
     - hi ">= 1,000,000/s" "w >= 1000000"
+# Issue 14: large messages across hosts (bench/apps/bigmsg).
+row "1 MiB messages, 2 hosts" MB/s \
+    "$(ward_fig bigmsg bench:main mib $([ $QUICK = 1 ] && echo 100 || echo 300))" \
+    - hi ">= 400 MB/s" "w >= 400"
+row "small rt p99, 2 hosts, 64 MiB crossing" ms \
+    "$(ward_fig bigmsg bench:main p99 3 | awk '{ print $2 }')" \
+    - lo "<= 5 ms" "w <= 5"
 
 # Issue 3 (lifecycle), only when this ward has it.
 if grep -q '"spawn_monitored"' runtime/lua/lprocess.c 2>/dev/null; then

@@ -377,6 +377,15 @@ static int req_send(wd_host *h, uint32_t req, uint8_t op, wd_cur *c) {
     wd__host_reply(h, req, WD_EINVAL, "bad destination", 15);
     return 0;
   }
+  /* This host's own limit, whatever the sender's (the broker checks it
+  ** too). */
+  if (plen > h->lim.max_payload) {
+    char why[96];
+    int n = snprintf(why, sizeof why, "payload too large (%zu bytes, limit "
+                     "%llu)", plen, (unsigned long long)h->lim.max_payload);
+    wd__host_reply(h, req, WD_ETOOBIG, why, (size_t)n);
+    return 0;
+  }
   a = wd__actor_find(h, counter);
   if (a == NULL || a->state != A_ALIVE) {
     wd__host_reply(h, req, WD_ENOTFOUND, "process not found", 17);

@@ -423,6 +423,21 @@ static const char *const sandbox_keys[] = { "require", NULL };
 static const char *const hsec_keys[] = { "default", "ceiling", NULL };
 static const char *const ceil_keys[] = { "actors", "groups", "policies", NULL };
 
+/* 'max_payload' is a size of at most WD_HOST_MAX_PAYLOAD: a larger one is
+** refused here, never clamped later. */
+static int get_max_payload(ctx *c, const wd_node *n, uint64_t *out) {
+  uint64_t v = *out;
+  int r;
+  if ((r = get_size(c, n, "host.max_payload", &v))) return r;
+  if (v > WD_HOST_MAX_PAYLOAD)
+    return fail(c, n, "'host.max_payload' is %llu bytes, over the %llu "
+                "(%lluMiB) ward supports", (unsigned long long)v,
+                (unsigned long long)WD_HOST_MAX_PAYLOAD,
+                (unsigned long long)(WD_HOST_MAX_PAYLOAD >> 20));
+  *out = v;
+  return 0;
+}
+
 /* 'workers', 'queue_size', 'local_queue_size' (Wippy) pass unread. */
 static int parse_limits(ctx *c, const wd_node *n, wd_host_limits *l) {
   int r;
@@ -433,8 +448,7 @@ static int parse_limits(ctx *c, const wd_node *n, wd_host_limits *l) {
                    &l->max_processes)) ||
       (r = get_size(c, G("memory"), "host.memory", &l->memory)) ||
       (r = get_int(c, G("mailbox"), "host.mailbox", 1, &l->mailbox)) ||
-      (r = get_size(c, G("max_payload"), "host.max_payload",
-                    &l->max_payload)) ||
+      (r = get_max_payload(c, G("max_payload"), &l->max_payload)) ||
       (r = get_duration(c, G("cpu"), "host.cpu", 0, &l->cpu_ns)) ||
       (r = get_duration(c, G("slice"), "host.slice", 1, &l->slice_ns)) ||
       (r = get_duration(c, G("turn_deadline"), "host.turn_deadline", 1,

@@ -117,8 +117,30 @@ wd_buf *wd__brk_rec(hslot *s, uint8_t rtype, size_t *start) {
   return &s->link->batch;
 }
 
-void wd__brk_rec_done(hslot *s, size_t start) {
-  (void)wd_link_rec_end(s->link, start);
+/* The lane of the record at 'start' (wd_link.h): a message is ordered
+** with the other records of its sender (a REQ SEND: u32 req, u8 op, str
+** from, ...), replies and PID blocks with nothing; anything else is a
+** barrier, ordered with everything (events after the messages before
+** them). */
+static uint64_t rec_lane(const wd_link *l, size_t start) {
+  wd_cur c;
+  uint8_t rt, op;
+  uint32_t u;
+  const char *from;
+  size_t n;
+  wd_cur_init(&c, l->batch.p + start, l->batch.len - start);
+  if (wd_cur_u8(&c, &rt) || wd_cur_u32(&c, &u)) return WD_LINK_LANE_ALL;
+  if (rt == WD_R_REPLY || rt == WD_R_PIDS) return WD_LINK_LANE_FREE;
+  if (rt != WD_R_REQ || wd_cur_u32(&c, &u) || wd_cur_u8(&c, &op) ||
+      op != WD_OP_SEND || wd_cur_str(&c, &from, &n))
+    return WD_LINK_LANE_ALL;
+  return wd_link_lane_of(from, n);
+}
+
+int wd__brk_rec_done(hslot *s, size_t start) {
+  if (start < s->link->batch.len)
+    wd_link_rec_lane(s->link, rec_lane(s->link, start));
+  return wd_link_rec_end(s->link, start);
 }
 
 /* Is host 't' not reading (its link queue holds its 'link_queue' bytes)?
@@ -505,6 +527,13 @@ static int req_send(hslot *s, uint32_t req, uint8_t op, wd_cur *c) {
   if (!t->up) {
     wd__brk_reply(s, req, WD_ENOTFOUND, "process not found: %.*s", (int)dl,
                   dest);
+    return 0;
+  }
+  /* The receiving host's own max_payload, as a send on that host gets. */
+  if (rest > t->he->u.host.limits.max_payload) {
+    wd__brk_reply(s, req, WD_ETOOBIG, "payload too large (%zu bytes, limit "
+                  "%llu on host %s)", rest,
+                  (unsigned long long)t->he->u.host.limits.max_payload, t->id);
     return 0;
   }
   if (wd__brk_refuse_full(s, req, t)) return 0;

@@ -97,10 +97,9 @@ static void send_init(hslot *s) {
   memset(shipped_of(s), 0, m->nentries);
   wd_buf_put_u64(w, lim->memory);
   wd_buf_put_u64(w, (uint64_t)lim->mailbox);
-  /* A message must fit one frame, which must fit one datagram. */
-  wd_buf_put_u64(w, lim->max_payload < WD_LINK_MAX_MESSAGE
-                        ? lim->max_payload
-                        : WD_LINK_MAX_MESSAGE);
+  /* As written (at most WD_HOST_MAX_PAYLOAD, the manifest says): a big
+  ** message crosses the link in fragments. */
+  wd_buf_put_u64(w, lim->max_payload);
   wd_buf_put_u64(w, (uint64_t)lim->max_processes);
   wd_buf_put_u64(w, (uint64_t)lim->slice_ns);
   wd_buf_put_u64(w, (uint64_t)lim->cpu_ns);
@@ -233,6 +232,7 @@ static int host_start(wd_broker *b, hslot *s, char *err, size_t errlen) {
   s->link->data = s;
   s->link->on_rec = wd__brk_on_rec;
   s->link->on_fail = on_fail;
+  wd_link_set_max_payload(s->link, s->he->u.host.limits.max_payload);
   /* What the last incarnation printed still waits past its bound. */
   if (s->out_paused) wd_link_pause(s->link, 1);
   s->up = 1;

@@ -228,7 +228,9 @@ typedef struct brk_out brk_out;
 
 /* broker.c */
 wd_buf *wd__brk_rec(hslot *s, uint8_t rtype, size_t *start);
-void wd__brk_rec_done(hslot *s, size_t start);
+/* Finish a record begun with wd__brk_rec: 0, or WD_ETOOBIG / WD_ENOMEM
+** (the record was dropped; see wd_link_rec_end). */
+int wd__brk_rec_done(hslot *s, size_t start);
 void wd__brk_reply(hslot *s, uint32_t req, int32_t status, const char *fmt,
                    ...) __attribute__((format(printf, 4, 5)));
 hslot *wd__brk_slot_by_id(wd_broker *b, const char *id, size_t n);

@@ -64,9 +64,33 @@ static wd_buf *io_begin(void *ud, uint8_t rtype, size_t *start) {
   return &c->link.batch;
 }
 
+/* The lane of the record at 'start' (wd_link.h): a message is ordered
+** with the other records of its sender (a REQ SEND: u32 req, u8 op, str
+** actor, str scope, str from, ...), replies and heartbeats with nothing;
+** anything else is a barrier, ordered with everything. */
+static uint64_t rec_lane(const wd_link *l, size_t start) {
+  wd_cur c;
+  uint8_t rt, op;
+  uint32_t u;
+  const char *s;
+  size_t n;
+  wd_cur_init(&c, l->batch.p + start, l->batch.len - start);
+  if (wd_cur_u8(&c, &rt) || wd_cur_u32(&c, &u)) return WD_LINK_LANE_ALL;
+  if (rt == WD_R_REPLY || rt == WD_R_BEAT || rt == WD_R_PIDREQ)
+    return WD_LINK_LANE_FREE;
+  if (rt != WD_R_REQ || wd_cur_u32(&c, &u) || wd_cur_u8(&c, &op) ||
+      op != WD_OP_SEND || wd_cur_str(&c, &s, &n) || wd_cur_str(&c, &s, &n) ||
+      wd_cur_str(&c, &s, &n))
+    return WD_LINK_LANE_ALL;
+  return wd_link_lane_of(s, n);
+}
+
 static int io_end(void *ud, size_t start) {
   hostctx *c = ud;
-  int r = wd_link_rec_end(&c->link, start);
+  int r;
+  if (start < c->link.batch.len)
+    wd_link_rec_lane(&c->link, rec_lane(&c->link, start));
+  r = wd_link_rec_end(&c->link, start);
   leave(c);
   return r;
 }
@@ -84,7 +108,7 @@ static void io_urgent(void *ud) {
 
 static void on_drain(wd_link *l) {
   hostctx *c = l->data;
-  if (c->exiting) _exit(0);
+  if (c->exiting && wd_link_idle(l)) _exit(0);
   wd_host_wake(c->host);
 }
 
@@ -97,10 +121,18 @@ static int on_rec(wd_link *l, uint8_t rtype, wd_cur *body) {
   size_t n;
   if (!c->inited && rtype != WD_R_INIT) return WD_EBADFRAME;
   switch (rtype) {
-    case WD_R_INIT:
+    case WD_R_INIT: {
+      /* INIT starts u64 memory, u64 mailbox, u64 max_payload: the link
+      ** takes records of the host's own max_payload from now on. */
+      wd_cur peek = *body;
       if (c->inited) return WD_EBADFRAME;
       c->inited = 1;
+      if (wd_cur_u64(&peek, &base) || wd_cur_u64(&peek, &base) ||
+          wd_cur_u64(&peek, &base))
+        return WD_EBADFRAME;
+      wd_link_set_max_payload(&c->link, base);
       return wd_host_init(c->host, body);
+    }
     case WD_R_ENTRY:
       return wd_host_add_entry(c->host, body);
     case WD_R_PIDS:
@@ -132,6 +164,7 @@ static int on_rec(wd_link *l, uint8_t rtype, wd_cur *body) {
 static void on_beat(uv_timer_t *t) {
   hostctx *c = t->data;
   size_t st = wd_link_rec_begin(&c->link, WD_R_BEAT);
+  wd_link_rec_lane(&c->link, WD_LINK_LANE_FREE);
   (void)wd_link_rec_end(&c->link, st);
   wd_link_flush(&c->link);
 }
@@ -150,7 +183,7 @@ static void io_empty(void *ud) {
   enter(c);
   wd_link_flush(&c->link);
   leave(c);
-  if (c->link.qhead == NULL) _exit(0);
+  if (wd_link_idle(&c->link)) _exit(0);
   c->exiting = 1; /* on_drain leaves */
 }
 

@@ -1,6 +1,8 @@
 /*
 ** sandbox/link.c
-** Link transport: signed frames over a SOCK_SEQPACKET socket on libuv.
+** Link transport: signed frames over a SOCK_SEQPACKET socket on libuv;
+** records too big for a batch go in fragments, between batches, and are
+** reassembled on the other end (wd_link.h, wd_proto.h WD_F_FRAG).
 ** Runs in: broker and host (the same code on both ends).
 */
 #include <string.h>
@@ -15,6 +17,28 @@ struct wd_frameq {
   size_t len;
   uint8_t data[];
 };
+
+/* A record that goes in fragments ('frag'), or one that waits behind
+** such a record; its bytes are p[off, off + len), 'sent' of them gone. */
+struct wd_slowrec {
+  wd_slowrec *next;
+  uint8_t *p;
+  size_t off, len, sent;
+  uint64_t lane;
+  int frag;
+};
+
+static uint32_t get_u32(const uint8_t *p) {
+  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+         (uint32_t)p[3] << 24;
+}
+
+static void set_u32(uint8_t *p, uint32_t v) {
+  p[0] = (uint8_t)v;
+  p[1] = (uint8_t)(v >> 8);
+  p[2] = (uint8_t)(v >> 16);
+  p[3] = (uint8_t)(v >> 24);
+}
 
 /* The link failed: stop it and tell its owner, once. A link its owner has
 ** closed (maybe from inside a callback, killing the peer) is the owner's
@@ -33,7 +57,8 @@ static void on_poll(uv_poll_t *h, int status, int events);
 ** must be given every time (a NULL one is called on the next event). */
 static int update_events(wd_link *l) {
   unsigned ev = (l->paused ? 0u : (unsigned)UV_READABLE) |
-                (l->qhead != NULL ? (unsigned)UV_WRITABLE : 0u);
+                (l->qhead != NULL || l->shead != NULL ? (unsigned)UV_WRITABLE
+                                                      : 0u);
   if (l->failed || l->closing) return 0;
   if (ev == l->events) return 0;
   l->events = ev;
@@ -59,7 +84,7 @@ static int drain_queue(wd_link *l) {
     l->qbytes -= f->len;
     wd_free(f);
   }
-  if (had && l->on_drain) l->on_drain(l);
+  if (had && l->shead == NULL && l->on_drain) l->on_drain(l);
   return 0;
 }
 
@@ -70,6 +95,8 @@ static int gone(int code) {
 
 void wd_link_tune_socket(int fd) {
   int sz = (int)(WD_LINK_MAX_PAYLOAD * 2 + 4096);
+  /* The kernel doubles it and counts its own overhead in it: about four
+  ** maximum frames, or a few fragments, wait in the socket at most. */
   /* SO_*BUFFORCE works for root; fall back to the capped variants. */
   if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sz, sizeof sz) != 0)
     (void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof sz);
@@ -84,6 +111,7 @@ int wd_link_init(uv_loop_t *loop, wd_link *l, int fd, const uint8_t ktx[32],
   l->fd = fd;
   wd_buf_init(&l->batch, 0);
   l->rcap = WD_LINK_MAX_PAYLOAD + WD_IPC_OVERHEAD;
+  l->max_rec = WD_LINK_REC_MIN;
   l->rbuf = wd_malloc(l->rcap);
   if (l->rbuf == NULL) return WD_ENOMEM;
   if ((r = wd_ipc_init(&l->ipc, ktx, krx, WD_LINK_MAX_PAYLOAD)) < 0) {
@@ -101,8 +129,24 @@ int wd_link_init(uv_loop_t *loop, wd_link *l, int fd, const uint8_t ktx[32],
   return 0;
 }
 
+void wd_link_set_max_payload(wd_link *l, uint64_t max_payload) {
+  uint64_t m = max_payload > UINT32_MAX - WD_LINK_REC_SLACK
+                   ? UINT32_MAX
+                   : max_payload + WD_LINK_REC_SLACK;
+  l->max_rec = m < WD_LINK_REC_MIN ? WD_LINK_REC_MIN : (size_t)m;
+}
+
 size_t wd_link_backlog(const wd_link *l) {
-  return l->qbytes + (l->sealed ? 0 : l->batch.len);
+  size_t n = l->qbytes + (l->sealed ? 0 : l->batch.len) + l->sbytes;
+  /* The record going now is not counted: the bound is one record more. */
+  if (l->shead != NULL && l->shead->frag)
+    n -= l->shead->len - l->shead->sent;
+  return n;
+}
+
+int wd_link_idle(const wd_link *l) {
+  return l->qhead == NULL && l->shead == NULL && l->sealed == 0 &&
+         l->batch.len == 0;
 }
 
 void wd_link_pause(wd_link *l, int on) {
@@ -149,21 +193,114 @@ static void batch_open(wd_link *l) {
 
 size_t wd_link_rec_begin(wd_link *l, uint8_t rtype) {
   batch_open(l);
+  l->lane = WD_LINK_LANE_ALL;
   return wd_ipc_rec_begin(&l->batch, rtype);
 }
 
+void wd_link_rec_lane(wd_link *l, uint64_t lane) {
+  l->lane = lane;
+}
+
+uint64_t wd_link_lane_of(const char *s, size_t n) {
+  uint64_t h = 14695981039346656037ull; /* FNV-1a */
+  size_t i;
+  for (i = 0; i < n; i++) h = (h ^ (uint8_t)s[i]) * 1099511628211ull;
+  if (h == WD_LINK_LANE_ALL || h == WD_LINK_LANE_FREE) h = 1;
+  return h;
+}
+
+static unsigned lane_bucket(uint64_t lane) {
+  return (unsigned)((lane ^ lane >> 29) % WD_LINK_LANES);
+}
+
+/* Must a record of 'lane' wait behind the records in the slow queue? */
+static int must_wait(const wd_link *l, uint64_t lane) {
+  if (l->shead == NULL) return 0;
+  if (l->sbarrier > 0 || lane == WD_LINK_LANE_ALL) return 1;
+  if (lane == WD_LINK_LANE_FREE) return 0;
+  return l->slanes[lane_bucket(lane)] != 0;
+}
+
+static void slow_count(wd_link *l, const wd_slowrec *r, int d) {
+  if (r->lane == WD_LINK_LANE_ALL)
+    l->sbarrier = (unsigned)((int)l->sbarrier + d);
+  else if (r->lane != WD_LINK_LANE_FREE)
+    l->slanes[lane_bucket(r->lane)] =
+        (uint32_t)((int64_t)l->slanes[lane_bucket(r->lane)] + d);
+}
+
+/*
+** Move the record at 'start' (its 'rlen' bytes end the batch) to the slow
+** queue. A big one takes the batch's buffer with it, and the records
+** before it (at most a batch) are copied to a new one: the big record is
+** never copied. A small one (waiting behind a big one) is copied.
+*/
+static int to_slow(wd_link *l, size_t start, size_t rlen, uint64_t lane,
+                   int frag) {
+  wd_slowrec *r = wd_malloc(sizeof *r);
+  if (r == NULL) return WD_ENOMEM;
+  memset(r, 0, sizeof *r);
+  r->lane = lane;
+  r->frag = frag;
+  r->len = rlen;
+  if (frag) {
+    wd_buf rest;
+    wd_buf_init(&rest, 0);
+    if (start > WD_IPC_HDRLEN) {
+      wd_buf_put(&rest, l->batch.p, start);
+      if (rest.err != 0) {
+        wd_buf_close(&rest);
+        wd_free(r);
+        return WD_ENOMEM;
+      }
+    }
+    r->p = l->batch.p;
+    r->off = start;
+    l->batch = rest;
+  } else {
+    if ((r->p = wd_malloc(rlen)) == NULL) {
+      wd_free(r);
+      return WD_ENOMEM;
+    }
+    memcpy(r->p, l->batch.p + start, rlen);
+    l->batch.len = start;
+  }
+  if (l->batch.len <= WD_IPC_HDRLEN) l->batch.len = 0;
+  if (l->stail) l->stail->next = r;
+  else l->shead = r;
+  l->stail = r;
+  l->sbytes += rlen;
+  slow_count(l, r, 1);
+  return 0;
+}
+
 int wd_link_rec_end(wd_link *l, size_t start) {
+  uint64_t lane = l->lane;
+  size_t rlen;
+  int big;
+  l->lane = WD_LINK_LANE_ALL;
   wd_ipc_rec_end(&l->batch, start);
   if (l->batch.err != 0 || start < WD_IPC_HDRLEN ||
-      l->batch.len - start > WD_LINK_MAX_PAYLOAD) {
+      l->batch.len - start > l->max_rec) {
+    int r = l->batch.err == WD_ENOMEM ? WD_ENOMEM : WD_ETOOBIG;
     /* Drop the oversized record but keep the ones before it. */
-    l->batch.len = start < WD_IPC_HDRLEN ? 0 : start;
+    l->batch.len = start <= WD_IPC_HDRLEN ? 0 : start;
     l->batch.err = 0;
-    return WD_ETOOBIG;
+    return r;
+  }
+  rlen = l->batch.len - start;
+  big = rlen > WD_LINK_REC_WHOLE;
+  if (big || must_wait(l, lane)) {
+    int r = to_slow(l, start, rlen, lane, big);
+    if (r < 0) {
+      l->batch.len = start <= WD_IPC_HDRLEN ? 0 : start;
+      return r;
+    }
+    /* Flushed at the end of the turn, as a batch is. */
+    return 0;
   }
   if (PAYLOAD_LEN(l) > WD_LINK_MAX_PAYLOAD) {
     /* The record does not fit with the others: seal those first. */
-    size_t rlen = l->batch.len - start;
     uint8_t *tmp = wd_malloc(rlen);
     if (tmp == NULL) return WD_ENOMEM;
     memcpy(tmp, l->batch.p + start, rlen);
@@ -232,15 +369,11 @@ int wd_link_flush_nowait(wd_link *l) {
   return 0;
 }
 
-int wd_link_flush(wd_link *l) {
+/* Seal the batch and send it, then the frames waiting before it as the
+** socket takes them. Returns 0 or a negative code (the link has failed). */
+static int flush_batch(wd_link *l) {
   size_t plen, flen;
   int r;
-  if (l->failed || l->closing) {
-    wd_buf_reset(&l->batch);
-    l->qbytes -= l->sealed;
-    l->sealed = 0;
-    return l->failed ? WD_EIO : 0;
-  }
   if (l->sealed) {
     settle_sealed(l);
     if (l->failed) return WD_EIO;
@@ -281,7 +414,180 @@ int wd_link_flush(wd_link *l) {
     link_fail(l, gone(r) ? 0 : r, "write failed");
     return r;
   }
+  return 0;
+}
+
+/* The head of the slow queue has gone: take it off, and put the records
+** that waited behind it into the batch (up to the next big one), in
+** order, after what the batch holds (nothing there is of their lanes). */
+static void slow_pop(wd_link *l) {
+  wd_slowrec *r = l->shead;
+  l->shead = r->next;
+  if (l->shead == NULL) l->stail = NULL;
+  slow_count(l, r, -1);
+  wd_free(r->p);
+  wd_free(r);
+  while ((r = l->shead) != NULL && !r->frag) {
+    batch_open(l);
+    wd_buf_put(&l->batch, r->p, r->len);
+    l->sbytes -= r->len;
+    l->shead = r->next;
+    if (l->shead == NULL) l->stail = NULL;
+    slow_count(l, r, -1);
+    wd_free(r->p);
+    wd_free(r);
+  }
+}
+
+/*
+** Send the next fragment of the record at the head of the slow queue:
+** [u32 stream | u32 offset | up to WD_LINK_FRAG bytes of the record],
+** built in 'fbuf' (a copy: a host may send only with send(2), seccomp)
+** and sent like a frame. Only with no frame waiting before it. Returns 0
+** or a negative code (the link has failed).
+*/
+static int slow_step(wd_link *l) {
+  wd_slowrec *q = l->shead;
+  uint8_t *f, *pl;
+  size_t n, flen;
+  int r;
+  if (q == NULL || !q->frag) return 0;
+  if (l->fbuf == NULL &&
+      (l->fbuf = wd_malloc(WD_IPC_OVERHEAD + WD_LINK_FRAG_HDR +
+                           WD_LINK_FRAG)) == NULL) {
+    link_fail(l, WD_ENOMEM, "out of memory");
+    return WD_ENOMEM;
+  }
+  n = q->len - q->sent < WD_LINK_FRAG ? q->len - q->sent : WD_LINK_FRAG;
+  if (q->sent == 0) l->tx_stream++;
+  f = l->fbuf;
+  pl = f + WD_IPC_HDRLEN;
+  set_u32(pl, l->tx_stream);
+  set_u32(pl + 4, (uint32_t)q->sent);
+  memcpy(pl + WD_LINK_FRAG_HDR, q->p + q->off + q->sent, n);
+  flen = WD_IPC_OVERHEAD + WD_LINK_FRAG_HDR + n;
+  if ((r = wd_ipc_seal_parts(&l->ipc, WD_F_FRAG, pl, WD_LINK_FRAG_HDR + n, f,
+                             pl + WD_LINK_FRAG_HDR + n)) < 0) {
+    link_fail(l, r, "cannot seal frame");
+    return r;
+  }
+  l->frames_out++;
+  l->bytes_out += flen;
+  r = send_frame(l, f, flen);
+  /* Sealed, so it must leave: it waits in the queue like a frame. */
+  if (r == 1 && enqueue(l, f, flen) < 0) r = WD_ENOMEM;
+  if (r < 0) {
+    link_fail(l, gone(r) ? 0 : r,
+              r == WD_ENOMEM ? "out of memory" : "write failed");
+    return r;
+  }
+  q->sent += n;
+  l->sbytes -= n;
+  if (q->sent == q->len) {
+    slow_pop(l);
+    if (l->shead == NULL && l->qhead == NULL && l->on_drain) l->on_drain(l);
+  }
+  return 0;
+}
+
+/*
+** The batch, then one fragment when no frame waits (the socket took
+** everything before it), then the batch again if the fragment ended its
+** record and let the records that waited behind it go: at most one
+** fragment between two batches.
+*/
+int wd_link_flush(wd_link *l) {
+  int r;
+  if (l->failed || l->closing) {
+    wd_buf_reset(&l->batch);
+    l->qbytes -= l->sealed;
+    l->sealed = 0;
+    return l->failed ? WD_EIO : 0;
+  }
+  if ((r = flush_batch(l)) < 0) return r;
+  if (l->shead != NULL && l->qhead == NULL) {
+    if ((r = slow_step(l)) < 0) return r;
+    if (l->batch.len > WD_IPC_HDRLEN && (r = flush_batch(l)) < 0) return r;
+  }
   return update_events(l);
+}
+
+/*
+** A fragment (wd_proto.h WD_F_FRAG): the first of a stream opens it
+** (the next stream number, nothing open, a record over WD_LINK_REC_WHOLE
+** and within 'max_rec'); each next one carries the next bytes; the last
+** completes the record, handed to the owner like any. Anything else is a
+** bad frame. Returns 0 or a negative code (the link has failed).
+*/
+static int handle_frag(wd_link *l, const uint8_t *p, size_t n) {
+  uint32_t stream, off;
+  size_t dn, want;
+  uint8_t *rec;
+  wd_cur body;
+  int r;
+  const char *why = NULL;
+  if (n <= WD_LINK_FRAG_HDR) {
+    link_fail(l, WD_EBADFRAME, "empty fragment");
+    return WD_EBADFRAME;
+  }
+  stream = get_u32(p);
+  off = get_u32(p + 4);
+  p += WD_LINK_FRAG_HDR;
+  dn = n - WD_LINK_FRAG_HDR;
+  if (off == 0) {
+    size_t total;
+    if (l->rasm != NULL) why = "fragment stream opened while another is open";
+    else if (stream != l->rx_stream + 1) why = "fragment stream out of order";
+    else if (dn < WD_IPC_RECHDRLEN) why = "first fragment too short";
+    if (why != NULL) {
+      link_fail(l, WD_EBADFRAME, why);
+      return WD_EBADFRAME;
+    }
+    total = (size_t)get_u32(p + 1) + WD_IPC_RECHDRLEN;
+    if (total > l->max_rec) {
+      link_fail(l, WD_ETOOBIG, "fragmented record over the maximum");
+      return WD_ETOOBIG;
+    }
+    if (total <= WD_LINK_REC_WHOLE) {
+      link_fail(l, WD_EBADFRAME, "fragmented record small enough to go whole");
+      return WD_EBADFRAME;
+    }
+    if ((l->rasm = wd_malloc(total)) == NULL) {
+      link_fail(l, WD_ENOMEM, "out of memory");
+      return WD_ENOMEM;
+    }
+    l->rasm_len = total;
+    l->rasm_got = 0;
+    l->rx_stream = stream;
+  } else if (l->rasm == NULL || stream != l->rx_stream) {
+    link_fail(l, WD_EBADFRAME, "fragment of a stream never started");
+    return WD_EBADFRAME;
+  } else if (off != l->rasm_got) {
+    link_fail(l, WD_EBADFRAME, "fragment out of order");
+    return WD_EBADFRAME;
+  }
+  want = l->rasm_len - l->rasm_got;
+  if (want > WD_LINK_FRAG) want = WD_LINK_FRAG;
+  if (dn != want) {
+    link_fail(l, WD_EBADFRAME, dn > want ? "fragment past its record's end"
+                                         : "fragment of the wrong size");
+    return WD_EBADFRAME;
+  }
+  memcpy(l->rasm + l->rasm_got, p, dn);
+  l->rasm_got += dn;
+  if (l->rasm_got < l->rasm_len) return 0;
+  /* Whole: the owner gets it; the buffer is this call's (the owner may
+  ** close the link from the callback). */
+  rec = l->rasm;
+  l->rasm = NULL;
+  wd_cur_init(&body, rec + WD_IPC_RECHDRLEN, l->rasm_len - WD_IPC_RECHDRLEN);
+  r = l->on_rec(l, rec[0], &body);
+  wd_free(rec);
+  if (r < 0) {
+    link_fail(l, r, "bad record");
+    return r;
+  }
+  return l->failed || l->closing ? WD_EIO : 0;
 }
 
 /* Verify one datagram and hand its records to the owner. */
@@ -295,6 +601,10 @@ static int handle_frame(wd_link *l, const uint8_t *p, size_t n) {
   if ((r = wd_ipc_open(&l->ipc, p, n, &type, &payload, &plen)) < 0) {
     link_fail(l, r, wd_strerror(r));
     return r;
+  }
+  if (type == WD_F_FRAG) {
+    l->frames_in++;
+    return handle_frag(l, payload, plen);
   }
   if (type != WD_F_BATCH) {
     link_fail(l, WD_EBADFRAME, "unknown frame type");
@@ -311,6 +621,11 @@ static int handle_frame(wd_link *l, const uint8_t *p, size_t n) {
   }
   if (r < 0) link_fail(l, r, "malformed record");
   return r;
+}
+
+int wd_link_feed(wd_link *l, const uint8_t *frame, size_t n) {
+  if (l->failed || l->closing) return WD_EIO;
+  return handle_frame(l, frame, n);
 }
 
 static void on_poll(uv_poll_t *h, int status, int events) {
@@ -330,6 +645,8 @@ static void on_poll(uv_poll_t *h, int status, int events) {
       link_fail(l, gone(r) ? 0 : r, "write failed");
       return;
     }
+    /* The socket has room: the batch so far, then the next fragment. */
+    if (l->qhead == NULL && l->shead != NULL && wd_link_flush(l) < 0) return;
     if (update_events(l) < 0) {
       link_fail(l, WD_EIO, "poll failed");
       return;
@@ -378,6 +695,18 @@ void wd_link_close(wd_link *l, uv_close_cb cb) {
   l->qtail = NULL;
   l->qbytes = 0;
   l->sealed = 0;
+  while (l->shead != NULL) {
+    wd_slowrec *r = l->shead;
+    l->shead = r->next;
+    wd_free(r->p);
+    wd_free(r);
+  }
+  l->stail = NULL;
+  l->sbytes = 0;
+  wd_free(l->rasm);
+  l->rasm = NULL;
+  wd_free(l->fbuf);
+  l->fbuf = NULL;
   wd_ipc_close(&l->ipc);
   wd_buf_close(&l->batch);
   wd_free(l->rbuf);

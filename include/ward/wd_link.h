@@ -18,20 +18,49 @@
 #include "ward/wd_buf.h"
 #include "ward/wd_ipc.h"
 
-/* Largest frame payload on a link, and largest single record body. A
-** frame is one SOCK_SEQPACKET datagram, and Linux carries unix datagrams
-** only up to about 4 MiB + 64 KiB (measured: 4,263,616 bytes), so a frame
-** stays under 4 MiB; the largest message payload leaves room for the
-** record around it. */
-#define WD_LINK_MAX_PAYLOAD ((4u << 20) - 4096u)
-#define WD_LINK_MAX_MESSAGE ((4u << 20) - 65536u)
+/*
+** Records and frames. A record of at most WD_LINK_REC_WHOLE bytes goes
+** whole in a batch frame (WD_F_BATCH) with the others of its loop turn. A
+** larger one goes as a stream of fragment frames (WD_F_FRAG, wd_proto.h),
+** each signed and numbered like any frame, sent one at a time between
+** batches: a big message never holds up the small ones behind it.
+** Ordering: each record has a lane (wd_link_rec_lane; the sending process
+** for messages and requests). A record waits behind an earlier record of
+** its lane still going in fragments, and behind any earlier barrier
+** (WD_LINK_LANE_ALL, the default); records of other lanes overtake it.
+*/
+/* Largest frame payload: a batch seals once past WD_LINK_BATCH_SOFT, so
+** at most that plus one whole record; a fragment is WD_LINK_FRAG bytes
+** and its header. One SOCK_SEQPACKET datagram carries one frame. */
+#define WD_LINK_MAX_PAYLOAD (512u << 10)
+/* Records up to this many bytes (header included) go whole. */
+#define WD_LINK_REC_WHOLE (64u << 10)
+/* Bytes of the record in each fragment but the last. */
+#define WD_LINK_FRAG (256u << 10)
+/* A fragment frame's payload: u32 stream, u32 offset, then the bytes. */
+#define WD_LINK_FRAG_HDR 8
+/* The largest record either end accepts is a host's max_payload plus
+** this (the record's other fields: PIDs, topic, request number), and
+** never less than WD_LINK_REC_MIN (INIT and ENTRY carry sources). */
+#define WD_LINK_REC_SLACK (64u << 10)
+#define WD_LINK_REC_MIN (4u << 20)
 /* A batch is sealed early once it grows past this. */
 #define WD_LINK_BATCH_SOFT (256u << 10)
 /* Frames read per wakeup at most (and WD_LINK_BATCH_SOFT bytes). */
 #define WD_LINK_READ_FRAMES 64
+/* Lanes: 0 is a barrier (ordered after everything before it, everything
+** after it is ordered after it); WD_LINK_LANE_FREE is ordered after
+** barriers only (replies, heartbeats); any other value is ordered after
+** the barriers and the records of that lane. */
+#define WD_LINK_LANE_ALL 0u
+#define WD_LINK_LANE_FREE UINT64_MAX
+/* Buckets counting the lanes of waiting records: a record whose lane
+** shares a bucket with a waiting one waits too (order is never lost). */
+#define WD_LINK_LANES 1024
 
 typedef struct wd_link wd_link;
 typedef struct wd_frameq wd_frameq;
+typedef struct wd_slowrec wd_slowrec;
 
 /* Called for each record of each good frame. 'body' is valid only during
 ** the call. Returning a negative code fails the link (bad record shape). */
@@ -40,7 +69,8 @@ typedef int (*wd_link_rec_cb)(wd_link *l, uint8_t rtype, wd_cur *body);
 ** WD_EBADFRAME, WD_ETOOBIG), end of file (0) or an I/O error. The link is
 ** already stopped; the callee decides what to do with the peer. */
 typedef void (*wd_link_fail_cb)(wd_link *l, int code, const char *why);
-/* Called when every frame that waited for the socket has gone out. */
+/* Called when every frame that waited for the socket has gone out and no
+** record waits for fragments. */
 typedef void (*wd_link_drain_cb)(wd_link *l);
 
 struct wd_link {
@@ -56,6 +86,22 @@ struct wd_link {
   size_t sealed;     /* when not 0: 'batch' holds a frame of this length
                      ** that wd_link_flush_nowait sealed but could not
                      ** send; it leaves first, before any new record */
+  wd_slowrec *shead; /* records that go in fragments, and those that wait
+                     ** behind one (same lane, or a barrier), in order;
+                     ** the head is the one going, when it is a big one */
+  wd_slowrec *stail;
+  size_t sbytes;     /* their bytes not sent yet */
+  unsigned sbarrier; /* barriers among them */
+  uint32_t slanes[WD_LINK_LANES]; /* their lanes, counted by bucket */
+  uint64_t lane;     /* the lane of the record being built */
+  uint32_t tx_stream; /* the last fragment stream opened, each way */
+  uint32_t rx_stream;
+  uint8_t *rasm;     /* the record being reassembled (NULL: none), of */
+  size_t rasm_len;   /* this many bytes, */
+  size_t rasm_got;   /* this many received */
+  size_t max_rec;    /* largest record sent or accepted */
+  uint8_t *fbuf;     /* the fragment frame being sent (allocated with the
+                     ** first) */
   uint8_t *rbuf;     /* one receive buffer of the maximum frame size */
   size_t rcap;
   wd_link_rec_cb on_rec;
@@ -74,11 +120,23 @@ struct wd_link {
 ** caller afterwards. Returns 0 or a negative code. */
 int wd_link_init(uv_loop_t *loop, wd_link *l, int fd, const uint8_t ktx[32],
                  const uint8_t krx[32]);
+/* The largest record either way: 'max_payload' (a host's) plus
+** WD_LINK_REC_SLACK, at least WD_LINK_REC_MIN. A larger record is refused
+** by wd_link_rec_end, and one announced by the peer fails the link. */
+void wd_link_set_max_payload(wd_link *l, uint64_t max_payload);
 /* Begin a record; returns its start offset for wd_link_rec_end. Write the
-** body with wd_buf_put_* on 'l->batch'. */
+** body with wd_buf_put_* on 'l->batch'. Its lane is WD_LINK_LANE_ALL
+** unless wd_link_rec_lane says otherwise before wd_link_rec_end. */
 size_t wd_link_rec_begin(wd_link *l, uint8_t rtype);
-/* Finish a record. Returns 0, or WD_ETOOBIG if the record cannot fit a
-** frame (the record is removed again). May flush when the batch is big. */
+/* The lane of the record being built (see above). */
+void wd_link_rec_lane(wd_link *l, uint64_t lane);
+/* A lane for a PID (or any string): never WD_LINK_LANE_ALL or _FREE. */
+uint64_t wd_link_lane_of(const char *s, size_t n);
+/* Finish a record. Returns 0, WD_ETOOBIG if the record is over the
+** link's maximum (the record is removed again), or WD_ENOMEM. A record
+** over WD_LINK_REC_WHOLE, or one that must wait behind one, leaves the
+** batch for the queue of fragment streams. May flush when the batch is
+** big. */
 int wd_link_rec_end(wd_link *l, size_t start);
 /* Seal the pending batch into a frame and write as much as the socket
 ** takes. Returns 0 or a negative code (the link then has failed). */
@@ -90,16 +148,27 @@ int wd_link_flush(wd_link *l);
 ** not take stays sealed in the batch and leaves first on the next
 ** wd_link_flush or record. Returns 1 (sent), 0 (nothing sent). */
 int wd_link_flush_nowait(wd_link *l);
-/* Bytes waiting to leave: sealed frames, and the batch being built. */
+/* Bytes waiting to leave: sealed frames, the batch being built, and the
+** records waiting for fragments but the one going now (so a bound on it
+** is that bound plus one record). */
 size_t wd_link_backlog(const wd_link *l);
+/* Has everything gone (no frame, record or batch waits)? */
+int wd_link_idle(const wd_link *l);
 /* Stop ('on' 1) or resume ('on' 0) reading frames: the peer's frames wait
 ** in the socket, then in the peer's own queue. Stopping takes effect after
 ** the frame being handled. Idempotent. */
 void wd_link_pause(wd_link *l, int on);
+/* Hand one datagram to the link as if read from its socket: verify it,
+** reassemble fragments, call 'on_rec' for each whole record (the frame
+** fuzzer; the link reads its socket itself). Returns 0 or the negative
+** code the link failed with. */
+int wd_link_feed(wd_link *l, const uint8_t *frame, size_t n);
 /* Stop the link and close the fd; 'cb' runs when libuv released the
 ** handle (free the owner there). Wipes the keys. */
 void wd_link_close(wd_link *l, uv_close_cb cb);
-/* Raise SO_SNDBUF/SO_RCVBUF so that a maximum frame fits a datagram. */
+/* Set SO_SNDBUF/SO_RCVBUF so that a maximum frame fits a datagram, and
+** no more than a few frames wait in the socket: what waits there is
+** ahead of any small record, whatever the link's own order. */
 void wd_link_tune_socket(int fd);
 
 #endif

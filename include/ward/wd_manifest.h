@@ -36,6 +36,11 @@
 #define WD_HOST_DEFAULT_MAILBOX_BYTES (64ull << 20) /* bytes, whole host */
 #define WD_HOST_DEFAULT_LINK_QUEUE    (64ull << 20) /* bytes, per direction */
 #define WD_HOST_DEFAULT_OUTPUT_BUFFER (1ull << 20)  /* bytes */
+/* The largest 'max_payload' ward supports: a host refuses a larger value
+** with an error naming the line (no clamp). A message this large crosses
+** the link in fragments (wd_link.h), and a receiver reassembles at most
+** this plus WD_LINK_REC_SLACK bytes of one record. */
+#define WD_HOST_MAX_PAYLOAD           (64ull << 20) /* bytes */
 
 /* process.service lifecycle: defaults when a key is absent. */
 #define WD_SVC_DEFAULT_START_TIMEOUT_NS    10000000000ll /* 10s */

@@ -11,9 +11,30 @@
 
 /* Frame types (the 'type' byte of a frame header). */
 enum {
-  WD_F_KEYS = 1, /* broker -> host, unsigned, first frame only: 2 keys */
-  WD_F_BATCH = 2 /* a batch of records, signed */
+  WD_F_KEYS = 1,  /* broker -> host, unsigned, first frame only: 2 keys */
+  WD_F_BATCH = 2, /* a batch of records, signed */
+  WD_F_FRAG = 3   /* a fragment of one record, signed */
 };
+
+/*
+** Fragments (WD_F_FRAG). A record [u8 rtype | u32 length | body] longer
+** than WD_LINK_REC_WHOLE (64 KiB) is cut into fragment frames, each
+** signed and numbered in the link's one sequence like any frame:
+**   u32 stream   1, 2, 3, ... per direction: each record its own
+**   u32 offset   of the fragment's first byte in the record
+**   bytes        WD_LINK_FRAG (256 KiB) of the record, or the rest
+** Concatenated, the bytes are the record; its header is in the first.
+** A receiver holds one stream at a time: a first fragment (offset 0)
+** opens stream last + 1 while none is open, for a record over
+** WD_LINK_REC_WHOLE and within its bound (the host's max_payload plus
+** WD_LINK_REC_SLACK, at least WD_LINK_REC_MIN); each next fragment
+** carries the next bytes at the next offset; the last completes the
+** record, handled like a record of a batch. Batch frames may come
+** between fragments. Anything else (a stream out of order or opened
+** while one is open, a fragment of a stream never started, a gap, an
+** overlap, a wrong size, a record over the bound or small enough to go
+** whole) is a bad frame: the link fails, and the broker kills the host.
+*/
 
 /*
 ** Record types. Direction and body (strings are u32-length prefixed):

@@ -1,16 +1,17 @@
 /*
 ** tests/fuzz/fuzz_frame.c
-** libFuzzer target for the frame layer: wd_ipc_open, wd_ipc_peek_len and
-** payload record iteration, with fixed keys.
+** libFuzzer target for the frame layer: wd_ipc_open, wd_ipc_peek_len,
+** payload record iteration, and the link's fragment reassembly
+** (wd_link_feed), with fixed keys.
 ** Runs in: broker and host.
 **
 ** Build and run (from the repository root):
 **   clang -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude \
-**     -D_GNU_SOURCE tests/fuzz/fuzz_frame.c sandbox/ipc.c runtime/buf.c \
-**     runtime/common.c -lsodium -o fuzz_frame
+**     -D_GNU_SOURCE tests/fuzz/fuzz_frame.c sandbox/ipc.c sandbox/link.c \
+**     runtime/buf.c runtime/common.c -lsodium -luv -o fuzz_frame
 **   ./fuzz_frame -max_total_time=60 tests/fuzz/corpus/frame
 **
-** The first input byte picks a mode (low two bits):
+** The first input byte picks a mode (low three bits):
 **   0  the rest is a frame off the wire: wd_ipc_open, and on success walk
 **      its records. Mutations rarely get past the tag, so this mode
 **      exercises the checks in front of the tag.
@@ -20,11 +21,24 @@
 **   2  byte 1-2 pick a position, byte 3 a mask; the rest is a payload:
 **      seal it, change that one byte of the frame, and open must fail.
 **   3  as 0, but through wd_ipc_peek_len first, as a stream reader would.
+**   4-7 a sequence of frames for a link (wd_link_feed), sealed with the
+**      right keys and numbers so they get past the MAC: each is an 8-byte
+**      descriptor [u8 kind (bit 0: batch, else fragment) | u8 stream |
+**      u8 offset in fragments | u8 size (0: WD_LINK_FRAG, else that many
+**      KiB) | u16 literal bytes | u16 unused] and the literal bytes; the
+**      rest of a fragment's size is filled. A batch frame's payload is
+**      the literal bytes. Stops at the first failure; a record handed
+**      over must lie within the bound.
 */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <sys/socket.h>
 
 #include "ward/wd_ipc.h"
+#include "ward/wd_link.h"
+#include "ward/wd_proto.h"
 
 #define MAXP 65536
 
@@ -129,9 +143,87 @@ static void tamper(const uint8_t *data, size_t size) {
   if (rx.seq_rx != 0) abort();
 }
 
+static size_t max_seen;
+
+static int link_rec(wd_link *l, uint8_t rtype, wd_cur *body) {
+  (void)rtype;
+  if (wd_cur_left(body) + WD_IPC_RECHDRLEN > l->max_rec) abort();
+  if (wd_cur_left(body) > max_seen) max_seen = wd_cur_left(body);
+  (void)consume(body);
+  return 0;
+}
+
+static void link_fail_cb(wd_link *l, int code, const char *why) {
+  (void)l;
+  (void)why;
+  if (code >= 0) abort();
+}
+
+static void feed_link(const uint8_t *data, size_t size) {
+  static uv_loop_t loop;
+  static int loop_ok;
+  static uint8_t k1[32], k2[32];
+  static uint8_t *piece;
+  wd_link l;
+  wd_ipc seal_tx;
+  wd_buf p, f;
+  int sv[2];
+  if (!loop_ok) {
+    if (uv_loop_init(&loop) != 0) abort();
+    memset(k1, 0x33, sizeof k1);
+    memset(k2, 0x44, sizeof k2);
+    if ((piece = malloc(WD_LINK_FRAG + 64)) == NULL) abort();
+    loop_ok = 1;
+  }
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv) != 0) abort();
+  if (wd_link_init(&loop, &l, sv[0], k2, k1) != 0) abort();
+  close(sv[1]);
+  l.on_rec = link_rec;
+  l.on_fail = link_fail_cb;
+  wd_link_set_max_payload(&l, 0); /* WD_LINK_REC_MIN */
+  if (wd_ipc_init(&seal_tx, k1, k2, WD_LINK_MAX_PAYLOAD) != 0) abort();
+  wd_buf_init(&p, 0);
+  wd_buf_init(&f, 0);
+  while (size >= 8 && !l.failed) {
+    size_t lit = (size_t)data[4] | (size_t)data[5] << 8, want;
+    int batch = data[0] & 1;
+    want = data[3] == 0 ? WD_LINK_FRAG : (size_t)data[3] << 10;
+    wd_buf_reset(&p);
+    wd_buf_reset(&f);
+    if (!batch) {
+      wd_buf_put_u32(&p, data[1]);
+      wd_buf_put_u32(&p, (uint32_t)data[2] * WD_LINK_FRAG);
+    }
+    data += 8;
+    size -= 8;
+    if (lit > size) lit = size;
+    wd_buf_put(&p, data, lit);
+    data += lit;
+    size -= lit;
+    if (!batch && lit < want) {
+      memset(piece, 0x61, want - lit);
+      wd_buf_put(&p, piece, want - lit);
+    }
+    if (p.err != 0 || wd_ipc_seal(&seal_tx, batch ? WD_F_BATCH : WD_F_FRAG,
+                                  p.p, p.len, &f) != 0)
+      break;
+    (void)wd_link_feed(&l, f.p, f.len);
+  }
+  if (l.rasm != NULL && l.rasm_got >= l.rasm_len) abort();
+  wd_buf_close(&p);
+  wd_buf_close(&f);
+  wd_ipc_close(&seal_tx);
+  wd_link_close(&l, NULL);
+  uv_run(&loop, UV_RUN_NOWAIT);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   setup();
   if (size == 0) return 0;
+  if (data[0] & 4) {
+    feed_link(data + 1, size - 1);
+    return 0;
+  }
   switch (data[0] & 3) {
     case 0:
       open_raw(data + 1, size - 1);

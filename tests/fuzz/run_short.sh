@@ -22,7 +22,8 @@ if [ -n "$only" ]; then mkdir -p "$only" && only=$(cd "$only" && pwd) || exit 2;
 # The sources each target needs (as in each target's header).
 sources() {
   case $1 in
-    frame) echo "sandbox/ipc.c runtime/buf.c runtime/common.c -lsodium" ;;
+    frame) echo "sandbox/ipc.c sandbox/link.c runtime/buf.c runtime/common.c" \
+      "-lsodium -luv" ;;
     payload) echo "runtime/lua/lcodec.c runtime/lua/lerrors.c runtime/codec.c" \
       "runtime/common.c runtime/buf.c $(pkg-config --cflags --libs lua5.4) -lm" ;;
     manifest) echo "runtime/manifest.c runtime/yaml.c runtime/node.c runtime/pid.c" \

@@ -46,6 +46,13 @@
 **               WARD_EVIL_DELAY_MS, then sends lk:main an exec result
 **               ("forged") from its own PID, which lk:main never exec'd,
 **               while lk:main waits in process.exec for a child elsewhere
+**   fragorder   the first fragment of a 1 MiB LOG record, then the
+**               third (the second is skipped)
+**   fragbound   the first fragment of a record of 5 MiB, over what the
+**               broker takes from this host (max_payload 1 MiB: 4 MiB)
+**   fragnostart a second fragment of a stream never started
+**   fragmix     the first fragment of one record, a batch, then the
+**               first fragment of another while the first is open
 **   exittwice   answers the spawn; answers lk:main's MONITOR of its
 **               process and, in the same frame, sends lk:main that
 **               process's EXIT twice (the second has no watch left)
@@ -283,6 +290,53 @@ static void serve_for(uint64_t ms, const int *flag, int beats) {
   }
 }
 
+/* Send one fragment frame [u32 stream | u32 offset | 'n' bytes]; at
+** offset 0 the bytes start with the header of a LOG record of 'blen'
+** body bytes. */
+static void send_frag(uint32_t stream, uint32_t off, size_t n, uint32_t blen) {
+  wd_buf p, f;
+  wd_buf_init(&p, 0);
+  wd_buf_init(&f, 0);
+  wd_buf_put_u32(&p, stream);
+  wd_buf_put_u32(&p, off);
+  if (off == 0) {
+    wd_buf_put_u8(&p, WD_R_LOG);
+    wd_buf_put_u32(&p, blen);
+    wd_buf_put_u32(&p, blen - 4); /* the LOG text's length */
+    n -= 9;
+  }
+  if (wd_buf_reserve(&p, n) < 0) fail(2, "out of memory");
+  memset(p.p + p.len, 'x', n);
+  p.len += n;
+  seal(WD_F_FRAG, &p, &f);
+  xsend(f.p, f.len);
+  wd_buf_close(&p);
+  wd_buf_close(&f);
+}
+
+/* The fragment attacks (wd_proto.h WD_F_FRAG). */
+static int frag_attack(void) {
+  wd_buf p;
+  if (strcmp(mode, "fragorder") == 0) {
+    send_frag(1, 0, WD_LINK_FRAG, (1u << 20) - 5);
+    send_frag(1, 2 * WD_LINK_FRAG, WD_LINK_FRAG, 0);
+  } else if (strcmp(mode, "fragbound") == 0) {
+    send_frag(1, 0, WD_LINK_FRAG, 5u << 20);
+  } else if (strcmp(mode, "fragnostart") == 0) {
+    send_frag(1, WD_LINK_FRAG, WD_LINK_FRAG, 0);
+  } else if (strcmp(mode, "fragmix") == 0) {
+    send_frag(1, 0, WD_LINK_FRAG, (1u << 20) - 5);
+    wd_buf_init(&p, 0);
+    rec_log(&p, "between");
+    send_batch(&p);
+    wd_buf_close(&p);
+    send_frag(2, 0, WD_LINK_FRAG, (1u << 20) - 5);
+  } else {
+    return 0;
+  }
+  return 1;
+}
+
 /* The frame "flip" changes a byte of: one LOG record. */
 static void flip_payload(wd_buf *p) {
   rec_log(p, "flip");
@@ -297,7 +351,9 @@ static void attack(void) {
   wd_buf_init(&g, 0);
   own_pid(pid, sizeof pid);
   wd_pid_format(other, sizeof other, "lk:good", 7, 1);
-  if (strcmp(mode, "flip") == 0) {
+  if (frag_attack()) {
+    /* done */
+  } else if (strcmp(mode, "flip") == 0) {
     const char *e = getenv("WARD_EVIL_BYTE");
     const char *m = getenv("WARD_EVIL_MASK");
     unsigned long i = e ? strtoul(e, NULL, 0) : 0;

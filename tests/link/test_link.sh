@@ -106,7 +106,7 @@ if [ -z "${flen:-}" ] || [ "$flen" -ne $((hlen + plen + tlen)) ]; then
   bad "flip: ward_evilhost layout printed '${flen:-} ${hlen:-} ${plen:-} ${tlen:-}'"
   flen=0
 fi
-MAXP=$((8 << 20)) # WD_LINK_MAX_PAYLOAD
+MAXP=$((512 << 10)) # WD_LINK_MAX_PAYLOAD
 flip_reason() { # BYTE MASK
   local i=$1 m=$2 n
   if [ "$i" -le 2 ] || { [ "$i" -ge 4 ] && [ "$i" -le 7 ]; } ||
@@ -159,6 +159,12 @@ attack "unknown record type" rtype "bad frame (bad record): killed"
 attack "broker-only record from a host" rdir "bad frame (bad record): killed"
 attack "record longer than the payload" badrec "bad frame (malformed record): killed"
 attack "string longer than the record" badbody "bad frame (bad record): killed"
+# Fragments (wd_proto.h WD_F_FRAG): a big record's stream must be whole,
+# in order, one at a time, and within the host's bound.
+attack "fragment out of order" fragorder "bad frame (fragment out of order): killed"
+attack "fragment stream past the bound" fragbound "bad frame (fragmented record over the maximum): killed"
+attack "fragment of a stream never started" fragnostart "bad frame (fragment of a stream never started): killed"
+attack "second stream while one is open" fragmix "bad frame (fragment stream opened while another is open): killed"
 # Claims the broker checks.
 attack "actor outside the ceiling" ceiling "actor 'root' is outside the host's ceiling"
 attack "scope outside the ceiling" scope "scope name 'lk:admin' is outside the host's ceiling"

@@ -325,6 +325,26 @@ static void test_manifest_host_queue_bounds_are_sizes(void **state) {
             "zero");
 }
 
+/* max_payload up to what ward supports (WD_HOST_MAX_PAYLOAD, 64 MiB) is
+** taken as written; more is an error naming the line, never a clamp. */
+static void test_manifest_host_max_payload_up_to_the_maximum(void **state) {
+  wd_manifest *m = load_str(HEAD "  - {name: h, kind: process.host, host: "
+                                 "{max_payload: 64MiB}}\n",
+                            0);
+  const wd_host_conf *h = &wd_manifest_find(m, "app:h")->u.host;
+  (void)state;
+  assert_int_equal(h->limits.max_payload, 64u << 20);
+  assert_int_equal(WD_HOST_MAX_PAYLOAD, 64u << 20);
+  wd_manifest_free(m);
+  str_error(HEAD "  - {name: h, kind: process.host,\n"
+                 "     host: {max_payload: 67108865}}\n",
+            "t.yaml:4:26: entry 'h': 'host.max_payload' is 67108865 bytes, "
+            "over the 67108864 (64MiB) ward supports");
+  str_error(HEAD "  - {name: h, kind: process.host, host: {max_payload: 1GiB}}\n",
+            "t.yaml:3:55: entry 'h': 'host.max_payload' is 1073741824 bytes, "
+            "over the 67108864 (64MiB) ward supports");
+}
+
 static void test_manifest_host_without_options_gets_defaults(void **state) {
   wd_manifest *m = load_str(HEAD "  - {name: h, kind: process.host}\n", 0);
   const wd_host_conf *h = &wd_manifest_find(m, "app:h")->u.host;
@@ -1121,6 +1141,7 @@ int main(void) {
     T(test_manifest_load_string_with_basedir_reads_source),
     T(test_manifest_host_without_options_gets_defaults),
     T(test_manifest_host_queue_bounds_are_sizes),
+    T(test_manifest_host_max_payload_up_to_the_maximum),
     T(test_manifest_service_without_lifecycle_gets_defaults),
     T(test_manifest_durations_parse_go_syntax),
     T(test_manifest_bad_durations_are_refused),

@@ -23,7 +23,9 @@
 #include "ward/wd_proto.h"
 
 #define NREC 48
-#define RECLEN (200u << 10) /* 200 KiB: a few fill any default socket */
+/* 60 KiB: whole records (at most WD_LINK_REC_WHOLE), one frame each; a
+** few fill any default socket. Bigger ones go in fragments (below). */
+#define RECLEN (60u << 10)
 
 typedef struct end {
   wd_link l;
@@ -31,6 +33,11 @@ typedef struct end {
   int in_order;   /* each carried the number of the one expected */
   int failed;
   int drained; /* on_drain calls */
+  const char *why; /* of the failure */
+  int code;
+  uint32_t seen[64]; /* the numbers of the records received, in order */
+  int nseen;
+  int intact;        /* every big body held its pattern */
 } end;
 
 static int on_rec(wd_link *l, uint8_t rtype, wd_cur *body) {
@@ -44,8 +51,8 @@ static int on_rec(wd_link *l, uint8_t rtype, wd_cur *body) {
 
 static void on_fail(wd_link *l, int code, const char *why) {
   end *e = l->data;
-  (void)code;
-  (void)why;
+  e->code = code;
+  e->why = why;
   e->failed = 1;
 }
 
@@ -206,22 +213,22 @@ static void test_link_one_wakeup_reads_a_bounded_amount(void **state) {
   wd_link_tune_socket(b.l.fd);
   /* Big frames: reading stops once the bytes read reach
   ** WD_LINK_BATCH_SOFT. */
-  for (i = 0; i < 4; i++)
+  for (i = 0; i < 8; i++)
     put_rec(&a, (uint32_t)i, RECLEN);
   assert_null(a.l.qhead);
   uv_run(&loop, UV_RUN_NOWAIT);
   assert_int_equal(b.got, (WD_LINK_BATCH_SOFT + RECLEN - 1) / RECLEN);
-  for (i = 0; i < 100 && b.got < 4; i++)
+  for (i = 0; i < 100 && b.got < 8; i++)
     uv_run(&loop, UV_RUN_NOWAIT);
-  assert_int_equal(b.got, 4);
+  assert_int_equal(b.got, 8);
   /* Small frames: WD_LINK_READ_FRAMES per wakeup. */
-  for (i = 4; i < 4 + 100; i++)
+  for (i = 8; i < 8 + 100; i++)
     put_rec(&a, (uint32_t)i, 16);
   uv_run(&loop, UV_RUN_NOWAIT);
-  assert_int_equal(b.got, 4 + WD_LINK_READ_FRAMES);
-  for (i = 0; i < 100 && b.got < 104; i++)
+  assert_int_equal(b.got, 8 + WD_LINK_READ_FRAMES);
+  for (i = 0; i < 100 && b.got < 108; i++)
     uv_run(&loop, UV_RUN_NOWAIT);
-  assert_int_equal(b.got, 104);
+  assert_int_equal(b.got, 108);
   assert_int_equal(b.in_order, 1);
   close_pair(&loop, &a, &b);
 }
@@ -306,6 +313,266 @@ static void test_link_closed_in_a_callback_reports_nothing(void **state) {
   assert_int_equal(uv_loop_close(&loop), 0);
 }
 
+/* {====== Fragments ====== */
+
+/* Records numbered k whose bodies after k are the bytes (k + i) & 0xff:
+** the receiver checks them and notes the order. */
+static int on_rec_pat(wd_link *l, uint8_t rtype, wd_cur *body) {
+  end *e = l->data;
+  uint32_t k;
+  const uint8_t *p;
+  size_t n, i;
+  if (rtype != WD_R_LOG || wd_cur_u32(body, &k) < 0) return WD_EBADFRAME;
+  n = wd_cur_left(body);
+  if (wd_cur_bytes(body, n, &p) < 0) return WD_EBADFRAME;
+  for (i = 0; i < n; i++)
+    if (p[i] != (uint8_t)(k + i)) e->intact = 0;
+  if (e->nseen < 64) e->seen[e->nseen++] = k;
+  e->got++;
+  return 0;
+}
+
+static void put_pat(end *e, uint32_t k, size_t len, uint64_t lane) {
+  size_t st = wd_link_rec_begin(&e->l, WD_R_LOG), i;
+  wd_buf_put_u32(&e->l.batch, k);
+  assert_int_equal(wd_buf_reserve(&e->l.batch, len), 0);
+  for (i = 0; i < len; i++) e->l.batch.p[e->l.batch.len + i] = (uint8_t)(k + i);
+  e->l.batch.len += len;
+  wd_link_rec_lane(&e->l, lane);
+  assert_int_equal(wd_link_rec_end(&e->l, st), 0);
+  assert_int_equal(wd_link_flush(&e->l), 0);
+}
+
+static int pos_of(const end *e, uint32_t k) {
+  int i;
+  for (i = 0; i < e->nseen; i++)
+    if (e->seen[i] == k) return i;
+  return -1;
+}
+
+static void open_pat(uv_loop_t *loop, end *a, end *b) {
+  assert_int_equal(uv_loop_init(loop), 0);
+  open_pair(loop, a, b);
+  wd_link_tune_socket(a->l.fd);
+  wd_link_tune_socket(b->l.fd);
+  a->l.on_rec = b->l.on_rec = on_rec_pat;
+  a->intact = b->intact = 1;
+  wd_link_set_max_payload(&a->l, 64u << 20);
+  wd_link_set_max_payload(&b->l, 64u << 20);
+}
+
+/* A 64 MiB record crosses in fragments and arrives whole and intact; the
+** sender's queue counts it as the one record going (backlog 0). */
+static void test_link_big_record_arrives_whole(void **state) {
+  uv_loop_t loop;
+  end a, b;
+  int i;
+  (void)state;
+  open_pat(&loop, &a, &b);
+  put_pat(&a, 7, (64u << 20) - 8, 5);
+  assert_non_null(a.l.shead);
+  assert_int_equal(wd_link_backlog(&a.l), 0);
+  for (i = 0; i < 100000 && b.got < 1 && !a.failed && !b.failed; i++)
+    uv_run(&loop, UV_RUN_ONCE);
+  assert_int_equal(a.failed + b.failed, 0);
+  assert_int_equal(b.got, 1);
+  assert_int_equal(b.intact, 1);
+  assert_true(a.l.frames_out >= (64u << 20) / WD_LINK_FRAG);
+  assert_true(wd_link_idle(&a.l));
+  assert_null(b.l.rasm);
+  close_pair(&loop, &a, &b);
+}
+
+/* Small records of other lanes overtake a big one going in fragments;
+** one of its own lane, and a barrier, wait behind it. */
+static void test_link_small_records_overtake_a_big_one(void **state) {
+  uv_loop_t loop;
+  end a, b;
+  int i;
+  (void)state;
+  open_pat(&loop, &a, &b);
+  put_pat(&a, 1000, 16u << 20, 11);      /* 64 fragments */
+  put_pat(&a, 1001, 100, 11);            /* its lane: waits */
+  put_pat(&a, 1002, 100, WD_LINK_LANE_FREE); /* overtakes */
+  for (i = 0; i < 10; i++) {
+    put_pat(&a, (uint32_t)i, 100, 22);  /* another lane: overtakes */
+    uv_run(&loop, UV_RUN_ONCE);
+  }
+  put_pat(&a, 1003, 100, WD_LINK_LANE_ALL); /* a barrier: waits */
+  put_pat(&a, 1004, 100, 22);               /* behind the barrier */
+  for (i = 0; i < 100000 && b.got < 15 && !a.failed && !b.failed; i++)
+    uv_run(&loop, UV_RUN_ONCE);
+  assert_int_equal(a.failed + b.failed, 0);
+  assert_int_equal(b.got, 15);
+  assert_int_equal(b.intact, 1);
+  for (i = 0; i < 10; i++) {
+    assert_true(pos_of(&b, (uint32_t)i) < pos_of(&b, 1000));
+    if (i > 0)
+      assert_true(pos_of(&b, (uint32_t)i - 1) < pos_of(&b, (uint32_t)i));
+  }
+  assert_true(pos_of(&b, 1002) < pos_of(&b, 1000));
+  assert_int_equal(pos_of(&b, 1001), pos_of(&b, 1000) + 1);
+  assert_true(pos_of(&b, 1003) > pos_of(&b, 1000));
+  assert_int_equal(pos_of(&b, 1004), pos_of(&b, 1003) + 1);
+  close_pair(&loop, &a, &b);
+}
+
+/* A record over the link's maximum is refused by the sender; one the
+** receiver's smaller maximum does not allow fails the link. */
+static void test_link_record_over_the_maximum(void **state) {
+  uv_loop_t loop;
+  end a, b;
+  size_t st;
+  int i;
+  (void)state;
+  open_pat(&loop, &a, &b);
+  wd_link_set_max_payload(&a.l, 1u << 20); /* WD_LINK_REC_MIN: 4 MiB */
+  assert_int_equal(a.l.max_rec, WD_LINK_REC_MIN);
+  st = wd_link_rec_begin(&a.l, WD_R_LOG);
+  assert_int_equal(wd_buf_reserve(&a.l.batch, 5u << 20), 0);
+  a.l.batch.len += 5u << 20;
+  assert_int_equal(wd_link_rec_end(&a.l, st), WD_ETOOBIG);
+  assert_int_equal(a.l.batch.len, 0);
+  assert_true(wd_link_idle(&a.l));
+  wd_link_set_max_payload(&a.l, 64u << 20);
+  wd_link_set_max_payload(&b.l, 1u << 20);
+  put_pat(&a, 3, 5u << 20, 5);
+  for (i = 0; i < 1000 && !b.failed; i++) uv_run(&loop, UV_RUN_ONCE);
+  assert_int_equal(b.failed, 1);
+  assert_int_equal(b.code, WD_ETOOBIG);
+  assert_int_equal(b.got, 0);
+  close_pair(&loop, &a, &b);
+}
+
+/* Send a fragment frame [stream | offset | n bytes] sealed with a's keys
+** (a sends nothing else), the first one carrying a record header of body
+** length 'blen'. */
+static void raw_frag(end *a, uint32_t stream, uint32_t off, size_t n,
+                     uint32_t blen) {
+  wd_buf f, p;
+  wd_buf_init(&f, 0);
+  wd_buf_init(&p, 0);
+  wd_buf_put_u32(&p, stream);
+  wd_buf_put_u32(&p, off);
+  if (off == 0) {
+    wd_buf_put_u8(&p, WD_R_LOG);
+    wd_buf_put_u32(&p, blen);
+    n -= 5;
+  }
+  assert_int_equal(wd_buf_reserve(&p, n), 0);
+  memset(p.p + p.len, 0, n);
+  p.len += n;
+  assert_int_equal(wd_ipc_seal(&a->l.ipc, WD_F_FRAG, p.p, p.len, &f), 0);
+  assert_int_equal(send(a->l.fd, f.p, f.len, 0), (ssize_t)f.len);
+  wd_buf_close(&f);
+  wd_buf_close(&p);
+}
+
+/* A batch frame with one small record numbered 'k', sealed the same way. */
+static void raw_batch(end *a, uint32_t k) {
+  wd_buf f, p;
+  size_t st;
+  wd_buf_init(&f, 0);
+  wd_buf_init(&p, 0);
+  st = wd_ipc_rec_begin(&p, WD_R_LOG);
+  wd_buf_put_u32(&p, k);
+  wd_ipc_rec_end(&p, st);
+  assert_int_equal(wd_ipc_seal(&a->l.ipc, WD_F_BATCH, p.p, p.len, &f), 0);
+  assert_int_equal(send(a->l.fd, f.p, f.len, 0), (ssize_t)f.len);
+  wd_buf_close(&f);
+  wd_buf_close(&p);
+}
+
+static void run_until_failed(uv_loop_t *loop, end *b) {
+  int i;
+  for (i = 0; i < 200 && !b->failed; i++) uv_run(loop, UV_RUN_NOWAIT);
+}
+
+#define F WD_LINK_FRAG
+#define BIG ((uint32_t)(3 * F / 2 - 5)) /* a record of 1.5 fragments */
+
+/* The right stream by hand: two fragments with a batch between them. */
+static void test_link_frag_by_hand_with_a_batch_between(void **state) {
+  uv_loop_t loop;
+  end a, b;
+  (void)state;
+  open_pat(&loop, &a, &b);
+  raw_frag(&a, 1, 0, F, BIG);
+  raw_batch(&a, 0);
+  raw_frag(&a, 1, F, F / 2, 0);
+  run_until_failed(&loop, &b);
+  assert_int_equal(b.failed, 0);
+  assert_int_equal(b.got, 2);
+  assert_int_equal(b.seen[0], 0);
+  close_pair(&loop, &a, &b);
+}
+
+typedef void (*attack_fn)(end *a);
+
+static void attack_never_started(end *a) { raw_frag(a, 1, F, F / 2, 0); }
+static void attack_out_of_order(end *a) {
+  raw_frag(a, 1, 0, F, 3 * F);
+  raw_frag(a, 1, 2 * F, F, 0);
+}
+static void attack_past_the_bound(end *a) { raw_frag(a, 1, 0, F, 65u << 20); }
+static void attack_second_stream_open(end *a) {
+  raw_frag(a, 1, 0, F, BIG);
+  raw_batch(a, 0);
+  raw_frag(a, 2, 0, F, BIG);
+}
+static void attack_stream_skipped(end *a) { raw_frag(a, 2, 0, F, BIG); }
+static void attack_small_in_fragments(end *a) { raw_frag(a, 1, 0, 1024, 1019); }
+static void attack_past_the_end(end *a) {
+  raw_frag(a, 1, 0, F, BIG);
+  raw_frag(a, 1, F, F, 0);
+}
+static void attack_short_fragment(end *a) {
+  raw_frag(a, 1, 0, F, BIG);
+  raw_frag(a, 1, F, 100, 0);
+}
+static void attack_wrong_stream(end *a) {
+  raw_frag(a, 1, 0, F, BIG);
+  raw_frag(a, 3, F, F / 2, 0);
+}
+
+/* Each bad fragment fails the link with its reason, nothing delivered. */
+static void test_link_bad_fragments_fail_the_link(void **state) {
+  static const struct {
+    attack_fn fn;
+    int code;
+    const char *why;
+  } t[] = {
+    {attack_never_started, WD_EBADFRAME, "fragment of a stream never started"},
+    {attack_out_of_order, WD_EBADFRAME, "fragment out of order"},
+    {attack_past_the_bound, WD_ETOOBIG, "fragmented record over the maximum"},
+    {attack_second_stream_open, WD_EBADFRAME,
+     "fragment stream opened while another is open"},
+    {attack_stream_skipped, WD_EBADFRAME, "fragment stream out of order"},
+    {attack_small_in_fragments, WD_EBADFRAME,
+     "fragmented record small enough to go whole"},
+    {attack_past_the_end, WD_EBADFRAME, "fragment past its record's end"},
+    {attack_short_fragment, WD_EBADFRAME, "fragment of the wrong size"},
+    {attack_wrong_stream, WD_EBADFRAME, "fragment of a stream never started"},
+  };
+  size_t i;
+  (void)state;
+  for (i = 0; i < sizeof t / sizeof t[0]; i++) {
+    uv_loop_t loop;
+    end a, b;
+    open_pat(&loop, &a, &b);
+    wd_link_set_max_payload(&b.l, 1u << 20);
+    t[i].fn(&a);
+    run_until_failed(&loop, &b);
+    assert_int_equal(b.failed, 1);
+    assert_int_equal(b.code, t[i].code);
+    assert_string_equal(b.why, t[i].why);
+    assert_true(b.got <= 1); /* a batch between may arrive */
+    close_pair(&loop, &a, &b);
+  }
+}
+
+/* }====== */
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_link_full_socket_queues_and_drains_in_order),
@@ -315,6 +582,11 @@ int main(void) {
     cmocka_unit_test(test_link_one_wakeup_reads_a_bounded_amount),
     cmocka_unit_test(test_link_flush_nowait_keeps_order),
     cmocka_unit_test(test_link_closed_in_a_callback_reports_nothing),
+    cmocka_unit_test(test_link_big_record_arrives_whole),
+    cmocka_unit_test(test_link_small_records_overtake_a_big_one),
+    cmocka_unit_test(test_link_record_over_the_maximum),
+    cmocka_unit_test(test_link_frag_by_hand_with_a_batch_between),
+    cmocka_unit_test(test_link_bad_fragments_fail_the_link),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
