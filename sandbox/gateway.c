@@ -589,7 +589,7 @@ static void handle(conn *c) {
     return;
   }
   q.call = ++c->g->next_call;
-  wd_buf_init(&val, WD_LINK_MAX_MESSAGE);
+  wd_buf_init(&val, WD_LINK_REC_MIN - WD_LINK_REC_SLACK);
   if (q.kind == WD_GW_KILL) {
     if (c->body.len != 0) {
       wd_buf_close(&val);
