@@ -546,7 +546,7 @@ static void req_spawn(brk_gw *g, gwcall *c, const wd_gwcall *q) {
   wd_broker *b = g->b;
   const wd_entry *e;
   char id[WD_GW_TARGET_MAX + 1], host[WD_GW_TARGET_MAX + 1], why[300],
-      msg[600];
+      msg[1200];
   int act = q->kind == WD_GW_EXEC ? WD_ACT_EXEC : WD_ACT_SPAWN, r;
   hslot *t;
   uint64_t ms;
@@ -633,7 +633,7 @@ static void req_spawn(brk_gw *g, gwcall *c, const wd_gwcall *q) {
 static void req_send(brk_gw *g, gwcall *c, const wd_gwcall *q) {
   wd_broker *b = g->b;
   char dest[WD_GW_TARGET_MAX + 1], th[WD_PID_HOST_MAX + 1],
-      tp[WD_TOPIC_MAX + 1], why[300], msg[600];
+      tp[WD_TOPIC_MAX + 1], why[300], msg[1200];
   const char *hid, *pid = dest;
   size_t hl;
   uint64_t counter;
@@ -705,7 +705,7 @@ static void req_send(brk_gw *g, gwcall *c, const wd_gwcall *q) {
 /* KILL: process.terminate on the PID. */
 static void req_kill(brk_gw *g, gwcall *c, const wd_gwcall *q) {
   char pid[WD_GW_TARGET_MAX + 1], th[WD_PID_HOST_MAX + 1], why[300],
-      msg[600];
+      msg[1200];
   hslot *t;
   int r;
   snprintf(pid, sizeof pid, "%.*s", (int)q->targetlen, q->target);
