@@ -276,10 +276,11 @@ static int load_tokens(brk_gw *g, const char *path, char *err,
   g->toks = wd_calloc(list->n ? list->n : 1, sizeof *g->toks);
   if (g->toks == NULL) return WD_ENOMEM;
   for (i = 0; i < list->n; i++) {
-    if ((r = load_token(g, list->kids[i], &g->toks[g->ntoks], err, errlen)) <
-        0)
-      return r;
+    /* A token that fails is counted too, so free_tokens frees what it
+    ** made (its slot is zeroed until it is filled). */
+    r = load_token(g, list->kids[i], &g->toks[g->ntoks], err, errlen);
     g->ntoks++;
+    if (r < 0) return r;
   }
   return 0;
 }

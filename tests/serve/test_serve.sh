@@ -116,7 +116,12 @@ GW=$(gateway_pid)
 if [ -n "$GW" ] && [ "$(ps -o args= -p "$GW")" = "ward gateway 2" ]; then
   ok "ps shows the gateway as 'ward gateway'"
 else bad "gateway process: '$(ps -o args= -p "${GW:-0}")'"; fi
-if grep -q 'Seccomp:[[:space:]]*2' "/proc/$GW/status" 2>/dev/null &&
+# A sanitizer build (make.sh's second pass) has no seccomp, and says so.
+if "$WARD" doctor 2>&1 | grep -q 'seccomp .*unavailable *sanitizer build'; then
+  if grep -q 'NoNewPrivs:[[:space:]]*1' "/proc/$GW/status" 2>/dev/null; then
+    ok "the gateway runs with no_new_privs (sanitizer build: no seccomp, as it says)"
+  else bad "gateway confinement: $(grep -E 'NoNewPrivs' /proc/$GW/status 2>&1)"; fi
+elif grep -q 'Seccomp:[[:space:]]*2' "/proc/$GW/status" 2>/dev/null &&
    grep -q 'NoNewPrivs:[[:space:]]*1' "/proc/$GW/status" 2>/dev/null; then
   ok "the gateway runs under seccomp with no_new_privs"
 else bad "gateway confinement: $(grep -E 'Seccomp|NoNewPrivs' /proc/$GW/status 2>&1 | tr '\n' ' ')"; fi
