@@ -8,7 +8,7 @@ cd "$(dirname "$0")"
 
 PKGS="build-essential cmake pkg-config liblua5.4-dev libuv1-dev libsodium-dev
 libseccomp-dev libcmocka-dev libyaml-dev valgrind clang libclang-rt-14-dev procps
-erlang-base libjansson-dev libarchive-dev node-llhttp curl"
+erlang-base libjansson-dev libarchive-dev node-llhttp curl tmux jq"
 
 need_pkgs() {
   local missing=()

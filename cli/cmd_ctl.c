@@ -31,6 +31,9 @@ static const char usage_ctl[] =
     "  spawn ENTRY [--host H] [ARG...]   start ENTRY, print {\"pid\": ...}\n"
     "  send DEST TOPIC [PAYLOAD]   send to a PID or registered name\n"
     "  kill PID           terminate a process\n"
+    "  ps                 the processes running: {\"processes\": [...]}\n"
+    "  hosts              the hosts: {\"hosts\": [...]}\n"
+    "  metrics            the counters, Prometheus text format\n"
     "\n"
     "An ARG or PAYLOAD that is JSON (1, 2.5, true, null, \"s\", [..], {..})\n"
     "is sent as that value, anything else as a string.\n"
@@ -108,10 +111,11 @@ static int on_done(llhttp_t *p) {
   return 0;
 }
 
-/* Send one request and print the answer's body. Returns the status (0
+/* Send one request and print the answer's body (or, with 'keep', hand
+** it back there: the caller frees keep->body). Returns the status (0
 ** when none came). */
 static int roundtrip(const char *addr, const char *method, const char *path,
-                     const char *token, const char *body) {
+                     const char *token, const char *body, resp *keep) {
   llhttp_t p;
   llhttp_settings_t st;
   resp r;
@@ -120,7 +124,8 @@ static int roundtrip(const char *addr, const char *method, const char *path,
   int fd, hl;
   ssize_t n;
   if ((fd = dial(addr)) < 0) {
-    fprintf(stderr, "ward ctl: cannot connect to %s\n", addr);
+    if (keep == NULL)
+      fprintf(stderr, "ward ctl: cannot connect to %s\n", addr);
     return 0;
   }
   hl = snprintf(head, sizeof head,
@@ -147,9 +152,14 @@ static int roundtrip(const char *addr, const char *method, const char *path,
   if (!r.done) llhttp_finish(&p);
   close(fd);
   if (!r.done) {
-    fprintf(stderr, "ward ctl: no answer from %s\n", addr);
+    if (keep == NULL)
+      fprintf(stderr, "ward ctl: no answer from %s\n", addr);
     free(r.body);
     return 0;
+  }
+  if (keep != NULL) {
+    *keep = r;
+    return p.status_code;
   }
   if (r.len > 0) {
     fwrite(r.body, 1, r.len, stdout);
@@ -157,6 +167,17 @@ static int roundtrip(const char *addr, const char *method, const char *path,
   }
   free(r.body);
   return p.status_code;
+}
+
+int wd__ctl_get(const char *addr, const char *path, const char *token,
+                char **body, size_t *len) {
+  resp r;
+  int st;
+  memset(&r, 0, sizeof r);
+  st = roundtrip(addr, "GET", path, token, NULL, &r);
+  *body = r.body;
+  *len = r.len;
+  return st;
 }
 
 /* }====== */
@@ -180,7 +201,7 @@ static json_t *arg_value(const char *a) {
   return v != NULL ? v : json_string(a);
 }
 
-static char *read_token(const char *file) {
+char *wd__ctl_token(const char *file) {
   static char line[1024];
   FILE *f;
   if (file == NULL) {
@@ -213,7 +234,7 @@ int wd__cmd_ctl(int argc, char **argv) {
   }
   if (i >= argc) return usage("a command is required");
   if (addr == NULL) return usage("--connect (or $WARD_CONNECT) is required");
-  if ((token = read_token(tfile)) == NULL && tfile != NULL) {
+  if ((token = wd__ctl_token(tfile)) == NULL && tfile != NULL) {
     fprintf(stderr, "ward ctl: %s: cannot read the token\n", tfile);
     return 2;
   }
@@ -249,6 +270,14 @@ int wd__cmd_ctl(int argc, char **argv) {
     escape(argv[i], seg, sizeof seg);
     snprintf(path, sizeof path, "/v1/processes/%s", seg);
     method = "DELETE";
+  } else if (strcmp(cmd, "ps") == 0 || strcmp(cmd, "hosts") == 0 ||
+             strcmp(cmd, "metrics") == 0) {
+    if (argc - i != 0) return usage("ps, hosts and metrics take no arguments");
+    snprintf(path, sizeof path, "%s",
+             cmd[0] == 'p'   ? "/v1/processes"
+             : cmd[0] == 'h' ? "/v1/hosts"
+                             : "/metrics");
+    method = "GET";
   } else {
     return usage("unknown command");
   }
@@ -258,7 +287,7 @@ int wd__cmd_ctl(int argc, char **argv) {
     return 1;
   }
   json_decref(j);
-  status = roundtrip(addr, method, path, token, body);
+  status = roundtrip(addr, method, path, token, body, NULL);
   free(body);
   return status >= 200 && status < 300 ? 0 : 1;
 }

@@ -29,6 +29,16 @@ int wd__cli_main(int argc, char **argv, wd__cli_hook hook);
 ** argv[0] the first argument after the command. Return the exit status. */
 int wd__cmd_token(int argc, char **argv);
 int wd__cmd_ctl(int argc, char **argv);
+/* GET 'path' of the server at 'addr' (unix:PATH or tcp:HOST:PORT) with
+** the bearer 'token' (may be NULL): the HTTP status (0: no answer), the
+** body in '*body' (malloc'd, NUL-terminated, or NULL; the caller frees). */
+int wd__ctl_get(const char *addr, const char *path, const char *token,
+                char **body, size_t *len);
+/* The token ID:SECRET: the first line of 'file', or $WARD_TOKEN when
+** 'file' is NULL; NULL when there is none. A static buffer. */
+char *wd__ctl_token(const char *file);
+/* 'ward top' (cmd_top.c): a live view of a serving ward through its API. */
+int wd__cmd_top(int argc, char **argv);
 
 /* 'ward policy test ARGS' (argv[0] is the first argument after "test"). */
 int wd__cmd_policy_test(int argc, char **argv);

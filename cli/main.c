@@ -29,6 +29,7 @@ static const char usage_main[] =
     "  serve APPDIR                run the app's services until SIGTERM;\n"
     "                              with --listen, serve the HTTP API too\n"
     "  ctl exec|spawn|send|kill ...   call a serving ward's API\n"
+    "  top                         a live view of a serving ward\n"
     "  token hash SECRET           the hash of an API secret to store\n"
     "  policy check|eval|explain|test|permissions|diff ...\n"
     "                              audit and test policies\n"
@@ -776,6 +777,7 @@ int wd__cli_main(int argc, char **argv, wd__cli_hook hook) {
   if (strcmp(argv[1], "audit") == 0) return wd_cmd_audit(argc - 2, argv + 2);
   if (strcmp(argv[1], "token") == 0) return wd__cmd_token(argc - 2, argv + 2);
   if (strcmp(argv[1], "ctl") == 0) return wd__cmd_ctl(argc - 2, argv + 2);
+  if (strcmp(argv[1], "top") == 0) return wd__cmd_top(argc - 2, argv + 2);
   fprintf(stderr, "ward: unknown command '%s'\n%s", argv[1], usage_main);
   return 2;
 }

@@ -152,6 +152,7 @@ int wd__actor_spawn(wd_host *h, wd_entry *e, const spawnopt *o,
     return r;
   }
   spawn_relations(h, a, o);
+  wd__hstat_spawned(a);
   *out = a;
   return 0;
 }
@@ -221,8 +222,10 @@ void wd__actor_reroute(wd_actor *a, wd_sub *from) {
 }
 
 int wd__actor_deliver(wd_actor *to, wd_msg *m) {
+  int r;
   if (to == NULL || to->state != A_ALIVE) return WD_ENOACTOR;
-  return wd__actor_route(to, m, 0);
+  if ((r = wd__actor_route(to, m, 0)) >= 0) wd__hstat_in(to);
+  return r;
 }
 
 /* }====== */

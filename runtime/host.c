@@ -413,7 +413,7 @@ static const req_fn host_req[WD_OP_MAX] = {
     [WD_OP_MONITOR] = wd__life_req,   [WD_OP_UNMONITOR] = wd__life_req,
     [WD_OP_LINK] = wd__life_req,      [WD_OP_UNLINK] = wd__life_req,
     [WD_OP_TERMINATE] = wd__life_req, [WD_OP_CANCEL] = wd__life_req,
-    [WD_OP_FORGET] = wd__life_req,
+    [WD_OP_FORGET] = wd__life_req,    [WD_OP_STATUS] = wd__hstat_req,
 };
 
 int wd_host_on_req(wd_host *h, uint32_t req, uint8_t op, wd_cur *body) {

@@ -120,6 +120,7 @@ struct wd_actor {
   unsigned memo_next;
   uint8_t *ctx;         /* context values (codec bytes of a table) */
   size_t ctxlen;
+  int stat_ix;          /* its tenant's counters (hstat.c): h->stat[] */
 };
 
 /* What a spawn carries: the SPAWN record (wd_wire.h), decoded or to be
@@ -162,7 +163,17 @@ struct wd_vm {
   /* The limits arrived (INIT); the host is being freed. */
   void (*configure)(wd_host *h);
   void (*host_free)(wd_host *h);
+  /* What 'a' uses now: bytes of its state, CPU time so far (hstat.c). */
+  void (*stat)(const wd_actor *a, uint64_t *mem, uint64_t *cpu_ns);
 };
+
+/* Counters of one tenant (an actor id) on a host (hstat.c). Slot 0 takes
+** the tenants past the first WD_STATUS_TENANTS - 1 ("_other", wd_proto.h),
+** so the label sets stay bounded. */
+typedef struct wd_hstat {
+  char id[WD_STATUS_ID];
+  uint64_t spawns, msgs_in, msgs_out, allow, deny;
+} wd_hstat;
 
 typedef struct pend {
   struct pend *next;
@@ -210,6 +221,8 @@ struct wd_host {
   int stopping;
   double spawn_tokens;  /* spawn_rate bucket */
   uint64_t spawn_last;
+  wd_hstat stat[WD_STATUS_TENANTS]; /* per tenant (hstat.c) */
+  int nstat;
 };
 
 /* host.c */
@@ -286,6 +299,22 @@ void wd__life_event_out(wd_host *h, int kind, const char *from, size_t fl,
                         const char *to, size_t tl, uint64_t deadline,
                         const uint8_t *p, size_t n);
 int wd__life_req(wd_host *h, uint32_t req, uint8_t op, wd_cur *c);
+
+/* hstat.c: counters per tenant, and the STATUS request (wd_proto.h) */
+void wd__hstat_spawned(wd_actor *a);
+static inline void wd__hstat_in(wd_actor *a) {
+  a->h->stat[a->stat_ix].msgs_in++;
+}
+static inline void wd__hstat_out(wd_actor *a) {
+  a->h->stat[a->stat_ix].msgs_out++;
+}
+static inline void wd__hstat_decided(wd_actor *a, int allowed) {
+  if (allowed)
+    a->h->stat[a->stat_ix].allow++;
+  else
+    a->h->stat[a->stat_ix].deny++;
+}
+int wd__hstat_req(wd_host *h, uint32_t req, uint8_t op, wd_cur *body);
 
 /* hsec.c */
 int wd__hsec_init(wd_host *h, wd_cur *c);

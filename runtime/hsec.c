@@ -141,6 +141,7 @@ int wd__hsec_decide(wd_actor *a, const char *action, const char *resource,
   wd_sec_request(&c, a->sec_actor, &a->meta, action, resource, rlen, a->pid,
                  a->pidlen, h->id, h->idlen, target_host, topic);
   r = wd_sec_decide(&c, a->scope, h->pcache, &d);
+  wd__hstat_decided(a, r == WD_POLICY_ALLOW);
   if (why != NULL) wd_policy_explain(&d, why, whylen);
   return r;
 }

@@ -184,6 +184,10 @@ void wd__brk_answer(wd_broker *b, fwd *f, int32_t status, const char *s,
     wd__brk_gw_answer(b, f, status, s, n);
     return;
   }
+  if (f->origin == FWD_STATUS) { /* a status request (broker_gw_status.c) */
+    wd__brk_stat_reply(b, f, status, s, n);
+    return;
+  }
   if (f->origin >= 0) {
     hslot *o = &b->hosts[f->origin];
     size_t st;
@@ -626,6 +630,11 @@ static int on_reply(hslot *s, wd_cur *c) {
   f = fwd_find(b, breq);
   if (f == NULL || f->target != (int)(s - b->hosts)) {
     wd__brk_host_down(s, "reply to a request it was never sent");
+    return WD_EBADFRAME;
+  }
+  if (f->origin == FWD_STATUS && (int32_t)status >= 0 &&
+      wd__brk_stat_check(str, n) < 0) {
+    wd__brk_host_down(s, "malformed STATUS answer");
     return WD_EBADFRAME;
   }
   f = fwd_take(b, breq);

@@ -72,6 +72,8 @@ typedef struct gwcall {
   int slot;       /* EXEC: the host of its process */
   char pid[WD_PID_MAX];
   struct gwtimer *timer; /* EXEC: its deadline */
+  uint64_t t0;           /* uv_now when it came */
+  const char *tenant;    /* its token's actor id, once authenticated */
 } gwcall;
 
 typedef struct gwtimer {
@@ -346,6 +348,7 @@ static int decide(brk_gw *g, const gwtoken *t, const char *action,
   c.rq.attrs = attrs;
   c.rq.nattrs = i;
   r = wd_sec_decide(&c, sc, b->pcache, &d);
+  wd__brk_stat_decision(b, -1, t->actor_id, r == WD_POLICY_ALLOW);
   wd_policy_explain(&d, why, whylen);
   if (b->audit != NULL &&
       (b->o.audit_mode == 2 || d.effect != WD_PEFFECT_ALLOW)) {
@@ -414,6 +417,7 @@ static void answer(brk_gw *g, gwcall *c, int status, const char *kind,
   size_t st;
   if (c->answered) return;
   c->answered = 1;
+  wd__brk_stat_gw_code(g->b, c->tenant ? c->tenant : "", status);
   if (c->tok != NULL && c->tok->inflight > 0) c->tok->inflight--;
   c->tok = NULL;
   if (!g->up || c->gen != g->gen) return;
@@ -498,6 +502,8 @@ static void exec_done(wd_broker *b, void *ud, int ok, int is_false,
   gwcall *c = call_find(g, (uint64_t)(uintptr_t)ud);
   (void)is_false;
   if (c == NULL) return;
+  if (c->kind == WD_GW_EXEC && c->pid[0] != '\0' && c->tenant != NULL)
+    wd__brk_stat_exec(b, c->slot, c->tenant, uv_now(&b->loop) - c->t0);
   if (c->pid[0] == '\0') /* it never ran */
     answer(g, c, 503, "Unavailable", text, NULL, NULL, 0);
   else if (c->kind == WD_GW_EXEC && ok)
@@ -727,6 +733,37 @@ static void req_kill(brk_gw *g, gwcall *c, const wd_gwcall *q) {
     answer_code(g, c, WD_ENOMEM, "out of memory");
 }
 
+/* GET /v1/processes, /v1/hosts, /metrics: ward.status on "status", all
+** or nothing (a token allowed it sees every tenant); the hosts are asked
+** in broker_gw_status.c, which answers through wd__brk_gw_status_done. */
+static void req_status(brk_gw *g, gwcall *c) {
+  char why[300], msg[400];
+  int r = decide(g, c->tok, wd_ops_name(WD_ACT_STATUS), "status", 6, NULL,
+                 NULL, why, sizeof why);
+  if (r != WD_POLICY_ALLOW) {
+    snprintf(msg, sizeof msg, "permission denied: status (%s)", why);
+    answer_code(g, c, r == WD_EUNAVAIL ? WD_EUNAVAIL : WD_EDENIED, msg);
+    return;
+  }
+  c->slot = 0; /* not answered yet: on_call keeps it */
+  if (wd__brk_stat_start(g->b, c->kind, c->serial) < 0) {
+    answer_code(g, c, WD_ENOMEM, "out of memory");
+    c->slot = -1;
+  }
+}
+
+void wd__brk_gw_status_done(wd_broker *b, uint64_t serial, int status,
+                            const uint8_t *val, size_t vlen) {
+  brk_gw *g = b->gw;
+  gwcall *c = call_find(g, serial);
+  if (c == NULL) return;
+  if (status == 200)
+    answer(g, c, 200, NULL, NULL, NULL, val, vlen);
+  else
+    answer_code(g, c, WD_ENOMEM, "out of memory");
+  call_free(g, c);
+}
+
 /* }====== */
 
 /* {====== Requests from the gateway ====== */
@@ -788,10 +825,12 @@ static int on_call(brk_gw *g, wd_cur *body) {
   c->slot = -1;
   c->next = g->calls;
   g->calls = c;
+  c->t0 = uv_now(&g->b->loop);
   if ((c->tok = authenticate(g, c, &q)) == NULL) {
     call_free(g, c);
     return 0;
   }
+  c->tenant = c->tok->actor_id;
   if (c->tok->inflight >= g->o.max_inflight) {
     c->tok = NULL;
     answer_code(g, c, WD_ELIMIT, "too many requests in flight for this token");
@@ -806,6 +845,11 @@ static int on_call(brk_gw *g, wd_cur *body) {
       break;
     case WD_GW_SEND:
       req_send(g, c, &q);
+      break;
+    case WD_GW_PS:
+    case WD_GW_HOSTS:
+    case WD_GW_METRICS:
+      req_status(g, c);
       break;
     default:
       req_kill(g, c, &q);
@@ -1039,6 +1083,7 @@ void wd__brk_gw_free(wd_broker *b) {
   brk_gw *g = b->gw;
   int i;
   if (g == NULL) return;
+  wd__brk_stat_free(b);
   while (g->calls != NULL) call_free(g, g->calls);
   for (i = 0; i < g->nfds; i++) {
     close(g->fds[i]);

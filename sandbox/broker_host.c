@@ -279,8 +279,10 @@ static void restart_host(wd_broker *b, void *ud, int fired) {
   if (!fired || b->stopping || s->up) return;
   if (wd__brk_host_ensure(b, s, err, sizeof err) < 0)
     fprintf(stderr, "ward: host %s: restart failed: %s\n", s->id, err);
-  else
+  else {
+    wd__brk_stat_restart(b, (int)(s - b->hosts));
     fprintf(stderr, "ward: host %s: restarted\n", s->id);
+  }
 }
 
 static void link_closed(uv_handle_t *h) {

@@ -72,6 +72,7 @@ typedef struct hslot {
 ** nobody, and is no forgery. */
 #define FWD_NOBODY (-2)
 #define FWD_GW (-3) /* origin: the front door (broker_gw.c) */
+#define FWD_STATUS (-4) /* origin: a status request (broker_gw_status.c) */
 #define FWD_WAIT 0 /* in its target's queue, under a deadline */
 #define FWD_LATE 1 /* answered with Timeout; not queued */
 
@@ -219,6 +220,7 @@ struct wd_broker {
   int nsvcs;
   struct brk_out *out; /* standard output (broker_out.c) */
   struct brk_gw *gw;   /* the front door, or NULL (broker_gw.c) */
+  struct brk_stat *stat; /* its counters, or NULL (broker_gw_status.c) */
   const uint8_t *exit_res; /* during a root's callback: its result's */
   size_t exit_reslen;      /* codec bytes (may be empty) */
 };
@@ -318,6 +320,26 @@ void wd__brk_gw_answer(wd_broker *b, fwd *f, int32_t status, const char *s,
 int wd__brk_gw_reaped(wd_broker *b, pid_t pid, int status);
 void wd__brk_gw_stop(wd_broker *b);
 void wd__brk_gw_free(wd_broker *b);
+
+/* broker_gw_status.c (observing a serving ward): counters, kept only
+** while ward serves, and the status requests to the hosts */
+void wd__brk_stat_decision(wd_broker *b, int slot, const char *tenant,
+                           int allowed);
+void wd__brk_stat_gw_code(wd_broker *b, const char *tenant, int status);
+void wd__brk_stat_exec(wd_broker *b, int slot, const char *tenant,
+                       uint64_t ms);
+void wd__brk_stat_restart(wd_broker *b, int slot);
+/* Ask every host that is up (STATUS) for API call 'serial' of 'kind'
+** (WD_GW_PS, _HOSTS, _METRICS); the answer goes through
+** wd__brk_gw_status_done, never from inside this call. */
+int wd__brk_stat_start(wd_broker *b, int kind, uint64_t serial);
+int wd__brk_stat_check(const char *s, size_t n);
+void wd__brk_stat_reply(wd_broker *b, fwd *f, int32_t status, const char *s,
+                        size_t n);
+void wd__brk_stat_free(wd_broker *b);
+/* broker_gw.c: the answer of status call 'serial' (value: codec bytes). */
+void wd__brk_gw_status_done(wd_broker *b, uint64_t serial, int status,
+                            const uint8_t *val, size_t vlen);
 
 /* broker_life.c */
 int wd__brk_req_life(hslot *s, uint32_t req, uint8_t op, wd_cur *c);

@@ -248,6 +248,8 @@ int wd__brk_sec_check(hslot *s, const brk_caller *who, const char *pid,
   wd_sec_request(&c, who->id, &meta, action, resource, rl, pid, pl, s->id,
                  s->idlen, target_host, topic);
   r = wd_sec_decide(&c, sc, b->pcache, &d);
+  wd__brk_stat_decision(b, (int)(s - b->hosts), who->id,
+                        r == WD_POLICY_ALLOW);
   wd_policy_explain(&d, why, whylen);
   log_decision(b, who, s->id, &c.rq, &d, &failed);
   wd_pval_clear(&meta);

@@ -70,6 +70,7 @@ typedef struct conn {
   int reading;        /* a request has begun: the read deadline runs */
   int busy;           /* a call waits for the broker */
   uint32_t call;
+  int kind;           /* ... a WD_GW_* */
   int keep;           /* keep-alive after this response */
   int closing;
   int open;           /* handles to close: 2 (stream, timer) */
@@ -535,6 +536,7 @@ static void handle(conn *c) {
   wd_gwcall q;
   char target[WD_GW_TARGET_MAX + 1];
   wd_buf val;
+  int k;
   const char *q_mark = memchr(path, '?', plen);
   if (q_mark != NULL) plen = (size_t)(q_mark - path);
   c->keep = llhttp_should_keep_alive(&c->parser);
@@ -546,6 +548,16 @@ static void handle(conn *c) {
     else
       respond(c, 200, "text/plain", "ok\n", 3);
     return;
+  }
+  /* GET /v1/processes, /v1/hosts, /metrics (gateway_status.c). */
+  if ((k = wd__gw_status_route(path, plen, method)) < 0) {
+    respond_error(c, 405, "Invalid", "method not allowed on this path");
+    return;
+  }
+  if (k > 0) {
+    q.kind = (uint8_t)k;
+    target[0] = '\0';
+    goto routed;
   }
   {
     static const struct {
@@ -578,6 +590,7 @@ static void handle(conn *c) {
     respond_error(c, 400, "Invalid", "bad path segment");
     return;
   }
+routed:
   q.target = target;
   q.targetlen = strlen(target);
   bearer_of(c, &q.bearer, &q.bearerlen);
@@ -590,7 +603,7 @@ static void handle(conn *c) {
   }
   q.call = ++c->g->next_call;
   wd_buf_init(&val, WD_LINK_REC_MIN - WD_LINK_REC_SLACK);
-  if (q.kind == WD_GW_KILL) {
+  if (q.kind == WD_GW_KILL || k > 0) {
     if (c->body.len != 0) {
       wd_buf_close(&val);
       respond_error(c, 400, "Invalid", "DELETE takes no body");
@@ -611,6 +624,7 @@ static void handle(conn *c) {
   wd_buf_close(&val);
   c->busy = 1;
   c->call = q.call;
+  c->kind = q.kind;
   uv_timer_stop(&c->timer);
 }
 
@@ -736,6 +750,19 @@ static void on_answer(gw *g, const wd_gwanswer *a) {
   for (c = g->conns; c != NULL; c = c->next)
     if (c->busy && c->call == a->call) break;
   if (c == NULL) return; /* the client has gone */
+  if (c->kind >= WD_GW_PS && a->status == 200) {
+    char *body;
+    size_t blen;
+    const char *ctype;
+    if (wd__gw_status_body(c->kind, a->value, a->valuelen, &body, &blen,
+                           &ctype) < 0)
+      respond_error(c, 500, "Internal", "a status answer that JSON cannot "
+                                        "hold");
+    else
+      respond(c, 200, ctype, body, blen);
+    free(body);
+    return;
+  }
   if (a->status >= 400 && a->valuelen > 0 &&
       wd__gw_json_get(a->value, a->valuelen, &j, err, sizeof err) == 0) {
     /* A process's error: its error object ({"kind", "message"}) or the

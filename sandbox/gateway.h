@@ -24,6 +24,9 @@ enum {
   WD_GW_SPAWN,    /* POST /v1/spawn/{entry}: spawn, answer the PID */
   WD_GW_SEND,     /* POST /v1/send/{dest}: process.send */
   WD_GW_KILL,     /* DELETE /v1/processes/{pid}: process.terminate */
+  WD_GW_PS,       /* GET /v1/processes: ward.status (gateway_status.c) */
+  WD_GW_HOSTS,    /* GET /v1/hosts: ward.status */
+  WD_GW_METRICS,  /* GET /metrics: ward.status, Prometheus text */
   WD_GW_MAX
 };
 
@@ -113,6 +116,23 @@ int wd__gw_json_put(wd_buf *out, const struct json_t *v, char *err,
 */
 int wd__gw_json_get(const uint8_t *p, size_t n, struct json_t **out,
                     char *err, size_t errlen);
+
+/* }====== */
+
+/* {====== Status routes (sandbox/gateway_status.c; gateway only) ====== */
+
+/* The WD_GW_PS, _HOSTS or _METRICS of the path p[0..n) with 'method' (an
+** llhttp method), -405 for another method on one of them, 0 for another
+** path. */
+int wd__gw_status_route(const char *path, size_t n, int method);
+/*
+** The body of a 200 answer to a status call of 'kind': the broker's value
+** (codec bytes) as a JSON object, or for WD_GW_METRICS its text. Sets
+** '*body' (malloc'd, the caller frees), '*blen' and '*ctype'. Returns 0,
+** WD_EINVAL (a value of the wrong shape) or WD_ENOMEM.
+*/
+int wd__gw_status_body(int kind, const uint8_t *val, size_t vlen,
+                       char **body, size_t *blen, const char **ctype);
 
 /* }====== */
 

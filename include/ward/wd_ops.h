@@ -103,7 +103,8 @@ enum {
   XX(CANCEL, CANCEL, WD_OPS_BOTH, wd__brk_req_life)                            \
   XX(AUDIT, NONE, WD_OPS_HOST, wd__brk_sec_audit_req)                          \
   XX(UPGRADE, UPGRADE, WD_OPS_HOST, req_upgrade)                       \
-  XX(FORGET, NONE, WD_OPS_BROKER, NULL)
+  XX(FORGET, NONE, WD_OPS_BROKER, NULL)                                        \
+  XX(STATUS, NONE, WD_OPS_BROKER, NULL)
 
 /* clang-format off */
 enum {

@@ -127,6 +127,10 @@ enum {
 **           a decision the host made for the caller, logged before it
 **           has any effect
 **                                           -> REPLY (status only)
+**   STATUS  u32 max                     -> REPLY bytes (a status list)
+**           broker -> host only: what runs on the host (at most 'max'
+**           processes and 2 MiB of them) and its
+**           counters per tenant; see runtime/hstat.c for the layout
 ** SPAWN with WD_SPAWN_NAMED uses the name and messages (without it they
 **   are empty), and its REPLY string is "<pid>" or "=<pid>" when the name
 **   was taken (spawn-or-signal: the messages went to the holder instead).
@@ -137,6 +141,12 @@ enum {
 ** on, are at most WD_PID_HOST_MAX bytes (wd_pid.h; the manifest refuses
 ** longer ones). */
 #define WD_TOPIC_MAX 255
+
+/* STATUS answers: a host keeps counters for at most this many tenants
+** (actor ids, cut to WD_STATUS_ID - 1 bytes); the first row is "_other",
+** where the tenants past them count. */
+#define WD_STATUS_TENANTS 64
+#define WD_STATUS_ID 128
 
 /* A host sends WD_R_BEAT this often while its loop turns. */
 #define WD_HEARTBEAT_MS 100

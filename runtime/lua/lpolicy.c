@@ -158,6 +158,7 @@ int wd__policy_allow(lua_State *L, actor *a, const char *action,
   wd_sec_request(&c, a->c.sec_actor, &a->c.meta, action, resource, rlen,
                  a->c.pid, a->c.pidlen, h->id, h->idlen, target_host, topic);
   r = wd_sec_decide(&c, a->c.scope, h->pcache, &d);
+  wd__hstat_decided(&a->c, r == WD_POLICY_ALLOW);
   if (h->audit_mode == 2 || (h->audit_mode == 1 && r != WD_POLICY_ALLOW)) {
     int32_t st =
         log_first(L, a, &c, &d, action, resource, rlen, target_host, topic);

@@ -148,6 +148,7 @@ static int process_send(lua_State *L) {
       wd_msg_free(m);
       return wd_lerr_pushf(L, r, "mailbox full: %s", dest);
     }
+    wd__hstat_out(&a->c);
     lua_pushboolean(L, 1);
     return 1;
   }
@@ -160,6 +161,7 @@ static int process_send(lua_State *L) {
     wd_buf_put_str(b, dest, dl);
     wd_buf_put_str(b, topic, tl);
     wd_buf_put(b, h->scratch.p, h->scratch.len);
+    wd__hstat_out(&a->c);
     return wait_reply(L, t, h, st, 0);
   }
 }

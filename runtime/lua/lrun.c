@@ -484,10 +484,17 @@ static void vm_host_free(wd_host *h) {
   }
 }
 
+/* What 'a' uses: the bytes its allocator holds, its CPU time. */
+static void vm_stat(const wd_actor *a, uint64_t *mem, uint64_t *cpu_ns) {
+  const actor *x = (const actor *)a;
+  *mem = x->mem;
+  *cpu_ns = x->cpu_ns;
+}
+
 static const wd_vm lua_vm = {
     sizeof(actor), vm_boot,  vm_run,       vm_notify,    vm_release,
     wd__event_exec, vm_reply, vm_idle, wd__preempt_ticks, vm_configure,
-    vm_host_free,
+    vm_host_free,   vm_stat,
 };
 
 const wd_vm *wd_lua_vm(void) {

@@ -286,10 +286,12 @@ static void test_ops_request_codes_are_stable(void **state) {
   assert_int_equal(WD_OP_AUDIT, 12);
   assert_int_equal(WD_OP_UPGRADE, 13);
   assert_int_equal(WD_OP_FORGET, 14);
-  assert_int_equal(WD_OP_MAX, 15);
+  assert_int_equal(WD_OP_STATUS, 15);
+  assert_int_equal(WD_OP_MAX, 16);
   assert_int_equal(wd_ops_senders(0), 0);
   assert_int_equal(wd_ops_senders(WD_OP_MAX), 0);
   assert_int_equal(wd_ops_senders(WD_OP_FORGET), WD_OPS_BROKER);
+  assert_int_equal(wd_ops_senders(WD_OP_STATUS), WD_OPS_BROKER);
   assert_int_equal(wd_ops_senders(WD_OP_AUDIT), WD_OPS_HOST);
   assert_int_equal(wd_ops_act(WD_OP_MONITOR), WD_ACT_MONITOR);
   assert_int_equal(wd_ops_act(WD_OP_UNREG), WD_ACT_UNREGISTER);
