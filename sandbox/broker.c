@@ -523,6 +523,9 @@ static int req_send(hslot *s, uint32_t req, uint8_t op, wd_cur *c) {
                       tp))
       return 0;
   }
+  if (wd__brk_inbox_is(dest, dl)) /* an inbox stream (broker_inbox.c) */
+    return wd__brk_inbox_send(s, req, from, fl, dest, dl, topic, tl, payload,
+                              rest);
   t = wd__brk_slot_by_id(b, hid, hl);
   if (t == NULL) {
     wd__brk_reply(s, req, WD_ENOTFOUND, "process not found: host unknown");
@@ -1366,6 +1369,7 @@ void wd_broker_free(wd_broker *b) {
   int i;
   if (b == NULL) return;
   wd__brk_gw_free(b);
+  wd__brk_inbox_free(b);
   for (i = 0; i < FWD_BUCKETS; i++)
     while (b->fwd[i] != NULL) {
       fwd *f = b->fwd[i];

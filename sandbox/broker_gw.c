@@ -376,6 +376,7 @@ static int http_of(int32_t code) {
     case WD_ENOTFOUND:
     case WD_ENOACTOR: return 404;
     case WD_EINVAL: return 400;
+    case WD_EEXIST: return 409;
     case WD_ETIMEOUT: return 504;
     case WD_ELIMIT:
     case WD_EMBOXFULL:
@@ -681,6 +682,16 @@ static void req_send(brk_gw *g, gwcall *c, const wd_gwcall *q) {
     answer_code(g, c, r == WD_EUNAVAIL ? WD_EUNAVAIL : WD_EDENIED, msg);
     return;
   }
+  if (t == NULL && wd__brk_inbox_is(pid, strlen(pid))) {
+    r = wd__brk_inbox_deliver(b, "", 0, pid, strlen(pid), q->topic,
+                              q->topiclen, q->value, q->valuelen, msg,
+                              sizeof msg);
+    if (r < 0)
+      answer_code(g, c, r, msg);
+    else
+      answer(g, c, 200, NULL, NULL, NULL, NULL, 0);
+    return;
+  }
   if (t == NULL) {
     snprintf(msg, sizeof msg, "process not found: %s", pid);
     answer_code(g, c, WD_ENOTFOUND, msg);
@@ -762,6 +773,34 @@ void wd__brk_gw_status_done(wd_broker *b, uint64_t serial, int status,
   else
     answer_code(g, c, WD_ENOMEM, "out of memory");
   call_free(g, c);
+}
+
+/* {====== For inbox streams (broker_inbox.c) ====== */
+
+int wd__brk_gw_decide(wd_broker *b, uint64_t serial, const char *action,
+                      const char *res, size_t rl, const char *target_host,
+                      char *why, size_t whylen) {
+  gwcall *c = call_find(b->gw, serial);
+  if (c == NULL || c->tok == NULL) return WD_EDENIED;
+  return decide(b->gw, c->tok, action, res, rl, target_host, NULL, why,
+                whylen);
+}
+
+void wd__brk_gw_reply(wd_broker *b, uint64_t serial, int32_t code,
+                      const char *msg, const char *pid) {
+  gwcall *c = call_find(b->gw, serial);
+  if (c == NULL) return;
+  if (code < 0)
+    answer_code(b->gw, c, code, msg);
+  else
+    answer(b->gw, c, 200, NULL, NULL, pid, NULL, 0);
+}
+
+wd_link *wd__brk_gw_link(wd_broker *b, uint64_t *gen) {
+  brk_gw *g = b->gw;
+  if (g == NULL || !g->up || g->link == NULL) return NULL;
+  *gen = g->gen;
+  return g->link;
 }
 
 /* }====== */
@@ -851,6 +890,10 @@ static int on_call(brk_gw *g, wd_cur *body) {
     case WD_GW_METRICS:
       req_status(g, c);
       break;
+    case WD_GW_INBOX:
+      wd__brk_inbox_open(g->b, c->serial, c->call, c->gen, c->tok->id,
+                         q.target, q.targetlen);
+      break;
     default:
       req_kill(g, c, &q);
       break;
@@ -863,6 +906,7 @@ static int on_call(brk_gw *g, wd_cur *body) {
 static int gw_on_rec(wd_link *l, uint8_t rtype, wd_cur *body) {
   brk_gw *g = l->data;
   if (rtype == WD_R_GW_CALL) return on_call(g, body);
+  if (rtype == WD_R_GW_END) return wd__brk_inbox_on_end(g->b, g->gen, body);
   return WD_EBADFRAME;
 }
 
@@ -902,6 +946,7 @@ static void gw_down(brk_gw *g, const char *fmt, ...) {
     wd_link_close(g->link, link_closed);
     g->link = NULL;
   }
+  wd__brk_inbox_gw_down(b); /* its inbox streams end */
   /* Exec requests in flight end: nobody waits for their result. */
   while (g->calls != NULL) {
     gwcall *c = g->calls;

@@ -221,6 +221,7 @@ struct wd_broker {
   struct brk_out *out; /* standard output (broker_out.c) */
   struct brk_gw *gw;   /* the front door, or NULL (broker_gw.c) */
   struct brk_stat *stat; /* its counters, or NULL (broker_gw_status.c) */
+  struct brk_inbox *inbox; /* inbox streams, or NULL (broker_inbox.c) */
   const uint8_t *exit_res; /* during a root's callback: its result's */
   size_t exit_reslen;      /* codec bytes (may be empty) */
 };
@@ -340,6 +341,36 @@ void wd__brk_stat_free(wd_broker *b);
 /* broker_gw.c: the answer of status call 'serial' (value: codec bytes). */
 void wd__brk_gw_status_done(wd_broker *b, uint64_t serial, int status,
                             const uint8_t *val, size_t vlen);
+/* broker_gw.c, for broker_inbox.c: call 'serial' of the front door */
+int wd__brk_gw_decide(wd_broker *b, uint64_t serial, const char *action,
+                      const char *res, size_t rl, const char *target_host,
+                      char *why, size_t whylen);
+void wd__brk_gw_reply(wd_broker *b, uint64_t serial, int32_t code,
+                      const char *msg, const char *pid);
+/* The gateway's link and incarnation, or NULL when it is down. */
+wd_link *wd__brk_gw_link(wd_broker *b, uint64_t *gen);
+
+/* broker_inbox.c (inbox streams: processes of host "api") */
+int wd__brk_inbox_is(const char *pid, size_t n);
+void wd__brk_inbox_open(wd_broker *b, uint64_t serial, uint32_t call,
+                        uint64_t gen, const char *tok, const char *nm,
+                        size_t nl);
+int wd__brk_inbox_deliver(wd_broker *b, const char *from, size_t fl,
+                          const char *pid, size_t pl, const char *topic,
+                          size_t tl, const uint8_t *p, size_t n, char *msg,
+                          size_t msglen);
+int wd__brk_inbox_send(hslot *s, uint32_t req, const char *from, size_t fl,
+                       const char *pid, size_t pl, const char *topic,
+                       size_t tl, const uint8_t *p, size_t n);
+int wd__brk_inbox_life(hslot *s, uint32_t req, uint8_t op, const char *from,
+                       size_t fl, const char *pid, size_t pl);
+int wd__brk_inbox_event(hslot *s, int kind, const char *from, size_t fl,
+                        const char *to, size_t tl);
+void wd__brk_inbox_forget(wd_broker *b, const char *pid, size_t n);
+void wd__brk_inbox_host_down(wd_broker *b, int slot);
+int wd__brk_inbox_on_end(wd_broker *b, uint64_t gen, wd_cur *body);
+void wd__brk_inbox_gw_down(wd_broker *b);
+void wd__brk_inbox_free(wd_broker *b);
 
 /* broker_life.c */
 int wd__brk_req_life(hslot *s, uint32_t req, uint8_t op, wd_cur *c);

@@ -228,6 +228,7 @@ void wd__brk_watch_forget(wd_broker *b, const char *pid, size_t n) {
   xwtab *t = &b->xw;
   xwatch *x, *next;
   uint32_t h;
+  wd__brk_inbox_forget(b, pid, n); /* its watches on inbox streams */
   if (t->pair == NULL) return;
   h = hash_pid(t, pid, n);
   for (x = t->tgt[h & t->mask]; x != NULL; x = next) {
@@ -297,6 +298,7 @@ void wd__brk_watch_host_down(wd_broker *b, int slot, const char *why) {
   wd_codec_val err;
   size_t i;
   b->hosts[slot].gone_below = b->next_pid;
+  wd__brk_inbox_host_down(b, slot); /* its watches on inbox streams */
   if (t->pair == NULL) return;
   snprintf(msg, sizeof msg, "host %s died: %s", b->hosts[slot].id, why);
   memset(&err, 0, sizeof err);
@@ -355,6 +357,8 @@ int wd__brk_req_life(hslot *s, uint32_t req, uint8_t op, wd_cur *c) {
   /* A name the caller may not look up is one nobody holds. */
   dest = wd__brk_resolve(s, req, from, fl, dest, &dl, &answered);
   if (answered) return 0;
+  if (dest != NULL && wd__brk_inbox_is(dest, dl)) /* broker_inbox.c */
+    return wd__brk_inbox_life(s, req, op, from, fl, dest, dl);
   ts = dest ? slot_of(b, dest, dl) : -1;
   if (ts < 0 || !b->hosts[ts].up) {
     if (op == WD_OP_UNMONITOR || op == WD_OP_UNLINK)
@@ -543,6 +547,11 @@ int wd__brk_on_event(hslot *s, wd_cur *c) {
   if (kind != WD_EV_EXIT && kind != WD_EV_LINK_DOWN &&
       kind != WD_EV_UNLINKED && kind != WD_EV_EXEC) {
     wd__brk_host_down(s, "forged or unknown event");
+    return 0;
+  }
+  if (wd__brk_inbox_is(to, tl)) { /* to an inbox stream (broker_inbox.c) */
+    if (wd__brk_inbox_event(s, kind, from, fl, to, tl) < 0)
+      wd__brk_host_down(s, "forged event: to an inbox");
     return 0;
   }
   if (event_allowed(s, kind, from, fl, to, tl) <= 0) return 0;

@@ -74,6 +74,8 @@ typedef struct conn {
   int keep;           /* keep-alive after this response */
   int closing;
   int open;           /* handles to close: 2 (stream, timer) */
+  uint8_t kind;       /* WD_GW_* of the call that waits */
+  int sse;            /* an inbox stream now (gateway_sse.c) */
   tokslot *tok;
 } conn;
 
@@ -216,6 +218,7 @@ static void conn_close(conn *c) {
   if (c->closing) return;
   c->closing = 1;
   if (c->tok != NULL) c->tok->n--;
+  if (c->sse) wd__gw_sse_closed(c->call);
   if (c->prev != NULL)
     c->prev->next = c->next;
   else
@@ -559,6 +562,24 @@ static void handle(conn *c) {
     target[0] = '\0';
     goto routed;
   }
+  if (plen == 9 && memcmp(path, "/v1/inbox", 9) == 0) {
+    /* An inbox stream; its only parameter: name=N (percent-encoded). */
+    const char *qs = q_mark != NULL ? q_mark + 1 : "";
+    size_t ql = q_mark != NULL ? c->url.len - plen - 1 : 0;
+    target[0] = '\0';
+    if (method != HTTP_GET) {
+      respond_error(c, 405, "Invalid", "GET only");
+      return;
+    }
+    if (ql > 0 && (ql < 6 || memcmp(qs, "name=", 5) != 0 ||
+                   memchr(qs, '&', ql) != NULL ||
+                   unescape(qs + 5, ql - 5, target, sizeof target) <= 0)) {
+      respond_error(c, 400, "Invalid", "the only parameter is name=N");
+      return;
+    }
+    q.kind = WD_GW_INBOX;
+    goto routed;
+  }
   {
     static const struct {
       const char *p;
@@ -603,7 +624,7 @@ routed:
   }
   q.call = ++c->g->next_call;
   wd_buf_init(&val, WD_LINK_REC_MIN - WD_LINK_REC_SLACK);
-  if (q.kind == WD_GW_KILL || k > 0) {
+  if (q.kind == WD_GW_KILL || q.kind == WD_GW_INBOX || k > 0) {
     if (c->body.len != 0) {
       wd_buf_close(&val);
       respond_error(c, 400, "Invalid", "DELETE takes no body");
@@ -743,14 +764,26 @@ static void on_conn(uv_stream_t *server, int status) {
 
 /* {====== The link ====== */
 
+static void sse_gone(void *ud) {
+  conn_close(ud);
+}
+
 static void on_answer(gw *g, const wd_gwanswer *a) {
   conn *c;
   json_t *j = NULL;
   char err[300];
   for (c = g->conns; c != NULL; c = c->next)
     if (c->busy && c->call == a->call) break;
-  if (c == NULL) return; /* the client has gone */
-  if (c->kind >= WD_GW_PS && a->status == 200) {
+  if (c == NULL || c->sse) return; /* the client has gone */
+  if (c->kind == WD_GW_INBOX && a->status == 200 && a->pidlen > 0) {
+    if (wd__gw_sse_open(&g->link, &c->u.s, c->call, a->pid, a->pidlen,
+                        sse_gone, c) == 0)
+      c->sse = 1;
+    else
+      conn_close(c);
+    return;
+  }
+  if (c->kind >= WD_GW_PS && c->kind <= WD_GW_METRICS && a->status == 200) {
     char *body;
     size_t blen;
     const char *ctype;
@@ -820,6 +853,9 @@ static int on_rec(wd_link *l, uint8_t rtype, wd_cur *body) {
       if (wd__gw_get_answer(body, &a) < 0) return WD_EBADFRAME;
       on_answer(g, &a);
       return 0;
+    case WD_R_GW_MSG:
+    case WD_R_GW_END:
+      return wd__gw_sse_rec(rtype, body);
     default:
       return WD_EBADFRAME;
   }
@@ -833,6 +869,7 @@ static void on_fail(wd_link *l, int code, const char *why) {
 
 static void on_prepare(uv_prepare_t *p) {
   gw *g = p->data;
+  wd__gw_sse_flush();
   wd_link_flush(&g->link);
 }
 

@@ -27,6 +27,7 @@ enum {
   WD_GW_PS,       /* GET /v1/processes: ward.status (gateway_status.c) */
   WD_GW_HOSTS,    /* GET /v1/hosts: ward.status */
   WD_GW_METRICS,  /* GET /metrics: ward.status, Prometheus text */
+  WD_GW_INBOX,    /* GET /v1/inbox?name=N: an inbox stream (target N) */
   WD_GW_MAX
 };
 
@@ -92,6 +93,59 @@ void wd__gw_put_call(wd_buf *w, const wd_gwcall *q);
 int wd__gw_get_call(wd_cur *c, wd_gwcall *q);
 void wd__gw_put_answer(wd_buf *w, const wd_gwanswer *a);
 int wd__gw_get_answer(wd_cur *c, wd_gwanswer *a);
+
+/* An inbox stream's message (GW_MSG) and end (GW_END). Strings are
+** borrowed as in wd_gwcall. */
+typedef struct wd_gwmsg {
+  uint32_t call;
+  const char *from, *topic;
+  size_t fromlen, topiclen;
+  const uint8_t *payload; /* codec bytes, a sequence of one value */
+  size_t payloadlen;
+} wd_gwmsg;
+
+typedef struct wd_gwend {
+  uint32_t call;
+  uint8_t ok;             /* 1: a normal end (the client left) */
+  const char *kind, *msg; /* an error's kind and message, else "" */
+  size_t kindlen, msglen;
+} wd_gwend;
+
+void wd__gw_put_msg(wd_buf *w, const wd_gwmsg *m);
+int wd__gw_get_msg(wd_cur *c, wd_gwmsg *m);
+void wd__gw_put_end(wd_buf *w, const wd_gwend *e);
+int wd__gw_get_end(wd_cur *c, wd_gwend *e);
+
+/* {====== Inbox streams (sandbox/gateway_sse.c; gateway only) ====== */
+
+struct uv_stream_s;
+struct wd_link;
+/* An SSE client may fall this far behind (bytes not yet written to its
+** socket) before its stream is dropped with an error event. */
+#define WD_GW_SSE_QUEUE_MAX (1u << 20)
+/* A comment line goes to an idle stream this often. */
+#define WD_GW_SSE_KEEPALIVE_MS 15000u
+
+/*
+** The broker opened inbox 'pid' for call 'call' on stream 's': write the
+** response head and the ready event, and from now on read 's' only to
+** see the client leave. 'on_gone(ud)' runs once when the stream must be
+** closed (the client left, it fell too far behind, or the broker ended
+** it); the gateway then closes 's' and calls wd__gw_sse_closed. Returns
+** 0, or WD_ENOMEM (nothing changed; the caller answers 500).
+*/
+int wd__gw_sse_open(struct wd_link *l, struct uv_stream_s *s, uint32_t call,
+                    const char *pid, size_t pl, void (*on_gone)(void *),
+                    void *ud);
+/* The stream of 'call' is being closed by the gateway: tell the broker
+** (GW_END, unless the broker ended it) and forget it. */
+void wd__gw_sse_closed(uint32_t call);
+/* A GW_MSG or GW_END record from the broker; WD_EBADFRAME if malformed. */
+int wd__gw_sse_rec(uint8_t rtype, wd_cur *body);
+/* Once per loop turn: write what the turn queued to each stream. */
+void wd__gw_sse_flush(void);
+
+/* }====== */
 
 /* {====== JSON <-> codec (sandbox/gateway_json.c; gateway only) ====== */
 

@@ -95,3 +95,38 @@ void wd__token_hash(const char *secret, size_t n,
   sodium_bin2hex(out + 3, WD_TOKEN_HASH_LEN - 3, h, sizeof h);
   sodium_memzero(h, sizeof h);
 }
+
+void wd__gw_put_msg(wd_buf *w, const wd_gwmsg *m) {
+  wd_buf_put_u32(w, m->call);
+  wd_buf_put_str(w, m->from, m->fromlen);
+  wd_buf_put_str(w, m->topic, m->topiclen);
+  wd_buf_put(w, m->payload, m->payloadlen);
+}
+
+int wd__gw_get_msg(wd_cur *c, wd_gwmsg *m) {
+  memset(m, 0, sizeof *m);
+  if (wd_cur_u32(c, &m->call) ||
+      get_field(c, &m->from, &m->fromlen, WD_GW_TARGET_MAX) ||
+      get_field(c, &m->topic, &m->topiclen, WD_GW_TARGET_MAX))
+    return WD_EBADFRAME;
+  m->payloadlen = wd_cur_left(c);
+  if (wd_cur_bytes(c, m->payloadlen, &m->payload) < 0) return WD_EBADFRAME;
+  return 0;
+}
+
+void wd__gw_put_end(wd_buf *w, const wd_gwend *e) {
+  wd_buf_put_u32(w, e->call);
+  wd_buf_put_u8(w, e->ok);
+  wd_buf_put_str(w, e->kind, e->kindlen);
+  wd_buf_put_str(w, e->msg, e->msglen);
+}
+
+int wd__gw_get_end(wd_cur *c, wd_gwend *e) {
+  memset(e, 0, sizeof *e);
+  if (wd_cur_u32(c, &e->call) || wd_cur_u8(c, &e->ok) || e->ok > 1 ||
+      get_field(c, &e->kind, &e->kindlen, WD_GW_TARGET_MAX) ||
+      get_field(c, &e->msg, &e->msglen, WD_GW_TARGET_MAX) ||
+      wd_cur_left(c) != 0)
+    return WD_EBADFRAME;
+  return 0;
+}

@@ -71,6 +71,12 @@ enum {
 **                   str host, u64 timeout_ms, str topic, bytes value
 **   GW_ANSWER b->g  u32 call, u32 http status, str kind, str message,
 **                   str pid, bytes value (a result, codec bytes)
+**   GW_MSG    b->g  u32 call, str from, str topic, bytes payload: a message
+**                   for the inbox stream of call 'call' (sandbox/
+**                   broker_inbox.c, gateway_sse.c)
+**   GW_END    both  u32 call, u8 ok, str kind, str message: that inbox
+**                   stream is over (the client left, or the broker ended
+**                   its process)
 **
 ** A REQ from a host carries the caller's actor and scope right after the
 ** op (str actor, str scope), so the broker can re-check it and hold the
@@ -92,6 +98,8 @@ enum {
   WD_R_GW_INIT,
   WD_R_GW_CALL,
   WD_R_GW_ANSWER,
+  WD_R_GW_MSG,
+  WD_R_GW_END,
   WD_R_MAX
 };
 

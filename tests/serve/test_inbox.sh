@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# Inbox streams (GET /v1/inbox, issue 13): an outside client as a receiver,
+# through a real socket with curl. One line per case, then the counts.
+# Usage: test_inbox.sh WARD
+set -u
+WARD=${1:?usage: test_inbox.sh WARD}
+DIR=$(cd "$(dirname "$0")" && pwd)
+pass=0 fail=0
+tmp=$(mktemp -d)
+SERVER=
+STREAMS=
+cleanup() {
+  for p in $STREAMS; do kill "$p" 2>/dev/null; done
+  [ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null && wait "$SERVER" 2>/dev/null
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+ok() { echo "ok     $1"; pass=$((pass+1)); }
+bad() { echo "FAIL   $1"; fail=$((fail+1)); }
+A='Authorization: Bearer alice:alice-secret-0123456789'
+B='Authorization: Bearer bob:bob-secret-0123456789abc'
+SOCK=$tmp/ward.sock
+"$WARD" serve -v --audit all --audit-log "$tmp/audit.log" --listen "unix:$SOCK" \
+  --tokens "$DIR/inbox_tokens.yaml" "$DIR/inbox_app" >"$tmp/out" 2>"$tmp/err" &
+SERVER=$!
+for i in $(seq 1 100); do
+  curl -s -m 1 --unix-socket "$SOCK" http://x/healthz >/dev/null 2>&1 && break
+  sleep 0.05
+done
+c() { curl -s -g -m 20 --unix-socket "$SOCK" "$@"; }
+# open NAME-QUERY FILE: an inbox stream in the background; sets PIDOF.
+open() {
+  curl -s -g -N -m 60 --unix-socket "$SOCK" -H "$A" "http://x/v1/inbox$1" >"$2" &
+  STREAMS="$STREAMS $!"; LAST=$!
+  for i in $(seq 1 100); do grep -q '^data: {"pid"' "$2" && break; sleep 0.05; done
+  PIDOF=$(grep -o '{api|0x[0-9a-f]*}' "$2" | head -1)
+}
+exec_on() { # exec_on HOST DEST N TAG
+  c -H "$A" -d "{\"args\":[\"$2\",$3,\"$4\"],\"host\":\"$1\"}" http://x/v1/exec/ib:sendn
+}
+
+# 1. 401 and 403.
+code=$(c -o /dev/null -w '%{http_code}' http://x/v1/inbox)
+[ "$code" = 401 ] && ok "no token: 401" || bad "no token: $code"
+code=$(c -o "$tmp/b" -w '%{http_code}' -H "$B" http://x/v1/inbox)
+[ "$code" = 403 ] && grep -q 'process.host' "$tmp/b" && ok "token without process.host on api: 403" \
+  || bad "bob: $code $(cat "$tmp/b")"
+
+# 2. ready event, then messages from scripts on two hosts, by PID and by name.
+open '?name=box' "$tmp/s1"; P1=$PIDOF
+[ -n "$P1" ] && grep -q '^event: ready' "$tmp/s1" && ok "ready event with pid $P1" || bad "no ready: $(cat "$tmp/s1")"
+r1=$(exec_on ib:a "$P1" 200 a); r2=$(exec_on ib:b box 200 b)
+[ "$r1" = '{"result":200}' ] && [ "$r2" = '{"result":200}' ] && ok "scripts on ib:a (by PID) and ib:b (by name) sent" \
+  || bad "exec: $r1 $r2"
+sleep 0.5
+na=$(grep -c '"tag":"a"' "$tmp/s1"); nb=$(grep -c '"tag":"b"' "$tmp/s1")
+[ "$na" = 200 ] && [ "$nb" = 200 ] && ok "inbox received 200 + 200 messages" || bad "received a=$na b=$nb"
+grep -q '"from":"{ib:a|' "$tmp/s1" && grep -q '"from":"{ib:b|' "$tmp/s1" && ok "from names the sender on each host" || bad "from"
+ord() { grep "\"tag\":\"$1\"" "$tmp/s1" | grep -o '"i":[0-9]*' | cut -d: -f2 | tr '\n' ' '; }
+[ "$(ord a)" = "$(seq 1 200 | tr '\n' ' ')" ] && [ "$(ord b)" = "$(seq 1 200 | tr '\n' ' ')" ] \
+  && ok "order per sender kept" || bad "order"
+
+# 3. The name is taken while the stream lives.
+code=$(c -o /dev/null -w '%{http_code}' -H "$A" 'http://x/v1/inbox?name=box')
+[ "$code" = 409 ] && ok "a second inbox with the name: 409" || bad "dup name: $code"
+r=$(c -H "$A" -d '{"args":["box"]}' http://x/v1/exec/ib:reg)
+echo "$r" | grep -q 'already' && ok "a script cannot register the name" || bad "reg while held: $r"
+
+# 4. A monitor gets EXIT when the client leaves; the name is free after.
+c -H "$A" -d "{\"args\":[\"$P1\"]}" http://x/v1/spawn/ib:watch >/dev/null
+for i in $(seq 1 100); do grep -q "watch: monitoring" "$tmp/out" && break; sleep 0.05; done
+kill "$LAST"
+for i in $(seq 1 100); do grep -q "watch: exit $P1" "$tmp/out" && break; sleep 0.05; done
+grep -q "watch: exit $P1 nil" "$tmp/out" && ok "monitor on ib:a got EXIT (normal) when the client left" \
+  || bad "no EXIT: $(grep watch "$tmp/out")"
+r=$(c -H "$A" -d '{"args":["box"]}' http://x/v1/exec/ib:reg)
+[ "$r" = '{"result":true}' ] && ok "the name is free again" || bad "name after: $r"
+r=$(exec_on ib:a "$P1" 1 late)
+echo "$r" | grep -q NotFound && ok "a send to the ended inbox: NotFound" || bad "send after end: $r"
+
+# 5. A slow reader is bounded: a client that never reads is dropped.
+python3 - "$SOCK" >"$tmp/slow" 2>&1 <<'PY' &
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX); s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+s.connect(sys.argv[1])
+s.sendall(b"GET /v1/inbox?name=slow HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer alice:alice-secret-0123456789\r\n\r\n")
+print(s.recv(300).decode(errors="replace"), flush=True)
+time.sleep(25)
+PY
+STREAMS="$STREAMS $!"
+for i in $(seq 1 100); do grep -q '{api|' "$tmp/slow" && break; sleep 0.05; done
+P2=$(grep -o '{api|0x[0-9a-f]*}' "$tmp/slow" | head -1)
+c -H "$A" -d "{\"args\":[\"$P2\"]}" http://x/v1/spawn/ib:watch >/dev/null
+sleep 0.5
+for k in 1 2 3 4 5 6; do exec_on ib:b slow 20000 s >/dev/null; done
+for i in $(seq 1 100); do grep -q "watch: exit $P2" "$tmp/out" && break; sleep 0.1; done
+grep -q "watch: exit $P2 .*behind" "$tmp/out" && ok "a slow reader is dropped (monitor sees LimitExceeded)" \
+  || bad "slow reader: $(grep "$P2" "$tmp/out" "$tmp/err" | tail -3)"
+rss=$(ps -o rss= -p "$(pgrep -f 'ward gateway' -P $SERVER | head -1)" 2>/dev/null || echo 0)
+echo "       (gateway rss after: ${rss} KiB)"
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
