@@ -74,7 +74,6 @@ typedef struct conn {
   int keep;           /* keep-alive after this response */
   int closing;
   int open;           /* handles to close: 2 (stream, timer) */
-  uint8_t kind;       /* WD_GW_* of the call that waits */
   int sse;            /* an inbox stream now (gateway_sse.c) */
   tokslot *tok;
 } conn;
