@@ -78,7 +78,7 @@ port() { # a free loopback port
 }
 wait_http() { # URL [curl args]: until it answers
   local i
-  for i in $(seq 1 100); do curl -s -m 1 -o /dev/null "$@" && return 0; sleep 0.05; done
+  for i in $(seq 1 200); do curl -s -m 1 -o /dev/null "$@" && return 0; sleep 0.05; done
   echo "ingress: nothing answers at $*" >&2; return 1
 }
 SECRET=bench-secret-0123456789abcdef
@@ -94,7 +94,7 @@ printf 'tokens:\n  - id: bench\n    secret_hash: %s\n    actor: {id: bench}\n   
 "$WARD" serve --listen "tcp:127.0.0.1:$WPORT" --listen "unix:$WSOCK" --tokens "$TMP/tokens.yaml" \
   --max-conns 512 --max-conns-per-token 256 bench/apps/ingress >"$TMP/ward.out" 2>"$TMP/ward.err" &
 PIDS+=($!)
-wait_http "http://127.0.0.1:$WPORT/healthz"
+wait_http "http://127.0.0.1:$WPORT/healthz" || { cat "$TMP/ward.err" >&2; exit 1; }
 # }======
 
 # {====== nginx + Lua ======
@@ -243,11 +243,14 @@ for row in "${ROWS[@]}"; do
   printf '%-44s %10s %10.2f %10.2f\n' "${LABEL[$row]}" "${RPS[$row]}" \
     "$(echo "${P50[$row]} / 1000" | bc -l)" "$(echo "${P99[$row]} / 1000" | bc -l)"
 done
-ratio() { # ROW PEER TARGET
-  local r
+ratio() { # ROW PEER TARGET: the ratio of the medians, and the median of
+  # each round's ratio (the two rows of a round ran seconds apart)
+  local r pr
   r=$(echo "${RPS[$1]} / ${RPS[$2]}" | bc -l)
-  printf '%-44s %10.2fx  target >= %sx: %s\n' "${LABEL[$1]%% (*} / ${LABEL[$2]%% (*}" "$r" "$3" \
-    "$(echo "$r >= $3" | bc -l | sed 's/1/met/; s/0/MISSED/')"
+  pr=$(paste <(grep "^$1 " "$TMP/results" | field RPS) <(grep "^$2 " "$TMP/results" | field RPS) |
+       awk '$2 > 0 { printf "%.4f\n", $1 / $2 }' | median)
+  printf '%-44s %6.2fx (per round %4.2fx)  target >= %sx: %s\n' "${LABEL[$1]%% (*} / ${LABEL[$2]%% (*}" \
+    "$r" "$pr" "$3" "$(echo "$r >= $3" | bc -l | sed 's/1/met/; s/0/MISSED/')"
 }
 echo
 ratio ward_tcp nginx 0.5
