@@ -59,8 +59,10 @@ for _ in $(seq 1 100); do
 done
 say "GET /healthz: $(curl -s -m 2 --unix-socket "$SOCK" http://ward/healthz)"
 GW=$(grep -o 'gateway started (pid [0-9]*)' "$TMP/err" | grep -o '[0-9]*' | tail -1)
-say "HTTP and JSON are parsed in a confined process: pid $GW, '$(ps -o args= -p "$GW")'," \
-    "$(grep -E '^Seccomp:' "/proc/$GW/status" | tr -s '\t ' ' ') (2 = filter)"
+SC=$(awk '/^Seccomp:/ {print $2}' "/proc/$GW/status")
+if [ "$SC" = 2 ]; then SCT="Seccomp: 2 (a seccomp filter is on)"
+else SCT="Seccomp: $SC (no seccomp filter: a sanitizer build does not confine)"; fi
+say "HTTP and JSON are parsed in a confined process: pid $GW, '$(ps -o args= -p "$GW")', $SCT"
 say "socket $SOCK mode $(stat -c %a "$SOCK"); audit log $LOG"
 # }======
 
