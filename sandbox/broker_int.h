@@ -213,6 +213,9 @@ struct wd_broker {
   struct wd_scopes *scopes;
   struct wd_pcache *pcache;
   char pdigest[65];       /* of the policy set (wd_polset_digest) */
+  const struct wd_manifest *pm; /* where the policies came from: 'm', or
+                           the manifest of the last reload or deploy */
+  struct brk_dep *dep;  /* reloads and deploys (broker_reload.c) */
   struct wd_audit *audit;
   xwtab xw;            /* cross-host watches (broker_life.c) */
   svc *svcs;
@@ -311,6 +314,17 @@ int wd__brk_sec_check(hslot *s, const brk_caller *who, const char *pid,
                       size_t rl, const char *target_host, const char *topic,
                       char *why, size_t whylen);
 int wd__brk_sec_audit_req(hslot *s, uint32_t req, uint8_t op, wd_cur *c);
+
+/* broker_reload.c: changing a serving ward. 'errs' gets every error,
+** one "FILE:LINE:COL: message" a line. */
+int wd__brk_reload(wd_broker *b, const char *via, wd_buf *errs,
+                   char digest[65]);
+void wd__brk_reload_free(wd_broker *b);
+/* broker_gw_deploy.c: a namespace's new revision, as the gateway sent
+** it (wd__gw_put_files). Returns 0 with the revision in 'rev', or
+** WD_EINVAL (errors in 'errs'), WD_EUNAVAIL, WD_ENOMEM. */
+int wd__brk_deploy(wd_broker *b, const char *ns, const uint8_t *files,
+                   size_t n, wd_buf *errs, char *rev, size_t revlen);
 
 /* broker_gw.c (the front door) */
 void wd__brk_gw_answer(wd_broker *b, fwd *f, int32_t status, const char *s,

@@ -24,6 +24,9 @@ enum {
   WD_GW_SPAWN,    /* POST /v1/spawn/{entry}: spawn, answer the PID */
   WD_GW_SEND,     /* POST /v1/send/{dest}: process.send */
   WD_GW_KILL,     /* DELETE /v1/processes/{pid}: process.terminate */
+  WD_GW_RELOAD,   /* POST /v1/policies/reload: ward.policy.reload */
+  WD_GW_DEPLOY,   /* PUT /v1/apps/{namespace}: ward.deploy; 'value' is
+                     the files (wd__gw_put_files), not codec bytes */
   WD_GW_MAX
 };
 
@@ -113,6 +116,33 @@ int wd__gw_json_put(wd_buf *out, const struct json_t *v, char *err,
 */
 int wd__gw_json_get(const uint8_t *p, size_t n, struct json_t **out,
                     char *err, size_t errlen);
+
+/* }====== */
+
+/* {====== Deploys (sandbox/gateway_deploy.c, broker_gw_deploy.c) ====== */
+
+/* Bounds of a deploy: the files together (the record must fit the link's
+** bound with room to spare), how many entries the archive may hold, the
+** longest path. */
+#define WD_DEPLOY_MAX_BYTES (3u << 20)
+#define WD_DEPLOY_MAX_FILES 256
+#define WD_DEPLOY_MAX_PATH 200
+
+/*
+** Read tar archive p[0..n) (plain tar: ustar, pax or GNU; no compression)
+** from memory, in the gateway, and append its regular files to 'out' as
+** u32 count, count * (str path, str content). Directories are skipped.
+** Returns 0; or an HTTP status with a message in 'err': 400 for a
+** malformed archive, an absolute path, a '..' component, a symlink, a
+** hard link, a device or FIFO, a path over WD_DEPLOY_MAX_PATH or twice;
+** 413 for more than WD_DEPLOY_MAX_FILES entries or WD_DEPLOY_MAX_BYTES.
+*/
+int wd__gw_read_tar(const uint8_t *p, size_t n, wd_buf *out, char *err,
+                    size_t errlen);
+
+/* A path a deploy may hold: relative, printable, no '..', '.' or empty
+** component, at most WD_DEPLOY_MAX_PATH bytes. Both sides check it. */
+int wd__gw_path_ok(const char *s, size_t n);
 
 /* }====== */
 

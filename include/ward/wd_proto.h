@@ -72,6 +72,13 @@ enum {
 **   GW_ANSWER b->g  u32 call, u32 http status, str kind, str message,
 **                   str pid, bytes value (a result, codec bytes)
 **
+** Changing a serving ward (sandbox/broker_reload.c, broker_gw_deploy.c):
+**   POLICY    b->h  the policies section of INIT (audit mode, policies,
+**                   ceiling): a reload; the host swaps its set whole
+**   REVISE    b->h  u32 n, n * str id: entries a deploy replaced; the
+**                   host drops them (running processes keep theirs) and
+**                   gets the new revisions as ENTRY on first use
+**
 ** A REQ from a host carries the caller's actor and scope right after the
 ** op (str actor, str scope), so the broker can re-check it and hold the
 ** host to its ceiling; a REQ from the broker does not.
@@ -92,6 +99,8 @@ enum {
   WD_R_GW_INIT,
   WD_R_GW_CALL,
   WD_R_GW_ANSWER,
+  WD_R_POLICY,
+  WD_R_REVISE,
   WD_R_MAX
 };
 
