@@ -29,6 +29,9 @@ int wd__cli_main(int argc, char **argv, wd__cli_hook hook);
 ** argv[0] the first argument after the command. Return the exit status. */
 int wd__cmd_token(int argc, char **argv);
 int wd__cmd_ctl(int argc, char **argv);
+/* 'ward compile' (cli/cmd_compile.c): a deploy's Lua syntax check, started
+** by the broker. Never returns. */
+void wd__cmd_compile(void) __attribute__((noreturn));
 
 /* 'ward policy test ARGS' (argv[0] is the first argument after "test"). */
 int wd__cmd_policy_test(int argc, char **argv);

@@ -748,6 +748,7 @@ int wd__cli_main(int argc, char **argv, wd__cli_hook hook) {
     return 2;
   }
   if (strcmp(argv[1], "host") == 0 && argc == 3) wd_host_main(argv[2], 3);
+  if (strcmp(argv[1], "compile") == 0 && argc == 2) wd__cmd_compile();
   if (strcmp(argv[1], "gateway") == 0 && argc == 3)
     wd_gateway_main(atoi(argv[2]));
   if (is_help(argv[1])) {

@@ -145,6 +145,7 @@ typedef struct svc {
   int attempts;     /* restarts since the last stable run */
   uint64_t started; /* uv_now of the last start */
   int given_up;
+  int redeploy;     /* a deploy stopped it: start it again at its end */
 } svc;
 
 typedef struct root {
@@ -347,5 +348,7 @@ void wd__brk_svc_start_all(wd_broker *b);
 void wd__brk_svc_exited(wd_broker *b, int slot, uint64_t counter, int ok,
                         const char *text);
 void wd__brk_free_life(wd_broker *b);
+/* Start service 'idx' now (a deploy's new or restarted service). */
+void wd__brk_svc_restart(wd_broker *b, int idx);
 
 #endif

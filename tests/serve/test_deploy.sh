@@ -141,5 +141,129 @@ http "after ctl reload the deny is gone again" 200 '"result":"v1"' \
   -H "$B" -X POST http://x/v1/exec/dp:other
 # }======
 
+# {====== Deploys ======
+CTL=("$WARD" ctl --connect "unix:$SOCK" --token-file "$tmp/admin.tok")
+echo admin:admin-secret-0123456789 >"$tmp/admin.tok"
+http "before a deploy dp:hello is revision 1 of the app directory" 200 \
+  '"result":"v1"' -H "$A" -X POST http://x/v1/exec/dp:hello
+# A process that runs across the deploy keeps its code.
+curl -s -m 20 --unix-socket "$SOCK" -H "$A" -X POST http://x/v1/exec/dp:slow \
+  >"$tmp/slow1" &
+SLOW=$!
+sleep 0.5
+(cd "$DIR/v2" && tar cf "$tmp/v2.tar" .)
+http "a deploy without ward.deploy is 403" 403 'permission denied: dp' \
+  -H "$B" -X PUT --data-binary @"$tmp/v2.tar" http://x/v1/apps/dp
+if "${CTL[@]}" deploy dp "$DIR/v2" >"$tmp/o" 2>&1 &&
+   grep -Eq '^\{"namespace":"dp","revision":"1"\}$' "$tmp/o"; then
+  ok "ward ctl deploy answers the namespace and the revision"
+else bad "ward ctl deploy: $(head -c 300 "$tmp/o")"; fi
+if [ -f "$tmp/deploys/dp/1/_index.yaml" ] && [ -f "$tmp/deploys/dp/1/lib/hello.lua" ]; then
+  ok "the revision is kept under --deploy-dir (DIR/dp/1), not in the app directory"
+else bad "no revision under $tmp/deploys/dp/1"; fi
+http "after the deploy exec runs the new code" 200 '"result":"v2"' \
+  -H "$A" -X POST http://x/v1/exec/dp:hello
+http "an entry new in the revision runs" 200 '"result":"v2"' \
+  -H "$A" -X POST http://x/v1/exec/dp:fresh
+http "an entry the revision dropped is gone" 404 'dp:other' \
+  -H "$A" -X POST http://x/v1/exec/dp:other
+wait "$SLOW"
+if grep -q '"result":"slow-v1"' "$tmp/slow1"; then
+  ok "a process running across the deploy keeps its code"
+else bad "running process: $(cat "$tmp/slow1")"; fi
+http "a new process of that entry gets the new code" 200 '"result":"slow-v2"' \
+  -H "$A" -X POST -d '{"args":["1ms"]}' http://x/v1/exec/dp:slow
+
+# Deploys that fail half-way: nothing changes, every error is named.
+mk_bad() { rm -rf "$tmp/bad"; cp -r "$DIR/v2" "$tmp/bad"; }
+no_change() {
+  http "$1: nothing changed (exec still runs revision 1)" 200 '"result":"v2"' \
+    -H "$A" -X POST http://x/v1/exec/dp:hello
+  if [ "$(ls "$tmp/deploys/dp")" = 1 ]; then ok "$1: no revision left on disk"
+  else bad "$1: revisions on disk: $(ls "$tmp/deploys/dp")"; fi
+}
+mk_bad
+echo 'return { main = function() return "v3" end' >"$tmp/bad/lib/hello.lua"
+echo 'local x = = 1' >"$tmp/bad/slow.lua"
+(cd "$tmp/bad" && tar cf "$tmp/bad.tar" .)
+http "a syntax error in two sources is 422" 422 '"kind":"Invalid"' \
+  -H "$A" -X PUT --data-binary @"$tmp/bad.tar" http://x/v1/apps/dp
+body_has "the 422 names both sources with their lines" \
+  '"errors":\[[^]]*lib/hello.lua:[0-9]+:[^]]*slow.lua:1:'
+no_change "syntax errors"
+mk_bad
+sed -i 's/^  - name: fresh$/  - name: fresh\n    colour: blue/' "$tmp/bad/_index.yaml"
+(cd "$tmp/bad" && tar cf "$tmp/bad.tar" .)
+http "a manifest error is 422 naming _index.yaml:line:col" 422 \
+  '_index.yaml:[0-9]+:[0-9]+: .*colour' \
+  -H "$A" -X PUT --data-binary @"$tmp/bad.tar" http://x/v1/apps/dp
+no_change "a manifest error"
+mk_bad
+printf '  - name: p\n    kind: security.policy\n    policy: {actions: nope.x, resources: "*", effect: allow}\n' >>"$tmp/bad/_index.yaml"
+echo 'local x = = 1' >"$tmp/bad/slow.lua"
+(cd "$tmp/bad" && tar cf "$tmp/bad.tar" .)
+http "a bad policy and a syntax error: 422 naming both" 422 \
+  '_index.yaml:[0-9]+:[0-9]+: action .nope.x.' \
+  -H "$A" -X PUT --data-binary @"$tmp/bad.tar" http://x/v1/apps/dp
+body_has "... and the source" 'slow.lua:1:'
+no_change "a bad policy"
+mk_bad
+sed -i 's/^namespace: dp$/namespace: other/' "$tmp/bad/_index.yaml"
+(cd "$tmp/bad" && tar cf "$tmp/bad.tar" .)
+http "a revision of another namespace is 422" 422 "namespace 'other' in a deploy of 'dp'" \
+  -H "$A" -X PUT --data-binary @"$tmp/bad.tar" http://x/v1/apps/dp
+
+# Archives the gateway refuses before the broker sees them.
+python3 - "$tmp" <<'PY'
+import io, sys, tarfile
+d = sys.argv[1]
+def mk(name, members):
+    with tarfile.open(f"{d}/{name}.tar", "w", format=tarfile.GNU_FORMAT) as t:
+        for info, data in members:
+            t.addfile(info, io.BytesIO(data) if data is not None else None)
+def f(path, data=b"x"):
+    i = tarfile.TarInfo(path); i.size = len(data); return (i, data)
+idx = open(f"{d}/app/dp/_index.yaml", "rb").read()
+mk("dotdot", [f("_index.yaml", idx), f("../escape.lua")])
+mk("abs", [f("_index.yaml", idx), f("/tmp/abs.lua")])
+l = tarfile.TarInfo("hello.lua"); l.type = tarfile.SYMTYPE; l.linkname = "/etc/passwd"
+mk("symlink", [f("_index.yaml", idx), (l, None)])
+h = tarfile.TarInfo("hard.lua"); h.type = tarfile.LNKTYPE; h.linkname = "_index.yaml"
+mk("hardlink", [f("_index.yaml", idx), (h, None)])
+mk("many", [f("_index.yaml", idx)] + [f(f"f{i}.lua") for i in range(300)])
+mk("big", [f("_index.yaml", idx), f("big.lua", b"-" * (2 << 20))])
+PY
+http "a tar with '..' is 400" 400 'bad path' \
+  -H "$A" -X PUT --data-binary @"$tmp/dotdot.tar" http://x/v1/apps/dp
+http "a tar with an absolute path is 400" 400 'bad path' \
+  -H "$A" -X PUT --data-binary @"$tmp/abs.tar" http://x/v1/apps/dp
+http "a tar with a symlink is 400" 400 'links are refused' \
+  -H "$A" -X PUT --data-binary @"$tmp/symlink.tar" http://x/v1/apps/dp
+http "a tar with a hard link is 400" 400 'links are refused' \
+  -H "$A" -X PUT --data-binary @"$tmp/hardlink.tar" http://x/v1/apps/dp
+http "a tar with too many entries is 413" 413 'too many entries' \
+  -H "$A" -X PUT --data-binary @"$tmp/many.tar" http://x/v1/apps/dp
+http "an oversized tar is 413" 413 'too large' \
+  -H "$A" -X PUT --data-binary @"$tmp/big.tar" http://x/v1/apps/dp
+http "not a tar is 400" 400 'not a tar archive|malformed|Invalid' \
+  -H "$A" -X PUT --data-binary 'hello' http://x/v1/apps/dp
+no_change "refused archives"
+
+# The deployed namespace is read from its revision by a reload, too.
+http "a reload after a deploy keeps the deployed revision" 200 '"digest"' \
+  -H "$A" -X POST http://x/v1/policies/reload
+http "... and exec still runs it" 200 '"result":"v2"' \
+  -H "$A" -X POST http://x/v1/exec/dp:fresh
+if grep '"kind":"policy_load"' "$LOG" | grep -q '"via":"deploy"'; then
+  ok "a deploy logs its policy set (policy_load, via deploy)"
+else bad "no policy_load record of the deploy"; fi
+kill "$SERVER" 2>/dev/null
+wait "$SERVER" 2>/dev/null
+SERVER=
+if "$WARD" audit verify "$LOG" --key "$LOG.pub" >"$tmp/o" 2>&1; then
+  ok "the audit log with its reloads and deploys verifies"
+else bad "audit verify failed: $(head -c 300 "$tmp/o")"; fi
+# }======
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
