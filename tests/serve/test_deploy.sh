@@ -161,6 +161,11 @@ else bad "ward ctl deploy: $(head -c 300 "$tmp/o")"; fi
 if [ -f "$tmp/deploys/dp/1/_index.yaml" ] && [ -f "$tmp/deploys/dp/1/lib/hello.lua" ]; then
   ok "the revision is kept under --deploy-dir (DIR/dp/1), not in the app directory"
 else bad "no revision under $tmp/deploys/dp/1"; fi
+for i in $(seq 1 60); do grep -q 'ticker v2' "$tmp/out" && break; sleep 0.05; done
+if grep -q 'ticker v1' "$tmp/out" && grep -q 'ticker v2' "$tmp/out" &&
+   grep -q 'service dp:ticker restarts with its new revision' "$tmp/err"; then
+  ok "the namespace's service restarts with the new code"
+else bad "service restart: out: $(tr '\n' ' ' <"$tmp/out") err: $(grep ticker "$tmp/err")"; fi
 http "after the deploy exec runs the new code" 200 '"result":"v2"' \
   -H "$A" -X POST http://x/v1/exec/dp:hello
 http "an entry new in the revision runs" 200 '"result":"v2"' \
@@ -208,7 +213,7 @@ http "a bad policy and a syntax error: 422 naming both" 422 \
 body_has "... and the source" 'slow.lua:1:'
 no_change "a bad policy"
 mk_bad
-sed -i 's/^namespace: dp$/namespace: other/' "$tmp/bad/_index.yaml"
+printf 'namespace: other\nentries:\n  - {name: x, kind: process.lua, source: "file://slow.lua", host: "sv:a", modules: [time]}\n' >"$tmp/bad/_index.yaml"
 (cd "$tmp/bad" && tar cf "$tmp/bad.tar" .)
 http "a revision of another namespace is 422" 422 "namespace 'other' in a deploy of 'dp'" \
   -H "$A" -X PUT --data-binary @"$tmp/bad.tar" http://x/v1/apps/dp
