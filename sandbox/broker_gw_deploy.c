@@ -45,7 +45,7 @@
 #include "ward/wd_wire.h"
 
 /* The longest 'ward compile' may take for one deploy. */
-#define COMPILE_MS 10000
+#define COMPILE_MS      10000
 #define COMPILE_OUT_MAX (1u << 20)
 
 /* {====== The revision on disk ====== */
@@ -110,7 +110,8 @@ static int put_file(int dfd, const char *path, size_t pl, const char *p,
               0600);
   if (fd < 0) return -errno;
   while (n > 0) {
-    do w = write(fd, p, n);
+    do
+      w = write(fd, p, n);
     while (w < 0 && errno == EINTR);
     if (w <= 0) {
       close(fd);
@@ -162,8 +163,8 @@ static int write_rev(const char *revdir, const uint8_t *files, size_t n,
     }
     if (pls[i] == 11 && memcmp(p, "_index.yaml", 11) == 0) {
       index = 1;
-    } else if ((pls[i] > 11 && memcmp(p + pls[i] - 12, "/_index.yaml", 12) ==
-                                   0)) {
+    } else if ((pls[i] > 11 &&
+                memcmp(p + pls[i] - 12, "/_index.yaml", 12) == 0)) {
       wd__dep_errf(errs, "%.*s: a namespace has one _index.yaml, at the top",
                    (int)pls[i], p);
       r = WD_EINVAL;
@@ -346,9 +347,10 @@ static void check_hosts(wd_broker *b, const wd_manifest *m, wd_buf *errs) {
     nh++;
     old = wd_manifest_find(b->m, e->id);
     if (old == NULL || old->kind != WD_KIND_HOST) {
-      wd__dep_errf(errs, "%s:%d:%d: host %s is new: hosts change only with "
-                   "a restart", e->node->file, e->node->line, e->node->col,
-                   e->id);
+      wd__dep_errf(errs,
+                   "%s:%d:%d: host %s is new: hosts change only with "
+                   "a restart",
+                   e->node->file, e->node->line, e->node->col, e->id);
       continue;
     }
     wd_buf_init(&x, 0);
@@ -356,9 +358,10 @@ static void check_hosts(wd_broker *b, const wd_manifest *m, wd_buf *errs) {
     wd_wire_put_node(&x, e->node);
     wd_wire_put_node(&y, old->node);
     if (x.len != y.len || memcmp(x.p, y.p, x.len) != 0)
-      wd__dep_errf(errs, "%s:%d:%d: host %s changed: hosts change only with "
-                   "a restart", e->node->file, e->node->line, e->node->col,
-                   e->id);
+      wd__dep_errf(errs,
+                   "%s:%d:%d: host %s changed: hosts change only with "
+                   "a restart",
+                   e->node->file, e->node->line, e->node->col, e->id);
     wd_buf_close(&x);
     wd_buf_close(&y);
   }
@@ -410,9 +413,8 @@ static int swap_code(wd_broker *b, wd_manifest *m, const char *ns) {
   unsigned char *sh;
   size_t i;
   int k;
-  sh = wd_calloc((size_t)(b->nhosts ? b->nhosts : 1) *
-                     (m->nentries ? m->nentries : 1),
-                 1);
+  sh = wd_calloc(
+      (size_t)(b->nhosts ? b->nhosts : 1) * (m->nentries ? m->nentries : 1), 1);
   if (sh == NULL) return WD_ENOMEM;
   for (k = 0; k < b->nhosts; k++)
     for (i = 0; i < m->nentries; i++) {
@@ -470,8 +472,10 @@ static void swap_services(wd_broker *b, const wd_manifest *m, const char *ns) {
     const wd_entry *e = wd_manifest_find(m, v->e->id);
     root *r;
     int mine = strcmp(v->e->ns, ns) == 0;
-    if (e != NULL && e->kind == WD_KIND_SERVICE) v->e = e;
-    else v->given_up = 1; /* gone from the app: it stops for good */
+    if (e != NULL && e->kind == WD_KIND_SERVICE)
+      v->e = e;
+    else
+      v->given_up = 1; /* gone from the app: it stops for good */
     if (!mine) continue;
     v->attempts = 0;
     for (r = b->roots; r != NULL; r = r->next)
@@ -517,8 +521,8 @@ static void swap_services(wd_broker *b, const wd_manifest *m, const char *ns) {
 
 /* }====== */
 
-int wd__brk_deploy(wd_broker *b, const char *ns, const uint8_t *files,
-                   size_t n, wd_buf *errs, char *rev, size_t revlen) {
+int wd__brk_deploy(wd_broker *b, const char *ns, const uint8_t *files, size_t n,
+                   wd_buf *errs, char *rev, size_t revlen) {
   char nsdir[2048], revdir[2100], index[2200], dg[65];
   char *nsname = NULL, *ix = NULL;
   wd_manifest *m = NULL;

@@ -76,7 +76,8 @@ void wd__brk_reload_free(wd_broker *b) {
   brk_dep *d = b->dep;
   size_t i;
   if (d == NULL) return;
-  for (i = 0; i < d->nkept; i++) wd_manifest_free(d->kept[i]);
+  for (i = 0; i < d->nkept; i++)
+    wd_manifest_free(d->kept[i]);
   wd_free(d->kept);
   wd_manifest_free(d->polm);
   for (i = 0; i < d->nns; i++) {

@@ -44,8 +44,7 @@ int wd__dep_keep(wd_broker *b, wd_manifest *m);
 int wd__dep_load(wd_broker *b, const char *ns, const char *index,
                  wd_manifest **out, wd_buf *errs);
 int wd__dep_compile(wd_broker *b, const wd_manifest *pm,
-                    const wd_manifest *code, wd_policy_set **out,
-                    wd_buf *errs);
+                    const wd_manifest *code, wd_policy_set **out, wd_buf *errs);
 int wd__dep_install(wd_broker *b, const wd_manifest *pm, wd_policy_set *s,
                     const char *via, char digest[65]);
 /* The last reload's manifest is no longer needed (a deploy replaced it). */

@@ -75,10 +75,12 @@ int wd__gw_read_tar(const uint8_t *p, size_t n, wd_buf *out, char *err,
       break;
     }
     /* "./x" as tar writes it is "x". */
-    while (path[0] == '.' && path[1] == '/') path += 2;
+    while (path[0] == '.' && path[1] == '/')
+      path += 2;
     pl = strlen(path);
     if (type == AE_IFDIR) {
-      while (pl > 0 && path[pl - 1] == '/') pl--;
+      while (pl > 0 && path[pl - 1] == '/')
+        pl--;
       if (pl == 0 || (pl == 1 && path[0] == '.')) continue;
       if (!wd__gw_path_ok(path, pl)) {
         r = fail(err, errlen, 400, "bad path (absolute, '..' or too long)",
@@ -92,13 +94,11 @@ int wd__gw_read_tar(const uint8_t *p, size_t n, wd_buf *out, char *err,
       break;
     }
     if (type != AE_IFREG) {
-      r = fail(err, errlen, 400, "only regular files and directories",
-               path);
+      r = fail(err, errlen, 400, "only regular files and directories", path);
       break;
     }
     if (!wd__gw_path_ok(path, pl)) {
-      r = fail(err, errlen, 400, "bad path (absolute, '..' or too long)",
-               path);
+      r = fail(err, errlen, 400, "bad path (absolute, '..' or too long)", path);
       break;
     }
     if (size < 0 || (uint64_t)size > WD_DEPLOY_MAX_BYTES - total) {
@@ -117,8 +117,8 @@ int wd__gw_read_tar(const uint8_t *p, size_t n, wd_buf *out, char *err,
         break;
       }
       while (got < (size_t)size) {
-        la_ssize_t k = archive_read_data(a, out->p + out->len,
-                                         (size_t)size - got);
+        la_ssize_t k =
+            archive_read_data(a, out->p + out->len, (size_t)size - got);
         if (k <= 0) break;
         out->len += (size_t)k;
         got += (size_t)k;
@@ -131,9 +131,9 @@ int wd__gw_read_tar(const uint8_t *p, size_t n, wd_buf *out, char *err,
     nfiles++;
   }
   if (r == 0 && st != ARCHIVE_EOF)
-    r = fail(err, errlen, 400, archive_error_string(a) != NULL
-                                   ? archive_error_string(a)
-                                   : "a malformed archive",
+    r = fail(err, errlen, 400,
+             archive_error_string(a) != NULL ? archive_error_string(a)
+                                             : "a malformed archive",
              NULL);
   archive_read_free(a);
   if (r == 0 && out->err)
