@@ -8,14 +8,19 @@
 ** Runs in: the ward command.
 */
 #include <ctype.h>
+#include <dirent.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <archive.h>
+#include <archive_entry.h>
 #include <jansson.h>
 #include <llhttp.h>
 
@@ -34,6 +39,10 @@ static const char usage_ctl[] =
     "  ps                 the processes running: {\"processes\": [...]}\n"
     "  hosts              the hosts: {\"hosts\": [...]}\n"
     "  metrics            the counters, Prometheus text format\n"
+    "  deploy NS DIR      deploy DIR (its _index.yaml and sources) as the\n"
+    "                     new revision of namespace NS; print {\"namespace\",\n"
+    "                     \"revision\"} or every error\n"
+    "  reload             reload the policies; print {\"digest\"}\n"
     "\n"
     "An ARG or PAYLOAD that is JSON (1, 2.5, true, null, \"s\", [..], {..})\n"
     "is sent as that value, anything else as a string.\n"
@@ -115,12 +124,12 @@ static int on_done(llhttp_t *p) {
 ** it back there: the caller frees keep->body). Returns the status (0
 ** when none came). */
 static int roundtrip(const char *addr, const char *method, const char *path,
-                     const char *token, const char *body, resp *keep) {
+                     const char *token, const char *body, size_t bl,
+                     const char *ctype, resp *keep) {
   llhttp_t p;
   llhttp_settings_t st;
   resp r;
   char head[4096], buf[65536];
-  size_t bl = body ? strlen(body) : 0;
   int fd, hl;
   ssize_t n;
   if ((fd = dial(addr)) < 0) {
@@ -131,9 +140,10 @@ static int roundtrip(const char *addr, const char *method, const char *path,
   hl = snprintf(head, sizeof head,
                 "%s %s HTTP/1.1\r\nHost: ward\r\nConnection: close\r\n"
                 "%s%s%s"
-                "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n",
+                "Content-Type: %s\r\nContent-Length: %zu\r\n\r\n",
                 method, path, token ? "Authorization: Bearer " : "",
-                token ? token : "", token ? "\r\n" : "", bl);
+                token ? token : "", token ? "\r\n" : "",
+                ctype != NULL ? ctype : "application/json", bl);
   if (hl <= 0 || (size_t)hl >= sizeof head ||
       write(fd, head, (size_t)hl) != hl ||
       (bl && write(fd, body, bl) != (ssize_t)bl)) {
@@ -174,10 +184,105 @@ int wd__ctl_get(const char *addr, const char *path, const char *token,
   resp r;
   int st;
   memset(&r, 0, sizeof r);
-  st = roundtrip(addr, "GET", path, token, NULL, &r);
+  st = roundtrip(addr, "GET", path, token, NULL, 0, NULL, &r);
   *body = r.body;
   *len = r.len;
   return st;
+}
+
+/* }====== */
+
+/* {====== Deploy: a directory as a tar archive (libarchive) ====== */
+
+typedef struct tarbuf {
+  char *p;
+  size_t len, cap;
+} tarbuf;
+
+static la_ssize_t tar_write(struct archive *a, void *ud, const void *p,
+                            size_t n) {
+  tarbuf *t = ud;
+  (void)a;
+  if (t->len + n > t->cap) {
+    size_t cap = (t->len + n) * 2;
+    char *np = realloc(t->p, cap);
+    if (np == NULL) return -1;
+    t->p = np;
+    t->cap = cap;
+  }
+  memcpy(t->p + t->len, p, n);
+  t->len += n;
+  return (la_ssize_t)n;
+}
+
+/* Add the regular files below 'dir' + 'rel' to 'a' (sorted, so that the
+** same directory makes the same archive). Symlinks and special files are
+** refused: the server would refuse them too. Returns 0 or -1. */
+static int tar_dir(struct archive *a, const char *dir, const char *rel,
+                   int depth) {
+  struct dirent **names;
+  char full[4096], child[2048];
+  int n, i, r = 0;
+  snprintf(full, sizeof full, "%s%s%s", dir, rel[0] ? "/" : "", rel);
+  if (depth > 32 || (n = scandir(full, &names, NULL, alphasort)) < 0) {
+    fprintf(stderr, "ward ctl: %s: cannot read the directory\n", full);
+    return -1;
+  }
+  for (i = 0; i < n; i++) {
+    const char *nm = names[i]->d_name;
+    struct stat st;
+    char path[8192];
+    if (r == 0 && strcmp(nm, ".") != 0 && strcmp(nm, "..") != 0) {
+      snprintf(child, sizeof child, "%s%s%s", rel, rel[0] ? "/" : "", nm);
+      snprintf(path, sizeof path, "%s/%s", dir, child);
+      if (lstat(path, &st) != 0) {
+        fprintf(stderr, "ward ctl: %s: cannot read\n", path);
+        r = -1;
+      } else if (S_ISDIR(st.st_mode)) {
+        r = tar_dir(a, dir, child, depth + 1);
+      } else if (!S_ISREG(st.st_mode)) {
+        fprintf(stderr, "ward ctl: %s: not a regular file\n", path);
+        r = -1;
+      } else {
+        struct archive_entry *e = archive_entry_new();
+        FILE *f = fopen(path, "rb");
+        char buf[65536];
+        size_t k;
+        archive_entry_set_pathname(e, child);
+        archive_entry_set_filetype(e, AE_IFREG);
+        archive_entry_set_perm(e, 0644);
+        archive_entry_set_size(e, st.st_size);
+        if (f == NULL || archive_write_header(a, e) != ARCHIVE_OK) r = -1;
+        while (r == 0 && (k = fread(buf, 1, sizeof buf, f)) > 0)
+          if (archive_write_data(a, buf, k) != (la_ssize_t)k) r = -1;
+        if (r < 0)
+          fprintf(stderr, "ward ctl: %s: %s\n", path,
+                  f == NULL ? "cannot open" : archive_error_string(a));
+        if (f != NULL) fclose(f);
+        archive_entry_free(e);
+      }
+    }
+    free(names[i]);
+  }
+  free(names);
+  return r;
+}
+
+/* The files below 'dir' as a ustar archive in '*t'. Returns 0 or -1. */
+static int make_tar(const char *dir, tarbuf *t) {
+  struct archive *a = archive_write_new();
+  int r;
+  memset(t, 0, sizeof *t);
+  if (a == NULL || archive_write_set_format_ustar(a) != ARCHIVE_OK ||
+      archive_write_open(a, t, NULL, tar_write, NULL) != ARCHIVE_OK) {
+    fprintf(stderr, "ward ctl: cannot make an archive\n");
+    if (a != NULL) archive_write_free(a);
+    return -1;
+  }
+  r = tar_dir(a, dir, "", 0);
+  if (archive_write_close(a) != ARCHIVE_OK) r = -1;
+  archive_write_free(a);
+  return r;
 }
 
 /* }====== */
@@ -218,6 +323,8 @@ char *wd__ctl_token(const char *file) {
 int wd__cmd_ctl(int argc, char **argv) {
   const char *addr = getenv("WARD_CONNECT"), *tfile = NULL, *cmd, *method;
   char path[2048], seg[1024], *token, *body = NULL;
+  const char *ctype = "application/json";
+  size_t bl = 0;
   json_t *j = NULL;
   int i = 0, status;
   for (; i < argc && argv[i][0] == '-'; i++) {
@@ -278,6 +385,23 @@ int wd__cmd_ctl(int argc, char **argv) {
              : cmd[0] == 'h' ? "/v1/hosts"
                              : "/metrics");
     method = "GET";
+  } else if (strcmp(cmd, "reload") == 0) {
+    if (argc - i != 0) return usage("reload takes no argument");
+    snprintf(path, sizeof path, "/v1/policies/reload");
+    method = "POST";
+  } else if (strcmp(cmd, "deploy") == 0) {
+    tarbuf t;
+    if (argc - i != 2) return usage("deploy NAMESPACE DIR");
+    escape(argv[i], seg, sizeof seg);
+    if (make_tar(argv[i + 1], &t) < 0) {
+      free(t.p);
+      return 2;
+    }
+    snprintf(path, sizeof path, "/v1/apps/%s", seg);
+    method = "PUT";
+    body = t.p;
+    bl = t.len;
+    ctype = "application/x-tar";
   } else {
     return usage("unknown command");
   }
@@ -286,8 +410,9 @@ int wd__cmd_ctl(int argc, char **argv) {
     fprintf(stderr, "ward ctl: out of memory\n");
     return 1;
   }
+  if (j != NULL) bl = strlen(body);
   json_decref(j);
-  status = roundtrip(addr, method, path, token, body, NULL);
+  status = roundtrip(addr, method, path, token, body, bl, ctype, NULL);
   free(body);
   return status >= 200 && status < 300 ? 0 : 1;
 }

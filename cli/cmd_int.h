@@ -39,6 +39,9 @@ int wd__ctl_get(const char *addr, const char *path, const char *token,
 char *wd__ctl_token(const char *file);
 /* 'ward top' (cmd_top.c): a live view of a serving ward through its API. */
 int wd__cmd_top(int argc, char **argv);
+/* 'ward compile' (cli/cmd_compile.c): a deploy's Lua syntax check, started
+** by the broker. Never returns. */
+void wd__cmd_compile(void) __attribute__((noreturn));
 
 /* 'ward policy test ARGS' (argv[0] is the first argument after "test"). */
 int wd__cmd_policy_test(int argc, char **argv);

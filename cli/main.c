@@ -225,6 +225,9 @@ static int start(cliopts *c, const char *dir, wd_manifest **m,
   if ((code = load(dir, c->policies, c->npol, m)) != 0) return code;
   c->o.exe = "/proc/self/exe";
   c->o.scope = c->scope;
+  c->o.appdir = dir;
+  c->o.policy_files = c->policies;
+  c->o.npolicy_files = (size_t)c->npol;
   if (c->hook != NULL) c->hook(&c->o);
   if (wd_broker_new(*m, &c->o, b, err, sizeof err) < 0) {
     fprintf(stderr, "ward: %s\n", err);
@@ -605,7 +608,8 @@ static const char usage_serve[] =
     "supervise them (failed ones restart with backoff until their\n"
     "max_attempts) until SIGTERM or SIGINT; then every process gets CANCEL\n"
     "with the shutdown deadline and is terminated when it passes (a second\n"
-    "signal kills the hosts at once). SIGHUP is logged and ignored.\n"
+    "signal kills the hosts at once). SIGHUP reloads the policies (the\n"
+    "app's and the --policy files, read again; an error changes nothing).\n"
     "\n"
     "options:\n"
     "  --policy FILE      add the entries of a policy file (repeatable)\n"
@@ -627,6 +631,8 @@ static const char usage_serve[] =
     "  --max-header BYTES (8192)  --max-body BYTES (1048576)\n"
     "  --read-timeout DURATION (10s)  --idle-timeout DURATION (60s)\n"
     "  --max-conns N (256)  --max-conns-per-token N (32)\n"
+    "  --deploy-dir DIR   keep deployed revisions there (PUT /v1/apps/NS):\n"
+    "                     DIR/NS/REV/; without it deploys are refused\n"
     "\n"
     "exit status: 0 after a clean shutdown; 2 bad usage or manifest.\n";
 
@@ -699,8 +705,10 @@ static int cmd_serve(int argc, char **argv, wd__cli_hook hook) {
   so.max_inflight = 64;
   opts.hook = hook;
   for (i = 0; i < argc && argv[i][0] == '-'; i++) {
-    if ((r = shared_opt(argc, argv, &i, &opts, "serve", 0)) != 0 ||
-        (r = serve_opt(argc, argv, &i, &so)) != 0) {
+    if (strcmp(argv[i], "--deploy-dir") == 0 && i + 1 < argc) {
+      opts.o.deploy_dir = argv[++i];
+    } else if ((r = shared_opt(argc, argv, &i, &opts, "serve", 0)) != 0 ||
+               (r = serve_opt(argc, argv, &i, &so)) != 0) {
       if (r < 0) return 2;
     } else if (is_help(argv[i])) {
       fputs(usage_serve, stdout);
@@ -741,6 +749,7 @@ int wd__cli_main(int argc, char **argv, wd__cli_hook hook) {
     return 2;
   }
   if (strcmp(argv[1], "host") == 0 && argc == 3) wd_host_main(argv[2], 3);
+  if (strcmp(argv[1], "compile") == 0 && argc == 2) wd__cmd_compile();
   if (strcmp(argv[1], "gateway") == 0 && argc == 3)
     wd_gateway_main(atoi(argv[2]));
   if (is_help(argv[1])) {

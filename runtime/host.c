@@ -305,6 +305,46 @@ int wd_host_add_entry(wd_host *h, wd_cur *c) {
   return r;
 }
 
+/*
+** A REVISE record (a deploy): u32 n, n * str id. Each entry the host holds
+** with one of these ids leaves its table, so that the next spawn or
+** upgrade onto the host gets the new revision (the broker ships it, as
+** ENTRY, before the request that needs it). Processes that run an old
+** revision keep it: a retired entry lives as long as the host.
+*/
+int wd_host_revise(wd_host *h, wd_cur *c) {
+  uint32_t n, i;
+  if (wd_cur_u32(c, &n) < 0 || n > 100000) return WD_EBADFRAME;
+  for (i = 0; i < n; i++) {
+    char id[512];
+    const char *s;
+    size_t l;
+    int k;
+    if (wd_cur_str(c, &s, &l) < 0 || l >= sizeof id ||
+        memchr(s, '\0', l) != NULL)
+      return WD_EBADFRAME;
+    memcpy(id, s, l);
+    id[l] = '\0';
+    for (k = 0; k < h->nentries; k++)
+      if (strcmp(h->entries[k]->id, id) == 0) break;
+    if (k == h->nentries) continue;
+    {
+      wd_entry **v = wd_realloc(h->retired,
+                                (size_t)(h->nretired + 1) * sizeof *v);
+      if (v == NULL) return WD_ENOMEM;
+      h->retired = v;
+    }
+    h->retired[h->nretired++] = h->entries[k];
+    h->entries[k] = h->entries[--h->nentries];
+    h->elast = NULL;
+  }
+  return wd_cur_left(c) == 0 ? 0 : WD_EBADFRAME;
+}
+
+int wd_host_set_policies(wd_host *h, wd_cur *c) {
+  return wd__hsec_reload(h, c);
+}
+
 int wd_host_init(wd_host *h, wd_cur *c) {
   uint32_t n, i;
   int r = 0;
@@ -507,6 +547,8 @@ void wd_host_free(wd_host *h) {
   h->vm->host_free(h);
   for (i = 0; i < h->nentries; i++) entry_free(h->entries[i]);
   wd_free(h->entries);
+  for (i = 0; i < h->nretired; i++) entry_free(h->retired[i]);
+  wd_free(h->retired);
   for (i = 0; i < PEND_BUCKETS; i++)
     while (h->pend[i] != NULL) {
       pend *p = h->pend[i];

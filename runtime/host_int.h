@@ -196,6 +196,8 @@ struct wd_host {
   wd_entry **entries;   /* what the broker shipped: INIT, then ENTRY */
   int nentries, centries;
   wd_entry *elast;      /* the entry wd__host_entry found last */
+  wd_entry **retired;   /* replaced by a deploy (REVISE), still run */
+  int nretired;
   wd_actor *buckets[HOST_BUCKETS];
   size_t nactors;
   size_t peak_actors;   /* the most live at once */
@@ -318,6 +320,7 @@ int wd__hstat_req(wd_host *h, uint32_t req, uint8_t op, wd_cur *body);
 
 /* hsec.c */
 int wd__hsec_init(wd_host *h, wd_cur *c);
+int wd__hsec_reload(wd_host *h, wd_cur *c);
 void wd__hsec_free(wd_host *h);
 int wd__hsec_bind(wd_actor *a, const spawnopt *o);
 void wd__hsec_unbind(wd_actor *a);

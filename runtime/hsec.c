@@ -40,19 +40,41 @@ static void free_strv(const char *const *v, size_t n) {
   wd_free((void *)(uintptr_t)v);
 }
 
-/* The policies section of INIT: u8 audit mode, u32 n, n * (str id,
-** str ns, str file, node policy, node groups); then the host's ceiling:
-** u8 on, and three lists (actor patterns, groups, policy ids). */
-int wd__hsec_init(wd_host *h, wd_cur *c) {
+/* What the policies section of INIT (or a POLICY record) holds, read
+** whole before any of it replaces what the host has. */
+typedef struct hpol {
+  int mode;
+  wd_policy_set *pset;
+  wd_pcache *pcache;
+  struct wd_scopes *scopes;
+  wd_ceiling ceil;
+} hpol;
+
+static void hpol_free(hpol *p) {
+  free_strv(p->ceil.actors, p->ceil.nactors);
+  free_strv(p->ceil.groups, p->ceil.ngroups);
+  free_strv(p->ceil.policies, p->ceil.npolicies);
+  wd_scopes_free(p->scopes);
+  wd_pcache_free(p->pcache);
+  wd_policy_set_free(p->pset);
+  memset(p, 0, sizeof *p);
+}
+
+/* The policies section: u8 audit mode, u32 n, n * (str id, str ns, str
+** file, node policy, node groups); then the host's ceiling: u8 on, and
+** three lists (actor patterns, groups, policy ids). On failure 'p' holds
+** what was read: free it with hpol_free. */
+static int hpol_read(wd_cur *c, hpol *p) {
   uint8_t mode;
   uint32_t n, i;
   int r;
+  memset(p, 0, sizeof *p);
   if (wd_cur_u8(c, &mode) < 0 || wd_cur_u32(c, &n) < 0 || n > 1000000)
     return WD_EBADFRAME;
-  h->audit_mode = mode;
-  if ((r = wd_policy_set_new(&h->pset)) < 0) return r;
-  if ((r = wd_pcache_new(4096, &h->pcache)) < 0) return r;
-  if ((r = wd_scopes_new(h->pset, &h->scopes)) < 0) return r;
+  p->mode = mode;
+  if ((r = wd_policy_set_new(&p->pset)) < 0) return r;
+  if ((r = wd_pcache_new(4096, &p->pcache)) < 0) return r;
+  if ((r = wd_scopes_new(p->pset, &p->scopes)) < 0) return r;
   for (i = 0; i < n; i++) {
     const char *id, *ns, *file;
     size_t il, nl, fl;
@@ -72,17 +94,70 @@ int wd__hsec_init(wd_host *h, wd_cur *c) {
     }
     /* The broker compiled the same policies already: a failure here
     ** means a malformed frame. */
-    r = wd_policy_add(h->pset, ids, nss, pol, groups, err, sizeof err);
+    r = wd_policy_add(p->pset, ids, nss, pol, groups, err, sizeof err);
     wd_wire_node_free(pol);
     wd_wire_node_free(groups);
     if (r < 0) return WD_EBADFRAME;
   }
   if (wd_cur_u8(c, &mode) < 0) return WD_EBADFRAME;
-  h->ceil.on = mode != 0;
-  if ((r = get_strv(c, &h->ceil.actors, &h->ceil.nactors)) < 0 ||
-      (r = get_strv(c, &h->ceil.groups, &h->ceil.ngroups)) < 0 ||
-      (r = get_strv(c, &h->ceil.policies, &h->ceil.npolicies)) < 0)
+  p->ceil.on = mode != 0;
+  if ((r = get_strv(c, &p->ceil.actors, &p->ceil.nactors)) < 0 ||
+      (r = get_strv(c, &p->ceil.groups, &p->ceil.ngroups)) < 0 ||
+      (r = get_strv(c, &p->ceil.policies, &p->ceil.npolicies)) < 0)
     return r;
+  return 0;
+}
+
+/* Make 'p' the host's policies (taking it over); the old ones go to 'p'. */
+static void hpol_swap(wd_host *h, hpol *p) {
+  hpol old;
+  old.mode = h->audit_mode;
+  old.pset = h->pset;
+  old.pcache = h->pcache;
+  old.scopes = h->scopes;
+  old.ceil = h->ceil;
+  h->audit_mode = p->mode;
+  h->pset = p->pset;
+  h->pcache = p->pcache;
+  h->scopes = p->scopes;
+  h->ceil = p->ceil;
+  *p = old;
+}
+
+int wd__hsec_init(wd_host *h, wd_cur *c) {
+  hpol p;
+  int r = hpol_read(c, &p);
+  if (r == 0) hpol_swap(h, &p);
+  hpol_free(&p);
+  return r;
+}
+
+/*
+** A POLICY record (a reload): the same section as INIT's, read whole
+** first (a malformed one changes nothing: the link fails). Then every
+** live process's scope is compiled again against the new set and its
+** memo of allowed checks forgotten, so no decision of the old set
+** outlives the swap; the old set goes last.
+*/
+int wd__hsec_reload(wd_host *h, wd_cur *c) {
+  hpol p;
+  size_t i;
+  int r = hpol_read(c, &p);
+  if (r < 0 || wd_cur_left(c) != 0) {
+    hpol_free(&p);
+    return r < 0 ? r : WD_EBADFRAME;
+  }
+  hpol_swap(h, &p);
+  for (i = 0; i < HOST_BUCKETS; i++) {
+    wd_actor *a;
+    for (a = h->buckets[i]; a != NULL; a = a->hnext) {
+      wd_free(a->memo);
+      a->memo = NULL;
+      if (a->sec_scope != NULL)
+        a->scope = wd_scopes_get(h->scopes, a->sec_scope, strlen(a->sec_scope));
+    }
+  }
+  hpol_free(&p);
   return 0;
 }
 

@@ -40,6 +40,8 @@ typedef struct ctx {
   const char *rootpath; /* the root as given, for the realpath fallback */
   const char *disp;     /* prefix of paths in messages ("" or "app") */
   const char *reldir;   /* "" or "a/b" */
+  const char *const *skip; /* namespaces whose files are left out */
+  size_t nskip;
   char *err;
   size_t errlen;
 } ctx;
@@ -941,6 +943,8 @@ static int load_root(ctx *c, const wd_node *root) {
     return fail(c, ns, "namespace '%s' has bad characters (expected %s)",
                 show(b, ns), IDENT_CHARS);
   c->ns = ns->str;
+  for (i = 0; i < c->nskip; i++)
+    if (strcmp(c->skip[i], ns->str) == 0) return 0; /* deployed elsewhere */
   if ((ents = wd_node_get(root, "entries")) == NULL)
     return fail(c, root, "missing required key 'entries'");
   if (ents->type != WD_NODE_SEQ)
@@ -1348,8 +1352,15 @@ static int open_root(ctx *c, const char *path, const char *what) {
   return 0;
 }
 
-int wd_manifest_load_dir(const char *dir, wd_manifest **out, char *err,
-                         size_t errlen) {
+static int add_file_x(wd_manifest *m, const char *path, int resolved,
+                      char *err, size_t errlen);
+
+/* wd_manifest_load_dir and wd_manifest_load_app: the files of namespaces
+** in 'skip' are left out, then 'extra' files added, then references
+** resolved once. */
+static int load_dir_x(const char *dir, const char *const *skip, size_t nskip,
+                      const char *const *extra, size_t nextra,
+                      wd_manifest **out, char *err, size_t errlen) {
   wd_manifest *m;
   pathv pv = { NULL, 0 };
   char *disp = NULL;
@@ -1362,6 +1373,8 @@ int wd_manifest_load_dir(const char *dir, wd_manifest **out, char *err,
     goto out;
   }
   c.m = m;
+  c.skip = skip;
+  c.nskip = nskip;
   /* Messages say "app/x/_index.yaml" for "app/", "/x/_index.yaml" for "/". */
   for (n = strlen(disp); n > 1 && disp[n - 1] == '/'; n--)
     disp[n - 1] = '\0';
@@ -1380,6 +1393,8 @@ int wd_manifest_load_dir(const char *dir, wd_manifest **out, char *err,
   qsort(pv.v, pv.n, sizeof *pv.v, cmp_path);
   for (i = 0; i < pv.n; i++)
     if ((r = load_index(&c, pv.v[i]))) goto out;
+  for (i = 0; i < nextra; i++)
+    if ((r = add_file_x(m, extra[i], 0, err, errlen))) goto out;
   r = resolve(&c);
 out:
   for (i = 0; i < pv.n; i++)
@@ -1390,8 +1405,25 @@ out:
   return r;
 }
 
+int wd_manifest_load_dir(const char *dir, wd_manifest **out, char *err,
+                         size_t errlen) {
+  return load_dir_x(dir, NULL, 0, NULL, 0, out, err, errlen);
+}
+
+int wd_manifest_load_app(const char *dir, const char *const *skip,
+                         size_t nskip, const char *const *extra,
+                         size_t nextra, wd_manifest **out, char *err,
+                         size_t errlen) {
+  return load_dir_x(dir, skip, nskip, extra, nextra, out, err, errlen);
+}
+
 int wd_manifest_add_file(wd_manifest *m, const char *path, char *err,
                          size_t errlen) {
+  return add_file_x(m, path, 1, err, errlen);
+}
+
+static int add_file_x(wd_manifest *m, const char *path, int resolved,
+                      char *err, size_t errlen) {
   const char *slash = strrchr(path, '/');
   char *root = NULL, *text = NULL;
   size_t len = 0;
@@ -1421,7 +1453,7 @@ int wd_manifest_add_file(wd_manifest *m, const char *path, char *err,
       r = fail_path(&c, WD_EINVAL, path, "cannot read: %s", io_reason(r));
     goto out;
   }
-  if ((r = load_text(&c, path, text, len)) == 0) r = resolve(&c);
+  if ((r = load_text(&c, path, text, len)) == 0 && resolved) r = resolve(&c);
 out:
   wd_free(text);
   r = finish(&c, r, m, NULL);

@@ -805,6 +805,54 @@ wd_link *wd__brk_gw_link(wd_broker *b, uint64_t *gen) {
 
 /* }====== */
 
+/* RELOAD and DEPLOY: ward.policy.reload on "policies", ward.deploy on
+** the namespace, then the change itself (broker_reload.c,
+** broker_gw_deploy.c), which checks everything before it changes
+** anything. Answers {"digest"} or {"namespace", "revision"}; 422 with
+** every error, one a line of the message. */
+static void req_change(brk_gw *g, gwcall *c, const wd_gwcall *q) {
+  int reload = q->kind == WD_GW_RELOAD, r;
+  char res[WD_GW_TARGET_MAX + 1], why[300], msg[600], out[80];
+  wd_buf errs, val;
+  if (reload)
+    snprintf(res, sizeof res, "policies");
+  else
+    snprintf(res, sizeof res, "%.*s", (int)q->targetlen, q->target);
+  r = decide(g, c->tok, wd_ops_name(reload ? WD_ACT_POLICY_RELOAD
+                                           : WD_ACT_DEPLOY),
+             res, strlen(res), NULL, NULL, why, sizeof why);
+  if (r != WD_POLICY_ALLOW) {
+    snprintf(msg, sizeof msg, "permission denied: %s (%s)", res, why);
+    answer_code(g, c, r == WD_EUNAVAIL ? WD_EUNAVAIL : WD_EDENIED, msg);
+    return;
+  }
+  wd_buf_init(&errs, 1u << 16);
+  if (reload)
+    r = wd__brk_reload(g->b, "api", &errs, out);
+  else
+    r = wd__brk_deploy(g->b, res, q->value, q->valuelen, &errs, out,
+                       sizeof out);
+  if (r == 0) {
+    wd_buf_init(&val, 0);
+    wd_codec_put_header(&val, 1);
+    wd_codec_put_table(&val, 0, reload ? 1 : 2);
+    if (!reload) {
+      wd_codec_put_str(&val, "namespace", 9);
+      wd_codec_put_str(&val, res, strlen(res));
+    }
+    wd_codec_put_str(&val, reload ? "digest" : "revision", reload ? 6 : 8);
+    wd_codec_put_str(&val, out, strlen(out));
+    answer(g, c, 200, NULL, NULL, NULL, val.p, val.len);
+    wd_buf_close(&val);
+  } else {
+    wd_buf_put_u8(&errs, 0);
+    answer(g, c, r == WD_EINVAL ? 422 : http_of(r),
+           r == WD_EINVAL ? "Invalid" : wd_errkind(r),
+           errs.p ? (const char *)errs.p : "", NULL, NULL, 0);
+  }
+  wd_buf_close(&errs);
+}
+
 /* {====== Requests from the gateway ====== */
 
 /* The token of a bearer credential "ID:SECRET", or NULL after answering
@@ -849,8 +897,9 @@ static int on_call(brk_gw *g, wd_cur *body) {
   wd_gwcall q;
   gwcall *c, *x;
   if (wd__gw_get_call(body, &q) < 0) return WD_EBADFRAME;
-  /* The values must be codec bytes of the right count. */
-  if (wd_codec_count(q.value, q.valuelen) < 0 ||
+  /* The values must be codec bytes of the right count (a deploy's are
+  ** files, read with bounds in broker_gw_deploy.c). */
+  if ((q.kind != WD_GW_DEPLOY && wd_codec_count(q.value, q.valuelen) < 0) ||
       (q.kind == WD_GW_SEND && wd_codec_count(q.value, q.valuelen) != 1))
     return WD_EBADFRAME;
   for (x = g->calls; x != NULL; x = x->next)
@@ -893,6 +942,10 @@ static int on_call(brk_gw *g, wd_cur *body) {
     case WD_GW_INBOX:
       wd__brk_inbox_open(g->b, c->serial, c->call, c->gen, c->tok->id,
                          q.target, q.targetlen);
+      break;
+    case WD_GW_RELOAD:
+    case WD_GW_DEPLOY:
+      req_change(g, c, &q);
       break;
     default:
       req_kill(g, c, &q);

@@ -146,6 +146,7 @@ typedef struct svc {
   int attempts;     /* restarts since the last stable run */
   uint64_t started; /* uv_now of the last start */
   int given_up;
+  int redeploy;     /* a deploy stopped it: start it again at its end */
 } svc;
 
 typedef struct root {
@@ -214,6 +215,9 @@ struct wd_broker {
   struct wd_scopes *scopes;
   struct wd_pcache *pcache;
   char pdigest[65];       /* of the policy set (wd_polset_digest) */
+  const struct wd_manifest *pm; /* where the policies came from: 'm', or
+                           the manifest of the last reload or deploy */
+  struct brk_dep *dep;  /* reloads and deploys (broker_reload.c) */
   struct wd_audit *audit;
   xwtab xw;            /* cross-host watches (broker_life.c) */
   svc *svcs;
@@ -315,6 +319,17 @@ int wd__brk_sec_check(hslot *s, const brk_caller *who, const char *pid,
                       char *why, size_t whylen);
 int wd__brk_sec_audit_req(hslot *s, uint32_t req, uint8_t op, wd_cur *c);
 
+/* broker_reload.c: changing a serving ward. 'errs' gets every error,
+** one "FILE:LINE:COL: message" a line. */
+int wd__brk_reload(wd_broker *b, const char *via, wd_buf *errs,
+                   char digest[65]);
+void wd__brk_reload_free(wd_broker *b);
+/* broker_gw_deploy.c: a namespace's new revision, as the gateway sent
+** it (wd__gw_put_files). Returns 0 with the revision in 'rev', or
+** WD_EINVAL (errors in 'errs'), WD_EUNAVAIL, WD_ENOMEM. */
+int wd__brk_deploy(wd_broker *b, const char *ns, const uint8_t *files,
+                   size_t n, wd_buf *errs, char *rev, size_t revlen);
+
 /* broker_gw.c (the front door) */
 void wd__brk_gw_answer(wd_broker *b, fwd *f, int32_t status, const char *s,
                        size_t n);
@@ -386,5 +401,7 @@ void wd__brk_svc_start_all(wd_broker *b);
 void wd__brk_svc_exited(wd_broker *b, int slot, uint64_t counter, int ok,
                         const char *text);
 void wd__brk_free_life(wd_broker *b);
+/* Start service 'idx' now (a deploy's new or restarted service). */
+void wd__brk_svc_restart(wd_broker *b, int idx);
 
 #endif

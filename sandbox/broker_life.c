@@ -603,6 +603,10 @@ void wd_broker_start_services(wd_broker *b) {
     if (b->svcs[n].e->u.svc.auto_start) svc_start(b, n);
 }
 
+void wd__brk_svc_restart(wd_broker *b, int idx) {
+  if (idx >= 0 && idx < b->nsvcs) svc_start(b, idx);
+}
+
 /* A service process ended ('ok': normally). A normal exit is final; a
 ** failure restarts it after the backoff delay, until 'max_attempts'
 ** restarts in a row have failed (a run longer than 'stable_threshold'
@@ -619,6 +623,14 @@ void wd__brk_svc_exited(wd_broker *b, int slot, uint64_t idx, int ok,
   rc = &v->e->u.svc.restart;
   v->running = 0;
   if (b->stopping) return;
+  if (v->redeploy) { /* stopped by a deploy: the new code starts */
+    v->redeploy = 0;
+    v->attempts = 0;
+    fprintf(stderr, "ward: service %s restarts with its new revision\n",
+            v->e->id);
+    svc_start(b, (int)idx);
+    return;
+  }
   if (ok) {
     fprintf(stderr, "ward: service %s exited\n", v->e->id);
     return;

@@ -60,6 +60,7 @@ int wd__brk_sec_open(wd_broker *b, char *err, size_t errlen) {
   if ((r = wd_polset_from_manifest(b->m, &b->pset, err, errlen)) < 0 ||
       (r = check_names(b, err, errlen)) < 0)
     return r;
+  b->pm = b->m;
   if ((r = wd_polset_digest(&b->m, 1, b->pdigest)) < 0 ||
       (r = wd_scopes_new(b->pset, &b->scopes)) < 0 ||
       (r = wd_pcache_new(4096, &b->pcache)) < 0) {
@@ -126,11 +127,12 @@ void wd__brk_sec_put_init(hslot *s, wd_buf *w) {
   wd_ceiling c;
   size_t i, pos = 0;
   uint32_t n = 0;
+  const wd_manifest *pm = b->pm != NULL ? b->pm : b->m;
   wd_buf_put_u8(w, (uint8_t)b->o.audit_mode);
   pos = w->len;
   wd_buf_put_u32(w, 0);
-  for (i = 0; i < b->m->nentries; i++) {
-    const wd_entry *e = b->m->entries[i];
+  for (i = 0; i < pm->nentries; i++) {
+    const wd_entry *e = pm->entries[i];
     if (e->kind != WD_KIND_POLICY) continue;
     wd_buf_put_cstr(w, e->id);
     wd_buf_put_cstr(w, e->ns);

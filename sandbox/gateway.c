@@ -70,7 +70,7 @@ typedef struct conn {
   int reading;        /* a request has begun: the read deadline runs */
   int busy;           /* a call waits for the broker */
   uint32_t call;
-  int kind;           /* ... a WD_GW_* */
+  int kind;           /* WD_GW_* of the call that waits */
   int keep;           /* keep-alive after this response */
   int closing;
   int open;           /* handles to close: 2 (stream, timer) */
@@ -425,8 +425,9 @@ static int parse_body(conn *c, wd_gwcall *q, wd_buf *val) {
   char err[300];
   int64_t ns;
   if (c->body.len == 0 && q->kind != WD_GW_SEND) {
+    /* No body: no arguments. The call still goes to the broker. */
     wd_codec_put_header(val, 0);
-    return 0;
+    goto put;
   }
   j = json_loadb((const char *)c->body.p, c->body.len, JSON_REJECT_DUPLICATES,
                  &je);
@@ -512,6 +513,7 @@ static int parse_body(conn *c, wd_gwcall *q, wd_buf *val) {
     goto bad;
   }
   /* 'q' borrows strings of 'j': the record is written before it goes. */
+put:
   {
     size_t st = wd_link_rec_begin(&c->g->link, WD_R_GW_CALL);
     q->value = val->p;
@@ -588,6 +590,8 @@ static void handle(conn *c) {
       { "/v1/spawn/", WD_GW_SPAWN, HTTP_POST },
       { "/v1/send/", WD_GW_SEND, HTTP_POST },
       { "/v1/processes/", WD_GW_KILL, HTTP_DELETE },
+      { "/v1/policies/", WD_GW_RELOAD, HTTP_POST },
+      { "/v1/apps/", WD_GW_DEPLOY, HTTP_PUT },
     };
     size_t i;
     for (i = 0; i < WD_COUNTOF(routes); i++) {
@@ -610,6 +614,10 @@ static void handle(conn *c) {
     respond_error(c, 400, "Invalid", "bad path segment");
     return;
   }
+  if (q.kind == WD_GW_RELOAD && strcmp(target, "reload") != 0) {
+    respond_error(c, 404, "NotFound", "no such endpoint");
+    return;
+  }
 routed:
   q.target = target;
   q.targetlen = strlen(target);
@@ -623,13 +631,24 @@ routed:
   }
   q.call = ++c->g->next_call;
   wd_buf_init(&val, WD_LINK_REC_MIN - WD_LINK_REC_SLACK);
-  if (q.kind == WD_GW_KILL || q.kind == WD_GW_INBOX || k > 0) {
-    if (c->body.len != 0) {
+  if (q.kind == WD_GW_DEPLOY) {
+    char err[300];
+    int st = wd__gw_read_tar(c->body.p, c->body.len, &val, err, sizeof err);
+    if (st != 0) {
       wd_buf_close(&val);
-      respond_error(c, 400, "Invalid", "DELETE takes no body");
+      if (st == 413) c->keep = 0;
+      respond_error(c, st, st == 413 ? "LimitExceeded" : "Invalid", err);
       return;
     }
-    wd_codec_put_header(&val, 0);
+  }
+  if (q.kind == WD_GW_KILL || q.kind == WD_GW_INBOX || k > 0 ||
+      q.kind == WD_GW_RELOAD || q.kind == WD_GW_DEPLOY) {
+    if (c->body.len != 0 && q.kind != WD_GW_DEPLOY) {
+      wd_buf_close(&val);
+      respond_error(c, 400, "Invalid", "this request takes no body");
+      return;
+    }
+    if (q.kind != WD_GW_DEPLOY) wd_codec_put_header(&val, 0);
     {
       size_t st = wd_link_rec_begin(&c->g->link, WD_R_GW_CALL);
       q.value = val.p;
@@ -767,6 +786,37 @@ static void sse_gone(void *ud) {
   conn_close(ud);
 }
 
+/* The answer to a reload or deploy: its value as the body ({"digest"},
+** {"namespace", "revision"}), or an error whose message lists every
+** error one a line, also given as the array "errors". Returns 0 when the
+** answer is of another shape (answered as any other). */
+static int on_change_answer(conn *c, const wd_gwanswer *a) {
+  json_t *j = NULL, *errs;
+  char err[300];
+  size_t i, start = 0;
+  if (a->status < 400) {
+    if (a->valuelen == 0 ||
+        wd__gw_json_get(a->value, a->valuelen, &j, err, sizeof err) < 0)
+      return 0;
+    respond_json(c, (int)a->status, j);
+    return 1;
+  }
+  if (a->status != 422 || (errs = json_array()) == NULL) return 0;
+  for (i = 0; i <= a->msglen; i++)
+    if (i == a->msglen || a->msg[i] == '\n') {
+      json_t *s = i > start ? json_stringn(a->msg + start, i - start) : NULL;
+      if (s != NULL) json_array_append_new(errs, s);
+      start = i + 1;
+    }
+  for (i = a->msglen; i > 0 && a->msg[i - 1] == '\n'; i--) {
+  }
+  j = json_pack("{s{ss%ss%so}}", "error", "kind", a->kind, a->kindlen,
+                "message", a->msg, i, "errors", errs);
+  if (j == NULL) return 0;
+  respond_json(c, (int)a->status, j);
+  return 1;
+}
+
 static void on_answer(gw *g, const wd_gwanswer *a) {
   conn *c;
   json_t *j = NULL;
@@ -774,6 +824,9 @@ static void on_answer(gw *g, const wd_gwanswer *a) {
   for (c = g->conns; c != NULL; c = c->next)
     if (c->busy && c->call == a->call) break;
   if (c == NULL || c->sse) return; /* the client has gone */
+  if ((c->kind == WD_GW_RELOAD || c->kind == WD_GW_DEPLOY) &&
+      on_change_answer(c, a))
+    return;
   if (c->kind == WD_GW_INBOX && a->status == 200 && a->pidlen > 0) {
     if (wd__gw_sse_open(&g->link, &c->u.s, c->call, a->pid, a->pidlen,
                         sse_gone, c) == 0)

@@ -28,6 +28,9 @@ enum {
   WD_GW_HOSTS,    /* GET /v1/hosts: ward.status */
   WD_GW_METRICS,  /* GET /metrics: ward.status, Prometheus text */
   WD_GW_INBOX,    /* GET /v1/inbox?name=N: an inbox stream (target N) */
+  WD_GW_RELOAD,   /* POST /v1/policies/reload: ward.policy.reload */
+  WD_GW_DEPLOY,   /* PUT /v1/apps/{namespace}: ward.deploy; 'value' is
+                     the files (wd__gw_put_files), not codec bytes */
   WD_GW_MAX
 };
 
@@ -187,6 +190,30 @@ int wd__gw_status_route(const char *path, size_t n, int method);
 */
 int wd__gw_status_body(int kind, const uint8_t *val, size_t vlen,
                        char **body, size_t *blen, const char **ctype);
+/* {====== Deploys (sandbox/gateway_deploy.c, broker_gw_deploy.c) ====== */
+
+/* Bounds of a deploy: the files together (the record must fit the link's
+** bound with room to spare), how many entries the archive may hold, the
+** longest path. */
+#define WD_DEPLOY_MAX_BYTES (3u << 20)
+#define WD_DEPLOY_MAX_FILES 256
+#define WD_DEPLOY_MAX_PATH 200
+
+/*
+** Read tar archive p[0..n) (plain tar: ustar, pax or GNU; no compression)
+** from memory, in the gateway, and append its regular files to 'out' as
+** u32 count, count * (str path, str content). Directories are skipped.
+** Returns 0; or an HTTP status with a message in 'err': 400 for a
+** malformed archive, an absolute path, a '..' component, a symlink, a
+** hard link, a device or FIFO, a path over WD_DEPLOY_MAX_PATH or twice;
+** 413 for more than WD_DEPLOY_MAX_FILES entries or WD_DEPLOY_MAX_BYTES.
+*/
+int wd__gw_read_tar(const uint8_t *p, size_t n, wd_buf *out, char *err,
+                    size_t errlen);
+
+/* A path a deploy may hold: relative, printable, no '..', '.' or empty
+** component, at most WD_DEPLOY_MAX_PATH bytes. Both sides check it. */
+int wd__gw_path_ok(const char *s, size_t n);
 
 /* }====== */
 

@@ -135,6 +135,10 @@ static int on_rec(wd_link *l, uint8_t rtype, wd_cur *body) {
     }
     case WD_R_ENTRY:
       return wd_host_add_entry(c->host, body);
+    case WD_R_POLICY:
+      return wd_host_set_policies(c->host, body);
+    case WD_R_REVISE:
+      return wd_host_revise(c->host, body);
     case WD_R_PIDS:
       if (wd_cur_u64(body, &base) || wd_cur_u64(body, &count))
         return WD_EBADFRAME;

@@ -66,6 +66,15 @@ int wd_host_init(wd_host *h, wd_cur *body);
 ** on first use. Returns 0, WD_ENOMEM, or WD_EBADFRAME for a malformed
 ** body or an id the host already holds. */
 int wd_host_add_entry(wd_host *h, wd_cur *body);
+/* A deploy (WD_R_REVISE: u32 n, n * str id): the entries with these ids
+** leave the table (processes running them keep them); the new revisions
+** come as ENTRY on first use. Returns 0, WD_ENOMEM or WD_EBADFRAME. */
+int wd_host_revise(wd_host *h, wd_cur *body);
+/* A policy reload (WD_R_POLICY: the policies section of INIT): replaces
+** the policy set, the scopes cache and the ceiling whole, and compiles
+** every live process's scope again. Returns 0 or WD_EBADFRAME (nothing
+** changed). */
+int wd_host_set_policies(wd_host *h, wd_cur *body);
 /* A fresh block of PID counters from the broker. */
 void wd_host_add_pids(wd_host *h, uint64_t base, uint64_t count);
 /* A request from the broker (spawn, send). The host answers with a REPLY

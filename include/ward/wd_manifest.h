@@ -247,6 +247,20 @@ int wd_manifest_add_file(wd_manifest *m, const char *path, char *err,
                          size_t errlen);
 
 /*
+** Load an app as a serving ward has it: the files below 'dir' as
+** wd_manifest_load_dir reads them, except those whose namespace is in
+** 'skip' (a deploy keeps them elsewhere), then the 'extra' YAML files in
+** order as wd_manifest_add_file adds them (a deployed revision's
+** _index.yaml, the --policy files), then every reference resolved once,
+** so files may refer to each other in any order. Returns as
+** wd_manifest_load_dir.
+*/
+int wd_manifest_load_app(const char *dir, const char *const *skip,
+                         size_t nskip, const char *const *extra,
+                         size_t nextra, wd_manifest **out, char *err,
+                         size_t errlen);
+
+/*
 ** Load one file from memory ('file' names it in messages). Sources are read
 ** relative to (and confined to) 'basedir'; with 'basedir' NULL they are
 ** checked as paths but not read ('source' stays NULL). For tests and the

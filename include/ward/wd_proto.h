@@ -78,6 +78,13 @@ enum {
 **                   stream is over (the client left, or the broker ended
 **                   its process)
 **
+** Changing a serving ward (sandbox/broker_reload.c, broker_gw_deploy.c):
+**   POLICY    b->h  the policies section of INIT (audit mode, policies,
+**                   ceiling): a reload; the host swaps its set whole
+**   REVISE    b->h  u32 n, n * str id: entries a deploy replaced; the
+**                   host drops them (running processes keep theirs) and
+**                   gets the new revisions as ENTRY on first use
+**
 ** A REQ from a host carries the caller's actor and scope right after the
 ** op (str actor, str scope), so the broker can re-check it and hold the
 ** host to its ceiling; a REQ from the broker does not.
@@ -100,6 +107,8 @@ enum {
   WD_R_GW_ANSWER,
   WD_R_GW_MSG,
   WD_R_GW_END,
+  WD_R_POLICY,
+  WD_R_REVISE,
   WD_R_MAX
 };
 

@@ -38,6 +38,15 @@ typedef struct wd_broker_opts {
   ** the program 'test_exe' instead of 'exe'. ward never sets them. */
   const char *test_host;
   const char *test_exe;
+  /* Where the app came from, read again by a policy reload (SIGHUP,
+  ** POST /v1/policies/reload) and a deploy: the app directory and the
+  ** --policy files. NULL: reloads are refused. */
+  const char *appdir;
+  const char *const *policy_files;
+  size_t npolicy_files;
+  /* --deploy-dir: where the broker keeps the revisions deploys write
+  ** (DIR/NAMESPACE/REVISION/); NULL: deploys are refused. */
+  const char *deploy_dir;
 } wd_broker_opts;
 
 /* Takes no ownership of 'm' (it must outlive the broker). Compiles the

@@ -1,0 +1,1 @@
+return { main = function() return "v1" end }
