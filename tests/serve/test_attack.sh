@@ -29,7 +29,7 @@ start_server() {
   rm -f "$SOCK" "$LOG" "$LOG.pub"
   "$WARD" serve -v --audit all --audit-log "$LOG" --listen "unix:$SOCK" \
     --tokens "$DIR/deploy/tokens.yaml" --policy "$DIR/attack/pol.yaml" \
-    --deploy-dir "$tmp/deploys" --read-timeout 1s "$@" \
+    --deploy-dir "$tmp/deploys" --read-timeout 1s --max-conns-per-token 4 "$@" \
     "$APP" >"$tmp/out" 2>"$tmp/err" &
   SERVER=$!
   for i in $(seq 1 100); do
@@ -96,6 +96,32 @@ http "after it bob still may not deploy namespace dp" 403 '' \
 http "a deploy's entry may not run with another namespace's group (422)" 422 \
   'sv:admin' -H "$B" -X PUT --data-binary @"$tmp/esc2.tar" \
   http://x/v1/apps/bobns
+# }======
+
+# {====== The connections per token (F7) ======
+# Each connection's first request carries a throwaway bearer (401, kept
+# alive), the second the real one: it must still count against it.
+# --max-conns-per-token 4 (start_server below): the 5th and 6th are 429.
+python3 - "$SOCK" "$A" >"$tmp/conns" 2>&1 <<'PY'
+import socket, sys, time
+path, auth = sys.argv[1], sys.argv[2].encode()
+keep = []
+for i in range(6):
+    s = socket.socket(socket.AF_UNIX); s.settimeout(3); s.connect(path)
+    s.sendall(b"GET /v1/processes HTTP/1.1\r\nAuthorization: Bearer junk%d:x\r\n\r\n" % i)
+    time.sleep(0.1); s.recv(4096)
+    s.sendall(b"POST /v1/exec/dp:slow HTTP/1.1\r\n" + auth +
+              b"\r\nContent-Length: 0\r\n\r\n")
+    keep.append(s)
+time.sleep(0.3)
+for s in keep:
+    s.settimeout(0.2)
+    try: print(s.recv(4096).split(b"\r\n")[0].decode())
+    except Exception: print("waiting")
+PY
+n=$(grep -c ' 429 ' "$tmp/conns")
+if [ "$n" -eq 2 ]; then ok "a bearer changed on a kept-alive connection still counts (2 of 6 are 429)"
+else bad "a bearer changed on a kept-alive connection still counts: $n of 6 are 429: $(tr '\n' ' ' <"$tmp/conns")"; fi
 # }======
 
 broker_alive "the broker serves on"
