@@ -391,14 +391,23 @@ static void bearer_of(conn *c, const char **s, size_t *n) {
 }
 
 /* Count this connection against its bearer; 0, or -1 when the bearer has
-** 'max_per_token' connections already. */
+** 'max_per_token' connections already (the connection then counts for
+** no bearer: it is closed after the 429). */
 static int count_bearer(conn *c, const char *s, size_t n) {
   gw *g = c->g;
   unsigned char key[16];
   uint32_t i;
   tokslot *free_slot = NULL;
-  if (c->tok != NULL || n == 0) return 0;
+  if (n == 0) return 0;
   crypto_generichash(key, sizeof key, (const unsigned char *)s, n, NULL, 0);
+  /* A kept-alive connection counts against the bearer of its latest
+  ** request: one that changes it (a throwaway bearer first, the real
+  ** one after) moves to the new bearer's count. */
+  if (c->tok != NULL) {
+    if (memcmp(c->tok->key, key, sizeof key) == 0) return 0;
+    c->tok->n--;
+    c->tok = NULL;
+  }
   for (i = 0; i < g->lim.max_conns; i++) {
     tokslot *t = &g->toks[i];
     if (t->n > 0 && memcmp(t->key, key, sizeof key) == 0) {
