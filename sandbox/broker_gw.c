@@ -748,7 +748,7 @@ static void req_kill(brk_gw *g, gwcall *c, const wd_gwcall *q) {
 ** or nothing (a token allowed it sees every tenant); the hosts are asked
 ** in broker_gw_status.c, which answers through wd__brk_gw_status_done. */
 static void req_status(brk_gw *g, gwcall *c) {
-  char why[300], msg[400];
+  char why[300], msg[1200];
   int r = decide(g, c->tok, wd_ops_name(WD_ACT_STATUS), "status", 6, NULL,
                  NULL, why, sizeof why);
   if (r != WD_POLICY_ALLOW) {
@@ -812,7 +812,7 @@ wd_link *wd__brk_gw_link(wd_broker *b, uint64_t *gen) {
 ** every error, one a line of the message. */
 static void req_change(brk_gw *g, gwcall *c, const wd_gwcall *q) {
   int reload = q->kind == WD_GW_RELOAD, r;
-  char res[WD_GW_TARGET_MAX + 1], why[300], msg[600], out[80];
+  char res[WD_GW_TARGET_MAX + 1], why[300], msg[1200], out[80];
   wd_buf errs, val;
   if (reload)
     snprintf(res, sizeof res, "policies");

@@ -205,7 +205,7 @@ static void end(wd_broker *b, inbox *x, int ok, const char *kind,
 void wd__brk_inbox_open(wd_broker *b, uint64_t serial, uint32_t call,
                         uint64_t gen, const char *tok, const char *nm,
                         size_t nl) {
-  char why[300], msg[600];
+  char why[300], msg[1200];
   const char *asked = "process.host on api";
   size_t i, mine = 0;
   inbox *x;

@@ -6,8 +6,8 @@
 ** give is reported (and fatal under --require-sandbox=all), never skipped
 ** in silence.
 ** Runs in: host (pre-sandbox); wd_sbx_layer_name, wd_sbx_landlock_abi
-** and wd_sbx_seccomp_check also in the ward command ('ward doctor'), and
-** wd_sbx_params_put in the broker.
+** and wd_sbx_seccomp_check also in the ward command ('ward doctor'). (The
+** parameters the broker hands over are sandbox/params.c's.)
 */
 #include <ctype.h>
 #include <errno.h>
@@ -40,38 +40,6 @@
 /* Generated at configure time from policies/seccomp/host.allow. */
 #include "wd_seccomp_gateway.h"
 #include "wd_seccomp_host.h"
-
-/* {====== Parameters: broker -> host (wd_confine.h) ====== */
-
-void wd_sbx_params_put(uint8_t *out, const wd_sbx_params *p) {
-  int i;
-  for (i = 0; i < 8; i++)
-    out[i] = (uint8_t)(p->address_space >> (8 * i));
-  for (i = 0; i < 8; i++)
-    out[8 + i] = (uint8_t)(p->cpu_seconds >> (8 * i));
-  for (i = 0; i < 4; i++)
-    out[16 + i] = (uint8_t)(p->flags >> (8 * i));
-  for (i = 0; i < 4; i++)
-    out[20 + i] = (uint8_t)((uint32_t)p->pidns_err >> (8 * i));
-}
-
-void wd_sbx_params_get(const uint8_t *in, wd_sbx_params *p) {
-  uint32_t e = 0;
-  int i;
-  p->address_space = p->cpu_seconds = 0;
-  p->flags = 0;
-  for (i = 7; i >= 0; i--)
-    p->address_space = p->address_space << 8 | in[i];
-  for (i = 7; i >= 0; i--)
-    p->cpu_seconds = p->cpu_seconds << 8 | in[8 + i];
-  for (i = 3; i >= 0; i--)
-    p->flags = p->flags << 8 | in[16 + i];
-  for (i = 3; i >= 0; i--)
-    e = e << 8 | in[20 + i];
-  p->pidns_err = (int32_t)e;
-}
-
-/* }====== */
 
 /* The uid and gid a host started as root runs as. */
 #define NOBODY 65534

@@ -32,6 +32,8 @@ sources() {
       "runtime/node.c" ;;
     spawn) echo "runtime/wire.c runtime/buf.c runtime/common.c policy/value.c -lm" ;;
     http) echo "sandbox/gateway_json.c sandbox/gateway_wire.c sandbox/link.c" \
+      "sandbox/gateway_sse.c sandbox/gateway_status.c sandbox/gateway_deploy.c" \
+      "sandbox/params.c -larchive" \
       "sandbox/ipc.c runtime/codec.c runtime/duration.c runtime/buf.c" \
       "runtime/common.c /usr/share/llhttp/api.c /usr/share/llhttp/http.c" \
       "/usr/share/llhttp/llhttp.c -I/usr/share/include/llhttp -luv -ljansson" \
