@@ -888,8 +888,9 @@ static gwtoken *authenticate(brk_gw *g, gwcall *c, const wd_gwcall *q) {
   }
   if (audit_auth(g, claimed, why) < 0)
     answer_code(g, c, WD_EUNAVAIL, "the audit log cannot be written");
-  else
-    answer(g, c, 401, "PermissionDenied", why, NULL, NULL, 0);
+  else /* the client learns not whether the id exists; the log does */
+    answer(g, c, 401, "PermissionDenied",
+           q->bearerlen == 0 ? "no token" : "invalid token", NULL, NULL, 0);
   return NULL;
 }
 

@@ -18,8 +18,7 @@ check() { # NAME EXTENDED-REGEX
 }
 [ "$rc" -eq 0 ] && { echo "ok     the demo exits 0"; pass=$((pass+1)); } ||
   { echo "FAIL   the demo exits $rc"; fail=$((fail+1)); }
-[ "$secs" -lt 60 ] && { echo "ok     in under a minute (${secs} s)"; pass=$((pass+1)); } ||
-  { echo "FAIL   the demo took ${secs} s"; fail=$((fail+1)); }
+echo "info   the demo took ${secs} s (not asserted: speed is benchmarks' business)"
 check "the server answers /healthz" '^   GET /healthz: ok$'
 # A sanitizer build (WD_ASAN) applies no seccomp filter (sandbox/confine.c).
 if ldd "$WARD" 2>/dev/null | grep -q libasan; then
