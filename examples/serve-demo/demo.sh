@@ -53,7 +53,7 @@ step "1. start: ward serve --listen unix:... --tokens tokens.yaml --audit all"
 "$WARD" serve -v --audit all --audit-log "$LOG" --listen "unix:$SOCK" \
   --tokens "$APP/tokens.yaml" "$APP" >"$TMP/out" 2>"$TMP/err" &
 SERVER=$!
-for _ in $(seq 1 100); do
+for _ in $(seq 1 1200); do
   curl -s -m 1 --unix-socket "$SOCK" http://ward/healthz >/dev/null 2>&1 && break
   sleep 0.05
 done

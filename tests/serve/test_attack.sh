@@ -32,7 +32,7 @@ start_server() {
     --deploy-dir "$tmp/deploys" --read-timeout 1s --max-conns-per-token 4 "$@" \
     "$APP" >"$tmp/out" 2>"$tmp/err" &
   SERVER=$!
-  for i in $(seq 1 100); do
+  for i in $(seq 1 1200); do
     curl -s -m 1 --unix-socket "$SOCK" http://x/healthz >/dev/null 2>&1 && return 0
     sleep 0.05
   done

@@ -44,7 +44,7 @@ start_server() {
     --tokens "$TOKENS" --policy "$POL" --deploy-dir "$tmp/deploys" "$@" \
     "$APP" >"$tmp/out" 2>"$tmp/err" &
   SERVER=$!
-  for i in $(seq 1 100); do
+  for i in $(seq 1 1200); do
     curl -s -m 1 --unix-socket "$SOCK" http://x/healthz >/dev/null 2>&1 && return 0
     sleep 0.05
   done
@@ -119,7 +119,7 @@ cp "$tmp/sv.good" "$APP/sv/_index.yaml"
 sed -i 's/groups: \[extra\]/groups: [sv:tenant-b]/' "$POL"
 n0=$(loads)
 kill -HUP "$SERVER"
-for i in $(seq 1 50); do [ "$(loads)" -gt "$n0" ] && break; sleep 0.05; done
+for i in $(seq 1 1200); do [ "$(loads)" -gt "$n0" ] && break; sleep 0.05; done
 if grep -q 'SIGHUP: policies reloaded (digest [0-9a-f]\{64\})' "$tmp/err" &&
    grep '"kind":"policy_load"' "$LOG" | tail -1 | grep -q '"via":"signal"'; then
   ok "SIGHUP reloads the policies and logs it"
@@ -128,7 +128,7 @@ http "after SIGHUP the --policy file's deny holds" 403 'dp:other' \
   -H "$B" -X POST http://x/v1/exec/dp:other
 echo "  - {name: broken, kind: security.policy, policy: {actions: nope.x, resources: '*', effect: allow}}" >>"$POL"
 kill -HUP "$SERVER"
-for i in $(seq 1 50); do grep -q 'reload failed' "$tmp/err" && break; sleep 0.05; done
+for i in $(seq 1 1200); do grep -q 'reload failed' "$tmp/err" && break; sleep 0.05; done
 if grep -A1 'SIGHUP: reload failed, nothing changed' "$tmp/err" | grep -q 'pol.yaml:7:'; then
   ok "a SIGHUP with a broken set names the error and changes nothing"
 else bad "SIGHUP broken: $(tail -n 3 "$tmp/err")"; fi
@@ -161,7 +161,7 @@ else bad "ward ctl deploy: $(head -c 300 "$tmp/o")"; fi
 if [ -f "$tmp/deploys/dp/1/_index.yaml" ] && [ -f "$tmp/deploys/dp/1/lib/hello.lua" ]; then
   ok "the revision is kept under --deploy-dir (DIR/dp/1), not in the app directory"
 else bad "no revision under $tmp/deploys/dp/1"; fi
-for i in $(seq 1 60); do grep -q 'ticker v2' "$tmp/out" && break; sleep 0.05; done
+for i in $(seq 1 1200); do grep -q 'ticker v2' "$tmp/out" && break; sleep 0.05; done
 if grep -q 'ticker v1' "$tmp/out" && grep -q 'ticker v2' "$tmp/out" &&
    grep -q 'service dp:ticker restarts with its new revision' "$tmp/err"; then
   ok "the namespace's service restarts with the new code"

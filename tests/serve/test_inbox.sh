@@ -23,7 +23,7 @@ SOCK=$tmp/ward.sock
 "$WARD" serve -v --audit all --audit-log "$tmp/audit.log" --listen "unix:$SOCK" \
   --tokens "$DIR/inbox_tokens.yaml" "$DIR/inbox_app" >"$tmp/out" 2>"$tmp/err" &
 SERVER=$!
-for i in $(seq 1 100); do
+for i in $(seq 1 1200); do
   curl -s -m 1 --unix-socket "$SOCK" http://x/healthz >/dev/null 2>&1 && break
   sleep 0.05
 done
@@ -32,7 +32,7 @@ c() { curl -s -g -m 20 --unix-socket "$SOCK" "$@"; }
 open() {
   curl -s -g -N -m 60 --unix-socket "$SOCK" -H "$A" "http://x/v1/inbox$1" >"$2" &
   STREAMS="$STREAMS $!"; LAST=$!
-  for i in $(seq 1 100); do grep -q '^data: {"pid"' "$2" && break; sleep 0.05; done
+  for i in $(seq 1 1200); do grep -q '^data: {"pid"' "$2" && break; sleep 0.05; done
   PIDOF=$(grep -o '{api|0x[0-9a-f]*}' "$2" | head -1)
 }
 exec_on() { # exec_on HOST DEST N TAG
@@ -68,9 +68,9 @@ echo "$r" | grep -q 'already' && ok "a script cannot register the name" || bad "
 
 # 4. A monitor gets EXIT when the client leaves; the name is free after.
 c -H "$A" -d "{\"args\":[\"$P1\"]}" http://x/v1/spawn/ib:watch >/dev/null
-for i in $(seq 1 100); do grep -q "watch: monitoring" "$tmp/out" && break; sleep 0.05; done
+for i in $(seq 1 1200); do grep -q "watch: monitoring" "$tmp/out" && break; sleep 0.05; done
 kill "$LAST"
-for i in $(seq 1 100); do grep -q "watch: exit $P1" "$tmp/out" && break; sleep 0.05; done
+for i in $(seq 1 1200); do grep -q "watch: exit $P1" "$tmp/out" && break; sleep 0.05; done
 grep -q "watch: exit $P1 nil" "$tmp/out" && ok "monitor on ib:a got EXIT (normal) when the client left" \
   || bad "no EXIT: $(grep watch "$tmp/out")"
 r=$(c -H "$A" -d '{"args":["box"]}' http://x/v1/exec/ib:reg)
@@ -88,12 +88,12 @@ print(s.recv(300).decode(errors="replace"), flush=True)
 time.sleep(25)
 PY
 STREAMS="$STREAMS $!"
-for i in $(seq 1 100); do grep -q '{api|' "$tmp/slow" && break; sleep 0.05; done
+for i in $(seq 1 1200); do grep -q '{api|' "$tmp/slow" && break; sleep 0.05; done
 P2=$(grep -o '{api|0x[0-9a-f]*}' "$tmp/slow" | head -1)
 c -H "$A" -d "{\"args\":[\"$P2\"]}" http://x/v1/spawn/ib:watch >/dev/null
 sleep 0.5
 for k in 1 2 3 4 5 6; do exec_on ib:b slow 20000 s >/dev/null; done
-for i in $(seq 1 100); do grep -q "watch: exit $P2" "$tmp/out" && break; sleep 0.1; done
+for i in $(seq 1 1200); do grep -q "watch: exit $P2" "$tmp/out" && break; sleep 0.1; done
 grep -q "watch: exit $P2 .*behind" "$tmp/out" && ok "a slow reader is dropped (monitor sees LimitExceeded)" \
   || bad "slow reader: $(grep "$P2" "$tmp/out" "$tmp/err" | tail -3)"
 rss=$(ps -o rss= -p "$(pgrep -f 'ward gateway' -P $SERVER | head -1)" 2>/dev/null || echo 0)

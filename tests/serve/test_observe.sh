@@ -33,7 +33,7 @@ echo 'user:user-secret-0123456789abcdef' >"$tmp/user.tok"
 "$WARD" serve -v --listen "unix:$SOCK" --tokens "$TOKENS" "$APP" \
   >"$tmp/out" 2>"$tmp/err" &
 SERVER=$!
-for _ in $(seq 1 100); do
+for _ in $(seq 1 1200); do
   curl -s -m 1 --unix-socket "$SOCK" http://x/healthz >/dev/null 2>&1 && break
   sleep 0.05
 done
@@ -156,7 +156,7 @@ check "/v1/hosts: ob:b down (never started), no pid" \
   '[ "$(jq -c ".hosts[] | select(.id == \"ob:b\") | [.state, .pid]" "$tmp/body")" = "[\"down\",0]" ]'
 hpid=$(jq '.hosts[] | select(.id == "ob:a") | .pid' "$tmp/body")
 kill -9 "$hpid"
-for _ in $(seq 1 50); do
+for _ in $(seq 1 1200); do
   get /v1/hosts "$AD"
   [ "$(jq -r '.hosts[] | select(.id == "ob:a") | .state' "$tmp/body")" = up ] &&
     [ "$(jq '.hosts[] | select(.id == "ob:a") | .pid' "$tmp/body")" != "$hpid" ] &&
@@ -192,7 +192,7 @@ check "ward ctl ps with an argument: exit 2" '[ $st = 2 ]'
 # {====== ward top under tmux ======
 post /v1/spawn/ob:hog '{"args": [50], "host": "ob:a"}'
 hog=$(jq -r .pid "$tmp/body")
-for _ in $(seq 1 100); do # its loops are done when its mailbox is full
+for _ in $(seq 1 1200); do # its loops are done when its mailbox is full
   get /v1/processes "$AD"
   [ "$(jq ".processes[] | select(.pid == \"$hog\") | .mailbox" "$tmp/body")" = 50 ] && break
   sleep 0.1
@@ -200,7 +200,7 @@ done
 screen() { tmux -S "$TMUX_SOCK" capture-pane -p -t top; }
 # wait_screen RE: until the screen shows RE (at most 10 s).
 wait_screen() {
-  for _ in $(seq 1 100); do screen | grep -Eq -- "$1" && return 0; sleep 0.1; done
+  for _ in $(seq 1 1200); do screen | grep -Eq -- "$1" && return 0; sleep 0.1; done
   return 1
 }
 tmux -S "$TMUX_SOCK" new-session -d -s top -x 160 -y 50 \

@@ -40,7 +40,7 @@ start_server() {
     --read-timeout 1s --idle-timeout 3s --max-conns-per-token 4 "$@" "$APP" \
     >"$tmp/out" 2>"$tmp/err" &
   SERVER=$!
-  for i in $(seq 1 100); do
+  for i in $(seq 1 1200); do
     curl -s -m 1 --unix-socket "$SOCK" http://x/healthz >/dev/null 2>&1 && return 0
     sleep 0.05
   done
@@ -335,7 +335,7 @@ wait "$CURL"; cs=$?
 code=$(cat "$tmp/midcode")
 [ "$cs" -ne 0 ] && [ "$code" = 000 ] && ok "the request in flight fails cleanly (curl exit $cs)" ||
   bad "request in flight: curl exit $cs, HTTP $code"
-for i in $(seq 1 60); do
+for i in $(seq 1 1200); do
   curl -s -m 1 -o /dev/null "$U/healthz" && break; sleep 0.1
 done
 http "the gateway is restarted and serves" 200 '"result":2' \
