@@ -23,7 +23,7 @@ return { main = function()
   -- There and back, intact; a small message sent after it comes after it.
   check.eq(process.send(echo, "echo", big), true, "send 64 MiB")
   check.eq(process.send(echo, "echo", "after"), true, "send after")
-  local m = check.recv(inbox, "30s", "64 MiB back")
+  local m = check.recv(inbox, "100s", "64 MiB back")
   check.eq(#m:payload(), #big, "length back")
   check.ok(m:payload() == big, "64 MiB back intact")
   m = nil
