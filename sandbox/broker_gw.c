@@ -103,7 +103,18 @@ typedef struct brk_gw {
   uint64_t next_serial;
   uv_prepare_t flush; /* sends what the turn wrote to the gateway */
   int flushing;
+  uv_timer_t watch;   /* liveness: 'gw_watch' every WD_HEARTBEAT_MS */
+  int watching;
+  uint64_t wclock;    /* its watch clock, ms (as broker.c's 'wclock') */
+  uint64_t wlast;     /* uv_now of the last tick */
+  uint64_t alive;     /* watch clock of its last sign of life */
+  int beaten;         /* a heartbeat came from this incarnation */
 } brk_gw;
+
+/* The gateway's liveness, as a host's default (wd_manifest 'liveness'):
+** silent this long, it is killed and restarted. Until its first heartbeat
+** (exec and confinement) it gets twice as long. */
+#define GW_LIVENESS_MS 5000
 
 /* {====== Tokens ====== */
 
@@ -958,6 +969,11 @@ static int on_call(brk_gw *g, wd_cur *body) {
 
 static int gw_on_rec(wd_link *l, uint8_t rtype, wd_cur *body) {
   brk_gw *g = l->data;
+  g->alive = g->wclock; /* any record is a sign of life */
+  if (rtype == WD_R_BEAT) {
+    g->beaten = 1;
+    return 0;
+  }
   if (rtype == WD_R_GW_CALL) return on_call(g, body);
   if (rtype == WD_R_GW_END) return wd__brk_inbox_on_end(g->b, g->gen, body);
   return WD_EBADFRAME;
@@ -1136,6 +1152,8 @@ static int gw_spawn(brk_gw *g, char *err, size_t errlen) {
   g->up = 1;
   g->gen++;
   g->started = uv_now(&b->loop);
+  g->alive = g->wclock;
+  g->beaten = 0;
   gi.max_header = g->o.max_header;
   gi.max_body = g->o.max_body;
   gi.read_ms = g->o.read_ms;
@@ -1163,9 +1181,30 @@ static void gw_start(wd_broker *b, void *ud, int fired) {
   }
 }
 
+/*
+** Liveness (as broker.c 'liveness' for a host): every WD_HEARTBEAT_MS the
+** watch clock advances (at most 2 heartbeats a tick, so a broker that was
+** itself stopped or starved does not blame the gateway); a gateway with no
+** record (a heartbeat or any other) for GW_LIVENESS_MS of it is stopped
+** or stuck: killed (host_death), its calls and streams end, restarted.
+*/
+static void gw_watch(uv_timer_t *t) {
+  brk_gw *g = t->data;
+  uint64_t now = uv_now(&g->b->loop), dt = now - g->wlast, limit;
+  g->wlast = now;
+  g->wclock += dt < 2 * WD_HEARTBEAT_MS ? dt : 2 * WD_HEARTBEAT_MS;
+  if (!g->up || g->pid <= 0 || g->b->stopping) return;
+  limit = g->beaten ? GW_LIVENESS_MS : 2 * GW_LIVENESS_MS;
+  if (g->wclock - g->alive > limit)
+    gw_down(g, "unresponsive: no heartbeat for %llu ms (liveness): killed",
+            (unsigned long long)(g->wclock - g->alive));
+}
+
 void wd__brk_gw_stop(wd_broker *b) {
   brk_gw *g = b->gw;
   if (g == NULL) return;
+  if (g->watching) uv_close((uv_handle_t *)&g->watch, NULL);
+  g->watching = 0;
   gw_down(g, "ward is shutting down");
   if (g->flushing) uv_close((uv_handle_t *)&g->flush, NULL);
   g->flushing = 0;
@@ -1331,6 +1370,12 @@ int wd_broker_serve(wd_broker *b, const wd_serve_opts *o, char *err,
   uv_prepare_start(&g->flush, on_flush);
   uv_unref((uv_handle_t *)&g->flush);
   g->flushing = 1;
+  uv_timer_init(&b->loop, &g->watch);
+  g->watch.data = g;
+  g->wlast = uv_now(&b->loop);
+  uv_timer_start(&g->watch, gw_watch, WD_HEARTBEAT_MS, WD_HEARTBEAT_MS);
+  uv_unref((uv_handle_t *)&g->watch);
+  g->watching = 1;
   return 0;
 fail:
   wd__brk_gw_free(b);
