@@ -737,13 +737,25 @@ static void req_kill(brk_gw *g, gwcall *c, const wd_gwcall *q) {
       msg[1200];
   hslot *t;
   int r;
+  int inbox;
   snprintf(pid, sizeof pid, "%.*s", (int)q->targetlen, q->target);
-  r = decide(g, c->tok, wd_ops_name(WD_ACT_TERMINATE), pid, strlen(pid), NULL,
-             NULL, why, sizeof why);
+  inbox = wd__brk_inbox_is(pid, strlen(pid));
+  /* An inbox's terminate is decided as a script's is (target_host api). */
+  r = decide(g, c->tok, wd_ops_name(WD_ACT_TERMINATE), pid, strlen(pid),
+             inbox ? "api" : NULL, NULL, why, sizeof why);
   if (r != WD_POLICY_ALLOW) {
     snprintf(msg, sizeof msg, "permission denied: process.terminate on %s "
              "(%s)", pid, why);
     answer_code(g, c, r == WD_EUNAVAIL ? WD_EUNAVAIL : WD_EDENIED, msg);
+    return;
+  }
+  if (inbox) { /* ends it with an error, as a script's terminate does */
+    if (wd__brk_inbox_kill(g->b, pid, strlen(pid)) == 0) {
+      answer(g, c, 200, NULL, NULL, NULL, NULL, 0);
+    } else {
+      snprintf(msg, sizeof msg, "process not found: %s", pid);
+      answer_code(g, c, WD_ENOTFOUND, msg);
+    }
     return;
   }
   if ((t = host_of(g->b, pid, strlen(pid), th, sizeof th)) == NULL) {

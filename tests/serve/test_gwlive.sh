@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# The gateway's liveness, through a
+# The gateway's liveness and DELETE on an inbox stream's PID, through a
 # real socket with curl (tests/serve/inbox_app, inbox_tokens.yaml).
 # 1. A stopped gateway (SIGSTOP) misses its heartbeats: the broker kills
 #    it (host_death, host "gateway", reason naming liveness), restarts it,
 #    and /healthz answers again; a request in flight on it fails cleanly.
+# 2. DELETE /v1/processes/{api|0x...} is process.terminate on the inbox:
+#    403 for a token not allowed, 200 for one allowed (its monitor gets
+#    EXIT with an error, the stream gets "event: exit"), 404 for an
+#    unknown inbox PID.
 # Only generous upper bounds on timing. One line per case, then counts.
 # Usage: test_gwlive.sh WARD
 set -u
@@ -80,6 +84,33 @@ if [ -z "$GW" ]; then bad "no gateway pid in: $(cat "$tmp/err")"; else
   echo "$r" | grep -q '"result"\|"error"' && ok "requests work on the new gateway: $r" \
     || bad "after restart: $r"
 fi
+
+# 2. DELETE /v1/processes/{inbox pid}.
+: >"$tmp/s1"
+curl -s -g -N -m 60 --unix-socket "$SOCK" -H "$A" "http://x/v1/inbox?name=del" >"$tmp/s1" &
+STREAMS="$STREAMS $!"
+for i in $(seq 1 200); do grep -q '^data: {"pid"' "$tmp/s1" && break; sleep 0.05; done
+P1=$(grep -o '{api|0x[0-9a-f]*}' "$tmp/s1" | head -1)
+[ -n "$P1" ] && ok "inbox open: $P1" || bad "no inbox: $(cat "$tmp/s1")"
+c -H "$A" -d "{\"args\":[\"$P1\"]}" http://x/v1/spawn/ib:watch >/dev/null
+for i in $(seq 1 200); do grep -q "watch: monitoring $P1" "$tmp/out" && break; sleep 0.05; done
+code=$(c -o "$tmp/d" -w '%{http_code}' -X DELETE -H "$B" "http://x/v1/processes/$P1")
+[ "$code" = 403 ] && ok "DELETE by a token not allowed: 403" || bad "bob DELETE: $code $(cat "$tmp/d")"
+grep -q '^event: exit' "$tmp/s1" && bad "the stream ended on a denied DELETE" || ok "a denied DELETE leaves the stream"
+code=$(c -o "$tmp/d" -w '%{http_code}' -X DELETE -H "$A" "http://x/v1/processes/$P1")
+[ "$code" = 200 ] && ok "DELETE by a token allowed: 200" || bad "alice DELETE: $code $(cat "$tmp/d")"
+for i in $(seq 1 200); do grep -q '^event: exit' "$tmp/s1" && break; sleep 0.05; done
+grep -q '^event: exit' "$tmp/s1" && ok "the stream got event: exit" || bad "no exit event: $(tail -3 "$tmp/s1")"
+for i in $(seq 1 200); do grep -q "watch: exit $P1" "$tmp/out" && break; sleep 0.05; done
+if grep "watch: exit $P1" "$tmp/out" | grep -qv "watch: exit $P1 nil"; then
+  ok "its monitor got EXIT with an error: $(grep "watch: exit $P1" "$tmp/out")"
+else bad "monitor: $(grep watch "$tmp/out" | tail -2)"; fi
+grep '"action":"process.terminate"' "$tmp/audit.log" | grep -q "$P1" \
+  && ok "decided as process.terminate on the inbox PID" || bad "no process.terminate decision on $P1"
+code=$(c -o "$tmp/d" -w '%{http_code}' -X DELETE -H "$A" "http://x/v1/processes/$P1")
+[ "$code" = 404 ] && ok "DELETE of the ended inbox: 404" || bad "again: $code $(cat "$tmp/d")"
+code=$(c -o "$tmp/d" -w '%{http_code}' -X DELETE -H "$A" "http://x/v1/processes/{api|0x7fffffff}")
+[ "$code" = 404 ] && ok "DELETE of an unknown inbox PID: 404" || bad "unknown: $code $(cat "$tmp/d")"
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
