@@ -103,7 +103,18 @@ typedef struct brk_gw {
   uint64_t next_serial;
   uv_prepare_t flush; /* sends what the turn wrote to the gateway */
   int flushing;
+  uv_timer_t watch;   /* liveness: 'gw_watch' every WD_HEARTBEAT_MS */
+  int watching;
+  uint64_t wclock;    /* its watch clock, ms (as broker.c's 'wclock') */
+  uint64_t wlast;     /* uv_now of the last tick */
+  uint64_t alive;     /* watch clock of its last sign of life */
+  int beaten;         /* a heartbeat came from this incarnation */
 } brk_gw;
+
+/* The gateway's liveness, as a host's default (wd_manifest 'liveness'):
+** silent this long, it is killed and restarted. Until its first heartbeat
+** (exec and confinement) it gets twice as long. */
+#define GW_LIVENESS_MS 5000
 
 /* {====== Tokens ====== */
 
@@ -726,13 +737,25 @@ static void req_kill(brk_gw *g, gwcall *c, const wd_gwcall *q) {
       msg[1200];
   hslot *t;
   int r;
+  int inbox;
   snprintf(pid, sizeof pid, "%.*s", (int)q->targetlen, q->target);
-  r = decide(g, c->tok, wd_ops_name(WD_ACT_TERMINATE), pid, strlen(pid), NULL,
-             NULL, why, sizeof why);
+  inbox = wd__brk_inbox_is(pid, strlen(pid));
+  /* An inbox's terminate is decided as a script's is (target_host api). */
+  r = decide(g, c->tok, wd_ops_name(WD_ACT_TERMINATE), pid, strlen(pid),
+             inbox ? "api" : NULL, NULL, why, sizeof why);
   if (r != WD_POLICY_ALLOW) {
     snprintf(msg, sizeof msg, "permission denied: process.terminate on %s "
              "(%s)", pid, why);
     answer_code(g, c, r == WD_EUNAVAIL ? WD_EUNAVAIL : WD_EDENIED, msg);
+    return;
+  }
+  if (inbox) { /* ends it with an error, as a script's terminate does */
+    if (wd__brk_inbox_kill(g->b, pid, strlen(pid)) == 0) {
+      answer(g, c, 200, NULL, NULL, NULL, NULL, 0);
+    } else {
+      snprintf(msg, sizeof msg, "process not found: %s", pid);
+      answer_code(g, c, WD_ENOTFOUND, msg);
+    }
     return;
   }
   if ((t = host_of(g->b, pid, strlen(pid), th, sizeof th)) == NULL) {
@@ -959,6 +982,11 @@ static int on_call(brk_gw *g, wd_cur *body) {
 
 static int gw_on_rec(wd_link *l, uint8_t rtype, wd_cur *body) {
   brk_gw *g = l->data;
+  g->alive = g->wclock; /* any record is a sign of life */
+  if (rtype == WD_R_BEAT) {
+    g->beaten = 1;
+    return 0;
+  }
   if (rtype == WD_R_GW_CALL) return on_call(g, body);
   if (rtype == WD_R_GW_END) return wd__brk_inbox_on_end(g->b, g->gen, body);
   return WD_EBADFRAME;
@@ -1137,6 +1165,8 @@ static int gw_spawn(brk_gw *g, char *err, size_t errlen) {
   g->up = 1;
   g->gen++;
   g->started = uv_now(&b->loop);
+  g->alive = g->wclock;
+  g->beaten = 0;
   gi.max_header = g->o.max_header;
   gi.max_body = g->o.max_body;
   gi.read_ms = g->o.read_ms;
@@ -1164,9 +1194,30 @@ static void gw_start(wd_broker *b, void *ud, int fired) {
   }
 }
 
+/*
+** Liveness (as broker.c 'liveness' for a host): every WD_HEARTBEAT_MS the
+** watch clock advances (at most 2 heartbeats a tick, so a broker that was
+** itself stopped or starved does not blame the gateway); a gateway with no
+** record (a heartbeat or any other) for GW_LIVENESS_MS of it is stopped
+** or stuck: killed (host_death), its calls and streams end, restarted.
+*/
+static void gw_watch(uv_timer_t *t) {
+  brk_gw *g = t->data;
+  uint64_t now = uv_now(&g->b->loop), dt = now - g->wlast, limit;
+  g->wlast = now;
+  g->wclock += dt < 2 * WD_HEARTBEAT_MS ? dt : 2 * WD_HEARTBEAT_MS;
+  if (!g->up || g->pid <= 0 || g->b->stopping) return;
+  limit = g->beaten ? GW_LIVENESS_MS : 2 * GW_LIVENESS_MS;
+  if (g->wclock - g->alive > limit)
+    gw_down(g, "unresponsive: no heartbeat for %llu ms (liveness): killed",
+            (unsigned long long)(g->wclock - g->alive));
+}
+
 void wd__brk_gw_stop(wd_broker *b) {
   brk_gw *g = b->gw;
   if (g == NULL) return;
+  if (g->watching) uv_close((uv_handle_t *)&g->watch, NULL);
+  g->watching = 0;
   gw_down(g, "ward is shutting down");
   if (g->flushing) uv_close((uv_handle_t *)&g->flush, NULL);
   g->flushing = 0;
@@ -1332,6 +1383,12 @@ int wd_broker_serve(wd_broker *b, const wd_serve_opts *o, char *err,
   uv_prepare_start(&g->flush, on_flush);
   uv_unref((uv_handle_t *)&g->flush);
   g->flushing = 1;
+  uv_timer_init(&b->loop, &g->watch);
+  g->watch.data = g;
+  g->wlast = uv_now(&b->loop);
+  uv_timer_start(&g->watch, gw_watch, WD_HEARTBEAT_MS, WD_HEARTBEAT_MS);
+  uv_unref((uv_handle_t *)&g->watch);
+  g->watching = 1;
   return 0;
 fail:
   wd__brk_gw_free(b);

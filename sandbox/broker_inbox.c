@@ -407,6 +407,16 @@ int wd__brk_inbox_life(hslot *s, uint32_t req, uint8_t op, const char *from,
   return 0;
 }
 
+/* DELETE /v1/processes/{pid} on inbox 'pid', decided by the caller
+** (broker_gw.c 'req_kill'): ends it as a script's terminate does.
+** Returns 0, or WD_ENOTFOUND (no such inbox, or it has ended). */
+int wd__brk_inbox_kill(wd_broker *b, const char *pid, size_t pl) {
+  inbox *x = find(b, pid, pl);
+  if (x == NULL) return WD_ENOTFOUND;
+  end(b, x, 0, "Terminated", "terminated", 1);
+  return 0;
+}
+
 /*
 ** An event from 'from' (a process of host 's') to inbox 'to'. Only a link
 ** carries one: LINK_DOWN ends the inbox with an error (a linked process

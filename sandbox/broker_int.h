@@ -379,6 +379,7 @@ int wd__brk_inbox_send(hslot *s, uint32_t req, const char *from, size_t fl,
                        size_t tl, const uint8_t *p, size_t n);
 int wd__brk_inbox_life(hslot *s, uint32_t req, uint8_t op, const char *from,
                        size_t fl, const char *pid, size_t pl);
+int wd__brk_inbox_kill(wd_broker *b, const char *pid, size_t pl);
 int wd__brk_inbox_event(hslot *s, int kind, const char *from, size_t fl,
                         const char *to, size_t tl);
 void wd__brk_inbox_forget(wd_broker *b, const char *pid, size_t n);

@@ -82,6 +82,7 @@ struct gw {
   uv_loop_t loop;
   wd_link link;
   uv_prepare_t flush;
+  uv_timer_t beat;    /* WD_R_BEAT every WD_HEARTBEAT_MS (liveness) */
   union {
     uv_tcp_t tcp;
     uv_pipe_t pipe;
@@ -928,6 +929,16 @@ static void on_fail(wd_link *l, int code, const char *why) {
   _exit(code == 0 ? 0 : 112);
 }
 
+/* A heartbeat, as a host's (sandbox/hostmain.c 'on_beat'): the broker
+** kills a gateway silent past its liveness (broker_gw.c 'gw_watch'). */
+static void on_beat(uv_timer_t *t) {
+  gw *g = t->data;
+  size_t st = wd_link_rec_begin(&g->link, WD_R_BEAT);
+  wd_link_rec_lane(&g->link, WD_LINK_LANE_FREE);
+  (void)wd_link_rec_end(&g->link, st);
+  wd_link_flush(&g->link);
+}
+
 static void on_prepare(uv_prepare_t *p) {
   gw *g = p->data;
   wd__gw_sse_flush();
@@ -1012,6 +1023,9 @@ void wd_gateway_main(int nlisten) {
   uv_prepare_init(&g.loop, &g.flush);
   g.flush.data = &g;
   uv_prepare_start(&g.flush, on_prepare);
+  uv_timer_init(&g.loop, &g.beat);
+  g.beat.data = &g;
+  uv_timer_start(&g.beat, on_beat, 0, WD_HEARTBEAT_MS);
   llhttp_settings_init(&g.settings);
   g.settings.on_message_begin = on_msg_begin;
   g.settings.on_url = on_url;

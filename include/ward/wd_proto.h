@@ -64,7 +64,9 @@ enum {
 ** The front door's gateway (sandbox/gateway.h, ARCHITECTURE.md §12) speaks
 ** the same frames with three records of its own, each with one encoder
 ** and one decoder (sandbox/gateway_wire.c). A host that sends one, or a
-** gateway that sends any other, is killed (bad frame).
+** gateway that sends any other (but BEAT, as a host's: the broker kills a
+** gateway silent past its liveness, sandbox/broker_gw.c), is killed (bad
+** frame).
 **   GW_INIT   b->g  u32 max_header, u32 max_body, u32 read_ms,
 **                   u32 idle_ms, u32 max_conns, u32 max_per_token
 **   GW_CALL   g->b  u32 call, u8 kind (WD_GW_*), str bearer, str target,
