@@ -8,7 +8,8 @@
 #      'ward policy explain' on it
 #   4. globex's function wedges its host; the host is killed and restarted,
 #      and acme's calls keep succeeding meanwhile
-#   5. (deploy: a later step)
+#   5. the operator deploys a new revision of the namespace: new calls get
+#      the new code; a broken revision changes nothing
 #   6. stop the server; 'ward audit verify' on the log
 # Usage: examples/serve-demo/demo.sh [WARD]   (default: build/ward)
 set -euo pipefail
@@ -31,6 +32,8 @@ trap cleanup EXIT
 
 ACME='acme:alice-acme-secret-0123456789'      # see tokens.yaml
 GLOBEX='globex:bob-globex-secret-0123456789'
+OPS='ops:ops-carol-secret-0123456789'
+printf '%s\n' "$OPS" >"$TMP/ops.token"
 printf '%s\n' "$ACME" >"$TMP/acme.token"
 printf '%s\n' "$GLOBEX" >"$TMP/globex.token"
 chmod 600 "$TMP"/*.token
@@ -51,7 +54,8 @@ t0=$(date +%s%N)
 # {====== 1. Start ======
 step "1. start: ward serve --listen unix:... --tokens tokens.yaml --audit all"
 "$WARD" serve -v --audit all --audit-log "$LOG" --listen "unix:$SOCK" \
-  --tokens "$APP/tokens.yaml" "$APP" >"$TMP/out" 2>"$TMP/err" &
+  --tokens "$APP/tokens.yaml" --deploy-dir "$TMP/deploys" "$APP" \
+  >"$TMP/out" 2>"$TMP/err" &
 SERVER=$!
 for _ in $(seq 1 1200); do
   curl -s -m 1 --unix-socket "$SOCK" http://ward/healthz >/dev/null 2>&1 && break
@@ -122,8 +126,22 @@ else say "host demo:acme: changed ($ACME_PID -> $(hostpid acme))"; fi
 # }======
 
 # {====== 5. Deploy ======
-step "5. deploy (PUT /v1/apps/demo): not in this demo yet"
-# DEPLOY STEP: to be added with PUT /v1/apps/{namespace} / ward ctl deploy.
+step "5. deploy: the operator sends a new revision of namespace demo (PUT /v1/apps/demo)"
+mkdir -p "$TMP/rev2" "$TMP/rev3"
+cp "$APP/_index.yaml" "$APP"/*.lua "$TMP/rev2/"
+# The new revision: acme's quote says which version answers.
+sed -i 's/items = #(items or {}) }/items = #(items or {}), version = 2 }/' "$TMP/rev2/quote.lua"
+say "ward ctl deploy demo DIR  (token ops; needs ward.deploy on demo)"
+say "  -> $(ctl ops deploy demo "$TMP/rev2" 2>&1 | tr -d '\n')"
+say "acme's quote now: $(api "$ACME" /v1/exec/demo:quote '{"args":[[{"price":100}]],"host":"demo:acme"}')"
+# A broken revision (a syntax error): checked whole, refused, nothing
+# changes.
+cp "$TMP/rev2"/* "$TMP/rev3/"
+printf 'return { main = function( end }\n' >"$TMP/rev3/stats.lua"
+say "a broken revision (stats.lua does not compile):"
+say "  -> $(ctl ops deploy demo "$TMP/rev3" 2>&1 | tr -d '\n' | cut -c1-160)"
+say "globex's stats still answer: $(api "$GLOBEX" /v1/exec/demo:stats '{"args":[[1,2]],"host":"demo:globex"}')"
+say "acme's quote is still version 2: $(api "$ACME" /v1/exec/demo:quote '{"args":[[{"price":100}]],"host":"demo:acme"}')"
 # }======
 
 # {====== 6. Stop, verify the log ======

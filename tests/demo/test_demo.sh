@@ -36,7 +36,12 @@ check "globex's runaway kills only its host" 'HTTP 422 .*host demo:globex died: 
 check "globex's host comes back" '^   globex again: HTTP 200'
 check "acme answered every call meanwhile" '^   acme meanwhile: ([0-9]+) of \1 exec calls answered 200$'
 check "acme's host is the same process" '^   host demo:acme: the same process throughout'
-check "a marked place for the deploy step" '^== 5\. deploy'
+check "the deploy step" '^== 5\. deploy'
+check "the operator's deploy answers its revision" '"namespace":"demo","revision":"1"'
+check "new calls get the new code" "acme's quote now: HTTP 200 .*\"version\":2"
+check "a broken revision is refused, naming the file" 'stats.lua:1'
+check "a refused deploy changes nothing" "globex's stats still answer: HTTP 200"
+check "... and the code deployed before stays" "still version 2: HTTP 200 .*\"version\":2"
 check "the server shuts down cleanly" '^   Terminated: shutting down$'
 check "the audit log verifies" '^   ward audit verify: .*: ok: [0-9]+ records'
 if [ "$fail" -ne 0 ]; then echo "--- demo output:"; cat "$out"; fi
