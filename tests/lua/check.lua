@@ -28,9 +28,18 @@ function M.fails(kind, v, err, what)
 end
 
 -- Receive from ch or fail after `d`.
+-- A wait for something that must come: 'd' is only a floor, the wait
+-- is at least 60 s, so that a slow or loaded machine never fails it (it
+-- returns as soon as the value comes).
+local function patience(d)
+  local time = require("time")
+  local want, floor = time.parse_duration(d or "2s"), time.parse_duration("60s")
+  return want and want > floor and want or floor
+end
+
 function M.recv(ch, d, what)
   local time = require("time")
-  local r = channel.select({ ch:case_receive(), time.after(d or "2s"):case_receive() })
+  local r = channel.select({ ch:case_receive(), time.after(patience(d)):case_receive() })
   if r.channel ~= ch then error((what or "receive") .. ": timed out", 2) end
   return r.value, r.ok
 end
@@ -54,7 +63,7 @@ function M.event(ev, kind, from, d, what)
   local time = require("time")
   local found = take(kind, from)
   if found then return found end
-  local deadline = time.after(d or "3s")
+  local deadline = time.after(patience(d or "3s"))
   while true do
     local r = channel.select({ ev:case_receive(), deadline:case_receive() })
     if r.channel ~= ev then
