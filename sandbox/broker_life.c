@@ -219,7 +219,7 @@ static void forget(wd_broker *b, xwatch *x) {
 }
 
 /* 'pid' has exited and its host has sent all of its events (a host sends
-** WD_R_EXIT after them, runtime/lua/lrun.c 'finish'). Its monitors and
+** WD_R_EXIT after them, wd_proto.h). Its monitors and
 ** exec watches are over; its side of each link is. Monitors and exec
 ** watches it held on others stay until their targets' events: those hosts
 ** still hold them.

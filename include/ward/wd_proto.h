@@ -48,7 +48,9 @@ enum {
 **   PRINT   h->b  str text: script output, written to ward's stdout
 **   REQ     both  u32 req, u8 op, op body: a request that wants a REPLY
 **   REPLY   both  u32 req, i32 status (0 or WD_E*), str (pid / message)
-**   EXIT    h->b  u64 counter, u8 flags, i32 status, str text, bytes res
+**   EXIT    h->b  u64 counter, u8 flags, i32 status, str text, bytes res;
+**                 after every EVENT of that process's end (the broker then
+**                 forgets its watches)
 **   STOP    b->h  u64 deadline_ns: CANCEL every process with this
 **                 deadline, terminate the rest at it, then exit
 **   LOG     h->b  str text: a host diagnostic for ward's stderr
