@@ -40,7 +40,11 @@ static int decode(lua_State *S) {
 }
 
 /* The event reader agrees with the decoder: the same result code and
-** values that encode to as many bytes. */
+** as many values, which encode again. (Not to as many bytes: shared
+** tables are written once and referred to after, so the length depends
+** on the order a table's keys are visited in, which is the state's
+** history; a fuzz run in one state found two equal values writing 2
+** different lengths.) */
 static void event_reader_agrees(const uint8_t *data, size_t size, int r,
                                 size_t enclen) {
   char err[256];
@@ -54,9 +58,8 @@ static void event_reader_agrees(const uint8_t *data, size_t size, int r,
   if (lua_tointeger(L, 1) != r || (r < 0 ? n != 0 : n != r)) abort();
   if (r <= 0) return;
   wd_buf_reset(&out);
-  if (wd_lcodec_encode(L, 2, n, &out, 0, err, sizeof err) != n ||
-      out.len != enclen)
-    abort();
+  if (wd_lcodec_encode(L, 2, n, &out, 0, err, sizeof err) != n) abort();
+  (void)enclen;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
