@@ -233,7 +233,11 @@ int wd__actor_deliver(wd_actor *to, wd_msg *m) {
 /* {====== The end ====== */
 
 void wd__actor_leave(wd_actor *a) {
-  if (a->state == A_ALIVE) table_remove(a->h, a);
+  if (a->state == A_ALIVE) {
+    table_remove(a->h, a);
+    a->state = A_DEAD;
+    wd__flow_leave(a);
+  }
   a->state = A_DEAD;
 }
 
@@ -247,6 +251,7 @@ static void killer_closed(uv_handle_t *t) {
 void wd__actor_free(wd_actor *a, int later) {
   wd_host *h = a->h;
   wd__actor_leave(a);
+  wd__flow_free(a);
   wd__sched_remove(a);
   wd__life_watch_free_all(a);
   wd__host_request_drop(h, a);

@@ -556,6 +556,7 @@ void wd_host_free(wd_host *h) {
       wd_free(p);
     }
   wd__hsec_free(h);
+  wd__flow_host_free(h);
   wd_buf_close(&h->scratch);
   wd_buf_close(&h->evbuf[0]);
   wd_buf_close(&h->evbuf[1]);

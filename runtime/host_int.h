@@ -34,6 +34,9 @@ typedef struct wd_actor wd_actor;
 typedef struct wd_entry wd_entry;
 typedef struct wd_sub wd_sub;
 typedef struct wd_watch wd_watch;
+typedef struct wd_swait wd_swait;
+typedef struct wd_out wd_out;
+typedef struct wd_park wd_park;
 struct chan; /* the VM's channel of a subscription (opaque here) */
 struct task; /* the VM's task waiting for a reply (opaque here) */
 
@@ -74,6 +77,74 @@ struct wd_watch {
   size_t pidlen;
   char pid[WD_PID_MAX];
 };
+
+/* A send that waits for room (flow.c): in the receiver's 'sendq' (this
+** host) or in the credit entry of its destination (another host). The
+** VM's task holds it; the sender's 'swaits' list holds it too. */
+typedef struct wd_swq {
+  wd_swait *head, *tail;
+} wd_swq;
+
+#define WD_SW_WAIT 1
+struct wd_swait {
+  wd_swait *next, *prev;     /* in 'q' */
+  wd_swq *q;                 /* where it waits; NULL: not waiting */
+  wd_swait *anext, **aprev;  /* the sender's list */
+  wd_actor *a;               /* the sender */
+  struct task *t;            /* its task */
+  wd_msg *m;                 /* the message, owned while it waits */
+  wd_out *out;               /* another host's destination: its entry */
+  int32_t status;            /* WD_SW_WAIT, then 0 or a negative code */
+};
+
+/* Credit toward one destination on another host (flow.c). */
+struct wd_out {
+  wd_out *next;
+  uint32_t hash;
+  uint32_t msgs;             /* in flight */
+  uint64_t bytes;
+  wd_swq wq;                 /* senders waiting for credit */
+  size_t keylen;
+  char key[WD_PID_MAX];
+};
+
+/* A message from another host that found the mailbox full: it waits
+** with its credit (flow.c). */
+struct wd_park {
+  wd_park *next;
+  wd_msg *m;
+  uint32_t peer;
+};
+
+/* Another host as this one knows it (MESH). */
+typedef struct wd_peer {
+  char *id;
+  size_t idlen;
+  uint64_t max_payload;
+} wd_peer;
+
+/* A dead PID this host remembers (flow.c). */
+typedef struct wd_dead {
+  struct wd_dead *next;
+  uint32_t hash;
+  uint8_t len;
+  char pid[WD_PID_MAX];
+} wd_dead;
+
+/* Credit to return to host 'peer' for 'pid' (flow.c). */
+typedef struct wd_cred {
+  uint32_t peer;
+  uint32_t msgs;
+  uint64_t bytes;
+  uint8_t flag;
+  size_t pidlen;
+  char pid[WD_PID_MAX];
+} wd_cred;
+
+#define WD_OUT_BUCKETS 1024
+#define WD_DEAD_MAX 4096
+#define WD_DEAD_BUCKETS 4096
+#define WD_CRED_MAX 64
 
 enum { A_ALIVE, A_DEAD };
 
@@ -121,6 +192,12 @@ struct wd_actor {
   uint8_t *ctx;         /* context values (codec bytes of a table) */
   size_t ctxlen;
   int stat_ix;          /* its tenant's counters (hstat.c): h->stat[] */
+  /* Flow (flow.c). */
+  wd_swq sendq;         /* senders of this host waiting for room */
+  wd_park *park_head, *park_tail; /* other hosts' messages waiting */
+  wd_actor *bnext, **bprev; /* on h->blocked while either waits */
+  wd_swait *swaits;     /* its own sends that wait */
+  uint64_t talkers;     /* bit i: host i sent it messages (DIED) */
 };
 
 /* What a spawn carries: the SPAWN record (wd_wire.h), decoded or to be
@@ -165,6 +242,8 @@ struct wd_vm {
   void (*host_free)(wd_host *h);
   /* What 'a' uses now: bytes of its state, CPU time so far (hstat.c). */
   void (*stat)(const wd_actor *a, uint64_t *mem, uint64_t *cpu_ns);
+  /* The send task 't' of 'a' waited for is over (its wd_swait says how). */
+  void (*send_done)(wd_actor *a, struct task *t);
 };
 
 /* Counters of one tenant (an actor id) on a host (hstat.c). Slot 0 takes
@@ -225,6 +304,18 @@ struct wd_host {
   uint64_t spawn_last;
   wd_hstat stat[WD_STATUS_TENANTS]; /* per tenant (hstat.c) */
   int nstat;
+  /* Flow (flow.c). */
+  wd_peer *peers;       /* every host (MESH), NULL before it came */
+  uint32_t npeers, self, peer_last;
+  uint64_t send_timeout_ns;
+  wd_out *out[WD_OUT_BUCKETS];
+  size_t nout;
+  wd_dead *dead_ring[WD_DEAD_MAX];
+  unsigned dead_next;
+  wd_dead *dead_tab[WD_DEAD_BUCKETS];
+  wd_cred cred[WD_CRED_MAX];
+  int ncred;
+  wd_actor *blocked;    /* actors with senders or messages waiting */
 };
 
 /* host.c */
@@ -301,6 +392,35 @@ void wd__life_event_out(wd_host *h, int kind, const char *from, size_t fl,
                         const char *to, size_t tl, uint64_t deadline,
                         const uint8_t *p, size_t n);
 int wd__life_req(wd_host *h, uint32_t req, uint8_t op, wd_cur *c);
+
+/* flow.c */
+/* wd__flow_remote and wd__flow_local: the send waits (WD_FLOW_WAIT), or
+** goes through the broker as a request (WD_FLOW_REQ: no such peer). */
+#define WD_FLOW_WAIT 1
+#define WD_FLOW_REQ 2
+/* Send to 'to' on this host: 0 delivered, WD_FLOW_WAIT (with 'w' and 't':
+** 'w' owns 'm' now), or a negative code ('m' still the caller's). Without
+** 'w' a full mailbox is WD_EMBOXFULL at once. */
+int wd__flow_local(wd_actor *from, wd_actor *to, wd_msg *m, wd_swait *w,
+                   struct task *t);
+/* Send to 'dest' on another host: 0 sent, WD_FLOW_WAIT, WD_FLOW_REQ, or a
+** negative code (WD_ETOOBIG sets '*limit', the receiver's max_payload). */
+int wd__flow_remote(wd_actor *a, const char *dest, size_t dl,
+                    const char *topic, size_t tl, const uint8_t *p, size_t n,
+                    wd_swait *w, struct task *t, uint64_t *limit);
+/* 'w' stops waiting (its timeout, its task's end); a no-op if it is not. */
+void wd__flow_cancel(wd_swait *w);
+/* 'a' took a message: room for what waits. */
+void wd__flow_room(wd_actor *a);
+static inline void wd__flow_taken(wd_actor *a) {
+  if (a->h->blocked != NULL) wd__flow_room(a);
+}
+void wd__flow_leave(wd_actor *a);
+void wd__flow_free(wd_actor *a);
+void wd__flow_flush(wd_host *h);
+void wd__flow_host_free(wd_host *h);
+int wd__flow_dead_has(wd_host *h, const char *pid, size_t n);
+void wd__flow_dead_add(wd_host *h, const char *pid, size_t n);
 
 /* hstat.c: counters per tenant, and the STATUS request (wd_proto.h) */
 void wd__hstat_spawned(wd_actor *a);

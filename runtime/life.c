@@ -277,6 +277,10 @@ void wd__life_event_in(wd_host *h, int kind, const char *from, size_t fl,
   int local;
   uint64_t counter;
   wd_actor *a;
+  wd__host_pid_is_local(h, from, fl, &local, &counter);
+  /* A process of another host that ended: a send to it fails at once. */
+  if (local == 0 && (kind == WD_EV_EXIT || kind == WD_EV_LINK_DOWN))
+    wd__flow_dead_add(h, from, fl);
   wd__host_pid_is_local(h, to, tl, &local, &counter);
   if (local != 1 || (a = wd__actor_find(h, counter)) == NULL ||
       a->state != A_ALIVE)

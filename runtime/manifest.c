@@ -418,7 +418,8 @@ static const char *const limit_keys[] = {
   "cpu",           "slice",           "turn_deadline", "liveness",
   "request_timeout", "address_space", "spawn_rate",    "max_names",
   "max_watches",   "mailbox_bytes",   "link_queue",    "output_buffer",
-  "workers",       "queue_size",      "local_queue_size", NULL,
+  "send_timeout",  "workers",         "queue_size",    "local_queue_size",
+  NULL,
 };
 static const char *const hlife_keys[] = { "auto_start", NULL };
 static const char *const sandbox_keys[] = { "require", NULL };
@@ -469,7 +470,9 @@ static int parse_limits(ctx *c, const wd_node *n, wd_host_limits *l) {
                     &l->mailbox_bytes)) ||
       (r = get_size(c, G("link_queue"), "host.link_queue", &l->link_queue)) ||
       (r = get_size(c, G("output_buffer"), "host.output_buffer",
-                    &l->output_buffer)))
+                    &l->output_buffer)) ||
+      (r = get_duration(c, G("send_timeout"), "host.send_timeout", 1,
+                        &l->send_timeout_ns)))
     return r;
 #undef G
   return 0;
@@ -506,6 +509,7 @@ static const wd_host_limits host_defaults = {
   WD_HOST_DEFAULT_REQUEST_NS,    WD_HOST_DEFAULT_MAX_NAMES,
   WD_HOST_DEFAULT_MAX_WATCHES,   WD_HOST_DEFAULT_MAILBOX_BYTES,
   WD_HOST_DEFAULT_LINK_QUEUE,    WD_HOST_DEFAULT_OUTPUT_BUFFER,
+  WD_HOST_DEFAULT_SEND_TIMEOUT_NS,
 };
 
 static int parse_host(ctx *c, wd_entry *e, const wd_node *n) {

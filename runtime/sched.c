@@ -53,7 +53,8 @@ static void rq_defer(wd_host *h, wd_actor *a) {
 static void on_idle(uv_idle_t *idle);
 
 void wd__sched_wake(wd_host *h) {
-  if (!h->idle_on && (h->rq_head != NULL || h->rq_late != NULL)) {
+  if (!h->idle_on &&
+      (h->rq_head != NULL || h->rq_late != NULL || h->ncred != 0)) {
     uv_idle_start(&h->idle, on_idle);
     h->idle_on = 1;
   }
@@ -101,6 +102,7 @@ static void on_idle(uv_idle_t *idle) {
   wd_host *h = idle->data;
   unsigned long t0 = h->vm->ticks();
   wd_actor *a;
+  if (h->ncred != 0) wd__flow_flush(h); /* credit back to other hosts */
   if (h->io.flush) h->io.flush(h->io.ud);
   if (backed_up(h)) {
     uv_idle_stop(&h->idle);

@@ -130,7 +130,11 @@ static uint64_t rec_lane(const wd_link *l, size_t start) {
   size_t n;
   wd_cur_init(&c, l->batch.p + start, l->batch.len - start);
   if (wd_cur_u8(&c, &rt) || wd_cur_u32(&c, &u)) return WD_LINK_LANE_ALL;
-  if (rt == WD_R_REPLY || rt == WD_R_PIDS) return WD_LINK_LANE_FREE;
+  if (rt == WD_R_REPLY || rt == WD_R_PIDS || rt == WD_R_CREDIT)
+    return WD_LINK_LANE_FREE;
+  if (rt == WD_R_MSG) /* str from, ... */
+    return wd_cur_str(&c, &from, &n) ? WD_LINK_LANE_ALL
+                                     : wd_link_lane_of(from, n);
   if (rt != WD_R_REQ || wd_cur_u32(&c, &u) || wd_cur_u8(&c, &op) ||
       op != WD_OP_SEND || wd_cur_str(&c, &from, &n))
     return WD_LINK_LANE_ALL;
@@ -793,6 +797,12 @@ int wd__brk_on_rec(wd_link *l, uint8_t rtype, wd_cur *body) {
       return on_reply(s, body);
     case WD_R_EXIT:
       return on_exit_rec(s, body);
+    case WD_R_MSG:
+      return wd__brk_on_msg(s, body);
+    case WD_R_CREDIT:
+      return wd__brk_on_credit(s, body);
+    case WD_R_DIED:
+      return wd__brk_on_died(s, body);
     default:
       return WD_EBADFRAME;
   }

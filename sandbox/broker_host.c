@@ -243,6 +243,7 @@ static int host_start(wd_broker *b, hslot *s, char *err, size_t errlen) {
   s->beaten = 0;
   s->nlate = 0;
   send_init(s);
+  wd__brk_send_mesh(s);
   wd__brk_send_pids(s);
   wd__brk_sec_event(b, WD_AUDIT_HOST_START, s->id, (long)pid, "started");
   if (b->o.verbose)
@@ -313,6 +314,7 @@ void wd__brk_host_down(hslot *s, const char *fmt, ...) {
   }
   if (!s->up) return;
   s->up = 0;
+  wd__brk_gone_host(s);
   /* Requests to it fail (those already answered late are forgotten);
   ** requests from it go on, answered to nobody: their targets are honest
   ** and will answer. The failed ones are taken out first, because their

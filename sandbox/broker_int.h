@@ -374,6 +374,13 @@ int wd__brk_inbox_deliver(wd_broker *b, const char *from, size_t fl,
                           const char *pid, size_t pl, const char *topic,
                           size_t tl, const uint8_t *p, size_t n, char *msg,
                           size_t msglen);
+/* broker_msg.c: messages across hosts without a round trip */
+void wd__brk_send_mesh(hslot *s);
+int wd__brk_on_msg(hslot *s, wd_cur *c);
+int wd__brk_on_credit(hslot *s, wd_cur *c);
+int wd__brk_on_died(hslot *s, wd_cur *c);
+void wd__brk_gone_host(hslot *s);
+
 int wd__brk_inbox_send(hslot *s, uint32_t req, const char *from, size_t fl,
                        const char *pid, size_t pl, const char *topic,
                        size_t tl, const uint8_t *p, size_t n);

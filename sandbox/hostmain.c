@@ -76,8 +76,11 @@ static uint64_t rec_lane(const wd_link *l, size_t start) {
   size_t n;
   wd_cur_init(&c, l->batch.p + start, l->batch.len - start);
   if (wd_cur_u8(&c, &rt) || wd_cur_u32(&c, &u)) return WD_LINK_LANE_ALL;
-  if (rt == WD_R_REPLY || rt == WD_R_BEAT || rt == WD_R_PIDREQ)
+  if (rt == WD_R_REPLY || rt == WD_R_BEAT || rt == WD_R_PIDREQ ||
+      rt == WD_R_CREDIT)
     return WD_LINK_LANE_FREE;
+  if (rt == WD_R_MSG) /* str from, ... */
+    return wd_cur_str(&c, &s, &n) ? WD_LINK_LANE_ALL : wd_link_lane_of(s, n);
   if (rt != WD_R_REQ || wd_cur_u32(&c, &u) || wd_cur_u8(&c, &op) ||
       op != WD_OP_SEND || wd_cur_str(&c, &s, &n) || wd_cur_str(&c, &s, &n) ||
       wd_cur_str(&c, &s, &n))
@@ -158,6 +161,14 @@ static int on_rec(wd_link *l, uint8_t rtype, wd_cur *body) {
       return 0;
     case WD_R_EVENT:
       return wd_host_on_event(c->host, body);
+    case WD_R_MESH:
+      return wd_host_mesh(c->host, body);
+    case WD_R_MSG:
+      return wd_host_on_msg(c->host, body);
+    case WD_R_CREDIT:
+      return wd_host_on_credit(c->host, body);
+    case WD_R_GONE:
+      return wd_host_on_gone(c->host, body);
     default:
       return WD_EBADFRAME;
   }

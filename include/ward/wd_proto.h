@@ -89,6 +89,28 @@ enum {
 **                   host drops them (running processes keep theirs) and
 **                   gets the new revisions as ENTRY on first use
 **
+** Messages across hosts without a round trip (runtime/flow.c, sandbox/
+** broker_msg.c; README "Sends across hosts"):
+**   MESH    b->h  u64 send_timeout_ns, u32 self, u32 n, n * (str host id,
+**                 u64 max_payload): every host, in the broker's order (a
+**                 host's number in it is its 'peer' index); after INIT
+**   MSG     h->b  str from, str actor, str scope, str entry (the caller,
+**                 as a REQ carries it), str dest (a PID of another host),
+**                 str topic, bytes payload: a message that wants no
+**                 answer; the sending host holds credit for 'dest'
+**   MSG     b->h  str from, str dest, str topic, bytes payload: the same,
+**                 checked again, for a process of this host
+**   CREDIT  h->b  u32 peer, str dest, u32 msgs, u64 bytes, u8 flag: the
+**                 messages of host 'peer' to 'dest' that left the
+**                 network (entered the mailbox, or dropped); flag
+**                 WD_CREDIT_DEAD: 'dest' is gone
+**   CREDIT  b->h  str dest, u32 msgs, u64 bytes, u8 flag: for the sender
+**   DIED    h->b  str pid, u64 peers: 'pid' (of this host) ended; bit i of
+**                 'peers' set: host i sent it messages (bit 63: a host
+**                 numbered 63 or more did)
+**   GONE    b->h  str pid: that process has ended (DIED, or its host went
+**                 down: then str is the host id alone)
+**
 ** A REQ from a host carries the caller's actor and scope right after the
 ** op (str actor, str scope), so the broker can re-check it and hold the
 ** host to its ceiling; a REQ from the broker does not.
@@ -113,6 +135,11 @@ enum {
   WD_R_GW_END,
   WD_R_POLICY,
   WD_R_REVISE,
+  WD_R_MESH,
+  WD_R_MSG,
+  WD_R_CREDIT,
+  WD_R_DIED,
+  WD_R_GONE,
   WD_R_MAX
 };
 
@@ -171,6 +198,9 @@ enum {
 
 /* A host sends WD_R_BEAT this often while its loop turns. */
 #define WD_HEARTBEAT_MS 100
+
+/* CREDIT flags. */
+#define WD_CREDIT_DEAD 0x1u  /* the destination is gone: NotFound now */
 
 /* Event kinds (WD_R_EVENT). */
 enum {

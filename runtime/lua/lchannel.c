@@ -64,6 +64,7 @@ void wd__chan_wait_clear(task *t) {
     wd__time_tmr_stop(w->sleep);
     w->sleep = NULL;
   }
+  if (w->kind == W_SEND) wd__flow_cancel(&w->sw);
   if (w->kind != W_REPLY && w->valref != LUA_NOREF && task_alive(t))
     luaL_unref(t->a->L, LUA_REGISTRYINDEX, w->valref);
   if (w->kind != W_REPLY) w->valref = LUA_NOREF;
@@ -276,6 +277,7 @@ static void do_recv(lua_State *L, int ci, chan *ch) {
         wd_msg *m = wd_mbox_pop(&ch->sub->q);
         actor *a = ch->a;
         a->c.nqueued--;
+        wd__flow_taken(&a->c);
         /* A memory error while decoding ends the actor: 'decoding' lets
         ** actor_free release the message then. */
         a->decoding = m;

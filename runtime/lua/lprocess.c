@@ -110,13 +110,71 @@ static int process_id(lua_State *L) {
 
 /* {====== send ====== */
 
+/* The task a send may suspend, or NULL where it cannot wait (outside a
+** task, inside a metamethod or a C call): there a full mailbox fails at
+** once. */
+static task *send_task(lua_State *L) {
+  task *t = wd__chan_task_current(L);
+  return t != NULL && lua_isyieldable(L) ? t : NULL;
+}
+
+/* The send of task 't' is over (runtime/flow.c): its outcome, or its
+** send_timeout passed first. Argument 1 is still the destination. */
+static int send_k(lua_State *L, int status, lua_KContext ctx) {
+  task *t = wd__chan_task_current(L);
+  actor *a = ACTOR(L);
+  int32_t st = t->w.sw.status;
+  const char *dest = lua_tostring(L, 1);
+  (void)status;
+  (void)ctx;
+  if (t->w.sleep != NULL) {
+    wd__time_tmr_stop(t->w.sleep);
+    t->w.sleep = NULL;
+  }
+  t->w.done = 0;
+  if (st == WD_SW_WAIT) {
+    wd__flow_cancel(&t->w.sw);
+    t->w.kind = W_NONE;
+    return wd_lerr_pushf(L, WD_EMBOXFULL, "mailbox full: %s (no room within "
+                         "the send_timeout of %llu ms)", dest ? dest : "?",
+                         (unsigned long long)(a->c.h->send_timeout_ns /
+                                              1000000));
+  }
+  t->w.kind = W_NONE;
+  if (st == WD_ENOTFOUND || st == WD_ENOACTOR)
+    return wd_lerr_pushf(L, WD_ENOTFOUND, "process not found: %s",
+                         dest ? dest : "?");
+  if (st < 0) return wd_lerr_pushf(L, st, "send failed");
+  wd__hstat_out(&a->c);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+/* Suspend 't' until its send is over or send_timeout passes. */
+static int send_wait(lua_State *L, actor *a, task *t) {
+  uint64_t ns = a->c.h->send_timeout_ns;
+  t->w.kind = W_SEND;
+  t->w.done = 0;
+  if (ns != 0) {
+    t->w.sleep = wd__time_wake_after(a, t, ns > INT64_MAX ? INT64_MAX
+                                                          : (int64_t)ns);
+    if (t->w.sleep == NULL) {
+      wd__flow_cancel(&t->w.sw);
+      t->w.kind = W_NONE;
+      return luaL_error(L, "not enough memory");
+    }
+  }
+  return wd__chan_block(L, t, send_k, 0);
+}
+
 /* process.send(dest, topic, ...) -> true | nil, err  [-(2+n), +1|2, e] */
 static int process_send(lua_State *L) {
   actor *a = ACTOR(L);
   wd_host *h = a->c.h;
   size_t dl, tl, st;
   const char *dest, *topic;
-  uint64_t counter;
+  uint64_t counter, limit = 0;
+  task *t;
   int r;
   if (lua_gettop(L) < 2)
     return wd_lerr_pushf(L, WD_EINVAL, "send requires at least destination "
@@ -139,22 +197,53 @@ static int process_send(lua_State *L) {
   if (r == 1) {
     actor *to = VM(wd__actor_find(h, counter));
     wd_msg *m;
-    if (to == NULL)
+    if (to == NULL || to->c.state != A_ALIVE)
       return wd_lerr_pushf(L, WD_ENOTFOUND, "process not found: %s", dest);
     m = wd_msg_new(a->c.pid, a->c.pidlen, topic, tl, h->scratch.p,
                    h->scratch.len);
     if (m == NULL) return luaL_error(L, "not enough memory");
-    if ((r = wd__actor_deliver(&to->c, m)) < 0) {
+    t = send_task(L);
+    r = wd__flow_local(&a->c, &to->c, m, t ? &t->w.sw : NULL, t);
+    if (r == WD_FLOW_WAIT) return send_wait(L, a, t);
+    if (r < 0) {
       wd_msg_free(m);
-      return wd_lerr_pushf(L, r, "mailbox full: %s", dest);
+      if (r == WD_EMBOXFULL)
+        return wd_lerr_pushf(L, r, "mailbox full: %s", dest);
+      return wd_lerr_pushf(L, WD_ENOTFOUND, "process not found: %s", dest);
     }
     wd__hstat_out(&a->c);
     lua_pushboolean(L, 1);
     return 1;
   }
+  if (r == 0) { /* another host's: no round trip (runtime/flow.c) */
+    t = send_task(L);
+    r = wd__flow_remote(&a->c, dest, dl, topic, tl, h->scratch.p,
+                        h->scratch.len, t ? &t->w.sw : NULL, t, &limit);
+    switch (r) {
+      case 0:
+        wd__hstat_out(&a->c);
+        lua_pushboolean(L, 1);
+        return 1;
+      case WD_FLOW_WAIT:
+        return send_wait(L, a, t);
+      case WD_FLOW_REQ: /* not a host's: the broker answers */
+        break;
+      case WD_ETOOBIG:
+        return wd_lerr_pushf(L, r, "payload too large (%zu bytes, limit "
+                             "%llu on the receiving host)", h->scratch.len,
+                             (unsigned long long)limit);
+      case WD_ENOTFOUND:
+        return wd_lerr_pushf(L, r, "process not found: %s", dest);
+      case WD_EMBOXFULL:
+        return wd_lerr_pushf(L, r, "mailbox full: %s (no credit left, and "
+                             "a send cannot wait here)", dest);
+      default:
+        return wd_lerr_pushf(L, r, "send failed");
+    }
+  }
   {
-    task *t = need_task(L, "process.send");
     wd_buf *b;
+    t = need_task(L, "process.send");
     if ((r = wd__run_request(t, WD_OP_SEND, &b, &st)) < 0)
       return wd_lerr_pushf(L, r, "send failed");
     wd_buf_put_str(b, a->c.pid, a->c.pidlen);

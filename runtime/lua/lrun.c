@@ -491,10 +491,23 @@ static void vm_stat(const wd_actor *a, uint64_t *mem, uint64_t *cpu_ns) {
   *cpu_ns = x->cpu_ns;
 }
 
+/* A send that task 't' of 'a' waited for is over (runtime/flow.c): its
+** continuation reads how from t->w.sw. */
+static void vm_send_done(wd_actor *wa, struct task *t) {
+  (void)wa;
+  if (t->w.kind != W_SEND) return;
+  if (t->w.sleep != NULL) {
+    wd__time_tmr_stop(t->w.sleep);
+    t->w.sleep = NULL;
+  }
+  t->w.done = 1;
+  wd__run_ready(t);
+}
+
 static const wd_vm lua_vm = {
     sizeof(actor), vm_boot,  vm_run,       vm_notify,    vm_release,
     wd__event_exec, vm_reply, vm_idle, wd__preempt_ticks, vm_configure,
-    vm_host_free,   vm_stat,
+    vm_host_free,   vm_stat,  vm_send_done,
 };
 
 const wd_vm *wd_lua_vm(void) {

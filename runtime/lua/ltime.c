@@ -153,6 +153,12 @@ static int sleep_k(lua_State *L, int status, lua_KContext ctx) {
   return 0;
 }
 
+tmr *wd__time_wake_after(actor *a, task *t, int64_t ns) {
+  tmr *x = tmr_start(a, ns, 0);
+  if (x != NULL) x->t = t;
+  return x;
+}
+
 /* time.sleep(d)  [-1, +0|2, e] */
 static int time_sleep(lua_State *L) {
   actor *a = ACTOR(L);

@@ -30,7 +30,7 @@ typedef wd_watch watch;
 enum { Y_NONE, Y_BLOCK, Y_PREEMPT, Y_DOOM, Y_UPGRADE };
 
 /* What a blocked task waits for. */
-enum { W_NONE, W_CHAN, W_SLEEP, W_REPLY, W_EXEC };
+enum { W_NONE, W_CHAN, W_SLEEP, W_REPLY, W_EXEC, W_SEND };
 
 struct waiter {
   task *t;
@@ -63,6 +63,7 @@ typedef struct wait {
   int32_t status;
   char *rstr;
   size_t rlen;
+  wd_swait sw;     /* W_SEND: a send waiting for room (runtime/flow.c) */
 } wait;
 
 struct task {
@@ -260,6 +261,8 @@ void wd__security_pack_actor(lua_State *L, int idx);
 void wd__time_push(lua_State *L, int64_t ns);
 int luaopen_ward_time(lua_State *L);
 void wd__time_tmr_stop(tmr *t);
+/* Wake 't' after 'ns' (its w.sleep, as time.sleep): NULL out of memory. */
+tmr *wd__time_wake_after(actor *a, task *t, int64_t ns);
 
 /* The actor of any thread of its state (lenv.c stores it in the extra
 ** space, which every new thread copies), so bindings need no upvalue. */

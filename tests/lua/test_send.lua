@@ -48,10 +48,12 @@ return { main = function()
   check.fails(errors.INVALID, process.send(process.pid(), "t", { coroutine.create(print) }))
   check.fails(errors.INVALID, process.send(process.pid(), "t", channel.new()))
   -- Dead and unknown targets: NOT_FOUND, on this host and the other.
+  -- (Across hosts a host knows a PID is dead from its exit event, as
+  -- here, or once it has talked to it: test_flow.)
+  local ev = process.events()
   for _, host in ipairs({ "t:a", "t:b" }) do
-    local dead = process.spawn("t:exit_now", host)
-    local time = require("time")
-    time.sleep("50ms")
+    local dead = process.spawn_monitored("t:exit_now", host)
+    check.event(ev, process.event.EXIT, dead, "60s", "exit_now on " .. host)
     local ok2, err2 = process.send(dead, "x", 1)
     check.fails(errors.NOT_FOUND, ok2, err2, "send to a dead pid on " .. host)
   end
