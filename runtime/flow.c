@@ -145,6 +145,70 @@ void wd__flow_dead_add(wd_host *h, const char *pid, size_t n) {
 
 /* }====== */
 
+/* {====== Names looked up ======
+** A send by name resolves here after the first: the host keeps the PIDs
+** of the names it looked up (LOOKUP), and the broker tells it (UNNAME)
+** when one of them is released, before anything that follows from the
+** release can reach the host. The oldest of WD_NM_MAX goes first. */
+
+static wd_nm *nm_find(wd_host *h, const char *name, size_t n, uint32_t hv) {
+  wd_nm *x;
+  for (x = h->nm_tab[hv % WD_NM_BUCKETS]; x != NULL; x = x->next)
+    if (x->hash == hv && x->len == n && memcmp(x->name, name, n) == 0)
+      return x;
+  return NULL;
+}
+
+static void nm_unlink(wd_host *h, wd_nm *x) {
+  wd_nm **pp = &h->nm_tab[x->hash % WD_NM_BUCKETS];
+  while (*pp != x) pp = &(*pp)->next;
+  *pp = x->next;
+  x->len = 0; /* a free node, still in the ring */
+}
+
+const char *wd__flow_name_get(wd_host *h, const char *name, size_t n,
+                              size_t *pidlen) {
+  wd_nm *x;
+  if (n == 0 || n > 255) return NULL;
+  if ((x = nm_find(h, name, n, hash_str(name, n))) == NULL) return NULL;
+  *pidlen = x->pidlen;
+  return x->pid;
+}
+
+void wd__flow_name_put(wd_host *h, const char *name, size_t n,
+                       const char *pid, size_t pidlen) {
+  uint32_t hv = hash_str(name, n);
+  wd_nm *x;
+  if (n == 0 || n > 255 || pidlen >= WD_PID_MAX) return;
+  if ((x = nm_find(h, name, n, hv)) == NULL) {
+    x = h->nm_ring[h->nm_next];
+    if (x != NULL && x->len != 0) nm_unlink(h, x);
+    else if (x == NULL && (x = wd_malloc(sizeof *x)) == NULL) return;
+    h->nm_ring[h->nm_next] = x;
+    h->nm_next = (h->nm_next + 1) % WD_NM_MAX;
+    x->hash = hv;
+    x->len = (uint8_t)n;
+    memcpy(x->name, name, n);
+    x->next = h->nm_tab[hv % WD_NM_BUCKETS];
+    h->nm_tab[hv % WD_NM_BUCKETS] = x;
+  }
+  x->pidlen = (uint8_t)pidlen;
+  memcpy(x->pid, pid, pidlen);
+}
+
+/* UNNAME from the broker: str name. */
+int wd_host_on_unname(wd_host *h, wd_cur *c) {
+  const char *s;
+  size_t n;
+  wd_nm *x;
+  if (wd_cur_str(c, &s, &n) || wd_cur_left(c) != 0 || n == 0 || n > 255)
+    return WD_EBADFRAME;
+  if ((x = nm_find(h, s, n, hash_str(s, n))) != NULL) nm_unlink(h, x);
+  return 0;
+}
+
+/* }====== */
+
 /* {====== Peers ====== */
 
 /* The MESH record (wd_proto.h). */
@@ -294,11 +358,12 @@ static void out_pump(wd_out *o) {
   }
 }
 
-/* Every waiter of 'o' fails with NotFound; 'o' goes once settled. */
-static void out_dead(wd_host *h, wd_out *o) {
+/* Every waiter of 'o' fails with 'why' (NotFound, or Unavailable when
+** the host went down); 'o' goes once settled. */
+static void out_dead(wd_host *h, wd_out *o, int why) {
   wd_swait *w;
   wd__flow_dead_add(h, o->key, o->keylen);
-  while ((w = o->wq.head) != NULL) wait_done(w, WD_ENOTFOUND);
+  while ((w = o->wq.head) != NULL) wait_done(w, why);
   o->msgs = 0;
   o->bytes = 0;
   out_settle(h, o);
@@ -318,7 +383,7 @@ int wd_host_on_credit(wd_host *h, wd_cur *c) {
   if (flag & WD_CREDIT_DEAD) wd__flow_dead_add(h, dest, dl);
   if ((o = out_find(h, dest, dl, hash_str(dest, dl))) == NULL) return 0;
   if (flag & WD_CREDIT_DEAD) {
-    out_dead(h, o);
+    out_dead(h, o, WD_ENOTFOUND);
     return 0;
   }
   o->msgs = msgs > o->msgs ? 0 : o->msgs - msgs;
@@ -340,7 +405,8 @@ int wd_host_on_gone(wd_host *h, wd_cur *c) {
     return WD_EBADFRAME;
   if (wd_pid_parse(s, n, &hid, &hl, &counter) == 0) {
     wd__flow_dead_add(h, s, n);
-    if ((o = out_find(h, s, n, hash_str(s, n))) != NULL) out_dead(h, o);
+    if ((o = out_find(h, s, n, hash_str(s, n))) != NULL)
+      out_dead(h, o, WD_ENOTFOUND);
     return 0;
   }
   for (i = 0; i < WD_OUT_BUCKETS; i++) {
@@ -349,7 +415,7 @@ int wd_host_on_gone(wd_host *h, wd_cur *c) {
       next = o->next;
       if (wd_pid_parse(o->key, o->keylen, &hid, &hl, &counter) == 0 &&
           hl == n && memcmp(hid, s, n) == 0)
-        out_dead(h, o);
+        out_dead(h, o, WD_EUNAVAIL);
     }
   }
   return 0;
@@ -577,6 +643,7 @@ void wd__flow_host_free(wd_host *h) {
       wd_free(o);
     }
   for (i = 0; i < WD_DEAD_MAX; i++) wd_free(h->dead_ring[i]);
+  for (i = 0; i < WD_NM_MAX; i++) wd_free(h->nm_ring[i]);
   for (i = 0; i < (int)h->npeers; i++) wd_free(h->peers[i].id);
   wd_free(h->peers);
 }

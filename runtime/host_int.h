@@ -131,6 +131,15 @@ typedef struct wd_dead {
   char pid[WD_PID_MAX];
 } wd_dead;
 
+/* A registered name this host looked up, and its PID (flow.c). */
+typedef struct wd_nm {
+  struct wd_nm *next;
+  uint32_t hash;
+  uint8_t len, pidlen;
+  char name[256];
+  char pid[WD_PID_MAX];
+} wd_nm;
+
 /* Credit to return to host 'peer' for 'pid' (flow.c). */
 typedef struct wd_cred {
   uint32_t peer;
@@ -145,6 +154,8 @@ typedef struct wd_cred {
 #define WD_DEAD_MAX 4096
 #define WD_DEAD_BUCKETS 4096
 #define WD_CRED_MAX 64
+#define WD_NM_MAX 1024
+#define WD_NM_BUCKETS 1024
 
 enum { A_ALIVE, A_DEAD };
 
@@ -315,6 +326,9 @@ struct wd_host {
   wd_dead *dead_tab[WD_DEAD_BUCKETS];
   wd_cred cred[WD_CRED_MAX];
   int ncred;
+  wd_nm *nm_ring[WD_NM_MAX]; /* names looked up, the oldest goes first */
+  unsigned nm_next;
+  wd_nm *nm_tab[WD_NM_BUCKETS];
   wd_actor *blocked;    /* actors with senders or messages waiting */
 };
 
@@ -421,6 +435,11 @@ void wd__flow_flush(wd_host *h);
 void wd__flow_host_free(wd_host *h);
 int wd__flow_dead_has(wd_host *h, const char *pid, size_t n);
 void wd__flow_dead_add(wd_host *h, const char *pid, size_t n);
+/* The PID a name was looked up to (NULL: not known), and keeping one. */
+const char *wd__flow_name_get(wd_host *h, const char *name, size_t n,
+                              size_t *pidlen);
+void wd__flow_name_put(wd_host *h, const char *name, size_t n,
+                       const char *pid, size_t pidlen);
 
 /* hstat.c: counters per tenant, and the STATUS request (wd_proto.h) */
 void wd__hstat_spawned(wd_actor *a);

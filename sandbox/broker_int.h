@@ -170,6 +170,7 @@ typedef struct name {
   char *pid;                    /* "" for a reservation */
   int slot;                     /* -1 for a reservation */
   uint64_t counter;
+  uint64_t cached;              /* bit i: host i looked it up (UNNAME) */
 } name;
 
 typedef struct btimer {
@@ -380,6 +381,7 @@ int wd__brk_on_msg(hslot *s, wd_cur *c);
 int wd__brk_on_credit(hslot *s, wd_cur *c);
 int wd__brk_on_died(hslot *s, wd_cur *c);
 void wd__brk_gone_host(hslot *s);
+void wd__brk_unname(wd_broker *b, const name *x);
 
 int wd__brk_inbox_send(hslot *s, uint32_t req, const char *from, size_t fl,
                        const char *pid, size_t pl, const char *topic,

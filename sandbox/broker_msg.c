@@ -182,3 +182,17 @@ void wd__brk_gone_host(hslot *s) {
   for (i = 0; i < b->nhosts; i++)
     if (&b->hosts[i] != s) gone_to(&b->hosts[i], s->id, s->idlen);
 }
+
+/* Name 'x' is being released: the hosts that looked it up forget it. */
+void wd__brk_unname(wd_broker *b, const name *x) {
+  size_t st, n = strlen(x->name);
+  int i;
+  for (i = 0; x->cached != 0 && i < b->nhosts; i++) {
+    hslot *t = &b->hosts[i];
+    wd_buf *w;
+    if (!(x->cached & (1ull << (i < 63 ? i : 63))) || !t->up) continue;
+    w = wd__brk_rec(t, WD_R_UNNAME, &st);
+    wd_buf_put_str(w, x->name, n);
+    wd__brk_rec_done(t, st);
+  }
+}

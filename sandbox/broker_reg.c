@@ -124,6 +124,7 @@ void wd__brk_name_drop(wd_broker *b, name *x) {
   *pp = x->next;
   owner_unlink(b, x);
   b->nnames--;
+  wd__brk_unname(b, x);
   name_free(x);
 }
 
@@ -360,8 +361,12 @@ int wd__brk_req_registry(hslot *s, uint32_t req, uint8_t op, wd_cur *c) {
         return 0;
       if (*pp == NULL || (*pp)->pid[0] == '\0')
         wd__brk_reply(s, req, WD_ENOTFOUND, "name not registered");
-      else
+      else {
+        /* Its host may keep it now: it hears of the release (UNNAME). */
+        int i = (int)(s - b->hosts);
+        (*pp)->cached |= 1ull << (i < 63 ? i : 63);
         wd__brk_reply(s, req, 0, "%s", (*pp)->pid);
+      }
       return 0;
   }
 }

@@ -169,6 +169,8 @@ static int on_rec(wd_link *l, uint8_t rtype, wd_cur *body) {
       return wd_host_on_credit(c->host, body);
     case WD_R_GONE:
       return wd_host_on_gone(c->host, body);
+    case WD_R_UNNAME:
+      return wd_host_on_unname(c->host, body);
     default:
       return WD_EBADFRAME;
   }

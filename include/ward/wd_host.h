@@ -86,12 +86,13 @@ int wd_host_on_reply(wd_host *h, uint32_t req, int32_t status,
 /* An event for a local process (WD_R_EVENT from the broker). */
 int wd_host_on_event(wd_host *h, wd_cur *body);
 /* Messages across hosts (runtime/flow.c, wd_proto.h): MESH (every host,
-** once, after INIT), MSG, CREDIT and GONE from the broker. Each returns 0,
+** once, after INIT), MSG, CREDIT, GONE and UNNAME from the broker. Each returns 0,
 ** WD_ENOMEM, or WD_EBADFRAME. */
 int wd_host_mesh(wd_host *h, wd_cur *body);
 int wd_host_on_msg(wd_host *h, wd_cur *body);
 int wd_host_on_credit(wd_host *h, wd_cur *body);
 int wd_host_on_gone(wd_host *h, wd_cur *body);
+int wd_host_on_unname(wd_host *h, wd_cur *body);
 /* Shut down: CANCEL every process with 'deadline_ns' (from now) and end
 ** the ones left when it passes; io.empty runs when none is left. */
 void wd_host_shutdown(wd_host *h, uint64_t deadline_ns);

@@ -110,6 +110,10 @@ enum {
 **                 numbered 63 or more did)
 **   GONE    b->h  str pid: that process has ended (DIED, or its host went
 **                 down: then str is the host id alone)
+**   UNNAME  b->h  str name: a name this host looked up (LOOKUP) is no
+**                 longer held by the PID it was told; it forgets it. Sent
+**                 before the answer to whatever changed the name, so no
+**                 one can know of the change before the host does
 **
 ** A REQ from a host carries the caller's actor and scope right after the
 ** op (str actor, str scope), so the broker can re-check it and hold the
@@ -140,6 +144,7 @@ enum {
   WD_R_CREDIT,
   WD_R_DIED,
   WD_R_GONE,
+  WD_R_UNNAME,
   WD_R_MAX
 };
 

@@ -144,6 +144,9 @@ static int send_k(lua_State *L, int status, lua_KContext ctx) {
   if (st == WD_ENOTFOUND || st == WD_ENOACTOR)
     return wd_lerr_pushf(L, WD_ENOTFOUND, "process not found: %s",
                          dest ? dest : "?");
+  if (st == WD_EUNAVAIL)
+    return wd_lerr_pushf(L, st, "send failed: the host of %s went down",
+                         dest ? dest : "?");
   if (st < 0) return wd_lerr_pushf(L, st, "send failed");
   wd__hstat_out(&a->c);
   lua_pushboolean(L, 1);
@@ -167,6 +170,86 @@ static int send_wait(lua_State *L, actor *a, task *t) {
   return wd__chan_block(L, t, send_k, 0);
 }
 
+static int process_send(lua_State *L);
+
+/* A name nobody holds, or one the caller may not look up: the same
+** answer, so that a send by name is no oracle. */
+static int no_such_name(lua_State *L, const char *name, size_t n) {
+  return wd_lerr_pushf(L, WD_ENOTFOUND, "could not resolve '%.*s' as PID "
+                       "or registered name", (int)n, name);
+}
+
+/* The send again with the name at 1 replaced by its PID. */
+static int send_to_pid(lua_State *L, const char *pid, size_t pl) {
+  lua_pushlstring(L, pid, pl);
+  lua_replace(L, 1);
+  return process_send(L);
+}
+
+/* The broker answered the LOOKUP of a send by name (the name is at 1). */
+static int send_name_k(lua_State *L, int status, lua_KContext ctx) {
+  task *t = wd__chan_task_current(L);
+  actor *a = ACTOR(L);
+  int32_t st = t->w.status;
+  size_t nl;
+  const char *name = lua_tolstring(L, 1, &nl);
+  char pid[WD_PID_MAX];
+  size_t pl = t->w.rlen;
+  (void)status;
+  (void)ctx;
+  t->w.kind = W_NONE;
+  t->w.done = 0;
+  if (st == WD_ENOTFOUND || st == WD_EDENIED || st == WD_EINVAL)
+    return no_such_name(L, name, nl);
+  if (st < 0)
+    return wd_lerr_pushf(L, st, "%s", t->w.rstr ? t->w.rstr : wd_strerror(st));
+  if (t->w.rstr == NULL || pl == 0 || pl >= sizeof pid)
+    return no_such_name(L, name, nl);
+  memcpy(pid, t->w.rstr, pl);
+  wd__flow_name_put(a->c.h, name, nl, pid, pl);
+  return send_to_pid(L, pid, pl);
+}
+
+/* A send to registered name 'name': by the PID this host looked it up
+** to (runtime/flow.c; the broker tells the host when that changes), or
+** after a LOOKUP, whose answer the host keeps. Either way the caller must
+** be allowed process.registry.lookup on the name, as a lookup would. */
+static int send_by_name(lua_State *L, actor *a, const char *name, size_t nl) {
+  wd_host *h = a->c.h;
+  size_t pl, st;
+  const char *cached;
+  char pid[WD_PID_MAX];
+  task *t;
+  wd_buf *b;
+  int r;
+  if (nl == 0 || nl > 255 || memchr(name, '\0', nl) != NULL)
+    return no_such_name(L, name, nl);
+  if ((cached = wd__flow_name_get(h, name, nl, &pl)) == NULL) {
+    t = need_task(L, "process.send");
+    if ((r = wd__run_request(t, WD_OP_LOOKUP, &b, &st)) < 0)
+      return wd_lerr_pushf(L, r, "send failed");
+    wd_buf_put_str(b, name, nl);
+    wd_buf_put_str(b, a->c.pid, a->c.pidlen);
+    if ((r = wd__host_request_end(h, st)) < 0) {
+      wd__host_request_cancel(h, t->w.req);
+      t->w.kind = W_NONE;
+      return wd_lerr_pushf(L, r, "request too large");
+    }
+    return wd__chan_block(L, t, send_name_k, 0);
+  }
+  memcpy(pid, cached, pl);
+  if (wd__policy_allow(L, a, wd_ops_name(WD_ACT_LOOKUP), name, nl, NULL,
+                       NULL)) {
+    const char *m = wd_lerr_message(L, -1);
+    if (m != NULL && strncmp(m, "permission denied", 17) == 0) {
+      lua_pop(L, 2);
+      return no_such_name(L, name, nl);
+    }
+    return 2;
+  }
+  return send_to_pid(L, pid, pl);
+}
+
 /* process.send(dest, topic, ...) -> true | nil, err  [-(2+n), +1|2, e] */
 static int process_send(lua_State *L) {
   actor *a = ACTOR(L);
@@ -187,8 +270,10 @@ static int process_send(lua_State *L) {
   if (tl > WD_TOPIC_MAX || memchr(topic, '\0', tl) != NULL)
     return wd_lerr_pushf(L, WD_EINVAL, "topic longer than %d bytes or "
                                        "holding a NUL byte", WD_TOPIC_MAX);
-  if (encode_args(L, a, 3)) return 2;
   r = pid_local(h, dest, dl, &counter);
+  if (r < 0)
+    return send_by_name(L, a, dest, dl);
+  if (encode_args(L, a, 3)) return 2;
   /* A PID is checked here; a name only the broker can resolve, and it
   ** checks the resolved PID. */
   if (r >= 0 &&

@@ -93,12 +93,12 @@ fi
 start "$WARD" run "$APP" lv:late
 if await "$out" '^ready$' && p=$(hostpid lv:slowpoke); then
   kill -STOP "$p"
-  await "$out" '^send failed'
+  await "$out" '^request failed'
   kill -CONT "$p"
   finish
   name="a late answer is dropped and its host lives"
   if [ "$st" -ne 0 ]; then why "$name" "ward run did not succeed"
-  elif ! grep -Eq '^send failed: Timeout: .*lv:slowpoke.*3000 ms' "$out"; then why "$name" "no Timeout error"
+  elif ! grep -Eq '^request failed: Timeout: .*lv:slowpoke.*3000 ms' "$out"; then why "$name" "no Timeout error"
   elif ! grep -q '^answered again$' "$out" || ! grep -q '^exec: fine$' "$out"; then why "$name" "host did not answer again"
   elif grep -q 'lv:slowpoke: ' "$err"; then why "$name" "the host was killed"
   else ok "$name"

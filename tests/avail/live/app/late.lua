@@ -1,6 +1,7 @@
 -- Host lv:slowpoke (request_timeout 3s, liveness 60s) is stopped by the
 -- test once this prints "ready", and continued once this prints the
--- send's error. Its late answers must be dropped, not taken for forgeries:
+-- spawn's error (a spawn is a request carried to that host; a send is
+-- not: it waits for credit, test_flow). Its late answers must be dropped, not taken for forgeries:
 -- the host lives on and answers again.
 local function retry(f, ...)
   while true do
@@ -14,9 +15,9 @@ return { main = function()
   print("ready")
   local i = 1
   while true do
-    local ok, err = process.send(s, "ping", i)
+    local ok, err = process.spawn("lv:quick", "lv:slowpoke", i)
     if not ok then
-      print("send failed: " .. err:kind() .. ": " .. tostring(err))
+      print("request failed: " .. err:kind() .. ": " .. tostring(err))
       break
     end
     i = i + 1
