@@ -101,9 +101,10 @@ int wd__brk_on_msg(hslot *s, wd_cur *c) {
     return WD_EBADFRAME;
   }
   /* The credit bounds what is in flight; past the link's bound the
-  ** receiving host is not reading (its liveness will tell). */
+  ** receiving host is not reading (its liveness will tell): the message
+  ** goes as if its process had died on the way (SECURITY.md V15). */
   if (t->he->u.host.limits.link_queue != 0 &&
-      wd_link_backlog(t->link) >= 2 * t->he->u.host.limits.link_queue) {
+      wd_link_backlog(t->link) >= t->he->u.host.limits.link_queue) {
     fprintf(stderr, "ward: host %s: message from %.*s dropped: host %s is "
             "not reading\n", s->id, (int)fl, from, t->id);
     credit_back(s, dest, dl, n, 0);

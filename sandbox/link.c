@@ -417,9 +417,30 @@ static int flush_batch(wd_link *l) {
   return 0;
 }
 
+/* Seal the batch and put it at the end of the frame queue. 0 or a
+** negative code (the link has failed). */
+static int batch_to_queue(wd_link *l) {
+  size_t plen = PAYLOAD_LEN(l), flen = WD_IPC_OVERHEAD + plen;
+  int r;
+  if ((r = wd_buf_reserve(&l->batch, WD_IPC_TAGLEN)) == 0)
+    r = wd_ipc_seal_parts(&l->ipc, WD_F_BATCH, l->batch.p + WD_IPC_HDRLEN,
+                          plen, l->batch.p, l->batch.p + WD_IPC_HDRLEN + plen);
+  if (r == 0) r = enqueue(l, l->batch.p, flen);
+  wd_buf_reset(&l->batch);
+  if (r < 0) {
+    link_fail(l, r, "cannot seal frame");
+    return r;
+  }
+  l->frames_out++;
+  l->bytes_out += flen;
+  return 0;
+}
+
 /* The head of the slow queue has gone: take it off, and put the records
 ** that waited behind it into the batch (up to the next big one), in
-** order, after what the batch holds (nothing there is of their lanes). */
+** order, after what the batch holds (nothing there is of their lanes).
+** More than a frame holds may have waited (a process that printed a
+** megabyte, then many lines): each full batch goes to the frame queue. */
 static void slow_pop(wd_link *l) {
   wd_slowrec *r = l->shead;
   l->shead = r->next;
@@ -428,6 +449,10 @@ static void slow_pop(wd_link *l) {
   wd_free(r->p);
   wd_free(r);
   while ((r = l->shead) != NULL && !r->frag) {
+    if (!l->sealed && l->batch.len > WD_IPC_HDRLEN &&
+        PAYLOAD_LEN(l) + r->len > WD_LINK_BATCH_SOFT &&
+        batch_to_queue(l) < 0)
+      return;
     batch_open(l);
     wd_buf_put(&l->batch, r->p, r->len);
     l->sbytes -= r->len;

@@ -145,5 +145,33 @@ return { main = function()
     check.ok(failed, "the host learned that " .. q .. " is dead")
     check.fails(errors.NOT_FOUND, process.send(q, "x", 1))
   end
+  -- 8. A name resolves without a round trip after its first use, and a
+  -- change of its owner is never missed: R1 on t:b holds it, ends; R2
+  -- on t:flowb takes it; a send by name after R2 said so reaches R2.
+  do
+    local ev = process.events()
+    local reg = process.listen("registered")
+    local inbox = process.listen("reply")
+    local name = "flow_svc_" .. process.pid()
+    local r1 = check.ok(process.spawn_monitored("t:flow_named", "t:b", name, me))
+    check.eq(wait_for(reg, "R1 registered"), r1, "R1")
+    for i = 1, 3 do
+      check.eq(process.send(name, "echo", i), true, "send by name " .. i)
+      local r = wait_for(inbox, "R1's answer")
+      check.eq(r.who, r1, "answered by R1")
+      check.eq(r.v, i, "payload")
+    end
+    check.eq(process.send(r1, "stop", true), true, "stop R1")
+    check.event(ev, process.event.EXIT, r1, "60s", "R1 ended")
+    local r2 = check.ok(process.spawn("t:flow_named", "t:flowb", name, me))
+    check.eq(wait_for(reg, "R2 registered"), r2, "R2")
+    check.eq(process.send(name, "echo", 4), true, "send by name to R2")
+    local r = wait_for(inbox, "R2's answer")
+    check.eq(r.who, r2, "the new owner answered")
+    check.eq(r.v, 4, "payload")
+    check.eq(process.send(r2, "stop", true), true, "stop R2")
+    -- A name nobody holds fails at once.
+    check.fails(errors.NOT_FOUND, process.send("flow_nobody_" .. me, "x", 1))
+  end
   return true
 end }
