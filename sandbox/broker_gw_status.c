@@ -31,6 +31,7 @@
 #include "ward/wd_proto.h"
 
 #include "broker_int.h"
+#include "deploy_int.h"
 #include "gateway.h"
 
 #define WD_STAT_CELLS 256
@@ -544,6 +545,10 @@ static void answer_metrics(wd_broker *b, collect *x, wd_buf *res) {
     HOST_METRIC("ward_memory_bytes", "gauge",
                 "Bytes the processes' Lua states hold.", a[k].mem);
     cell_metrics(b, out);
+    head(out, "ward_deploy_revisions_held", "gauge",
+         "Deployed revisions the broker holds in memory: the current "
+         "one, and an earlier one while a service of it still runs.");
+    mput(out, "ward_deploy_revisions_held %d\n", wd__brk_dep_held(b));
   }
   wd_codec_put_header(res, 1);
   wd_codec_put_str(res, t.p ? (const char *)t.p : "", t.len);

@@ -184,8 +184,10 @@ mk_bad() { rm -rf "$tmp/bad"; cp -r "$DIR/v2" "$tmp/bad"; }
 no_change() {
   http "$1: nothing changed (exec still runs revision 1)" 200 '"result":"v2"' \
     -H "$A" -X POST http://x/v1/exec/dp:hello
-  if [ "$(ls "$tmp/deploys/dp")" = 1 ]; then ok "$1: no revision left on disk"
-  else bad "$1: revisions on disk: $(ls "$tmp/deploys/dp")"; fi
+  if [ "$(ls "$tmp/deploys/dp" | tr '\n' ' ')" = "1 current " ] &&
+     [ "$(cat "$tmp/deploys/dp/current")" = 1 ]; then
+    ok "$1: no revision left on disk (current is still 1)"
+  else bad "$1: revisions on disk: $(ls "$tmp/deploys/dp" | tr '\n' ' ')"; fi
 }
 mk_bad
 echo 'return { main = function() return "v3" end' >"$tmp/bad/lib/hello.lua"
