@@ -46,9 +46,10 @@ static const double exec_le[] = { 0.001, 0.005, 0.01, 0.05, 0.1,
                                   0.5,   1,     5,    30 };
 #define NLE (sizeof exec_le / sizeof exec_le[0])
 
-/* The HTTP codes the broker answers with; the rest count as "other". */
-static const int codes[] = { 200, 201, 400, 401, 403, 404,
-                             422, 429, 500, 503, 504 };
+/* The HTTP codes the broker and the gateway answer with; the rest count
+** as "other" (so a lying gateway adds no series). */
+static const int codes[] = { 200, 201, 400, 401, 403, 404, 405, 408,
+                             413, 422, 429, 431, 500, 503, 504 };
 #define NCODES (sizeof codes / sizeof codes[0])
 
 typedef struct cell {
@@ -134,6 +135,23 @@ void wd__brk_stat_gw_code(wd_broker *b, const char *tenant, int status) {
   if (c == NULL) return;
   for (i = 0; i < NCODES && codes[i] != status; i++) continue;
   c->code[i]++;
+}
+
+/* The gateway's own answers: it may lie about how many, but it can only
+** move the counters of no tenant, within the bounds the decoder checks
+** (and only while serving: 'b->stat' is made on the first count). */
+int wd__brk_stat_gw_count(wd_broker *b, wd_cur *body) {
+  wd_gwcount k;
+  cell *c;
+  uint32_t i;
+  size_t j;
+  if (wd__gw_get_count(body, &k) < 0) return WD_EBADFRAME;
+  if ((c = cell_of(b, -1, "")) == NULL) return 0;
+  for (i = 0; i < k.n; i++) {
+    for (j = 0; j < NCODES && codes[j] != (int)k.status[i]; j++) continue;
+    c->code[j] += k.count[i];
+  }
+  return 0;
 }
 
 void wd__brk_stat_exec(wd_broker *b, int slot, const char *tenant,
