@@ -56,6 +56,15 @@
 **   exittwice   answers the spawn; answers lk:main's MONITOR of its
 **               process and, in the same frame, sends lk:main that
 **               process's EXIT twice (the second has no watch left)
+** Modes for a serving ward (tests/serve/test_evilhost.sh), which asks
+** for the spawn through the API:
+**   badstatus   answers the spawn; at the next STATUS request (GET
+**               /metrics, /v1/processes or /v1/hosts) answers it with 3
+**               bytes that are no status list
+**   inboxevent  answers the spawn; at the next SEND request to it sends
+**               an EXIT event from its own PID to the PID the message's
+**               topic names (the test sends an inbox stream's PID), then
+**               answers the SEND
 ** Diagnostics go to stderr as "evilhost: ..."; at STOP it says which
 ** entries the broker shipped it ("evilhost: ID: entries: a,b"). Exit status: 0 after STOP
 ** or end of file, 3 on a bad frame from the broker, 4 when no spawn came,
@@ -93,6 +102,9 @@ static uint32_t send_req;      /* the broker's first SEND request */
 static int have_send;
 static uint32_t mon_req;       /* the broker's first MONITOR request */
 static int have_mon;
+static uint32_t status_req;    /* the broker's first STATUS request */
+static int have_status;
+static char send_topic[WD_TOPIC_MAX + 1]; /* the topic of that SEND */
 
 static void fail(int code, const char *what) __attribute__((noreturn));
 static void fail(int code, const char *what) {
@@ -254,8 +266,20 @@ static int serve(int ms) {
             spawn_req = req;
             have_spawn = 1;
           } else if (op == WD_OP_SEND && !have_send) {
+            const char *x;
+            size_t xl;
             send_req = req;
             have_send = 1;
+            /* str from, str dest, str topic, bytes payload */
+            if (wd_cur_str(&body, &x, &xl) == 0 &&
+                wd_cur_str(&body, &x, &xl) == 0 &&
+                wd_cur_str(&body, &x, &xl) == 0 && xl < sizeof send_topic) {
+              memcpy(send_topic, x, xl);
+              send_topic[xl] = '\0';
+            }
+          } else if (op == WD_OP_STATUS && !have_status) {
+            status_req = req;
+            have_status = 1;
           } else if (op == WD_OP_MONITOR && !have_mon) {
             mon_req = req;
             have_mon = 1;
@@ -574,6 +598,31 @@ static void answer_then_forge(uint64_t delay) {
   wd_buf_close(&p);
 }
 
+/* 'badstatus' and 'inboxevent' (a serving ward): answer the spawn, wait
+** for the broker's STATUS or SEND request (the API calls that ask for it
+** may come much later: wait long), then lie. */
+static void serve_lie(void) {
+  wd_buf p;
+  char pid[WD_PID_MAX];
+  int status = strcmp(mode, "badstatus") == 0;
+  int *flag = status ? &have_status : &have_send;
+  wd_buf_init(&p, 0);
+  own_pid(pid, sizeof pid);
+  put_reply(&p, spawn_req, 0, pid);
+  send_batch(&p);
+  serve_for(120000, flag, 1);
+  if (!*flag) fail(4, status ? "no STATUS request came" : "no SEND came");
+  wd_buf_reset(&p);
+  if (status) {
+    put_reply(&p, status_req, 0, "bad");
+  } else {
+    put_event(&p, WD_EV_EXIT, pid, send_topic, "forged");
+    put_reply(&p, send_req, 0, "");
+  }
+  send_batch(&p);
+  wd_buf_close(&p);
+}
+
 /* 'steal': a reply to our own request K, and one to K+1, a request the
 ** broker carries to another host. */
 static void steal(uint64_t delay) {
@@ -660,6 +709,9 @@ int main(int argc, char **argv) {
   } else if (strcmp(mode, "exitflood") == 0) {
     serve_for(delay, NULL, 1);
     exitflood();
+  } else if (strcmp(mode, "badstatus") == 0 ||
+             strcmp(mode, "inboxevent") == 0) {
+    serve_lie();
   } else {
     serve_for(delay, NULL, 1);
     attack();
