@@ -501,10 +501,13 @@ static void cell_metrics(wd_broker *b, wd_buf *out) {
     mput(out, "} %llu\n", (unsigned long long)c->exec_n);
   }
   head(out, "ward_gateway_requests_total", "counter",
-       "API requests the broker answered, by HTTP code.");
+       "API requests answered (by the broker, or by the gateway itself: "
+       "those count with no tenant), by HTTP code.");
+  /* The gateway's cells, and cell 0 ("_other"), where the tenants past
+  ** the cap count. */
   for (i = 0; i < st->ncells; i++) {
     const cell *c = &st->cells[i];
-    if (c->slot != -1) continue;
+    if (c->slot != -1 && i != 0) continue;
     for (j = 0; j <= NCODES; j++) {
       if (c->code[j] == 0) continue;
       mput(out, "ward_gateway_requests_total{tenant=\"");
