@@ -65,6 +65,12 @@
 **               an EXIT event from its own PID to the PID the message's
 **               topic names (the test sends an inbox stream's PID), then
 **               answers the SEND
+** A gateway (run as "ward gateway N" in place of the front door's; it
+** ignores the listening sockets):
+**   gwcount     a GW_COUNT record within the bounds (404 seven times),
+**               waits WARD_EVIL_DELAY_MS, then one out of them as
+**               WARD_EVIL_BAD says: "count" (418 2^20 + 1 times),
+**               "status" (600), "order" (404 after 418) or "empty" (none)
 ** Diagnostics go to stderr as "evilhost: ..."; at STOP it says which
 ** entries the broker shipped it ("evilhost: ID: entries: a,b"). Exit status: 0 after STOP
 ** or end of file, 3 on a bad frame from the broker, 4 when no spawn came,
@@ -87,6 +93,8 @@
 #include "ward/wd_link.h"
 #include "ward/wd_pid.h"
 #include "ward/wd_proto.h"
+
+#include "../../sandbox/gateway.h"
 
 #define FD 3
 
@@ -642,6 +650,42 @@ static void steal(uint64_t delay) {
   wd_buf_close(&p);
 }
 
+/* One GW_COUNT record of 'n' (status, count) pairs, written as they are. */
+static void put_count(wd_buf *p, uint32_t n, const uint32_t *pairs) {
+  size_t st = wd_ipc_rec_begin(p, WD_R_GW_COUNT);
+  uint32_t i;
+  wd_buf_put_u32(p, n);
+  for (i = 0; i < 2 * n; i++) wd_buf_put_u32(p, pairs[i]);
+  wd_ipc_rec_end(p, st);
+}
+
+/* 'gwcount': a gateway's count within the bounds, then one out of them. */
+static void gw_lie(uint64_t delay) {
+  const char *bad = getenv("WARD_EVIL_BAD") ? getenv("WARD_EVIL_BAD") : "";
+  static const uint32_t good[] = { 404, 7 };
+  static const uint32_t big[] = { 418, WD_GW_COUNT_MAX + 1 };
+  static const uint32_t high[] = { 600, 1 };
+  static const uint32_t order[] = { 418, 1, 404, 1 };
+  wd_buf p;
+  wd_buf_init(&p, 0);
+  put_count(&p, 1, good);
+  send_batch(&p);
+  serve_for(delay, NULL, 1);
+  wd_buf_reset(&p);
+  if (strcmp(bad, "count") == 0)
+    put_count(&p, 1, big);
+  else if (strcmp(bad, "status") == 0)
+    put_count(&p, 1, high);
+  else if (strcmp(bad, "order") == 0)
+    put_count(&p, 2, order);
+  else if (strcmp(bad, "empty") == 0)
+    put_count(&p, 0, NULL);
+  else
+    fail(2, "unknown WARD_EVIL_BAD");
+  send_batch(&p);
+  wd_buf_close(&p);
+}
+
 /* "layout": the flip frame's sizes, for the test loop. */
 static int layout(void) {
   uint8_t k1[32], k2[32];
@@ -668,11 +712,13 @@ int main(int argc, char **argv) {
   ssize_t n;
   wd_buf p;
   if (argc == 2 && strcmp(argv[1], "layout") == 0) return layout();
-  if (argc != 3 || strcmp(argv[1], "host") != 0) {
-    fprintf(stderr, "usage: ward_evilhost host ID | ward_evilhost layout\n");
+  if (argc != 3 ||
+      (strcmp(argv[1], "host") != 0 && strcmp(argv[1], "gateway") != 0)) {
+    fprintf(stderr, "usage: ward_evilhost host ID | ward_evilhost gateway N "
+                    "| ward_evilhost layout\n");
     return 2;
   }
-  host_id = argv[2];
+  host_id = strcmp(argv[1], "host") == 0 ? argv[2] : "gateway";
   if (getenv("WARD_EVIL_MODE") != NULL) mode = getenv("WARD_EVIL_MODE");
   if (sodium_init() < 0) fail(2, "sodium_init");
   if ((rbuf = malloc(rcap)) == NULL) fail(2, "out of memory");
@@ -684,6 +730,11 @@ int main(int argc, char **argv) {
   if (wd_ipc_init(&ipc, keys + 33, keys + 1, WD_LINK_MAX_PAYLOAD) < 0)
     fail(2, "wd_ipc_init");
   sodium_memzero(keys, sizeof keys);
+  if (strcmp(mode, "gwcount") == 0) {
+    gw_lie(delay);
+    serve_for(10000, NULL, 0);
+    fail(5, "still alive 10 s after the attack");
+  }
   /* Behave until the broker asks for a process, then say hello. */
   serve_for(5000, &have_spawn, 1);
   if (!have_spawn) fail(4, "no SPAWN request came");

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# Hosts that lie to a serving ward (issue 13): a host's malformed STATUS
-# answer and an EVENT it forges to an inbox stream's PID are fatal for
-# that host only. ward_testhooks serves tests/serve/evilapp with host
+# Hosts and gateways that lie to a serving ward (issue 13): a host's
+# malformed STATUS answer and an EVENT it forges to an inbox stream's PID
+# are fatal for that host only; a gateway's GW_COUNT (the answers it gave
+# itself) out of its bounds is fatal for the gateway, which is restarted,
+# and one within them moves only the counters of no tenant. ward_testhooks serves tests/serve/evilapp with host
 # ev:evil played by ward_evilhost (tests/link/evilhost.c) in a mode of
 # WARD_EVIL_MODE; the test checks that the broker kills and reports that
 # host with the exact reason, audits its death, and keeps serving: the
 # API answers, the honest host ev:good runs, an inbox stream the forged
-# EXIT named is still open and receives.
+# EXIT named is still open and receives. For the gateway, the first
+# incarnation is ward_evilhost (mode gwcount), the next ones the real one.
 # One line per case, then "N passed, N failed".
 # Usage: test_evilhost.sh WARD_TESTHOOKS EVILHOST
 set -u
@@ -146,6 +149,54 @@ kill -0 "$SERVER" 2>/dev/null && ok "inboxevent: the broker lives on" || bad "in
 kill "$STREAM" 2>/dev/null
 STREAM=
 stop
+# }======
+
+# {====== A gateway's GW_COUNT out of its bounds ======
+# gw BAD: serve with a gateway that first reports 404 seven times (within
+# the bounds), then a GW_COUNT as BAD says; later gateways are real.
+gw() {
+  local i
+  rm -f "$tmp/gw.once"
+  {
+    echo '#!/bin/sh'
+    printf "if [ -e '%s' ]; then exec '%s' \"\$@\"; fi\n" "$tmp/gw.once" "$WARD"
+    printf ": >'%s'\n" "$tmp/gw.once"
+    printf "export WARD_EVIL_MODE=gwcount WARD_EVIL_BAD='%s' WARD_EVIL_DELAY_MS=200\n" "$1"
+    printf "exec '%s' \"\$@\"\n" "$EVIL"
+  } >"$tmp/gw.sh"
+  chmod +x "$tmp/gw.sh"
+  rm -f "$SOCK" "$LOG" "$LOG.pub"
+  WARD_TEST_HOST_ID=gateway WARD_TEST_HOST_EXE=$tmp/gw.sh \
+    "$WARD" serve -v --audit deny --audit-log "$LOG" --listen "unix:$SOCK" \
+    --tokens "$APP/tokens.yaml" "$APP" >"$tmp/out" 2>"$tmp/err" &
+  SERVER=$!
+  for i in $(seq 1 1200); do
+    curl -s -m 1 --unix-socket "$SOCK" http://x/healthz >/dev/null 2>&1 && return 0
+    sleep 0.05
+  done
+  echo "server did not start: $(head -c 300 "$tmp/err")"
+  return 1
+}
+for v in count status order empty; do
+  gw "$v" || { bad "gwcount $v: no gateway served"; stop; continue; }
+  if grep -qx 'ward: gateway: bad frame (bad record): killed' "$tmp/err" &&
+     grep -q '^ward: gateway: restarted' "$tmp/err"; then
+    ok "gwcount $v: the gateway is killed (bad frame) and restarted"
+  else bad "gwcount $v: $(grep '^ward: gateway' "$tmp/err" | head -c 400)"; fi
+  grep -q '"kind":"host_death".*"host":"gateway"' "$LOG" &&
+    ok "gwcount $v: its death is audited" || bad "gwcount $v: no host_death of the gateway"
+  http "gwcount $v: the restarted gateway serves /metrics" 200 'ward_gateway_requests_total' \
+    -H "$A" http://x/metrics
+  n404=$(grep -F 'ward_gateway_requests_total{tenant="",code="404"}' "$tmp/body" | awk '{print $NF}')
+  other=$(grep -c 'ward_gateway_requests_total{.*code="other"}' "$tmp/body")
+  if [ "${n404:-0}" = 7 ] && [ "$other" = 0 ] &&
+     [ "$(grep -c '^ward_gateway_requests_total{' "$tmp/body")" -le 2 ]; then
+    ok "gwcount $v: only the report within the bounds counts, with no tenant"
+  else bad "gwcount $v: $(grep '^ward_gateway_requests_total' "$tmp/body" | tr '\n' ' ')"; fi
+  http "gwcount $v: ev:good answers" 200 '"result":4' \
+    -H "$A" -d '{"args":[4]}' http://x/v1/exec/ev:hello
+  stop
+done
 # }======
 
 echo "$pass passed, $fail failed"
