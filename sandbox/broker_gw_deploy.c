@@ -582,7 +582,9 @@ static void swap_services(wd_broker *b, const wd_manifest *m, const char *ns) {
 /* A service the app no longer has, once nothing runs of it: the entry it
 ** pointed at went with its revision. swap_services finds no entry of its
 ** id and leaves it given up; svc_start never starts it again. */
-static const wd_entry gone_svc = { .id = "", .ns = "", .name = "",
+static const wd_entry gone_svc = { .id = "",
+                                   .ns = "",
+                                   .name = "",
                                    .kind = WD_KIND_SERVICE,
                                    .kind_name = "process.service" };
 
@@ -621,7 +623,8 @@ static void trim_kept(wd_broker *b) {
         b->svcs[k].given_up = 1;
       }
     wd_manifest_free(m);
-    for (j = i + 1; j < d->nkept; j++) d->kept[j - 1] = d->kept[j];
+    for (j = i + 1; j < d->nkept; j++)
+      d->kept[j - 1] = d->kept[j];
     d->nkept--;
   }
 }
@@ -848,8 +851,10 @@ int wd__brk_deploy(wd_broker *b, const char *ns, const uint8_t *files, size_t n,
   /* In force: a restart loads it (a failed rename leaves the earlier
   ** one named, and says so). */
   if ((r = current_commit(nsdir)) < 0)
-    fprintf(stderr, "ward: %s/current: %s: a restart would not load "
-            "revision %llu\n", nsdir, strerror(-r), (unsigned long long)rv);
+    fprintf(stderr,
+            "ward: %s/current: %s: a restart would not load "
+            "revision %llu\n",
+            nsdir, strerror(-r), (unsigned long long)rv);
   else
     trim_disk(nsdir, rv);
   snprintf(rev, revlen, "%llu", (unsigned long long)rv);
@@ -889,8 +894,10 @@ void wd_broker_restore_deploys(wd_broker *b) {
     snprintf(nsdir, sizeof nsdir, "%s/%s", b->o.deploy_dir, names[i]);
     if ((r = current_read(nsdir, &rv)) < 0) {
       if (r != -ENOENT && r != -ENOTDIR)
-        fprintf(stderr, "ward: %s: %s/current: %s; serving the app's own "
-                "files for %s\n", names[i], nsdir,
+        fprintf(stderr,
+                "ward: %s: %s/current: %s; serving the app's own "
+                "files for %s\n",
+                names[i], nsdir,
                 r == WD_EINVAL ? "not a revision number" : strerror(-r),
                 names[i]);
       wd_free(names[i]);
@@ -902,9 +909,10 @@ void wd_broker_restore_deploys(wd_broker *b) {
       fprintf(stderr, "ward: restored %s revision %llu (%s)\n", names[i],
               (unsigned long long)rv, revdir);
     else
-      fprintf(stderr, "ward: %s: cannot restore revision %llu (%s); "
-              "serving the app's own files for %s:\n%.*s", names[i],
-              (unsigned long long)rv, revdir, names[i], (int)errs.len,
+      fprintf(stderr,
+              "ward: %s: cannot restore revision %llu (%s); "
+              "serving the app's own files for %s:\n%.*s",
+              names[i], (unsigned long long)rv, revdir, names[i], (int)errs.len,
               errs.p ? (const char *)errs.p : "");
     wd_buf_close(&errs);
     wd_free(names[i]);

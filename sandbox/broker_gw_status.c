@@ -148,7 +148,8 @@ int wd__brk_stat_gw_count(wd_broker *b, wd_cur *body) {
   if (wd__gw_get_count(body, &k) < 0) return WD_EBADFRAME;
   if ((c = cell_of(b, -1, "")) == NULL) return 0;
   for (i = 0; i < k.n; i++) {
-    for (j = 0; j < NCODES && codes[j] != (int)k.status[i]; j++) continue;
+    for (j = 0; j < NCODES && codes[j] != (int)k.status[i]; j++)
+      continue;
     c->code[j] += k.count[i];
   }
   return 0;

@@ -118,7 +118,7 @@ typedef struct wd_gwend {
 ** WD_GW_COUNT_CODES statuses, each at most WD_GW_COUNT_MAX times a
 ** record (the gateway sends one each loop turn it answered any). */
 #define WD_GW_COUNT_CODES 32
-#define WD_GW_COUNT_MAX (1u << 20)
+#define WD_GW_COUNT_MAX   (1u << 20)
 
 typedef struct wd_gwcount {
   uint32_t n;

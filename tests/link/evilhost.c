@@ -110,7 +110,7 @@ static uint32_t send_req;      /* the broker's first SEND request */
 static int have_send;
 static uint32_t mon_req;       /* the broker's first MONITOR request */
 static int have_mon;
-static uint32_t status_req;    /* the broker's first STATUS request */
+static uint32_t status_req; /* the broker's first STATUS request */
 static int have_status;
 static char send_topic[WD_TOPIC_MAX + 1]; /* the topic of that SEND */
 
@@ -655,7 +655,8 @@ static void put_count(wd_buf *p, uint32_t n, const uint32_t *pairs) {
   size_t st = wd_ipc_rec_begin(p, WD_R_GW_COUNT);
   uint32_t i;
   wd_buf_put_u32(p, n);
-  for (i = 0; i < 2 * n; i++) wd_buf_put_u32(p, pairs[i]);
+  for (i = 0; i < 2 * n; i++)
+    wd_buf_put_u32(p, pairs[i]);
   wd_ipc_rec_end(p, st);
 }
 
