@@ -302,7 +302,7 @@ if [ "$nok" = 40 ]; then ok "40 deploys in a row are each 200"
 else bad "only $nok of 40 deploys answered 200: $(head -c 300 "$tmp/body")"; fi
 last=$(grep -o '"revision":"[0-9]*"' "$tmp/body" | cut -d'"' -f4)
 if [ "$maxrevs" -le 3 ] && [ -f "$tmp/deploys/dp/$last/pad.lua" ]; then
-  ok "on disk at most 3 revisions of dp at any time (the current $last kept)"
+  ok "after each of 40 deploys at most 3 revisions of dp on disk (the current, $last, kept)"
 else
   bad "revisions on disk: at most $maxrevs, now: $(ls "$tmp/deploys/dp" | tr '\n' ' ')"
 fi
