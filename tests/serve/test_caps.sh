@@ -112,5 +112,11 @@ lines=$(wc -l <"$tmp/metrics")
 check "/metrics is bounded: $lines lines for $N tenants (at most 64 + 256 label sets a series)" \
   '[ "$lines" -lt 5000 ]'
 
+kill "$SERVER" 2>/dev/null
+wait "$SERVER" 2>/dev/null
+SERVER=
+check "ward ended with no sanitizer report" '! grep -q Sanitizer "$tmp/err"' \
+  "$(grep -m1 -A3 Sanitizer "$tmp/err")"
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -324,6 +324,9 @@ fi
 kill "$SERVER" 2>/dev/null
 wait "$SERVER" 2>/dev/null
 SERVER=
+if grep -q Sanitizer "$tmp/err"; then
+  bad "a sanitizer report: $(grep -m1 -A3 Sanitizer "$tmp/err")"
+else ok "ward ended with no sanitizer report (40 deploys)"; fi
 if "$WARD" audit verify "$LOG" --key "$LOG.pub" >"$tmp/o" 2>&1; then
   ok "the audit log with its reloads and deploys verifies"
 else bad "audit verify failed: $(head -c 300 "$tmp/o")"; fi
@@ -352,6 +355,9 @@ else bad "deploy after restart: $(head -c 300 "$tmp/o")"; fi
 kill "$SERVER" 2>/dev/null
 wait "$SERVER" 2>/dev/null
 SERVER=
+if grep -q Sanitizer "$tmp/err"; then
+  bad "a sanitizer report: $(grep -m1 -A3 Sanitizer "$tmp/err")"
+else ok "ward ended with no sanitizer report"; fi
 cur=$((last + 1))
 echo 'return { main = function() return "broken" end' >"$tmp/deploys/dp/$cur/lib/hello.lua"
 start_server || { echo "$pass passed, $((fail+1)) failed"; exit 1; }
@@ -369,6 +375,9 @@ else bad "the broken revision $cur was removed"; fi
 kill "$SERVER" 2>/dev/null
 wait "$SERVER" 2>/dev/null
 SERVER=
+if grep -q Sanitizer "$tmp/err"; then
+  bad "a sanitizer report: $(grep -m1 -A3 Sanitizer "$tmp/err")"
+else ok "ward ended with no sanitizer report"; fi
 # }======
 
 echo "$pass passed, $fail failed"

@@ -55,10 +55,14 @@ start() {
   echo "server did not start: $(head -c 300 "$tmp/err")"
   return 1
 }
+# stop NAME: end the server; in a sanitizer build nothing may be reported.
 stop() {
   kill "$SERVER" 2>/dev/null
   wait "$SERVER" 2>/dev/null
   SERVER=
+  if grep -q 'Sanitizer' "$tmp/err"; then
+    bad "$1: a sanitizer report: $(grep -m1 -A3 'Sanitizer' "$tmp/err")"
+  else ok "$1: ward ended with no sanitizer report"; fi
 }
 c() { curl -s -g -m 30 --unix-socket "$SOCK" "$@"; }
 # http NAME CODE BODY-RE CURL-ARGS...
@@ -116,7 +120,7 @@ http "badstatus: /v1/hosts answers" 200 '"id":"ev:good","pid":[1-9]' \
 http "badstatus: ev:good answers after" 200 '"result":2' \
   -H "$A" -d '{"args":[2]}' http://x/v1/exec/ev:hello
 kill -0 "$SERVER" 2>/dev/null && ok "badstatus: the broker lives on" || bad "badstatus: the broker died"
-stop
+stop badstatus
 # }======
 
 # {====== An EXIT forged to an inbox stream ======
@@ -148,7 +152,7 @@ http "inboxevent: ev:good answers after" 200 '"result":3' \
 kill -0 "$SERVER" 2>/dev/null && ok "inboxevent: the broker lives on" || bad "inboxevent: the broker died"
 kill "$STREAM" 2>/dev/null
 STREAM=
-stop
+stop inboxevent
 # }======
 
 # {====== A gateway's GW_COUNT out of its bounds ======
@@ -178,7 +182,7 @@ gw() {
   return 1
 }
 for v in count status order empty; do
-  gw "$v" || { bad "gwcount $v: no gateway served"; stop; continue; }
+  gw "$v" || { bad "gwcount $v: no gateway served"; stop "gwcount $v"; continue; }
   if grep -qx 'ward: gateway: bad frame (bad record): killed' "$tmp/err" &&
      grep -q '^ward: gateway: restarted' "$tmp/err"; then
     ok "gwcount $v: the gateway is killed (bad frame) and restarted"
@@ -195,7 +199,7 @@ for v in count status order empty; do
   else bad "gwcount $v: $(grep '^ward_gateway_requests_total' "$tmp/body" | tr '\n' ' ')"; fi
   http "gwcount $v: ev:good answers" 200 '"result":4' \
     -H "$A" -d '{"args":[4]}' http://x/v1/exec/ev:hello
-  stop
+  stop "gwcount $v"
 done
 # }======
 
