@@ -632,7 +632,9 @@ static const char usage_serve[] =
     "  --read-timeout DURATION (10s)  --idle-timeout DURATION (60s)\n"
     "  --max-conns N (256)  --max-conns-per-token N (32)\n"
     "  --deploy-dir DIR   keep deployed revisions there (PUT /v1/apps/NS):\n"
-    "                     DIR/NS/REV/; without it deploys are refused\n"
+    "                     DIR/NS/REV/, the current one and two before it;\n"
+    "                     a restart comes up with each namespace's last\n"
+    "                     revision; without it deploys are refused\n"
     "\n"
     "exit status: 0 after a clean shutdown; 2 bad usage or manifest.\n";
 
@@ -724,6 +726,7 @@ static int cmd_serve(int argc, char **argv, wd__cli_hook hook) {
     return usage_error("serve", usage_serve,
                        "--listen and --tokens go together", NULL);
   if ((code = start(&opts, argv[i], &m, &b)) != 0) return code;
+  wd_broker_restore_deploys(b);
   if (so.nlisten > 0 && wd_broker_serve(b, &so, err, sizeof err) < 0) {
     fprintf(stderr, "ward: %s\n", err);
     wd_broker_stop(b);

@@ -47,6 +47,10 @@
 /* The longest 'ward compile' may take for one deploy. */
 #define COMPILE_MS      10000
 #define COMPILE_OUT_MAX (1u << 20)
+/* On disk, the revisions of a namespace kept before its current one (a
+** restart and a reload read only the current one; these are for the
+** operator: what ran before, to look at or deploy again). */
+#define KEEP_EARLIER 2
 
 /* {====== The revision on disk ====== */
 
@@ -573,42 +577,176 @@ static void swap_services(wd_broker *b, const wd_manifest *m, const char *ns) {
 
 /* }====== */
 
-int wd__brk_deploy(wd_broker *b, const char *ns, const uint8_t *files, size_t n,
-                   wd_buf *errs, char *rev, size_t revlen) {
-  char nsdir[2048], revdir[2100], index[2200], dg[65];
+/* {====== What the broker keeps ====== */
+
+/* A service the app no longer has, once nothing runs of it: the entry it
+** pointed at went with its revision. swap_services finds no entry of its
+** id and leaves it given up; svc_start never starts it again. */
+static const wd_entry gone_svc = { .id = "",
+                                   .ns = "",
+                                   .name = "",
+                                   .kind = WD_KIND_SERVICE,
+                                   .kind_name = "process.service" };
+
+static int holds(const wd_manifest *m, const wd_entry *e) {
+  return e != NULL && e->id != NULL && e->id[0] != '\0' &&
+         wd_manifest_find(m, e->id) == e;
+}
+
+/*
+** Free the manifests of earlier deploys that nothing uses. The broker
+** ships code only from its manifest ('b->m'); its policies come from
+** 'b->pm' (the same one after a deploy). Processes in the hosts hold
+** their own copy of their code. What else points into an earlier
+** manifest is a service of it: one that still runs (a deploy CANCELs
+** it, or a namespace's service that left the app directory) keeps its
+** manifest until a later deploy finds it ended; one that has ended is
+** given up for good and points at 'gone_svc' from then on.
+*/
+static void trim_kept(wd_broker *b) {
+  brk_dep *d = b->dep;
+  size_t i, j;
+  int k;
+  if (d == NULL) return;
+  for (i = 0; i < d->nkept;) {
+    wd_manifest *m = d->kept[i];
+    int pinned = m == b->m || m == b->pm;
+    for (k = 0; !pinned && k < b->nsvcs; k++)
+      if (b->svcs[k].running && holds(m, b->svcs[k].e)) pinned = 1;
+    if (pinned) {
+      i++;
+      continue;
+    }
+    for (k = 0; k < b->nsvcs; k++)
+      if (holds(m, b->svcs[k].e)) {
+        b->svcs[k].e = &gone_svc;
+        b->svcs[k].given_up = 1;
+      }
+    wd_manifest_free(m);
+    for (j = i + 1; j < d->nkept; j++)
+      d->kept[j - 1] = d->kept[j];
+    d->nkept--;
+  }
+}
+
+int wd__brk_dep_held(const wd_broker *b) {
+  return b->dep != NULL ? (int)b->dep->nkept : 0;
+}
+
+static int cmp_u64(const void *x, const void *y) {
+  uint64_t a = *(const uint64_t *)x, c = *(const uint64_t *)y;
+  return a < c ? -1 : a > c;
+}
+
+/* Is 's' a revision's name: digits only, no leading zero? */
+static int rev_name(const char *s, uint64_t *rv) {
+  char *end;
+  unsigned long long v;
+  if (s[0] < '1' || s[0] > '9' || strlen(s) > 19) return 0;
+  v = strtoull(s, &end, 10);
+  if (*end != '\0') return 0;
+  *rv = v;
+  return 1;
+}
+
+/*
+** Remove from 'nsdir' every revision but 'cur' and the KEEP_EARLIER
+** highest below it: what a restart or a reload reads is the current one
+** (its 'current' file names it); the earlier ones stay only for the
+** operator to look at or deploy again by hand. A revision above 'cur'
+** is what a broker that died during a deploy left.
+*/
+static void trim_disk(const char *nsdir, uint64_t cur) {
+  DIR *dir = opendir(nsdir);
+  struct dirent *de;
+  uint64_t *v = NULL, rv;
+  size_t n = 0, cap = 0, i, below = 0;
+  char p[2200];
+  if (dir == NULL) return;
+  while ((de = readdir(dir)) != NULL) {
+    if (!rev_name(de->d_name, &rv)) continue;
+    if (n == cap) {
+      uint64_t *nv = wd_realloc(v, (cap = cap ? cap * 2 : 16) * sizeof *v);
+      if (nv == NULL) break;
+      v = nv;
+    }
+    v[n++] = rv;
+  }
+  closedir(dir);
+  if (n > 0) qsort(v, n, sizeof *v, cmp_u64);
+  for (i = n; i-- > 0;) {
+    if (v[i] == cur || (v[i] < cur && below++ < KEEP_EARLIER)) continue;
+    snprintf(p, sizeof p, "%s/%llu", nsdir, (unsigned long long)v[i]);
+    rm_tree(p);
+  }
+  wd_free(v);
+}
+
+/* 'nsdir/current' names the revision in force (a restart loads it):
+** written to 'current.tmp' before anything changes, renamed after. */
+static int current_prepare(const char *nsdir, uint64_t rv) {
+  char p[2200], line[32];
+  int fd, n, r = 0;
+  snprintf(p, sizeof p, "%s/current.tmp", nsdir);
+  n = snprintf(line, sizeof line, "%llu\n", (unsigned long long)rv);
+  fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) return -errno;
+  if (write(fd, line, (size_t)n) != n || fsync(fd) != 0) r = -errno;
+  if (close(fd) != 0 && r == 0) r = -errno;
+  if (r < 0) unlink(p);
+  return r < 0 ? r : 0;
+}
+
+static int current_commit(const char *nsdir) {
+  char a[2200], c[2200];
+  snprintf(a, sizeof a, "%s/current.tmp", nsdir);
+  snprintf(c, sizeof c, "%s/current", nsdir);
+  return rename(a, c) == 0 ? 0 : -errno;
+}
+
+static void current_drop(const char *nsdir) {
+  char a[2200];
+  snprintf(a, sizeof a, "%s/current.tmp", nsdir);
+  (void)unlink(a);
+}
+
+/* The revision 'nsdir/current' names: 0 and '*rv', or a negative code. */
+static int current_read(const char *nsdir, uint64_t *rv) {
+  char p[2200], line[32];
+  ssize_t k;
+  int fd;
+  snprintf(p, sizeof p, "%s/current", nsdir);
+  if ((fd = open(p, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0) return -errno;
+  k = read(fd, line, sizeof line - 1);
+  close(fd);
+  if (k <= 1 || line[k - 1] != '\n') return WD_EINVAL;
+  line[k - 1] = '\0';
+  return rev_name(line, rv) ? 0 : WD_EINVAL;
+}
+
+/* }====== */
+
+/*
+** Make revision 'rv' of 'ns' (its files in 'revdir') the broker's code,
+** checked whole first: the app loaded with it, its namespace and names,
+** the hosts, the policies, every source compiled. Returns 0, or an error
+** with every reason in 'errs' (nothing changed, but see the XXX).
+*/
+static int install_rev(wd_broker *b, const char *ns, uint64_t rv,
+                       const char *revdir, const char *via, wd_buf *errs) {
+  char index[2200], dg[65];
   char *nsname = NULL, *ix = NULL;
   wd_manifest *m = NULL;
   wd_policy_set *s = NULL;
-  uint64_t rv;
   brk_dep *d;
   size_t i;
   int r;
-  if (b->o.deploy_dir == NULL) {
-    wd__dep_errf(errs, "deploys need 'ward serve --deploy-dir DIR'");
-    return WD_EUNAVAIL;
-  }
-  if (!ns_ok(ns)) {
-    wd__dep_errf(errs, "'%s' is no namespace name", ns);
-    return WD_EINVAL;
-  }
   if (b->dep == NULL && (b->dep = wd_calloc(1, sizeof *b->dep)) == NULL)
     return WD_ENOMEM;
   d = b->dep;
-  snprintf(nsdir, sizeof nsdir, "%s/%s", b->o.deploy_dir, ns);
-  if ((r = mkdir_ok(b->o.deploy_dir)) < 0 || (r = mkdir_ok(nsdir)) < 0) {
-    wd__dep_errf(errs, "%s: %s", nsdir, strerror(-r));
-    return WD_EUNAVAIL;
-  }
-  rv = next_rev(nsdir);
-  snprintf(revdir, sizeof revdir, "%s/%llu", nsdir, (unsigned long long)rv);
-  if (mkdir(revdir, 0700) != 0) {
-    wd__dep_errf(errs, "%s: %s", revdir, strerror(errno));
-    return WD_EUNAVAIL;
-  }
   snprintf(index, sizeof index, "%s/_index.yaml", revdir);
   /* Everything is checked, every error collected, before any change. */
-  if ((r = write_rev(revdir, files, n, errs)) == 0 &&
-      (r = wd__dep_load(b, ns, index, &m, errs)) == 0) {
+  if ((r = wd__dep_load(b, ns, index, &m, errs)) == 0) {
     size_t before = errs->len;
     check_ns(m, index, ns, errs);
     check_names(m, ns, errs);
@@ -642,7 +780,7 @@ int wd__brk_deploy(wd_broker *b, const char *ns, const uint8_t *files, size_t n,
     d->ns = v;
   }
   if ((r = wd__dep_keep(b, m)) < 0) goto fail;
-  if ((r = wd__dep_install(b, m, s, "deploy", dg)) < 0) {
+  if ((r = wd__dep_install(b, m, s, via, dg)) < 0) {
     s = NULL;
     wd__dep_errf(errs, "the audit log cannot be written");
     goto fail_kept;
@@ -664,9 +802,7 @@ int wd__brk_deploy(wd_broker *b, const char *ns, const uint8_t *files, size_t n,
   d->ns[i].index = ix;
   d->ns[i].rev = rv;
   wd_free(nsname);
-  snprintf(rev, revlen, "%llu", (unsigned long long)rv);
-  fprintf(stderr, "ward: deployed %s revision %llu (%s)\n", ns,
-          (unsigned long long)rv, revdir);
+  trim_kept(b);
   return 0;
 fail:
   wd_policy_set_free(s);
@@ -674,6 +810,111 @@ fail:
 fail_kept:
   wd_free(nsname);
   wd_free(ix);
-  rm_tree(revdir);
   return r;
+}
+
+int wd__brk_deploy(wd_broker *b, const char *ns, const uint8_t *files, size_t n,
+                   wd_buf *errs, char *rev, size_t revlen) {
+  char nsdir[2048], revdir[2100];
+  uint64_t rv;
+  int r;
+  if (b->o.deploy_dir == NULL) {
+    wd__dep_errf(errs, "deploys need 'ward serve --deploy-dir DIR'");
+    return WD_EUNAVAIL;
+  }
+  if (!ns_ok(ns)) {
+    wd__dep_errf(errs, "'%s' is no namespace name", ns);
+    return WD_EINVAL;
+  }
+  snprintf(nsdir, sizeof nsdir, "%s/%s", b->o.deploy_dir, ns);
+  if ((r = mkdir_ok(b->o.deploy_dir)) < 0 || (r = mkdir_ok(nsdir)) < 0) {
+    wd__dep_errf(errs, "%s: %s", nsdir, strerror(-r));
+    return WD_EUNAVAIL;
+  }
+  rv = next_rev(nsdir);
+  snprintf(revdir, sizeof revdir, "%s/%llu", nsdir, (unsigned long long)rv);
+  if (mkdir(revdir, 0700) != 0) {
+    wd__dep_errf(errs, "%s: %s", revdir, strerror(errno));
+    return WD_EUNAVAIL;
+  }
+  if ((r = current_prepare(nsdir, rv)) < 0) {
+    wd__dep_errf(errs, "%s/current.tmp: %s", nsdir, strerror(-r));
+    rm_tree(revdir);
+    return WD_EUNAVAIL;
+  }
+  if ((r = write_rev(revdir, files, n, errs)) < 0 ||
+      (r = install_rev(b, ns, rv, revdir, "deploy", errs)) < 0) {
+    current_drop(nsdir);
+    rm_tree(revdir);
+    return r;
+  }
+  /* In force: a restart loads it (a failed rename leaves the earlier
+  ** one named, and says so). */
+  if ((r = current_commit(nsdir)) < 0)
+    fprintf(stderr,
+            "ward: %s/current: %s: a restart would not load "
+            "revision %llu\n",
+            nsdir, strerror(-r), (unsigned long long)rv);
+  else
+    trim_disk(nsdir, rv);
+  snprintf(rev, revlen, "%llu", (unsigned long long)rv);
+  fprintf(stderr, "ward: deployed %s revision %llu (%s)\n", ns,
+          (unsigned long long)rv, revdir);
+  return 0;
+}
+
+static int cmp_str(const void *x, const void *y) {
+  return strcmp(*(const char *const *)x, *(const char *const *)y);
+}
+
+/*
+** At start: each namespace under --deploy-dir comes up with the revision
+** its 'current' file names, loaded and checked whole as a deploy is (in
+** the order of their names; each is checked with those before it). One
+** that does not load is named on stderr with every error, and the app
+** directory's own files serve that namespace; its revision stays on
+** disk for the operator to look at.
+*/
+void wd_broker_restore_deploys(wd_broker *b) {
+  char *names[WD_DEP_MAX_NS];
+  size_t n = 0, i;
+  DIR *dir;
+  struct dirent *de;
+  if (b->o.deploy_dir == NULL || (dir = opendir(b->o.deploy_dir)) == NULL)
+    return;
+  while ((de = readdir(dir)) != NULL && n < WD_COUNTOF(names))
+    if (ns_ok(de->d_name) && (names[n] = wd_strdup(de->d_name)) != NULL) n++;
+  closedir(dir);
+  qsort(names, n, sizeof *names, cmp_str);
+  for (i = 0; i < n; i++) {
+    char nsdir[2048], revdir[2100];
+    uint64_t rv = 0;
+    wd_buf errs;
+    int r;
+    snprintf(nsdir, sizeof nsdir, "%s/%s", b->o.deploy_dir, names[i]);
+    if ((r = current_read(nsdir, &rv)) < 0) {
+      if (r != -ENOENT && r != -ENOTDIR)
+        fprintf(stderr,
+                "ward: %s: %s/current: %s; serving the app's own "
+                "files for %s\n",
+                names[i], nsdir,
+                r == WD_EINVAL ? "not a revision number" : strerror(-r),
+                names[i]);
+      wd_free(names[i]);
+      continue;
+    }
+    snprintf(revdir, sizeof revdir, "%s/%llu", nsdir, (unsigned long long)rv);
+    wd_buf_init(&errs, 1u << 16);
+    if ((r = install_rev(b, names[i], rv, revdir, "restore", &errs)) == 0)
+      fprintf(stderr, "ward: restored %s revision %llu (%s)\n", names[i],
+              (unsigned long long)rv, revdir);
+    else
+      fprintf(stderr,
+              "ward: %s: cannot restore revision %llu (%s); "
+              "serving the app's own files for %s:\n%.*s",
+              names[i], (unsigned long long)rv, revdir, names[i], (int)errs.len,
+              errs.p ? (const char *)errs.p : "");
+    wd_buf_close(&errs);
+    wd_free(names[i]);
+  }
 }

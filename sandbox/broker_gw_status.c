@@ -31,6 +31,7 @@
 #include "ward/wd_proto.h"
 
 #include "broker_int.h"
+#include "deploy_int.h"
 #include "gateway.h"
 
 #define WD_STAT_CELLS 256
@@ -45,9 +46,10 @@ static const double exec_le[] = { 0.001, 0.005, 0.01, 0.05, 0.1,
                                   0.5,   1,     5,    30 };
 #define NLE (sizeof exec_le / sizeof exec_le[0])
 
-/* The HTTP codes the broker answers with; the rest count as "other". */
-static const int codes[] = { 200, 201, 400, 401, 403, 404,
-                             422, 429, 500, 503, 504 };
+/* The HTTP codes the broker and the gateway answer with; the rest count
+** as "other" (so a lying gateway adds no series). */
+static const int codes[] = { 200, 201, 400, 401, 403, 404, 405, 408,
+                             413, 422, 429, 431, 500, 503, 504 };
 #define NCODES (sizeof codes / sizeof codes[0])
 
 typedef struct cell {
@@ -133,6 +135,24 @@ void wd__brk_stat_gw_code(wd_broker *b, const char *tenant, int status) {
   if (c == NULL) return;
   for (i = 0; i < NCODES && codes[i] != status; i++) continue;
   c->code[i]++;
+}
+
+/* The gateway's own answers: it may lie about how many, but it can only
+** move the counters of no tenant, within the bounds the decoder checks
+** (and only while serving: 'b->stat' is made on the first count). */
+int wd__brk_stat_gw_count(wd_broker *b, wd_cur *body) {
+  wd_gwcount k;
+  cell *c;
+  uint32_t i;
+  size_t j;
+  if (wd__gw_get_count(body, &k) < 0) return WD_EBADFRAME;
+  if ((c = cell_of(b, -1, "")) == NULL) return 0;
+  for (i = 0; i < k.n; i++) {
+    for (j = 0; j < NCODES && codes[j] != (int)k.status[i]; j++)
+      continue;
+    c->code[j] += k.count[i];
+  }
+  return 0;
 }
 
 void wd__brk_stat_exec(wd_broker *b, int slot, const char *tenant,
@@ -482,10 +502,13 @@ static void cell_metrics(wd_broker *b, wd_buf *out) {
     mput(out, "} %llu\n", (unsigned long long)c->exec_n);
   }
   head(out, "ward_gateway_requests_total", "counter",
-       "API requests the broker answered, by HTTP code.");
+       "API requests answered (by the broker, or by the gateway itself: "
+       "those count with no tenant), by HTTP code.");
+  /* The gateway's cells, and cell 0 ("_other"), where the tenants past
+  ** the cap count. */
   for (i = 0; i < st->ncells; i++) {
     const cell *c = &st->cells[i];
-    if (c->slot != -1) continue;
+    if (c->slot != -1 && i != 0) continue;
     for (j = 0; j <= NCODES; j++) {
       if (c->code[j] == 0) continue;
       mput(out, "ward_gateway_requests_total{tenant=\"");
@@ -544,6 +567,10 @@ static void answer_metrics(wd_broker *b, collect *x, wd_buf *res) {
     HOST_METRIC("ward_memory_bytes", "gauge",
                 "Bytes the processes' Lua states hold.", a[k].mem);
     cell_metrics(b, out);
+    head(out, "ward_deploy_revisions_held", "gauge",
+         "Deployed revisions the broker holds in memory: the current "
+         "one, and an earlier one while a service of it still runs.");
+    mput(out, "ward_deploy_revisions_held %d\n", wd__brk_dep_held(b));
   }
   wd_codec_put_header(res, 1);
   wd_codec_put_str(res, t.p ? (const char *)t.p : "", t.len);

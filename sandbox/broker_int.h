@@ -343,6 +343,9 @@ void wd__brk_gw_free(wd_broker *b);
 void wd__brk_stat_decision(wd_broker *b, int slot, const char *tenant,
                            int allowed);
 void wd__brk_stat_gw_code(wd_broker *b, const char *tenant, int status);
+/* A GW_COUNT record of the gateway (its own answers): counted with no
+** tenant; 0, or WD_EBADFRAME (out of bounds: the gateway is killed). */
+int wd__brk_stat_gw_count(wd_broker *b, wd_cur *body);
 void wd__brk_stat_exec(wd_broker *b, int slot, const char *tenant,
                        uint64_t ms);
 void wd__brk_stat_restart(wd_broker *b, int slot);

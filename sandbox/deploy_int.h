@@ -26,10 +26,10 @@ typedef struct depns {
 typedef struct brk_dep {
   depns *ns;
   size_t nns;
-  /* Manifests made code of the broker by a deploy: hosts, services and
-  ** running processes point into them, so they live as long as the
-  ** broker. XXX: one manifest per deploy; a long-lived ward that deploys
-  ** often holds them all. */
+  /* Manifests made code of the broker by a deploy: the current one
+  ** ('b->m'), and an earlier one only while a service started from it
+  ** still runs (broker_gw_deploy.c 'trim_kept' frees the rest after
+  ** each deploy). */
   wd_manifest **kept;
   size_t nkept;
   /* The manifest of the last reload (its policies only are used); the
@@ -49,5 +49,8 @@ int wd__dep_install(wd_broker *b, const wd_manifest *pm, wd_policy_set *s,
                     const char *via, char digest[65]);
 /* The last reload's manifest is no longer needed (a deploy replaced it). */
 void wd__dep_drop_polm(wd_broker *b);
+/* How many deployed revisions' manifests the broker holds (a gauge of
+** /metrics; broker_gw_deploy.c). */
+int wd__brk_dep_held(const wd_broker *b);
 
 #endif

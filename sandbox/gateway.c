@@ -96,6 +96,8 @@ struct gw {
   uint32_t nconns;
   uint32_t next_call;
   tokslot *toks;      /* 'lim.max_conns' slots */
+  wd_gwcount own;     /* answers given without the broker, not yet
+                         reported (GW_COUNT) */
 };
 
 static void die(const char *what) __attribute__((noreturn));
@@ -148,8 +150,46 @@ static void on_written(uv_write_t *w, int status) {
   conn_next(c);
 }
 
+/* Report the answers the gateway gave itself (GW_COUNT). */
+static void own_flush(gw *g) {
+  size_t st;
+  if (g->own.n == 0) return;
+  st = wd_link_rec_begin(&g->link, WD_R_GW_COUNT);
+  wd__gw_put_count(&g->link.batch, &g->own);
+  (void)wd_link_rec_end(&g->link, st);
+  g->own.n = 0;
+}
+
+/* Count an answer of 'status' the broker never saw (it counts its own):
+** ward_gateway_requests_total shows every request that came in. */
+static void own_count(gw *g, int status) {
+  wd_gwcount *k = &g->own;
+  uint32_t i, j;
+  if (status < 100 || status > 599) return;
+  for (i = 0; i < k->n && k->status[i] < (uint32_t)status; i++) {
+  }
+  if (i < k->n && k->status[i] == (uint32_t)status &&
+      k->count[i] < WD_GW_COUNT_MAX) {
+    k->count[i]++;
+    return;
+  }
+  if ((i < k->n && k->status[i] == (uint32_t)status) ||
+      k->n == WD_GW_COUNT_CODES) {
+    own_flush(g); /* full: report what there is, start again */
+    i = 0;
+  }
+  for (j = k->n; j > i; j--) {
+    k->status[j] = k->status[j - 1];
+    k->count[j] = k->count[j - 1];
+  }
+  k->status[i] = (uint32_t)status;
+  k->count[i] = 1;
+  k->n++;
+}
+
 /* Send a response; the connection reads its next request (or closes)
-** once it has gone out. */
+** once it has gone out. A connection that is not 'busy' has no call at
+** the broker: the answer is the gateway's own, and counted. */
 static void respond(conn *c, int status, const char *ctype, const char *body,
                     size_t blen) {
   wreq *q;
@@ -157,6 +197,7 @@ static void respond(conn *c, int status, const char *ctype, const char *body,
   int hl;
   uv_buf_t b;
   if (c->closing) return;
+  if (!c->busy) own_count(c->g, status);
   uv_timer_stop(&c->timer);
   hl = snprintf(head, sizeof head,
                 "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
@@ -941,6 +982,7 @@ static void on_beat(uv_timer_t *t) {
 
 static void on_prepare(uv_prepare_t *p) {
   gw *g = p->data;
+  own_flush(g);
   wd__gw_sse_flush();
   wd_link_flush(&g->link);
 }

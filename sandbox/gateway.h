@@ -114,6 +114,20 @@ typedef struct wd_gwend {
   size_t kindlen, msglen;
 } wd_gwend;
 
+/* The answers the gateway gave itself (GW_COUNT): at most
+** WD_GW_COUNT_CODES statuses, each at most WD_GW_COUNT_MAX times a
+** record (the gateway sends one each loop turn it answered any). */
+#define WD_GW_COUNT_CODES 32
+#define WD_GW_COUNT_MAX   (1u << 20)
+
+typedef struct wd_gwcount {
+  uint32_t n;
+  uint32_t status[WD_GW_COUNT_CODES]; /* 100..599, rising */
+  uint32_t count[WD_GW_COUNT_CODES];  /* 1..WD_GW_COUNT_MAX */
+} wd_gwcount;
+
+void wd__gw_put_count(wd_buf *w, const wd_gwcount *k);
+int wd__gw_get_count(wd_cur *c, wd_gwcount *k);
 void wd__gw_put_msg(wd_buf *w, const wd_gwmsg *m);
 int wd__gw_get_msg(wd_cur *c, wd_gwmsg *m);
 void wd__gw_put_end(wd_buf *w, const wd_gwend *e);

@@ -1,8 +1,8 @@
 /*
 ** sandbox/gateway_wire.c
-** The front door's records (GW_INIT, GW_CALL, GW_ANSWER): one encoder and
-** one decoder each, shared by the broker and the gateway, and the hash of
-** a bearer secret.
+** The front door's records (GW_INIT, GW_CALL, GW_ANSWER, GW_MSG, GW_END,
+** GW_COUNT): one encoder and one decoder each, shared by the broker and
+** the gateway, and the hash of a bearer secret.
 ** Runs in: broker and gateway.
 */
 #include <string.h>
@@ -129,4 +129,29 @@ int wd__gw_get_end(wd_cur *c, wd_gwend *e) {
       wd_cur_left(c) != 0)
     return WD_EBADFRAME;
   return 0;
+}
+
+void wd__gw_put_count(wd_buf *w, const wd_gwcount *k) {
+  uint32_t i;
+  wd_buf_put_u32(w, k->n);
+  for (i = 0; i < k->n && i < WD_GW_COUNT_CODES; i++) {
+    wd_buf_put_u32(w, k->status[i]);
+    wd_buf_put_u32(w, k->count[i]);
+  }
+}
+
+/* The gateway is trusted no more than a host: every bound is checked, and
+** a record out of them is a bad frame (the broker kills the gateway). */
+int wd__gw_get_count(wd_cur *c, wd_gwcount *k) {
+  uint32_t i;
+  memset(k, 0, sizeof *k);
+  if (wd_cur_u32(c, &k->n) || k->n == 0 || k->n > WD_GW_COUNT_CODES)
+    return WD_EBADFRAME;
+  for (i = 0; i < k->n; i++)
+    if (wd_cur_u32(c, &k->status[i]) || wd_cur_u32(c, &k->count[i]) ||
+        k->status[i] < 100 || k->status[i] > 599 ||
+        (i > 0 && k->status[i] <= k->status[i - 1]) || k->count[i] == 0 ||
+        k->count[i] > WD_GW_COUNT_MAX)
+      return WD_EBADFRAME;
+  return wd_cur_left(c) == 0 ? 0 : WD_EBADFRAME;
 }

@@ -81,6 +81,13 @@ enum {
 **   GW_END    both  u32 call, u8 ok, str kind, str message: that inbox
 **                   stream is over (the client left, or the broker ended
 **                   its process)
+**   GW_COUNT  g->b  u32 n, n * (u32 http status, u32 count): answers the
+**                   gateway gave itself since its last GW_COUNT, without
+**                   asking the broker (malformed HTTP, bad JSON, sizes,
+**                   unknown paths); statuses 100..599 in rising order,
+**                   n <= WD_GW_COUNT_CODES, 1 <= count <= WD_GW_COUNT_MAX
+**                   (sandbox/gateway.h); the broker counts them in
+**                   ward_gateway_requests_total with no tenant
 **
 ** Changing a serving ward (sandbox/broker_reload.c, broker_gw_deploy.c):
 **   POLICY    b->h  the policies section of INIT (audit mode, policies,
@@ -145,6 +152,8 @@ enum {
   WD_R_DIED,
   WD_R_GONE,
   WD_R_UNNAME,
+  /* The gateway's (issue 13, front door): */
+  WD_R_GW_COUNT,
   WD_R_MAX
 };
 

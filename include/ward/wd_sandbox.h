@@ -54,6 +54,12 @@ typedef struct wd_broker_opts {
 ** for a bad policy) go to 'err'. */
 int wd_broker_new(const wd_manifest *m, const wd_broker_opts *o,
                   wd_broker **out, char *err, size_t errlen);
+/* ward serve, before the loop runs: each namespace under --deploy-dir
+** comes up with its last deployed revision (DIR/NS/current names it),
+** checked whole as a deploy is. One that fails to load is named with its
+** errors on stderr, and the app directory's files serve that namespace.
+** Does nothing without --deploy-dir. */
+void wd_broker_restore_deploys(wd_broker *b);
 /* Spawn 'entry' on 'host' with string arguments; 'cb' runs once. Returns 0
 ** or a negative code with a message in 'err' (nothing started then). */
 int wd_broker_spawn_root(wd_broker *b, const char *entry, const char *host,

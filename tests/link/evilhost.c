@@ -56,6 +56,21 @@
 **   exittwice   answers the spawn; answers lk:main's MONITOR of its
 **               process and, in the same frame, sends lk:main that
 **               process's EXIT twice (the second has no watch left)
+** Modes for a serving ward (tests/serve/test_evilhost.sh), which asks
+** for the spawn through the API:
+**   badstatus   answers the spawn; at the next STATUS request (GET
+**               /metrics, /v1/processes or /v1/hosts) answers it with 3
+**               bytes that are no status list
+**   inboxevent  answers the spawn; at the next SEND request to it sends
+**               an EXIT event from its own PID to the PID the message's
+**               topic names (the test sends an inbox stream's PID), then
+**               answers the SEND
+** A gateway (run as "ward gateway N" in place of the front door's; it
+** ignores the listening sockets):
+**   gwcount     a GW_COUNT record within the bounds (404 seven times),
+**               waits WARD_EVIL_DELAY_MS, then one out of them as
+**               WARD_EVIL_BAD says: "count" (418 2^20 + 1 times),
+**               "status" (600), "order" (404 after 418) or "empty" (none)
 ** Diagnostics go to stderr as "evilhost: ..."; at STOP it says which
 ** entries the broker shipped it ("evilhost: ID: entries: a,b"). Exit status: 0 after STOP
 ** or end of file, 3 on a bad frame from the broker, 4 when no spawn came,
@@ -79,6 +94,8 @@
 #include "ward/wd_pid.h"
 #include "ward/wd_proto.h"
 
+#include "../../sandbox/gateway.h"
+
 #define FD 3
 
 static const char *host_id = "?";
@@ -93,6 +110,9 @@ static uint32_t send_req;      /* the broker's first SEND request */
 static int have_send;
 static uint32_t mon_req;       /* the broker's first MONITOR request */
 static int have_mon;
+static uint32_t status_req; /* the broker's first STATUS request */
+static int have_status;
+static char send_topic[WD_TOPIC_MAX + 1]; /* the topic of that SEND */
 
 static void fail(int code, const char *what) __attribute__((noreturn));
 static void fail(int code, const char *what) {
@@ -254,8 +274,20 @@ static int serve(int ms) {
             spawn_req = req;
             have_spawn = 1;
           } else if (op == WD_OP_SEND && !have_send) {
+            const char *x;
+            size_t xl;
             send_req = req;
             have_send = 1;
+            /* str from, str dest, str topic, bytes payload */
+            if (wd_cur_str(&body, &x, &xl) == 0 &&
+                wd_cur_str(&body, &x, &xl) == 0 &&
+                wd_cur_str(&body, &x, &xl) == 0 && xl < sizeof send_topic) {
+              memcpy(send_topic, x, xl);
+              send_topic[xl] = '\0';
+            }
+          } else if (op == WD_OP_STATUS && !have_status) {
+            status_req = req;
+            have_status = 1;
           } else if (op == WD_OP_MONITOR && !have_mon) {
             mon_req = req;
             have_mon = 1;
@@ -574,6 +606,31 @@ static void answer_then_forge(uint64_t delay) {
   wd_buf_close(&p);
 }
 
+/* 'badstatus' and 'inboxevent' (a serving ward): answer the spawn, wait
+** for the broker's STATUS or SEND request (the API calls that ask for it
+** may come much later: wait long), then lie. */
+static void serve_lie(void) {
+  wd_buf p;
+  char pid[WD_PID_MAX];
+  int status = strcmp(mode, "badstatus") == 0;
+  int *flag = status ? &have_status : &have_send;
+  wd_buf_init(&p, 0);
+  own_pid(pid, sizeof pid);
+  put_reply(&p, spawn_req, 0, pid);
+  send_batch(&p);
+  serve_for(120000, flag, 1);
+  if (!*flag) fail(4, status ? "no STATUS request came" : "no SEND came");
+  wd_buf_reset(&p);
+  if (status) {
+    put_reply(&p, status_req, 0, "bad");
+  } else {
+    put_event(&p, WD_EV_EXIT, pid, send_topic, "forged");
+    put_reply(&p, send_req, 0, "");
+  }
+  send_batch(&p);
+  wd_buf_close(&p);
+}
+
 /* 'steal': a reply to our own request K, and one to K+1, a request the
 ** broker carries to another host. */
 static void steal(uint64_t delay) {
@@ -589,6 +646,43 @@ static void steal(uint64_t delay) {
   wd_buf_reset(&p);
   put_reply(&p, send_req, 0, "");
   put_reply(&p, send_req + 1, 0, "");
+  send_batch(&p);
+  wd_buf_close(&p);
+}
+
+/* One GW_COUNT record of 'n' (status, count) pairs, written as they are. */
+static void put_count(wd_buf *p, uint32_t n, const uint32_t *pairs) {
+  size_t st = wd_ipc_rec_begin(p, WD_R_GW_COUNT);
+  uint32_t i;
+  wd_buf_put_u32(p, n);
+  for (i = 0; i < 2 * n; i++)
+    wd_buf_put_u32(p, pairs[i]);
+  wd_ipc_rec_end(p, st);
+}
+
+/* 'gwcount': a gateway's count within the bounds, then one out of them. */
+static void gw_lie(uint64_t delay) {
+  const char *bad = getenv("WARD_EVIL_BAD") ? getenv("WARD_EVIL_BAD") : "";
+  static const uint32_t good[] = { 404, 7 };
+  static const uint32_t big[] = { 418, WD_GW_COUNT_MAX + 1 };
+  static const uint32_t high[] = { 600, 1 };
+  static const uint32_t order[] = { 418, 1, 404, 1 };
+  wd_buf p;
+  wd_buf_init(&p, 0);
+  put_count(&p, 1, good);
+  send_batch(&p);
+  serve_for(delay, NULL, 1);
+  wd_buf_reset(&p);
+  if (strcmp(bad, "count") == 0)
+    put_count(&p, 1, big);
+  else if (strcmp(bad, "status") == 0)
+    put_count(&p, 1, high);
+  else if (strcmp(bad, "order") == 0)
+    put_count(&p, 2, order);
+  else if (strcmp(bad, "empty") == 0)
+    put_count(&p, 0, NULL);
+  else
+    fail(2, "unknown WARD_EVIL_BAD");
   send_batch(&p);
   wd_buf_close(&p);
 }
@@ -619,11 +713,13 @@ int main(int argc, char **argv) {
   ssize_t n;
   wd_buf p;
   if (argc == 2 && strcmp(argv[1], "layout") == 0) return layout();
-  if (argc != 3 || strcmp(argv[1], "host") != 0) {
-    fprintf(stderr, "usage: ward_evilhost host ID | ward_evilhost layout\n");
+  if (argc != 3 ||
+      (strcmp(argv[1], "host") != 0 && strcmp(argv[1], "gateway") != 0)) {
+    fprintf(stderr, "usage: ward_evilhost host ID | ward_evilhost gateway N "
+                    "| ward_evilhost layout\n");
     return 2;
   }
-  host_id = argv[2];
+  host_id = strcmp(argv[1], "host") == 0 ? argv[2] : "gateway";
   if (getenv("WARD_EVIL_MODE") != NULL) mode = getenv("WARD_EVIL_MODE");
   if (sodium_init() < 0) fail(2, "sodium_init");
   if ((rbuf = malloc(rcap)) == NULL) fail(2, "out of memory");
@@ -635,6 +731,11 @@ int main(int argc, char **argv) {
   if (wd_ipc_init(&ipc, keys + 33, keys + 1, WD_LINK_MAX_PAYLOAD) < 0)
     fail(2, "wd_ipc_init");
   sodium_memzero(keys, sizeof keys);
+  if (strcmp(mode, "gwcount") == 0) {
+    gw_lie(delay);
+    serve_for(10000, NULL, 0);
+    fail(5, "still alive 10 s after the attack");
+  }
   /* Behave until the broker asks for a process, then say hello. */
   serve_for(5000, &have_spawn, 1);
   if (!have_spawn) fail(4, "no SPAWN request came");
@@ -660,6 +761,9 @@ int main(int argc, char **argv) {
   } else if (strcmp(mode, "exitflood") == 0) {
     serve_for(delay, NULL, 1);
     exitflood();
+  } else if (strcmp(mode, "badstatus") == 0 ||
+             strcmp(mode, "inboxevent") == 0) {
+    serve_lie();
   } else {
     serve_for(delay, NULL, 1);
     attack();

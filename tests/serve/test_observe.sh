@@ -134,6 +134,58 @@ check "401s counted with no tenant" \
   '[ "$(metric "ward_gateway_requests_total{tenant=\"\",code=\"401\"}")" -ge 6 ]'
 # }======
 
+# {====== Answers the gateway gives itself ======
+# Requests the gateway refuses without asking the broker (malformed HTTP,
+# bad JSON, oversized headers or body, an unknown path, a wrong method)
+# count too, with no tenant: the gateway reports its answers' codes to
+# the broker (GW_COUNT), which checks and bounds what it is told.
+gw_codes="400 404 405 413 431"
+metrics
+for c in $gw_codes; do
+  eval "g0_$c=\$(metric 'ward_gateway_requests_total{tenant=\"\",code=\"$c\"}')"
+done
+python3 - "$SOCK" <<'PY' >"$tmp/raw"
+import socket, sys
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.settimeout(20)
+s.sendall(b"GARBAGE / HTTP/9.9\r\n\r\n")
+print(s.recv(200).split(b"\r\n")[0].decode())
+PY
+check "malformed HTTP: 400 from the gateway" 'grep -q "^HTTP/1.1 400" "$tmp/raw"' \
+  "$(cat "$tmp/raw")"
+post /v1/exec/ob:talk '{"args": ['
+check "bad JSON: 400" '[ "$code" = 400 ]' "HTTP $code"
+get /nope "$US"
+check "an unknown path: 404" '[ "$code" = 404 ]' "HTTP $code"
+code=$(curl -s --unix-socket "$SOCK" -o /dev/null -w '%{http_code}' -X DELETE \
+  -H "$AD" http://x/metrics)
+check "DELETE /metrics: 405" '[ "$code" = 405 ]' "HTTP $code"
+code=$(curl -s -m 20 --unix-socket "$SOCK" -o /dev/null -w '%{http_code}' \
+  -H "$US" -H "X-Big: $(head -c 9000 /dev/zero | tr '\0' a)" http://x/v1/hosts)
+check "headers over --max-header: 431" '[ "$code" = 431 ]' "HTTP $code"
+head -c 1100000 /dev/zero | tr '\0' ' ' >"$tmp/bigbody"
+code=$(curl -s -m 20 --unix-socket "$SOCK" -o /dev/null -w '%{http_code}' \
+  -H "$US" -X POST --data-binary @"$tmp/bigbody" http://x/v1/exec/ob:talk)
+check "a body over --max-body: 413" '[ "$code" = 413 ]' "HTTP $code"
+# The reports come with the gateway's next loop turn: wait for them.
+want_400=2 want_404=1 want_405=1 want_413=1 want_431=1
+for _ in $(seq 1 600); do
+  metrics
+  short=
+  for c in $gw_codes; do
+    eval "w=\$want_$c g0=\$g0_$c"
+    [ $(( $(metric "ward_gateway_requests_total{tenant=\"\",code=\"$c\"}") - g0 )) -ge "$w" ] || short=1
+  done
+  [ -z "$short" ] && break
+  sleep 0.1
+done
+for c in $gw_codes; do
+  eval "w=\$want_$c g0=\$g0_$c"
+  check "ward_gateway_requests_total{tenant=\"\", $c} moved by $w (the gateway's own)" \
+    '[ $(( $(metric "ward_gateway_requests_total{tenant=\"\",code=\"$c\"}") - g0 )) = "$w" ]' \
+    "$(grep 'ward_gateway_requests_total{tenant=""' "$tmp/metrics" | tr '\n' ' ')"
+done
+# }======
+
 # {====== The Prometheus text, line by line ======
 badl=$(grep -Ev '^# (HELP|TYPE) [a-zA-Z_:][a-zA-Z0-9_:]* .+$' "$tmp/metrics" |
   grep -Ev '^[a-zA-Z_:][a-zA-Z0-9_:]*(\{([a-zA-Z_][a-zA-Z0-9_]*="[^"\\]*",?)*\})? -?[0-9.e+-]+$' |
