@@ -36,13 +36,13 @@
 **   forgereg    a REG of its own PID whose caller PID is lk:good's
 **   topic       a SEND from its own PID to a reserved '@' topic
 **   reply       a REPLY to a request the broker never sent
-**   steal       answers the spawn; at the next SEND request to it (req
-**               K) waits, then answers K and also request K+1, which the
-**               broker sent to ANOTHER host (see tests/link/app/main.lua)
+**   steal       answers the spawn; at the next MONITOR request to it
+**               (req K) waits, then answers K and also request K+1, which
+**               the broker sent to ANOTHER host (tests/link/app/main.lua)
 **   exitflood   4 frames of 1000 EXIT events each from its own PID to
 **               lk:good's first process (lk:main), which never monitored
 **               it
-**   exectheft   answers the spawn; at the next SEND request to it waits
+**   exectheft   answers the spawn; at the next message to it waits
 **               WARD_EVIL_DELAY_MS, then sends lk:main an exec result
 **               ("forged") from its own PID, which lk:main never exec'd,
 **               while lk:main waits in process.exec for a child elsewhere
@@ -292,6 +292,9 @@ static int serve(int ms) {
             mon_req = req;
             have_mon = 1;
           }
+          break;
+        case WD_R_MSG: /* a message to our process (no answer wanted) */
+          have_send = 1;
           break;
         case WD_R_INIT:
           note_init(&body);
@@ -600,7 +603,7 @@ static void answer_then_forge(uint64_t delay) {
   } else {
     serve_for(delay, NULL, 1);
     put_event(&p, WD_EV_EXEC, pid, other, "forged");
-    put_reply(&p, send_req, 0, "");
+    if (send_req != 0) put_reply(&p, send_req, 0, "");
   }
   send_batch(&p);
   wd_buf_close(&p);
@@ -631,8 +634,8 @@ static void serve_lie(void) {
   wd_buf_close(&p);
 }
 
-/* 'steal': a reply to our own request K, and one to K+1, a request the
-** broker carries to another host. */
+/* 'steal': a reply to our own request K (a MONITOR), and one to K+1, a
+** request the broker carries to another host. */
 static void steal(uint64_t delay) {
   wd_buf p;
   char pid[WD_PID_MAX];
@@ -640,12 +643,12 @@ static void steal(uint64_t delay) {
   own_pid(pid, sizeof pid);
   put_reply(&p, spawn_req, 0, pid);
   send_batch(&p);
-  serve_for(10000, &have_send, 1);
-  if (!have_send) fail(4, "steal: no SEND request came");
+  serve_for(10000, &have_mon, 1);
+  if (!have_mon) fail(4, "steal: no MONITOR request came");
   serve_for(delay, NULL, 1);
   wd_buf_reset(&p);
-  put_reply(&p, send_req, 0, "");
-  put_reply(&p, send_req + 1, 0, "");
+  put_reply(&p, mon_req, 0, pid);
+  put_reply(&p, mon_req + 1, 0, "");
   send_batch(&p);
   wd_buf_close(&p);
 }

@@ -180,10 +180,10 @@ attack "reply to a request never sent" reply "reply to a request it was never se
 run steal WARD_EVIL_DELAY_MS=200
 if [ "$st" -eq 0 ] && grep -qxF "ward: host lk:evil: reply to a request it was never sent" "$err" &&
    ! grep '^ward: host ' "$err" | grep -qv '^ward: host lk:evil: ' &&
-   grep -qx "helper's send to lk:peer: sent" "$out" && grep -qx "pings after: 20" "$out"; then
+   grep -qx "helper's request to lk:peer: answered" "$out" && grep -qx "pings after: 20" "$out"; then
   ok "reply to another host's request"
 else
-  bad "reply to another host's request: $(grep "^helper's send" "$out"); $(grep '^ward: host ' "$err")"
+  bad "reply to another host's request: $(grep "^helper's request" "$out"); $(grep '^ward: host ' "$err")"
 fi
 
 # Forged events. The broker passes an event only along a watch it

@@ -1,8 +1,11 @@
--- For the "steal" case: after `wait`, one send to `dest` through the
--- broker; tells `main_pid` how it went, or nothing if it never returns.
+-- After `wait`, one message to `dest` (what "exectheft" waits for), then
+-- one request carried to its host (a monitor, what "steal" answers
+-- although it was never sent it); tells `main_pid` how the request went,
+-- or nothing if it never returns.
 local time = require("time")
 return { main = function(main_pid, dest, wait)
   time.sleep(wait)
-  local ok, err = process.send(dest, "ping", "helper")
-  process.send(main_pid, "helper", ok and "sent" or ("error: " .. tostring(err)))
+  process.send(dest, "ping", "helper")
+  local ok, err = process.monitor(dest)
+  process.send(main_pid, "helper", ok and "answered" or ("error: " .. tostring(err)))
 end }

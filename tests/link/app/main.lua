@@ -59,19 +59,19 @@ return { main = function(mode)
   print("pings during: " .. during)
 
   if mode == "steal" then
-    -- lk:evil answered the spawn. Hold lk:peer's loop, so that a send
-    -- there stays in flight; send to the victim (request K, which lk:evil
-    -- answers late) while the helper sends to lk:peer (request K+1);
-    -- lk:evil answers K+1 too, a request it was never sent.
+    -- lk:evil answered the spawn. Hold lk:peer's loop, so that a request
+    -- there stays in flight; monitor the victim (request K, which lk:evil
+    -- answers late) while the helper monitors a process on lk:peer
+    -- (request K+1); lk:evil answers K+1 too, a request it was never sent.
     local victim = assert(res:match("^ok (.*)$"))
     local helped = process.listen("helper")
     assert(process.spawn("lk:hog", "lk:peer", 110))
     time.sleep("120ms")
     assert(process.spawn("lk:helper", "lk:good", me, there, "30ms"))
-    local ok, err = process.send(victim, "probe", 1)
-    print("send to victim: " .. tostring(ok or err))
+    local ok, err = process.monitor(victim)
+    print("monitor of the victim: " .. tostring(ok or err))
     local r = channel.select({ helped:case_receive(), time.after("5s"):case_receive() })
-    print("helper's send to lk:peer: " .. (r.channel == helped and r.value or "never answered"))
+    print("helper's request to lk:peer: " .. (r.channel == helped and r.value or "never answered"))
     -- The innocent host must still serve.
     for _ = 1, 20 do both() end
     print("pings after: 20")
