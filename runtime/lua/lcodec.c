@@ -424,52 +424,56 @@ static int enc_error(enc *e, int idx, int depth) {
   return 0;
 }
 
-/* Encode the value at the absolute index 'idx'. */
+/* Encode the value at the absolute index 'idx'. Integers, strings and
+** tables first, by tests rather than a jump table: they are nearly every
+** value, and a type that changes from value to value (key, value, key,
+** ...) predicts better so. */
 static int enc_value(enc *e, int idx, int depth, int iskey) {
   lua_State *L = e->L;
   uint8_t t[1 + SSTR_MAX];
   const char *s;
   size_t n;
+  int type = lua_type(L, idx);
 
-  switch (lua_type(L, idx)) {
+  if (type == LUA_TNUMBER) {
+    if (lua_isinteger(L, idx)) {
+      lua_Integer i = lua_tointeger(L, idx);
+      uint64_t u = (uint64_t)i;
+      if (i >= 0 && i <= SINT_MAX)
+        put1(e, (uint8_t)(T_SINT | i));
+      else
+        put_tagv(e, T_INT, (u << 1) ^ (0 - (u >> 63)));
+    } else {
+      wd_codec_flt(t, (double)lua_tonumber(L, idx));
+      put(e, t, 9);
+    }
+    return 0;
+  }
+  if (type == LUA_TSTRING) {
+    s = lua_tolstring(L, idx, &n);
+    if (n <= SSTR_MAX && room(e, 1 + n)) {
+      uint8_t *d = e->b->p + e->b->len;
+      d[0] = (uint8_t)(T_SSTR + n);
+      copy(d + 1, s, n);
+      e->b->len += 1 + n;
+    } else if (n <= SSTR_MAX) {
+      t[0] = (uint8_t)(T_SSTR + n);
+      memcpy(t + 1, s, n);
+      put_slow(e, t, 1 + n);
+    } else {
+      put_tagv(e, T_STR, (uint64_t)n);
+      put(e, s, n);
+    }
+    return 0;
+  }
+  if (type == LUA_TTABLE) return enc_table(e, idx, depth);
+  switch (type) {
     case LUA_TNIL:
       put1(e, T_NIL);
       return 0;
     case LUA_TBOOLEAN:
       put1(e, lua_toboolean(L, idx) ? T_TRUE : T_FALSE);
       return 0;
-    case LUA_TNUMBER:
-      if (lua_isinteger(L, idx)) {
-        lua_Integer i = lua_tointeger(L, idx);
-        uint64_t u = (uint64_t)i;
-        if (i >= 0 && i <= SINT_MAX) {
-          put1(e, (uint8_t)(T_SINT | i));
-        } else {
-          put_tagv(e, T_INT, (u << 1) ^ (0 - (u >> 63)));
-        }
-      } else {
-        wd_codec_flt(t, (double)lua_tonumber(L, idx));
-        put(e, t, 9);
-      }
-      return 0;
-    case LUA_TSTRING:
-      s = lua_tolstring(L, idx, &n);
-      if (n <= SSTR_MAX && room(e, 1 + n)) {
-        uint8_t *d = e->b->p + e->b->len;
-        d[0] = (uint8_t)(T_SSTR + n);
-        copy(d + 1, s, n);
-        e->b->len += 1 + n;
-      } else if (n <= SSTR_MAX) {
-        t[0] = (uint8_t)(T_SSTR + n);
-        memcpy(t + 1, s, n);
-        put_slow(e, t, 1 + n);
-      } else {
-        put_tagv(e, T_STR, (uint64_t)n);
-        put(e, s, n);
-      }
-      return 0;
-    case LUA_TTABLE:
-      return enc_table(e, idx, depth);
     case LUA_TUSERDATA:
       if (wd_lerr_is(L, idx)) return enc_error(e, idx, depth);
       return refuse(e, idx, iskey);
