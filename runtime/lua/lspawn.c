@@ -135,10 +135,6 @@ static int spawn_allowed(lua_State *L, actor *a, const char *id, size_t il,
   return 0;
 }
 
-/* Spawn 'id' on 'host' with the options 'o' (flags, actor, scope, args,
-** context, messages) for actor 'a'. With 'name', spawn-or-signal through
-** the broker's registry. With 'exec', wait for the child's result.
-** Pushes the results of the Lua call. */
 /* A local spawn makes its child runnable, but the child runs only once
 ** the parent stops. A parent spawning in a loop would otherwise make
 ** every child, each with a new state, before the first of them runs (a
@@ -157,6 +153,11 @@ static int spawned_k(lua_State *L, int status, lua_KContext ctx) {
   return 1; /* the PID, left on the stack */
 }
 
+/* Spawn 'id' on 'host' with the options 'o' (flags, actor, scope, args,
+** context, messages) for actor 'a'. With 'name', spawn-or-signal through
+** the broker's registry. With 'exec', wait for the child's result.
+** Pushes the results of the Lua call. A spawn on this host may yield
+** before it returns, to let the children run (SPAWN_BATCH). */
 int wd__spawn_do(lua_State *L, actor *a, const char *id, size_t il,
                  const char *host, size_t hl, const spawnopt *o,
                  const char *name, int exec) {
