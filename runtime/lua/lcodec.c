@@ -47,9 +47,11 @@ typedef struct enc {
   lua_State *L;
   wd_buf *b;
   size_t start; /* b->len at entry: the sequence begins here */
-  size_t size;  /* bytes of the sequence, counted on past 'max' */
+  size_t lim;   /* bytes the sequence may take: 'max', or SIZE_MAX */
+  size_t size;  /* once 'over': bytes of the sequence, counted on */
   size_t max;   /* 0: no limit */
-  int over;     /* 'size' passed 'max': stop writing, keep counting */
+  int stop;     /* over the limit or 'b' failed: put() only counts */
+  int over;     /* the sequence passed 'max' */
   /* Objects met so far, numbered 0, 1, ... in order: the first NSMALL by
   ** address in 'small' (lua_topointer; they stay alive, being reachable
   ** from the values encoded), the rest in a Lua table at stack slot
@@ -72,33 +74,57 @@ static int fail(enc *e, int code, const char *msg) {
   return code;
 }
 
-/* Append 'n' bytes, or only count them once the limit is passed, so the
-** final error can say how large the payload is. The common case (room
-** in the buffer) copies in place. */
-static void put(enc *e, const void *p, size_t n) {
-  wd_buf *b = e->b;
-  if (!e->over) {
-    if (e->max != 0 && n > e->max - e->size)
-      e->over = 1;
-    else if (b->err == 0 && b->cap - b->len >= n) {
-      memcpy(b->p + b->len, p, n);
-      b->len += n;
-    } else
-      wd_buf_put(b, p, n);
-  }
-  e->size = n > SIZE_MAX - e->size ? SIZE_MAX : e->size + n;
+/* Is there room in 'b' and under the limit for 'n' more bytes, with
+** nothing failed yet? Then they may be written at b->p + b->len. While
+** not 'stop', the sequence's size is b->len - start. */
+static int room(const enc *e, size_t n) {
+  const wd_buf *b = e->b;
+  return !e->stop && b->cap - b->len >= n && n <= e->lim - (b->len - e->start);
 }
 
-/* put() of one byte, without a call to memcpy. */
-static void put1(enc *e, uint8_t v) {
+/* put() when room() says no: grow 'b', or pass the limit and from then
+** on only count, so the final error can say how large the payload is. */
+static void put_slow(enc *e, const void *p, size_t n) {
   wd_buf *b = e->b;
-  if (!e->over && (e->max == 0 || e->size < e->max) && b->err == 0 &&
-      b->cap > b->len) {
-    b->p[b->len++] = v;
-    e->size++;
+  if (!e->stop) {
+    if (n > e->lim - (b->len - e->start)) {
+      e->size = b->len - e->start;
+      e->over = e->stop = 1;
+    } else {
+      wd_buf_put(b, p, n);
+      if (b->err != 0) e->stop = 1;
+      return;
+    }
+  }
+  if (e->over) e->size = n > SIZE_MAX - e->size ? SIZE_MAX : e->size + n;
+}
+
+/* Copy 'n' bytes; short ones (keys, tags) without a call to memcpy. */
+static void copy(uint8_t *d, const void *p, size_t n) {
+  const uint8_t *s = p;
+  if (n > 16) {
+    memcpy(d, s, n);
     return;
   }
-  put(e, &v, 1);
+  while (n-- > 0) *d++ = *s++;
+}
+
+/* Append 'n' bytes. */
+static void put(enc *e, const void *p, size_t n) {
+  wd_buf *b = e->b;
+  if (room(e, n)) {
+    copy(b->p + b->len, p, n);
+    b->len += n;
+  } else
+    put_slow(e, p, n);
+}
+
+static void put1(enc *e, uint8_t v) {
+  wd_buf *b = e->b;
+  if (room(e, 1))
+    b->p[b->len++] = v;
+  else
+    put_slow(e, &v, 1);
 }
 
 /* Write 'tag' followed by a varint. */
@@ -257,29 +283,68 @@ static void put_table_header(enc *e, size_t pos, uint64_t narr,
                              uint64_t nhash) {
   wd_buf *b = e->b;
   uint8_t hdr[1 + 2 * VARINT_MAX];
-  size_t n = 1 + varint_len(narr) + varint_len(nhash), len;
+  size_t n, len;
   uint8_t zero[2 * VARINT_MAX] = { 0 };
-  if (n > HDR_GUESS) put(e, zero, n - HDR_GUESS);
-  if (e->over || b->err != 0) return;
+  if (narr < 0x80 && nhash < 0x80) {
+    if (e->stop) return;
+    b->p[pos + 1] = (uint8_t)narr;
+    b->p[pos + 2] = (uint8_t)nhash;
+    return;
+  }
+  n = 1 + varint_len(narr) + varint_len(nhash);
+  put(e, zero, n - HDR_GUESS);
+  if (e->stop) return;
   hdr[0] = T_TAB;
   len = 1 + wd_codec_varint(hdr + 1, narr);
   wd_codec_varint(hdr + len, nhash);
-  if (n > HDR_GUESS)
-    memmove(b->p + pos + n, b->p + pos + HDR_GUESS,
-            b->len - (n - HDR_GUESS) - (pos + HDR_GUESS));
+  memmove(b->p + pos + n, b->p + pos + HDR_GUESS,
+          b->len - (n - HDR_GUESS) - (pos + HDR_GUESS));
   memcpy(b->p + pos, hdr, n);
 }
 
+/* Name the array element 'i' in the path of a refused value. */
+static int elem_failed(enc *e, lua_Integer i, int r) {
+  char seg[32];
+  int len = snprintf(seg, sizeof seg, "[%lld]", (long long)i);
+  prepend(e, seg, (size_t)len);
+  return r;
+}
+
+/* Encode the pair key, value at top+1, top+2 into the hash part; the
+** stack is left at top+1 (the key, for lua_next). */
+static int enc_pair(enc *e, int top, int depth) {
+  lua_State *L = e->L;
+  int r;
+  /* A refused key names the table; a refused value names its key. */
+  if ((r = enc_value(e, top + 1, depth + 1, 1)) < 0) {
+    lua_settop(L, top);
+    return r;
+  }
+  if ((r = enc_value(e, top + 2, depth + 1, 0)) < 0) {
+    prepend_key(e, top + 1);
+    lua_settop(L, top);
+    return r;
+  }
+  lua_settop(L, top + 1);
+  return 0;
+}
+
 /* Table: its border-free prefix 1..narr as the array part, every other
-** pair in the hash part. 'depth' is the nesting level of its parent. One
-** pass: the contents are written first, behind room for the header,
-** which needs both counts. */
+** pair, in lua_next order, in the hash part. 'depth' is the nesting level
+** of its parent. The contents are written first, behind room for the
+** header, which needs both counts.
+** One lua_next pass in the common case: the array part comes first in
+** lua_next order, so keys 1, 2, ... met in order from the start are the
+** prefix, as long as the key after the last of them is absent (else the
+** prefix goes on in the hash part: it is read with lua_rawgeti, and the
+** rest walked again, skipping it). The bytes are those of the two
+** passes either way. */
 static int enc_table(enc *e, int t, int depth) {
   lua_State *L = e->L;
   lua_Integer narr = 0, nhash = 0, k;
   static const uint8_t guess[HDR_GUESS] = { T_TAB, 0, 0 };
   size_t pos;
-  int top, r;
+  int top, r, inorder = 1;
 
   if (!lua_checkstack(L, 5)) return fail(e, WD_ENOMEM, "out of memory");
   if (seen(e, t)) return 0; /* a reference adds no nesting */
@@ -288,37 +353,48 @@ static int enc_table(enc *e, int t, int depth) {
   pos = e->b->len;
   put(e, guess, HDR_GUESS);
   top = lua_gettop(L);
+  lua_pushnil(L);
+  while (lua_next(L, t)) {
+    if (inorder) {
+      if (lua_isinteger(L, top + 1) && lua_tointeger(L, top + 1) == narr + 1) {
+        r = enc_value(e, top + 2, depth + 1, 0);
+        narr++;
+        if (r < 0) {
+          lua_settop(L, top);
+          return elem_failed(e, narr, r);
+        }
+        lua_settop(L, top + 1);
+        continue;
+      }
+      inorder = 0;
+      if (lua_rawgeti(L, t, narr + 1) != LUA_TNIL) {
+        lua_settop(L, top);
+        goto longer;
+      }
+      lua_pop(L, 1);
+    }
+    if ((r = enc_pair(e, top, depth)) < 0) return r;
+    nhash++;
+  }
+  put_table_header(e, pos, (uint64_t)narr, (uint64_t)nhash);
+  return 0;
+longer: /* the prefix goes on past narr, outside lua_next's first keys */
   while (lua_rawgeti(L, t, narr + 1) != LUA_TNIL) {
     r = enc_value(e, top + 1, depth + 1, 0);
     lua_settop(L, top);
     narr++;
-    if (r < 0) {
-      char seg[32];
-      int len = snprintf(seg, sizeof seg, "[%lld]", (long long)narr);
-      prepend(e, seg, (size_t)len);
-      return r;
-    }
+    if (r < 0) return elem_failed(e, narr, r);
   }
   lua_settop(L, top);
   lua_pushnil(L);
   while (lua_next(L, t)) {
-    if (narr > 0 && lua_isinteger(L, top + 1) &&
+    if (lua_isinteger(L, top + 1) &&
         (k = lua_tointeger(L, top + 1)) >= 1 && k <= narr) {
       lua_settop(L, top + 1);
       continue;
     }
-    /* A refused key names the table; a refused value names its key. */
-    if ((r = enc_value(e, top + 1, depth + 1, 1)) < 0) {
-      lua_settop(L, top);
-      return r;
-    }
-    if ((r = enc_value(e, top + 2, depth + 1, 0)) < 0) {
-      prepend_key(e, top + 1);
-      lua_settop(L, top);
-      return r;
-    }
+    if ((r = enc_pair(e, top, depth)) < 0) return r;
     nhash++;
-    lua_settop(L, top + 1);
   }
   put_table_header(e, pos, (uint64_t)narr, (uint64_t)nhash);
   return 0;
@@ -348,47 +424,56 @@ static int enc_error(enc *e, int idx, int depth) {
   return 0;
 }
 
-/* Encode the value at the absolute index 'idx'. */
+/* Encode the value at the absolute index 'idx'. Integers, strings and
+** tables first, by tests rather than a jump table: they are nearly every
+** value, and a type that changes from value to value (key, value, key,
+** ...) predicts better so. */
 static int enc_value(enc *e, int idx, int depth, int iskey) {
   lua_State *L = e->L;
   uint8_t t[1 + SSTR_MAX];
   const char *s;
   size_t n;
+  int type = lua_type(L, idx);
 
-  switch (lua_type(L, idx)) {
+  if (type == LUA_TNUMBER) {
+    if (lua_isinteger(L, idx)) {
+      lua_Integer i = lua_tointeger(L, idx);
+      uint64_t u = (uint64_t)i;
+      if (i >= 0 && i <= SINT_MAX)
+        put1(e, (uint8_t)(T_SINT | i));
+      else
+        put_tagv(e, T_INT, (u << 1) ^ (0 - (u >> 63)));
+    } else {
+      wd_codec_flt(t, (double)lua_tonumber(L, idx));
+      put(e, t, 9);
+    }
+    return 0;
+  }
+  if (type == LUA_TSTRING) {
+    s = lua_tolstring(L, idx, &n);
+    if (n <= SSTR_MAX && room(e, 1 + n)) {
+      uint8_t *d = e->b->p + e->b->len;
+      d[0] = (uint8_t)(T_SSTR + n);
+      copy(d + 1, s, n);
+      e->b->len += 1 + n;
+    } else if (n <= SSTR_MAX) {
+      t[0] = (uint8_t)(T_SSTR + n);
+      memcpy(t + 1, s, n);
+      put_slow(e, t, 1 + n);
+    } else {
+      put_tagv(e, T_STR, (uint64_t)n);
+      put(e, s, n);
+    }
+    return 0;
+  }
+  if (type == LUA_TTABLE) return enc_table(e, idx, depth);
+  switch (type) {
     case LUA_TNIL:
       put1(e, T_NIL);
       return 0;
     case LUA_TBOOLEAN:
       put1(e, lua_toboolean(L, idx) ? T_TRUE : T_FALSE);
       return 0;
-    case LUA_TNUMBER:
-      if (lua_isinteger(L, idx)) {
-        lua_Integer i = lua_tointeger(L, idx);
-        uint64_t u = (uint64_t)i;
-        if (i >= 0 && i <= SINT_MAX) {
-          put1(e, (uint8_t)(T_SINT | i));
-        } else {
-          put_tagv(e, T_INT, (u << 1) ^ (0 - (u >> 63)));
-        }
-      } else {
-        wd_codec_flt(t, (double)lua_tonumber(L, idx));
-        put(e, t, 9);
-      }
-      return 0;
-    case LUA_TSTRING:
-      s = lua_tolstring(L, idx, &n);
-      if (n <= SSTR_MAX) {
-        t[0] = (uint8_t)(T_SSTR + n);
-        memcpy(t + 1, s, n);
-        put(e, t, 1 + n);
-      } else {
-        put_tagv(e, T_STR, (uint64_t)n);
-        put(e, s, n);
-      }
-      return 0;
-    case LUA_TTABLE:
-      return enc_table(e, idx, depth);
     case LUA_TUSERDATA:
       if (wd_lerr_is(L, idx)) return enc_error(e, idx, depth);
       return refuse(e, idx, iskey);
@@ -412,6 +497,8 @@ int wd_lcodec_encode(lua_State *L, int first, int n, wd_buf *b, size_t maxlen,
   e.start = b != NULL ? b->len : 0;
   e.size = 0;
   e.max = maxlen;
+  e.lim = maxlen != 0 ? maxlen : SIZE_MAX;
+  e.stop = 0;
   e.over = 0;
   e.visited = 0;
   e.nobj = 0;
@@ -487,14 +574,27 @@ static int rd_u8(dec *d, uint8_t *v) {
   return 0;
 }
 
+/* wd_cur_left and wd_cur_bytes, inline: the decoder reads every value
+** with them. */
+static size_t left(const dec *d) {
+  return d->c.len - d->c.off;
+}
+
+static int rd_bytes(dec *d, size_t n, const uint8_t **p) {
+  if (n > left(d)) return BAD;
+  *p = d->c.p + d->c.off;
+  d->c.off += n;
+  return 0;
+}
+
 static int rd_varint(dec *d, uint64_t *v) {
   return wd_codec_get_varint(&d->c, v);
 }
 
 /* Announce 'n' more values; fails when the bytes left cannot hold them. */
 static int announce(dec *d, uint64_t n) {
-  uint64_t left = wd_cur_left(&d->c);
-  if (n > left || d->need > left - n) return BAD;
+  uint64_t rest = left(d);
+  if (n > rest || d->need > rest - n) return BAD;
   d->need += n;
   return 0;
 }
@@ -574,7 +674,7 @@ static int dec_value(dec *d, int depth) {
     return 0;
   }
   if (tag >= T_SSTR && tag <= T_SSTR + SSTR_MAX) {
-    if (wd_cur_bytes(&d->c, (size_t)(tag - T_SSTR), &p) < 0) return BAD;
+    if (rd_bytes(d, (size_t)(tag - T_SSTR), &p) < 0) return BAD;
     lua_pushlstring(L, (const char *)p, (size_t)(tag - T_SSTR));
     return 0;
   }
@@ -592,7 +692,7 @@ static int dec_value(dec *d, int depth) {
       return 0;
     case T_FLT: {
       double x;
-      if (wd_cur_bytes(&d->c, 8, &p) < 0) return BAD;
+      if (rd_bytes(d, 8, &p) < 0) return BAD;
       for (u = 0, i = 0; i < 8; i++)
         u |= (uint64_t)p[i] << (8 * i);
       memcpy(&x, &u, sizeof x);
@@ -600,8 +700,8 @@ static int dec_value(dec *d, int depth) {
       return x != x ? V_NAN : V_OTHER;
     }
     case T_STR:
-      if (rd_varint(d, &u) < 0 || u > wd_cur_left(&d->c) ||
-          wd_cur_bytes(&d->c, (size_t)u, &p) < 0)
+      if (rd_varint(d, &u) < 0 || u > left(d) ||
+          rd_bytes(d, (size_t)u, &p) < 0)
         return BAD;
       lua_pushlstring(L, (const char *)p, (size_t)u);
       return 0;
@@ -623,7 +723,7 @@ static int dec_value(dec *d, int depth) {
 static int rd_header(dec *d, uint64_t *count, int *refs) {
   uint8_t h;
   if (rd_u8(d, &h) < 0 || (h & ~F_REFS) != VERSION || rd_varint(d, count) < 0 ||
-      *count > wd_cur_left(&d->c) || *count > INT_MAX)
+      *count > left(d) || *count > INT_MAX)
     return BAD;
   *refs = h & F_REFS;
   return 0;
@@ -666,7 +766,7 @@ int wd_lcodec_decode(lua_State *L, const uint8_t *p, size_t len) {
 /* The short string 'lit' at the cursor: consumed, 1; else 0. */
 static int rd_lit(dec *d, const char *lit, size_t n) {
   const uint8_t *p = d->c.p + d->c.off;
-  if (wd_cur_left(&d->c) < 1 + n || p[0] != T_SSTR + n ||
+  if (left(d) < 1 + n || p[0] != T_SSTR + n ||
       memcmp(p + 1, lit, n) != 0)
     return 0;
   d->c.off += 1 + n;
@@ -697,7 +797,7 @@ static int rd_scalar(dec *d, scalar *v) {
   if (v->tag >= T_SSTR && v->tag <= T_SSTR + SSTR_MAX) {
     v->n = (size_t)(v->tag - T_SSTR);
     v->tag = T_SSTR;
-    return wd_cur_bytes(&d->c, v->n, &v->s) == 0;
+    return rd_bytes(d, v->n, &v->s) == 0;
   }
   switch (v->tag) {
     case T_FALSE:
@@ -708,7 +808,7 @@ static int rd_scalar(dec *d, scalar *v) {
       v->i = (lua_Integer)((u >> 1) ^ (0 - (u & 1)));
       return 1;
     case T_FLT:
-      if (wd_cur_bytes(&d->c, 8, &v->s) < 0) return 0;
+      if (rd_bytes(d, 8, &v->s) < 0) return 0;
       for (u = 0, k = 0; k < 8; k++)
         u |= (uint64_t)v->s[k] << (8 * k);
       memcpy(&v->f, &u, sizeof v->f);

@@ -345,6 +345,7 @@ static int vm_run(wd_actor *wa) {
   if (lua_status(t->co) == LUA_YIELD) nargs = 0;
   else nargs -= 1; /* first run: function + arguments */
   a->running = t;
+  a->nspawned = 0;
   wd__preempt_enter(a, t->co);
   st = lua_resume(t->co, NULL, nargs, &nres);
   wd__preempt_leave();

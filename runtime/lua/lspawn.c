@@ -135,10 +135,29 @@ static int spawn_allowed(lua_State *L, actor *a, const char *id, size_t il,
   return 0;
 }
 
+/* A local spawn makes its child runnable, but the child runs only once
+** the parent stops. A parent spawning in a loop would otherwise make
+** every child, each with a new state, before the first of them runs (a
+** slice holds thousands of spawns): after SPAWN_BATCH local spawns in one
+** resume the spawning task yields, behind its children in the run queue
+** (Erlang charges a spawn reductions to the same effect). Their states
+** then end and are reused by the next spawns (lstate.c), instead of a
+** host holding every child's state at once. Only the task's own thread
+** yields here, never a plain coroutine or a call that cannot yield. */
+#define SPAWN_BATCH 32
+
+static int spawned_k(lua_State *L, int status, lua_KContext ctx) {
+  (void)L;
+  (void)status;
+  (void)ctx;
+  return 1; /* the PID, left on the stack */
+}
+
 /* Spawn 'id' on 'host' with the options 'o' (flags, actor, scope, args,
 ** context, messages) for actor 'a'. With 'name', spawn-or-signal through
 ** the broker's registry. With 'exec', wait for the child's result.
-** Pushes the results of the Lua call. */
+** Pushes the results of the Lua call. A spawn on this host may yield
+** before it returns, to let the children run (SPAWN_BATCH). */
 int wd__spawn_do(lua_State *L, actor *a, const char *id, size_t il,
                  const char *host, size_t hl, const spawnopt *o,
                  const char *name, int exec) {
@@ -187,6 +206,12 @@ int wd__spawn_do(lua_State *L, actor *a, const char *id, size_t il,
       return wait_exec(L, t);
     }
     lua_pushlstring(L, child->pid, child->pidlen);
+    if (++a->nspawned >= SPAWN_BATCH && a->running != NULL &&
+        a->running->co == L && lua_isyieldable(L)) {
+      a->nspawned = 0;
+      a->yield_reason = Y_NONE;
+      return lua_yieldk(L, 0, 0, spawned_k);
+    }
     return 1;
   }
   if ((r = wd__run_request(t, WD_OP_SPAWN, &b, &st)) < 0)

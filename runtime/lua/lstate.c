@@ -97,15 +97,9 @@ static void *blk_realloc(void *p, size_t o, size_t n) {
 
 /* Going over the quota returns NULL: a Lua memory error in that actor.
 ** The quota counts the sizes Lua asked for. */
-static void *actor_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
-  actor *a = ud;
-  size_t old = ptr ? osize : 0;
+__attribute__((noinline)) static void *alloc_slow(actor *a, void *ptr,
+                                                  size_t old, size_t nsize) {
   void *p;
-  if (nsize == 0) {
-    if (ptr != NULL) blk_free(ptr, old);
-    a->mem -= old;
-    return NULL;
-  }
   if (nsize > old && a->mem + (nsize - old) > a->mem_limit) {
     a->mem_failed = 1;
     return NULL;
@@ -114,6 +108,28 @@ static void *actor_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
   if (p == NULL) return NULL;
   a->mem = a->mem - old + nsize;
   return p;
+}
+
+/* Freeing a block, and a new small block of a class whose free list has
+** one, are most of what Lua asks for: they take no call and few
+** registers; the rest goes to alloc_slow. */
+static void *actor_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
+  actor *a = ud;
+  size_t old = ptr ? osize : 0;
+  if (nsize == 0) {
+    if (ptr != NULL) blk_free(ptr, old);
+    a->mem -= old;
+    return NULL;
+  }
+  if (ptr == NULL && nsize <= SLAB_MAX && a->mem + nsize <= a->mem_limit) {
+    void **head = &g_slab.free[SLAB_CLASS(nsize)], *p = *head;
+    if (p != NULL) {
+      *head = *(void **)p;
+      a->mem += nsize;
+      return p;
+    }
+  }
+  return alloc_slow(a, ptr, old, nsize);
 }
 
 /* }====== */

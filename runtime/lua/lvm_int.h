@@ -126,6 +126,7 @@ struct actor {
   task *rhead, *rtail;  /* ready to run */
   int yield_reason;
   task *running;        /* task being resumed right now */
+  unsigned nspawned;    /* local spawns since this resume began (lspawn.c) */
   uint64_t cpu_ns;      /* CPU it used, charged at each tick (lpreempt.c) */
   int doomed;           /* set: over its CPU budget, or too long inside a
                            C call; no more Lua of it runs (lpreempt.c) */

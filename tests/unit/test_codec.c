@@ -197,6 +197,57 @@ static void test_codec_table_keys_of_every_type_round_trip(void **state) {
             "assert(t[e] == 4 and t[''] == 5)\n");
 }
 
+/* The array part is the border-free prefix 1..n wherever Lua keeps those
+** keys (the encoder reads them in one lua_next pass when they come first,
+** and with lua_rawgeti when some are in the hash part): a table whose
+** t[i] = i for i in 1..narr, with 'nhash' other keys, encodes to the
+** header {T_TAB, narr, nhash} followed by the integers 1..narr. */
+static void array_prefix(lua_State *L, const char *code, int narr, int nhash) {
+  wd_buf b;
+  char err[256];
+  int i;
+  wd_buf_init(&b, 0);
+  assert_int_equal(encode_code(L, code, &b, 0, err, sizeof err), 1);
+  assert_true(b.len >= 5 + (size_t)narr);
+  assert_int_equal(b.p[2], WD_CODEC_T_TAB);
+  assert_int_equal(b.p[3], narr);
+  assert_int_equal(b.p[4], nhash);
+  for (i = 1; i <= narr; i++) assert_int_equal(b.p[4 + i], WD_CODEC_T_SINT + i);
+  wd_buf_close(&b);
+}
+
+static void test_codec_array_prefix_wherever_lua_keeps_it(void **state) {
+  lua_State *L = *state;
+  wd_buf b;
+  char err[256];
+  array_prefix(L, "return {1, 2, 3}", 3, 0);
+  array_prefix(L, "return {}", 0, 0);
+  array_prefix(L, "return {x = 1, y = 2}", 0, 2);
+  array_prefix(L, "return {1, 2, 3, x = 1, [5] = 5}", 3, 2);
+  /* 1 in the hash part, among the other keys (a free node, no rehash). */
+  array_prefix(L, "local t = {x = 1, y = 2, z = 3}; t[1] = 1; return t", 1, 3);
+  /* 1..2 in the array part, 3 in the hash part. */
+  array_prefix(L, "local t = {1, 2, x = 1, y = 2, z = 3}; t[3] = 3; return t",
+               3, 3);
+  array_prefix(L, "local t = {1, 2, x = 1, y = 2, z = 3}; t[3] = 3; t.y = nil;"
+                  " t[4] = 4; return t", 4, 2);
+  /* Built backwards: every key in the hash part. */
+  array_prefix(L, "local t = {}; for i = 40, 1, -1 do t[i] = i end; t.x = 0;"
+                  " return t", 40, 1);
+  roundtrip(L, "local t = {1, 2, x = 1, y = 2, z = 3}; t[3] = 3; return t",
+            "local t = ...\n"
+            "assert(#t == 3 and t[3] == 3 and t.x == 1 and t.z == 3)\n");
+  /* A refused element of the prefix in the hash part is named by index. */
+  wd_buf_init(&b, 0);
+  assert_int_equal(encode_code(L, "local t = {1, 2, x = 1, y = 2, z = 3};"
+                                  " t[3] = print; return t",
+                               &b, 0, err, sizeof err),
+                   WD_EINVAL);
+  assert_non_null(strstr(err, "(at payload[1][3])"));
+  assert_int_equal(b.len, 0);
+  wd_buf_close(&b);
+}
+
 static void test_codec_error_object_round_trips(void **state) {
   roundtrip(
       *state,
@@ -1036,6 +1087,7 @@ int main(void) {
     T(test_codec_shared_refs_decode_to_same_table),
     T(test_codec_many_shared_tables_keep_sharing),
     T(test_codec_table_keys_of_every_type_round_trip),
+    T(test_codec_array_prefix_wherever_lua_keeps_it),
     T(test_codec_error_object_round_trips),
     T(test_codec_error_in_its_own_details_is_preserved),
     T(test_codec_metatable_is_not_copied),
