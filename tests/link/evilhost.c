@@ -36,6 +36,12 @@
 **   forgereg    a REG of its own PID whose caller PID is lk:good's
 **   topic       a SEND from its own PID to a reserved '@' topic
 **   reply       a REPLY to a request the broker never sent
+**   msgforge    a MSG (no round trip) whose sender PID is lk:good's
+**   msgtopic    a MSG to a reserved '@' topic
+**   msgself     a MSG to a PID of its own host (never carried)
+**   credit      a CREDIT for a PID of lk:good's (not its own)
+**   creditpeer  a CREDIT to host number 100000 (no such host)
+**   died        a DIED for a PID of lk:good's, to every host
 **   steal       answers the spawn; at the next MONITOR request to it
 **               (req K) waits, then answers K and also request K+1, which
 **               the broker sent to ANOTHER host (tests/link/app/main.lua)
@@ -515,6 +521,37 @@ static void attack(void) {
     send_batch(&p);
   } else if (strcmp(mode, "reply") == 0) {
     put_reply(&p, 0x7ffffff0u, 0, "");
+    send_batch(&p);
+  } else if (strcmp(mode, "msgforge") == 0 || strcmp(mode, "msgtopic") == 0 ||
+             strcmp(mode, "msgself") == 0) {
+    /* A message without a round trip (MSG): a forged sender, a reserved
+    ** topic, a destination on the sending host itself. */
+    st = wd_ipc_rec_begin(&p, WD_R_MSG);
+    wd_buf_put_cstr(&p, strcmp(mode, "msgforge") == 0 ? other : pid);
+    wd_buf_put_cstr(&p, "evil");
+    wd_buf_put_cstr(&p, "lk:trusted");
+    wd_buf_put_cstr(&p, "lk:victim");
+    wd_buf_put_cstr(&p, strcmp(mode, "msgself") == 0 ? pid : other);
+    wd_buf_put_cstr(&p, strcmp(mode, "msgtopic") == 0 ? "@exit" : "ping");
+    wd_buf_put(&p, "", 0);
+    wd_ipc_rec_end(&p, st);
+    send_batch(&p);
+  } else if (strcmp(mode, "credit") == 0 || strcmp(mode, "creditpeer") == 0) {
+    /* Credit for another host's process, or to a host that is none. */
+    st = wd_ipc_rec_begin(&p, WD_R_CREDIT);
+    wd_buf_put_u32(&p, strcmp(mode, "creditpeer") == 0 ? 100000 : 0);
+    wd_buf_put_cstr(&p, strcmp(mode, "credit") == 0 ? other : pid);
+    wd_buf_put_u32(&p, 1000);
+    wd_buf_put_u64(&p, 1u << 30);
+    wd_buf_put_u8(&p, 0);
+    wd_ipc_rec_end(&p, st);
+    send_batch(&p);
+  } else if (strcmp(mode, "died") == 0) {
+    /* Another host's process said dead, to every host. */
+    st = wd_ipc_rec_begin(&p, WD_R_DIED);
+    wd_buf_put_cstr(&p, other);
+    wd_buf_put_u64(&p, ~0ull);
+    wd_ipc_rec_end(&p, st);
     send_batch(&p);
   } else {
     fail(2, "unknown WARD_EVIL_MODE");

@@ -174,6 +174,13 @@ attack "spawn parent of another host" forgespawn "spawn request with a parent PI
 attack "registry caller of another host" forgereg "registry request from a PID not of this host"
 attack "send to a reserved topic" topic "message to a reserved topic"
 attack "reply to a request never sent" reply "reply to a request it was never sent"
+# Sends without a round trip (MSG, CREDIT, DIED: wd_proto.h).
+attack "message (MSG) with another host's sender PID" msgforge "message with a sender PID not of this host"
+attack "message (MSG) to a reserved topic" msgtopic "malformed message record"
+attack "message (MSG) to its own host" msgself "malformed message record"
+attack "credit for another host's process" credit "credit for a PID not of this host"
+attack "credit to no such host" creditpeer "bad frame (bad record): killed"
+attack "DIED for another host's process" died "DIED for a PID not of this host"
 
 # A reply to a request the broker sent to ANOTHER host: only lk:evil dies;
 # the request stays pending and is answered by its real target.
