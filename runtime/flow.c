@@ -478,16 +478,18 @@ void wd__flow_flush(wd_host *h) {
 static void blocked_add(wd_actor *a) {
   wd_host *h = a->h;
   if (a->bprev != NULL) return;
-  a->bnext = h->blocked;
-  if (h->blocked != NULL) h->blocked->bprev = &a->bnext;
-  a->bprev = &h->blocked;
-  h->blocked = a;
+  if (h->btail == NULL) h->btail = &h->blocked;
+  a->bnext = NULL;
+  a->bprev = h->btail;
+  *h->btail = a;
+  h->btail = &a->bnext;
 }
 
 static void blocked_del(wd_actor *a) {
   if (a->bprev == NULL) return;
   *a->bprev = a->bnext;
   if (a->bnext != NULL) a->bnext->bprev = a->bprev;
+  else a->h->btail = a->bprev;
   a->bprev = NULL;
   a->bnext = NULL;
 }
@@ -568,19 +570,13 @@ static void room(wd_actor *a) {
 void wd__flow_room(wd_actor *a) {
   wd_host *h = a->h;
   if (a->bprev != NULL) room(a);
-  /* The host's bytes may be what the others wait for: try one, in turn. */
+  /* The host's bytes may be what the others wait for: try one, in turn
+  ** (still blocked, it goes to the end of the list). */
   if (h->blocked != NULL && h->blocked != a) {
     wd_actor *b = h->blocked;
     blocked_del(b);
     room(b);
-    if (b->park_head != NULL || b->sendq.head != NULL) {
-      /* still blocked: to the end of the list, so each gets its turn */
-      wd_actor **pp = &h->blocked;
-      while (*pp != NULL) pp = &(*pp)->bnext;
-      b->bnext = NULL;
-      b->bprev = pp;
-      *pp = b;
-    }
+    if (b->park_head != NULL || b->sendq.head != NULL) blocked_add(b);
   }
 }
 

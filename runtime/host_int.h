@@ -330,6 +330,7 @@ struct wd_host {
   unsigned nm_next;
   wd_nm *nm_tab[WD_NM_BUCKETS];
   wd_actor *blocked;    /* actors with senders or messages waiting */
+  wd_actor **btail;     /* its last 'bnext' (NULL: &blocked) */
 };
 
 /* host.c */
