@@ -5,6 +5,7 @@
 ** reassembled on the other end (wd_link.h, wd_proto.h WD_F_FRAG).
 ** Runs in: broker and host (the same code on both ends).
 */
+#include <stdint.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -192,6 +193,10 @@ static void batch_open(wd_link *l) {
 }
 
 size_t wd_link_rec_begin(wd_link *l, uint8_t rtype) {
+  if (l->ext_buf != NULL) { /* a record begun and never ended */
+    wd_free(l->ext_buf);
+    l->ext_buf = NULL;
+  }
   batch_open(l);
   l->lane = WD_LINK_LANE_ALL;
   return wd_ipc_rec_begin(&l->batch, rtype);
@@ -227,6 +232,14 @@ static void slow_count(wd_link *l, const wd_slowrec *r, int d) {
   else if (r->lane != WD_LINK_LANE_FREE)
     l->slanes[lane_bucket(r->lane)] =
         (uint32_t)((int64_t)l->slanes[lane_bucket(r->lane)] + d);
+}
+
+static void slow_append(wd_link *l, wd_slowrec *r) {
+  if (l->stail) l->stail->next = r;
+  else l->shead = r;
+  l->stail = r;
+  l->sbytes += r->len;
+  slow_count(l, r, 1);
 }
 
 /*
@@ -266,12 +279,79 @@ static int to_slow(wd_link *l, size_t start, size_t rlen, uint64_t lane,
     l->batch.len = start;
   }
   if (l->batch.len <= WD_IPC_HDRLEN) l->batch.len = 0;
-  if (l->stail) l->stail->next = r;
-  else l->shead = r;
-  l->stail = r;
-  l->sbytes += rlen;
-  slow_count(l, r, 1);
+  slow_append(l, r);
   return 0;
+}
+
+void wd_link_rec_put_from(wd_link *l, wd_link *src, const void *p, size_t n) {
+  uintptr_t a = (uintptr_t)p, b;
+  if (src != NULL && src->rx_rec != NULL && l->ext_buf == NULL &&
+      l->batch.err == 0 && n > WD_LINK_REC_WHOLE) {
+    b = (uintptr_t)src->rx_rec;
+    if (a >= b + WD_IPC_RECHDRLEN && a - b <= src->rx_len &&
+        n <= src->rx_len - (a - b)) {
+      l->ext_buf = src->rx_rec;
+      src->rx_rec = NULL;
+      l->ext_off = a - b;
+      l->ext_len = n;
+      l->ext_at = l->batch.len;
+      return;
+    }
+  }
+  wd_buf_put(&l->batch, p, n);
+}
+
+/* The bytes taken by wd_link_rec_put_from cannot be used in place: copy
+** them where they belong in the batch, as wd_buf_put would have. */
+static void ext_copy(wd_link *l) {
+  uint8_t *buf = l->ext_buf;
+  wd_buf *w = &l->batch;
+  l->ext_buf = NULL;
+  if (w->err == 0 && l->ext_at > w->len) w->err = WD_EINVAL;
+  if (w->err == 0 && wd_buf_reserve(w, l->ext_len) == 0) {
+    memmove(w->p + l->ext_at + l->ext_len, w->p + l->ext_at,
+            w->len - l->ext_at);
+    memcpy(w->p + l->ext_at, buf + l->ext_off, l->ext_len);
+    w->len += l->ext_len;
+  }
+  wd_free(buf);
+}
+
+/*
+** End the record at 'start', which goes on with the bytes taken by
+** wd_link_rec_put_from: nothing follows them and its 'hl' bytes in the
+** batch fit in front of them in their buffer (the record they came in had
+** a header at least as long). The head moves there, the length field is
+** patched, and the buffer, now holding the whole record, joins the slow
+** queue as a record that goes in fragments: forwarding it copies only
+** its head.
+*/
+static int ext_end(wd_link *l, size_t start, uint64_t lane) {
+  uint8_t *buf = l->ext_buf, *rec;
+  size_t hl = l->batch.len - start, total = hl + l->ext_len;
+  wd_slowrec *r = NULL;
+  int code = 0;
+  l->ext_buf = NULL;
+  if (total > l->max_rec || total - WD_IPC_RECHDRLEN > UINT32_MAX)
+    code = WD_ETOOBIG;
+  else if ((r = wd_malloc(sizeof *r)) == NULL)
+    code = WD_ENOMEM;
+  if (code == 0) {
+    rec = buf + l->ext_off - hl;
+    memcpy(rec, l->batch.p + start, hl);
+    set_u32(rec + 1, (uint32_t)(total - WD_IPC_RECHDRLEN));
+    memset(r, 0, sizeof *r);
+    r->p = buf;
+    r->off = (size_t)(rec - buf);
+    r->len = total;
+    r->lane = lane;
+    r->frag = 1;
+    slow_append(l, r);
+  } else {
+    wd_free(buf);
+  }
+  l->batch.len = start <= WD_IPC_HDRLEN ? 0 : start;
+  return code;
 }
 
 int wd_link_rec_end(wd_link *l, size_t start) {
@@ -279,6 +359,13 @@ int wd_link_rec_end(wd_link *l, size_t start) {
   size_t rlen;
   int big;
   l->lane = WD_LINK_LANE_ALL;
+  if (l->ext_buf != NULL) {
+    if (l->batch.err == 0 && start >= WD_IPC_HDRLEN &&
+        l->ext_at >= start + WD_IPC_RECHDRLEN &&
+        l->ext_at == l->batch.len && l->batch.len - start <= l->ext_off)
+      return ext_end(l, start, lane);
+    ext_copy(l);
+  }
   wd_ipc_rec_end(&l->batch, start);
   if (l->batch.err != 0 || start < WD_IPC_HDRLEN ||
       l->batch.len - start > l->max_rec) {
@@ -580,9 +667,12 @@ static int handle_frag(wd_link *l, const uint8_t *p, size_t n) {
   ** close the link from the callback). */
   rec = l->rasm;
   l->rasm = NULL;
+  l->rx_rec = rec; /* the owner may take it (wd_link_rec_put_from) */
+  l->rx_len = l->rasm_len;
   wd_cur_init(&body, rec + WD_IPC_RECHDRLEN, l->rasm_len - WD_IPC_RECHDRLEN);
   r = l->on_rec(l, rec[0], &body);
-  wd_free(rec);
+  wd_free(l->rx_rec);
+  l->rx_rec = NULL;
   if (r < 0) {
     link_fail(l, r, "bad record");
     return r;
@@ -705,6 +795,8 @@ void wd_link_close(wd_link *l, uv_close_cb cb) {
   l->sbytes = 0;
   wd_free(l->rasm);
   l->rasm = NULL;
+  wd_free(l->ext_buf);
+  l->ext_buf = NULL;
   wd_free(l->fbuf);
   l->fbuf = NULL;
   wd_ipc_close(&l->ipc);
