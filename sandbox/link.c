@@ -20,11 +20,12 @@ struct wd_frameq {
 };
 
 /* A record that goes in fragments ('frag'), or one that waits behind
-** such a record; its bytes are p[off, off + len), 'sent' of them gone. */
+** such a record; its bytes are p[off, off + len), 'sent' of them gone,
+** in an allocation of 'cap' bytes (0: unknown). */
 struct wd_slowrec {
   wd_slowrec *next;
   uint8_t *p;
-  size_t off, len, sent;
+  size_t off, len, sent, cap;
   uint64_t lane;
   int frag;
 };
@@ -269,6 +270,7 @@ static int to_slow(wd_link *l, size_t start, size_t rlen, uint64_t lane,
     }
     r->p = l->batch.p;
     r->off = start;
+    r->cap = l->batch.cap;
     l->batch = rest;
   } else {
     if ((r->p = wd_malloc(rlen)) == NULL) {
@@ -292,6 +294,7 @@ void wd_link_rec_put_from(wd_link *l, wd_link *src, const void *p, size_t n) {
         n <= src->rx_len - (a - b)) {
       l->ext_buf = src->rx_rec;
       src->rx_rec = NULL;
+      l->ext_cap = src->rx_len + WD_IPC_TAGLEN; /* handle_frag's slack */
       l->ext_off = a - b;
       l->ext_len = n;
       l->ext_at = l->batch.len;
@@ -343,6 +346,7 @@ static int ext_end(wd_link *l, size_t start, uint64_t lane) {
     memset(r, 0, sizeof *r);
     r->p = buf;
     r->off = (size_t)(rec - buf);
+    r->cap = l->ext_cap;
     r->len = total;
     r->lane = lane;
     r->frag = 1;
@@ -526,35 +530,54 @@ static void slow_pop(wd_link *l) {
   }
 }
 
+/* Bytes in front of a fragment's data: the frame and fragment headers. */
+#define FRAG_FRONT (WD_IPC_HDRLEN + WD_LINK_FRAG_HDR)
+
 /*
 ** Send the next fragment of the record at the head of the slow queue:
 ** [u32 stream | u32 offset | up to WD_LINK_FRAG bytes of the record],
-** built in 'fbuf' (a copy: a host may send only with send(2), seccomp)
-** and sent like a frame. Only with no frame waiting before it. Returns 0
-** or a negative code (the link has failed).
+** sent like a frame. Only with no frame waiting before it. A host may
+** send only with send(2) (seccomp: no sendmsg), so the frame must be one
+** run of bytes; it is built in place around the data when the record's
+** buffer has room: the FRAG_FRONT bytes in front of the data are record
+** bytes already sent (or, for the first fragment, bytes before the
+** record that nothing reads any more: the batch's earlier records were
+** copied out, a forwarded record's old head was parsed), and the
+** WD_IPC_TAGLEN bytes after it (the next fragment's data, or the slack
+** after the record) are kept aside and put back once the frame left or
+** was copied into the queue. Otherwise (no room) the frame is built in
+** 'fbuf', a copy. Returns 0 or a negative code (the link has failed).
 */
 static int slow_step(wd_link *l) {
   wd_slowrec *q = l->shead;
-  uint8_t *f, *pl;
+  uint8_t *f, *pl, *data, keep[WD_IPC_TAGLEN];
   size_t n, flen;
-  int r;
+  int r, inplace;
   if (q == NULL || !q->frag) return 0;
-  if (l->fbuf == NULL &&
+  memset(keep, 0, sizeof keep);
+  n = q->len - q->sent < WD_LINK_FRAG ? q->len - q->sent : WD_LINK_FRAG;
+  data = q->p + q->off + q->sent;
+  inplace = q->off + q->sent >= FRAG_FRONT && q->cap != 0 &&
+            q->off + q->sent + n + WD_IPC_TAGLEN <= q->cap;
+  if (!inplace && l->fbuf == NULL &&
       (l->fbuf = wd_malloc(WD_IPC_OVERHEAD + WD_LINK_FRAG_HDR +
                            WD_LINK_FRAG)) == NULL) {
     link_fail(l, WD_ENOMEM, "out of memory");
     return WD_ENOMEM;
   }
-  n = q->len - q->sent < WD_LINK_FRAG ? q->len - q->sent : WD_LINK_FRAG;
   if (q->sent == 0) l->tx_stream++;
-  f = l->fbuf;
+  f = inplace ? data - FRAG_FRONT : l->fbuf;
   pl = f + WD_IPC_HDRLEN;
   set_u32(pl, l->tx_stream);
   set_u32(pl + 4, (uint32_t)q->sent);
-  memcpy(pl + WD_LINK_FRAG_HDR, q->p + q->off + q->sent, n);
+  if (inplace)
+    memcpy(keep, data + n, sizeof keep);
+  else
+    memcpy(pl + WD_LINK_FRAG_HDR, data, n);
   flen = WD_IPC_OVERHEAD + WD_LINK_FRAG_HDR + n;
   if ((r = wd_ipc_seal_parts(&l->ipc, WD_F_FRAG, pl, WD_LINK_FRAG_HDR + n, f,
                              pl + WD_LINK_FRAG_HDR + n)) < 0) {
+    if (inplace) memcpy(data + n, keep, sizeof keep);
     link_fail(l, r, "cannot seal frame");
     return r;
   }
@@ -563,6 +586,7 @@ static int slow_step(wd_link *l) {
   r = send_frame(l, f, flen);
   /* Sealed, so it must leave: it waits in the queue like a frame. */
   if (r == 1 && enqueue(l, f, flen) < 0) r = WD_ENOMEM;
+  if (inplace) memcpy(data + n, keep, sizeof keep);
   if (r < 0) {
     link_fail(l, gone(r) ? 0 : r,
               r == WD_ENOMEM ? "out of memory" : "write failed");
@@ -639,7 +663,9 @@ static int handle_frag(wd_link *l, const uint8_t *p, size_t n) {
       link_fail(l, WD_EBADFRAME, "fragmented record small enough to go whole");
       return WD_EBADFRAME;
     }
-    if ((l->rasm = wd_malloc(total)) == NULL) {
+    /* The slack after the record lets a forwarded record's last
+    ** fragment be built in place (slow_step). */
+    if ((l->rasm = wd_malloc(total + WD_IPC_TAGLEN)) == NULL) {
       link_fail(l, WD_ENOMEM, "out of memory");
       return WD_ENOMEM;
     }

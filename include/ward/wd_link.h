@@ -108,6 +108,7 @@ struct wd_link {
                      ** received record's buffer this link now owns;
                      ** 'ext_at' is where in 'batch' they belong */
   size_t ext_off, ext_len, ext_at;
+  size_t ext_cap;    /* the bytes allocated at 'ext_buf' */
   size_t max_rec;    /* largest record sent or accepted */
   uint8_t *fbuf;     /* the fragment frame being sent (allocated with the
                      ** first) */
