@@ -110,8 +110,9 @@ struct wd_link {
   size_t ext_off, ext_len, ext_at;
   size_t ext_cap;    /* the bytes allocated at 'ext_buf' */
   size_t max_rec;    /* largest record sent or accepted */
-  uint8_t *fbuf;     /* the fragment frame being sent (allocated with the
-                     ** first) */
+  uint8_t *fbuf;     /* a fragment frame that cannot be built in place
+                     ** in its record's buffer (allocated with the
+                     ** first such) */
   uint8_t *rbuf;     /* one receive buffer of the maximum frame size */
   size_t rcap;
   wd_link_rec_cb on_rec;
