@@ -1,7 +1,8 @@
 /*
 ** bench/bench_mac.c
-** Nanoseconds per frame tag for the two MACs the link may use (keyed
-** BLAKE2b-256, HMAC-SHA-512-256) called one-shot, and for the link's own
+** Nanoseconds per frame tag for the MACs the link may use (Poly1305 under
+** a ChaCha20-made key, the default; keyed BLAKE2b-256; HMAC-SHA-512-256)
+** called one-shot, and for the link's own
 ** tag as sandbox/ipc.c computes it (from a keyed state made once per key):
 ** sealing a frame (wd_ipc_seal_parts: header and tag, no copy) and opening
 ** it (wd_ipc_open: tag check in constant time). Inputs of 64 B and 64 KiB
@@ -9,8 +10,8 @@
 ** runs. Needs libsodium and ward's frame code.
 ** Runs in: broker and host (a development tool; not part of either).
 **
-** Build and run (from the repository root; add -DWD_IPC_HMAC to measure
-** the link rows with the HMAC build of ipc.c):
+** Build and run (from the repository root; add -DWD_IPC_BLAKE2B or
+** -DWD_IPC_HMAC to measure the link rows with that build of ipc.c):
 **   cc -std=c11 -O2 -D_GNU_SOURCE -Iinclude bench/bench_mac.c \
 **      sandbox/ipc.c runtime/buf.c runtime/common.c -lsodium -o bench_mac
 **   ./bench_mac
@@ -39,6 +40,15 @@ static void mac_blake2b(unsigned char *tag, const unsigned char *p, size_t n,
 static void mac_hmac(unsigned char *tag, const unsigned char *p, size_t n,
                      const unsigned char *key) {
   crypto_auth(tag, p, n, key);
+}
+
+/* The link's default: a one-time Poly1305 key from ChaCha20 (nonce 0
+** here; the link uses the frame's sequence number), then Poly1305. */
+static void mac_poly1305(unsigned char *tag, const unsigned char *p, size_t n,
+                         const unsigned char *key) {
+  unsigned char nonce[12] = { 0 }, otk[32];
+  crypto_stream_chacha20_ietf(otk, sizeof otk, nonce, key);
+  crypto_onetimeauth_poly1305(tag, p, n, otk);
 }
 
 /* The link: one sealing end and one opening end, keyed at first use. */
@@ -127,9 +137,13 @@ int main(void) {
   } macs[] = {
     { "keyed BLAKE2b-256 (crypto_generichash)", mac_blake2b },
     { "HMAC-SHA-512-256 (crypto_auth)", mac_hmac },
-#ifdef WD_IPC_HMAC
+    { "ChaCha20 key + Poly1305 (onetimeauth)", mac_poly1305 },
+#if defined(WD_IPC_HMAC)
     { "link seal, HMAC (wd_ipc_seal_parts)", mac_link_seal },
     { "link open, HMAC (wd_ipc_open)", mac_link_open },
+#elif defined(WD_IPC_BLAKE2B)
+    { "link seal, BLAKE2b (wd_ipc_seal_parts)", mac_link_seal },
+    { "link open, BLAKE2b (wd_ipc_open)", mac_link_open },
 #else
     { "link seal (wd_ipc_seal_parts)", mac_link_seal },
     { "link open (wd_ipc_open)", mac_link_open },

@@ -556,7 +556,8 @@ static int req_send(hslot *s, uint32_t req, uint8_t op, wd_cur *c) {
   wd_buf_put_str(w, from, fl);
   wd_buf_put_str(w, dest, dl);
   wd_buf_put_str(w, topic, tl);
-  wd_buf_put(w, payload, rest);
+  /* The payload is not copied when it came in fragments (wd_link.h). */
+  wd_link_rec_put_from(t->link, s->link, payload, rest);
   wd__brk_rec_done(t, st);
   return 0;
 }

@@ -5,6 +5,7 @@
 ** process.host on a libuv loop, talking only to the broker.
 ** Runs in: host (pre-sandbox until wd_sbx_confine returns, then sandboxed).
 */
+#include <malloc.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -261,11 +262,29 @@ static void confine(const char *id, const wd_sbx_params *p, uv_loop_t *loop) {
   if (wd__sbx_confined_hook != NULL) wd__sbx_confined_hook(id, loop);
 }
 
+/*
+** A message of a few MiB is allocated and freed several times on its way
+** through a host (the reassembled record, the mailbox copy, the Lua
+** string). With glibc's defaults each of those comes from a fresh mmap
+** or from heap that free() just gave back, so every page of it is
+** faulted in again: page faults were about a quarter of a receiving
+** host's time with 1 MiB messages, and keeping the memory took 1 MiB
+** messages across hosts from about 540 to about 830 MB/s (bench/README.md).
+** So blocks under 4 MiB come from the heap, and up to 32 MiB of freed
+** heap stays in the host for the next ones. Bigger blocks (a 64 MiB
+** message) are still mapped and unmapped each time. The memory quota (the
+** Lua allocator's) counts what is allocated, not what glibc keeps.
+*/
+#define HOST_MMAP_THRESHOLD (4 << 20)
+#define HOST_TRIM_THRESHOLD (32 << 20)
+
 void wd_host_main(const char *id, int fd) {
   static hostctx c;
   uint8_t rx[32], tx[32];
   wd_sbx_params params;
   wd_host_io io;
+  (void)mallopt(M_MMAP_THRESHOLD, HOST_MMAP_THRESHOLD);
+  (void)mallopt(M_TRIM_THRESHOLD, HOST_TRIM_THRESHOLD);
   if (sodium_init() < 0) die(id, "sodium_init");
   drop_basics(id, fd);
   fd = 3;

@@ -5,6 +5,7 @@
 ** reassembled on the other end (wd_link.h, wd_proto.h WD_F_FRAG).
 ** Runs in: broker and host (the same code on both ends).
 */
+#include <stdint.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -19,11 +20,12 @@ struct wd_frameq {
 };
 
 /* A record that goes in fragments ('frag'), or one that waits behind
-** such a record; its bytes are p[off, off + len), 'sent' of them gone. */
+** such a record; its bytes are p[off, off + len), 'sent' of them gone,
+** in an allocation of 'cap' bytes (0: unknown). */
 struct wd_slowrec {
   wd_slowrec *next;
   uint8_t *p;
-  size_t off, len, sent;
+  size_t off, len, sent, cap;
   uint64_t lane;
   int frag;
 };
@@ -192,6 +194,10 @@ static void batch_open(wd_link *l) {
 }
 
 size_t wd_link_rec_begin(wd_link *l, uint8_t rtype) {
+  if (l->ext_buf != NULL) { /* a record begun and never ended */
+    wd_free(l->ext_buf);
+    l->ext_buf = NULL;
+  }
   batch_open(l);
   l->lane = WD_LINK_LANE_ALL;
   return wd_ipc_rec_begin(&l->batch, rtype);
@@ -229,6 +235,14 @@ static void slow_count(wd_link *l, const wd_slowrec *r, int d) {
         (uint32_t)((int64_t)l->slanes[lane_bucket(r->lane)] + d);
 }
 
+static void slow_append(wd_link *l, wd_slowrec *r) {
+  if (l->stail) l->stail->next = r;
+  else l->shead = r;
+  l->stail = r;
+  l->sbytes += r->len;
+  slow_count(l, r, 1);
+}
+
 /*
 ** Move the record at 'start' (its 'rlen' bytes end the batch) to the slow
 ** queue. A big one takes the batch's buffer with it, and the records
@@ -256,6 +270,7 @@ static int to_slow(wd_link *l, size_t start, size_t rlen, uint64_t lane,
     }
     r->p = l->batch.p;
     r->off = start;
+    r->cap = l->batch.cap;
     l->batch = rest;
   } else {
     if ((r->p = wd_malloc(rlen)) == NULL) {
@@ -266,12 +281,81 @@ static int to_slow(wd_link *l, size_t start, size_t rlen, uint64_t lane,
     l->batch.len = start;
   }
   if (l->batch.len <= WD_IPC_HDRLEN) l->batch.len = 0;
-  if (l->stail) l->stail->next = r;
-  else l->shead = r;
-  l->stail = r;
-  l->sbytes += rlen;
-  slow_count(l, r, 1);
+  slow_append(l, r);
   return 0;
+}
+
+void wd_link_rec_put_from(wd_link *l, wd_link *src, const void *p, size_t n) {
+  uintptr_t a = (uintptr_t)p, b;
+  if (src != NULL && src->rx_rec != NULL && l->ext_buf == NULL &&
+      l->batch.err == 0 && n > WD_LINK_REC_WHOLE) {
+    b = (uintptr_t)src->rx_rec;
+    if (a >= b + WD_IPC_RECHDRLEN && a - b <= src->rx_len &&
+        n <= src->rx_len - (a - b)) {
+      l->ext_buf = src->rx_rec;
+      src->rx_rec = NULL;
+      l->ext_cap = src->rx_len + WD_IPC_TAGLEN; /* handle_frag's slack */
+      l->ext_off = a - b;
+      l->ext_len = n;
+      l->ext_at = l->batch.len;
+      return;
+    }
+  }
+  wd_buf_put(&l->batch, p, n);
+}
+
+/* The bytes taken by wd_link_rec_put_from cannot be used in place: copy
+** them where they belong in the batch, as wd_buf_put would have. */
+static void ext_copy(wd_link *l) {
+  uint8_t *buf = l->ext_buf;
+  wd_buf *w = &l->batch;
+  l->ext_buf = NULL;
+  if (w->err == 0 && l->ext_at > w->len) w->err = WD_EINVAL;
+  if (w->err == 0 && wd_buf_reserve(w, l->ext_len) == 0) {
+    memmove(w->p + l->ext_at + l->ext_len, w->p + l->ext_at,
+            w->len - l->ext_at);
+    memcpy(w->p + l->ext_at, buf + l->ext_off, l->ext_len);
+    w->len += l->ext_len;
+  }
+  wd_free(buf);
+}
+
+/*
+** End the record at 'start', which goes on with the bytes taken by
+** wd_link_rec_put_from: nothing follows them and its 'hl' bytes in the
+** batch fit in front of them in their buffer (the record they came in had
+** a header at least as long). The head moves there, the length field is
+** patched, and the buffer, now holding the whole record, joins the slow
+** queue as a record that goes in fragments: forwarding it copies only
+** its head.
+*/
+static int ext_end(wd_link *l, size_t start, uint64_t lane) {
+  uint8_t *buf = l->ext_buf, *rec;
+  size_t hl = l->batch.len - start, total = hl + l->ext_len;
+  wd_slowrec *r = NULL;
+  int code = 0;
+  l->ext_buf = NULL;
+  if (total > l->max_rec || total - WD_IPC_RECHDRLEN > UINT32_MAX)
+    code = WD_ETOOBIG;
+  else if ((r = wd_malloc(sizeof *r)) == NULL)
+    code = WD_ENOMEM;
+  if (code == 0) {
+    rec = buf + l->ext_off - hl;
+    memcpy(rec, l->batch.p + start, hl);
+    set_u32(rec + 1, (uint32_t)(total - WD_IPC_RECHDRLEN));
+    memset(r, 0, sizeof *r);
+    r->p = buf;
+    r->off = (size_t)(rec - buf);
+    r->cap = l->ext_cap;
+    r->len = total;
+    r->lane = lane;
+    r->frag = 1;
+    slow_append(l, r);
+  } else {
+    wd_free(buf);
+  }
+  l->batch.len = start <= WD_IPC_HDRLEN ? 0 : start;
+  return code;
 }
 
 int wd_link_rec_end(wd_link *l, size_t start) {
@@ -279,6 +363,13 @@ int wd_link_rec_end(wd_link *l, size_t start) {
   size_t rlen;
   int big;
   l->lane = WD_LINK_LANE_ALL;
+  if (l->ext_buf != NULL) {
+    if (l->batch.err == 0 && start >= WD_IPC_HDRLEN &&
+        l->ext_at >= start + WD_IPC_RECHDRLEN &&
+        l->ext_at == l->batch.len && l->batch.len - start <= l->ext_off)
+      return ext_end(l, start, lane);
+    ext_copy(l);
+  }
   wd_ipc_rec_end(&l->batch, start);
   if (l->batch.err != 0 || start < WD_IPC_HDRLEN ||
       l->batch.len - start > l->max_rec) {
@@ -464,35 +555,54 @@ static void slow_pop(wd_link *l) {
   }
 }
 
+/* Bytes in front of a fragment's data: the frame and fragment headers. */
+#define FRAG_FRONT (WD_IPC_HDRLEN + WD_LINK_FRAG_HDR)
+
 /*
 ** Send the next fragment of the record at the head of the slow queue:
 ** [u32 stream | u32 offset | up to WD_LINK_FRAG bytes of the record],
-** built in 'fbuf' (a copy: a host may send only with send(2), seccomp)
-** and sent like a frame. Only with no frame waiting before it. Returns 0
-** or a negative code (the link has failed).
+** sent like a frame. Only with no frame waiting before it. A host may
+** send only with send(2) (seccomp: no sendmsg), so the frame must be one
+** run of bytes; it is built in place around the data when the record's
+** buffer has room: the FRAG_FRONT bytes in front of the data are record
+** bytes already sent (or, for the first fragment, bytes before the
+** record that nothing reads any more: the batch's earlier records were
+** copied out, a forwarded record's old head was parsed), and the
+** WD_IPC_TAGLEN bytes after it (the next fragment's data, or the slack
+** after the record) are kept aside and put back once the frame left or
+** was copied into the queue. Otherwise (no room) the frame is built in
+** 'fbuf', a copy. Returns 0 or a negative code (the link has failed).
 */
 static int slow_step(wd_link *l) {
   wd_slowrec *q = l->shead;
-  uint8_t *f, *pl;
+  uint8_t *f, *pl, *data, keep[WD_IPC_TAGLEN];
   size_t n, flen;
-  int r;
+  int r, inplace;
   if (q == NULL || !q->frag) return 0;
-  if (l->fbuf == NULL &&
+  memset(keep, 0, sizeof keep);
+  n = q->len - q->sent < WD_LINK_FRAG ? q->len - q->sent : WD_LINK_FRAG;
+  data = q->p + q->off + q->sent;
+  inplace = q->off + q->sent >= FRAG_FRONT && q->cap != 0 &&
+            q->off + q->sent + n + WD_IPC_TAGLEN <= q->cap;
+  if (!inplace && l->fbuf == NULL &&
       (l->fbuf = wd_malloc(WD_IPC_OVERHEAD + WD_LINK_FRAG_HDR +
                            WD_LINK_FRAG)) == NULL) {
     link_fail(l, WD_ENOMEM, "out of memory");
     return WD_ENOMEM;
   }
-  n = q->len - q->sent < WD_LINK_FRAG ? q->len - q->sent : WD_LINK_FRAG;
   if (q->sent == 0) l->tx_stream++;
-  f = l->fbuf;
+  f = inplace ? data - FRAG_FRONT : l->fbuf;
   pl = f + WD_IPC_HDRLEN;
   set_u32(pl, l->tx_stream);
   set_u32(pl + 4, (uint32_t)q->sent);
-  memcpy(pl + WD_LINK_FRAG_HDR, q->p + q->off + q->sent, n);
+  if (inplace)
+    memcpy(keep, data + n, sizeof keep);
+  else
+    memcpy(pl + WD_LINK_FRAG_HDR, data, n);
   flen = WD_IPC_OVERHEAD + WD_LINK_FRAG_HDR + n;
   if ((r = wd_ipc_seal_parts(&l->ipc, WD_F_FRAG, pl, WD_LINK_FRAG_HDR + n, f,
                              pl + WD_LINK_FRAG_HDR + n)) < 0) {
+    if (inplace) memcpy(data + n, keep, sizeof keep);
     link_fail(l, r, "cannot seal frame");
     return r;
   }
@@ -501,6 +611,7 @@ static int slow_step(wd_link *l) {
   r = send_frame(l, f, flen);
   /* Sealed, so it must leave: it waits in the queue like a frame. */
   if (r == 1 && enqueue(l, f, flen) < 0) r = WD_ENOMEM;
+  if (inplace) memcpy(data + n, keep, sizeof keep);
   if (r < 0) {
     link_fail(l, gone(r) ? 0 : r,
               r == WD_ENOMEM ? "out of memory" : "write failed");
@@ -577,7 +688,9 @@ static int handle_frag(wd_link *l, const uint8_t *p, size_t n) {
       link_fail(l, WD_EBADFRAME, "fragmented record small enough to go whole");
       return WD_EBADFRAME;
     }
-    if ((l->rasm = wd_malloc(total)) == NULL) {
+    /* The slack after the record lets a forwarded record's last
+    ** fragment be built in place (slow_step). */
+    if ((l->rasm = wd_malloc(total + WD_IPC_TAGLEN)) == NULL) {
       link_fail(l, WD_ENOMEM, "out of memory");
       return WD_ENOMEM;
     }
@@ -605,9 +718,12 @@ static int handle_frag(wd_link *l, const uint8_t *p, size_t n) {
   ** close the link from the callback). */
   rec = l->rasm;
   l->rasm = NULL;
+  l->rx_rec = rec; /* the owner may take it (wd_link_rec_put_from) */
+  l->rx_len = l->rasm_len;
   wd_cur_init(&body, rec + WD_IPC_RECHDRLEN, l->rasm_len - WD_IPC_RECHDRLEN);
   r = l->on_rec(l, rec[0], &body);
-  wd_free(rec);
+  wd_free(l->rx_rec);
+  l->rx_rec = NULL;
   if (r < 0) {
     link_fail(l, r, "bad record");
     return r;
@@ -730,6 +846,8 @@ void wd_link_close(wd_link *l, uv_close_cb cb) {
   l->sbytes = 0;
   wd_free(l->rasm);
   l->rasm = NULL;
+  wd_free(l->ext_buf);
+  l->ext_buf = NULL;
   wd_free(l->fbuf);
   l->fbuf = NULL;
   wd_ipc_close(&l->ipc);

@@ -25,20 +25,32 @@
 **       16     4  length   payload bytes that follow the header
 **       20     4  reserved must be 0
 **       24     n  payload
-**     24+n    32  tag      MAC over bytes [0, 24+n)
+**     24+n     t  tag      MAC over bytes [0, 24+n), t = WD_IPC_TAGLEN
 **
-** The tag is keyed BLAKE2b-256 (crypto_generichash with a 32-byte key), or
-** HMAC-SHA-512-256 (crypto_auth) when ipc.c is compiled with WD_IPC_HMAC.
-** Both ends must be built with the same choice.
+** The tag is, by default (version 2), Poly1305 (16 bytes) under a
+** one-time key that ChaCha20 makes from the link key and the frame's
+** sequence number: the first 32 bytes of crypto_stream_chacha20_ietf with
+** nonce = seq (u64 little-endian, then 4 zero bytes), as NaCl's secretbox
+** and RFC 8439 make Poly1305 keys. A sender never seals two frames with
+** one sequence number under one key, so no one-time key is used twice.
+** Built with WD_IPC_BLAKE2B it is keyed BLAKE2b-256 (crypto_generichash,
+** 32 bytes, version 1), with WD_IPC_HMAC HMAC-SHA-512-256 (crypto_auth,
+** 32 bytes, version 1). Both ends must be built with the same choice.
 **
 ** On a SOCK_SEQPACKET link one datagram carries exactly one frame. On a
 ** stream, read WD_IPC_HDRLEN bytes, call wd_ipc_peek_len, then read the
 ** rest of the frame.
 */
 #define WD_IPC_MAGIC   0x5744
-#define WD_IPC_VERSION 1
 #define WD_IPC_HDRLEN  24
+#if defined(WD_IPC_HMAC) || defined(WD_IPC_BLAKE2B)
+#define WD_IPC_VERSION 1
 #define WD_IPC_TAGLEN  32
+#else
+#define WD_IPC_POLY1305 1
+#define WD_IPC_VERSION 2
+#define WD_IPC_TAGLEN  16
+#endif
 #define WD_IPC_KEYLEN  32
 /* Bytes a frame adds around its payload. */
 #define WD_IPC_OVERHEAD (WD_IPC_HDRLEN + WD_IPC_TAGLEN)

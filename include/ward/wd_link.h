@@ -99,9 +99,20 @@ struct wd_link {
   uint8_t *rasm;     /* the record being reassembled (NULL: none), of */
   size_t rasm_len;   /* this many bytes, */
   size_t rasm_got;   /* this many received */
+  uint8_t *rx_rec;   /* during 'on_rec' of a record that came in
+                     ** fragments: its buffer, until the owner takes it
+                     ** (wd_link_rec_put_from); NULL otherwise */
+  size_t rx_len;     /* its bytes */
+  uint8_t *ext_buf;  /* when not NULL, the record being built goes on with
+                     ** 'ext_len' bytes at 'ext_buf' + 'ext_off', a
+                     ** received record's buffer this link now owns;
+                     ** 'ext_at' is where in 'batch' they belong */
+  size_t ext_off, ext_len, ext_at;
+  size_t ext_cap;    /* the bytes allocated at 'ext_buf' */
   size_t max_rec;    /* largest record sent or accepted */
-  uint8_t *fbuf;     /* the fragment frame being sent (allocated with the
-                     ** first) */
+  uint8_t *fbuf;     /* a fragment frame that cannot be built in place
+                     ** in its record's buffer (allocated with the
+                     ** first such) */
   uint8_t *rbuf;     /* one receive buffer of the maximum frame size */
   size_t rcap;
   wd_link_rec_cb on_rec;
@@ -132,6 +143,18 @@ size_t wd_link_rec_begin(wd_link *l, uint8_t rtype);
 void wd_link_rec_lane(wd_link *l, uint64_t lane);
 /* A lane for a PID (or any string): never WD_LINK_LANE_ALL or _FREE. */
 uint64_t wd_link_lane_of(const char *s, size_t n);
+/* Append 'n' bytes at 'p' to the record being built, as its last bytes.
+** When they lie inside the record that 'src' (any link, 'l' included) is
+** handing to its owner, one that came in fragments, and are over
+** WD_LINK_REC_WHOLE, they are not copied: 'l' takes that record's buffer
+** from 'src' (which then frees it no more) and wd_link_rec_end lays the
+** new record out inside it, in front of those bytes, to be sent from
+** there. This is how the broker forwards a big message without copying
+** it. Otherwise (or with 'src' NULL) it copies, as wd_buf_put. Errors
+** are the batch's, as for wd_buf_put. After the call, read nothing of
+** the record 'src' handed over ('p' and the body's other bytes): 'l' may
+** have freed or sent it already, e.g. in wd_link_rec_end. */
+void wd_link_rec_put_from(wd_link *l, wd_link *src, const void *p, size_t n);
 /* Finish a record. Returns 0, WD_ETOOBIG if the record is over the
 ** link's maximum (the record is removed again), or WD_ENOMEM. A record
 ** over WD_LINK_REC_WHOLE, or one that must wait behind one, leaves the

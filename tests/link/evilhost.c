@@ -16,6 +16,8 @@
 **   replay      a valid frame, then the same bytes again
 **   drop        seals two frames, sends only the second (a gap)
 **   reorder     seals two frames, sends the second, then the first
+**   oldmac      a frame of the previous format: version 1, a 32-byte
+**               keyed BLAKE2b tag (right key and number)
 **   truncate    a valid frame less its last byte
 **   short       the first 10 bytes of a valid frame (less than a header)
 **   trailing    a valid frame and one stray byte in the same datagram
@@ -418,6 +420,22 @@ static void attack(void) {
     seal(WD_F_BATCH, &p, &g);
     xsend(g.p, g.len);
     if (mode[0] == 'r') xsend(f.p, f.len);
+  } else if (strcmp(mode, "oldmac") == 0) {
+    /* A frame as a host of the previous format would send it: version 1
+    ** and a 32-byte keyed BLAKE2b tag, with the right key and number. */
+    uint8_t *h;
+    rec_log(&p, "old format");
+    seal(WD_F_BATCH, &p, &f);
+    wd_buf_reset(&g);
+    if (wd_buf_reserve(&g, WD_IPC_HDRLEN + p.len + 32) < 0)
+      fail(2, "out of memory");
+    h = g.p;
+    memcpy(h, f.p, WD_IPC_HDRLEN);
+    h[2] = 1;
+    memcpy(h + WD_IPC_HDRLEN, p.p, p.len);
+    crypto_generichash(h + WD_IPC_HDRLEN + p.len, 32, h, WD_IPC_HDRLEN + p.len,
+                       ipc.key_tx, 32);
+    xsend(h, WD_IPC_HDRLEN + p.len + 32);
   } else if (strcmp(mode, "truncate") == 0) {
     rec_log(&p, "truncated");
     seal(WD_F_BATCH, &p, &f);

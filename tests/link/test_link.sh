@@ -137,6 +137,7 @@ attack "drop a frame" drop "bad frame (frame out of sequence): killed"
 attack "reorder two frames" reorder "bad frame (frame out of sequence): killed"
 # Lengths.
 attack "truncate by one byte" truncate "bad frame (malformed frame): killed"
+attack "frame in the old format (BLAKE2b tag)" oldmac "bad frame (malformed frame): killed"
 attack "shorter than a header" short "bad frame (malformed frame): killed"
 attack "stray byte after the tag" trailing "bad frame (malformed frame): killed"
 attack "length field over the maximum" toobig "bad frame (too big): killed"

@@ -88,12 +88,22 @@ static void put_u64(uint8_t *p, uint64_t v) {
   put_u32(p + 4, (uint32_t)(v >> 32));
 }
 
-static void tag(uint8_t out[32], const uint8_t *p, size_t n,
-                const uint8_t key[32]) {
-#ifdef WD_IPC_HMAC
+/* The tag of frame number 'seq' over 'p', computed one-shot (wd_ipc.h):
+** by default Poly1305 under the first 32 bytes of ChaCha20 (link key,
+** nonce = seq). */
+static void tag(uint8_t out[WD_IPC_TAGLEN], uint64_t seq, const uint8_t *p,
+                size_t n, const uint8_t key[32]) {
+#if defined(WD_IPC_HMAC)
+  (void)seq;
   crypto_auth(out, p, n, key);
-#else
+#elif defined(WD_IPC_BLAKE2B)
+  (void)seq;
   crypto_generichash(out, 32, p, n, key, 32);
+#else
+  uint8_t nonce[12] = { 0 }, otk[32];
+  put_u64(nonce, seq);
+  crypto_stream_chacha20_ietf(otk, sizeof otk, nonce, key);
+  crypto_onetimeauth_poly1305(out, p, n, otk);
 #endif
 }
 
@@ -116,8 +126,8 @@ static size_t make_frame(uint8_t *f, uint16_t magic, uint8_t version,
   put_u32(f + 16, declared);
   put_u32(f + 20, reserved);
   if (len > 0) memcpy(f + 24, payload, len);
-  tag(f + 24 + len, f, 24 + len, key);
-  return 24 + len + 32;
+  tag(f + 24 + len, seq, f, 24 + len, key);
+  return 24 + len + WD_IPC_TAGLEN;
 }
 
 /* A well-formed frame from broker to host. */
@@ -140,7 +150,7 @@ static const uint8_t msg40[40] = "forty bytes of payload for the frame...";
 static void test_ipc_tags_equal_one_shot_mac_at_every_length(void **state) {
   static const size_t lens[] = { 0,   1,   40,  103, 104, 105,  231, 232,
                                  233, 359, 360, 361, 500, 4000, 65536 };
-  static uint8_t payload[65536], want[65536 + 56], hdr[WD_IPC_HDRLEN],
+  static uint8_t payload[65536], want[65536 + WD_IPC_OVERHEAD], hdr[WD_IPC_HDRLEN],
       tg[WD_IPC_TAGLEN];
   tlink l, m;
   wd_buf out;
@@ -363,10 +373,13 @@ static void test_ipc_seal_frame_layout_matches_spec(void **state) {
   wd_buf_init(&b, 0);
   l.broker.seq_tx = 0x0102030405060708ULL;
   assert_int_equal(wd_ipc_seal(&l.broker, 0xab, msg40, 40, &b), 0);
-  n = make_frame(f, 0x5744, 1, 0xab, 0, 0x0102030405060708ULL, 40, 0, msg40, 40,
-                 k_b2h);
+  n = make_frame(f, 0x5744, WD_IPC_VERSION, 0xab, 0, 0x0102030405060708ULL, 40,
+                 0, msg40, 40, k_b2h);
   assert_int_equal(b.len, n);
+  assert_int_equal(n, 24 + 40 + WD_IPC_TAGLEN);
   assert_memory_equal(b.p, f, n);
+  assert_int_equal(b.p[2], WD_IPC_VERSION);
+  b.p[2] = 0x01;
   assert_memory_equal(b.p,
                       "\x44\x57\x01\xab\0\0\0\0"
                       "\x08\x07\x06\x05\x04\x03\x02\x01"
@@ -557,7 +570,7 @@ static void test_ipc_open_flipped_tag_byte_returns_ebadsig(void **state) {
   f[n - 1] ^= 0x01;
   assert_int_equal(wd_ipc_open(&l.host, f, n, &type, &p, &plen), WD_EBADSIG);
   f[n - 1] ^= 0x01;
-  f[n - 32] ^= 0x01;
+  f[n - WD_IPC_TAGLEN] ^= 0x01;
   assert_int_equal(wd_ipc_open(&l.host, f, n, &type, &p, &plen), WD_EBADSIG);
   assert_true(l.host.seq_rx == 0);
   link_close(&l);
@@ -753,7 +766,12 @@ test_ipc_open_bad_fixed_fields_with_valid_tag_returns_ebadframe(void **state) {
   /* unknown versions */
   n = make_frame(f, WD_IPC_MAGIC, 0, 1, 0, 0, 40, 0, msg40, 40, k_b2h);
   assert_int_equal(wd_ipc_open(&l.host, f, n, &type, &p, &plen), WD_EBADFRAME);
-  n = make_frame(f, WD_IPC_MAGIC, 2, 1, 0, 0, 40, 0, msg40, 40, k_b2h);
+  n = make_frame(f, WD_IPC_MAGIC, WD_IPC_VERSION + 1, 1, 0, 0, 40, 0, msg40, 40,
+                 k_b2h);
+  assert_int_equal(wd_ipc_open(&l.host, f, n, &type, &p, &plen), WD_EBADFRAME);
+  /* the other MAC's version (1: BLAKE2b or HMAC, 2: Poly1305) */
+  n = make_frame(f, WD_IPC_MAGIC, 3 - WD_IPC_VERSION, 1, 0, 0, 40, 0, msg40, 40,
+                 k_b2h);
   assert_int_equal(wd_ipc_open(&l.host, f, n, &type, &p, &plen), WD_EBADFRAME);
   /* reserved flags and reserved word */
   n = make_frame(f, WD_IPC_MAGIC, WD_IPC_VERSION, 1, 0x80000000u, 0, 40, 0,
@@ -834,9 +852,9 @@ static void test_ipc_peek_len_bad_header_returns_code(void **state) {
   f[0] ^= 1;
   assert_int_equal(wd_ipc_peek_len(f, MAXP, &total), WD_EBADFRAME);
   f[0] ^= 1;
-  f[2] = 2;
+  f[2] = WD_IPC_VERSION + 1;
   assert_int_equal(wd_ipc_peek_len(f, MAXP, &total), WD_EBADFRAME);
-  f[2] = 1;
+  f[2] = WD_IPC_VERSION;
   f[5] = 1;
   assert_int_equal(wd_ipc_peek_len(f, MAXP, &total), WD_EBADFRAME);
   f[5] = 0;

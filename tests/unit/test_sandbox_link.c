@@ -573,6 +573,193 @@ static void test_link_bad_fragments_fail_the_link(void **state) {
 
 /* }====== */
 
+/* {====== Forwarding without a copy (wd_link_rec_put_from) ====== */
+
+/*
+** Records [u32 k | u32 pad | u32 tail | pad bytes | body | tail bytes]:
+** the body's bytes are (k + i) & 0xff, the pad's and tail's 0xee. The
+** middle end (b, like the broker) forwards each record to c with a pad
+** of its own and, when asked, a tail after the body; d checks them.
+*/
+typedef struct fwd {
+  wd_link *to;     /* where b forwards */
+  uint32_t pad;    /* the pad b writes */
+  uint32_t tail;   /* the tail b writes after the body */
+  int taken;       /* records whose buffer b's link gave away */
+  int end_code;    /* what the last wd_link_rec_end returned */
+  int abandon;     /* begin and put, never end (then end the next) */
+} fwd;
+
+static fwd fw;
+
+static int get_fmt(wd_cur *body, uint32_t *k, const uint8_t **p, size_t *n) {
+  uint32_t pad, tail;
+  const uint8_t *x;
+  if (wd_cur_u32(body, k) || wd_cur_u32(body, &pad) ||
+      wd_cur_u32(body, &tail) || wd_cur_bytes(body, pad, &x) ||
+      wd_cur_left(body) < tail)
+    return WD_EBADFRAME;
+  *n = wd_cur_left(body) - tail;
+  if (wd_cur_bytes(body, *n, p) || wd_cur_bytes(body, tail, &x))
+    return WD_EBADFRAME;
+  return 0;
+}
+
+static void put_fmt_head(wd_buf *w, uint32_t k, uint32_t pad, uint32_t tail) {
+  wd_buf_put_u32(w, k);
+  wd_buf_put_u32(w, pad);
+  wd_buf_put_u32(w, tail);
+  while (pad-- > 0) wd_buf_put_u8(w, 0xee);
+}
+
+static int on_rec_forward(wd_link *l, uint8_t rtype, wd_cur *body) {
+  uint32_t k, i;
+  const uint8_t *p;
+  size_t n, st;
+  if (rtype != WD_R_LOG || get_fmt(body, &k, &p, &n) < 0) return WD_EBADFRAME;
+  st = wd_link_rec_begin(fw.to, WD_R_LOG);
+  put_fmt_head(&fw.to->batch, k, fw.pad, fw.tail);
+  wd_link_rec_put_from(fw.to, l, p, n);
+  if (l->rx_rec == NULL && fw.to->ext_buf != NULL) fw.taken++;
+  for (i = 0; i < fw.tail; i++) wd_buf_put_u8(&fw.to->batch, 0xee);
+  if (fw.abandon) {
+    fw.abandon = 0;
+    return 0;
+  }
+  wd_link_rec_lane(fw.to, 5);
+  fw.end_code = wd_link_rec_end(fw.to, st);
+  return 0;
+}
+
+static int on_rec_check(wd_link *l, uint8_t rtype, wd_cur *body) {
+  end *e = l->data;
+  uint32_t k;
+  const uint8_t *p;
+  size_t n, i;
+  if (rtype != WD_R_LOG || get_fmt(body, &k, &p, &n) < 0) return WD_EBADFRAME;
+  for (i = 0; i < n; i++)
+    if (p[i] != (uint8_t)(k + i)) e->intact = 0;
+  if (e->nseen < 64) e->seen[e->nseen++] = k;
+  e->got++;
+  return 0;
+}
+
+/* a sends record k: body of 'len' bytes after a pad of 'pad'. */
+static void put_fmt(end *e, uint32_t k, uint32_t pad, size_t len) {
+  size_t st = wd_link_rec_begin(&e->l, WD_R_LOG), i;
+  put_fmt_head(&e->l.batch, k, pad, 0);
+  assert_int_equal(wd_buf_reserve(&e->l.batch, len), 0);
+  for (i = 0; i < len; i++) e->l.batch.p[e->l.batch.len + i] = (uint8_t)(k + i);
+  e->l.batch.len += len;
+  wd_link_rec_lane(&e->l, 5);
+  assert_int_equal(wd_link_rec_end(&e->l, st), 0);
+  assert_int_equal(wd_link_flush(&e->l), 0);
+}
+
+/* a -> b forwards -> c -> d: run until d has 'want' records. */
+static void run_fwd(uv_loop_t *loop, end *a, end *b, end *c, end *d,
+                    int want) {
+  int i;
+  for (i = 0; i < 100000 && d->got < want && !a->failed && !b->failed &&
+              !c->failed && !d->failed;
+       i++) {
+    uv_run(loop, UV_RUN_NOWAIT);
+    assert_true(wd_link_flush(&c->l) == 0);
+  }
+  if (a->failed + b->failed + c->failed + d->failed)
+    print_error("failed: a %d b %d c %d d %d: %s\n", a->failed, b->failed,
+                c->failed, d->failed,
+                d->why ? d->why : c->why ? c->why : b->why ? b->why : "");
+  assert_int_equal(a->failed + b->failed + c->failed + d->failed, 0);
+}
+
+static void open_fwd(uv_loop_t *loop, end *a, end *b, end *c, end *d) {
+  open_pat(loop, a, b);
+  open_pair(loop, c, d);
+  wd_link_tune_socket(c->l.fd);
+  wd_link_tune_socket(d->l.fd);
+  wd_link_set_max_payload(&c->l, 64u << 20);
+  wd_link_set_max_payload(&d->l, 64u << 20);
+  b->l.on_rec = on_rec_forward;
+  d->l.on_rec = on_rec_check;
+  d->intact = 1;
+  memset(&fw, 0, sizeof fw);
+  fw.to = &c->l;
+}
+
+static void close_fwd(uv_loop_t *loop, end *a, end *b, end *c, end *d) {
+  wd_link_close(&c->l, NULL);
+  wd_link_close(&d->l, NULL);
+  close_pair(loop, a, b);
+}
+
+/*
+** A record that came in fragments is forwarded from its own buffer when
+** the new head fits where the old one was; otherwise (a longer head, or
+** bytes after the taken ones) it is copied, and arrives the same. A
+** whole record is always copied. Each arrives intact, in order.
+*/
+static void test_link_forward_big_record_without_copy(void **state) {
+  uv_loop_t loop;
+  end a, b, c, d;
+  (void)state;
+  open_fwd(&loop, &a, &b, &c, &d);
+  fw.pad = 16;
+  put_fmt(&a, 1, 64, 8u << 20); /* head fits: taken */
+  run_fwd(&loop, &a, &b, &c, &d, 1);
+  assert_int_equal(fw.taken, 1);
+  assert_int_equal(fw.end_code, 0);
+  fw.pad = 64;
+  put_fmt(&a, 2, 64, 3u << 20); /* the same length: taken */
+  run_fwd(&loop, &a, &b, &c, &d, 2);
+  assert_int_equal(fw.taken, 2);
+  fw.pad = 65;
+  put_fmt(&a, 3, 64, 3u << 20); /* one byte longer: taken, then copied */
+  run_fwd(&loop, &a, &b, &c, &d, 3);
+  fw.pad = 0;
+  fw.tail = 7;
+  put_fmt(&a, 4, 64, 3u << 20); /* bytes after the body: copied */
+  run_fwd(&loop, &a, &b, &c, &d, 4);
+  fw.tail = 0;
+  put_fmt(&a, 5, 0, 1000); /* whole: copied */
+  run_fwd(&loop, &a, &b, &c, &d, 5);
+  assert_int_equal(fw.taken, 4);
+  assert_null(c.l.ext_buf);
+  assert_int_equal(d.got, 5);
+  assert_int_equal(d.intact, 1);
+  assert_int_equal(d.seen[0] * 10000 + d.seen[1] * 1000 + d.seen[2] * 100 +
+                       d.seen[3] * 10 + d.seen[4],
+                   12345);
+  assert_true(wd_link_idle(&c.l));
+  close_fwd(&loop, &a, &b, &c, &d);
+}
+
+/* A forwarded record over the next link's maximum is refused there
+** (WD_ETOOBIG, the taken buffer freed); a link closed while a record
+** being built holds a taken buffer frees it (ASan checks the leaks). */
+static void test_link_forward_refused_or_closed(void **state) {
+  uv_loop_t loop;
+  end a, b, c, d;
+  (void)state;
+  open_fwd(&loop, &a, &b, &c, &d);
+  wd_link_set_max_payload(&c.l, 1u << 20); /* 4 MiB + ... at least */
+  put_fmt(&a, 1, 8, 5u << 20);
+  run_fwd(&loop, &a, &b, &c, &d, 0);
+  while (b.l.rasm != NULL || fw.end_code == 0) uv_run(&loop, UV_RUN_ONCE);
+  assert_int_equal(fw.end_code, WD_ETOOBIG);
+  assert_int_equal(fw.taken, 1);
+  assert_null(c.l.ext_buf);
+  assert_true(wd_link_idle(&c.l));
+  wd_link_set_max_payload(&c.l, 64u << 20);
+  fw.abandon = 1;
+  put_fmt(&a, 2, 8, 1u << 20); /* begun, never ended */
+  while (fw.taken < 2) uv_run(&loop, UV_RUN_ONCE);
+  assert_non_null(c.l.ext_buf);
+  close_fwd(&loop, &a, &b, &c, &d); /* frees it */
+}
+
+/* }====== */
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_link_full_socket_queues_and_drains_in_order),
@@ -587,6 +774,8 @@ int main(void) {
     cmocka_unit_test(test_link_record_over_the_maximum),
     cmocka_unit_test(test_link_frag_by_hand_with_a_batch_between),
     cmocka_unit_test(test_link_bad_fragments_fail_the_link),
+    cmocka_unit_test(test_link_forward_big_record_without_copy),
+    cmocka_unit_test(test_link_forward_refused_or_closed),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
