@@ -114,7 +114,9 @@ int wd__brk_on_msg(hslot *s, wd_cur *c) {
   wd_buf_put_str(w, from, fl);
   wd_buf_put_str(w, dest, dl);
   wd_buf_put_str(w, topic, tl);
-  wd_buf_put(w, p, n);
+  /* The payload is not copied when it came in fragments (wd_link.h):
+  ** nothing of the received record may be read after this. */
+  wd_link_rec_put_from(t->link, s->link, p, n);
   wd__brk_rec_done(t, st);
   return 0;
 }
