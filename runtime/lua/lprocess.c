@@ -52,7 +52,8 @@ static task *need_task(lua_State *L, const char *fn) {
 
 /* Continuations for requests (lifecycle ones too: a remote link records
 ** this side when the reply arrives, wd_host_on_reply). ctx: 0 -> true;
-** 1 -> the reply string; 2 -> boolean "1"/"0". */
+** 1 -> the reply string; 2 -> boolean "1"/"0"; 3 -> the reply string, a
+** PID the name at 1 was looked up to, which the host keeps. */
 static int reply_k(lua_State *L, int status, lua_KContext ctx) {
   task *t = wd__chan_task_current(L);
   int32_t st = t->w.status;
@@ -64,6 +65,13 @@ static int reply_k(lua_State *L, int status, lua_KContext ctx) {
     return wd_lerr_pushf(L, st, "%s", m);
   }
   switch ((int)ctx) {
+    case 3: /* a lookup: this host keeps the name (runtime/flow.c) */
+      if (t->w.rstr != NULL && t->w.rlen > 0 && lua_type(L, 1) == LUA_TSTRING) {
+        size_t nl;
+        const char *name = lua_tolstring(L, 1, &nl);
+        wd__flow_name_put(ACTOR(L)->c.h, name, nl, t->w.rstr, t->w.rlen);
+      }
+      /* fall through */
     case 1:
       lua_pushlstring(L, t->w.rstr ? t->w.rstr : "", t->w.rlen);
       break;
@@ -1019,7 +1027,7 @@ static int registry_simple(lua_State *L, uint8_t op, int kind,
 ** or not. (A call by name does not resolve here: the broker does, and
 ** answers a name the caller may not look up as one nobody holds.) */
 static int registry_lookup(lua_State *L) {
-  return registry_simple(L, WD_OP_LOOKUP, 1, "process.registry.lookup");
+  return registry_simple(L, WD_OP_LOOKUP, 3, "process.registry.lookup");
 }
 
 /* process.registry.unregister(name) -> true | false (not registered) */
