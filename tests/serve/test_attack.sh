@@ -6,16 +6,7 @@
 set -u
 WARD=${1:?usage: test_attack.sh WARD}
 DIR=$(cd "$(dirname "$0")" && pwd)
-pass=0 fail=0
-tmp=$(mktemp -d)
-SERVER=
-cleanup() {
-  [ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null && wait "$SERVER" 2>/dev/null
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-ok() { echo "ok     $1"; pass=$((pass+1)); }
-bad() { echo "FAIL   $1"; fail=$((fail+1)); }
+. "$(dirname "$0")/lib.sh"
 
 A='Authorization: Bearer admin:admin-secret-0123456789'
 B='Authorization: Bearer bob:bob-secret-0123456789abc'
@@ -32,10 +23,7 @@ start_server() {
     --deploy-dir "$tmp/deploys" --read-timeout 1s --max-conns-per-token 4 "$@" \
     "$APP" >"$tmp/out" 2>"$tmp/err" &
   SERVER=$!
-  for i in $(seq 1 1200); do
-    curl -s -m 1 --unix-socket "$SOCK" http://x/healthz >/dev/null 2>&1 && return 0
-    sleep 0.05
-  done
+  await_healthz "$SOCK" && return 0
   echo "server did not start: $(head -c 300 "$tmp/err")"
   return 1
 }

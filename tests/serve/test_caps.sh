@@ -12,19 +12,9 @@
 set -u
 WARD=${1:?usage: test_caps.sh WARD}
 DIR=$(cd "$(dirname "$0")" && pwd)
+. "$(dirname "$0")/lib.sh"
 APP=$DIR/obsapp
 N=150
-pass=0 fail=0
-tmp=$(mktemp -d)
-SERVER=
-cleanup() {
-  [ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null && wait "$SERVER" 2>/dev/null
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-ok() { echo "ok     $1"; pass=$((pass+1)); }
-bad() { echo "FAIL   $1"; fail=$((fail+1)); }
-check() { if eval "$2"; then ok "$1"; else bad "$1${3:+: $3}"; fi; }
 SOCK=$tmp/ward.sock
 AD='Authorization: Bearer admin:admin-secret-0123456789abcdef'
 
@@ -45,10 +35,7 @@ AD='Authorization: Bearer admin:admin-secret-0123456789abcdef'
 "$WARD" serve --listen "unix:$SOCK" --tokens "$tmp/tokens.yaml" "$APP" \
   >"$tmp/out" 2>"$tmp/err" &
 SERVER=$!
-for _ in $(seq 1 1200); do
-  curl -s -m 1 --unix-socket "$SOCK" http://x/healthz >/dev/null 2>&1 && break
-  sleep 0.05
-done
+await_healthz "$SOCK"
 
 nok=0
 for i in $(seq -w 1 $N); do

@@ -16,19 +16,12 @@ set -u
 WARD=${1:?usage: test_evilhost.sh WARD_TESTHOOKS EVILHOST}
 EVIL=${2:?usage: test_evilhost.sh WARD_TESTHOOKS EVILHOST}
 DIR=$(cd "$(dirname "$0")" && pwd)
+. "$(dirname "$0")/lib.sh"
 APP=$DIR/evilapp
-pass=0 fail=0
-tmp=$(mktemp -d)
-SERVER=
 STREAM=
-cleanup() {
+cleanup_extra() {
   [ -n "$STREAM" ] && kill "$STREAM" 2>/dev/null
-  [ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null && wait "$SERVER" 2>/dev/null
-  rm -rf "$tmp"
 }
-trap cleanup EXIT
-ok() { echo "ok     $1"; pass=$((pass+1)); }
-bad() { echo "FAIL   $1"; fail=$((fail+1)); }
 A='Authorization: Bearer admin:admin-secret-0123456789'
 SOCK=$tmp/ward.sock
 LOG=$tmp/audit.log
@@ -48,10 +41,7 @@ start() {
     "$WARD" serve -v --audit deny --audit-log "$LOG" --listen "unix:$SOCK" \
     --tokens "$APP/tokens.yaml" "$APP" >"$tmp/out" 2>"$tmp/err" &
   SERVER=$!
-  for i in $(seq 1 1200); do
-    curl -s -m 1 --unix-socket "$SOCK" http://x/healthz >/dev/null 2>&1 && return 0
-    sleep 0.05
-  done
+  await_healthz "$SOCK" && return 0
   echo "server did not start: $(head -c 300 "$tmp/err")"
   return 1
 }
@@ -174,10 +164,7 @@ gw() {
     "$WARD" serve -v --audit deny --audit-log "$LOG" --listen "unix:$SOCK" \
     --tokens "$APP/tokens.yaml" "$APP" >"$tmp/out" 2>"$tmp/err" &
   SERVER=$!
-  for i in $(seq 1 1200); do
-    curl -s -m 1 --unix-socket "$SOCK" http://x/healthz >/dev/null 2>&1 && return 0
-    sleep 0.05
-  done
+  await_healthz "$SOCK" && return 0
   echo "server did not start: $(head -c 300 "$tmp/err")"
   return 1
 }

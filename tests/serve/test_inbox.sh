@@ -5,28 +5,18 @@
 set -u
 WARD=${1:?usage: test_inbox.sh WARD}
 DIR=$(cd "$(dirname "$0")" && pwd)
-pass=0 fail=0
-tmp=$(mktemp -d)
-SERVER=
+. "$(dirname "$0")/lib.sh"
 STREAMS=
-cleanup() {
+cleanup_extra() {
   for p in $STREAMS; do kill "$p" 2>/dev/null; done
-  [ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null && wait "$SERVER" 2>/dev/null
-  rm -rf "$tmp"
 }
-trap cleanup EXIT
-ok() { echo "ok     $1"; pass=$((pass+1)); }
-bad() { echo "FAIL   $1"; fail=$((fail+1)); }
 A='Authorization: Bearer alice:alice-secret-0123456789'
 B='Authorization: Bearer bob:bob-secret-0123456789abc'
 SOCK=$tmp/ward.sock
 "$WARD" serve -v --audit all --audit-log "$tmp/audit.log" --listen "unix:$SOCK" \
   --tokens "$DIR/inbox_tokens.yaml" "$DIR/inbox_app" >"$tmp/out" 2>"$tmp/err" &
 SERVER=$!
-for i in $(seq 1 1200); do
-  curl -s -m 1 --unix-socket "$SOCK" http://x/healthz >/dev/null 2>&1 && break
-  sleep 0.05
-done
+await_healthz "$SOCK"
 c() { curl -s -g -m 20 --unix-socket "$SOCK" "$@"; }
 # open NAME-QUERY FILE: an inbox stream in the background; sets PIDOF.
 open() {

@@ -8,21 +8,13 @@
 set -u
 WARD=${1:?usage: test_observe.sh WARD}
 DIR=$(cd "$(dirname "$0")" && pwd)
+. "$(dirname "$0")/lib.sh"
 APP=$DIR/obsapp
 TOKENS=$DIR/obstokens.yaml
-pass=0 fail=0
-tmp=$(mktemp -d)
-SERVER=
 TMUX_SOCK=$tmp/tmux
-cleanup() {
+cleanup_extra() {
   tmux -S "$TMUX_SOCK" kill-server 2>/dev/null
-  [ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null && wait "$SERVER" 2>/dev/null
-  rm -rf "$tmp"
 }
-trap cleanup EXIT
-ok() { echo "ok     $1"; pass=$((pass+1)); }
-bad() { echo "FAIL   $1"; fail=$((fail+1)); }
-check() { if eval "$2"; then ok "$1"; else bad "$1${3:+: $3}"; fi; }
 
 AD='Authorization: Bearer admin:admin-secret-0123456789abcdef'
 US='Authorization: Bearer user:user-secret-0123456789abcdef'
@@ -33,10 +25,7 @@ echo 'user:user-secret-0123456789abcdef' >"$tmp/user.tok"
 "$WARD" serve -v --listen "unix:$SOCK" --tokens "$TOKENS" "$APP" \
   >"$tmp/out" 2>"$tmp/err" &
 SERVER=$!
-for _ in $(seq 1 1200); do
-  curl -s -m 1 --unix-socket "$SOCK" http://x/healthz >/dev/null 2>&1 && break
-  sleep 0.05
-done
+await_healthz "$SOCK"
 
 # get PATH [HEADER]: the body in $tmp/body, the status in $code.
 get() {
