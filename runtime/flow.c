@@ -26,9 +26,17 @@
 
 #include "host_int.h"
 
-/* Credit per (sending host, destination). */
-#define FLOW_WIN_MSGS 4096u
-#define FLOW_WIN_BYTES (16ull << 20)
+/* Credit per (sending host, destination). A test may build this file
+** with a smaller window (tests/fuzz/fuzz_flow.c does, to reach waits
+** for credit within a short input). */
+#ifndef WD_FLOW_WIN_MSGS
+#define WD_FLOW_WIN_MSGS 4096u
+#endif
+#ifndef WD_FLOW_WIN_BYTES
+#define WD_FLOW_WIN_BYTES (16ull << 20)
+#endif
+#define FLOW_WIN_MSGS ((uint32_t)WD_FLOW_WIN_MSGS)
+#define FLOW_WIN_BYTES ((uint64_t)WD_FLOW_WIN_BYTES)
 
 static uint32_t hash_str(const char *s, size_t n) {
   uint32_t h = 2166136261u;
