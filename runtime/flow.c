@@ -8,6 +8,9 @@
 ** queue (its 'sendq'), the message in hand, until the receiver takes a
 ** message (wd__flow_room hands the waiting messages over in order) or
 ** the sender's send_timeout passes (the VM's timer; then LimitExceeded).
+** When the bound that stops it is the host's (mailbox_bytes), a take by
+** any actor gives one waiting receiver a try, and an actor's end, which
+** frees what it never read, gives every one a try (wd__flow_freed).
 **
 ** Across hosts, a send is a MSG record and returns at once, within the
 ** sender host's credit for that destination: at most FLOW_WIN_MSGS
@@ -589,6 +592,17 @@ void wd__flow_room(wd_actor *a) {
       b->bprev = pp;
       *pp = b;
     }
+  }
+}
+
+/* room() takes 'b' off the list only once nothing of it waits, and
+** touches no other actor's place in it. */
+void wd__flow_freed(wd_host *h) {
+  wd_actor *b, *next;
+  if (h->stopping) return;
+  for (b = h->blocked; b != NULL; b = next) {
+    next = b->bnext;
+    room(b);
   }
 }
 
