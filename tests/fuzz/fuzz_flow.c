@@ -26,15 +26,18 @@
 ** sender's list) iff its status is WD_SW_WAIT, and the VM hears that a
 ** send is over only when it is; every waiter of a credit entry points
 ** back at it; no credit entry is kept with nothing in flight and nothing
-** waiting, or past its window (an underflow would show there); every
-** actor with something waiting for room is on the host's blocked list
-** and every actor on it is alive; every message accepted from another
+** waiting, past its window, or holding more than was ever sent (an
+** underflow would show there); every actor with something waiting for
+** room is on the host's blocked list and every actor on it is alive;
+** nothing that fits waits for room while nothing is queued on the host
+** (no take would ever let it in); every message accepted from another
 ** host is credited back exactly once (flushed, pending or still parked:
 ** msgs and bytes); one sender's messages to one destination leave (MSG)
 ** and arrive (local) in the order they were sent; a dead PID stays
 ** known; a name released (UNNAME) is forgotten and a name kept gives
 ** its PID. Sources: run_short.sh, which builds flow.c with a window of
 ** 4 messages and 256 bytes so that waits for credit come within reach.
+** FUZZ_FLOW_TRACE=1 prints the operations and records of a run.
 ** Runs in: host (a host in the fuzzer's process).
 **
 ** Build and run (from the repository root):
@@ -489,6 +492,12 @@ static void check_all(void) {
       check_swq(&a->sendq, NULL);
       if (a->park_head != NULL || a->sendq.head != NULL)
         CHECK(a->bprev != NULL);
+      /* Nothing queued on the host: nothing can be taken to make room, so
+      ** nothing may wait that fits (what an end freed was tried). */
+      if (h->mq.count == 0 && a->park_head != NULL)
+        CHECK(wd_msg_size(a->park_head->m) > h->mq.max_bytes);
+      if (h->mq.count == 0 && a->sendq.head != NULL)
+        CHECK(wd_msg_size(a->sendq.head->m) > h->mq.max_bytes);
     }
   for (pp = &h->blocked; (a = *pp) != NULL; pp = &a->bnext) {
     CHECK(a->bprev == pp);
@@ -536,7 +545,7 @@ static int host_open(input *in) {
   wd_buf_put_u64(&b, 10000000);            /* slice_ns */
   wd_buf_put_u64(&b, 0);                   /* cpu_ns */
   wd_buf_put_u64(&b, 0);                   /* spawn_rate */
-  wd_buf_put_u64(&b, k & 4 ? 900 : 0);     /* mailbox_bytes */
+  wd_buf_put_u64(&b, k & 4 ? 200 + (k >> 3) * 24u : 0); /* mailbox_bytes */
   wd_buf_put_u64(&b, 0);                   /* link_queue */
   wd_buf_put_u32(&b, 2);
   put_entry(&b, "e");
