@@ -293,8 +293,12 @@ void wd__actor_end_error(wd_actor *a, const char *kind, const char *msg) {
 
 /* Free what an ended actor still holds: its subscriptions and queued
 ** messages, its identity and context, itself. Nothing refers to it any
-** more (wd__actor_free). */
+** more (wd__actor_free). The bytes of its queued messages may be what
+** other actors' waiting messages need (the host's mailbox_bytes): they
+** get a try (wd__flow_freed) before this returns. */
 void wd__actor_reclaim(wd_actor *a) {
+  wd_host *h = a->h;
+  size_t bytes = h->mq.bytes;
   wd_sub *s;
   while ((s = a->subs) != NULL) {
     a->subs = s->next;
@@ -306,6 +310,10 @@ void wd__actor_reclaim(wd_actor *a) {
   wd__hsec_unbind(a);
   wd_free(a->ctx);
   wd_free(a);
+  /* What it never read counted against the host's bytes, which may be
+  ** what others wait for: nobody takes a message to try them now. */
+  if (h->mq.bytes < bytes && h->mq.max_bytes != 0 && h->blocked != NULL)
+    wd__flow_freed(h);
 }
 
 /* }====== */

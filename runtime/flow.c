@@ -8,6 +8,9 @@
 ** queue (its 'sendq'), the message in hand, until the receiver takes a
 ** message (wd__flow_room hands the waiting messages over in order) or
 ** the sender's send_timeout passes (the VM's timer; then LimitExceeded).
+** When the bound that stops it is the host's (mailbox_bytes), a take by
+** any actor gives one waiting receiver a try, and an actor's end, which
+** frees what it never read, gives every one a try (wd__flow_freed).
 **
 ** Across hosts, a send is a MSG record and returns at once, within the
 ** sender host's credit for that destination: at most FLOW_WIN_MSGS
@@ -26,9 +29,17 @@
 
 #include "host_int.h"
 
-/* Credit per (sending host, destination). */
-#define FLOW_WIN_MSGS 4096u
-#define FLOW_WIN_BYTES (16ull << 20)
+/* Credit per (sending host, destination). A test may build this file
+** with a smaller window (tests/fuzz/fuzz_flow.c does, to reach waits
+** for credit within a short input). */
+#ifndef WD_FLOW_WIN_MSGS
+#define WD_FLOW_WIN_MSGS 4096u
+#endif
+#ifndef WD_FLOW_WIN_BYTES
+#define WD_FLOW_WIN_BYTES (16ull << 20)
+#endif
+#define FLOW_WIN_MSGS ((uint32_t)WD_FLOW_WIN_MSGS)
+#define FLOW_WIN_BYTES ((uint64_t)WD_FLOW_WIN_BYTES)
 
 static uint32_t hash_str(const char *s, size_t n) {
   uint32_t h = 2166136261u;
@@ -577,6 +588,17 @@ void wd__flow_room(wd_actor *a) {
     blocked_del(b);
     room(b);
     if (b->park_head != NULL || b->sendq.head != NULL) blocked_add(b);
+  }
+}
+
+/* room() takes 'b' off the list only once nothing of it waits, and
+** touches no other actor's place in it. */
+void wd__flow_freed(wd_host *h) {
+  wd_actor *b, *next;
+  if (h->stopping) return;
+  for (b = h->blocked; b != NULL; b = next) {
+    next = b->bnext;
+    room(b);
   }
 }
 

@@ -378,7 +378,8 @@ void wd__actor_end_error(wd_actor *a, const char *kind, const char *msg);
 /* What wd__actor_done does but the empty host's notice (wd_host_stop). */
 void wd__actor_free(wd_actor *a, int later);
 /* Free what an ended actor still holds, then the actor (the VM calls it
-** from its release, after freeing its own parts). */
+** from its release, after freeing its own parts). What waits for room on
+** the host may get into mailboxes before it returns (wd__flow_freed). */
 void wd__actor_reclaim(wd_actor *a);
 
 /* sched.c */
@@ -430,6 +431,9 @@ void wd__flow_room(wd_actor *a);
 static inline void wd__flow_taken(wd_actor *a) {
   if (a->h->blocked != NULL) wd__flow_room(a);
 }
+/* Queued bytes of the host went without a take (an ended actor's, freed
+** with it): every actor that waits for room gets a try, once each. */
+void wd__flow_freed(wd_host *h);
 void wd__flow_leave(wd_actor *a);
 void wd__flow_free(wd_actor *a);
 void wd__flow_flush(wd_host *h);

@@ -6,7 +6,7 @@
 # timeout or sanitizer report. Prints one line per target with its
 # executions, then "N passed, N failed". On a failure the work directory
 # (logs, crash-* inputs) is kept and named. See tests/fuzz/README.md.
-# Usage: tests/fuzz/run_short.sh [TARGET...]   (default: all five)
+# Usage: tests/fuzz/run_short.sh [TARGET...]   (default: all seven)
 # Environment: FUZZ_SECONDS (default 20), FUZZ_CC (default clang);
 # FUZZ_BUILD_ONLY=DIR builds the targets into DIR, keeps them, runs none
 # (for a long run: tests/fuzz/README.md).
@@ -38,10 +38,14 @@ sources() {
       "runtime/common.c /usr/share/llhttp/api.c /usr/share/llhttp/http.c" \
       "/usr/share/llhttp/llhttp.c -I/usr/share/include/llhttp -luv -ljansson" \
       "-lsodium -lm" ;;
+    # flow.c with a window of 4 messages and 256 bytes: waits for credit
+    # come within reach of a short input (fuzz_flow.c).
+    flow) echo "-Iruntime -DWD_FLOW_WIN_MSGS=4 -DWD_FLOW_WIN_BYTES=256" \
+      "$(echo runtime/[a-z]*.c policy/[a-z]*.c) -luv -lyaml -lm" ;;
   esac
 }
 
-targets=${*:-frame payload manifest policy spawn http}
+targets=${*:-frame payload manifest policy spawn http flow}
 for name in $targets; do
   bin=${only:-$work}/fuzz_$name log=$work/$name.log corpus=$work/corpus_$name
   # shellcheck disable=SC2046 # word splitting of the source list is meant

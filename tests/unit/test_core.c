@@ -778,6 +778,103 @@ static void test_max_processes_refuses_a_spawn(void **state) {
 
 /* }====== */
 
+/* {====== Flow: room made by an end ====== */
+
+/* MESH for the rig: "ct" (us, number 0) and "pb" (number 1). */
+static void rig_mesh(rig *r) {
+  wd_buf b;
+  wd_cur c;
+  wd_buf_init(&b, 0);
+  wd_buf_put_u64(&b, 0);       /* send_timeout_ns */
+  wd_buf_put_u32(&b, 0);       /* self */
+  wd_buf_put_u32(&b, 2);
+  wd_buf_put_cstr(&b, "ct");
+  wd_buf_put_u64(&b, 4u << 20);
+  wd_buf_put_cstr(&b, "pb");
+  wd_buf_put_u64(&b, 4u << 20);
+  assert_int_equal(b.err, 0);
+  wd_cur_init(&c, b.p, b.len);
+  assert_int_equal(wd_host_mesh(r->h, &c), 0);
+  wd_buf_close(&b);
+}
+
+/* MSG from the broker: from {pb|0x00001} to 'to'. */
+static void msg_in(rig *r, const wd_actor *to) {
+  wd_buf b;
+  wd_cur c;
+  wd_buf_init(&b, 0);
+  wd_buf_put_cstr(&b, "{pb|0x00001}");
+  wd_buf_put_str(&b, to->pid, to->pidlen);
+  wd_buf_put_cstr(&b, "t");
+  wd_buf_put(&b, "pp", 2);
+  assert_int_equal(b.err, 0);
+  wd_cur_init(&c, b.p, b.len);
+  assert_int_equal(wd_host_on_msg(r->h, &c), 0);
+  wd_buf_close(&b);
+}
+
+/* The host's mailbox bytes are full of what one process never read; a
+** message from another host for a second process parks, and a sender of
+** this host waits. When the first process ends, its bytes go: what
+** waited for them gets in, though nobody takes a message afterwards, and
+** the other host gets its credit back. (Only a take used to try them.) */
+static void test_end_that_frees_mailbox_bytes_lets_waiters_in(void **state) {
+  static int task_token;
+  struct task *t = (struct task *)(void *)&task_token;
+  static wd_swait w;
+  rig r;
+  wd_actor *x, *y, *z;
+  wd_msg *m;
+  size_t off;
+  wd_cur c;
+  uint32_t peer, msgs;
+  const char *s;
+  size_t n;
+  int i;
+  (void)state;
+  rig_open(&r, 1000, 1000);
+  rig_mesh(&r);
+  r.h->mq.max_bytes = 1000;
+  x = spawn(&r, "i");
+  y = spawn(&r, "i");
+  z = spawn(&r, "i");
+  for (i = 0; i < 100; i++) {
+    m = wd_msg_new("ct|x", 4, "a", 1, (const uint8_t *)"p", 1);
+    assert_non_null(m);
+    if (wd__actor_deliver(x, m) < 0) {
+      wd_msg_free(m);
+      break;
+    }
+  }
+  assert_true(i > 0 && i < 100); /* the host's bytes are full */
+  msg_in(&r, y);
+  assert_non_null(y->park_head);
+  m = wd_msg_new(z->pid, z->pidlen, "b", 1, (const uint8_t *)"q", 1);
+  assert_non_null(m);
+  memset(&w, 0, sizeof w);
+  assert_int_equal(wd__flow_local(z, y, m, &w, t), WD_FLOW_WAIT);
+  assert_int_equal(w.status, WD_SW_WAIT);
+  wd__actor_end_error(x, "Internal", "boom");
+  assert_null(y->park_head);
+  assert_null(y->sendq.head);
+  assert_int_equal(y->pending.count, 2);
+  assert_int_equal(w.status, 0);
+  assert_null(r.h->blocked);
+  off = r.out.len;
+  wd__flow_flush(r.h);
+  assert_true(find_rec(&r, &off, WD_R_CREDIT, &c));
+  assert_int_equal(wd_cur_u32(&c, &peer), 0);
+  assert_int_equal(peer, 1);
+  assert_int_equal(wd_cur_str(&c, &s, &n), 0);
+  assert_int_equal(n, y->pidlen);
+  assert_memory_equal(s, y->pid, n);
+  assert_int_equal(wd_cur_u32(&c, &msgs), 0);
+  assert_int_equal(msgs, 1);
+  rig_close(&r);
+}
+
+/* }====== */
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_spawn_boots_and_queues_only_when_the_vm_asks),
@@ -797,6 +894,7 @@ int main(void) {
     cmocka_unit_test(test_reply_reaches_the_vm_with_its_task),
     cmocka_unit_test(test_reply_for_an_ended_actor_reaches_nobody),
     cmocka_unit_test(test_max_processes_refuses_a_spawn),
+    cmocka_unit_test(test_end_that_frees_mailbox_bytes_lets_waiters_in),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
