@@ -418,8 +418,8 @@ static const char *const limit_keys[] = {
   "cpu",           "slice",           "turn_deadline", "liveness",
   "request_timeout", "address_space", "spawn_rate",    "max_names",
   "max_watches",   "mailbox_bytes",   "link_queue",    "output_buffer",
-  "send_timeout",  "workers",         "queue_size",    "local_queue_size",
-  NULL,
+  "send_timeout",  "output_rate",     "workers",       "queue_size",
+  "local_queue_size", NULL,
 };
 static const char *const hlife_keys[] = { "auto_start", NULL };
 static const char *const sandbox_keys[] = { "require", NULL };
@@ -472,7 +472,9 @@ static int parse_limits(ctx *c, const wd_node *n, wd_host_limits *l) {
       (r = get_size(c, G("output_buffer"), "host.output_buffer",
                     &l->output_buffer)) ||
       (r = get_duration(c, G("send_timeout"), "host.send_timeout", 1,
-                        &l->send_timeout_ns)))
+                        &l->send_timeout_ns)) ||
+      (r = get_size(c, G("output_rate"), "host.output_rate",
+                    &l->output_rate)))
     return r;
 #undef G
   return 0;
@@ -509,7 +511,7 @@ static const wd_host_limits host_defaults = {
   WD_HOST_DEFAULT_REQUEST_NS,    WD_HOST_DEFAULT_MAX_NAMES,
   WD_HOST_DEFAULT_MAX_WATCHES,   WD_HOST_DEFAULT_MAILBOX_BYTES,
   WD_HOST_DEFAULT_LINK_QUEUE,    WD_HOST_DEFAULT_OUTPUT_BUFFER,
-  WD_HOST_DEFAULT_SEND_TIMEOUT_NS,
+  WD_HOST_DEFAULT_SEND_TIMEOUT_NS, WD_HOST_DEFAULT_OUTPUT_RATE,
 };
 
 static int parse_host(ctx *c, wd_entry *e, const wd_node *n) {

@@ -233,8 +233,8 @@ static int host_start(wd_broker *b, hslot *s, char *err, size_t errlen) {
   s->link->on_rec = wd__brk_on_rec;
   s->link->on_fail = on_fail;
   wd_link_set_max_payload(s->link, s->he->u.host.limits.max_payload);
-  /* What the last incarnation printed still waits past its bound. */
-  if (s->out_paused) wd_link_pause(s->link, 1);
+  /* What the last incarnation printed still waits past its bounds. */
+  if (s->out_paused || s->out_slow) wd_link_pause(s->link, 1);
   s->up = 1;
   s->beat = uv_now(&b->loop);
   s->cpu_mark = -1;

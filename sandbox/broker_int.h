@@ -56,6 +56,10 @@ typedef struct hslot {
   wd_link *link;
   size_t out_bytes; /* what it printed that waits for stdout */
   int out_paused;   /* its link is not read until that drains */
+  int64_t out_tokens; /* bytes it may still print now (output_rate) */
+  uint64_t out_stamp; /* uv_now of the last refill */
+  int out_slow;     /* its link is not read: over its output_rate */
+  int out_told;     /* stderr said so once */
   char why[200];
   uint64_t gone_below; /* PIDs under this counter are of a dead
                           incarnation (set at the host's death) */

@@ -7,9 +7,12 @@
 ** receiver prints about it), and is written whenever the descriptor takes
 ** more. What waits for one host is bounded by its 'output_buffer': the
 ** broker stops reading a host over it (wd_link_pause) until its output has
-** drained to half of it, so that host waits and no other does. When the
-** loop ends, what is left is written out, blocking: nothing accepted is
-** lost.
+** drained to half of it, so that host waits and no other does. It may
+** also print at most its 'output_rate' bytes a second (a token bucket of
+** one output_buffer): past it the broker stops reading it until it may
+** again, so a print flood takes a bounded share of the broker, which the
+** other tenants' messages share. When the loop ends, what is left is
+** written out, blocking: nothing accepted is lost.
 ** Runs in: broker.
 */
 #include <fcntl.h>
@@ -107,13 +110,72 @@ static uint64_t limit_of(const hslot *s) {
   return s->he->u.host.limits.output_buffer;
 }
 
-/* 'n' more bytes of host 's' wait: past its bound, stop reading it. */
-static void charge(hslot *s, size_t n) {
+/* Read host 's' or not, as its two bounds say. */
+static void set_paused(hslot *s) {
+  if (s->up && s->link != NULL)
+    wd_link_pause(s->link, s->out_paused || s->out_slow);
+}
+
+/* The rate's bucket holds at most one output_buffer (or 1 MiB). */
+static int64_t burst_of(const hslot *s) {
   uint64_t max = limit_of(s);
+  return (int64_t)(max != 0 && max < (1ull << 40) ? max : 1u << 20);
+}
+
+/* Refill the bucket of 's' for the time since the last refill. */
+static void refill(wd_broker *b, hslot *s) {
+  uint64_t now = uv_now(&b->loop), rate = s->he->u.host.limits.output_rate;
+  int64_t burst = burst_of(s);
+  if (s->out_stamp == 0) {
+    s->out_stamp = now;
+    s->out_tokens = burst;
+    return;
+  }
+  if (now > s->out_stamp) {
+    uint64_t add = (now - s->out_stamp) * (rate / 1000 ? rate / 1000 : 1);
+    s->out_tokens = add >= (uint64_t)(burst - s->out_tokens)
+                        ? burst
+                        : s->out_tokens + (int64_t)add;
+    s->out_stamp = now;
+  }
+}
+
+static void rate_resume(wd_broker *b, void *ud, int fired) {
+  hslot *s = ud;
+  if (!fired) return;
+  refill(b, s);
+  if (s->out_tokens < 0) { /* not yet (a clock step): again */
+    uint64_t rate = s->he->u.host.limits.output_rate;
+    wd_broker_after(b, (uint64_t)(-s->out_tokens) * 1000 / rate + 1,
+                    rate_resume, s);
+    return;
+  }
+  s->out_slow = 0;
+  set_paused(s);
+}
+
+/* 'n' more bytes of host 's' wait: past its output_buffer, or past its
+** output_rate, stop reading it. */
+static void charge(wd_broker *b, hslot *s, size_t n) {
+  uint64_t max = limit_of(s), rate = s->he->u.host.limits.output_rate;
   s->out_bytes += n;
   if (!s->out_paused && max != 0 && s->out_bytes >= max) {
     s->out_paused = 1;
-    if (s->link != NULL) wd_link_pause(s->link, 1);
+    set_paused(s);
+  }
+  if (rate == 0) return;
+  refill(b, s);
+  s->out_tokens -= (int64_t)n;
+  if (s->out_tokens < 0 && !s->out_slow) {
+    s->out_slow = 1;
+    set_paused(s);
+    if (!s->out_told) {
+      s->out_told = 1;
+      fprintf(stderr, "ward: host %s: printing faster than its output_rate "
+              "(%llu bytes/s): it waits\n", s->id, (unsigned long long)rate);
+    }
+    wd_broker_after(b, (uint64_t)(-s->out_tokens) * 1000 / rate + 1,
+                    rate_resume, s);
   }
 }
 
@@ -124,7 +186,7 @@ static void release(hslot *s, size_t n) {
   s->out_bytes -= n;
   if (s->out_paused && s->out_bytes <= limit_of(s) / 2) {
     s->out_paused = 0;
-    if (s->up && s->link != NULL) wd_link_pause(s->link, 0);
+    set_paused(s);
   }
 }
 
@@ -244,7 +306,7 @@ void wd__brk_out_put(wd_broker *b, int slot, const char *s, size_t n) {
   }
   memcpy(c->data + c->len, s, n);
   c->len += n;
-  if (slot >= 0) charge(&b->hosts[slot], n);
+  if (slot >= 0) charge(b, &b->hosts[slot], n);
 }
 
 void wd_broker_printf(wd_broker *b, const char *fmt, ...) {

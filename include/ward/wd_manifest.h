@@ -37,6 +37,7 @@
 #define WD_HOST_DEFAULT_LINK_QUEUE    (64ull << 20) /* bytes, per direction */
 #define WD_HOST_DEFAULT_OUTPUT_BUFFER (1ull << 20)  /* bytes */
 #define WD_HOST_DEFAULT_SEND_TIMEOUT_NS 5000000000ll /* 5s */
+#define WD_HOST_DEFAULT_OUTPUT_RATE   (16ull << 20) /* bytes/s printed */
 /* The largest 'max_payload' ward supports: a host refuses a larger value
 ** with an error naming the line (no clamp). A message this large crosses
 ** the link in fragments (wd_link.h), and a receiver reassembles at most
@@ -118,6 +119,8 @@ typedef struct wd_host_limits {
   uint64_t link_queue;      /* frames waiting for the link, each way */
   uint64_t output_buffer;   /* printed bytes the broker holds for stdout */
   int64_t send_timeout_ns;  /* how long a send waits for room, > 0 */
+  uint64_t output_rate;     /* printed bytes per second the broker takes
+                               from the host, 0 = no bound */
 } wd_host_limits;
 
 typedef struct wd_host_conf {

@@ -153,4 +153,18 @@ else
   bad "print: exit $st, stdout $(head -c 100 "$out"), stderr $(head -c 200 "$err")"
 fi
 
+# 6. Output rate: a host that prints faster than its output_rate (256 KiB/s
+# on q:slowout) waits, as past its output_buffer, and says so once on
+# stderr; every line arrives, in order, and the result after them.
+timeout 120 "$WARD" run "$APP" q:flood_print 2000 >"$out" 2>"$err"
+st=$?
+if [ $st -eq 0 ] && [ "$(grep -c ' p' "$out")" -eq 2000 ] &&
+   [ "$(awk '/ p/ { if ($1 != ++n) bad = 1 } END { print bad ? "no" : "yes" }' "$out")" = yes ] &&
+   [ "$(tail -1 "$out")" = printed ] &&
+   [ "$(grep -c "host q:slowout: printing faster than its output_rate (262144 bytes/s): it waits" "$err")" -eq 1 ]; then
+  ok "output rate: a fast printer waits, said once; all 2000 lines arrive in order"
+else
+  bad "output rate: exit $st, $(grep -c ' p' "$out") lines, stderr $(head -c 300 "$err")"
+fi
+
 summary

@@ -672,7 +672,7 @@ static void test_manifest_unknown_host_option_is_refused(void **state) {
             "one of: max_processes, memory, mailbox, max_payload, cpu, slice, "
             "turn_deadline, liveness, request_timeout, address_space, "
             "spawn_rate, max_names, max_watches, mailbox_bytes, link_queue, "
-            "output_buffer, send_timeout, workers, queue_size, "
+            "output_buffer, send_timeout, output_rate, workers, queue_size, "
             "local_queue_size)");
 }
 
