@@ -315,7 +315,7 @@ static int get_strv(ctx *c, const wd_node *n, const char *key, int empty_ok,
 */
 static int check_keys(ctx *c, const wd_node *n, const char *const *allowed,
                       int entry, const char *pre, const char *post) {
-  char list[256], b[SHOW_MAX];
+  char list[512], b[SHOW_MAX];
   size_t i, j, o;
   for (i = 0; i < n->n; i++) {
     const wd_node *k = n->keys[i];
@@ -326,7 +326,10 @@ static int check_keys(ctx *c, const wd_node *n, const char *const *allowed,
     for (j = 0, o = 0, list[0] = '\0'; allowed[j] != NULL; j++) {
       int w = snprintf(list + o, sizeof list - o, "%s%s", j ? ", " : "",
                        allowed[j]);
-      if (w < 0 || (size_t)w >= sizeof list - o) break;
+      if (w < 0 || (size_t)w >= sizeof list - o) {
+        list[o] = '\0'; /* whole names only */
+        break;
+      }
       o += (size_t)w;
     }
     return fail(c, k, "unknown %skey '%s'%s (expected one of: %s)", pre,
