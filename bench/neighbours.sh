@@ -37,7 +37,8 @@ else
 fi
 GAP=1ms GAP_US=1000
 SLICE_MS=10 # the host's default slice (the app sets none)
-LOADS="busy pcall sort gsub flood1m print names churn"
+# LOADS=... in the environment runs only those loads.
+LOADS="${LOADS:-busy pcall sort gsub flood1m print names churn}"
 APP=bench/apps/neighbours
 
 # {====== Build ======
