@@ -132,21 +132,24 @@ void wd__brk_name_drop(wd_broker *b, name *x) {
 ** slot when 'all' is set (slot -1 and 'all': every name, reservations
 ** too, as the broker ends). */
 void wd__brk_names_release(wd_broker *b, int slot, uint64_t counter, int all) {
-  name *x, *next;
+  name *x;
   uint32_t oh;
   if (b->names == NULL) return;
+  /* A drop tells the hosts that looked the name up (UNNAME), and a write
+  ** to a host whose link has failed takes that host down at once, which
+  ** releases its names too: so after each drop the walk starts again
+  ** from the head, never from a pointer it kept. */
   if (all) {
-    for (x = b->hosts[slot].names; x != NULL; x = next) {
-      next = x->snext;
-      wd__brk_name_drop(b, x);
-    }
+    while ((x = b->hosts[slot].names) != NULL) wd__brk_name_drop(b, x);
     return;
   }
   oh = hash_owner(slot, counter);
-  for (x = b->owners[oh & b->nmask]; x != NULL; x = next) {
-    next = x->onext;
-    if (x->slot == slot && x->counter == counter) wd__brk_name_drop(b, x);
-  }
+again:
+  for (x = b->owners[oh & b->nmask]; x != NULL; x = x->onext)
+    if (x->slot == slot && x->counter == counter) {
+      wd__brk_name_drop(b, x);
+      goto again;
+    }
 }
 
 void wd__brk_names_free(wd_broker *b) {
