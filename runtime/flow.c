@@ -175,11 +175,18 @@ const char *wd__flow_name_get(wd_host *h, const char *name, size_t n,
   return x->pid;
 }
 
-void wd__flow_name_put(wd_host *h, const char *name, size_t n,
+unsigned wd__flow_name_epoch(const wd_host *h) { return h->nm_epoch; }
+
+/* The answer to a LOOKUP reaches the host before the process that asked
+** resumes, and an UNNAME that follows the answer may come in between: then
+** the answer may be the name released, and it is not kept ('epoch', taken
+** when the LOOKUP went out, is behind). */
+void wd__flow_name_put(wd_host *h, unsigned epoch, const char *name, size_t n,
                        const char *pid, size_t pidlen) {
   uint32_t hv = hash_str(name, n);
   wd_nm *x;
-  if (n == 0 || n > 255 || pidlen >= WD_PID_MAX) return;
+  if (epoch != h->nm_epoch || n == 0 || n > 255 || pidlen >= WD_PID_MAX)
+    return;
   if ((x = nm_find(h, name, n, hv)) == NULL) {
     x = h->nm_ring[h->nm_next];
     if (x != NULL && x->len != 0) nm_unlink(h, x);
@@ -203,6 +210,7 @@ int wd_host_on_unname(wd_host *h, wd_cur *c) {
   wd_nm *x;
   if (wd_cur_str(c, &s, &n) || wd_cur_left(c) != 0 || n == 0 || n > 255)
     return WD_EBADFRAME;
+  h->nm_epoch++;
   if ((x = nm_find(h, s, n, hash_str(s, n))) != NULL) nm_unlink(h, x);
   return 0;
 }

@@ -329,6 +329,7 @@ struct wd_host {
   wd_nm *nm_ring[WD_NM_MAX]; /* names looked up, the oldest goes first */
   unsigned nm_next;
   wd_nm *nm_tab[WD_NM_BUCKETS];
+  unsigned nm_epoch;    /* UNNAME records taken so far */
   wd_actor *blocked;    /* actors with senders or messages waiting */
   wd_actor **btail;     /* its last 'bnext' (NULL: &blocked) */
 };
@@ -436,10 +437,13 @@ void wd__flow_flush(wd_host *h);
 void wd__flow_host_free(wd_host *h);
 int wd__flow_dead_has(wd_host *h, const char *pid, size_t n);
 void wd__flow_dead_add(wd_host *h, const char *pid, size_t n);
-/* The PID a name was looked up to (NULL: not known), and keeping one. */
+/* The PID a name was looked up to (NULL: not known), and keeping one
+** looked up when wd__flow_name_epoch was 'epoch' (not kept if a release
+** came in since: the answer may be the one released). */
 const char *wd__flow_name_get(wd_host *h, const char *name, size_t n,
                               size_t *pidlen);
-void wd__flow_name_put(wd_host *h, const char *name, size_t n,
+unsigned wd__flow_name_epoch(const wd_host *h);
+void wd__flow_name_put(wd_host *h, unsigned epoch, const char *name, size_t n,
                        const char *pid, size_t pidlen);
 
 /* hstat.c: counters per tenant, and the STATUS request (wd_proto.h) */

@@ -196,7 +196,6 @@ static int send_name_k(lua_State *L, int status, lua_KContext ctx) {
   char pid[WD_PID_MAX];
   size_t pl = t->w.rlen;
   (void)status;
-  (void)ctx;
   t->w.kind = W_NONE;
   t->w.done = 0;
   if (st == WD_ENOTFOUND || st == WD_EDENIED || st == WD_EINVAL)
@@ -206,7 +205,7 @@ static int send_name_k(lua_State *L, int status, lua_KContext ctx) {
   if (t->w.rstr == NULL || pl == 0 || pl >= sizeof pid)
     return no_such_name(L, name, nl);
   memcpy(pid, t->w.rstr, pl);
-  wd__flow_name_put(a->c.h, name, nl, pid, pl);
+  wd__flow_name_put(a->c.h, (unsigned)ctx, name, nl, pid, pl);
   return send_to_pid(L, pid, pl);
 }
 
@@ -235,7 +234,8 @@ static int send_by_name(lua_State *L, actor *a, const char *name, size_t nl) {
       t->w.kind = W_NONE;
       return wd_lerr_pushf(L, r, "request too large");
     }
-    return wd__chan_block(L, t, send_name_k, 0);
+    return wd__chan_block(L, t, send_name_k,
+                          (lua_KContext)wd__flow_name_epoch(h));
   }
   memcpy(pid, cached, pl);
   if (wd__policy_allow(L, a, wd_ops_name(WD_ACT_LOOKUP), name, nl, NULL,
