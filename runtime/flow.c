@@ -588,6 +588,31 @@ void wd__flow_room(wd_actor *a) {
   }
 }
 
+/* An event from 'from' (its exit, a link going down, a cancel, an exec's
+** result) is about to reach 'a': what 'from' sent it before, accepted
+** and waiting here for room, goes into the mailbox first, past its
+** bounds as the event does, so that the event does not overtake it (a
+** process's messages come before its lifecycle operations). */
+void wd__flow_before_event(wd_actor *a, const char *from, size_t fl) {
+  wd_park **pp = &a->park_head, *k, *last = NULL;
+  while ((k = *pp) != NULL) {
+    wd_msg *m = k->m;
+    if (m->fromlen != fl || memcmp(m->from, from, fl) != 0) {
+      last = k;
+      pp = &k->next;
+      continue;
+    }
+    *pp = k->next;
+    a->nqueued++;
+    (void)wd__actor_route(a, m, 1);
+    wd__hstat_in(a);
+    credit(a->h, k->peer, a->pid, a->pidlen, m->plen, 0);
+    wd_free(k);
+  }
+  a->park_tail = last;
+  if (a->park_head == NULL && a->sendq.head == NULL) blocked_del(a);
+}
+
 int wd__flow_local(wd_actor *from, wd_actor *to, wd_msg *m, wd_swait *w,
                    struct task *t) {
   int r;

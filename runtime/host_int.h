@@ -433,6 +433,7 @@ static inline void wd__flow_taken(wd_actor *a) {
 }
 void wd__flow_leave(wd_actor *a);
 void wd__flow_free(wd_actor *a);
+void wd__flow_before_event(wd_actor *a, const char *from, size_t fl);
 void wd__flow_flush(wd_host *h);
 void wd__flow_host_free(wd_host *h);
 int wd__flow_dead_has(wd_host *h, const char *pid, size_t n);
