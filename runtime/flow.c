@@ -67,6 +67,8 @@ static void wait_start(wd_actor *a, wd_swait *w, struct task *t, wd_swq *q,
   w->m = m;
   w->out = o;
   w->status = WD_SW_WAIT;
+  w->bytes = wd_msg_size(m);
+  a->swait_bytes += w->bytes;
   swq_push(q, w);
   w->anext = a->swaits;
   if (a->swaits != NULL) a->swaits->aprev = &w->anext;
@@ -76,6 +78,8 @@ static void wait_start(wd_actor *a, wd_swait *w, struct task *t, wd_swq *q,
 
 /* 'w' stops waiting with 'status'; its message goes (sent or dropped). */
 static void wait_end(wd_swait *w, int32_t status) {
+  w->a->swait_bytes -= w->bytes;
+  w->bytes = 0;
   swq_remove(w);
   if (w->aprev != NULL) {
     *w->aprev = w->anext;

@@ -94,6 +94,7 @@ struct wd_swait {
   struct task *t;            /* its task */
   wd_msg *m;                 /* the message, owned while it waits */
   wd_out *out;               /* another host's destination: its entry */
+  size_t bytes;              /* what it counts in the sender's swait_bytes */
   int32_t status;            /* WD_SW_WAIT, then 0 or a negative code */
 };
 
@@ -208,6 +209,7 @@ struct wd_actor {
   wd_park *park_head, *park_tail; /* other hosts' messages waiting */
   wd_actor *bnext, **bprev; /* on h->blocked while either waits */
   wd_swait *swaits;     /* its own sends that wait */
+  size_t swait_bytes;   /* the bytes of their messages */
   uint64_t talkers;     /* bit i: host i sent it messages (DIED) */
 };
 

@@ -172,6 +172,21 @@ static int send_wait(lua_State *L, actor *a, task *t) {
 
 static int process_send(lua_State *L);
 
+/* May a send of 'n' bytes by 'a' wait? Not when the messages of its sends
+** that wait already hold its memory limit: they are outside its Lua
+** state, and would let one process keep any amount of its host's memory
+** (a task per send, one string shared by all). One may always wait. */
+static int may_wait(const actor *a, size_t n) {
+  return a->c.swait_bytes == 0 ||
+         (a->c.swait_bytes <= a->mem_limit &&
+          n <= a->mem_limit - a->c.swait_bytes);
+}
+
+static int hoard_error(lua_State *L, const char *dest) {
+  return wd_lerr_pushf(L, WD_EMBOXFULL, "mailbox full: %s (and the sends of "
+                       "this process that wait hold its memory limit)", dest);
+}
+
 /* A name nobody holds, or one the caller may not look up: the same
 ** answer, so that a send by name is no oracle. */
 static int no_such_name(lua_State *L, const char *name, size_t n) {
@@ -258,7 +273,7 @@ static int process_send(lua_State *L) {
   const char *dest, *topic;
   uint64_t counter, limit = 0;
   task *t;
-  int r;
+  int r, hoard;
   if (lua_gettop(L) < 2)
     return wd_lerr_pushf(L, WD_EINVAL, "send requires at least destination "
                                        "and topic arguments");
@@ -288,10 +303,12 @@ static int process_send(lua_State *L) {
                    h->scratch.len);
     if (m == NULL) return luaL_error(L, "not enough memory");
     t = send_task(L);
-    r = wd__flow_local(&a->c, &to->c, m, t ? &t->w.sw : NULL, t);
+    hoard = t != NULL && !may_wait(a, h->scratch.len);
+    r = wd__flow_local(&a->c, &to->c, m, t && !hoard ? &t->w.sw : NULL, t);
     if (r == WD_FLOW_WAIT) return send_wait(L, a, t);
     if (r < 0) {
       wd_msg_free(m);
+      if (r == WD_EMBOXFULL && hoard) return hoard_error(L, dest);
       if (r == WD_EMBOXFULL)
         return wd_lerr_pushf(L, r, "mailbox full: %s", dest);
       return wd_lerr_pushf(L, WD_ENOTFOUND, "process not found: %s", dest);
@@ -302,8 +319,10 @@ static int process_send(lua_State *L) {
   }
   if (r == 0) { /* another host's: no round trip (runtime/flow.c) */
     t = send_task(L);
+    hoard = t != NULL && !may_wait(a, h->scratch.len);
     r = wd__flow_remote(&a->c, dest, dl, topic, tl, h->scratch.p,
-                        h->scratch.len, t ? &t->w.sw : NULL, t, &limit);
+                        h->scratch.len, t && !hoard ? &t->w.sw : NULL, t,
+                        &limit);
     switch (r) {
       case 0:
         wd__hstat_out(&a->c);
@@ -320,6 +339,7 @@ static int process_send(lua_State *L) {
       case WD_ENOTFOUND:
         return wd_lerr_pushf(L, r, "process not found: %s", dest);
       case WD_EMBOXFULL:
+        if (hoard) return hoard_error(L, dest);
         return wd_lerr_pushf(L, r, "mailbox full: %s (no credit left, and "
                              "a send cannot wait here)", dest);
       default:
