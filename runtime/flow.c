@@ -78,6 +78,8 @@ static void wait_start(wd_actor *a, wd_swait *w, struct task *t, wd_swq *q,
   w->m = m;
   w->out = o;
   w->status = WD_SW_WAIT;
+  w->bytes = wd_msg_size(m);
+  a->swait_bytes += w->bytes;
   swq_push(q, w);
   w->anext = a->swaits;
   if (a->swaits != NULL) a->swaits->aprev = &w->anext;
@@ -87,6 +89,8 @@ static void wait_start(wd_actor *a, wd_swait *w, struct task *t, wd_swq *q,
 
 /* 'w' stops waiting with 'status'; its message goes (sent or dropped). */
 static void wait_end(wd_swait *w, int32_t status) {
+  w->a->swait_bytes -= w->bytes;
+  w->bytes = 0;
   swq_remove(w);
   if (w->aprev != NULL) {
     *w->aprev = w->anext;
@@ -186,11 +190,18 @@ const char *wd__flow_name_get(wd_host *h, const char *name, size_t n,
   return x->pid;
 }
 
-void wd__flow_name_put(wd_host *h, const char *name, size_t n,
+unsigned wd__flow_name_epoch(const wd_host *h) { return h->nm_epoch; }
+
+/* The answer to a LOOKUP reaches the host before the process that asked
+** resumes, and an UNNAME that follows the answer may come in between: then
+** the answer may be the name released, and it is not kept ('epoch', taken
+** when the LOOKUP went out, is behind). */
+void wd__flow_name_put(wd_host *h, unsigned epoch, const char *name, size_t n,
                        const char *pid, size_t pidlen) {
   uint32_t hv = hash_str(name, n);
   wd_nm *x;
-  if (n == 0 || n > 255 || pidlen >= WD_PID_MAX) return;
+  if (epoch != h->nm_epoch || n == 0 || n > 255 || pidlen >= WD_PID_MAX)
+    return;
   if ((x = nm_find(h, name, n, hv)) == NULL) {
     x = h->nm_ring[h->nm_next];
     if (x != NULL && x->len != 0) nm_unlink(h, x);
@@ -214,6 +225,7 @@ int wd_host_on_unname(wd_host *h, wd_cur *c) {
   wd_nm *x;
   if (wd_cur_str(c, &s, &n) || wd_cur_left(c) != 0 || n == 0 || n > 255)
     return WD_EBADFRAME;
+  h->nm_epoch++;
   if ((x = nm_find(h, s, n, hash_str(s, n))) != NULL) nm_unlink(h, x);
   return 0;
 }
@@ -600,6 +612,31 @@ void wd__flow_freed(wd_host *h) {
     next = b->bnext;
     room(b);
   }
+}
+
+/* An event from 'from' (its exit, a link going down, a cancel, an exec's
+** result) is about to reach 'a': what 'from' sent it before, accepted
+** and waiting here for room, goes into the mailbox first, past its
+** bounds as the event does, so that the event does not overtake it (a
+** process's messages come before its lifecycle operations). */
+void wd__flow_before_event(wd_actor *a, const char *from, size_t fl) {
+  wd_park **pp = &a->park_head, *k, *last = NULL;
+  while ((k = *pp) != NULL) {
+    wd_msg *m = k->m;
+    if (m->fromlen != fl || memcmp(m->from, from, fl) != 0) {
+      last = k;
+      pp = &k->next;
+      continue;
+    }
+    *pp = k->next;
+    a->nqueued++;
+    (void)wd__actor_route(a, m, 1);
+    wd__hstat_in(a);
+    credit(a->h, k->peer, a->pid, a->pidlen, m->plen, 0);
+    wd_free(k);
+  }
+  a->park_tail = last;
+  if (a->park_head == NULL && a->sendq.head == NULL) blocked_del(a);
 }
 
 int wd__flow_local(wd_actor *from, wd_actor *to, wd_msg *m, wd_swait *w,

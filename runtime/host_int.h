@@ -94,6 +94,7 @@ struct wd_swait {
   struct task *t;            /* its task */
   wd_msg *m;                 /* the message, owned while it waits */
   wd_out *out;               /* another host's destination: its entry */
+  size_t bytes;              /* what it counts in the sender's swait_bytes */
   int32_t status;            /* WD_SW_WAIT, then 0 or a negative code */
 };
 
@@ -208,6 +209,7 @@ struct wd_actor {
   wd_park *park_head, *park_tail; /* other hosts' messages waiting */
   wd_actor *bnext, **bprev; /* on h->blocked while either waits */
   wd_swait *swaits;     /* its own sends that wait */
+  size_t swait_bytes;   /* the bytes of their messages */
   uint64_t talkers;     /* bit i: host i sent it messages (DIED) */
 };
 
@@ -329,6 +331,7 @@ struct wd_host {
   wd_nm *nm_ring[WD_NM_MAX]; /* names looked up, the oldest goes first */
   unsigned nm_next;
   wd_nm *nm_tab[WD_NM_BUCKETS];
+  unsigned nm_epoch;    /* UNNAME records taken so far */
   wd_actor *blocked;    /* actors with senders or messages waiting */
   wd_actor **btail;     /* its last 'bnext' (NULL: &blocked) */
 };
@@ -436,14 +439,18 @@ static inline void wd__flow_taken(wd_actor *a) {
 void wd__flow_freed(wd_host *h);
 void wd__flow_leave(wd_actor *a);
 void wd__flow_free(wd_actor *a);
+void wd__flow_before_event(wd_actor *a, const char *from, size_t fl);
 void wd__flow_flush(wd_host *h);
 void wd__flow_host_free(wd_host *h);
 int wd__flow_dead_has(wd_host *h, const char *pid, size_t n);
 void wd__flow_dead_add(wd_host *h, const char *pid, size_t n);
-/* The PID a name was looked up to (NULL: not known), and keeping one. */
+/* The PID a name was looked up to (NULL: not known), and keeping one
+** looked up when wd__flow_name_epoch was 'epoch' (not kept if a release
+** came in since: the answer may be the one released). */
 const char *wd__flow_name_get(wd_host *h, const char *name, size_t n,
                               size_t *pidlen);
-void wd__flow_name_put(wd_host *h, const char *name, size_t n,
+unsigned wd__flow_name_epoch(const wd_host *h);
+void wd__flow_name_put(wd_host *h, unsigned epoch, const char *name, size_t n,
                        const char *pid, size_t pidlen);
 
 /* hstat.c: counters per tenant, and the STATUS request (wd_proto.h) */

@@ -285,6 +285,8 @@ void wd__life_event_in(wd_host *h, int kind, const char *from, size_t fl,
   if (local != 1 || (a = wd__actor_find(h, counter)) == NULL ||
       a->state != A_ALIVE)
     return; /* the watcher is gone: nobody to tell */
+  if (a->park_head != NULL && kind != WD_EV_UNLINKED)
+    wd__flow_before_event(a, from, fl);
   if (!event_in(a, kind, from, fl, deadline, p, n) || a->killed) return;
   wd__host_pid_is_local(h, from, fl, &local, &counter);
   if (local == 0)

@@ -69,7 +69,8 @@ static int reply_k(lua_State *L, int status, lua_KContext ctx) {
       if (t->w.rstr != NULL && t->w.rlen > 0 && lua_type(L, 1) == LUA_TSTRING) {
         size_t nl;
         const char *name = lua_tolstring(L, 1, &nl);
-        wd__flow_name_put(ACTOR(L)->c.h, name, nl, t->w.rstr, t->w.rlen);
+        wd__flow_name_put(ACTOR(L)->c.h, t->w.nm_epoch, name, nl, t->w.rstr,
+                          t->w.rlen);
       }
       /* fall through */
     case 1:
@@ -180,6 +181,21 @@ static int send_wait(lua_State *L, actor *a, task *t) {
 
 static int process_send(lua_State *L);
 
+/* May a send of 'n' bytes by 'a' wait? Not when the messages of its sends
+** that wait already hold its memory limit: they are outside its Lua
+** state, and would let one process keep any amount of its host's memory
+** (a task per send, one string shared by all). One may always wait. */
+static int may_wait(const actor *a, size_t n) {
+  return a->c.swait_bytes == 0 ||
+         (a->c.swait_bytes <= a->mem_limit &&
+          n <= a->mem_limit - a->c.swait_bytes);
+}
+
+static int hoard_error(lua_State *L, const char *dest) {
+  return wd_lerr_pushf(L, WD_EMBOXFULL, "mailbox full: %s (and the sends of "
+                       "this process that wait hold its memory limit)", dest);
+}
+
 /* A name nobody holds, or one the caller may not look up: the same
 ** answer, so that a send by name is no oracle. */
 static int no_such_name(lua_State *L, const char *name, size_t n) {
@@ -204,7 +220,6 @@ static int send_name_k(lua_State *L, int status, lua_KContext ctx) {
   char pid[WD_PID_MAX];
   size_t pl = t->w.rlen;
   (void)status;
-  (void)ctx;
   t->w.kind = W_NONE;
   t->w.done = 0;
   if (st == WD_ENOTFOUND || st == WD_EDENIED || st == WD_EINVAL)
@@ -214,7 +229,7 @@ static int send_name_k(lua_State *L, int status, lua_KContext ctx) {
   if (t->w.rstr == NULL || pl == 0 || pl >= sizeof pid)
     return no_such_name(L, name, nl);
   memcpy(pid, t->w.rstr, pl);
-  wd__flow_name_put(a->c.h, name, nl, pid, pl);
+  wd__flow_name_put(a->c.h, (unsigned)ctx, name, nl, pid, pl);
   return send_to_pid(L, pid, pl);
 }
 
@@ -243,7 +258,8 @@ static int send_by_name(lua_State *L, actor *a, const char *name, size_t nl) {
       t->w.kind = W_NONE;
       return wd_lerr_pushf(L, r, "request too large");
     }
-    return wd__chan_block(L, t, send_name_k, 0);
+    return wd__chan_block(L, t, send_name_k,
+                          (lua_KContext)wd__flow_name_epoch(h));
   }
   memcpy(pid, cached, pl);
   if (wd__policy_allow(L, a, wd_ops_name(WD_ACT_LOOKUP), name, nl, NULL,
@@ -266,7 +282,7 @@ static int process_send(lua_State *L) {
   const char *dest, *topic;
   uint64_t counter, limit = 0;
   task *t;
-  int r;
+  int r, hoard;
   if (lua_gettop(L) < 2)
     return wd_lerr_pushf(L, WD_EINVAL, "send requires at least destination "
                                        "and topic arguments");
@@ -296,10 +312,12 @@ static int process_send(lua_State *L) {
                    h->scratch.len);
     if (m == NULL) return luaL_error(L, "not enough memory");
     t = send_task(L);
-    r = wd__flow_local(&a->c, &to->c, m, t ? &t->w.sw : NULL, t);
+    hoard = t != NULL && !may_wait(a, h->scratch.len);
+    r = wd__flow_local(&a->c, &to->c, m, t && !hoard ? &t->w.sw : NULL, t);
     if (r == WD_FLOW_WAIT) return send_wait(L, a, t);
     if (r < 0) {
       wd_msg_free(m);
+      if (r == WD_EMBOXFULL && hoard) return hoard_error(L, dest);
       if (r == WD_EMBOXFULL)
         return wd_lerr_pushf(L, r, "mailbox full: %s", dest);
       return wd_lerr_pushf(L, WD_ENOTFOUND, "process not found: %s", dest);
@@ -310,8 +328,10 @@ static int process_send(lua_State *L) {
   }
   if (r == 0) { /* another host's: no round trip (runtime/flow.c) */
     t = send_task(L);
+    hoard = t != NULL && !may_wait(a, h->scratch.len);
     r = wd__flow_remote(&a->c, dest, dl, topic, tl, h->scratch.p,
-                        h->scratch.len, t ? &t->w.sw : NULL, t, &limit);
+                        h->scratch.len, t && !hoard ? &t->w.sw : NULL, t,
+                        &limit);
     switch (r) {
       case 0:
         wd__hstat_out(&a->c);
@@ -328,6 +348,7 @@ static int process_send(lua_State *L) {
       case WD_ENOTFOUND:
         return wd_lerr_pushf(L, r, "process not found: %s", dest);
       case WD_EMBOXFULL:
+        if (hoard) return hoard_error(L, dest);
         return wd_lerr_pushf(L, r, "mailbox full: %s (no credit left, and "
                              "a send cannot wait here)", dest);
       default:
@@ -1019,6 +1040,7 @@ static int registry_simple(lua_State *L, uint8_t op, int kind,
     return wd_lerr_pushf(L, r, "%s failed", fn);
   wd_buf_put_str(b, name, nl);
   wd_buf_put_str(b, a->c.pid, a->c.pidlen); /* the caller, for the re-check */
+  t->w.nm_epoch = wd__flow_name_epoch(h);
   return wait_reply(L, t, h, st, kind);
 }
 

@@ -64,6 +64,7 @@ typedef struct wait {
   char *rstr;
   size_t rlen;
   wd_swait sw;     /* W_SEND: a send waiting for room (runtime/flow.c) */
+  unsigned nm_epoch; /* a LOOKUP: wd__flow_name_epoch when it was asked */
 } wait;
 
 struct task {

@@ -56,6 +56,11 @@ return { main = function()
   end
   check.eq(process.registry.lookup(hidden[1]), holders[1], "the test sees the hidden names")
   check.eq(process.registry.lookup(hidden[2]), holders[2])
+  -- A send by name keeps the name on the host (runtime/flow.c): t:a
+  -- now resolves both without the broker; its probes must still learn
+  -- nothing.
+  check.eq(process.send(hidden[1], "warm", 1), true, "warm the name table")
+  check.eq(process.send(hidden[2], "warm", 1), true, "warm the name table")
 
   -- Probes: each group from each host.
   local probes, ntag = {}, 0

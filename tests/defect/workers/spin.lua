@@ -1,0 +1,1 @@
+return { main = function() while true do end end }
