@@ -40,6 +40,12 @@
 #endif
 #define FLOW_WIN_MSGS ((uint32_t)WD_FLOW_WIN_MSGS)
 #define FLOW_WIN_BYTES ((uint64_t)WD_FLOW_WIN_BYTES)
+/* A host's window towards another, all destinations together, is its
+** share of the receiver's link_queue, at least this (MESH). */
+#ifndef WD_FLOW_PEER_MIN
+#define WD_FLOW_PEER_MIN (1ull << 20)
+#endif
+#define FLOW_PEER_MIN ((uint64_t)WD_FLOW_PEER_MIN)
 
 static uint32_t hash_str(const char *s, size_t n) {
   uint32_t h = 2166136261u;
@@ -236,7 +242,7 @@ int wd_host_on_unname(wd_host *h, wd_cur *c) {
 
 /* The MESH record (wd_proto.h). */
 int wd_host_mesh(wd_host *h, wd_cur *c) {
-  uint64_t to;
+  uint64_t to, lq;
   uint32_t self, n, i;
   if (h->peers != NULL) return WD_EBADFRAME; /* once */
   if (wd_cur_u64(c, &to) || wd_cur_u32(c, &self) || wd_cur_u32(c, &n) ||
@@ -250,8 +256,13 @@ int wd_host_mesh(wd_host *h, wd_cur *c) {
     const char *s;
     size_t l;
     if (wd_cur_str(c, &s, &l) || l == 0 || l > WD_PID_HOST_MAX ||
-        memchr(s, '\0', l) != NULL || wd_cur_u64(c, &h->peers[i].max_payload))
+        memchr(s, '\0', l) != NULL ||
+        wd_cur_u64(c, &h->peers[i].max_payload) || wd_cur_u64(c, &lq))
       return WD_EBADFRAME;
+    /* Every host may fill its share of the receiver's link_queue. */
+    h->peers[i].win = lq == 0 ? 0 : lq / n > FLOW_PEER_MIN ? lq / n
+                                                          : FLOW_PEER_MIN;
+    h->peers[i].btail = &h->peers[i].blocked;
     if ((h->peers[i].id = wd_strndup(s, l)) == NULL) return WD_ENOMEM;
     h->peers[i].idlen = l;
   }
@@ -291,11 +302,41 @@ static wd_out *out_find(wd_host *h, const char *key, size_t n, uint32_t hv) {
   return NULL;
 }
 
+/* 'o' waits for its peer's window: on the peer's list, once. */
+static void peer_block(wd_host *h, wd_out *o) {
+  wd_peer *pe = &h->peers[o->peer];
+  if (o->pprev != NULL) return;
+  o->pnext = NULL;
+  o->pprev = pe->btail;
+  *pe->btail = o;
+  pe->btail = &o->pnext;
+}
+
+static void peer_unblock(wd_host *h, wd_out *o) {
+  wd_peer *pe = &h->peers[o->peer];
+  if (o->pprev == NULL) return;
+  *o->pprev = o->pnext;
+  if (o->pnext != NULL) o->pnext->pprev = o->pprev;
+  else pe->btail = o->pprev;
+  o->pnext = NULL;
+  o->pprev = NULL;
+}
+
+/* 'bytes' of what was in flight to 'o' have left the network. */
+static void out_less(wd_host *h, wd_out *o, uint64_t bytes) {
+  wd_peer *pe = &h->peers[o->peer];
+  if (bytes > o->bytes) bytes = o->bytes;
+  o->bytes -= bytes;
+  pe->inflight = bytes > pe->inflight ? 0 : pe->inflight - bytes;
+}
+
 static void out_free(wd_host *h, wd_out *o) {
   wd_out **pp = &h->out[o->hash % WD_OUT_BUCKETS];
   while (*pp != o) pp = &(*pp)->next;
   *pp = o->next;
   h->nout--;
+  peer_unblock(h, o);
+  out_less(h, o, o->bytes);
   wd_free(o);
 }
 
@@ -304,9 +345,19 @@ static void out_settle(wd_host *h, wd_out *o) {
   if (o->msgs == 0 && o->wq.head == NULL) out_free(h, o);
 }
 
-static int out_ok(const wd_out *o, size_t n) {
+/* May one more message of 'n' bytes go to 'o'? Its own window, then its
+** peer's (one message in flight always may). */
+static int out_ok(const wd_host *h, const wd_out *o, size_t n) {
+  const wd_peer *pe = &h->peers[o->peer];
   return o->msgs < FLOW_WIN_MSGS &&
-         (o->msgs == 0 || o->bytes + n <= FLOW_WIN_BYTES);
+         (o->msgs == 0 || o->bytes + n <= FLOW_WIN_BYTES) &&
+         (pe->win == 0 || pe->inflight == 0 || pe->inflight + n <= pe->win);
+}
+
+/* Is it the peer's window that stops the next message to 'o'? */
+static int peer_full(const wd_host *h, const wd_out *o, size_t n) {
+  const wd_peer *pe = &h->peers[o->peer];
+  return pe->win != 0 && pe->inflight != 0 && pe->inflight + n > pe->win;
 }
 
 /* Write the MSG record of 'a' (wd_proto.h) and charge it to 'o'. */
@@ -326,6 +377,7 @@ static int msg_out(wd_actor *a, wd_out *o, const char *topic, size_t tl,
   if (h->io.end(h->io.ud, st) < 0) return WD_ENOMEM;
   o->msgs++;
   o->bytes += n;
+  h->peers[o->peer].inflight += n;
   return 0;
 }
 
@@ -348,13 +400,14 @@ int wd__flow_remote(wd_actor *a, const char *dest, size_t dl,
   if ((o = out_find(h, dest, dl, hv)) == NULL) {
     if ((o = wd_calloc(1, sizeof *o)) == NULL) return WD_ENOMEM;
     o->hash = hv;
+    o->peer = peer;
     o->keylen = dl;
     memcpy(o->key, dest, dl);
     o->next = h->out[hv % WD_OUT_BUCKETS];
     h->out[hv % WD_OUT_BUCKETS] = o;
     h->nout++;
   }
-  if (o->wq.head == NULL && out_ok(o, n)) {
+  if (o->wq.head == NULL && out_ok(h, o, n)) {
     r = msg_out(a, o, topic, tl, p, n);
     out_settle(h, o);
     return r;
@@ -368,16 +421,45 @@ int wd__flow_remote(wd_actor *a, const char *dest, size_t dl,
     return WD_ENOMEM;
   }
   wait_start(a, w, t, &o->wq, m, o);
+  if (peer_full(h, o, n)) peer_block(h, o);
   return WD_FLOW_WAIT;
 }
 
-/* Send what waits for 'o' while its credit allows. */
-static void out_pump(wd_out *o) {
+/* Send what waits for 'o' while its credit allows; if the peer's window
+** is what stops it, it waits on the peer's list. */
+static void out_pump(wd_host *h, wd_out *o) {
   wd_swait *w;
-  while ((w = o->wq.head) != NULL && out_ok(o, w->m->plen)) {
+  while ((w = o->wq.head) != NULL && out_ok(h, o, w->m->plen)) {
     wd_msg *m = w->m;
     int r = msg_out(w->a, o, m->topic, m->topiclen, m->payload, m->plen);
     wait_done(w, r);
+  }
+  if (w != NULL && peer_full(h, o, w->m->plen)) peer_block(h, o);
+}
+
+/* Room in peer 'i''s window: the destinations waiting for it go, in
+** turn, while it lasts. */
+static void peer_pump(wd_host *h, int i) {
+  wd_peer *pe = &h->peers[i];
+  wd_out *o;
+  while ((o = pe->blocked) != NULL) {
+    wd_swait *w = o->wq.head;
+    peer_unblock(h, o);
+    if (w == NULL) continue;
+    if (peer_full(h, o, w->m->plen)) { /* still no room: first in line */
+      peer_block(h, o);
+      if (pe->blocked != o) { /* put it back at the front */
+        peer_unblock(h, o);
+        o->pnext = pe->blocked;
+        o->pprev = &pe->blocked;
+        if (pe->blocked != NULL) pe->blocked->pprev = &o->pnext;
+        else pe->btail = &o->pnext;
+        pe->blocked = o;
+      }
+      return;
+    }
+    out_pump(h, o);
+    out_settle(h, o);
   }
 }
 
@@ -388,7 +470,7 @@ static void out_dead(wd_host *h, wd_out *o, int why) {
   wd__flow_dead_add(h, o->key, o->keylen);
   while ((w = o->wq.head) != NULL) wait_done(w, why);
   o->msgs = 0;
-  o->bytes = 0;
+  out_less(h, o, o->bytes);
   out_settle(h, o);
 }
 
@@ -400,19 +482,23 @@ int wd_host_on_credit(wd_host *h, wd_cur *c) {
   uint64_t bytes;
   uint8_t flag;
   wd_out *o;
+  int peer;
   if (wd_cur_str(c, &dest, &dl) || wd_cur_u32(c, &msgs) ||
       wd_cur_u64(c, &bytes) || wd_cur_u8(c, &flag) || wd_cur_left(c) != 0)
     return WD_EBADFRAME;
   if (flag & WD_CREDIT_DEAD) wd__flow_dead_add(h, dest, dl);
   if ((o = out_find(h, dest, dl, hash_str(dest, dl))) == NULL) return 0;
+  peer = o->peer;
   if (flag & WD_CREDIT_DEAD) {
     out_dead(h, o, WD_ENOTFOUND);
+    peer_pump(h, peer);
     return 0;
   }
   o->msgs = msgs > o->msgs ? 0 : o->msgs - msgs;
-  o->bytes = bytes > o->bytes ? 0 : o->bytes - bytes;
-  out_pump(o);
+  out_less(h, o, bytes);
+  out_pump(h, o);
   out_settle(h, o);
+  peer_pump(h, peer);
   return 0;
 }
 
@@ -428,8 +514,11 @@ int wd_host_on_gone(wd_host *h, wd_cur *c) {
     return WD_EBADFRAME;
   if (wd_pid_parse(s, n, &hid, &hl, &counter) == 0) {
     wd__flow_dead_add(h, s, n);
-    if ((o = out_find(h, s, n, hash_str(s, n))) != NULL)
+    if ((o = out_find(h, s, n, hash_str(s, n))) != NULL) {
+      int peer = o->peer;
       out_dead(h, o, WD_ENOTFOUND);
+      peer_pump(h, peer);
+    }
     return 0;
   }
   for (i = 0; i < WD_OUT_BUCKETS; i++) {

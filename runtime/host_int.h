@@ -105,6 +105,9 @@ struct wd_out {
   uint32_t msgs;             /* in flight */
   uint64_t bytes;
   wd_swq wq;                 /* senders waiting for credit */
+  int peer;                  /* the destination's host (MESH number) */
+  wd_out *pnext, **pprev;    /* on its peer's 'blocked' list: senders
+                                wait for the peer's window, not its own */
   size_t keylen;
   char key[WD_PID_MAX];
 };
@@ -122,6 +125,10 @@ typedef struct wd_peer {
   char *id;
   size_t idlen;
   uint64_t max_payload;
+  uint64_t win;              /* bytes this host may have in flight to it,
+                                all destinations together (0: no bound) */
+  uint64_t inflight;
+  wd_out *blocked, **btail;  /* destinations waiting for that window */
 } wd_peer;
 
 /* A dead PID this host remembers (flow.c). */

@@ -34,6 +34,7 @@ void wd__brk_send_mesh(hslot *s) {
   for (i = 0; i < b->nhosts; i++) {
     wd_buf_put_str(w, b->hosts[i].id, b->hosts[i].idlen);
     wd_buf_put_u64(w, b->hosts[i].he->u.host.limits.max_payload);
+    wd_buf_put_u64(w, b->hosts[i].he->u.host.limits.link_queue);
   }
   wd__brk_rec_done(s, st);
 }

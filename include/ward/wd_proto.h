@@ -99,8 +99,13 @@ enum {
 ** Messages across hosts without a round trip (runtime/flow.c, sandbox/
 ** broker_msg.c; README "Sends across hosts"):
 **   MESH    b->h  u64 send_timeout_ns, u32 self, u32 n, n * (str host id,
-**                 u64 max_payload): every host, in the broker's order (a
-**                 host's number in it is its 'peer' index); after INIT
+**                 u64 max_payload, u64 link_queue): every host, in the
+**                 broker's order (a host's number in it is its 'peer'
+**                 index); after INIT. What a host has in flight to
+**                 another, all destinations together, stays within that
+**                 host's link_queue / n (at least 1 MiB; runtime/flow.c),
+**                 so the broker's queue towards a host never reaches its
+**                 link_queue with honest senders
 **   MSG     h->b  str from, str actor, str scope, str entry (the caller,
 **                 as a REQ carries it), str dest (a PID of another host),
 **                 str topic, bytes payload: a message that wants no

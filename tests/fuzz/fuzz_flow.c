@@ -43,6 +43,7 @@
 ** Build and run (from the repository root):
 **   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
 **     -Iinclude -Iruntime -DWD_FLOW_WIN_MSGS=4 -DWD_FLOW_WIN_BYTES=256 \
+**     -DWD_FLOW_PEER_MIN=64 \
 **     tests/fuzz/fuzz_flow.c runtime/[a-z]*.c policy/[a-z]*.c \
 **     -luv -lyaml -lm -o fuzz_flow
 **   ./fuzz_flow -max_total_time=60 tests/fuzz/corpus/flow
@@ -478,6 +479,24 @@ static void check_all(void) {
     }
   }
   CHECK(nout == h->nout);
+  /* Peer windows: what is in flight to a peer is what its destinations
+  ** have in flight; a destination whose next sender the peer's window
+  ** stops is on the peer's list (else nothing would wake it). */
+  for (i = 0; i < (int)h->npeers; i++) {
+    uint64_t sum = 0;
+    const wd_out *o;
+    int b;
+    for (b = 0; b < WD_OUT_BUCKETS; b++)
+      for (o = h->out[b]; o != NULL; o = o->next)
+        if (o->peer == i) {
+          const wd_peer *pe = &h->peers[i];
+          sum += o->bytes;
+          if (o->wq.head != NULL && pe->win != 0 && pe->inflight != 0 &&
+              pe->inflight + o->wq.head->m->plen > pe->win)
+            CHECK(o->pprev != NULL);
+        }
+    CHECK(sum == h->peers[i].inflight);
+  }
   /* Actors: their queues and the blocked list. */
   for (i = 0; i < HOST_BUCKETS; i++)
     for (a = h->buckets[i]; a != NULL; a = a->hnext) {
@@ -580,6 +599,10 @@ static int host_open(input *in) {
   for (i = 0; i < NPEER; i++) {
     wd_buf_put_cstr(&b, hid[order[i]]);
     wd_buf_put_u64(&b, order[i] == 0 ? HOST_MAXP : 8 + byte(in) % 120);
+    /* link_queue: none, or a small one whose share binds (the window is
+    ** built small, run_short.sh: WD_FLOW_PEER_MIN) */
+    k = byte(in);
+    wd_buf_put_u64(&b, k & 1 ? 0 : (uint64_t)(k >> 1) * 16);
   }
   CHECK(b.err == 0);
   wd_cur_init(&c, b.p, b.len);
@@ -816,7 +839,8 @@ static void op_name(input *in) {
   size_t n = make_pid(pid, (int)(k >> 2) % 3, byte(in)), pl;
   int i;
   if (st.nm_len[k % 4] == 0) st.nm_inserts++;
-  wd__flow_name_put(st.h, names[k % 4], strlen(names[k % 4]), pid, n);
+  wd__flow_name_put(st.h, wd__flow_name_epoch(st.h), names[k % 4],
+                    strlen(names[k % 4]), pid, n);
   memcpy(st.nm_pid[k % 4], pid, n);
   st.nm_len[k % 4] = n;
   for (i = 0; i < 4; i++) {

@@ -790,8 +790,10 @@ static void rig_mesh(rig *r) {
   wd_buf_put_u32(&b, 2);
   wd_buf_put_cstr(&b, "ct");
   wd_buf_put_u64(&b, 4u << 20);
+  wd_buf_put_u64(&b, 64u << 20); /* link_queue */
   wd_buf_put_cstr(&b, "pb");
   wd_buf_put_u64(&b, 4u << 20);
+  wd_buf_put_u64(&b, 64u << 20);
   assert_int_equal(b.err, 0);
   wd_cur_init(&c, b.p, b.len);
   assert_int_equal(wd_host_mesh(r->h, &c), 0);
