@@ -15,7 +15,10 @@
 ** Across hosts, a send is a MSG record and returns at once, within the
 ** sender host's credit for that destination: at most FLOW_WIN_MSGS
 ** messages and FLOW_WIN_BYTES bytes in flight (one message in flight is
-** always allowed, whatever its size). The receiving host returns credit
+** always allowed, whatever its size), and within its window towards the
+** receiving host, all destinations together (its share of that host's
+** link_queue: honest senders never fill the broker's queue towards a
+** host, where the broker would drop). The receiving host returns credit
 ** (CREDIT) when a message enters the mailbox, or is dropped because its
 ** process is gone; a message that finds the mailbox full waits there
 ** ('park') and its credit with it. So a fast producer is slowed where it
