@@ -73,7 +73,10 @@ case "$cmd" in
       echo "valgrind clean: $(basename "$t")"
     done
     echo "== Lua suite (closing line)"
-    build/ward test tests/lua
+    # The same per-test time-out as ctest's lua.suite: a loaded machine
+    # is slow, and a test timed out kills its host, which the tests after
+    # it share.
+    build/ward test --timeout 120 tests/lua
     ;;
   *)
     echo "usage: ./make.sh demo|test|build" >&2
