@@ -255,7 +255,7 @@ static int get_table(dec *d, int depth, json_t **out) {
     *out = arr;
     arr = NULL;
   }
-  d->refs[slot] = *out;
+  d->refs[slot] = json_incref(*out); /* its own: *out may be dropped */
   d->done[slot] = 1;
   r = 0;
   goto out;
@@ -287,7 +287,7 @@ static int get_error(dec *d, int depth, json_t **out) {
   }
   for (i = 0; i < 5; i++) json_decref(f[i]);
   if (r == 0) {
-    d->refs[slot] = *out;
+    d->refs[slot] = json_incref(*out); /* its own: *out may be dropped */
     d->done[slot] = 1;
   }
   return r;
@@ -381,7 +381,15 @@ int wd__gw_json_get(const uint8_t *p, size_t n, json_t **out, char *err,
     *out = json_null();
     return 0;
   }
-  return get_value(&d, 0, out);
+  {
+    /* A table or error object read and then dropped (an error's details)
+    ** must not be met again through a back-reference once freed: the
+    ** table of back-references holds a reference of its own to each. */
+    int r = get_value(&d, 0, out);
+    size_t i;
+    for (i = 0; i < d.nrefs; i++) json_decref(d.refs[i]);
+    return r;
+  }
 }
 
 /* }====== */

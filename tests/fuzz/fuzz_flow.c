@@ -481,7 +481,9 @@ static void check_all(void) {
   CHECK(nout == h->nout);
   /* Peer windows: what is in flight to a peer is what its destinations
   ** have in flight; a destination whose next sender the peer's window
-  ** stops is on the peer's list (else nothing would wake it). */
+  ** stops, its own window allowing it, is on the peer's list (else
+  ** nothing would wake it; one its own window stops is woken by its own
+  ** credit, and listed then if the peer's window still stops it). */
   for (i = 0; i < (int)h->npeers; i++) {
     uint64_t sum = 0;
     const wd_out *o;
@@ -491,8 +493,11 @@ static void check_all(void) {
         if (o->peer == i) {
           const wd_peer *pe = &h->peers[i];
           sum += o->bytes;
-          if (o->wq.head != NULL && pe->win != 0 && pe->inflight != 0 &&
-              pe->inflight + o->wq.head->m->plen > pe->win)
+          size_t n = o->wq.head != NULL ? o->wq.head->m->plen : 0;
+          int own_ok = o->msgs < WD_FLOW_WIN_MSGS &&
+                       (o->msgs == 0 || o->bytes + n <= WD_FLOW_WIN_BYTES);
+          if (o->wq.head != NULL && own_ok && pe->win != 0 &&
+              pe->inflight != 0 && pe->inflight + n > pe->win)
             CHECK(o->pprev != NULL);
         }
     CHECK(sum == h->peers[i].inflight);
