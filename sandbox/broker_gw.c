@@ -1075,8 +1075,10 @@ int wd__brk_gw_reaped(wd_broker *b, pid_t pid, int st) {
   else
     snprintf(g->why, sizeof g->why, "exited with status %d",
              WEXITSTATUS(st));
-  /* What it sent last is read first; the end of file takes it down. */
+  /* What it sent last is read first (even if reading was paused); the
+  ** end of file takes it down. */
   if (g->up && (g->link == NULL || g->link->failed)) gw_down(g, "%s", g->why);
+  else if (g->link != NULL) wd_link_peer_gone(g->link);
   return 1;
 }
 

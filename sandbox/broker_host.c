@@ -428,10 +428,12 @@ void wd__brk_on_sigchld(uv_signal_t *h, int sig) {
       else
         snprintf(cause, sizeof cause, "exited with status %d", WEXITSTATUS(st));
       /* What it sent last (its processes' exits, what they printed) may
-      ** still be in the socket: the link's end of file takes the host
-      ** down after those frames (on_fail), with this cause. */
+      ** still be in the socket: the link reads it even if paused, and its
+      ** end of file takes the host down after those frames (on_fail),
+      ** with this cause. */
       if (s->up && s->link != NULL && !s->link->failed) {
         if (s->why[0] == '\0') snprintf(s->why, sizeof s->why, "%s", cause);
+        wd_link_peer_gone(s->link);
         continue;
       }
       wd__brk_host_down(s, "%s", cause);

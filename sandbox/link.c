@@ -58,7 +58,7 @@ static void on_poll(uv_poll_t *h, int status, int events);
 ** to write while frames wait. uv_poll_start also sets the callback: it
 ** must be given every time (a NULL one is called on the next event). */
 static int update_events(wd_link *l) {
-  unsigned ev = (l->paused ? 0u : (unsigned)UV_READABLE) |
+  unsigned ev = (l->paused && !l->peer_gone ? 0u : (unsigned)UV_READABLE) |
                 (l->qhead != NULL || l->shead != NULL ? (unsigned)UV_WRITABLE
                                                       : 0u);
   if (l->failed || l->closing) return 0;
@@ -93,6 +93,51 @@ static int drain_queue(wd_link *l) {
 /* The peer is gone (not a protocol error). */
 static int gone(int code) {
   return code == -EPIPE || code == -ECONNRESET || code == -ENOTCONN;
+}
+
+static void slow_count(wd_link *l, const wd_slowrec *r, int d);
+
+/* Drop everything waiting to leave: frames, fragment streams, the batch. */
+static void discard_output(wd_link *l) {
+  wd_frameq *f;
+  while ((f = l->qhead) != NULL) {
+    l->qhead = f->next;
+    wd_free(f);
+  }
+  l->qtail = NULL;
+  l->qbytes = 0;
+  l->sealed = 0;
+  while (l->shead != NULL) {
+    wd_slowrec *r = l->shead;
+    l->shead = r->next;
+    slow_count(l, r, -1);
+    wd_free(r->p);
+    wd_free(r);
+  }
+  l->stail = NULL;
+  l->sbytes = 0;
+  wd_free(l->ext_buf);
+  l->ext_buf = NULL;
+  wd_buf_reset(&l->batch);
+}
+
+void wd_link_peer_gone(wd_link *l) {
+  if (l->failed || l->closing || l->peer_gone) return;
+  l->peer_gone = 1;
+  discard_output(l);
+  if (update_events(l) < 0) link_fail(l, WD_EIO, "poll failed");
+}
+
+/* A write failed with 'r': a peer that is gone is not a failure yet (its
+** last frames are read first, then its end fails the link); anything
+** else fails it now. Returns 0 or 'r'. */
+static int write_failed(wd_link *l, int r, const char *why) {
+  if (gone(r)) {
+    wd_link_peer_gone(l);
+    return 0;
+  }
+  link_fail(l, r, why);
+  return r;
 }
 
 void wd_link_tune_socket(int fd) {
@@ -180,8 +225,8 @@ static void settle_sealed(wd_link *l) {
   if (r == 1 && enqueue(l, l->batch.p, flen) < 0) r = WD_ENOMEM;
   wd_buf_reset(&l->batch);
   if (r < 0)
-    link_fail(l, gone(r) ? 0 : r,
-              r == WD_ENOMEM ? "out of memory" : "write failed");
+    (void)write_failed(l, r,
+                       r == WD_ENOMEM ? "out of memory" : "write failed");
   else if (r == 1)
     (void)update_events(l);
 }
@@ -435,7 +480,8 @@ static int send_frame(wd_link *l, const uint8_t *frame, size_t len) {
 int wd_link_flush_nowait(wd_link *l) {
   size_t plen, flen;
   int r, saved = errno;
-  if (l->failed || l->closing || l->sealed || l->qhead != NULL ||
+  if (l->failed || l->closing || l->peer_gone || l->sealed ||
+      l->qhead != NULL ||
       l->batch.len <= WD_IPC_HDRLEN || l->batch.err != 0 ||
       l->batch.cap - l->batch.len < WD_IPC_TAGLEN)
     return 0;
@@ -492,20 +538,13 @@ static int flush_batch(wd_link *l) {
       return WD_ENOMEM;
     }
     wd_buf_reset(&l->batch);
-    if (r < 0) {
-      link_fail(l, gone(r) ? 0 : r, "write failed");
-      return r;
-    }
+    if (r < 0) return write_failed(l, r, "write failed");
   } else {
     wd_buf_reset(&l->batch);
   }
   if (l->qhead == NULL) return 0;
   r = drain_queue(l);
-  if (r < 0) {
-    link_fail(l, gone(r) ? 0 : r, "write failed");
-    return r;
-  }
-  return 0;
+  return r < 0 ? write_failed(l, r, "write failed") : 0;
 }
 
 /* Seal the batch and put it at the end of the frame queue. 0 or a
@@ -612,11 +651,9 @@ static int slow_step(wd_link *l) {
   /* Sealed, so it must leave: it waits in the queue like a frame. */
   if (r == 1 && enqueue(l, f, flen) < 0) r = WD_ENOMEM;
   if (inplace) memcpy(data + n, keep, sizeof keep);
-  if (r < 0) {
-    link_fail(l, gone(r) ? 0 : r,
-              r == WD_ENOMEM ? "out of memory" : "write failed");
-    return r;
-  }
+  if (r < 0) /* the stream is gone with the rest if the peer is */
+    return write_failed(l, r,
+                        r == WD_ENOMEM ? "out of memory" : "write failed");
   q->sent += n;
   l->sbytes -= n;
   if (q->sent == q->len) {
@@ -640,10 +677,16 @@ int wd_link_flush(wd_link *l) {
     l->sealed = 0;
     return l->failed ? WD_EIO : 0;
   }
+  if (l->peer_gone) { /* nobody reads it */
+    discard_output(l);
+    return 0;
+  }
   if ((r = flush_batch(l)) < 0) return r;
-  if (l->shead != NULL && l->qhead == NULL) {
+  if (l->shead != NULL && l->qhead == NULL && !l->peer_gone) {
     if ((r = slow_step(l)) < 0) return r;
-    if (l->batch.len > WD_IPC_HDRLEN && (r = flush_batch(l)) < 0) return r;
+    if (l->batch.len > WD_IPC_HDRLEN && !l->peer_gone &&
+        (r = flush_batch(l)) < 0)
+      return r;
   }
   return update_events(l);
 }
@@ -769,23 +812,47 @@ int wd_link_feed(wd_link *l, const uint8_t *frame, size_t n) {
   return handle_frame(l, frame, n);
 }
 
+/* recv(2) one frame. A reset (the peer closed with our frames unread) is
+** reported once, before what the peer sent last: that is still read. */
+static ssize_t recv_frame(wd_link *l) {
+  ssize_t n;
+  int resets = 0;
+  for (;;) {
+    n = recv(l->fd, l->rbuf, l->rcap, MSG_DONTWAIT | MSG_TRUNC);
+    if (n != -1) return n;
+    if (errno == EINTR) continue;
+    if (errno != ECONNRESET || resets++ > 0) return -1;
+    wd_link_peer_gone(l);
+    if (l->failed) return -1;
+  }
+}
+
+/* Everything the socket still holds (a gone peer's last frames: at most
+** a socket buffer), ignoring the per-wakeup bounds and a pause. */
+static void read_rest(wd_link *l) {
+  while (!l->failed && !l->closing) {
+    ssize_t n = recv_frame(l);
+    if (n <= 0 || (size_t)n > l->rcap) return;
+    if (handle_frame(l, l->rbuf, (size_t)n) < 0) return;
+  }
+}
+
 static void on_poll(uv_poll_t *h, int status, int events) {
   wd_link *l = h->data;
   size_t got;
   int i;
-  /* A peer that died with frames unread shows as a poll error or a reset
-  ** connection: that is the end of the link (code 0), not a bad frame, so
-  ** the owner can find out how the peer really ended. */
+  /* A peer that died with our frames unread shows as a poll error (a
+  ** reset connection): that is the end of the link (code 0), not a bad
+  ** frame, so the owner can find out how the peer really ended. What it
+  ** sent before it died comes first (libuv polls this fd no more). */
   if (status < 0) {
+    read_rest(l);
     link_fail(l, 0, uv_strerror(status));
     return;
   }
   if (events & UV_WRITABLE) {
     int r = drain_queue(l);
-    if (r < 0) {
-      link_fail(l, gone(r) ? 0 : r, "write failed");
-      return;
-    }
+    if (r < 0 && write_failed(l, r, "write failed") < 0) return;
     /* The socket has room: the batch so far, then the next fragment. */
     if (l->qhead == NULL && l->shead != NULL && wd_link_flush(l) < 0) return;
     if (update_events(l) < 0) {
@@ -801,11 +868,10 @@ static void on_poll(uv_poll_t *h, int status, int events) {
   ** other links had theirs. A pause from a record stops reading after
   ** its frame. */
   for (i = 0, got = 0; i < WD_LINK_READ_FRAMES && got < WD_LINK_BATCH_SOFT &&
-                       !l->failed && !l->closing && !l->paused;
+                       !l->failed && !l->closing &&
+                       (!l->paused || l->peer_gone);
        i++) {
-    ssize_t n;
-    do n = recv(l->fd, l->rbuf, l->rcap, MSG_DONTWAIT | MSG_TRUNC);
-    while (n == -1 && errno == EINTR);
+    ssize_t n = recv_frame(l);
     if (n == -1) {
       if (errno == EAGAIN || errno == EWOULDBLOCK) return;
       link_fail(l, gone(-errno) ? 0 : -errno, "read failed");
@@ -825,29 +891,12 @@ static void on_poll(uv_poll_t *h, int status, int events) {
 }
 
 void wd_link_close(wd_link *l, uv_close_cb cb) {
-  wd_frameq *f;
   if (l->closing) return;
   l->closing = 1;
   uv_poll_stop(&l->poll);
-  while ((f = l->qhead) != NULL) {
-    l->qhead = f->next;
-    wd_free(f);
-  }
-  l->qtail = NULL;
-  l->qbytes = 0;
-  l->sealed = 0;
-  while (l->shead != NULL) {
-    wd_slowrec *r = l->shead;
-    l->shead = r->next;
-    wd_free(r->p);
-    wd_free(r);
-  }
-  l->stail = NULL;
-  l->sbytes = 0;
+  discard_output(l);
   wd_free(l->rasm);
   l->rasm = NULL;
-  wd_free(l->ext_buf);
-  l->ext_buf = NULL;
   wd_free(l->fbuf);
   l->fbuf = NULL;
   wd_ipc_close(&l->ipc);

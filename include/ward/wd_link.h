@@ -122,6 +122,9 @@ struct wd_link {
   int failed;
   int closing;
   int paused;        /* the owner reads no frame (wd_link_pause) */
+  int peer_gone;     /* the peer closed its end: what it sent is still
+                     ** read (whatever a pause says), nothing more is
+                     ** written; the end of its frames fails the link */
   unsigned events;   /* UV_READABLE | UV_WRITABLE currently polled */
   uint64_t frames_in, frames_out, bytes_out;
 };
@@ -181,6 +184,11 @@ int wd_link_idle(const wd_link *l);
 ** in the socket, then in the peer's own queue. Stopping takes effect after
 ** the frame being handled. Idempotent. */
 void wd_link_pause(wd_link *l, int on);
+/* The peer is gone (its process was reaped): read what it sent last,
+** even while paused, and write nothing more; the owner's on_fail (code 0)
+** follows its last frame. A write that finds the peer gone does the same:
+** a peer's last frames (its processes' exits) are never lost to it. */
+void wd_link_peer_gone(wd_link *l);
 /* Hand one datagram to the link as if read from its socket: verify it,
 ** reassemble fragments, call 'on_rec' for each whole record (the frame
 ** fuzzer; the link reads its socket itself). Returns 0 or the negative

@@ -313,6 +313,72 @@ static void test_link_closed_in_a_callback_reports_nothing(void **state) {
   assert_int_equal(uv_loop_close(&loop), 0);
 }
 
+/* {====== A peer that goes ====== */
+
+/*
+** A peer that sent its last records and went: they are read and handed
+** over before the owner hears of the end (code 0), whatever tells it the
+** peer is gone first. A host's last frames hold its processes' exits:
+** before this, a broker that wrote to a host that had just exited, or
+** whose socket was reset because the host left frames unread, took the
+** host down at once, and its root's exit was lost ("host died: exited
+** with status 0"; avail.live, under load).
+*/
+enum { GONE_RESET, GONE_WRITE, GONE_PAUSED };
+
+static void peer_sends_then_goes(int how) {
+  uv_loop_t loop;
+  end a, b;
+  int i;
+  assert_int_equal(uv_loop_init(&loop), 0);
+  open_pair(&loop, &a, &b);
+  for (i = 0; i < 8; i++)
+    put_rec(&b, (uint32_t)i, 1024);
+  /* Frames b never reads: its close resets a's socket. */
+  if (how == GONE_RESET) put_rec(&a, 0, 16);
+  wd_link_close(&b.l, NULL);
+  if (how == GONE_WRITE) {
+    /* Writing to the gone peer is no failure of its own: what the peer
+    ** sent is still read. */
+    size_t st = wd_link_rec_begin(&a.l, WD_R_LOG);
+    wd_buf_put_u32(&a.l.batch, 0);
+    assert_int_equal(wd_link_rec_end(&a.l, st), 0);
+    assert_int_equal(wd_link_flush(&a.l), 0);
+    assert_int_equal(a.failed, 0);
+    assert_true(wd_link_idle(&a.l)); /* nothing more goes to it */
+  }
+  if (how == GONE_PAUSED) {
+    /* A pause holds a live peer's frames; a gone peer's are read. */
+    wd_link_pause(&a.l, 1);
+    wd_link_peer_gone(&a.l);
+  }
+  for (i = 0; i < 1000 && !a.failed; i++) uv_run(&loop, UV_RUN_ONCE);
+  assert_int_equal(a.failed, 1);
+  assert_int_equal(a.code, 0);
+  assert_int_equal(a.got, 8);
+  assert_int_equal(a.in_order, 1);
+  wd_link_close(&a.l, NULL);
+  uv_run(&loop, UV_RUN_NOWAIT);
+  assert_int_equal(uv_loop_close(&loop), 0);
+}
+
+static void test_link_reset_by_peer_reads_its_last_frames(void **state) {
+  (void)state;
+  peer_sends_then_goes(GONE_RESET);
+}
+
+static void test_link_write_to_gone_peer_reads_its_last_frames(void **state) {
+  (void)state;
+  peer_sends_then_goes(GONE_WRITE);
+}
+
+static void test_link_paused_gone_peer_reads_its_last_frames(void **state) {
+  (void)state;
+  peer_sends_then_goes(GONE_PAUSED);
+}
+
+/* }====== */
+
 /* {====== Fragments ====== */
 
 /* Records numbered k whose bodies after k are the bytes (k + i) & 0xff:
@@ -769,6 +835,9 @@ int main(void) {
     cmocka_unit_test(test_link_one_wakeup_reads_a_bounded_amount),
     cmocka_unit_test(test_link_flush_nowait_keeps_order),
     cmocka_unit_test(test_link_closed_in_a_callback_reports_nothing),
+    cmocka_unit_test(test_link_reset_by_peer_reads_its_last_frames),
+    cmocka_unit_test(test_link_write_to_gone_peer_reads_its_last_frames),
+    cmocka_unit_test(test_link_paused_gone_peer_reads_its_last_frames),
     cmocka_unit_test(test_link_big_record_arrives_whole),
     cmocka_unit_test(test_link_small_records_overtake_a_big_one),
     cmocka_unit_test(test_link_record_over_the_maximum),
