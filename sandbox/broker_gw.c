@@ -990,6 +990,7 @@ static int gw_on_rec(wd_link *l, uint8_t rtype, wd_cur *body) {
   if (rtype == WD_R_GW_CALL) return on_call(g, body);
   if (rtype == WD_R_GW_END) return wd__brk_inbox_on_end(g->b, g->gen, body);
   if (rtype == WD_R_GW_COUNT) return wd__brk_stat_gw_count(g->b, body);
+  if (rtype == WD_R_GW_ACK) return wd__brk_inbox_on_ack(g->b, g->gen, body);
   return WD_EBADFRAME;
 }
 

@@ -10,10 +10,21 @@
 ** client left, GW_END; the broker ended it; the gateway died) takes the
 ** exit path of a host's process: EXIT to monitors, UNLINKED or LINK_DOWN
 ** to linked processes, its name released.
+** Flow: hosts send to an inbox as to another host's process (MSG, no
+** round trip; "api" is the last peer of MESH), holding credit for it.
+** Each inbox has a window at the gateway: at most WD_INBOX_WINDOW of cost
+** (WD_GW_SSE_COST) carried and not yet written to its client (GW_ACK
+** gives it back). A message past the window waits here, in order, with
+** its sender's credit: so a client that reads slowly slows its senders
+** as a full mailbox does, and nothing accepted is dropped while it
+** reads. What waits is bounded by the senders' credit, what the gateway
+** holds by the window.
 ** Bounds: WD_INBOX_PER_TOKEN streams per token, WD_INBOX_MAX in all; a
-** send finds the inbox full (MailboxFull, as a full mailbox answers) while
-** the gateway's link holds WD_INBOX_LINK_MAX bytes unsent; the gateway
-** drops a stream whose client falls WD_GW_SSE_QUEUE_MAX bytes behind.
+** send by request (by name, before its first lookup) finds the inbox
+** full (MailboxFull) while the gateway's link holds WD_INBOX_LINK_MAX
+** bytes unsent or messages wait for the window; the gateway drops a
+** stream whose client takes nothing for WD_GW_SSE_STALL_MS, or falls
+** WD_GW_SSE_QUEUE_MAX bytes behind.
 ** Runs in: broker.
 */
 #include <stdio.h>
@@ -36,6 +47,22 @@
 #define WD_INBOX_PER_TOKEN 8
 #define WD_INBOX_MAX 1024
 #define WD_INBOX_LINK_MAX (8u << 20)
+/* An inbox's window at the gateway, in cost (above). */
+#define WD_INBOX_WINDOW (WD_GW_SSE_QUEUE_MAX / 2)
+/* What MESH gives the front door as its link_queue: each host may have
+** this over the number of hosts in flight to all inboxes (at least 1 MiB,
+** runtime/flow.c). */
+#define WD_INBOX_QUEUE (4u << 20)
+
+/* A message that waits for its inbox's window, with its sender's credit. */
+typedef struct iq {
+  struct iq *next;
+  int slot;             /* the sending host */
+  uint64_t cost;
+  size_t fl, tl, n;
+  char *from, *topic;   /* in the same allocation */
+  uint8_t *payload;
+} iq;
 
 /* A monitor or link of a script's process on an inbox. */
 typedef struct iwatch {
@@ -55,6 +82,8 @@ typedef struct inbox {
   char tok[129];        /* the token that opened it */
   char *name;           /* its registered name, or NULL */
   iwatch *watches;
+  uint64_t inflight;    /* cost carried to the gateway, not acknowledged */
+  iq *qhead, *qtail;    /* waiting for the window, in order */
 } inbox;
 
 typedef struct brk_inbox {
@@ -104,6 +133,134 @@ static void unhook(wd_broker *b, inbox *x) {
 
 /* }====== */
 
+/* {====== The window ====== */
+
+/* Host 's' gets back the credit of message 'q' ('flag': WD_CREDIT_DEAD
+** when the inbox has gone), unless the sender's incarnation has ended. */
+static void credit_of(wd_broker *b, const inbox *x, const iq *q,
+                      uint8_t flag) {
+  hslot *s = &b->hosts[q->slot];
+  const char *hid;
+  size_t hl;
+  uint64_t counter;
+  if (s->up && wd_pid_parse(q->from, q->fl, &hid, &hl, &counter) == 0 &&
+      counter >= s->gone_below)
+    wd__brk_credit_back(s, x->pid, x->pidlen, q->n, flag);
+}
+
+/* GW_MSG to the gateway for inbox 'x', charged to its window. */
+static int carry(wd_broker *b, inbox *x, const char *from, size_t fl,
+                 const char *topic, size_t tl, const uint8_t *p, size_t n) {
+  uint64_t gen;
+  wd_link *l = wd__brk_gw_link(b, &gen);
+  wd_gwmsg m;
+  size_t st;
+  if (l == NULL || gen != x->gen) return WD_ENOTFOUND;
+  memset(&m, 0, sizeof m);
+  m.call = x->call;
+  m.from = from;
+  m.fromlen = fl;
+  m.topic = topic;
+  m.topiclen = tl;
+  m.payload = p;
+  m.payloadlen = n;
+  st = wd_link_rec_begin(l, WD_R_GW_MSG);
+  wd__gw_put_msg(&l->batch, &m);
+  if (wd_link_rec_end(l, st) < 0) return WD_ENOMEM;
+  x->inflight += WD_GW_SSE_COST(fl, tl, n);
+  return 0;
+}
+
+/* May a message of cost 'cost' go to the gateway now? One always may. */
+static int room(const inbox *x, uint64_t cost) {
+  return x->inflight == 0 || x->inflight + cost <= WD_INBOX_WINDOW;
+}
+
+/* Carry what waits while the window has room. */
+static void pump(wd_broker *b, inbox *x) {
+  iq *q;
+  while ((q = x->qhead) != NULL && room(x, q->cost)) {
+    int r = carry(b, x, q->from, q->fl, q->topic, q->tl, q->payload, q->n);
+    x->qhead = q->next;
+    if (x->qhead == NULL) x->qtail = NULL;
+    credit_of(b, x, q, r == WD_ENOTFOUND ? WD_CREDIT_DEAD : 0);
+    wd_free(q);
+  }
+}
+
+/* The inbox ends: what waits goes, its senders told the PID is dead. */
+static void drop_queue(wd_broker *b, inbox *x) {
+  iq *q;
+  while ((q = x->qhead) != NULL) {
+    x->qhead = q->next;
+    credit_of(b, x, q, WD_CREDIT_DEAD);
+    wd_free(q);
+  }
+  x->qtail = NULL;
+}
+
+void wd__brk_inbox_msg(hslot *s, const char *from, size_t fl,
+                       const char *pid, size_t pl, const char *topic,
+                       size_t tl, const uint8_t *p, size_t n) {
+  wd_broker *b = s->b;
+  inbox *x = find(b, pid, pl);
+  uint64_t gen, cost = WD_GW_SSE_COST(fl, tl, n);
+  iq *q;
+  if (x == NULL || wd__brk_gw_link(b, &gen) == NULL || gen != x->gen) {
+    wd__brk_credit_back(s, pid, pl, n, WD_CREDIT_DEAD);
+    return;
+  }
+  if (x->qhead == NULL && room(x, cost)) {
+    int r = carry(b, x, from, fl, topic, tl, p, n);
+    wd__brk_credit_back(s, pid, pl, n, r == WD_ENOTFOUND ? WD_CREDIT_DEAD : 0);
+    return;
+  }
+  if ((q = wd_malloc(sizeof *q + fl + tl + n + 1)) == NULL) {
+    wd__brk_credit_back(s, pid, pl, n, 0); /* as if lost on the way */
+    return;
+  }
+  q->next = NULL;
+  q->slot = (int)(s - b->hosts);
+  q->cost = cost;
+  q->fl = fl;
+  q->tl = tl;
+  q->n = n;
+  q->from = (char *)(q + 1);
+  q->topic = q->from + fl;
+  q->payload = (uint8_t *)q->topic + tl;
+  memcpy(q->from, from, fl);
+  memcpy(q->topic, topic, tl);
+  if (n > 0) memcpy(q->payload, p, n);
+  if (x->qtail != NULL) x->qtail->next = q;
+  else x->qhead = q;
+  x->qtail = q;
+}
+
+void wd__brk_inbox_mesh(wd_buf *w) {
+  wd_buf_put_str(w, HOST_ID, HOST_IDLEN);
+  wd_buf_put_u64(w, WD_GW_SSE_QUEUE_MAX / 2); /* as wd__brk_inbox_deliver */
+  wd_buf_put_u64(w, WD_INBOX_QUEUE);
+}
+
+int wd__brk_inbox_on_ack(wd_broker *b, uint64_t gen, wd_cur *body) {
+  uint32_t n, i, call;
+  uint64_t cost;
+  inbox *x;
+  if (wd_cur_u32(body, &n) || n == 0 || n > WD_GW_ACK_MAX)
+    return WD_EBADFRAME;
+  for (i = 0; i < n; i++) {
+    if (wd_cur_u32(body, &call) || wd_cur_u64(body, &cost) || cost == 0)
+      return WD_EBADFRAME;
+    if ((x = by_call(b, gen, call)) == NULL) continue; /* ended here */
+    if (cost > x->inflight) return WD_EBADFRAME; /* never sent: a lie */
+    x->inflight -= cost;
+    pump(b, x);
+  }
+  return wd_cur_left(body) == 0 ? 0 : WD_EBADFRAME;
+}
+
+/* }====== */
+
 /* {====== Ending ====== */
 
 static void event_to(wd_broker *b, int kind, const char *from, size_t fl,
@@ -140,6 +297,7 @@ static void end(wd_broker *b, inbox *x, int ok, const char *kind,
   uint64_t gen;
   wd_link *l;
   unhook(b, x);
+  drop_queue(b, x);
   if (tell_gw && (l = wd__brk_gw_link(b, &gen)) != NULL && gen == x->gen) {
     wd_gwend e;
     size_t st = wd_link_rec_begin(l, WD_R_GW_END);
@@ -283,8 +441,7 @@ int wd__brk_inbox_deliver(wd_broker *b, const char *from, size_t fl,
   inbox *x = find(b, pid, pl);
   uint64_t gen;
   wd_link *l = wd__brk_gw_link(b, &gen);
-  wd_gwmsg m;
-  size_t st;
+  int r;
   if (x == NULL || l == NULL || gen != x->gen) {
     snprintf(msg, msglen, "process not found: %.*s", (int)pl, pid);
     return WD_ENOTFOUND;
@@ -294,27 +451,19 @@ int wd__brk_inbox_deliver(wd_broker *b, const char *from, size_t fl,
              "inbox)", n, WD_GW_SSE_QUEUE_MAX / 2);
     return WD_ETOOBIG;
   }
-  /* The gateway is not keeping up: the inbox is full, as a mailbox is. */
-  if (wd_link_backlog(l) >= WD_INBOX_LINK_MAX) {
-    snprintf(msg, msglen, "mailbox full: inbox %s (the gateway is behind)",
+  /* The gateway or the client is not keeping up (or messages wait for
+  ** the window, which this one must not overtake): the inbox is full, as
+  ** a mailbox is. */
+  if (wd_link_backlog(l) >= WD_INBOX_LINK_MAX || x->qhead != NULL ||
+      !room(x, WD_GW_SSE_COST(fl, tl, n))) {
+    snprintf(msg, msglen, "mailbox full: inbox %s (its client is behind)",
              x->pid);
     return WD_EMBOXFULL;
   }
-  memset(&m, 0, sizeof m);
-  m.call = x->call;
-  m.from = from;
-  m.fromlen = fl;
-  m.topic = topic;
-  m.topiclen = tl;
-  m.payload = p;
-  m.payloadlen = n;
-  st = wd_link_rec_begin(l, WD_R_GW_MSG);
-  wd__gw_put_msg(&l->batch, &m);
-  if (wd_link_rec_end(l, st) < 0) {
-    snprintf(msg, msglen, "out of memory");
-    return WD_ENOMEM;
-  }
-  return 0;
+  if ((r = carry(b, x, from, fl, topic, tl, p, n)) < 0)
+    snprintf(msg, msglen, "%s",
+             r == WD_ENOMEM ? "out of memory" : "process not found");
+  return r;
 }
 
 /* SEND from host 's' to inbox 'pid', decided by the caller (broker.c
@@ -519,6 +668,11 @@ void wd__brk_inbox_free(wd_broker *b) {
         x->watches = w->next;
         wd_free(w->pid);
         wd_free(w);
+      }
+      while (x->qhead != NULL) {
+        iq *q = x->qhead;
+        x->qhead = q->next;
+        wd_free(q);
       }
       wd_free(x->name);
       wd_free(x);

@@ -389,6 +389,10 @@ int wd__brk_on_credit(hslot *s, wd_cur *c);
 int wd__brk_on_died(hslot *s, wd_cur *c);
 void wd__brk_gone_host(hslot *s);
 void wd__brk_unname(wd_broker *b, const name *x);
+/* Give host 's' back the credit of one message of 'n' bytes to 'dest'
+** ('flag': WD_CREDIT_DEAD when it is gone). */
+void wd__brk_credit_back(hslot *s, const char *dest, size_t dl, size_t n,
+                         uint8_t flag);
 
 int wd__brk_inbox_send(hslot *s, uint32_t req, const char *from, size_t fl,
                        const char *pid, size_t pl, const char *topic,
@@ -401,6 +405,17 @@ int wd__brk_inbox_event(hslot *s, int kind, const char *from, size_t fl,
 void wd__brk_inbox_forget(wd_broker *b, const char *pid, size_t n);
 void wd__brk_inbox_host_down(wd_broker *b, int slot);
 int wd__brk_inbox_on_end(wd_broker *b, uint64_t gen, wd_cur *body);
+/* MSG from host 's' to inbox 'pid', decided by the caller (broker_msg.c):
+** carried within the inbox's window, or kept until GW_ACK makes room;
+** the sender's credit comes back as it leaves. */
+void wd__brk_inbox_msg(hslot *s, const char *from, size_t fl,
+                       const char *pid, size_t pl, const char *topic,
+                       size_t tl, const uint8_t *p, size_t n);
+/* GW_ACK from the gateway of incarnation 'gen'; WD_EBADFRAME: a lie. */
+int wd__brk_inbox_on_ack(wd_broker *b, uint64_t gen, wd_cur *body);
+/* MESH's entry for the front door (broker_msg.c): max_payload and
+** link_queue of host "api". */
+void wd__brk_inbox_mesh(wd_buf *w);
 void wd__brk_inbox_gw_down(wd_broker *b);
 void wd__brk_inbox_free(wd_broker *b);
 

@@ -21,8 +21,10 @@
 #include "ward/wd_proto.h"
 
 #include "broker_int.h"
+#include "gateway.h"
 
-/* MESH to host 's', after its INIT: every host, its own number. */
+/* MESH to host 's', after its INIT: every host, its own number, then the
+** front door. */
 void wd__brk_send_mesh(hslot *s) {
   wd_broker *b = s->b;
   size_t st;
@@ -30,18 +32,18 @@ void wd__brk_send_mesh(hslot *s) {
   wd_buf *w = wd__brk_rec(s, WD_R_MESH, &st);
   wd_buf_put_u64(w, (uint64_t)s->he->u.host.limits.send_timeout_ns);
   wd_buf_put_u32(w, (uint32_t)(s - b->hosts));
-  wd_buf_put_u32(w, (uint32_t)b->nhosts);
+  wd_buf_put_u32(w, (uint32_t)b->nhosts + 1);
   for (i = 0; i < b->nhosts; i++) {
     wd_buf_put_str(w, b->hosts[i].id, b->hosts[i].idlen);
     wd_buf_put_u64(w, b->hosts[i].he->u.host.limits.max_payload);
     wd_buf_put_u64(w, b->hosts[i].he->u.host.limits.link_queue);
   }
+  wd__brk_inbox_mesh(w); /* the last: the front door's inbox streams */
   wd__brk_rec_done(s, st);
 }
 
-/* Give host 's' back the credit of one message of 'n' bytes to 'dest'. */
-static void credit_back(hslot *s, const char *dest, size_t dl, size_t n,
-                        uint8_t flag) {
+void wd__brk_credit_back(hslot *s, const char *dest, size_t dl, size_t n,
+                         uint8_t flag) {
   size_t st;
   wd_buf *w;
   if (!s->up) return;
@@ -77,7 +79,8 @@ int wd__brk_on_msg(hslot *s, wd_cur *c) {
   if (tl == 0 || topic[0] == '@' || tl > WD_TOPIC_MAX ||
       memchr(topic, '\0', tl) != NULL ||
       wd_pid_parse(dest, dl, &hid, &hl, &counter) < 0 ||
-      (t = wd__brk_slot_by_id(b, hid, hl)) == NULL || t == s) {
+      (((t = wd__brk_slot_by_id(b, hid, hl)) == NULL || t == s) &&
+       !wd__brk_inbox_is(dest, dl))) {
     wd__brk_host_down(s, "malformed message record");
     return WD_EBADFRAME;
   }
@@ -90,11 +93,19 @@ int wd__brk_on_msg(hslot *s, wd_cur *c) {
     ** way (a reload). The decision is in the audit log. */
     fprintf(stderr, "ward: host %s: message from %.*s to %.*s dropped: %s\n",
             s->id, (int)fl, from, (int)dl, dest, why);
-    credit_back(s, dest, dl, n, 0);
+    wd__brk_credit_back(s, dest, dl, n, 0);
+    return 0;
+  }
+  if (t == NULL) { /* an inbox stream's (broker_inbox.c) */
+    if (n > WD_GW_SSE_QUEUE_MAX / 2) {
+      wd__brk_host_down(s, "message over the inbox's max_payload");
+      return WD_EBADFRAME;
+    }
+    wd__brk_inbox_msg(s, from, fl, dest, dl, topic, tl, p, n);
     return 0;
   }
   if (!t->up) {
-    credit_back(s, dest, dl, n, WD_CREDIT_DEAD);
+    wd__brk_credit_back(s, dest, dl, n, WD_CREDIT_DEAD);
     return 0;
   }
   if (n > t->he->u.host.limits.max_payload) {
@@ -108,7 +119,7 @@ int wd__brk_on_msg(hslot *s, wd_cur *c) {
       wd_link_backlog(t->link) >= t->he->u.host.limits.link_queue) {
     fprintf(stderr, "ward: host %s: message from %.*s dropped: host %s is "
             "not reading\n", s->id, (int)fl, from, t->id);
-    credit_back(s, dest, dl, n, 0);
+    wd__brk_credit_back(s, dest, dl, n, 0);
     return 0;
   }
   w = wd__brk_rec(t, WD_R_MSG, &st);

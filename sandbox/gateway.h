@@ -128,6 +128,15 @@ typedef struct wd_gwcount {
 
 void wd__gw_put_count(wd_buf *w, const wd_gwcount *k);
 int wd__gw_get_count(wd_cur *c, wd_gwcount *k);
+/* What a GW_MSG costs an inbox's window (sandbox/broker_inbox.c), in
+** bytes: at least what its event takes in the stream (JSON escapes a
+** byte in at most 6), so a window of cost never holds more than its
+** bytes at the gateway. */
+#define WD_GW_SSE_COST(fl, tl, n) \
+  (6u * ((uint64_t)(fl) + (uint64_t)(tl) + (uint64_t)(n)) + 64u)
+/* Streams in one GW_ACK at most. */
+#define WD_GW_ACK_MAX 1024u
+
 void wd__gw_put_msg(wd_buf *w, const wd_gwmsg *m);
 int wd__gw_get_msg(wd_cur *c, wd_gwmsg *m);
 void wd__gw_put_end(wd_buf *w, const wd_gwend *e);
@@ -142,6 +151,9 @@ struct wd_link;
 #define WD_GW_SSE_QUEUE_MAX (1u << 20)
 /* A comment line goes to an idle stream this often. */
 #define WD_GW_SSE_KEEPALIVE_MS 15000u
+/* A stream with bytes waiting that its client has taken none of for this
+** long is dropped with an error event (LimitExceeded). */
+#define WD_GW_SSE_STALL_MS 5000u
 
 /*
 ** The broker opened inbox 'pid' for call 'call' on stream 's': write the

@@ -5,9 +5,15 @@
 ** Server-Sent Events: "ready" with the PID, then "message" for each
 ** GW_MSG, a comment line when idle, and "exit" when the broker ends it.
 ** What a turn queues for a stream leaves in one write at the end of the
-** turn. A client that falls WD_GW_SSE_QUEUE_MAX bytes behind is dropped
-** with an "error" event (LimitExceeded) and the broker told (GW_END), so
-** the gateway never holds more than that per stream.
+** turn. What has been written is acknowledged to the broker (GW_ACK, in
+** the cost of the messages: WD_GW_SSE_COST), which carries at most a
+** window of it to a stream: so a client is sent what it reads, and its
+** senders are slowed, not dropped, while it is behind. A client that
+** takes nothing for WD_GW_SSE_STALL_MS while bytes wait for it, or falls
+** WD_GW_SSE_QUEUE_MAX bytes behind (a broker that ignored the window, or
+** one message bigger than it), is dropped with an "error" event
+** (LimitExceeded) and the broker told (GW_END), so the gateway never
+** holds more than that per stream.
 ** Runs in: gateway (sandboxed).
 */
 #include <stdlib.h>
@@ -28,6 +34,10 @@ typedef struct sse {
   void (*on_gone)(void *);
   void *ud;
   wd_buf out;          /* queued this turn */
+  uint64_t cost;       /* of the messages in 'out' */
+  uint64_t acked;      /* written, not yet acknowledged to the broker */
+  uint64_t moved;      /* uv_now when a write last completed (or began
+                          with nothing waiting) */
   int wrote;           /* written since the last keep-alive tick */
   int over;            /* ended: nothing more is queued */
 } sse;
@@ -36,14 +46,17 @@ typedef struct swreq {
   uv_write_t w;
   uint32_t call;
   int last;            /* the stream closes once this has gone */
+  uint64_t cost;       /* of the messages it carries */
   char *data;
 } swreq;
 
 static struct {
   sse *list;
   wd_link *link;
-  uv_timer_t keepalive;
+  uv_loop_t *loop;
+  uv_timer_t keepalive, stall;
   int timer_on;
+  int acks;            /* streams with 'acked' to tell */
 } S;
 
 static sse *by_call(uint32_t call) {
@@ -79,9 +92,15 @@ static void end_to_broker(uint32_t call, int ok, const char *kind,
 
 static void on_written(uv_write_t *w, int status) {
   swreq *q = (swreq *)w;
-  sse *x;
-  (void)status;
-  if (q->last && (x = by_call(q->call)) != NULL) x->on_gone(x->ud);
+  sse *x = by_call(q->call);
+  if (x != NULL && status == 0) {
+    x->moved = uv_now(S.loop);
+    if (q->cost > 0 && !x->over) {
+      if (x->acked == 0) S.acks++;
+      x->acked += q->cost;
+    }
+  }
+  if (q->last && x != NULL) x->on_gone(x->ud);
   free(q->data);
   free(q);
 }
@@ -100,6 +119,9 @@ static void push(sse *x, int last) {
   memcpy(q->data, x->out.p, x->out.len);
   q->call = x->call;
   q->last = last;
+  q->cost = x->cost;
+  x->cost = 0;
+  if (x->s->write_queue_size == 0) x->moved = uv_now(S.loop);
   b = uv_buf_init(q->data, (unsigned)x->out.len);
   wd_buf_reset(&x->out);
   x->wrote = 1;
@@ -127,6 +149,7 @@ static void finish(sse *x, const char *ev, int ok, const char *kind,
   x->over = 1;
   wd_buf_reset(&x->out); /* what a slow client has not taken is dropped */
   x->out.err = 0;
+  x->cost = 0;
   put_event(x, ev,
             ok ? json_pack("{sb}", "ok", 1)
                : json_pack("{sbs{ss%ss%}}", "ok", 0, "error", "kind", kind,
@@ -143,6 +166,24 @@ static void on_keepalive(uv_timer_t *t) {
       push(x, 0);
     }
     x->wrote = 0;
+  }
+}
+
+/* A client that took nothing for WD_GW_SSE_STALL_MS while bytes waited
+** for it (the window full: its senders wait) is dropped. */
+static void on_stall_check(uv_timer_t *t) {
+  static const char why[] = "the client fell behind: it read nothing for "
+                            "5 s with messages waiting (stream dropped)";
+  uint64_t now = uv_now(t->loop);
+  sse *x, *next;
+  for (x = S.list; x != NULL; x = next) {
+    next = x->next;
+    if (x->over || x->s->write_queue_size == 0 ||
+        now - x->moved < WD_GW_SSE_STALL_MS)
+      continue;
+    end_to_broker(x->call, 0, "LimitExceeded", why);
+    finish(x, "error", 0, "LimitExceeded", strlen("LimitExceeded"), why,
+           sizeof why - 1);
   }
 }
 
@@ -178,13 +219,19 @@ int wd__gw_sse_open(struct wd_link *l, struct uv_stream_s *s, uint32_t call,
     return WD_ENOMEM;
   }
   if (!S.timer_on) {
+    S.loop = s->loop;
     uv_timer_init(s->loop, &S.keepalive);
     uv_unref((uv_handle_t *)&S.keepalive);
     uv_timer_start(&S.keepalive, on_keepalive, WD_GW_SSE_KEEPALIVE_MS,
                    WD_GW_SSE_KEEPALIVE_MS);
+    uv_timer_init(s->loop, &S.stall);
+    uv_unref((uv_handle_t *)&S.stall);
+    uv_timer_start(&S.stall, on_stall_check, WD_GW_SSE_STALL_MS / 5,
+                   WD_GW_SSE_STALL_MS / 5);
     S.timer_on = 1;
   }
   x->s = s;
+  x->moved = uv_now(s->loop);
   x->call = call;
   x->on_gone = on_gone;
   x->ud = ud;
@@ -202,6 +249,7 @@ void wd__gw_sse_closed(uint32_t call) {
   sse *x = by_call(call);
   if (x == NULL) return;
   unlist(x);
+  if (x->acked > 0) S.acks--;
   if (!x->over) end_to_broker(call, 1, "", "");
   wd_buf_close(&x->out);
   free(x);
@@ -219,6 +267,7 @@ static void on_msg(const wd_gwmsg *m) {
     j = json_pack("{ss%ss%so}", "topic", m->topic, m->topiclen, "from",
                   m->from, m->fromlen, "payload", v);
   put_event(x, "message", j);
+  x->cost += WD_GW_SSE_COST(m->fromlen, m->topiclen, m->payloadlen);
   /* A client this far behind is dropped, so nothing grows without bound. */
   if (x->out.err || x->out.len + x->s->write_queue_size > WD_GW_SSE_QUEUE_MAX) {
     static const char why[] = "the client fell too far behind (more than "
@@ -244,8 +293,37 @@ int wd__gw_sse_rec(uint8_t rtype, wd_cur *body) {
   return 0;
 }
 
+/* GW_ACK: what each stream wrote since the last one. */
+static void ack_to_broker(void) {
+  size_t st = 0, at = 0;
+  uint32_t n = 0;
+  sse *x;
+  for (x = S.list; x != NULL; x = x->next) {
+    if (x->acked == 0) continue;
+    if (n == 0) {
+      st = wd_link_rec_begin(S.link, WD_R_GW_ACK);
+      at = S.link->batch.len;
+      wd_buf_put_u32(&S.link->batch, 0);
+    }
+    wd_buf_put_u32(&S.link->batch, x->call);
+    wd_buf_put_u64(&S.link->batch, x->acked);
+    x->acked = 0;
+    if (++n == WD_GW_ACK_MAX) {
+      wd_buf_patch_u32(&S.link->batch, at, n);
+      (void)wd_link_rec_end(S.link, st);
+      n = 0;
+    }
+  }
+  if (n > 0) {
+    wd_buf_patch_u32(&S.link->batch, at, n);
+    (void)wd_link_rec_end(S.link, st);
+  }
+  S.acks = 0;
+}
+
 void wd__gw_sse_flush(void) {
   sse *x;
   for (x = S.list; x != NULL; x = x->next)
     if (!x->over) push(x, 0);
+  if (S.acks > 0) ack_to_broker();
 }

@@ -88,6 +88,13 @@ enum {
 **                   n <= WD_GW_COUNT_CODES, 1 <= count <= WD_GW_COUNT_MAX
 **                   (sandbox/gateway.h); the broker counts them in
 **                   ward_gateway_requests_total with no tenant
+**   GW_ACK    g->b  u32 n, n * (u32 call, u64 cost): what each inbox
+**                   stream wrote to its client since the last GW_ACK, in
+**                   the cost of its GW_MSGs (WD_GW_SSE_COST); the broker
+**                   carries an inbox's next messages as those come back
+**                   (its window, broker_inbox.c). 1 <= n <=
+**                   WD_GW_ACK_MAX; a cost over what is in flight, or 0,
+**                   is a lie
 **
 ** Changing a serving ward (sandbox/broker_reload.c, broker_gw_deploy.c):
 **   POLICY    b->h  the policies section of INIT (audit mode, policies,
@@ -105,7 +112,9 @@ enum {
 **                 another, all destinations together, stays within that
 **                 host's link_queue / n (at least 1 MiB; runtime/flow.c),
 **                 so the broker's queue towards a host never reaches its
-**                 link_queue with honest senders
+**                 link_queue with honest senders. The last peer is the
+**                 front door's inbox streams, host "api" (sandbox/
+**                 broker_inbox.c), whose processes the broker holds
 **   MSG     h->b  str from, str actor, str scope, str entry (the caller,
 **                 as a REQ carries it), str dest (a PID of another host),
 **                 str topic, bytes payload: a message that wants no
@@ -159,6 +168,7 @@ enum {
   WD_R_UNNAME,
   /* The gateway's (issue 13, front door): */
   WD_R_GW_COUNT,
+  WD_R_GW_ACK,
   WD_R_MAX
 };
 

@@ -79,6 +79,11 @@
 **               waits WARD_EVIL_DELAY_MS, then one out of them as
 **               WARD_EVIL_BAD says: "count" (418 2^20 + 1 times),
 **               "status" (600), "order" (404 after 418) or "empty" (none)
+**   gwack       opens an inbox stream (GW_CALL with the bearer in
+**               WARD_EVIL_BEARER), waits WARD_EVIL_DELAY_MS, then sends
+**               a GW_ACK as WARD_EVIL_BAD says: "over" (cost 1 for the
+**               stream, which was sent nothing), "zero" (cost 0) or
+**               "empty" (no stream)
 ** Diagnostics go to stderr as "evilhost: ..."; at STOP it says which
 ** entries the broker shipped it ("evilhost: ID: entries: a,b"). Exit status: 0 after STOP
 ** or end of file, 3 on a bad frame from the broker, 4 when no spawn came,
@@ -96,6 +101,7 @@
 
 #include <sodium.h>
 
+#include "ward/wd_codec.h"
 #include "ward/wd_confine.h"
 #include "ward/wd_ipc.h"
 #include "ward/wd_link.h"
@@ -745,6 +751,47 @@ static void gw_lie(uint64_t delay) {
   wd_buf_close(&p);
 }
 
+/* 'gwack': an acknowledgement of what the broker never sent (GW_ACK). */
+static void gw_ack_lie(uint64_t delay) {
+  const char *bad = getenv("WARD_EVIL_BAD") ? getenv("WARD_EVIL_BAD") : "";
+  const char *bearer = getenv("WARD_EVIL_BEARER") ? getenv("WARD_EVIL_BEARER")
+                                                  : "";
+  wd_gwcall q;
+  wd_buf p, v;
+  size_t st;
+  wd_buf_init(&v, 0);
+  wd_codec_put_header(&v, 0); /* no values */
+  memset(&q, 0, sizeof q);
+  q.call = 1;
+  q.kind = WD_GW_INBOX;
+  q.bearer = bearer;
+  q.bearerlen = strlen(bearer);
+  q.target = q.host = q.topic = "";
+  q.value = v.p;
+  q.valuelen = v.len;
+  wd_buf_init(&p, 0);
+  st = wd_ipc_rec_begin(&p, WD_R_GW_CALL);
+  wd__gw_put_call(&p, &q);
+  wd_ipc_rec_end(&p, st);
+  send_batch(&p);
+  serve_for(delay, NULL, 1);
+  wd_buf_reset(&p);
+  st = wd_ipc_rec_begin(&p, WD_R_GW_ACK);
+  if (strcmp(bad, "empty") == 0) {
+    wd_buf_put_u32(&p, 0);
+  } else if (strcmp(bad, "over") == 0 || strcmp(bad, "zero") == 0) {
+    wd_buf_put_u32(&p, 1);
+    wd_buf_put_u32(&p, 1);
+    wd_buf_put_u64(&p, strcmp(bad, "over") == 0 ? 1 : 0);
+  } else {
+    fail(2, "unknown WARD_EVIL_BAD");
+  }
+  wd_ipc_rec_end(&p, st);
+  send_batch(&p);
+  wd_buf_close(&p);
+  wd_buf_close(&v);
+}
+
 /* "layout": the flip frame's sizes, for the test loop. */
 static int layout(void) {
   uint8_t k1[32], k2[32];
@@ -789,8 +836,9 @@ int main(int argc, char **argv) {
   if (wd_ipc_init(&ipc, keys + 33, keys + 1, WD_LINK_MAX_PAYLOAD) < 0)
     fail(2, "wd_ipc_init");
   sodium_memzero(keys, sizeof keys);
-  if (strcmp(mode, "gwcount") == 0) {
-    gw_lie(delay);
+  if (strcmp(mode, "gwcount") == 0 || strcmp(mode, "gwack") == 0) {
+    if (strcmp(mode, "gwcount") == 0) gw_lie(delay);
+    else gw_ack_lie(delay);
     serve_for(10000, NULL, 0);
     fail(5, "still alive 10 s after the attack");
   }

@@ -146,8 +146,10 @@ stop inboxevent
 # }======
 
 # {====== A gateway's GW_COUNT out of its bounds ======
-# gw BAD: serve with a gateway that first reports 404 seven times (within
-# the bounds), then a GW_COUNT as BAD says; later gateways are real.
+# gw BAD [MODE]: serve with a gateway that first reports 404 seven times
+# (within the bounds), then a GW_COUNT as BAD says (MODE gwcount); or
+# opens an inbox stream and acknowledges as BAD says (MODE gwack); later
+# gateways are real.
 gw() {
   local i
   rm -f "$tmp/gw.once"
@@ -155,7 +157,8 @@ gw() {
     echo '#!/bin/sh'
     printf "if [ -e '%s' ]; then exec '%s' \"\$@\"; fi\n" "$tmp/gw.once" "$WARD"
     printf ": >'%s'\n" "$tmp/gw.once"
-    printf "export WARD_EVIL_MODE=gwcount WARD_EVIL_BAD='%s' WARD_EVIL_DELAY_MS=200\n" "$1"
+    printf "export WARD_EVIL_MODE=%s WARD_EVIL_BAD='%s' WARD_EVIL_DELAY_MS=200\n" "${2:-gwcount}" "$1"
+    printf "export WARD_EVIL_BEARER='%s'\n" "${A#Authorization: Bearer }"
     printf "exec '%s' \"\$@\"\n" "$EVIL"
   } >"$tmp/gw.sh"
   chmod +x "$tmp/gw.sh"
@@ -187,6 +190,21 @@ for v in count status order empty; do
   http "gwcount $v: ev:good answers" 200 '"result":4' \
     -H "$A" -d '{"args":[4]}' http://x/v1/exec/ev:hello
   stop "gwcount $v"
+done
+# }======
+
+# {====== A gateway's GW_ACK of what it was never sent ======
+for v in over zero empty; do
+  gw "$v" gwack || { bad "gwack $v: no gateway served"; stop "gwack $v"; continue; }
+  if grep -qx 'ward: gateway: bad frame (bad record): killed' "$tmp/err" &&
+     grep -q '^ward: gateway: restarted' "$tmp/err"; then
+    ok "gwack $v: the gateway is killed (bad frame) and restarted"
+  else bad "gwack $v: $(grep '^ward: gateway' "$tmp/err" | head -c 400)"; fi
+  grep -q '"kind":"host_death".*"host":"gateway"' "$LOG" &&
+    ok "gwack $v: its death is audited" || bad "gwack $v: no host_death of the gateway"
+  http "gwack $v: ev:good answers" 200 '"result":4' \
+    -H "$A" -d '{"args":[4]}' http://x/v1/exec/ev:hello
+  stop "gwack $v"
 done
 # }======
 
