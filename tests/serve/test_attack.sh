@@ -24,6 +24,7 @@ start_server() {
   rm -f "$SOCK" "$LOG" "$LOG.pub"
   "$WARD" serve -v --audit all --audit-log "$LOG" --listen "unix:$SOCK" \
     --tokens "$DIR/attack/tokens.yaml" --policy "$DIR/attack/pol.yaml" \
+    --policy "$DIR/attack/pol-bobns.yaml" \
     --deploy-dir "$tmp/deploys" --read-timeout 1s --max-conns-per-token 4 "$@" \
     "$APP" >"$tmp/out" 2>"$tmp/err" &
   SERVER=$!
@@ -122,6 +123,8 @@ http "carol may exec bobns:hello before any deploy" 200 'the app directory' \
   -H "$C" -X POST http://x/v1/exec/bobns:hello
 http "carol may not exec dp:other before any deploy" 403 '' \
   -H "$C" -X POST http://x/v1/exec/dp:other
+http "carol may exec dp:hello (the operator's --policy file of namespace bobns)" \
+  200 '"result"' -H "$C" -X POST http://x/v1/exec/dp:hello
 deploy_tree star <<'YAML'
 namespace: bobns
 entries:
@@ -192,7 +195,7 @@ entries:
         groups: [bobns:team]
 YAML
 refused "a deploy's service may not give its actor meta" meta \
-  "_index.yaml:[0-9]+:[0-9]+: bobns:svc: actor meta"
+  "_index.yaml:[0-9]+:[0-9]+: bobns:svc: a deployed actor has no meta"
 deploy_tree hostdef <<'YAML'
 namespace: bobns
 entries:
@@ -256,6 +259,8 @@ http "the deployed grant works: carol may exec bobns:hi" 200 'deployed' \
   -H "$C" -X POST http://x/v1/exec/bobns:hi
 http "after it carol still may not exec dp:other" 403 '' \
   -H "$C" -X POST http://x/v1/exec/dp:other
+http "after it the operator's --policy file of namespace bobns still grants dp:hello" \
+  200 '"result"' -H "$C" -X POST http://x/v1/exec/dp:hello
 # }======
 
 # {====== The connections per token (F7) ======
