@@ -211,6 +211,25 @@ entries:
 YAML
 refused "a deploy's service may not run with the default of another namespace's host" \
   hostdef "_index.yaml:[0-9]+:[0-9]+: bobns:svc: .*ops:h"
+deploy_tree ceiling <<'YAML'
+namespace: bobns
+entries:
+  - name: x
+    kind: process.lua
+    source: file://hello.lua
+    host: ops:h
+  - name: svc
+    kind: process.service
+    process: bobns:x
+    host: ops:h
+    lifecycle:
+      auto_start: true
+      security:
+        actor: {id: bobns:svc}
+        groups: [bobns:team]
+YAML
+refused "a deploy's service may not run on a host outside its ceiling" \
+  ceiling "_index.yaml:[0-9]+:[0-9]+: bobns:svc: it would run on host ops:h, and actor 'bobns:svc' is outside the host's ceiling"
 deploy_tree own <<'YAML'
 namespace: bobns
 entries:
