@@ -14,9 +14,9 @@
 **    exactly "context" in one whose actions match only process.context.
 ** 3. Actors. A security block's actor id is "NS" or begins with "NS:", and
 **    the actor has no meta.
-** 4. Host defaults. A service that gives no actor and scope runs as its
-**    host's security.default (sandbox/broker.c 'put_security'): only a
-**    host of NS may lend it one.
+** 4. Hosts. A service that gives no actor and scope runs as its host's
+**    security.default (sandbox/broker.c 'put_security'): only a host of
+**    NS may lend it one. One that gives them must fit its host's ceiling.
 **
 ** Why rule 2 is enough. The resources ward asks (include/ward/wd_ops.h)
 ** are PIDs "{HOST|0x...}", entry and host ids "ns:name" (a namespace is
@@ -25,9 +25,9 @@
 ** "api", and a namespace (ward.deploy). A string that begins with "NS:" is
 ** an entry or a host of NS, or a name, and names that begin with "NS:" are
 ** NS's by this very rule (no other namespace's deploy can allow them). One
-** that begins with "{NS:" is a PID on a host of NS, or such a name. A host
-** of NS is the operator's (a deploy cannot add or change a host) and one
-** security domain: NS's code placed there reaches its processes anyway.
+** that begins with "{NS:" is a PID on a host of NS, or such a name: the
+** operator declared that host in NS's namespace (a deploy can neither add
+** nor change a host), and a host is one security domain.
 ** No constant and no namespace contains ':'. So an allow within rule 2
 ** decides only requests on what is NS's, whatever its actions and
 ** conditions (conditions all must hold: they only narrow an allow).
@@ -51,6 +51,7 @@
 #include "broker_int.h"
 #include "deploy_int.h"
 #include "ward/wd_policy.h"
+#include "ward/wd_secid.h"
 
 /* Does 's' ('n' bytes) begin with 'lead', then 'ns', then ':'? */
 static int begins_ns(const char *s, size_t n, const char *lead,
@@ -174,7 +175,7 @@ static int check_grants(const wd_entry *e, const char *ns, wd_buf *errs) {
 
 /* }====== */
 
-/* {====== Actors and hosts' defaults (rules 3 and 4) ====== */
+/* {====== Actors and hosts (rules 3 and 4) ====== */
 
 static void check_actor(const wd_entry *e, const wd_sec *sec, const char *ns,
                         wd_buf *errs) {
@@ -212,6 +213,53 @@ static const wd_entry *service_host(const wd_manifest *m, const wd_entry *e) {
       n++;
     }
   return n == 1 ? h : NULL;
+}
+
+/* A service that gives its own actor and scope must fit its host's
+** ceiling: the broker starts it there without asking the host (and the
+** host would be killed for it at its first checked call). A host without
+** a ceiling takes any, as for any spawn. Returns 0 or WD_ENOMEM. */
+static int check_ceiling(const wd_manifest *m, const wd_entry *e,
+                         wd_buf *errs) {
+  const wd_sec *sec = &e->u.svc.sec;
+  const wd_entry *h = service_host(m, e);
+  const wd_host_conf *hc;
+  wd_ceiling c;
+  wd_buf scope;
+  char why[300];
+  const char *id = sec->actor_id != NULL ? sec->actor_id : "";
+  size_t i;
+  int fits;
+  if (sec->actor_id == NULL && sec->groups.n + sec->policies.n == 0) return 0;
+  if (h == NULL || h->u.host.ceiling == NULL) return 0;
+  hc = &h->u.host;
+  c.on = 1;
+  c.actors = hc->ceil_actors.v;
+  c.nactors = hc->ceil_actors.n;
+  c.groups = hc->ceil_groups.v;
+  c.ngroups = hc->ceil_groups.n;
+  c.policies = hc->ceil_policies.v;
+  c.npolicies = hc->ceil_policies.n;
+  /* The scope as it travels: names one a line (broker.c 'put_security'). */
+  wd_buf_init(&scope, 0);
+  for (i = 0; i < sec->groups.n + sec->policies.n; i++) {
+    const char *n = i < sec->groups.n ? sec->groups.v[i]
+                                      : sec->policies.v[i - sec->groups.n];
+    if (i > 0) wd_buf_put_u8(&scope, '\n');
+    wd_buf_put(&scope, n, strlen(n));
+  }
+  if (scope.err != 0) {
+    wd_buf_close(&scope);
+    return WD_ENOMEM;
+  }
+  why[0] = '\0';
+  fits = wd_ceiling_fits(&c, id, strlen(id), (const char *)scope.p, scope.len,
+                         why, sizeof why);
+  wd_buf_close(&scope);
+  if (!fits)
+    wd__dep_errf(errs, "%s:%d:%d: %s: it would run on host %s, and %s",
+                 e->node->file, e->node->line, e->node->col, e->id, h->id, why);
+  return 0;
 }
 
 static void check_default(const wd_manifest *m, const wd_entry *e,
@@ -257,6 +305,7 @@ int wd__dep_check_scope(const wd_manifest *m, const char *ns, const char *index,
         check_sec_names(e, &e->u.svc.sec, ns, errs);
         check_actor(e, &e->u.svc.sec, ns, errs);
         check_default(m, e, ns, errs);
+        if ((r = check_ceiling(m, e, errs)) < 0) return r;
         break;
       default:
         break;
