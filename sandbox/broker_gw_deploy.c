@@ -5,19 +5,20 @@
 ** again, the files are written as a new revision under --deploy-dir
 ** (DIR/NAMESPACE/REVISION/, never the app directory), and the whole app
 ** is loaded as it would be with that revision: the manifest, every
-** policy (and every name a security block gives), and every Lua source
-** of the namespace compiled. The broker has no Lua, and the sources are
-** the tenant's: they are compiled by 'ward compile', a child that the
-** broker starts like a host (a fresh exec, so nothing of the broker's
-** memory, its keys included, is in it) and that confines itself with the
-** host's seccomp allow-list before it reads a byte. Only when all of it
-** passes does anything change: the policies are swapped as by a reload,
-** the broker's manifest becomes the new one, hosts drop the entries the
-** deploy replaced (REVISE; new spawns get the new revision as ENTRY on
-** first use, running processes keep their code), and the namespace's
-** services restart (CANCEL with their stop timeout, then a start with the
-** new code). On any error the revision's directory is removed and
-** nothing changed; the answer lists every error.
+** policy (and every name a security block gives), what the revision may
+** reach (nothing outside its namespace: broker_dep_scope.c), and every
+** Lua source of the namespace compiled. The broker has no Lua, and the
+** sources are the tenant's: they are compiled by 'ward compile', a child
+** that the broker starts like a host (a fresh exec, so nothing of the
+** broker's memory, its keys included, is in it) and that confines itself
+** with the host's seccomp allow-list before it reads a byte. Only when
+** all of it passes does anything change: the policies are swapped as by
+** a reload, the broker's manifest becomes the new one, hosts drop the
+** entries the deploy replaced (REVISE; new spawns get the new revision as
+** ENTRY on first use, running processes keep their code), and the
+** namespace's services restart (CANCEL with their stop timeout, then a
+** start with the new code). On any error the revision's directory is
+** removed and nothing changed; the answer lists every error.
 ** Runs in: broker.
 */
 #include <dirent.h>
@@ -390,58 +391,6 @@ static void check_ns(const wd_manifest *m, const char *index, const char *ns,
   }
 }
 
-/* Is 's' (a group or a policy id as written) of namespace 'ns'? An
-** unqualified name is: the loader puts it in the namespace of its file. */
-static int own_name(const char *s, const char *ns) {
-  size_t n = strlen(ns);
-  return strchr(s, ':') == NULL ||
-         (strncmp(s, ns, n) == 0 && s[n] == ':');
-}
-
-static void check_sec_names(const wd_entry *e, const wd_sec *sec,
-                            const char *ns, wd_buf *errs) {
-  size_t i;
-  for (i = 0; i < sec->groups.n; i++)
-    if (!own_name(sec->groups.v[i], ns))
-      wd__dep_errf(errs, "%s:%d:%d: %s: group '%s' is not of namespace '%s'",
-                   e->node->file, e->node->line, e->node->col, e->id,
-                   sec->groups.v[i], ns);
-  for (i = 0; i < sec->policies.n; i++)
-    if (!own_name(sec->policies.v[i], ns))
-      wd__dep_errf(errs, "%s:%d:%d: %s: policy '%s' is not of namespace '%s'",
-                   e->node->file, e->node->line, e->node->col, e->id,
-                   sec->policies.v[i], ns);
-}
-
-/* A deploy of 'ns' reaches only 'ns': its policies may bind only groups
-** of 'ns' and its entries may run only with groups and policies of 'ns'
-** (else ward.deploy on one namespace would grant anything to anyone). */
-static void check_names(const wd_manifest *m, const char *ns, wd_buf *errs) {
-  size_t i, j;
-  for (i = 0; i < m->nentries; i++) {
-    const wd_entry *e = m->entries[i];
-    if (strcmp(e->ns, ns) != 0) continue;
-    switch (e->kind) {
-    case WD_KIND_POLICY:
-      for (j = 0; j < e->u.policy.groupv.n; j++)
-        if (!own_name(e->u.policy.groupv.v[j], ns))
-          wd__dep_errf(errs,
-                       "%s:%d:%d: %s: group '%s' is not of namespace '%s'",
-                       e->node->file, e->node->line, e->node->col, e->id,
-                       e->u.policy.groupv.v[j], ns);
-      break;
-    case WD_KIND_LUA:
-      check_sec_names(e, &e->u.lua.sec, ns, errs);
-      break;
-    case WD_KIND_SERVICE:
-      check_sec_names(e, &e->u.svc.sec, ns, errs);
-      break;
-    default:
-      break;
-    }
-  }
-}
-
 /* }====== */
 
 /* {====== Installing the new revision ====== */
@@ -749,7 +698,7 @@ static int install_rev(wd_broker *b, const char *ns, uint64_t rv,
   if ((r = wd__dep_load(b, ns, index, &m, errs)) == 0) {
     size_t before = errs->len;
     check_ns(m, index, ns, errs);
-    check_names(m, ns, errs);
+    if ((r = wd__dep_check_scope(m, ns, index, errs)) == WD_ENOMEM) goto fail;
     check_hosts(b, m, errs);
     if ((r = wd__dep_compile(b, m, m, &s, errs)) == WD_ENOMEM) goto fail;
     r = compile_all(b, m, ns, errs);

@@ -47,6 +47,13 @@ int wd__dep_compile(wd_broker *b, const wd_manifest *pm,
                     const wd_manifest *code, wd_policy_set **out, wd_buf *errs);
 int wd__dep_install(wd_broker *b, const wd_manifest *pm, wd_policy_set *s,
                     const char *via, char digest[65]);
+/*
+** Check that the entries of a revision of 'ns' (those of its _index.yaml,
+** 'index') reach nothing outside 'ns' (broker_dep_scope.c): every broken
+** rule goes to 'errs' as FILE:LINE:COL. Returns 0 or WD_ENOMEM.
+*/
+int wd__dep_check_scope(const wd_manifest *m, const char *ns, const char *index,
+                        wd_buf *errs);
 /* The last reload's manifest is no longer needed (a deploy replaced it). */
 void wd__dep_drop_polm(wd_broker *b);
 /* How many deployed revisions' manifests the broker holds (a gauge of

@@ -10,16 +10,21 @@ DIR=$(cd "$(dirname "$0")" && pwd)
 
 A='Authorization: Bearer admin:admin-secret-0123456789'
 B='Authorization: Bearer bob:bob-secret-0123456789abc'
+C='Authorization: Bearer carol:carol-secret-0123456789abcd'
 SOCK=$tmp/ward.sock
 LOG=$tmp/audit.log
 APP=$tmp/app
 cp -r "$DIR/deploy/app" "$APP"
+# Namespace bobns (bob deploys it; carol's token is in its group team) and
+# an operator's host ops:h with a default actor and scope.
+cp -r "$DIR/attack/app/." "$APP/"
 
 start_server() {
   local i
   rm -f "$SOCK" "$LOG" "$LOG.pub"
   "$WARD" serve -v --audit all --audit-log "$LOG" --listen "unix:$SOCK" \
-    --tokens "$DIR/deploy/tokens.yaml" --policy "$DIR/attack/pol.yaml" \
+    --tokens "$DIR/attack/tokens.yaml" --policy "$DIR/attack/pol.yaml" \
+    --policy "$DIR/attack/pol-bobns.yaml" \
     --deploy-dir "$tmp/deploys" --read-timeout 1s --max-conns-per-token 4 "$@" \
     "$APP" >"$tmp/out" 2>"$tmp/err" &
   SERVER=$!
@@ -84,6 +89,197 @@ http "after it bob still may not deploy namespace dp" 403 '' \
 http "a deploy's entry may not run with another namespace's group (422)" 422 \
   'sv:admin' -H "$B" -X PUT --data-binary @"$tmp/esc2.tar" \
   http://x/v1/apps/bobns
+# }======
+
+# {====== A deploy grants nothing outside its namespace ======
+# Carol's token is in group bobns:team, which the operator made; bob
+# deploys bobns. Whatever a deploy of bobns allows group team, carol gets:
+# it may allow only resources of bobns, and its code may run only as
+# actors of bobns.
+# deploy_tree NAME: $tmp/dep/NAME.tar from the _index.yaml on stdin (with
+# hello.lua beside it).
+deploy_tree() {
+  local d=$tmp/dep/$1
+  mkdir -p "$d"
+  cat >"$d/_index.yaml"
+  echo 'return function() return "bobns hello, deployed" end' >"$d/hello.lua"
+  (cd "$d" && tar cf "$tmp/dep/$1.tar" .)
+}
+# refused NAME TAR RE: the deploy is 422 naming RE, and nothing changed:
+# no revision of bobns on disk, carol still may not exec dp:other, and
+# bobns:hello is still the app directory's.
+refused() {
+  http "$1 (422)" 422 "$3" -H "$B" -X PUT --data-binary @"$tmp/dep/$2.tar" \
+    http://x/v1/apps/bobns
+  if ls "$tmp/deploys/bobns" 2>/dev/null | grep -Eq '^([0-9]+|current)$'; then
+    bad "$1: nothing changed: revisions on disk: $(ls "$tmp/deploys/bobns" | tr '\n' ' ')"
+  else ok "$1: nothing changed (no revision of bobns on disk)"; fi
+  http "$1: after it carol still may not exec dp:other" 403 '' \
+    -H "$C" -X POST http://x/v1/exec/dp:other
+  http "$1: after it bobns:hello is still the app directory's" 200 \
+    'the app directory' -H "$C" -X POST http://x/v1/exec/bobns:hello
+}
+http "carol may exec bobns:hello before any deploy" 200 'the app directory' \
+  -H "$C" -X POST http://x/v1/exec/bobns:hello
+http "carol may not exec dp:other before any deploy" 403 '' \
+  -H "$C" -X POST http://x/v1/exec/dp:other
+http "carol may exec dp:hello (the operator's --policy file of namespace bobns)" \
+  200 '"result"' -H "$C" -X POST http://x/v1/exec/dp:hello
+deploy_tree star <<'YAML'
+namespace: bobns
+entries:
+  - name: star
+    kind: security.policy
+    policy: {actions: [process.exec], resources: "*", effect: allow}
+    groups: [team]
+YAML
+refused "a deploy's policy may not allow resources \"*\"" star \
+  "_index.yaml:[0-9]+:[0-9]+: bobns:star: resource '\\*' is not of namespace 'bobns'"
+deploy_tree foreign <<'YAML'
+namespace: bobns
+entries:
+  - name: theirs
+    kind: security.policy
+    policy: {actions: [process.exec], resources: [bobns:hello, dp:other], effect: allow}
+    groups: [team]
+YAML
+refused "a deploy's policy may not allow another namespace's entry" foreign \
+  "_index.yaml:[0-9]+:[0-9]+: bobns:theirs: resource 'dp:other' is not of namespace 'bobns'"
+deploy_tree prefix <<'YAML'
+namespace: bobns
+entries:
+  - name: prefix
+    kind: security.policy
+    policy: {actions: [process.exec], resources: ["bobns*"], effect: allow}
+    groups: [team]
+YAML
+refused "a deploy's policy may not allow a prefix wider than 'bobns:' (bobns* also matches bobnsx:...)" \
+  prefix "bobns:prefix: resource 'bobns\\*' is not of namespace 'bobns'"
+deploy_tree secy <<'YAML'
+namespace: bobns
+entries:
+  - name: secy
+    kind: security.policy
+    policy: {actions: [process.security, process.host], resources: [security, "{api|*", api], effect: allow}
+    groups: [team]
+YAML
+refused "a deploy's policy may not allow process.security, inbox PIDs or host api" \
+  secy "resource 'security' is not of namespace.*resource '\\{api\\|\\*' is not of.*resource 'api' is not of"
+deploy_tree actor <<'YAML'
+namespace: bobns
+entries:
+  - name: x
+    kind: process.lua
+    source: file://hello.lua
+    host: sv:a
+    security:
+      actor: {id: admin}
+      groups: [bobns:team]
+YAML
+refused "a deploy's entry may not run as another actor id (admin)" actor \
+  "_index.yaml:[0-9]+:[0-9]+: bobns:x: actor 'admin' is not of namespace 'bobns'"
+deploy_tree meta <<'YAML'
+namespace: bobns
+entries:
+  - name: x
+    kind: process.lua
+    source: file://hello.lua
+    host: sv:a
+  - name: svc
+    kind: process.service
+    process: bobns:x
+    host: sv:a
+    lifecycle:
+      security:
+        actor: {id: bobns:svc, meta: {role: support}}
+        groups: [bobns:team]
+YAML
+refused "a deploy's service may not give its actor meta" meta \
+  "_index.yaml:[0-9]+:[0-9]+: bobns:svc: a deployed actor has no meta"
+deploy_tree hostdef <<'YAML'
+namespace: bobns
+entries:
+  - name: x
+    kind: process.lua
+    source: file://hello.lua
+    host: ops:h
+  - name: svc
+    kind: process.service
+    process: bobns:x
+    host: ops:h
+    lifecycle: {auto_start: true}
+YAML
+refused "a deploy's service may not run with the default of another namespace's host" \
+  hostdef "_index.yaml:[0-9]+:[0-9]+: bobns:svc: .*ops:h"
+deploy_tree ceiling <<'YAML'
+namespace: bobns
+entries:
+  - name: x
+    kind: process.lua
+    source: file://hello.lua
+    host: ops:h
+  - name: svc
+    kind: process.service
+    process: bobns:x
+    host: ops:h
+    lifecycle:
+      auto_start: true
+      security:
+        actor: {id: bobns:svc}
+        groups: [bobns:team]
+YAML
+refused "a deploy's service may not run on a host outside its ceiling" \
+  ceiling "_index.yaml:[0-9]+:[0-9]+: bobns:svc: it would run on host ops:h, and actor 'bobns:svc' is outside the host's ceiling"
+deploy_tree own <<'YAML'
+namespace: bobns
+entries:
+  - name: hello
+    kind: process.lua
+    source: file://hello.lua
+    host: sv:a
+  - name: hi
+    kind: process.lua
+    source: file://hello.lua
+    host: sv:a
+    security:
+      actor: {id: bobns:runner}
+      groups: [bobns:team]
+  - name: me
+    kind: process.lua
+    source: file://hello.lua
+    host: sv:a
+    security:
+      actor: {id: bobns}
+      policies: [bobns:team-exec]
+  - name: team-exec
+    kind: security.policy
+    policy:
+      actions: [process.exec, process.spawn, process.send, process.registry.lookup]
+      resources: ["bobns:*", "{bobns:*", bobns:hi]
+      effect: allow
+    groups: [team]
+  - name: team-context
+    kind: security.policy
+    policy: {actions: [process.context], resources: [context], effect: allow}
+    groups: [team]
+  - name: team-redeploy
+    kind: security.policy
+    policy: {actions: [ward.deploy], resources: [bobns], effect: allow}
+    groups: [team]
+  - name: no-terminate
+    kind: security.policy
+    policy: {actions: [process.terminate], resources: "*", effect: deny}
+    groups: [team]
+YAML
+http "a deploy within its namespace is 200 (resources bobns:*, {bobns:*, context, ward.deploy on bobns; actors bobns, bobns:runner; a deny on *)" \
+  200 '"revision":"1"' -H "$B" -X PUT --data-binary @"$tmp/dep/own.tar" \
+  http://x/v1/apps/bobns
+http "the deployed grant works: carol may exec bobns:hi" 200 'deployed' \
+  -H "$C" -X POST http://x/v1/exec/bobns:hi
+http "after it carol still may not exec dp:other" 403 '' \
+  -H "$C" -X POST http://x/v1/exec/dp:other
+http "after it the operator's --policy file of namespace bobns still grants dp:hello" \
+  200 '"result"' -H "$C" -X POST http://x/v1/exec/dp:hello
 # }======
 
 # {====== The connections per token (F7) ======

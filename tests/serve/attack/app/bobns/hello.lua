@@ -1,0 +1,1 @@
+return function() return "bobns hello, the app directory" end
