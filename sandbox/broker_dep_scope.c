@@ -217,10 +217,13 @@ static const wd_entry *service_host(const wd_manifest *m, const wd_entry *e) {
 
 /* A service that gives its own actor and scope must fit its host's
 ** ceiling: the broker starts it there without asking the host (and the
-** host would be killed for it at its first checked call). A host without
-** a ceiling takes any, as for any spawn. Returns 0 or WD_ENOMEM. */
+** host would be killed for it at its first checked call). Nobody decides
+** where a service starts (no process.host), so a deployed one may start
+** only on a host of its namespace or on one with a ceiling: a host
+** without one takes any actor and scope, and the operator's shared hosts
+** must not take a tenant's code unasked. Returns 0 or WD_ENOMEM. */
 static int check_ceiling(const wd_manifest *m, const wd_entry *e,
-                         wd_buf *errs) {
+                         const char *ns, wd_buf *errs) {
   const wd_sec *sec = &e->u.svc.sec;
   const wd_entry *h = service_host(m, e);
   const wd_host_conf *hc;
@@ -230,6 +233,16 @@ static int check_ceiling(const wd_manifest *m, const wd_entry *e,
   const char *id = sec->actor_id != NULL ? sec->actor_id : "";
   size_t i;
   int fits;
+  if (h != NULL && h->u.host.ceiling == NULL &&
+      !begins_ns(h->id, strlen(h->id), "", ns)) {
+    wd__dep_errf(errs,
+                 "%s:%d:%d: %s: it would run on host %s, which is not of "
+                 "namespace '%s' and has no security.ceiling (a service "
+                 "starts without a process.host decision)",
+                 e->node->file, e->node->line, e->node->col, e->id, h->id,
+                 ns);
+    return 0;
+  }
   if (sec->actor_id == NULL && sec->groups.n + sec->policies.n == 0) return 0;
   if (h == NULL || h->u.host.ceiling == NULL) return 0;
   hc = &h->u.host;
@@ -305,7 +318,7 @@ int wd__dep_check_scope(const wd_manifest *m, const char *ns, const char *index,
         check_sec_names(e, &e->u.svc.sec, ns, errs);
         check_actor(e, &e->u.svc.sec, ns, errs);
         check_default(m, e, ns, errs);
-        if ((r = check_ceiling(m, e, errs)) < 0) return r;
+        if ((r = check_ceiling(m, e, ns, errs)) < 0) return r;
         break;
       default:
         break;

@@ -18,6 +18,9 @@ cp -r "$DIR/deploy/app" "$APP"
 # Namespace bobns (bob deploys it; carol's token is in its group team) and
 # an operator's host ops:h with a default actor and scope.
 cp -r "$DIR/attack/app/." "$APP/"
+# The shared host sv:a's ceiling admits bobns's group too.
+sed -i 's/groups: \[sv:admin, sv:tenant-b\]/groups: [sv:admin, sv:tenant-b, bobns:team]/' \
+  "$APP/sv/_index.yaml"
 
 start_server() {
   local i
@@ -230,6 +233,25 @@ entries:
 YAML
 refused "a deploy's service may not run on a host outside its ceiling" \
   ceiling "_index.yaml:[0-9]+:[0-9]+: bobns:svc: it would run on host ops:h, and actor 'bobns:svc' is outside the host's ceiling"
+deploy_tree noceiling <<'YAML'
+namespace: bobns
+entries:
+  - name: x
+    kind: process.lua
+    source: file://hello.lua
+    host: ops:open
+  - name: svc
+    kind: process.service
+    process: bobns:x
+    host: ops:open
+    lifecycle:
+      auto_start: true
+      security:
+        actor: {id: bobns:svc}
+        groups: [bobns:team]
+YAML
+refused "a deploy's service may not start on another namespace's host that has no ceiling" \
+  noceiling "_index.yaml:[0-9]+:[0-9]+: bobns:svc: it would run on host ops:open, which is not of namespace 'bobns' and has no security.ceiling"
 deploy_tree own <<'YAML'
 namespace: bobns
 entries:
