@@ -138,6 +138,13 @@ int wd__gw_json_put(wd_buf *out, const json_t *v, char *err, size_t errlen) {
 /* {====== Codec to JSON ====== */
 
 #define MAXREFS 4096
+/* What a value may weigh written out as JSON: each value (a shared table
+** as often as it is met) WEIGHT_VALUE, and each string's bytes. A few
+** hundred bytes of shared tables would otherwise write out as millions
+** of values and hold the gateway for seconds (its liveness kills it,
+** and every client with it). 80 MiB: a 64 MiB string still goes. */
+#define WEIGHT_MAX (80ull << 20)
+#define WEIGHT_VALUE 16u
 
 typedef struct dec {
   wd_cur c;
@@ -145,6 +152,8 @@ typedef struct dec {
                             while one is being read (a reference to it
                             then is a cycle) */
   int done[MAXREFS];
+  uint64_t weight[MAXREFS]; /* each one's weight written out */
+  uint64_t w;            /* the weight of what was read so far */
   size_t nrefs;
   jpath p;
   char *err;
@@ -158,9 +167,21 @@ static int bad(dec *d) {
 
 static int get_value(dec *d, int depth, json_t **out);
 
+/* Count 'n' more of weight; an error past WEIGHT_MAX. */
+static int weigh(dec *d, uint64_t n) {
+  d->w = n > WEIGHT_MAX ? WEIGHT_MAX + 1 : d->w + n;
+  if (d->w <= WEIGHT_MAX) return 0;
+  snprintf(d->err, d->errlen,
+           "%s: too big written out as JSON (shared tables are written "
+           "once for each time they are met: more than %llu MiB)",
+           d->p.n ? d->p.s : "value", (unsigned long long)(WEIGHT_MAX >> 20));
+  return WD_EINVAL;
+}
+
 static int get_strv(dec *d, size_t len, json_t **out) {
   const uint8_t *s;
   if (wd_cur_bytes(&d->c, len, &s) < 0) return bad(d);
+  if (weigh(d, len) < 0) return WD_EINVAL;
   *out = json_stringn((const char *)s, len);
   if (*out == NULL) {
     snprintf(d->err, d->errlen, "%s: a string that is not UTF-8 text",
@@ -173,7 +194,7 @@ static int get_strv(dec *d, size_t len, json_t **out) {
 /* A table: an object (string keys only), an array (its array part and
 ** integer keys that fill 1..n), or an error naming its path. */
 static int get_table(dec *d, int depth, json_t **out) {
-  uint64_t narr, nhash, i, maxk = 0;
+  uint64_t narr, nhash, i, maxk = 0, w0;
   size_t slot = d->nrefs, old;
   json_t *arr = NULL, *obj = NULL, *ints = NULL, *v = NULL, *k = NULL;
   int r = 0;
@@ -186,6 +207,7 @@ static int get_table(dec *d, int depth, json_t **out) {
   }
   d->refs[d->nrefs] = NULL;
   d->done[d->nrefs++] = 0;
+  w0 = d->w;
   arr = json_array();
   obj = json_object();
   ints = json_object();
@@ -256,6 +278,7 @@ static int get_table(dec *d, int depth, json_t **out) {
     arr = NULL;
   }
   d->refs[slot] = json_incref(*out); /* its own: *out may be dropped */
+  d->weight[slot] = d->w - w0;
   d->done[slot] = 1;
   r = 0;
   goto out;
@@ -275,6 +298,7 @@ out:
 static int get_error(dec *d, int depth, json_t **out) {
   size_t slot = d->nrefs;
   json_t *f[5] = { NULL, NULL, NULL, NULL, NULL };
+  uint64_t w0 = d->w;
   int i, r = 0;
   if (d->nrefs == MAXREFS) return bad(d);
   d->refs[d->nrefs] = NULL;
@@ -288,6 +312,7 @@ static int get_error(dec *d, int depth, json_t **out) {
   for (i = 0; i < 5; i++) json_decref(f[i]);
   if (r == 0) {
     d->refs[slot] = json_incref(*out); /* its own: *out may be dropped */
+    d->weight[slot] = d->w - w0;
     d->done[slot] = 1;
   }
   return r;
@@ -303,6 +328,7 @@ static int get_value(dec *d, int depth, json_t **out) {
     return WD_EINVAL;
   }
   if (wd_cur_u8(&d->c, &t) < 0) return bad(d);
+  if (weigh(d, WEIGHT_VALUE) < 0) return WD_EINVAL;
   if (t >= WD_CODEC_T_SINT) {
     *out = json_integer(t - WD_CODEC_T_SINT);
   } else if (t >= WD_CODEC_T_SSTR && t < WD_CODEC_T_SSTR + 32) {
@@ -352,6 +378,7 @@ static int get_value(dec *d, int depth, json_t **out) {
           return WD_EINVAL;
         }
         /* A table met twice (not a cycle) is written twice. */
+        if (weigh(d, d->weight[u]) < 0) return WD_EINVAL;
         *out = json_incref(d->refs[u]);
         break;
       default:
