@@ -188,6 +188,17 @@ if [ "$(cat "$tmp/quick.r")" = '{"result":1}' ] && awk -v t="$t" 'BEGIN { exit !
 else bad "a send from ib:a to another inbox waited for the slow client: $t s, $(cat "$tmp/quick.r")"; fi
 kill "$HOL" 2>/dev/null
 
+# 10. A message within the inbox's max_payload (512 KiB) reaches a client
+# that reads at once, whatever its bytes: 200,000 control bytes (1.2 MB
+# in the stream) and the message after it.
+open '?name=ctl' "$tmp/ctl"; CTL=$LAST
+r=$(c -m 30 -H "$A" -d '{"args":["ctl",200000],"host":"ib:b"}' http://x/v1/exec/ib:ctl)
+for i in $(seq 1 200); do grep -q '"topic":"after"\|^event: e' "$tmp/ctl" && break; sleep 0.05; done
+grep -q '"topic":"ctl"' "$tmp/ctl" && grep -q '"topic":"after"' "$tmp/ctl" && ! grep -q '^event: e' "$tmp/ctl" \
+  && ok "a 200 KB message of control bytes and the next reach a client that reads at once" \
+  || bad "a 200 KB message of control bytes (exec: $r): $(grep -a '^event\|error' "$tmp/ctl" | tr '\n' ' ' | head -c 300)"
+kill "$CTL" 2>/dev/null
+
 # 8. A message small as bytes whose tables are shared (each level holds
 # the one below twice) is no bigger in the stream than its cost says:
 # the gateway neither spends seconds writing it out nor dies of it, and
