@@ -36,8 +36,10 @@ typedef struct sse {
   wd_buf out;          /* queued this turn */
   uint64_t cost;       /* of the messages in 'out' */
   uint64_t acked;      /* written, not yet acknowledged to the broker */
-  uint64_t moved;      /* uv_now when a write last completed (or began
-                          with nothing waiting) */
+  uint64_t moved;      /* uv_now when bytes last left for the client
+                          (or a write began with nothing waiting) */
+  uint64_t pushed;     /* bytes handed to uv_write, in all */
+  uint64_t seen;       /* pushed - write_queue_size at the last check */
   int wrote;           /* written since the last keep-alive tick */
   int over;            /* ended: nothing more is queued */
 } sse;
@@ -122,6 +124,7 @@ static void push(sse *x, int last) {
   q->cost = x->cost;
   x->cost = 0;
   if (x->s->write_queue_size == 0) x->moved = uv_now(S.loop);
+  x->pushed += x->out.len;
   b = uv_buf_init(q->data, (unsigned)x->out.len);
   wd_buf_reset(&x->out);
   x->wrote = 1;
@@ -170,14 +173,22 @@ static void on_keepalive(uv_timer_t *t) {
 }
 
 /* A client that took nothing for WD_GW_SSE_STALL_MS while bytes waited
-** for it (the window full: its senders wait) is dropped. */
+** for it (the window full: its senders wait) is dropped. What it took is
+** what left the write queue, also of a write not yet complete (one big
+** message read slowly). */
 static void on_stall_check(uv_timer_t *t) {
   static const char why[] = "the client fell behind: it read nothing for "
                             "5 s with messages waiting (stream dropped)";
   uint64_t now = uv_now(t->loop);
   sse *x, *next;
   for (x = S.list; x != NULL; x = next) {
+    uint64_t done;
     next = x->next;
+    done = x->pushed - (uint64_t)x->s->write_queue_size;
+    if (done != x->seen) {
+      x->seen = done;
+      x->moved = now;
+    }
     if (x->over || x->s->write_queue_size == 0 ||
         now - x->moved < WD_GW_SSE_STALL_MS)
       continue;

@@ -73,6 +73,12 @@
 **               an EXIT event from its own PID to the PID the message's
 **               topic names (the test sends an inbox stream's PID), then
 **               answers the SEND
+**   inboxflood  answers the spawn; at the next SEND request to it answers
+**               it, then sends WARD_EVIL_FLOOD_MB (default 128) MiB of
+**               MSG records of 256 KiB each to the PID the message's
+**               topic names (an inbox stream's), far past its credit for
+**               host "api" (at most 4 MiB), says "inboxflood: sent N
+**               MiB" (LOG) and serves on
 ** A gateway (run as "ward gateway N" in place of the front door's; it
 ** ignores the listening sockets):
 **   gwcount     a GW_COUNT record within the bounds (404 seven times),
@@ -670,7 +676,44 @@ static void answer_then_forge(uint64_t delay) {
   wd_buf_close(&p);
 }
 
-/* 'badstatus' and 'inboxevent' (a serving ward): answer the spawn, wait
+/* 'inboxflood': MSG records to the inbox 'send_topic' names, ignoring
+** the credit a host holds for the front door (runtime/flow.c). */
+static void inbox_flood(void) {
+  const char *e = getenv("WARD_EVIL_FLOOD_MB");
+  unsigned long mb = e ? strtoul(e, NULL, 10) : 128, i;
+  static uint8_t junk[256u << 10];
+  char pid[WD_PID_MAX], line[100];
+  wd_buf p;
+  size_t st;
+  own_pid(pid, sizeof pid);
+  memset(junk, 'x', sizeof junk);
+  wd_buf_init(&p, 0);
+  for (i = 0; i < mb * 4; i++) {
+    wd_buf_reset(&p);
+    st = wd_ipc_rec_begin(&p, WD_R_MSG);
+    wd_buf_put_cstr(&p, pid);
+    wd_buf_put_cstr(&p, "admin");     /* actor */
+    wd_buf_put_cstr(&p, "ev:admin");  /* scope */
+    wd_buf_put_cstr(&p, "ev:victim"); /* entry */
+    wd_buf_put_cstr(&p, send_topic);  /* dest: the inbox */
+    wd_buf_put_cstr(&p, "t");
+    wd_buf_put(&p, junk, sizeof junk);
+    wd_ipc_rec_end(&p, st);
+    send_batch(&p);
+    if (i % 16 == 0) {
+      send_beat();
+      serve(0);
+    }
+  }
+  wd_buf_reset(&p);
+  snprintf(line, sizeof line, "inboxflood: sent %lu MiB", mb);
+  rec_log(&p, line);
+  send_batch(&p);
+  wd_buf_close(&p);
+  for (;;) serve_for(1000, NULL, 1);
+}
+
+/* 'badstatus', 'inboxevent', 'inboxflood' (a serving ward): answer the spawn, wait
 ** for the broker's STATUS or SEND request (the API calls that ask for it
 ** may come much later: wait long), then lie. */
 static void serve_lie(void) {
@@ -688,11 +731,13 @@ static void serve_lie(void) {
   if (status) {
     put_reply(&p, status_req, 0, "bad");
   } else {
-    put_event(&p, WD_EV_EXIT, pid, send_topic, "forged");
+    if (strcmp(mode, "inboxevent") == 0)
+      put_event(&p, WD_EV_EXIT, pid, send_topic, "forged");
     put_reply(&p, send_req, 0, "");
   }
   send_batch(&p);
   wd_buf_close(&p);
+  if (strcmp(mode, "inboxflood") == 0) inbox_flood();
 }
 
 /* 'steal': a reply to our own request K (a MONITOR), and one to K+1, a
@@ -868,7 +913,8 @@ int main(int argc, char **argv) {
     serve_for(delay, NULL, 1);
     exitflood();
   } else if (strcmp(mode, "badstatus") == 0 ||
-             strcmp(mode, "inboxevent") == 0) {
+             strcmp(mode, "inboxevent") == 0 ||
+             strcmp(mode, "inboxflood") == 0) {
     serve_lie();
   } else {
     serve_for(delay, NULL, 1);

@@ -145,6 +145,38 @@ STREAM=
 stop inboxevent
 # }======
 
+# {====== MSG to an inbox past the host's credit ======
+# ev:evil ignores its credit for the front door (host "api": at most
+# 4 MiB in flight, runtime/flow.c) and sends 128 MiB of MSG records to an
+# inbox stream whose client reads slowly (the window is full): what waits
+# in the broker is "bounded by the senders' credit" (broker_inbox.c), so
+# either the host is killed as lying or the broker holds a few MiB.
+start inboxflood || { echo "$pass passed, $((fail+1)) failed"; exit 1; }
+curl -s -g -N -m 120 --limit-rate 2k --unix-socket "$SOCK" -H "$A" http://x/v1/inbox >"$tmp/stream" &
+STREAM=$!
+for i in $(seq 1 1200); do grep -q '^data: {"pid"' "$tmp/stream" && break; sleep 0.05; done
+IB=$(grep -o '{api|0x[0-9a-f]*}' "$tmp/stream" | head -1)
+http "inboxflood: a process on ev:evil" 201 '"pid"' \
+  -H "$A" -X POST http://x/v1/spawn/ev:victim
+EV=$(grep -o '{ev:evil|0x[0-9a-f]*}' "$tmp/body" | head -1)
+hwm0=$(awk '/^VmHWM/ {print $2}' "/proc/$SERVER/status")
+c -o "$tmp/sendbody" -H "$A" -d "{\"topic\":\"$IB\",\"payload\":1}" \
+  "http://x/v1/send/$EV" >/dev/null
+wait_err 'inboxflood: sent|^ward: host ev:evil: [^e]' || true
+sleep 0.5
+hwm1=$(awk '/^VmHWM/ {print $2}' "/proc/$SERVER/status")
+grow=$(( (hwm1 - hwm0) / 1024 ))
+if [ "$grow" -lt 48 ]; then
+  ok "inboxflood: the broker's memory stays bounded (peak grew by $grow MiB)"
+else bad "inboxflood: the broker holds what ev:evil sent past its credit: peak grew by $grow MiB for 128 MiB sent"; fi
+http "inboxflood: ev:good answers after" 200 '"result":5' \
+  -H "$A" -d '{"args":[5]}' http://x/v1/exec/ev:hello
+kill -0 "$SERVER" 2>/dev/null && ok "inboxflood: the broker lives on" || bad "inboxflood: the broker died"
+kill "$STREAM" 2>/dev/null
+STREAM=
+stop inboxflood
+# }======
+
 # {====== A gateway's GW_COUNT out of its bounds ======
 # gw BAD [MODE]: serve with a gateway that first reports 404 seven times
 # (within the bounds), then a GW_COUNT as BAD says (MODE gwcount); or
