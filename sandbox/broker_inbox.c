@@ -48,7 +48,7 @@
 #define WD_INBOX_MAX 1024
 #define WD_INBOX_LINK_MAX (8u << 20)
 /* An inbox's window at the gateway, in cost (above). */
-#define WD_INBOX_WINDOW (WD_GW_SSE_QUEUE_MAX / 2)
+#define WD_INBOX_WINDOW WD_GW_SSE_WINDOW
 /* What MESH gives the front door as its link_queue: each host may have
 ** this over the number of hosts in flight to all inboxes (at least 1 MiB,
 ** runtime/flow.c). */
@@ -238,7 +238,7 @@ void wd__brk_inbox_msg(hslot *s, const char *from, size_t fl,
 
 void wd__brk_inbox_mesh(wd_buf *w) {
   wd_buf_put_str(w, HOST_ID, HOST_IDLEN);
-  wd_buf_put_u64(w, WD_GW_SSE_QUEUE_MAX / 2); /* as wd__brk_inbox_deliver */
+  wd_buf_put_u64(w, WD_GW_INBOX_MAX_PAYLOAD); /* as wd__brk_inbox_deliver */
   wd_buf_put_u64(w, WD_INBOX_QUEUE);
 }
 
@@ -446,9 +446,9 @@ int wd__brk_inbox_deliver(wd_broker *b, const char *from, size_t fl,
     snprintf(msg, msglen, "process not found: %.*s", (int)pl, pid);
     return WD_ENOTFOUND;
   }
-  if (n > WD_GW_SSE_QUEUE_MAX / 2) {
+  if (n > WD_GW_INBOX_MAX_PAYLOAD) {
     snprintf(msg, msglen, "payload too large (%zu bytes, limit %u for an "
-             "inbox)", n, WD_GW_SSE_QUEUE_MAX / 2);
+             "inbox)", n, WD_GW_INBOX_MAX_PAYLOAD);
     return WD_ETOOBIG;
   }
   /* The gateway or the client is not keeping up (or messages wait for

@@ -97,7 +97,7 @@ int wd__brk_on_msg(hslot *s, wd_cur *c) {
     return 0;
   }
   if (t == NULL) { /* an inbox stream's (broker_inbox.c) */
-    if (n > WD_GW_SSE_QUEUE_MAX / 2) {
+    if (n > WD_GW_INBOX_MAX_PAYLOAD) {
       wd__brk_host_down(s, "message over the inbox's max_payload");
       return WD_EBADFRAME;
     }

@@ -146,9 +146,16 @@ int wd__gw_get_end(wd_cur *c, wd_gwend *e);
 
 struct uv_stream_s;
 struct wd_link;
+/* The largest message to an inbox stream (its codec bytes). */
+#define WD_GW_INBOX_MAX_PAYLOAD (512u << 10)
+/* What the broker carries to a stream and the gateway has not written
+** yet, at most (in WD_GW_SSE_COST; sandbox/broker_inbox.c). */
+#define WD_GW_SSE_WINDOW (512u << 10)
 /* An SSE client may fall this far behind (bytes not yet written to its
-** socket) before its stream is dropped with an error event. */
-#define WD_GW_SSE_QUEUE_MAX (1u << 20)
+** socket) before its stream is dropped with an error event: a full window
+** and one message of the largest size written out with every byte
+** escaped (6 x), so the honest flow never reaches it. */
+#define WD_GW_SSE_QUEUE_MAX (4u << 20)
 /* A comment line goes to an idle stream this often. */
 #define WD_GW_SSE_KEEPALIVE_MS 15000u
 /* A stream with bytes waiting that its client has taken none of for this

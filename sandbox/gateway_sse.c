@@ -282,7 +282,7 @@ static void on_msg(const wd_gwmsg *m) {
   /* A client this far behind is dropped, so nothing grows without bound. */
   if (x->out.err || x->out.len + x->s->write_queue_size > WD_GW_SSE_QUEUE_MAX) {
     static const char why[] = "the client fell too far behind (more than "
-                              "1 MiB unread): stream dropped";
+                              "4 MiB unread): stream dropped";
     end_to_broker(x->call, 0, "LimitExceeded", why);
     finish(x, "error", 0, "LimitExceeded", strlen("LimitExceeded"), why,
            sizeof why - 1);
