@@ -39,6 +39,9 @@
 #define URL_MAX 2048
 /* The most connections a gateway may be told to take (GW_INIT). */
 #define MAX_CONNS 4096
+/* Slots of the table of calls waiting for the broker (a power of two, at
+** least twice MAX_CONNS: a connection has one call at a time). */
+#define CALL_SLOTS (2 * MAX_CONNS)
 
 /* Connections with one bearer: keyed by a hash of it (no secret kept). */
 typedef struct tokslot {
@@ -96,6 +99,8 @@ struct gw {
   uint32_t nconns;
   uint32_t next_call;
   tokslot *toks;      /* 'lim.max_conns' slots */
+  conn *calls[CALL_SLOTS]; /* the busy connections by 'call' (linear
+                              probing; NULL: free) */
   wd_gwcount own;     /* answers given without the broker, not yet
                          reported (GW_COUNT) */
 };
@@ -105,6 +110,50 @@ static void die(const char *what) {
   fprintf(stderr, "ward gateway: %s\n", what);
   _exit(111);
 }
+
+/* {====== Calls waiting for the broker ====== */
+
+/* The busy connections are found by call number when the answer comes,
+** in constant time whatever the number of connections. */
+
+static void call_add(gw *g, conn *c) {
+  uint32_t i = c->call & (CALL_SLOTS - 1);
+  while (g->calls[i] != NULL) i = (i + 1) & (CALL_SLOTS - 1);
+  g->calls[i] = c;
+}
+
+static uint32_t call_slot(gw *g, uint32_t call) {
+  uint32_t i = call & (CALL_SLOTS - 1);
+  while (g->calls[i] != NULL && g->calls[i]->call != call)
+    i = (i + 1) & (CALL_SLOTS - 1);
+  return i;
+}
+
+static conn *call_get(gw *g, uint32_t call) {
+  return g->calls[call_slot(g, call)];
+}
+
+/* Remove the entry of 'c', if it has one; the entries after it in its
+** run move back so that every lookup still finds its own (no
+** tombstones). */
+static void call_del(gw *g, conn *c) {
+  uint32_t i = call_slot(g, c->call), j = i, k;
+  if (g->calls[i] != c) return;
+  g->calls[i] = NULL;
+  for (;;) {
+    j = (j + 1) & (CALL_SLOTS - 1);
+    if (g->calls[j] == NULL) return;
+    k = g->calls[j]->call & (CALL_SLOTS - 1);
+    /* The entry at j may fill the hole at i unless its home k lies
+    ** cyclically in (i, j]. */
+    if (i <= j ? (i < k && k <= j) : (i < k || k <= j)) continue;
+    g->calls[i] = g->calls[j];
+    g->calls[j] = NULL;
+    i = j;
+  }
+}
+
+/* }====== */
 
 /* {====== Responses ====== */
 
@@ -259,6 +308,7 @@ static void conn_close(conn *c) {
   if (c->closing) return;
   c->closing = 1;
   if (c->tok != NULL) c->tok->n--;
+  if (c->busy) call_del(g, c);
   if (c->sse) wd__gw_sse_closed(c->call);
   if (c->prev != NULL)
     c->prev->next = c->next;
@@ -715,6 +765,7 @@ routed:
   c->busy = 1;
   c->call = q.call;
   c->kind = q.kind;
+  call_add(c->g, c);
   uv_timer_stop(&c->timer);
 }
 
@@ -872,9 +923,9 @@ static void on_answer(gw *g, const wd_gwanswer *a) {
   conn *c;
   json_t *j = NULL;
   char err[300];
-  for (c = g->conns; c != NULL; c = c->next)
-    if (c->busy && c->call == a->call) break;
+  c = call_get(g, a->call);
   if (c == NULL || c->sse) return; /* the client has gone */
+  call_del(g, c); /* answered once */
   if ((c->kind == WD_GW_RELOAD || c->kind == WD_GW_DEPLOY) &&
       on_change_answer(c, a))
     return;
