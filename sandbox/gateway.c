@@ -42,6 +42,9 @@
 /* Slots of the table of calls waiting for the broker (a power of two, at
 ** least twice MAX_CONNS: a connection has one call at a time). */
 #define CALL_SLOTS (2 * MAX_CONNS)
+/* Bytes a client may send ahead while its request is answered (parked)
+** before the gateway stops reading it; the rest waits in the socket. */
+#define PARK_MAX 65536
 
 /* Connections with one bearer: keyed by a hash of it (no secret kept). */
 typedef struct tokslot {
@@ -72,6 +75,17 @@ typedef struct conn {
   int limit;          /* 413 or 431 once a bound is passed */
   int reading;        /* a request has begun: the read deadline runs */
   int busy;           /* a call waits for the broker */
+  int parked;         /* a whole request is being answered: what the
+                         client sends meanwhile waits in 'pending',
+                         unparsed (pipelining) */
+  int rstop;          /* reading stopped: 'pending' is full, or an error
+                         is being answered */
+  int eof;            /* the client ended its side while parked: close
+                         once what it sent has been answered */
+  int feeding;        /* inside 'serve': an answer written at once sets
+                         'again' instead of starting the next request
+                         (no recursion through pipelined requests) */
+  int again;          /* the answer went out: serve the next request */
   uint32_t call;
   int kind;           /* WD_GW_* of the call that waits */
   int keep;           /* keep-alive after this response */
@@ -186,17 +200,29 @@ typedef struct wreq {
 static void conn_close(conn *c);
 static void conn_next(conn *c);
 
+/* The response has gone out whole: close, or read the next request. */
+static void written(conn *c) {
+  if (!c->keep) {
+    conn_close(c);
+    return;
+  }
+  if (c->feeding)
+    c->again = 1;
+  else
+    conn_next(c);
+}
+
 static void on_written(uv_write_t *w, int status) {
   wreq *q = (wreq *)w;
   conn *c = q->c;
   free(q->data);
   free(q);
   if (c->closing) return;
-  if (status < 0 || !c->keep) {
+  if (status < 0) {
     conn_close(c);
     return;
   }
-  conn_next(c);
+  written(c);
 }
 
 /* Report the answers the gateway gave itself (GW_COUNT). */
@@ -236,34 +262,84 @@ static void own_count(gw *g, int status) {
   k->n++;
 }
 
+/* Append the NUL-terminated 's' to head[*n] (HEAD_MAX bytes at most). */
+#define HEAD_MAX 512
+static void head_put(char *head, size_t *n, const char *s) {
+  size_t l = strlen(s);
+  if (l > HEAD_MAX - *n) l = HEAD_MAX - *n;
+  memcpy(head + *n, s, l);
+  *n += l;
+}
+
+/* The status line and headers of a response of 'blen' bytes. */
+static size_t head_of(char *head, int status, const char *ctype, size_t blen,
+                      int keep) {
+  char num[24], *p = num + sizeof num;
+  size_t n = 0;
+  *--p = '\0';
+  do *--p = (char)('0' + blen % 10);
+  while ((blen /= 10) != 0);
+  head_put(head, &n, "HTTP/1.1 ");
+  head[n++] = (char)('0' + status / 100 % 10);
+  head[n++] = (char)('0' + status / 10 % 10);
+  head[n++] = (char)('0' + status % 10);
+  head[n++] = ' ';
+  head_put(head, &n, reason(status));
+  head_put(head, &n, "\r\nContent-Type: ");
+  head_put(head, &n, ctype);
+  head_put(head, &n, "\r\nContent-Length: ");
+  head_put(head, &n, p);
+  head_put(head, &n, keep ? "\r\n\r\n" : "\r\nConnection: close\r\n\r\n");
+  return n;
+}
+
 /* Send a response; the connection reads its next request (or closes)
 ** once it has gone out. A connection that is not 'busy' has no call at
-** the broker: the answer is the gateway's own, and counted. */
+** the broker: the answer is the gateway's own, and counted. The response
+** is written at once when the socket takes it (nearly always): no copy,
+** no request to complete on a later turn (libuv's completion of a write
+** also re-arms the poll, an epoll_ctl call); what the socket does not
+** take is copied and queued. */
 static void respond(conn *c, int status, const char *ctype, const char *body,
                     size_t blen) {
   wreq *q;
-  char head[256];
-  int hl;
-  uv_buf_t b;
+  char head[HEAD_MAX + 16];
+  size_t hl, rest, done;
+  uv_buf_t b[2];
+  int n;
   if (c->closing) return;
   if (!c->busy) own_count(c->g, status);
   uv_timer_stop(&c->timer);
-  hl = snprintf(head, sizeof head,
-                "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
-                "Content-Length: %zu\r\n%s\r\n",
-                status, reason(status), ctype, blen,
-                c->keep ? "" : "Connection: close\r\n");
+  hl = head_of(head, status, ctype, blen, c->keep);
+  b[0] = uv_buf_init(head, (unsigned)hl);
+  b[1] = uv_buf_init((char *)body, (unsigned)blen);
+  n = uv_try_write(&c->u.s, b, blen ? 2 : 1);
+  if (n == UV_EAGAIN) n = 0;
+  if (n < 0) {
+    conn_close(c);
+    return;
+  }
+  done = (size_t)n;
+  if (done == hl + blen) {
+    written(c);
+    return;
+  }
+  rest = hl + blen - done;
   q = malloc(sizeof *q);
-  if (q == NULL || (q->data = malloc((size_t)hl + blen)) == NULL) {
+  if (q == NULL || (q->data = malloc(rest)) == NULL) {
     free(q);
     conn_close(c);
     return;
   }
-  memcpy(q->data, head, (size_t)hl);
-  if (blen) memcpy(q->data + hl, body, blen);
+  if (done < hl) {
+    memcpy(q->data, head + done, hl - done);
+    if (blen) memcpy(q->data + hl - done, body, blen);
+  } else {
+    memcpy(q->data, body + (done - hl), rest);
+  }
   q->c = c;
-  b = uv_buf_init(q->data, (unsigned)((size_t)hl + blen));
-  if (uv_write(&q->w, &c->u.s, &b, 1, on_written) < 0) {
+  b[0] = uv_buf_init(q->data, (unsigned)rest);
+  if (uv_write(&q->w, &c->u.s, b, 1, on_written) < 0) {
     free(q->data);
     free(q);
     conn_close(c);
@@ -326,6 +402,7 @@ static void on_timer(uv_timer_t *t) {
   /* A request that did not arrive whole in time: 408, then close. */
   if (c->reading) {
     c->keep = 0;
+    c->parked = 1; /* what comes now is never parsed */
     respond_error(c, 408, "Timeout", "the request did not arrive in time");
   } else {
     conn_close(c);
@@ -788,12 +865,18 @@ static void feed(conn *c, const char *data, size_t n) {
       conn_close(c);
       return;
     }
-    uv_read_stop(&c->u.s);
+    /* The connection goes on reading while it is answered: a client
+    ** that waits for its answer sends nothing meanwhile, and stopping
+    ** and restarting the read would cost two epoll_ctl calls a request.
+    ** What a pipelining client sends waits in 'pending' (park). */
+    c->parked = 1;
     handle(c);
     return;
   }
   if (e == HPE_OK) return;
   c->keep = 0;
+  c->parked = 1;
+  c->rstop = 1;
   uv_read_stop(&c->u.s);
   if (c->limit == 413)
     respond_error(c, 413, "LimitExceeded", "request body too large");
@@ -806,23 +889,55 @@ static void feed(conn *c, const char *data, size_t n) {
 static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b);
 static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b);
 
-/* After a response: the next request of a kept-alive connection. */
+/* Feed 'n' bytes; answers written at once set 'again' meanwhile. */
+static void serve(conn *c, const char *data, size_t n) {
+  c->feeding = 1;
+  feed(c, data, n);
+  c->feeding = 0;
+}
+
+/* After a response: the next request of a kept-alive connection, from
+** what the client sent ahead first, and so on while those are answered
+** at once (a loop, not a recursion). A client that ended its side is
+** closed once nothing it sent is left to answer. */
 static void conn_next(conn *c) {
   wd_buf rest;
-  c->busy = 0;
-  c->reading = 0;
-  req_reset(c);
-  llhttp_resume(&c->parser);
-  uv_timer_start(&c->timer, on_timer, c->g->lim.idle_ms, 0);
-  rest = c->pending;
-  wd_buf_init(&c->pending, c->pending.max);
-  if (uv_read_start(&c->u.s, on_alloc, on_read) != 0) {
+  do {
+    c->again = 0;
+    c->busy = 0;
+    c->reading = 0;
+    c->parked = 0;
+    req_reset(c);
+    llhttp_resume(&c->parser);
+    uv_timer_start(&c->timer, on_timer, c->g->lim.idle_ms, 0);
+    rest = c->pending;
+    wd_buf_init(&c->pending, c->pending.max);
+    if (c->rstop && !c->eof) {
+      if (uv_read_start(&c->u.s, on_alloc, on_read) != 0) {
+        wd_buf_close(&rest);
+        conn_close(c);
+        return;
+      }
+      c->rstop = 0;
+    }
+    serve(c, (const char *)rest.p, rest.len);
     wd_buf_close(&rest);
+  } while (c->again && !c->closing);
+  if (c->eof && !c->parked) conn_close(c);
+}
+
+/* Bytes that came while the connection is parked: kept for after the
+** answer. Past PARK_MAX the gateway stops reading (the client waits). */
+static void park(conn *c, const char *data, size_t n) {
+  wd_buf_put(&c->pending, data, n);
+  if (c->pending.err) {
     conn_close(c);
     return;
   }
-  feed(c, (const char *)rest.p, rest.len);
-  wd_buf_close(&rest);
+  if (c->pending.len >= PARK_MAX && !c->rstop) {
+    uv_read_stop(&c->u.s);
+    c->rstop = 1;
+  }
 }
 
 static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b) {
@@ -834,11 +949,23 @@ static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b) {
 
 static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b) {
   conn *c = s->data;
+  if (n == UV_EOF && c->parked && !c->closing) {
+    /* Half-closed while being answered: the answer still goes out, and
+    ** what was sent before the end (libuv reads no more). */
+    c->eof = 1;
+    c->rstop = 1;
+    return;
+  }
   if (n < 0) {
     conn_close(c);
     return;
   }
-  feed(c, b->base, (size_t)n);
+  if (c->parked) {
+    park(c, b->base, (size_t)n);
+    return;
+  }
+  serve(c, b->base, (size_t)n);
+  if (c->again && !c->closing) conn_next(c);
 }
 
 static void on_conn(uv_stream_t *server, int status) {
@@ -930,6 +1057,9 @@ static void on_answer(gw *g, const wd_gwanswer *a) {
       on_change_answer(c, a))
     return;
   if (c->kind == WD_GW_INBOX && a->status == 200 && a->pidlen > 0) {
+    /* From now on the stream reads with gateway_sse.c's callbacks. */
+    uv_read_stop(&c->u.s);
+    c->rstop = 1;
     if (wd__gw_sse_open(&g->link, &c->u.s, c->call, a->pid, a->pidlen,
                         sse_gone, c) == 0)
       c->sse = 1;
