@@ -46,7 +46,9 @@
 ** before the gateway stops reading it; the rest waits in the socket. */
 #define PARK_MAX 65536
 
-/* Connections with one bearer: keyed by a hash of it (no secret kept). */
+/* Connections with one bearer: keyed by a hash of it (no secret kept):
+** SipHash-128 under a key drawn at start, so no client can make two
+** bearers share a count, at a quarter of the cost of BLAKE2b. */
 typedef struct tokslot {
   unsigned char key[16];
   uint32_t n;
@@ -61,7 +63,10 @@ typedef struct conn {
     uv_stream_t s;
     uv_handle_t h;
   } u;
-  uv_timer_t timer;
+  uv_timer_t timer;   /* checks 'deadline' (see 'on_timer') */
+  uint64_t deadline;  /* uv_now when the request being read must be
+                         whole, or when an idle connection closes; none
+                         while parked */
   llhttp_t parser;
   gw *g;
   struct conn *next, *prev;
@@ -113,6 +118,7 @@ struct gw {
   uint32_t nconns;
   uint32_t next_call;
   tokslot *toks;      /* 'lim.max_conns' slots */
+  unsigned char tokkey[crypto_shorthash_siphashx24_KEYBYTES];
   conn *calls[CALL_SLOTS]; /* the busy connections by 'call' (linear
                               probing; NULL: free) */
   wd_gwcount own;     /* answers given without the broker, not yet
@@ -309,7 +315,6 @@ static void respond(conn *c, int status, const char *ctype, const char *body,
   int n;
   if (c->closing) return;
   if (!c->busy) own_count(c->g, status);
-  uv_timer_stop(&c->timer);
   hl = head_of(head, status, ctype, blen, c->keep);
   b[0] = uv_buf_init(head, (unsigned)hl);
   b[1] = uv_buf_init((char *)body, (unsigned)blen);
@@ -396,9 +401,28 @@ static void conn_close(conn *c) {
   uv_close((uv_handle_t *)&c->timer, on_handle_closed);
 }
 
+/* The period of the connections' timers: the shorter deadline. */
+static uint64_t tick_of(const gw *g) {
+  uint32_t ms = g->lim.read_ms < g->lim.idle_ms ? g->lim.read_ms
+                                                : g->lim.idle_ms;
+  return ms > 0 ? ms : 1;
+}
+
+/*
+** A connection's timer fires at least once a tick and checks its
+** deadline then. A deadline only ever moves to a time after the timer's
+** (a tick or more from now), so moving it, twice a request, costs no
+** timer operation; a parked connection has none.
+*/
 static void on_timer(uv_timer_t *t) {
   conn *c = t->data;
-  if (c->busy) return;
+  uint64_t now = uv_now(&c->g->loop), tick = tick_of(c->g);
+  if (c->closing || c->sse) return;
+  if (c->parked || now < c->deadline) {
+    uint64_t left = c->parked ? tick : c->deadline - now;
+    uv_timer_start(&c->timer, on_timer, left < tick ? left : tick, 0);
+    return;
+  }
   /* A request that did not arrive whole in time: 408, then close. */
   if (c->reading) {
     c->keep = 0;
@@ -568,7 +592,7 @@ static int count_bearer(conn *c, const char *s, size_t n) {
   uint32_t i;
   tokslot *free_slot = NULL;
   if (n == 0) return 0;
-  crypto_generichash(key, sizeof key, (const unsigned char *)s, n, NULL, 0);
+  crypto_shorthash_siphashx24(key, (const unsigned char *)s, n, g->tokkey);
   /* A kept-alive connection counts against the bearer of its latest
   ** request: one that changes it (a throwaway bearer first, the real
   ** one after) moves to the new bearer's count. */
@@ -843,7 +867,6 @@ routed:
   c->call = q.call;
   c->kind = q.kind;
   call_add(c->g, c);
-  uv_timer_stop(&c->timer);
 }
 
 /* Give 'n' bytes to the parser: a whole request is handled (the rest
@@ -853,7 +876,7 @@ static void feed(conn *c, const char *data, size_t n) {
   if (n == 0 || c->closing) return;
   if (!c->reading) {
     c->reading = 1;
-    uv_timer_start(&c->timer, on_timer, c->g->lim.read_ms, 0);
+    c->deadline = uv_now(&c->g->loop) + c->g->lim.read_ms;
   }
   e = llhttp_execute(&c->parser, data, n);
   if (e == HPE_PAUSED) {
@@ -909,7 +932,7 @@ static void conn_next(conn *c) {
     c->parked = 0;
     req_reset(c);
     llhttp_resume(&c->parser);
-    uv_timer_start(&c->timer, on_timer, c->g->lim.idle_ms, 0);
+    c->deadline = uv_now(&c->g->loop) + c->g->lim.idle_ms;
     rest = c->pending;
     wd_buf_init(&c->pending, c->pending.max);
     if (c->rstop && !c->eof) {
@@ -1003,7 +1026,8 @@ static void on_conn(uv_stream_t *server, int status) {
     respond_error(c, 503, "Unavailable", "too many connections");
     return;
   }
-  uv_timer_start(&c->timer, on_timer, g->lim.idle_ms, 0);
+  c->deadline = uv_now(&g->loop) + g->lim.idle_ms;
+  uv_timer_start(&c->timer, on_timer, tick_of(g), 0);
   uv_read_start(&c->u.s, on_alloc, on_read);
 }
 
@@ -1262,6 +1286,7 @@ void wd_gateway_main(int nlisten) {
   /* jansson seeds its hash function on first use from /dev/urandom,
   ** which a confined gateway cannot open: seed it now. */
   json_object_seed(randombytes_random() | 1u);
+  randombytes_buf(g.tokkey, sizeof g.tokkey);
   memset(&o, 0, sizeof o);
   o.id = "gateway";
   o.p = params;
