@@ -174,6 +174,16 @@ http "401: unknown token" 401 '"message":"invalid token"' \
   -H 'Authorization: Bearer carol:carol-secret-SHOULD-NOT-BE-LOGGED' -d '{}' "$U/v1/exec/sv:add"
 http "401: wrong secret (the same answer: no oracle for token ids)" 401 '"message":"invalid token"' \
   -H 'Authorization: Bearer alice:wrong-secret-NOT-LOGGED-EITHER' -d '{}' "$U/v1/exec/sv:add"
+# After alice's secret has passed many times, secrets near it still fail
+# (the broker remembers a secret that passed), and hers still passes.
+http "401: alice's secret but its last character" 401 '"message":"invalid token"' \
+  -H 'Authorization: Bearer alice:alice-secret-012345678X' -d '{}' "$U/v1/exec/sv:add"
+http "401: alice's secret and one more character" 401 '"message":"invalid token"' \
+  -H 'Authorization: Bearer alice:alice-secret-01234567890' -d '{}' "$U/v1/exec/sv:add"
+http "401: bob's secret under alice's id" 401 '"message":"invalid token"' \
+  -H 'Authorization: Bearer alice:bob-secret-0123456789abc' -d '{}' "$U/v1/exec/sv:add"
+http "... alice's own secret passes after them" 200 '"result":1' \
+  -H "$A" -d '{"args":[1],"host":"sv:a"}' "$U/v1/exec/sv:add"
 http "401: not a bearer credential" 401 'no token' \
   -H 'Authorization: Basic YWxpY2U6eA==' -d '{}' "$U/v1/exec/sv:add"
 sleep 0.2
