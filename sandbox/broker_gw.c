@@ -445,6 +445,7 @@ static int map_add(callmap *m, gwcall *c) {
   if (2 * (m->n + 1) > m->cap) {
     size_t cap = m->cap ? 2 * m->cap : 64, i, old = m->cap;
     gwcall **was = m->slot;
+    /* NOLINTNEXTLINE(bugprone-sizeof-expression): array of pointers */
     if ((m->slot = wd_calloc(cap, sizeof *m->slot)) == NULL) {
       m->slot = was;
       return WD_ENOMEM;
@@ -971,8 +972,7 @@ static void req_change(brk_gw *g, gwcall *c, const wd_gwcall *q) {
 static int secret_ok(brk_gw *g, gwtoken *t, const char *secret, size_t n) {
   uint8_t sip[crypto_shorthash_siphashx24_BYTES], key[32];
   int r;
-  crypto_shorthash_siphashx24(sip, (const unsigned char *)secret, n,
-                              g->sipkey);
+  crypto_shorthash_siphashx24(sip, (const unsigned char *)secret, n, g->sipkey);
   if (t->seen && sodium_memcmp(sip, t->sip, sizeof sip) == 0) {
     r = 1;
   } else {

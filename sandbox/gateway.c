@@ -138,7 +138,8 @@ static void die(const char *what) {
 
 static void call_add(gw *g, conn *c) {
   uint32_t i = c->call & (CALL_SLOTS - 1);
-  while (g->calls[i] != NULL) i = (i + 1) & (CALL_SLOTS - 1);
+  while (g->calls[i] != NULL)
+    i = (i + 1) & (CALL_SLOTS - 1);
   g->calls[i] = c;
 }
 
@@ -273,6 +274,7 @@ static void own_count(gw *g, int status) {
 static void head_put(char *head, size_t *n, const char *s) {
   size_t l = strlen(s);
   if (l > HEAD_MAX - *n) l = HEAD_MAX - *n;
+  /* NOLINTNEXTLINE(bugprone-not-null-terminated-result): bytes, no NUL */
   memcpy(head + *n, s, l);
   *n += l;
 }
@@ -386,6 +388,7 @@ static void respond_member(conn *c, int status, const char *key, json_t *v) {
   }
   p[0] = '{';
   p[1] = '"';
+  /* NOLINTNEXTLINE(bugprone-not-null-terminated-result): bytes, no NUL */
   memcpy(p + 2, key, kl);
   p[kl + 2] = '"';
   p[kl + 3] = ':';
@@ -433,8 +436,8 @@ static void conn_close(conn *c) {
 
 /* The period of the connections' timers: the shorter deadline. */
 static uint64_t tick_of(const gw *g) {
-  uint32_t ms = g->lim.read_ms < g->lim.idle_ms ? g->lim.read_ms
-                                                : g->lim.idle_ms;
+  uint32_t ms =
+      g->lim.read_ms < g->lim.idle_ms ? g->lim.read_ms : g->lim.idle_ms;
   return ms > 0 ? ms : 1;
 }
 
