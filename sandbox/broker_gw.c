@@ -49,32 +49,46 @@
 
 typedef struct gwtoken {
   char *id;
-  char hash[WD_TOKEN_HASH_LEN];
+  uint8_t key[32]; /* the secret_hash's 32 bytes (ward token hash) */
   char *actor; /* "<id>" or "<id>\0<meta>" (wd_secid.h) */
   size_t actorlen;
   char *scope; /* newline-separated groups and policies */
   size_t scopelen;
   char *actor_id;
   uint32_t inflight;
+  /* The secret that last matched 'key', as its SipHash-128 under the
+  ** broker's random 'sipkey' (see 'authenticate'); 'seen' 0: none yet. */
+  uint8_t sip[crypto_shorthash_siphashx24_BYTES];
+  int seen;
 } gwtoken;
 
 /* An API request the broker is working on. Requests carried to hosts and
 ** root processes name it by 'serial' (never by pointer): an answer for a
 ** request that is gone (its gateway died) finds nothing and is dropped. */
 typedef struct gwcall {
-  struct gwcall *next;
+  struct gwcall *next, *prev;
   uint64_t serial;
   uint32_t call;  /* the gateway's number */
   uint64_t gen;   /* the gateway incarnation that asked */
   gwtoken *tok;
   int kind;
-  int answered;
+  int answered;   /* (an unanswered call is in 'bycall' too) */
   int slot;       /* EXEC: the host of its process */
   char pid[WD_PID_MAX];
   struct gwtimer *timer; /* EXEC: its deadline */
   uint64_t t0;           /* uv_now when it came */
   const char *tenant;    /* its token's actor id, once authenticated */
 } gwcall;
+
+/* An open-addressing table (linear probing, at most half full) from a
+** key to a call: a lookup costs the same whatever the number of calls in
+** flight. It holds pointers only; the list 'calls' owns the calls. */
+typedef struct callmap {
+  gwcall **slot;
+  size_t cap;   /* 0 or a power of two */
+  size_t n;
+  int by_call;  /* keyed by 'call', else by 'serial' */
+} callmap;
 
 typedef struct gwtimer {
   uv_timer_t h;
@@ -100,6 +114,10 @@ typedef struct brk_gw {
   uint64_t started;
   int restarts;
   gwcall *calls;
+  uint8_t sipkey[crypto_shorthash_siphashx24_KEYBYTES]; /* drawn at start */
+  callmap byserial;   /* every call */
+  callmap bycall;     /* the calls not answered yet, by the gateway's
+                         number (one still in use is a bad frame) */
   uint64_t next_serial;
   uv_prepare_t flush; /* sends what the turn wrote to the gateway */
   int flushing;
@@ -204,7 +222,9 @@ static int load_token(brk_gw *g, const wd_node *n, gwtoken *t, char *err,
   memset(t, 0, sizeof *t);
   t->id = wd_strdup(id->str);
   t->actor_id = wd_strdup(aid->str);
-  memcpy(t->hash, hash->str, WD_TOKEN_HASH_LEN);
+  /* 64 hex digits, checked above: this cannot fail. */
+  (void)sodium_hex2bin(t->key, sizeof t->key, hash->str + 3,
+                       WD_TOKEN_HASH_LEN - 4, NULL, NULL, NULL);
   /* The actor travels as "<id>\0<meta>", as a process's does. */
   wd_buf_init(&w, 0);
   wd_buf_put(&w, aid->str, aid->len);
@@ -244,6 +264,7 @@ static void free_tokens(brk_gw *g) {
     wd_free(g->toks[i].actor_id);
     wd_free(g->toks[i].actor);
     wd_free(g->toks[i].scope);
+    sodium_memzero(g->toks[i].sip, sizeof g->toks[i].sip);
   }
   wd_free(g->toks);
   g->toks = NULL;
@@ -397,25 +418,87 @@ static int http_of(int32_t code) {
   }
 }
 
-static gwcall *call_find(brk_gw *g, uint64_t serial) {
-  gwcall *c;
-  if (g == NULL) return NULL;
-  for (c = g->calls; c != NULL; c = c->next)
-    if (c->serial == serial) return c;
-  return NULL;
+/* {====== Calls in flight ====== */
+
+static uint64_t map_key(const callmap *m, const gwcall *c) {
+  return m->by_call ? c->call : c->serial;
 }
+
+static size_t map_home(const callmap *m, uint64_t k) {
+  return (size_t)((k * 0x9E3779B97F4A7C15ull) >> 32) & (m->cap - 1);
+}
+
+/* The slot of key 'k', or the free slot where it would go. */
+static size_t map_slot(const callmap *m, uint64_t k) {
+  size_t i = map_home(m, k);
+  while (m->slot[i] != NULL && map_key(m, m->slot[i]) != k)
+    i = (i + 1) & (m->cap - 1);
+  return i;
+}
+
+static gwcall *map_get(const callmap *m, uint64_t k) {
+  return m->cap == 0 ? NULL : m->slot[map_slot(m, k)];
+}
+
+/* Add 'c' (its key is not in 'm'). Returns 0 or WD_ENOMEM. */
+static int map_add(callmap *m, gwcall *c) {
+  if (2 * (m->n + 1) > m->cap) {
+    size_t cap = m->cap ? 2 * m->cap : 64, i, old = m->cap;
+    gwcall **was = m->slot;
+    /* NOLINTNEXTLINE(bugprone-sizeof-expression): array of pointers */
+    if ((m->slot = wd_calloc(cap, sizeof *m->slot)) == NULL) {
+      m->slot = was;
+      return WD_ENOMEM;
+    }
+    m->cap = cap;
+    for (i = 0; i < old; i++)
+      if (was[i] != NULL) m->slot[map_slot(m, map_key(m, was[i]))] = was[i];
+    wd_free(was);
+  }
+  m->slot[map_slot(m, map_key(m, c))] = c;
+  m->n++;
+  return 0;
+}
+
+/* Remove 'c' if it is there; the entries after it in its run move back
+** so that every lookup still finds its own (no tombstones). */
+static void map_del(callmap *m, const gwcall *c) {
+  size_t i, j, h;
+  if (m->cap == 0 || m->slot[i = map_slot(m, map_key(m, c))] != c) return;
+  m->slot[i] = NULL;
+  m->n--;
+  for (j = i;;) {
+    j = (j + 1) & (m->cap - 1);
+    if (m->slot[j] == NULL) return;
+    h = map_home(m, map_key(m, m->slot[j]));
+    /* The entry at j may fill the hole at i unless its home h lies
+    ** cyclically in (i, j]. */
+    if (i <= j ? (i < h && h <= j) : (i < h || h <= j)) continue;
+    m->slot[i] = m->slot[j];
+    m->slot[j] = NULL;
+    i = j;
+  }
+}
+
+static gwcall *call_find(brk_gw *g, uint64_t serial) {
+  if (g == NULL) return NULL;
+  return map_get(&g->byserial, serial);
+}
+
+/* }====== */
 
 static void timer_closed(uv_handle_t *h) {
   wd_free(h);
 }
 
 static void call_free(brk_gw *g, gwcall *c) {
-  gwcall **pp;
-  for (pp = &g->calls; *pp != NULL; pp = &(*pp)->next)
-    if (*pp == c) {
-      *pp = c->next;
-      break;
-    }
+  if (c->prev != NULL)
+    c->prev->next = c->next;
+  else
+    g->calls = c->next;
+  if (c->next != NULL) c->next->prev = c->prev;
+  map_del(&g->byserial, c);
+  map_del(&g->bycall, c);
   if (c->tok != NULL && c->tok->inflight > 0) c->tok->inflight--;
   if (c->timer != NULL) uv_close((uv_handle_t *)&c->timer->h, timer_closed);
   wd_free(c);
@@ -429,6 +512,7 @@ static void answer(brk_gw *g, gwcall *c, int status, const char *kind,
   size_t st;
   if (c->answered) return;
   c->answered = 1;
+  map_del(&g->bycall, c); /* its number is free again */
   wd__brk_stat_gw_code(g->b, c->tenant ? c->tenant : "", status);
   if (c->tok != NULL && c->tok->inflight > 0) c->tok->inflight--;
   c->tok = NULL;
@@ -878,11 +962,37 @@ static void req_change(brk_gw *g, gwcall *c, const wd_gwcall *q) {
 
 /* {====== Requests from the gateway ====== */
 
+/* Does 'secret' match token 't'? Its BLAKE2b hash (the tokens file's)
+** costs two BLAKE2b blocks, a fifth of the broker's work on an exec, and
+** a client sends the same secret on every request: once a secret has
+** matched, its SipHash-128 under a key drawn at start, never shown to
+** anyone, stands for it, and a secret whose SipHash equals it passes
+** (a wrong secret would have to hit 128 unknown bits). Anything else
+** gets the full hash; every request's secret is checked either way. */
+static int secret_ok(brk_gw *g, gwtoken *t, const char *secret, size_t n) {
+  uint8_t sip[crypto_shorthash_siphashx24_BYTES], key[32];
+  int r;
+  crypto_shorthash_siphashx24(sip, (const unsigned char *)secret, n, g->sipkey);
+  if (t->seen && sodium_memcmp(sip, t->sip, sizeof sip) == 0) {
+    r = 1;
+  } else {
+    wd__token_key(secret, n, key);
+    r = sodium_memcmp(key, t->key, sizeof key) == 0;
+    sodium_memzero(key, sizeof key);
+    if (r) {
+      memcpy(t->sip, sip, sizeof sip);
+      t->seen = 1;
+    }
+  }
+  sodium_memzero(sip, sizeof sip);
+  return r;
+}
+
 /* The token of a bearer credential "ID:SECRET", or NULL after answering
 ** 401 and logging the id it claimed. */
 static gwtoken *authenticate(brk_gw *g, gwcall *c, const wd_gwcall *q) {
   const char *colon = memchr(q->bearer, ':', q->bearerlen);
-  char claimed[129], hash[WD_TOKEN_HASH_LEN];
+  char claimed[129];
   const char *why;
   size_t i, il = colon ? (size_t)(colon - q->bearer) : 0;
   gwtoken *t = NULL;
@@ -904,8 +1014,7 @@ static gwtoken *authenticate(brk_gw *g, gwcall *c, const wd_gwcall *q) {
         t = &g->toks[i];
     why = t == NULL ? "unknown token" : "wrong secret";
     if (t != NULL) {
-      wd__token_hash(colon + 1, q->bearerlen - il - 1, hash);
-      if (sodium_memcmp(hash, t->hash, WD_TOKEN_HASH_LEN) == 0) return t;
+      if (secret_ok(g, t, colon + 1, q->bearerlen - il - 1)) return t;
       t = NULL;
     }
   }
@@ -919,23 +1028,29 @@ static gwtoken *authenticate(brk_gw *g, gwcall *c, const wd_gwcall *q) {
 
 static int on_call(brk_gw *g, wd_cur *body) {
   wd_gwcall q;
-  gwcall *c, *x;
+  gwcall *c;
   if (wd__gw_get_call(body, &q) < 0) return WD_EBADFRAME;
   /* The values must be codec bytes of the right count (a deploy's are
   ** files, read with bounds in broker_gw_deploy.c). */
   if ((q.kind != WD_GW_DEPLOY && wd_codec_count(q.value, q.valuelen) < 0) ||
       (q.kind == WD_GW_SEND && wd_codec_count(q.value, q.valuelen) != 1))
     return WD_EBADFRAME;
-  for (x = g->calls; x != NULL; x = x->next)
-    if (x->gen == g->gen && x->call == q.call && !x->answered)
-      return WD_EBADFRAME; /* a number still in use */
+  /* (gw_down frees every call: those here are this gateway's.) */
+  if (map_get(&g->bycall, q.call) != NULL)
+    return WD_EBADFRAME; /* a number still in use */
   if ((c = wd_calloc(1, sizeof *c)) == NULL) return WD_ENOMEM;
   c->serial = ++g->next_serial;
   c->call = q.call;
   c->gen = g->gen;
   c->kind = q.kind;
   c->slot = -1;
+  if (map_add(&g->byserial, c) < 0 || map_add(&g->bycall, c) < 0) {
+    map_del(&g->byserial, c);
+    wd_free(c);
+    return WD_ENOMEM;
+  }
   c->next = g->calls;
+  if (g->calls != NULL) g->calls->prev = c;
   g->calls = c;
   c->t0 = uv_now(&g->b->loop);
   if ((c->tok = authenticate(g, c, &q)) == NULL) {
@@ -1239,12 +1354,15 @@ void wd__brk_gw_free(wd_broker *b) {
   if (g == NULL) return;
   wd__brk_stat_free(b);
   while (g->calls != NULL) call_free(g, g->calls);
+  wd_free(g->byserial.slot);
+  wd_free(g->bycall.slot);
   for (i = 0; i < g->nfds; i++) {
     close(g->fds[i]);
     if (g->paths[i] != NULL) unlink(g->paths[i]);
     wd_free(g->paths[i]);
   }
   free_tokens(g);
+  sodium_memzero(g->sipkey, sizeof g->sipkey);
   wd_doc_free(g->doc);
   wd_free(g);
   b->gw = NULL;
@@ -1365,6 +1483,8 @@ int wd_broker_serve(wd_broker *b, const wd_serve_opts *o, char *err,
     return WD_EINVAL;
   }
   if ((g = wd_calloc(1, sizeof *g)) == NULL) return WD_ENOMEM;
+  g->bycall.by_call = 1;
+  randombytes_buf(g->sipkey, sizeof g->sipkey);
   g->b = b;
   g->o = *o;
   b->gw = g;

@@ -39,8 +39,16 @@
 #define URL_MAX 2048
 /* The most connections a gateway may be told to take (GW_INIT). */
 #define MAX_CONNS 4096
+/* Slots of the table of calls waiting for the broker (a power of two, at
+** least twice MAX_CONNS: a connection has one call at a time). */
+#define CALL_SLOTS (2 * MAX_CONNS)
+/* Bytes a client may send ahead while its request is answered (parked)
+** before the gateway stops reading it; the rest waits in the socket. */
+#define PARK_MAX 65536
 
-/* Connections with one bearer: keyed by a hash of it (no secret kept). */
+/* Connections with one bearer: keyed by a hash of it (no secret kept):
+** SipHash-128 under a key drawn at start, so no client can make two
+** bearers share a count, at a quarter of the cost of BLAKE2b. */
 typedef struct tokslot {
   unsigned char key[16];
   uint32_t n;
@@ -55,7 +63,10 @@ typedef struct conn {
     uv_stream_t s;
     uv_handle_t h;
   } u;
-  uv_timer_t timer;
+  uv_timer_t timer;   /* checks 'deadline' (see 'on_timer') */
+  uint64_t deadline;  /* uv_now when the request being read must be
+                         whole, or when an idle connection closes; none
+                         while parked */
   llhttp_t parser;
   gw *g;
   struct conn *next, *prev;
@@ -69,6 +80,17 @@ typedef struct conn {
   int limit;          /* 413 or 431 once a bound is passed */
   int reading;        /* a request has begun: the read deadline runs */
   int busy;           /* a call waits for the broker */
+  int parked;         /* a whole request is being answered: what the
+                         client sends meanwhile waits in 'pending',
+                         unparsed (pipelining) */
+  int rstop;          /* reading stopped: 'pending' is full, or an error
+                         is being answered */
+  int eof;            /* the client ended its side while parked: close
+                         once what it sent has been answered */
+  int feeding;        /* inside 'serve': an answer written at once sets
+                         'again' instead of starting the next request
+                         (no recursion through pipelined requests) */
+  int again;          /* the answer went out: serve the next request */
   uint32_t call;
   int kind;           /* WD_GW_* of the call that waits */
   int keep;           /* keep-alive after this response */
@@ -96,6 +118,9 @@ struct gw {
   uint32_t nconns;
   uint32_t next_call;
   tokslot *toks;      /* 'lim.max_conns' slots */
+  unsigned char tokkey[crypto_shorthash_siphashx24_KEYBYTES];
+  conn *calls[CALL_SLOTS]; /* the busy connections by 'call' (linear
+                              probing; NULL: free) */
   wd_gwcount own;     /* answers given without the broker, not yet
                          reported (GW_COUNT) */
 };
@@ -105,6 +130,51 @@ static void die(const char *what) {
   fprintf(stderr, "ward gateway: %s\n", what);
   _exit(111);
 }
+
+/* {====== Calls waiting for the broker ====== */
+
+/* The busy connections are found by call number when the answer comes,
+** in constant time whatever the number of connections. */
+
+static void call_add(gw *g, conn *c) {
+  uint32_t i = c->call & (CALL_SLOTS - 1);
+  while (g->calls[i] != NULL)
+    i = (i + 1) & (CALL_SLOTS - 1);
+  g->calls[i] = c;
+}
+
+static uint32_t call_slot(gw *g, uint32_t call) {
+  uint32_t i = call & (CALL_SLOTS - 1);
+  while (g->calls[i] != NULL && g->calls[i]->call != call)
+    i = (i + 1) & (CALL_SLOTS - 1);
+  return i;
+}
+
+static conn *call_get(gw *g, uint32_t call) {
+  return g->calls[call_slot(g, call)];
+}
+
+/* Remove the entry of 'c', if it has one; the entries after it in its
+** run move back so that every lookup still finds its own (no
+** tombstones). */
+static void call_del(gw *g, conn *c) {
+  uint32_t i = call_slot(g, c->call), j = i, k;
+  if (g->calls[i] != c) return;
+  g->calls[i] = NULL;
+  for (;;) {
+    j = (j + 1) & (CALL_SLOTS - 1);
+    if (g->calls[j] == NULL) return;
+    k = g->calls[j]->call & (CALL_SLOTS - 1);
+    /* The entry at j may fill the hole at i unless its home k lies
+    ** cyclically in (i, j]. */
+    if (i <= j ? (i < k && k <= j) : (i < k || k <= j)) continue;
+    g->calls[i] = g->calls[j];
+    g->calls[j] = NULL;
+    i = j;
+  }
+}
+
+/* }====== */
 
 /* {====== Responses ====== */
 
@@ -137,17 +207,29 @@ typedef struct wreq {
 static void conn_close(conn *c);
 static void conn_next(conn *c);
 
+/* The response has gone out whole: close, or read the next request. */
+static void written(conn *c) {
+  if (!c->keep) {
+    conn_close(c);
+    return;
+  }
+  if (c->feeding)
+    c->again = 1;
+  else
+    conn_next(c);
+}
+
 static void on_written(uv_write_t *w, int status) {
   wreq *q = (wreq *)w;
   conn *c = q->c;
   free(q->data);
   free(q);
   if (c->closing) return;
-  if (status < 0 || !c->keep) {
+  if (status < 0) {
     conn_close(c);
     return;
   }
-  conn_next(c);
+  written(c);
 }
 
 /* Report the answers the gateway gave itself (GW_COUNT). */
@@ -187,34 +269,84 @@ static void own_count(gw *g, int status) {
   k->n++;
 }
 
+/* Append the NUL-terminated 's' to head[*n] (HEAD_MAX bytes at most). */
+#define HEAD_MAX 512
+static void head_put(char *head, size_t *n, const char *s) {
+  size_t l = strlen(s);
+  if (l > HEAD_MAX - *n) l = HEAD_MAX - *n;
+  /* NOLINTNEXTLINE(bugprone-not-null-terminated-result): bytes, no NUL */
+  memcpy(head + *n, s, l);
+  *n += l;
+}
+
+/* The status line and headers of a response of 'blen' bytes. */
+static size_t head_of(char *head, int status, const char *ctype, size_t blen,
+                      int keep) {
+  char num[24], *p = num + sizeof num;
+  size_t n = 0;
+  *--p = '\0';
+  do *--p = (char)('0' + blen % 10);
+  while ((blen /= 10) != 0);
+  head_put(head, &n, "HTTP/1.1 ");
+  head[n++] = (char)('0' + status / 100 % 10);
+  head[n++] = (char)('0' + status / 10 % 10);
+  head[n++] = (char)('0' + status % 10);
+  head[n++] = ' ';
+  head_put(head, &n, reason(status));
+  head_put(head, &n, "\r\nContent-Type: ");
+  head_put(head, &n, ctype);
+  head_put(head, &n, "\r\nContent-Length: ");
+  head_put(head, &n, p);
+  head_put(head, &n, keep ? "\r\n\r\n" : "\r\nConnection: close\r\n\r\n");
+  return n;
+}
+
 /* Send a response; the connection reads its next request (or closes)
 ** once it has gone out. A connection that is not 'busy' has no call at
-** the broker: the answer is the gateway's own, and counted. */
+** the broker: the answer is the gateway's own, and counted. The response
+** is written at once when the socket takes it (nearly always): no copy,
+** no request to complete on a later turn (libuv's completion of a write
+** also re-arms the poll, an epoll_ctl call); what the socket does not
+** take is copied and queued. */
 static void respond(conn *c, int status, const char *ctype, const char *body,
                     size_t blen) {
   wreq *q;
-  char head[256];
-  int hl;
-  uv_buf_t b;
+  char head[HEAD_MAX + 16];
+  size_t hl, rest, done;
+  uv_buf_t b[2];
+  int n;
   if (c->closing) return;
   if (!c->busy) own_count(c->g, status);
-  uv_timer_stop(&c->timer);
-  hl = snprintf(head, sizeof head,
-                "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
-                "Content-Length: %zu\r\n%s\r\n",
-                status, reason(status), ctype, blen,
-                c->keep ? "" : "Connection: close\r\n");
+  hl = head_of(head, status, ctype, blen, c->keep);
+  b[0] = uv_buf_init(head, (unsigned)hl);
+  b[1] = uv_buf_init((char *)body, (unsigned)blen);
+  n = uv_try_write(&c->u.s, b, blen ? 2 : 1);
+  if (n == UV_EAGAIN) n = 0;
+  if (n < 0) {
+    conn_close(c);
+    return;
+  }
+  done = (size_t)n;
+  if (done == hl + blen) {
+    written(c);
+    return;
+  }
+  rest = hl + blen - done;
   q = malloc(sizeof *q);
-  if (q == NULL || (q->data = malloc((size_t)hl + blen)) == NULL) {
+  if (q == NULL || (q->data = malloc(rest)) == NULL) {
     free(q);
     conn_close(c);
     return;
   }
-  memcpy(q->data, head, (size_t)hl);
-  if (blen) memcpy(q->data + hl, body, blen);
+  if (done < hl) {
+    memcpy(q->data, head + done, hl - done);
+    if (blen) memcpy(q->data + hl - done, body, blen);
+  } else {
+    memcpy(q->data, body + (done - hl), rest);
+  }
   q->c = c;
-  b = uv_buf_init(q->data, (unsigned)((size_t)hl + blen));
-  if (uv_write(&q->w, &c->u.s, &b, 1, on_written) < 0) {
+  b[0] = uv_buf_init(q->data, (unsigned)rest);
+  if (uv_write(&q->w, &c->u.s, b, 1, on_written) < 0) {
     free(q->data);
     free(q);
     conn_close(c);
@@ -232,6 +364,37 @@ static void respond_json(conn *c, int status, json_t *j) {
   }
   respond(c, status, "application/json", s, strlen(s));
   free(s);
+}
+
+/* Answer {"<key>":<v>} (taking 'v'), written by jansson straight into
+** a buffer behind the key: no object to build, no string to allocate
+** for an answer of up to a few hundred bytes; the same text as
+** respond_json's. */
+static void respond_member(conn *c, int status, const char *key, json_t *v) {
+  static const size_t flags = JSON_COMPACT | JSON_ENCODE_ANY;
+  char buf[512], *p = buf;
+  size_t kl = strlen(key), pre = kl + 4, n = 0, cap = sizeof buf;
+  if (v != NULL && pre < cap) {
+    n = json_dumpb(v, buf + pre, cap - pre - 1, flags);
+    if (n > cap - pre - 1 && (p = malloc(pre + n + 1)) != NULL)
+      n = json_dumpb(v, p + pre, n, flags);
+  }
+  json_decref(v);
+  if (n == 0 || p == NULL) {
+    static const char oom[] =
+        "{\"error\":{\"kind\":\"Internal\",\"message\":\"out of memory\"}}";
+    respond(c, 500, "application/json", oom, sizeof oom - 1);
+    return;
+  }
+  p[0] = '{';
+  p[1] = '"';
+  /* NOLINTNEXTLINE(bugprone-not-null-terminated-result): bytes, no NUL */
+  memcpy(p + 2, key, kl);
+  p[kl + 2] = '"';
+  p[kl + 3] = ':';
+  p[pre + n] = '}';
+  respond(c, status, "application/json", p, pre + n + 1);
+  if (p != buf) free(p);
 }
 
 static void respond_error(conn *c, int status, const char *kind,
@@ -259,6 +422,7 @@ static void conn_close(conn *c) {
   if (c->closing) return;
   c->closing = 1;
   if (c->tok != NULL) c->tok->n--;
+  if (c->busy) call_del(g, c);
   if (c->sse) wd__gw_sse_closed(c->call);
   if (c->prev != NULL)
     c->prev->next = c->next;
@@ -270,12 +434,32 @@ static void conn_close(conn *c) {
   uv_close((uv_handle_t *)&c->timer, on_handle_closed);
 }
 
+/* The period of the connections' timers: the shorter deadline. */
+static uint64_t tick_of(const gw *g) {
+  uint32_t ms =
+      g->lim.read_ms < g->lim.idle_ms ? g->lim.read_ms : g->lim.idle_ms;
+  return ms > 0 ? ms : 1;
+}
+
+/*
+** A connection's timer fires at least once a tick and checks its
+** deadline then. A deadline only ever moves to a time after the timer's
+** (a tick or more from now), so moving it, twice a request, costs no
+** timer operation; a parked connection has none.
+*/
 static void on_timer(uv_timer_t *t) {
   conn *c = t->data;
-  if (c->busy) return;
+  uint64_t now = uv_now(&c->g->loop), tick = tick_of(c->g);
+  if (c->closing || c->sse) return;
+  if (c->parked || now < c->deadline) {
+    uint64_t left = c->parked ? tick : c->deadline - now;
+    uv_timer_start(&c->timer, on_timer, left < tick ? left : tick, 0);
+    return;
+  }
   /* A request that did not arrive whole in time: 408, then close. */
   if (c->reading) {
     c->keep = 0;
+    c->parked = 1; /* what comes now is never parsed */
     respond_error(c, 408, "Timeout", "the request did not arrive in time");
   } else {
     conn_close(c);
@@ -441,7 +625,7 @@ static int count_bearer(conn *c, const char *s, size_t n) {
   uint32_t i;
   tokslot *free_slot = NULL;
   if (n == 0) return 0;
-  crypto_generichash(key, sizeof key, (const unsigned char *)s, n, NULL, 0);
+  crypto_shorthash_siphashx24(key, (const unsigned char *)s, n, g->tokkey);
   /* A kept-alive connection counts against the bearer of its latest
   ** request: one that changes it (a throwaway bearer first, the real
   ** one after) moves to the new bearer's count. */
@@ -715,7 +899,7 @@ routed:
   c->busy = 1;
   c->call = q.call;
   c->kind = q.kind;
-  uv_timer_stop(&c->timer);
+  call_add(c->g, c);
 }
 
 /* Give 'n' bytes to the parser: a whole request is handled (the rest
@@ -725,7 +909,7 @@ static void feed(conn *c, const char *data, size_t n) {
   if (n == 0 || c->closing) return;
   if (!c->reading) {
     c->reading = 1;
-    uv_timer_start(&c->timer, on_timer, c->g->lim.read_ms, 0);
+    c->deadline = uv_now(&c->g->loop) + c->g->lim.read_ms;
   }
   e = llhttp_execute(&c->parser, data, n);
   if (e == HPE_PAUSED) {
@@ -737,12 +921,18 @@ static void feed(conn *c, const char *data, size_t n) {
       conn_close(c);
       return;
     }
-    uv_read_stop(&c->u.s);
+    /* The connection goes on reading while it is answered: a client
+    ** that waits for its answer sends nothing meanwhile, and stopping
+    ** and restarting the read would cost two epoll_ctl calls a request.
+    ** What a pipelining client sends waits in 'pending' (park). */
+    c->parked = 1;
     handle(c);
     return;
   }
   if (e == HPE_OK) return;
   c->keep = 0;
+  c->parked = 1;
+  c->rstop = 1;
   uv_read_stop(&c->u.s);
   if (c->limit == 413)
     respond_error(c, 413, "LimitExceeded", "request body too large");
@@ -755,23 +945,55 @@ static void feed(conn *c, const char *data, size_t n) {
 static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b);
 static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b);
 
-/* After a response: the next request of a kept-alive connection. */
+/* Feed 'n' bytes; answers written at once set 'again' meanwhile. */
+static void serve(conn *c, const char *data, size_t n) {
+  c->feeding = 1;
+  feed(c, data, n);
+  c->feeding = 0;
+}
+
+/* After a response: the next request of a kept-alive connection, from
+** what the client sent ahead first, and so on while those are answered
+** at once (a loop, not a recursion). A client that ended its side is
+** closed once nothing it sent is left to answer. */
 static void conn_next(conn *c) {
   wd_buf rest;
-  c->busy = 0;
-  c->reading = 0;
-  req_reset(c);
-  llhttp_resume(&c->parser);
-  uv_timer_start(&c->timer, on_timer, c->g->lim.idle_ms, 0);
-  rest = c->pending;
-  wd_buf_init(&c->pending, c->pending.max);
-  if (uv_read_start(&c->u.s, on_alloc, on_read) != 0) {
+  do {
+    c->again = 0;
+    c->busy = 0;
+    c->reading = 0;
+    c->parked = 0;
+    req_reset(c);
+    llhttp_resume(&c->parser);
+    c->deadline = uv_now(&c->g->loop) + c->g->lim.idle_ms;
+    rest = c->pending;
+    wd_buf_init(&c->pending, c->pending.max);
+    if (c->rstop && !c->eof) {
+      if (uv_read_start(&c->u.s, on_alloc, on_read) != 0) {
+        wd_buf_close(&rest);
+        conn_close(c);
+        return;
+      }
+      c->rstop = 0;
+    }
+    serve(c, (const char *)rest.p, rest.len);
     wd_buf_close(&rest);
+  } while (c->again && !c->closing);
+  if (c->eof && !c->parked) conn_close(c);
+}
+
+/* Bytes that came while the connection is parked: kept for after the
+** answer. Past PARK_MAX the gateway stops reading (the client waits). */
+static void park(conn *c, const char *data, size_t n) {
+  wd_buf_put(&c->pending, data, n);
+  if (c->pending.err) {
     conn_close(c);
     return;
   }
-  feed(c, (const char *)rest.p, rest.len);
-  wd_buf_close(&rest);
+  if (c->pending.len >= PARK_MAX && !c->rstop) {
+    uv_read_stop(&c->u.s);
+    c->rstop = 1;
+  }
 }
 
 static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b) {
@@ -783,11 +1005,23 @@ static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b) {
 
 static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b) {
   conn *c = s->data;
+  if (n == UV_EOF && c->parked && !c->closing) {
+    /* Half-closed while being answered: the answer still goes out, and
+    ** what was sent before the end (libuv reads no more). */
+    c->eof = 1;
+    c->rstop = 1;
+    return;
+  }
   if (n < 0) {
     conn_close(c);
     return;
   }
-  feed(c, b->base, (size_t)n);
+  if (c->parked) {
+    park(c, b->base, (size_t)n);
+    return;
+  }
+  serve(c, b->base, (size_t)n);
+  if (c->again && !c->closing) conn_next(c);
 }
 
 static void on_conn(uv_stream_t *server, int status) {
@@ -825,7 +1059,8 @@ static void on_conn(uv_stream_t *server, int status) {
     respond_error(c, 503, "Unavailable", "too many connections");
     return;
   }
-  uv_timer_start(&c->timer, on_timer, g->lim.idle_ms, 0);
+  c->deadline = uv_now(&g->loop) + g->lim.idle_ms;
+  uv_timer_start(&c->timer, on_timer, tick_of(g), 0);
   uv_read_start(&c->u.s, on_alloc, on_read);
 }
 
@@ -872,13 +1107,16 @@ static void on_answer(gw *g, const wd_gwanswer *a) {
   conn *c;
   json_t *j = NULL;
   char err[300];
-  for (c = g->conns; c != NULL; c = c->next)
-    if (c->busy && c->call == a->call) break;
+  c = call_get(g, a->call);
   if (c == NULL || c->sse) return; /* the client has gone */
+  call_del(g, c); /* answered once */
   if ((c->kind == WD_GW_RELOAD || c->kind == WD_GW_DEPLOY) &&
       on_change_answer(c, a))
     return;
   if (c->kind == WD_GW_INBOX && a->status == 200 && a->pidlen > 0) {
+    /* From now on the stream reads with gateway_sse.c's callbacks. */
+    uv_read_stop(&c->u.s);
+    c->rstop = 1;
     if (wd__gw_sse_open(&g->link, &c->u.s, c->call, a->pid, a->pidlen,
                         sse_gone, c) == 0)
       c->sse = 1;
@@ -936,7 +1174,8 @@ static void on_answer(gw *g, const wd_gwanswer *a) {
       respond_error(c, 422, "Invalid", msg);
       return;
     }
-    j = json_pack("{so}", "result", v);
+    respond_member(c, (int)a->status, "result", v);
+    return;
   } else {
     j = json_pack("{sb}", "ok", 1);
   }
@@ -1081,6 +1320,7 @@ void wd_gateway_main(int nlisten) {
   /* jansson seeds its hash function on first use from /dev/urandom,
   ** which a confined gateway cannot open: seed it now. */
   json_object_seed(randombytes_random() | 1u);
+  randombytes_buf(g.tokkey, sizeof g.tokkey);
   memset(&o, 0, sizeof o);
   o.id = "gateway";
   o.p = params;

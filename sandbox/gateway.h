@@ -259,6 +259,8 @@ int wd__gw_path_ok(const char *s, size_t n);
 ** so no slow hash is needed). */
 void wd__token_hash(const char *secret, size_t n,
                     char out[WD_TOKEN_HASH_LEN]);
+/* The same hash as its 32 bytes (the broker compares these). */
+void wd__token_key(const char *secret, size_t n, uint8_t out[32]);
 
 /* }====== */
 

@@ -86,11 +86,15 @@ int wd__gw_get_answer(wd_cur *c, wd_gwanswer *a) {
 static const unsigned char token_key[crypto_generichash_KEYBYTES_MIN] =
     "ward token v1...";
 
+void wd__token_key(const char *secret, size_t n, uint8_t out[32]) {
+  crypto_generichash(out, 32, (const unsigned char *)secret, n, token_key,
+                     sizeof token_key);
+}
+
 void wd__token_hash(const char *secret, size_t n,
                     char out[WD_TOKEN_HASH_LEN]) {
   unsigned char h[32];
-  crypto_generichash(h, sizeof h, (const unsigned char *)secret, n, token_key,
-                     sizeof token_key);
+  wd__token_key(secret, n, h);
   memcpy(out, "b2:", 3);
   sodium_bin2hex(out + 3, WD_TOKEN_HASH_LEN - 3, h, sizeof h);
   sodium_memzero(h, sizeof h);
