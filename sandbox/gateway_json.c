@@ -397,10 +397,11 @@ int wd__gw_json_get(const uint8_t *p, size_t n, json_t **out, char *err,
   static dec d; /* big; the gateway is single-threaded */
   uint64_t count;
   uint8_t h;
-  /* Only what a decode reads before writing it is reset: 'refs' and
-  ** 'done' are read below 'nrefs' only, and clearing all of them (48
-  ** KiB) cost more than the rest of decoding a small answer. */
+  /* Only what a decode reads before writing it is reset: 'refs', 'done'
+  ** and 'weight' are read below 'nrefs' only, and clearing all of them
+  ** cost more than the rest of decoding a small answer. */
   d.nrefs = 0;
+  d.w = 0;
   d.p.n = 0;
   d.p.s[0] = '\0';
   wd_cur_init(&d.c, p, n);
