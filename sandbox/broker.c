@@ -1399,6 +1399,7 @@ void wd_broker_free(wd_broker *b) {
     wd_free(r);
   }
   wd__brk_free_life(b);
+  wd__brk_flow_free(b);
   if (wd__brk_sec_close(b) < 0)
     fprintf(stderr, "ward: audit log: the final checkpoint could not be "
                     "written\n");

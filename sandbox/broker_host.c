@@ -314,6 +314,7 @@ void wd__brk_host_down(hslot *s, const char *fmt, ...) {
   }
   if (!s->up) return;
   s->up = 0;
+  wd__brk_flow_down(s);
   wd__brk_gone_host(s);
   /* Requests to it fail (those already answered late are forgotten);
   ** requests from it go on, answered to nobody: their targets are honest

@@ -30,6 +30,27 @@ typedef struct brk_caller {
 
 struct fwd;
 
+/* Messages that host 'from' has in flight to process 'counter' of host
+** 'to' (broker_msg.c): carried to it (MSG) and not given back (CREDIT),
+** counted against the credit the sender holds (WD_FLOW_*, wd_proto.h).
+** 'msgs' and 'bytes' are the sender's current incarnation's; 'omsgs' and
+** 'obytes' those its earlier incarnations left in flight when they went
+** down. A host gives credit back in the order it took the messages, so
+** credit pays the earlier ones first, and that part goes to nobody.
+** In the table 'wd_broker.fl' by (from, to, counter), and on the lists
+** of both hosts; freed once nothing is in flight, or when 'to' goes
+** down (what was in flight to it is gone). */
+typedef struct brk_fl {
+  struct brk_fl *next;           /* hash chain */
+  struct brk_fl *onext, **oprev; /* host 'from''s list */
+  struct brk_fl *inext, **iprev; /* host 'to''s list */
+  uint64_t hash;
+  uint64_t counter;
+  int from, to;
+  uint64_t msgs, bytes;
+  uint64_t omsgs, obytes;
+} brk_fl;
+
 /* A host. Liveness (on_watchdog) is judged on the watch clock
 ** ('wd_broker.wclock'): 'alive' is the last time the host showed a sign of
 ** life (a heartbeat, frames the broker has not read yet, CPU time spent,
@@ -67,6 +88,11 @@ typedef struct hslot {
   size_t nnames;       /* ... how many: at most host.max_names */
   size_t nwatches;     /* cross-host watches its processes hold (the
                           broker's records): at most host.max_watches */
+  brk_fl *fl_out;      /* what it has in flight to others' processes */
+  brk_fl *fl_in;       /* what others have in flight to its processes */
+  uint64_t *fl_peer;   /* bytes its current incarnation has in flight to
+                          each host, all processes together ('bytes' of
+                          its 'fl_out'), or NULL before its first */
 } hslot;
 
 /* A request carried to host 'target' and not answered yet. A request
@@ -233,6 +259,10 @@ struct wd_broker {
   struct brk_inbox *inbox; /* inbox streams, or NULL (broker_inbox.c) */
   const uint8_t *exit_res; /* during a root's callback: its result's */
   size_t exit_reslen;      /* codec bytes (may be empty) */
+  brk_fl **fl;             /* messages in flight (broker_msg.c): 'flmask'
+                              + 1 buckets, or NULL */
+  size_t flmask, nfl;
+  unsigned char flkey[16]; /* keys its hash (crypto_shorthash) */
 };
 
 typedef struct brk_out brk_out;
@@ -393,6 +423,10 @@ void wd__brk_unname(wd_broker *b, const name *x);
 ** ('flag': WD_CREDIT_DEAD when it is gone). */
 void wd__brk_credit_back(hslot *s, const char *dest, size_t dl, size_t n,
                          uint8_t flag);
+/* Host 's' went down: what it had in flight becomes its earlier
+** incarnation's, and what others had in flight to it is forgotten. */
+void wd__brk_flow_down(hslot *s);
+void wd__brk_flow_free(wd_broker *b);
 
 int wd__brk_inbox_send(hslot *s, uint32_t req, const char *from, size_t fl,
                        const char *pid, size_t pl, const char *topic,
