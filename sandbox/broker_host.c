@@ -301,6 +301,7 @@ void wd__brk_host_down(hslot *s, const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(why, sizeof why, fmt, ap);
   va_end(ap);
+  if (s->up) wd__brk_drops_say(b, s, 1); /* what it had dropped, first */
   if (s->up && !b->stopping) fprintf(stderr, "ward: host %s: %s\n", s->id, why);
   if (s->why[0] == '\0') snprintf(s->why, sizeof s->why, "%s", why);
   /* 's->pid' is 0 once the process is reaped: log the one that died. */

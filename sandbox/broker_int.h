@@ -12,6 +12,7 @@
 #include <uv.h>
 
 #include "ward/wd_link.h"
+#include "ward/wd_pid.h"
 #include "ward/wd_sandbox.h"
 
 #define PID_BLOCK 65536u
@@ -50,6 +51,18 @@ typedef struct brk_fl {
   uint64_t msgs, bytes;
   uint64_t omsgs, obytes;
 } brk_fl;
+
+/* Messages from one host that the broker dropped for one cause, said on
+** stderr at most once a second (a lying host could otherwise fill it):
+** the first at once, the count of the others with the last one's words
+** when a second has passed (broker_msg.c). */
+enum { BRK_DROP_DENIED, BRK_DROP_UNREAD, BRK_DROP_NOMEM, BRK_DROP_CAUSES };
+typedef struct brk_drop {
+  uint64_t n;                    /* dropped, not said yet */
+  uint64_t next;                 /* uv_now before which no line goes */
+  char why[300];                 /* the last one's cause */
+  char route[2 * WD_PID_MAX + 16]; /* "from A to B" */
+} brk_drop;
 
 /* A host. Liveness (on_watchdog) is judged on the watch clock
 ** ('wd_broker.wclock'): 'alive' is the last time the host showed a sign of
@@ -93,6 +106,7 @@ typedef struct hslot {
   uint64_t *fl_peer;   /* bytes its current incarnation has in flight to
                           each host, all processes together ('bytes' of
                           its 'fl_out'), or NULL before its first */
+  brk_drop drops[BRK_DROP_CAUSES];
 } hslot;
 
 /* A request carried to host 'target' and not answered yet. A request
@@ -424,9 +438,14 @@ void wd__brk_unname(wd_broker *b, const name *x);
 void wd__brk_credit_back(hslot *s, const char *dest, size_t dl, size_t n,
                          uint8_t flag);
 /* Host 's' went down: what it had in flight becomes its earlier
-** incarnation's, and what others had in flight to it is forgotten. */
+** incarnation's, what others had in flight to it is forgotten, and what
+** it had dropped and not said yet is said. */
 void wd__brk_flow_down(hslot *s);
 void wd__brk_flow_free(wd_broker *b);
+/* Say the drops of every host (or of host 'only') that are due (a second
+** after the last line), or all of them ('all': the host went down, the
+** broker ends). */
+void wd__brk_drops_say(wd_broker *b, hslot *only, int all);
 
 int wd__brk_inbox_send(hslot *s, uint32_t req, const char *from, size_t fl,
                        const char *pid, size_t pl, const char *topic,

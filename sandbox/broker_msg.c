@@ -30,6 +30,9 @@
 ** sender keeps counting what it sent it until the dead credit comes back,
 ** runtime/flow.c). The cost: one table lookup per MSG and per CREDIT,
 ** and an entry per (sender, process) with something in flight.
+**
+** What the broker drops is said on stderr counted, at most once a second
+** per sending host and cause.
 ** Runs in: broker.
 */
 #include <stdio.h>
@@ -64,6 +67,47 @@ void wd__brk_send_mesh(hslot *s) {
   wd__brk_inbox_mesh(w); /* the last: the front door's inbox streams */
   wd__brk_rec_done(s, st);
 }
+
+/* {====== Drops said on stderr ======
+** A host that lies can make the broker drop messages as fast as it sends
+** them: each cause is said at once, then counted and said again with the
+** count at most once a second (the watchdog says what is due), and what
+** is left when the host goes down or the broker ends. */
+
+static void drop_say(hslot *s, brk_drop *d, uint64_t now) {
+  if (d->n == 0) return;
+  fprintf(stderr, "ward: host %s: %llu message%s dropped: %s (%s%s)\n", s->id,
+          (unsigned long long)d->n, d->n == 1 ? "" : "s", d->why,
+          d->n == 1 ? "" : "the last ", d->route);
+  d->n = 0;
+  d->next = now + 1000;
+}
+
+/* A message from 'from' to 'dest' sent by host 's' was dropped for
+** 'cause', said 'why'. */
+static void drop_note(hslot *s, int cause, const char *from, size_t fl,
+                      const char *dest, size_t dl, const char *why) {
+  brk_drop *d = &s->drops[cause];
+  uint64_t now = uv_now(&s->b->loop);
+  d->n++;
+  snprintf(d->why, sizeof d->why, "%s", why);
+  snprintf(d->route, sizeof d->route, "from %.*s to %.*s", (int)fl, from,
+           (int)dl, dest);
+  if (now >= d->next) drop_say(s, d, now);
+}
+
+void wd__brk_drops_say(wd_broker *b, hslot *only, int all) {
+  uint64_t now = uv_now(&b->loop);
+  int i, k;
+  for (i = 0; i < b->nhosts; i++) {
+    hslot *s = &b->hosts[i];
+    if (only != NULL && s != only) continue;
+    for (k = 0; k < BRK_DROP_CAUSES; k++)
+      if (all || now >= s->drops[k].next) drop_say(s, &s->drops[k], now);
+  }
+}
+
+/* }====== */
 
 /* {====== Credit in flight ====== */
 
@@ -278,7 +322,7 @@ static void carry(hslot *s, hslot *t, brk_fl *x, const char *from, size_t fl,
                   const char *dest, size_t dl, const char *topic, size_t tl,
                   const uint8_t *p, size_t n) {
   wd_broker *b = s->b;
-  char f[WD_PID_MAX], d[WD_PID_MAX];
+  char f[WD_PID_MAX], d[WD_PID_MAX], why[100];
   size_t st;
   wd_buf *w;
   int r;
@@ -297,9 +341,9 @@ static void carry(hslot *s, hslot *t, brk_fl *x, const char *from, size_t fl,
   if (r < 0 || !s->up) {
     fl_settle(b, x);
     if (r < 0) {
-      fprintf(stderr, "ward: host %s: message from %.*s to %.*s dropped: the "
-              "broker could not queue it for host %s (%s)\n", s->id, (int)fl,
-              f, (int)dl, d, t->id, wd_strerror(r));
+      snprintf(why, sizeof why, "the broker could not queue it for host %s "
+               "(%s)", t->id, wd_strerror(r));
+      drop_note(s, BRK_DROP_NOMEM, f, fl, d, dl, why);
       wd__brk_credit_back(s, d, dl, n, 0);
     }
     return;
@@ -352,8 +396,7 @@ int wd__brk_on_msg(hslot *s, wd_cur *c) {
   if (r != WD_POLICY_ALLOW) {
     /* The host decided the same and allowed it: policies changed on the
     ** way (a reload). The decision is in the audit log. */
-    fprintf(stderr, "ward: host %s: message from %.*s to %.*s dropped: %s\n",
-            s->id, (int)fl, from, (int)dl, dest, why);
+    drop_note(s, BRK_DROP_DENIED, from, fl, dest, dl, why);
     wd__brk_credit_back(s, dest, dl, n, 0);
     return 0;
   }
@@ -380,8 +423,8 @@ int wd__brk_on_msg(hslot *s, wd_cur *c) {
   ** goes as if its process had died on the way (SECURITY.md V15). */
   if (t->he->u.host.limits.link_queue != 0 &&
       wd_link_backlog(t->link) >= t->he->u.host.limits.link_queue) {
-    fprintf(stderr, "ward: host %s: message from %.*s dropped: host %s is "
-            "not reading\n", s->id, (int)fl, from, t->id);
+    snprintf(why, sizeof why, "host %s is not reading", t->id);
+    drop_note(s, BRK_DROP_UNREAD, from, fl, dest, dl, why);
     wd__brk_credit_back(s, dest, dl, n, 0);
     return 0;
   }
@@ -391,8 +434,8 @@ int wd__brk_on_msg(hslot *s, wd_cur *c) {
   else if (x == NULL)
     x = fl_new(b, (int)(s - b->hosts), (int)(t - b->hosts), counter);
   if (x == NULL) { /* it could not be counted: it does not go */
-    fprintf(stderr, "ward: host %s: message from %.*s to %.*s dropped: the "
-            "broker is out of memory\n", s->id, (int)fl, from, (int)dl, dest);
+    drop_note(s, BRK_DROP_NOMEM, from, fl, dest, dl,
+              "the broker is out of memory");
     wd__brk_credit_back(s, dest, dl, n, 0);
     return 0;
   }
