@@ -338,19 +338,20 @@ static void carry(hslot *s, hslot *t, brk_fl *x, const char *from, size_t fl,
   wd_link_rec_put_from(t->link, s->link, p, n);
   r = wd__brk_rec_done(t, st);
   if (!t->up) return; /* its link failed in the write: 'x' went with it */
-  if (r < 0 || !s->up) {
+  if (r < 0) {
     fl_settle(b, x);
-    if (r < 0) {
-      snprintf(why, sizeof why, "the broker could not queue it for host %s "
-               "(%s)", t->id, wd_strerror(r));
-      drop_note(s, BRK_DROP_NOMEM, f, fl, d, dl, why);
-      wd__brk_credit_back(s, d, dl, n, 0);
-    }
-    return;
+    snprintf(why, sizeof why, "the broker could not queue it for host %s "
+             "(%s)", t->id, wd_strerror(r));
+    drop_note(s, BRK_DROP_NOMEM, f, fl, d, dl, why);
+    wd__brk_credit_back(s, d, dl, n, 0);
+  } else if (!s->up) { /* it went down meanwhile: its last incarnation's */
+    x->omsgs++;
+    x->obytes += n;
+  } else {
+    x->msgs++;
+    x->bytes += n;
+    s->fl_peer[t - b->hosts] += n;
   }
-  x->msgs++;
-  x->bytes += n;
-  s->fl_peer[t - b->hosts] += n;
 }
 
 /* MSG from host 's' (wd_proto.h). */
