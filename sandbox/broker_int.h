@@ -16,6 +16,10 @@
 #include "ward/wd_sandbox.h"
 
 #define PID_BLOCK 65536u
+/* What MESH gives the front door (host "api") as its link_queue: each host
+** may have this over the number of MESH's peers in flight to all inbox
+** streams (at least 1 MiB: WD_FLOW_PEER_WIN); broker_inbox.c. */
+#define WD_INBOX_QUEUE (4u << 20)
 #define FWD_BUCKETS 256
 
 /* The actor and scope a host claims for the caller of a request. */
@@ -40,7 +44,9 @@ struct fwd;
 ** credit pays the earlier ones first, and that part goes to nobody.
 ** In the table 'wd_broker.fl' by (from, to, counter), and on the lists
 ** of both hosts; freed once nothing is in flight, or when 'to' goes
-** down (what was in flight to it is gone). */
+** down (what was in flight to it is gone). 'to' is 'nhosts' for an inbox
+** stream of the front door (MESH's last peer, host "api"): what waits for
+** its window at the broker (broker_inbox.c), on 'wd_broker.fl_api'. */
 typedef struct brk_fl {
   struct brk_fl *next;           /* hash chain */
   struct brk_fl *onext, **oprev; /* host 'from''s list */
@@ -104,8 +110,9 @@ typedef struct hslot {
   brk_fl *fl_out;      /* what it has in flight to others' processes */
   brk_fl *fl_in;       /* what others have in flight to its processes */
   uint64_t *fl_peer;   /* bytes its current incarnation has in flight to
-                          each host, all processes together ('bytes' of
-                          its 'fl_out'), or NULL before its first */
+                          each host and to the inbox streams (the last),
+                          all processes together ('bytes' of its
+                          'fl_out'), or NULL before its first */
   brk_drop drops[BRK_DROP_CAUSES];
 } hslot;
 
@@ -277,6 +284,7 @@ struct wd_broker {
                               + 1 buckets, or NULL */
   size_t flmask, nfl;
   unsigned char flkey[16]; /* keys its hash (crypto_shorthash) */
+  brk_fl *fl_api;          /* ... those to the inbox streams */
 };
 
 typedef struct brk_out brk_out;
@@ -442,6 +450,14 @@ void wd__brk_credit_back(hslot *s, const char *dest, size_t dl, size_t n,
 ** it had dropped and not said yet is said. */
 void wd__brk_flow_down(hslot *s);
 void wd__brk_flow_free(wd_broker *b);
+/* A message of 'n' bytes from host 's' waits at the broker for the
+** window of inbox 'counter' (broker_inbox.c): it is in flight until it
+** leaves (wd__brk_flow_left). 0, or WD_ENOMEM (it was not counted: it may
+** not wait). */
+int wd__brk_flow_wait(hslot *s, uint64_t counter, size_t n);
+/* It left (carried, or dropped with its inbox): returns 1 when its credit
+** goes back to host 'slot', 0 when it was an earlier incarnation's. */
+int wd__brk_flow_left(wd_broker *b, int slot, uint64_t counter, size_t n);
 /* Say the drops of every host (or of host 'only') that are due (a second
 ** after the last line), or all of them ('all': the host went down, the
 ** broker ends). */
@@ -467,7 +483,7 @@ void wd__brk_inbox_msg(hslot *s, const char *from, size_t fl,
 /* GW_ACK from the gateway of incarnation 'gen'; WD_EBADFRAME: a lie. */
 int wd__brk_inbox_on_ack(wd_broker *b, uint64_t gen, wd_cur *body);
 /* MESH's entry for the front door (broker_msg.c): max_payload and
-** link_queue of host "api". */
+** link_queue (WD_INBOX_QUEUE) of host "api". */
 void wd__brk_inbox_mesh(wd_buf *w);
 void wd__brk_inbox_gw_down(wd_broker *b);
 void wd__brk_inbox_free(wd_broker *b);

@@ -159,8 +159,8 @@ static brk_fl *fl_find(wd_broker *b, int from, int to, uint64_t counter) {
 ** hosts' lists; NULL when out of memory. The buckets are at least as
 ** many as the entries. */
 static brk_fl *fl_new(wd_broker *b, int from, int to, uint64_t counter) {
-  hslot *f = &b->hosts[from], *t = &b->hosts[to];
-  brk_fl *x, **head;
+  hslot *f = &b->hosts[from];
+  brk_fl *x, **head, **in = to == b->nhosts ? &b->fl_api : &b->hosts[to].fl_in;
   if (b->fl == NULL) {
     crypto_shorthash_keygen(b->flkey);
     if (fl_resize(b, 256) < 0) return NULL;
@@ -178,9 +178,9 @@ static brk_fl *fl_new(wd_broker *b, int from, int to, uint64_t counter) {
   if ((x->onext = f->fl_out) != NULL) f->fl_out->oprev = &x->onext;
   x->oprev = &f->fl_out;
   f->fl_out = x;
-  if ((x->inext = t->fl_in) != NULL) t->fl_in->iprev = &x->inext;
-  x->iprev = &t->fl_in;
-  t->fl_in = x;
+  if ((x->inext = *in) != NULL) (*in)->iprev = &x->inext;
+  x->iprev = in;
+  *in = x;
   b->nfl++;
   return x;
 }
@@ -238,18 +238,21 @@ static void fl_pay(wd_broker *b, brk_fl *x, uint64_t *msgs,
   fl_settle(b, x);
 }
 
-/* Did host 's' send a message of 'n' bytes to 'dest' (a process of 't',
-** with 'x' in flight to it, or NULL) past the credit it holds? Then says
-** why into 'why'. The same test as the sender's (runtime/flow.c
-** 'out_ok'): with the broker's counts never above the sender's, an
+/* Did host 's' send a message of 'n' bytes to 'dest' (a process of host
+** number 'to', 'nhosts' for an inbox stream, with 'x' in flight to it, or
+** NULL) past the credit it holds? Then says why into 'why'. The same
+** test as the sender's (runtime/flow.c 'out_ok', with the window MESH
+** gave it): with the broker's counts never above the sender's, an
 ** honest host never fails it. */
-static int past_credit(const hslot *s, const hslot *t, const brk_fl *x,
+static int past_credit(const hslot *s, int to, const brk_fl *x,
                        const char *dest, size_t dl, size_t n, char *why,
                        size_t whylen) {
   const wd_broker *b = s->b;
-  uint64_t win = WD_FLOW_PEER_WIN(t->he->u.host.limits.link_queue,
-                                  (uint64_t)b->nhosts + 1); /* as MESH */
-  uint64_t peer = s->fl_peer != NULL ? s->fl_peer[t - b->hosts] : 0;
+  const char *tid = to == b->nhosts ? "api" : b->hosts[to].id;
+  uint64_t lq = to == b->nhosts ? WD_INBOX_QUEUE
+                                : b->hosts[to].he->u.host.limits.link_queue;
+  uint64_t win = WD_FLOW_PEER_WIN(lq, (uint64_t)b->nhosts + 1); /* MESH */
+  uint64_t peer = s->fl_peer != NULL ? s->fl_peer[to] : 0;
   if (x != NULL && x->msgs >= WD_FLOW_WIN_MSGS) {
     snprintf(why, whylen, "message past its credit: %llu messages in flight "
              "to %.*s", (unsigned long long)x->msgs, (int)dl, dest);
@@ -263,7 +266,7 @@ static int past_credit(const hslot *s, const hslot *t, const brk_fl *x,
   if (win != 0 && peer > 0 && peer + n > win) {
     snprintf(why, whylen, "message past its credit: %llu bytes in flight to "
              "host %s, %zu more (window %llu)", (unsigned long long)peer,
-             t->id, n, (unsigned long long)win);
+             tid, n, (unsigned long long)win);
     return 1;
   }
   return 0;
@@ -279,7 +282,7 @@ void wd__brk_flow_down(hslot *s) {
     x->msgs = x->bytes = 0;
   }
   if (s->fl_peer != NULL)
-    memset(s->fl_peer, 0, (size_t)b->nhosts * sizeof *s->fl_peer);
+    memset(s->fl_peer, 0, ((size_t)b->nhosts + 1) * sizeof *s->fl_peer);
   while ((x = s->fl_in) != NULL) fl_drop(b, x);
   for (i = 0; i < b->nhosts; i++)
     if (b->hosts[i].fl_peer != NULL) b->hosts[i].fl_peer[si] = 0;
@@ -287,6 +290,7 @@ void wd__brk_flow_down(hslot *s) {
 
 void wd__brk_flow_free(wd_broker *b) {
   int i;
+  while (b->fl_api != NULL) fl_drop(b, b->fl_api);
   for (i = 0; i < b->nhosts; i++) {
     hslot *s = &b->hosts[i];
     while (s->fl_in != NULL) fl_drop(b, s->fl_in);
@@ -297,6 +301,36 @@ void wd__brk_flow_free(wd_broker *b) {
   b->fl = NULL;
   b->flmask = b->nfl = 0;
   sodium_memzero(b->flkey, sizeof b->flkey);
+}
+
+/* Room for the counts of host 's' towards every host and the inbox
+** streams: 0, or WD_ENOMEM. */
+static int fl_peers(hslot *s) {
+  if (s->fl_peer == NULL)
+    s->fl_peer = wd_calloc((size_t)s->b->nhosts + 1, sizeof *s->fl_peer);
+  return s->fl_peer != NULL ? 0 : WD_ENOMEM;
+}
+
+int wd__brk_flow_wait(hslot *s, uint64_t counter, size_t n) {
+  wd_broker *b = s->b;
+  int from = (int)(s - b->hosts);
+  brk_fl *x;
+  if (fl_peers(s) < 0) return WD_ENOMEM;
+  if ((x = fl_find(b, from, b->nhosts, counter)) == NULL &&
+      (x = fl_new(b, from, b->nhosts, counter)) == NULL)
+    return WD_ENOMEM;
+  x->msgs++;
+  x->bytes += n;
+  s->fl_peer[b->nhosts] += n;
+  return 0;
+}
+
+int wd__brk_flow_left(wd_broker *b, int slot, uint64_t counter, size_t n) {
+  brk_fl *x = fl_find(b, slot, b->nhosts, counter);
+  uint64_t m = 1, nb = n;
+  if (x == NULL) return 0;
+  fl_pay(b, x, &m, &nb);
+  return m == 1;
 }
 
 /* }====== */
@@ -365,7 +399,7 @@ int wd__brk_on_msg(hslot *s, wd_cur *c) {
   char th[WD_PID_HOST_MAX + 1], tp[WD_TOPIC_MAX + 1], why[300];
   hslot *t;
   brk_fl *x;
-  int r;
+  int r, to;
   if (wd_cur_str(c, &from, &fl) || wd__brk_sec_caller(s, c, &who) < 0 ||
       wd_cur_str(c, &dest, &dl) || wd_cur_str(c, &topic, &tl))
     return WD_EBADFRAME;
@@ -384,9 +418,9 @@ int wd__brk_on_msg(hslot *s, wd_cur *c) {
     return WD_EBADFRAME;
   }
   /* So would one past its credit, whatever becomes of the message. */
-  x = t == NULL ? NULL
-                : fl_find(b, (int)(s - b->hosts), (int)(t - b->hosts), counter);
-  if (t != NULL && past_credit(s, t, x, dest, dl, n, why, sizeof why)) {
+  to = t == NULL ? b->nhosts : (int)(t - b->hosts); /* else an inbox */
+  x = fl_find(b, (int)(s - b->hosts), to, counter);
+  if (past_credit(s, to, x, dest, dl, n, why, sizeof why)) {
     wd__brk_host_down(s, "%s", why);
     return WD_EBADFRAME;
   }
@@ -429,8 +463,7 @@ int wd__brk_on_msg(hslot *s, wd_cur *c) {
     wd__brk_credit_back(s, dest, dl, n, 0);
     return 0;
   }
-  if (s->fl_peer == NULL &&
-      (s->fl_peer = wd_calloc((size_t)b->nhosts, sizeof *s->fl_peer)) == NULL)
+  if (fl_peers(s) < 0)
     x = NULL;
   else if (x == NULL)
     x = fl_new(b, (int)(s - b->hosts), (int)(t - b->hosts), counter);
