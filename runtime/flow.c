@@ -25,30 +25,25 @@
 ** runs, nothing accepted is dropped for lack of room, and a congested
 ** destination holds up only the senders to it. Each host keeps the PIDs
 ** it knows are dead (DIED, GONE, a dead-flagged credit, an EXIT event),
-** so a send to one fails at once.
+** so a send to one fails at once. The broker counts what each host has
+** in flight against the same windows and kills a host that sends past
+** them (sandbox/broker_msg.c): so what was sent stays counted here until
+** its credit comes back, also to a process known dead (its host gives it
+** back, flagged dead), and is forgotten only when the receiving host goes
+** down, as the broker forgets it then.
 ** Runs in: host (sandboxed).
 */
 #include <string.h>
 
 #include "host_int.h"
 
-/* Credit per (sending host, destination). A test may build this file
-** with a smaller window (tests/fuzz/fuzz_flow.c does, to reach waits
-** for credit within a short input). */
-#ifndef WD_FLOW_WIN_MSGS
-#define WD_FLOW_WIN_MSGS 4096u
-#endif
-#ifndef WD_FLOW_WIN_BYTES
-#define WD_FLOW_WIN_BYTES (16ull << 20)
-#endif
+/* Credit per (sending host, destination), and per (sending host,
+** receiving host): WD_FLOW_* (wd_proto.h), which the broker holds hosts
+** to. A test may build this file with a smaller window
+** (tests/fuzz/fuzz_flow.c does, to reach waits for credit within a short
+** input). */
 #define FLOW_WIN_MSGS ((uint32_t)WD_FLOW_WIN_MSGS)
 #define FLOW_WIN_BYTES ((uint64_t)WD_FLOW_WIN_BYTES)
-/* A host's window towards another, all destinations together, is its
-** share of the receiver's link_queue, at least this (MESH). */
-#ifndef WD_FLOW_PEER_MIN
-#define WD_FLOW_PEER_MIN (1ull << 20)
-#endif
-#define FLOW_PEER_MIN ((uint64_t)WD_FLOW_PEER_MIN)
 
 static uint32_t hash_str(const char *s, size_t n) {
   uint32_t h = 2166136261u;
@@ -263,8 +258,7 @@ int wd_host_mesh(wd_host *h, wd_cur *c) {
         wd_cur_u64(c, &h->peers[i].max_payload) || wd_cur_u64(c, &lq))
       return WD_EBADFRAME;
     /* Every host may fill its share of the receiver's link_queue. */
-    h->peers[i].win = lq == 0 ? 0 : lq / n > FLOW_PEER_MIN ? lq / n
-                                                          : FLOW_PEER_MIN;
+    h->peers[i].win = WD_FLOW_PEER_WIN(lq, n);
     h->peers[i].btail = &h->peers[i].blocked;
     if ((h->peers[i].id = wd_strndup(s, l)) == NULL) return WD_ENOMEM;
     h->peers[i].idlen = l;
@@ -467,13 +461,20 @@ static void peer_pump(wd_host *h, int i) {
 }
 
 /* Every waiter of 'o' fails with 'why' (NotFound, or Unavailable when
-** the host went down); 'o' goes once settled. */
-static void out_dead(wd_host *h, wd_out *o, int why) {
+** the host went down); 'o' goes once settled. What is in flight to it
+** stays counted until the receiving host gives it back (each message
+** there is credited, dead: the broker counts it until then, so a host
+** that forgot it here could send past what the broker allows it), unless
+** that host went down ('gone'): then nothing comes back, and the broker
+** forgot it too. */
+static void out_dead(wd_host *h, wd_out *o, int why, int gone) {
   wd_swait *w;
   wd__flow_dead_add(h, o->key, o->keylen);
   while ((w = o->wq.head) != NULL) wait_done(w, why);
-  o->msgs = 0;
-  out_less(h, o, o->bytes);
+  if (gone) {
+    o->msgs = 0;
+    out_less(h, o, o->bytes);
+  }
   out_settle(h, o);
 }
 
@@ -492,15 +493,14 @@ int wd_host_on_credit(wd_host *h, wd_cur *c) {
   if (flag & WD_CREDIT_DEAD) wd__flow_dead_add(h, dest, dl);
   if ((o = out_find(h, dest, dl, hash_str(dest, dl))) == NULL) return 0;
   peer = o->peer;
-  if (flag & WD_CREDIT_DEAD) {
-    out_dead(h, o, WD_ENOTFOUND);
-    peer_pump(h, peer);
-    return 0;
-  }
   o->msgs = msgs > o->msgs ? 0 : o->msgs - msgs;
   out_less(h, o, bytes);
-  out_pump(h, o);
-  out_settle(h, o);
+  if (flag & WD_CREDIT_DEAD) {
+    out_dead(h, o, WD_ENOTFOUND, 0);
+  } else {
+    out_pump(h, o);
+    out_settle(h, o);
+  }
   peer_pump(h, peer);
   return 0;
 }
@@ -519,7 +519,7 @@ int wd_host_on_gone(wd_host *h, wd_cur *c) {
     wd__flow_dead_add(h, s, n);
     if ((o = out_find(h, s, n, hash_str(s, n))) != NULL) {
       int peer = o->peer;
-      out_dead(h, o, WD_ENOTFOUND);
+      out_dead(h, o, WD_ENOTFOUND, 0);
       peer_pump(h, peer);
     }
     return 0;
@@ -530,7 +530,7 @@ int wd_host_on_gone(wd_host *h, wd_cur *c) {
       next = o->next;
       if (wd_pid_parse(o->key, o->keylen, &hid, &hl, &counter) == 0 &&
           hl == n && memcmp(hid, s, n) == 0)
-        out_dead(h, o, WD_EUNAVAIL);
+        out_dead(h, o, WD_EUNAVAIL, 1);
     }
   }
   return 0;

@@ -120,8 +120,10 @@ static void on_idle(uv_idle_t *idle) {
     (void)run(h, a);
     return;
   }
-  /* Nothing to run: the VM's housekeeping, a slice at a time. */
-  if (h->rq_head == NULL && h->rq_late == NULL &&
+  /* Nothing to run: the VM's housekeeping, a slice at a time. Credit
+  ** that what ran gave back goes at the next turn, which comes: other
+  ** hosts' senders may wait for nothing else. */
+  if (h->rq_head == NULL && h->rq_late == NULL && h->ncred == 0 &&
       !h->vm->idle(h, 1000000) && h->idle_on) {
     uv_idle_stop(&h->idle);
     h->idle_on = 0;

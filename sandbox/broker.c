@@ -832,6 +832,7 @@ void wd__brk_maybe_finish(wd_broker *b) {
   for (i = 0; i < b->nhosts; i++)
     if (b->hosts[i].pid != 0 || b->hosts[i].up) return;
   b->closed = 1;
+  wd__brk_drops_say(b, NULL, 1);
   while (b->timers != NULL) {
     btimer *x = b->timers;
     b->timers = x->next;
@@ -1002,6 +1003,7 @@ static void on_watchdog(uv_timer_t *t) {
     if (s->up) liveness(b, s);
     if (s->up) deadlines(b, s);
   }
+  wd__brk_drops_say(b, NULL, 0);
 }
 
 /* }------ */
@@ -1399,6 +1401,7 @@ void wd_broker_free(wd_broker *b) {
     wd_free(r);
   }
   wd__brk_free_life(b);
+  wd__brk_flow_free(b);
   if (wd__brk_sec_close(b) < 0)
     fprintf(stderr, "ward: audit log: the final checkpoint could not be "
                     "written\n");

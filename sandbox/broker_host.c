@@ -301,6 +301,7 @@ void wd__brk_host_down(hslot *s, const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(why, sizeof why, fmt, ap);
   va_end(ap);
+  if (s->up) wd__brk_drops_say(b, s, 1); /* what it had dropped, first */
   if (s->up && !b->stopping) fprintf(stderr, "ward: host %s: %s\n", s->id, why);
   if (s->why[0] == '\0') snprintf(s->why, sizeof s->why, "%s", why);
   /* 's->pid' is 0 once the process is reaped: log the one that died. */
@@ -314,6 +315,7 @@ void wd__brk_host_down(hslot *s, const char *fmt, ...) {
   }
   if (!s->up) return;
   s->up = 0;
+  wd__brk_flow_down(s);
   wd__brk_gone_host(s);
   /* Requests to it fail (those already answered late are forgotten);
   ** requests from it go on, answered to nobody: their targets are honest

@@ -17,8 +17,9 @@
 ** gives it back). A message past the window waits here, in order, with
 ** its sender's credit: so a client that reads slowly slows its senders
 ** as a full mailbox does, and nothing accepted is dropped while it
-** reads. What waits is bounded by the senders' credit, what the gateway
-** holds by the window.
+** reads. What waits is bounded by the senders' credit, which the broker
+** holds them to (a message waiting here is in flight, broker_msg.c), what
+** the gateway holds by the window.
 ** Bounds: WD_INBOX_PER_TOKEN streams per token, WD_INBOX_MAX in all; a
 ** send by request (by name, before its first lookup) finds the inbox
 ** full (MailboxFull) while the gateway's link holds WD_INBOX_LINK_MAX
@@ -49,10 +50,6 @@
 #define WD_INBOX_LINK_MAX (8u << 20)
 /* An inbox's window at the gateway, in cost (above). */
 #define WD_INBOX_WINDOW WD_GW_SSE_WINDOW
-/* What MESH gives the front door as its link_queue: each host may have
-** this over the number of hosts in flight to all inboxes (at least 1 MiB,
-** runtime/flow.c). */
-#define WD_INBOX_QUEUE (4u << 20)
 
 /* A message that waits for its inbox's window, with its sender's credit. */
 typedef struct iq {
@@ -135,16 +132,14 @@ static void unhook(wd_broker *b, inbox *x) {
 
 /* {====== The window ====== */
 
-/* Host 's' gets back the credit of message 'q' ('flag': WD_CREDIT_DEAD
-** when the inbox has gone), unless the sender's incarnation has ended. */
+/* Message 'q' leaves: host 's' gets back its credit ('flag':
+** WD_CREDIT_DEAD when the inbox has gone), unless the sender's
+** incarnation has ended (the broker counted it as in flight till now,
+** broker_msg.c). */
 static void credit_of(wd_broker *b, const inbox *x, const iq *q,
                       uint8_t flag) {
   hslot *s = &b->hosts[q->slot];
-  const char *hid;
-  size_t hl;
-  uint64_t counter;
-  if (s->up && wd_pid_parse(q->from, q->fl, &hid, &hl, &counter) == 0 &&
-      counter >= s->gone_below)
+  if (wd__brk_flow_left(b, q->slot, x->counter, q->n) && s->up)
     wd__brk_credit_back(s, x->pid, x->pidlen, q->n, flag);
 }
 
@@ -215,7 +210,9 @@ void wd__brk_inbox_msg(hslot *s, const char *from, size_t fl,
     wd__brk_credit_back(s, pid, pl, n, r == WD_ENOTFOUND ? WD_CREDIT_DEAD : 0);
     return;
   }
-  if ((q = wd_malloc(sizeof *q + fl + tl + n + 1)) == NULL) {
+  if ((q = wd_malloc(sizeof *q + fl + tl + n + 1)) == NULL ||
+      wd__brk_flow_wait(s, x->counter, n) < 0) {
+    wd_free(q);
     wd__brk_credit_back(s, pid, pl, n, 0); /* as if lost on the way */
     return;
   }

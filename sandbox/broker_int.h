@@ -12,9 +12,14 @@
 #include <uv.h>
 
 #include "ward/wd_link.h"
+#include "ward/wd_pid.h"
 #include "ward/wd_sandbox.h"
 
 #define PID_BLOCK 65536u
+/* What MESH gives the front door (host "api") as its link_queue: each host
+** may have this over the number of MESH's peers in flight to all inbox
+** streams (at least 1 MiB: WD_FLOW_PEER_WIN); broker_inbox.c. */
+#define WD_INBOX_QUEUE (4u << 20)
 #define FWD_BUCKETS 256
 
 /* The actor and scope a host claims for the caller of a request. */
@@ -29,6 +34,41 @@ typedef struct brk_caller {
 } brk_caller;
 
 struct fwd;
+
+/* Messages that host 'from' has in flight to process 'counter' of host
+** 'to' (broker_msg.c): carried to it (MSG) and not given back (CREDIT),
+** counted against the credit the sender holds (WD_FLOW_*, wd_proto.h).
+** 'msgs' and 'bytes' are the sender's current incarnation's; 'omsgs' and
+** 'obytes' those its earlier incarnations left in flight when they went
+** down. A host gives credit back in the order it took the messages, so
+** credit pays the earlier ones first, and that part goes to nobody.
+** In the table 'wd_broker.fl' by (from, to, counter), and on the lists
+** of both hosts; freed once nothing is in flight, or when 'to' goes
+** down (what was in flight to it is gone). 'to' is 'nhosts' for an inbox
+** stream of the front door (MESH's last peer, host "api"): what waits for
+** its window at the broker (broker_inbox.c), on 'wd_broker.fl_api'. */
+typedef struct brk_fl {
+  struct brk_fl *next;           /* hash chain */
+  struct brk_fl *onext, **oprev; /* host 'from''s list */
+  struct brk_fl *inext, **iprev; /* host 'to''s list */
+  uint64_t hash;
+  uint64_t counter;
+  int from, to;
+  uint64_t msgs, bytes;
+  uint64_t omsgs, obytes;
+} brk_fl;
+
+/* Messages from one host that the broker dropped for one cause, said on
+** stderr at most once a second (a lying host could otherwise fill it):
+** the first at once, the count of the others with the last one's words
+** when a second has passed (broker_msg.c). */
+enum { BRK_DROP_DENIED, BRK_DROP_UNREAD, BRK_DROP_NOMEM, BRK_DROP_CAUSES };
+typedef struct brk_drop {
+  uint64_t n;                    /* dropped, not said yet */
+  uint64_t next;                 /* uv_now before which no line goes */
+  char why[300];                 /* the last one's cause */
+  char route[2 * WD_PID_MAX + 16]; /* "from A to B" */
+} brk_drop;
 
 /* A host. Liveness (on_watchdog) is judged on the watch clock
 ** ('wd_broker.wclock'): 'alive' is the last time the host showed a sign of
@@ -67,6 +107,13 @@ typedef struct hslot {
   size_t nnames;       /* ... how many: at most host.max_names */
   size_t nwatches;     /* cross-host watches its processes hold (the
                           broker's records): at most host.max_watches */
+  brk_fl *fl_out;      /* what it has in flight to others' processes */
+  brk_fl *fl_in;       /* what others have in flight to its processes */
+  uint64_t *fl_peer;   /* bytes its current incarnation has in flight to
+                          each host and to the inbox streams (the last),
+                          all processes together ('bytes' of its
+                          'fl_out'), or NULL before its first */
+  brk_drop drops[BRK_DROP_CAUSES];
 } hslot;
 
 /* A request carried to host 'target' and not answered yet. A request
@@ -233,6 +280,11 @@ struct wd_broker {
   struct brk_inbox *inbox; /* inbox streams, or NULL (broker_inbox.c) */
   const uint8_t *exit_res; /* during a root's callback: its result's */
   size_t exit_reslen;      /* codec bytes (may be empty) */
+  brk_fl **fl;             /* messages in flight (broker_msg.c): 'flmask'
+                              + 1 buckets, or NULL */
+  size_t flmask, nfl;
+  unsigned char flkey[16]; /* keys its hash (crypto_shorthash) */
+  brk_fl *fl_api;          /* ... those to the inbox streams */
 };
 
 typedef struct brk_out brk_out;
@@ -393,6 +445,23 @@ void wd__brk_unname(wd_broker *b, const name *x);
 ** ('flag': WD_CREDIT_DEAD when it is gone). */
 void wd__brk_credit_back(hslot *s, const char *dest, size_t dl, size_t n,
                          uint8_t flag);
+/* Host 's' went down: what it had in flight becomes its earlier
+** incarnation's, what others had in flight to it is forgotten, and what
+** it had dropped and not said yet is said. */
+void wd__brk_flow_down(hslot *s);
+void wd__brk_flow_free(wd_broker *b);
+/* A message of 'n' bytes from host 's' waits at the broker for the
+** window of inbox 'counter' (broker_inbox.c): it is in flight until it
+** leaves (wd__brk_flow_left). 0, or WD_ENOMEM (it was not counted: it may
+** not wait). */
+int wd__brk_flow_wait(hslot *s, uint64_t counter, size_t n);
+/* It left (carried, or dropped with its inbox): returns 1 when its credit
+** goes back to host 'slot', 0 when it was an earlier incarnation's. */
+int wd__brk_flow_left(wd_broker *b, int slot, uint64_t counter, size_t n);
+/* Say the drops of every host (or of host 'only') that are due (a second
+** after the last line), or all of them ('all': the host went down, the
+** broker ends). */
+void wd__brk_drops_say(wd_broker *b, hslot *only, int all);
 
 int wd__brk_inbox_send(hslot *s, uint32_t req, const char *from, size_t fl,
                        const char *pid, size_t pl, const char *topic,
@@ -414,7 +483,7 @@ void wd__brk_inbox_msg(hslot *s, const char *from, size_t fl,
 /* GW_ACK from the gateway of incarnation 'gen'; WD_EBADFRAME: a lie. */
 int wd__brk_inbox_on_ack(wd_broker *b, uint64_t gen, wd_cur *body);
 /* MESH's entry for the front door (broker_msg.c): max_payload and
-** link_queue of host "api". */
+** link_queue (WD_INBOX_QUEUE) of host "api". */
 void wd__brk_inbox_mesh(wd_buf *w);
 void wd__brk_inbox_gw_down(wd_broker *b);
 void wd__brk_inbox_free(wd_broker *b);

@@ -110,15 +110,18 @@ enum {
 **                 broker's order (a host's number in it is its 'peer'
 **                 index); after INIT. What a host has in flight to
 **                 another, all destinations together, stays within that
-**                 host's link_queue / n (at least 1 MiB; runtime/flow.c),
-**                 so the broker's queue towards a host never reaches its
-**                 link_queue with honest senders. The last peer is the
-**                 front door's inbox streams, host "api" (sandbox/
-**                 broker_inbox.c), whose processes the broker holds
+**                 host's link_queue / n (at least 1 MiB; runtime/flow.c,
+**                 WD_FLOW_PEER_WIN), so the broker's queue towards a host
+**                 never reaches its link_queue with honest senders. The
+**                 last peer is the front door's inbox streams, host "api"
+**                 (sandbox/broker_inbox.c), whose processes the broker
+**                 holds
 **   MSG     h->b  str from, str actor, str scope, str entry (the caller,
 **                 as a REQ carries it), str dest (a PID of another host),
 **                 str topic, bytes payload: a message that wants no
 **                 answer; the sending host holds credit for 'dest'
+**                 (WD_FLOW_*: the broker counts it, and a host that sends
+**                 past it lies)
 **   MSG     b->h  str from, str dest, str topic, bytes payload: the same,
 **                 checked again, for a process of this host
 **   CREDIT  h->b  u32 peer, str dest, u32 msgs, u64 bytes, u8 flag: the
@@ -230,6 +233,30 @@ enum {
 
 /* CREDIT flags. */
 #define WD_CREDIT_DEAD 0x1u  /* the destination is gone: NotFound now */
+
+/* Credit for messages across hosts (MSG): what a host may have in flight
+** (sent, and not given back by CREDIT) to one process of another host:
+** WD_FLOW_WIN_MSGS messages and WD_FLOW_WIN_BYTES payload bytes (one
+** message always, whatever its size); and to one host, all its processes
+** together: WD_FLOW_PEER_WIN(that host's link_queue, number of hosts)
+** payload bytes (one message always; 0: no bound), as MESH lets the
+** sender work out. Hosts keep to it (runtime/flow.c); the broker counts
+** and kills a host that does not (sandbox/broker_msg.c). A test may build
+** runtime/flow.c alone with smaller windows (tests/fuzz/fuzz_flow.c). */
+#ifndef WD_FLOW_WIN_MSGS
+#define WD_FLOW_WIN_MSGS 4096u
+#endif
+#ifndef WD_FLOW_WIN_BYTES
+#define WD_FLOW_WIN_BYTES (16ull << 20)
+#endif
+#ifndef WD_FLOW_PEER_MIN
+#define WD_FLOW_PEER_MIN (1ull << 20)
+#endif
+#define WD_FLOW_PEER_WIN(lq, n)                                          \
+  ((uint64_t)(lq) == 0 ? 0                                               \
+   : (uint64_t)(lq) / (n) > (uint64_t)WD_FLOW_PEER_MIN                   \
+       ? (uint64_t)(lq) / (n)                                            \
+       : (uint64_t)WD_FLOW_PEER_MIN)
 
 /* Event kinds (WD_R_EVENT). */
 enum {

@@ -35,7 +35,13 @@
 ** msgs and bytes); one sender's messages to one destination leave (MSG)
 ** and arrive (local) in the order they were sent; a dead PID stays
 ** known; a name released (UNNAME) is forgotten and a name kept gives
-** its PID. Sources: run_short.sh, which builds flow.c with a window of
+** its PID; and every MSG the host writes passes the broker's test of its
+** credit (sandbox/broker_msg.c 'past_credit') on what the broker would
+** count: messages sent less the credit it passed on, per destination and
+** per host, forgotten for a host that went down (GONE with its id); as
+** long as every credit fed is one the broker would pass on, at most what
+** it counts (a larger one, a lie the broker never passes, ends that
+** check for the run). Sources: run_short.sh, which builds flow.c with a window of
 ** 4 messages and 256 bytes so that waits for credit come within reach.
 ** FUZZ_FLOW_TRACE=1 prints the operations and records of a run.
 ** Runs in: host (a host in the fuzzer's process).
@@ -56,13 +62,6 @@
 
 #include "host_int.h"
 
-#ifndef WD_FLOW_WIN_MSGS
-#define WD_FLOW_WIN_MSGS 4096u
-#endif
-#ifndef WD_FLOW_WIN_BYTES
-#define WD_FLOW_WIN_BYTES (16ull << 20)
-#endif
-
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -79,6 +78,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define NPEER 3
 #define NORD 128 /* (sender, destination) pairs whose order is checked */
 #define HOST_MAXP 256 /* the host's own max_payload */
+#define NBK 1024     /* destinations the broker's count follows */
 
 /* {====== The input ====== */
 
@@ -144,6 +144,15 @@ static struct {
   char nm_pid[4][WD_PID_MAX]; /* the PID each name was last kept with */
   size_t nm_len[4];           /* 0: not kept, or released */
   int in_record;
+  /* The broker's count of what this host has in flight. */
+  struct bk {
+    char pid[WD_PID_MAX];
+    size_t len;
+    uint64_t msgs, bytes;
+  } bk[NBK];
+  int nbk;
+  uint64_t bk_peer[NPEER]; /* bytes, all destinations of a host together */
+  int bk_off;              /* a credit the broker would not pass on came */
 } st;
 
 static uint64_t fnv(uint64_t h, const void *p, size_t n) {
@@ -209,6 +218,85 @@ static wd_actor *actor_at(int i) {
   a = wd__actor_find(st.h, st.slot[i]);
   return a != NULL && a->state == A_ALIVE ? a : NULL;
 }
+
+/* {------ The broker's count ------ */
+
+static struct bk *bk_find(const char *pid, size_t n) {
+  int i;
+  for (i = 0; i < st.nbk; i++)
+    if (st.bk[i].len == n && memcmp(st.bk[i].pid, pid, n) == 0)
+      return &st.bk[i];
+  return NULL;
+}
+
+static void bk_drop(struct bk *x, int peer) {
+  st.bk_peer[peer] -= x->bytes; /* written off, as the host's out_free */
+  *x = st.bk[--st.nbk];
+}
+
+/* The host wrote a MSG of 'n' bytes to 'dest' of host 'peer': the
+** broker would let it through (an honest host is never killed). */
+static void bk_msg(const char *dest, size_t dl, int peer, size_t n) {
+  uint64_t win = st.h->peers[peer].win, in = st.bk_peer[peer];
+  struct bk *x;
+  if (st.bk_off) return;
+  if ((x = bk_find(dest, dl)) == NULL) {
+    if (st.nbk == NBK) {
+      st.bk_off = 1;
+      return;
+    }
+    x = &st.bk[st.nbk++];
+    memcpy(x->pid, dest, dl);
+    x->len = dl;
+    x->msgs = x->bytes = 0;
+  }
+  CHECK(x->msgs < WD_FLOW_WIN_MSGS);
+  CHECK(x->msgs == 0 || x->bytes + n <= WD_FLOW_WIN_BYTES);
+  CHECK(win == 0 || in == 0 || in + n <= win);
+  x->msgs++;
+  x->bytes += n;
+  st.bk_peer[peer] += n;
+}
+
+/* A CREDIT or a GONE record ('b') for the host: count it as the broker
+** would have, or stop counting. */
+static void bk_record(uint8_t type, const wd_buf *b) {
+  const char *s, *h;
+  size_t n, hl;
+  uint32_t msgs;
+  uint64_t bytes, c;
+  struct bk *x;
+  wd_cur cur;
+  int i, peer;
+  wd_cur_init(&cur, b->p, b->len);
+  if (st.bk_off || wd_cur_str(&cur, &s, &n) < 0) return;
+  if (type == WD_R_GONE) {
+    if (wd_pid_parse(s, n, &h, &hl, &c) == 0) return; /* a process */
+    for (peer = 0; peer < (int)st.h->npeers; peer++)
+      if (st.h->peers[peer].idlen == n &&
+          memcmp(st.h->peers[peer].id, s, n) == 0)
+        break;
+    if (peer == (int)st.h->npeers || (uint32_t)peer == st.self) return;
+    for (i = st.nbk - 1; i >= 0; i--)
+      if (mesh_of(st.bk[i].pid, st.bk[i].len) == peer) bk_drop(&st.bk[i], peer);
+    st.bk_peer[peer] = 0;
+    return;
+  }
+  if (wd_cur_u32(&cur, &msgs) < 0 || wd_cur_u64(&cur, &bytes) < 0) return;
+  x = bk_find(s, n);
+  if (msgs == 0 && bytes == 0) return;
+  if (x == NULL || msgs > x->msgs || bytes > x->bytes) {
+    st.bk_off = 1; /* more than the broker counts: it never passes that */
+    return;
+  }
+  peer = mesh_of(s, n);
+  x->msgs -= msgs;
+  x->bytes -= bytes;
+  st.bk_peer[peer] -= bytes;
+  if (x->msgs == 0) bk_drop(x, peer);
+}
+
+/* }------ */
 
 /* }====== */
 
@@ -364,6 +452,7 @@ static void check_record(uint8_t t, wd_cur *c) {
       CHECK(n <= st.h->peers[di].max_payload);
       CHECK(our_payload(p, n, &seq));
       order_check(from, fl, dest, dl, seq);
+      bk_msg(dest, dl, di, n);
       st.out_msgs++;
       st.out_bytes += n;
       break;
@@ -670,6 +759,9 @@ static int feed(uint8_t type, const wd_buf *b) {
     wd_cur p = c;
     if (wd_cur_str(&p, &from, &fl) || wd_cur_str(&p, &s, &n)) from = NULL;
   }
+  /* The broker counts a credit as it passes it on, before the host has
+  ** it (and may send more at once); a record the host refuses ends it. */
+  if (type == WD_R_CREDIT || type == WD_R_GONE) bk_record(type, b);
   switch (type) {
     case WD_R_MSG:
       r = wd_host_on_msg(st.h, &c);

@@ -64,6 +64,19 @@
 **   exittwice   answers the spawn; answers lk:main's MONITOR of its
 **               process and, in the same frame, sends lk:main that
 **               process's EXIT twice (the second has no watch left)
+**   msgflood    answers the spawn; waits for WARD_EVIL_SINKS (default 1)
+**               processes elsewhere to send its process a message on
+**               topic "hello" (their PIDs are the senders'), then sends
+**               them, in turn, WARD_EVIL_COUNT messages (MSG) of
+**               WARD_EVIL_SIZE payload bytes (a codec string) on topic
+**               "flood", ignoring credit (wd_proto.h CREDIT)
+**   msgbytes    msgflood with other defaults: 2 sinks, 640 messages of
+**               32 KiB (20 MiB, 10 MiB to each sink)
+**   msgdeny     answers the spawn; sends lk:main, in 10 bursts 300 ms
+**               apart, WARD_EVIL_COUNT messages (MSG) on topic "denied",
+**               which the policies refuse (a lie: the host would have
+**               refused them itself), then one message "done" on topic
+**               "flooded"; then serves, beating, until STOP
 ** Modes for a serving ward (tests/serve/test_evilhost.sh), which asks
 ** for the spawn through the API:
 **   badstatus   answers the spawn; at the next STATUS request (GET
@@ -133,6 +146,10 @@ static int have_mon;
 static uint32_t status_req; /* the broker's first STATUS request */
 static int have_status;
 static char send_topic[WD_TOPIC_MAX + 1]; /* the topic of that SEND */
+/* 'msgflood': the PIDs that said hello to our process. */
+#define SINKS_MAX 4
+static char sinks[SINKS_MAX][WD_PID_MAX];
+static int nsinks;
 
 static void fail(int code, const char *what) __attribute__((noreturn));
 static void fail(int code, const char *what) {
@@ -313,9 +330,21 @@ static int serve(int ms) {
             have_mon = 1;
           }
           break;
-        case WD_R_MSG: /* a message to our process (no answer wanted) */
+        case WD_R_MSG: { /* a message to our process (no answer wanted) */
+          /* str from, str dest, str topic, bytes payload */
+          const char *from, *x;
+          size_t fl, xl;
           have_send = 1;
+          if (wd_cur_str(&body, &from, &fl) == 0 &&
+              wd_cur_str(&body, &x, &xl) == 0 &&
+              wd_cur_str(&body, &x, &xl) == 0 && xl == 5 &&
+              memcmp(x, "hello", 5) == 0 && fl < WD_PID_MAX &&
+              nsinks < SINKS_MAX) {
+            memcpy(sinks[nsinks], from, fl);
+            sinks[nsinks++][fl] = '\0';
+          }
           break;
+        }
         case WD_R_INIT:
           note_init(&body);
           break;
@@ -759,6 +788,103 @@ static void steal(uint64_t delay) {
   wd_buf_close(&p);
 }
 
+/* A MSG record from our process to 'dest' on 'topic' whose payload is a
+** codec string of 'size' bytes (at least 1 byte of payload in all). */
+static void put_msg(wd_buf *p, const char *from, const char *dest,
+                    const char *topic, size_t size) {
+  uint8_t t[1 + WD_CODEC_VARINT_MAX];
+  size_t st = wd_ipc_rec_begin(p, WD_R_MSG);
+  wd_buf_put_cstr(p, from);
+  wd_buf_put_cstr(p, "evil");       /* the caller's actor */
+  wd_buf_put_cstr(p, "lk:trusted"); /* ... scope */
+  wd_buf_put_cstr(p, "lk:victim");  /* ... entry */
+  wd_buf_put_cstr(p, dest);
+  wd_buf_put_cstr(p, topic);
+  wd_buf_put_u8(p, WD_CODEC_VERSION); /* one value: a string */
+  wd_buf_put_u8(p, 1);
+  t[0] = WD_CODEC_T_STR;
+  wd_buf_put(p, t, 1 + wd_codec_varint(t + 1, size));
+  if (wd_buf_reserve(p, size) < 0) fail(2, "out of memory");
+  memset(p->p + p->len, 'f', size);
+  p->len += size;
+  wd_ipc_rec_end(p, st);
+}
+
+static unsigned long env_num(const char *name, unsigned long def) {
+  const char *v = getenv(name);
+  return v != NULL && *v != '\0' ? strtoul(v, NULL, 0) : def;
+}
+
+/* Send the records in 'p' (if any) as one frame; keep reading what the
+** broker sends and beating every 100 ms. */
+static void flush_beating(wd_buf *p, uint64_t *next_beat) {
+  if (p->len > 0) send_batch(p);
+  wd_buf_reset(p);
+  serve(0);
+  if (now_ms() >= *next_beat) {
+    send_beat();
+    *next_beat = now_ms() + 100;
+  }
+}
+
+/* 'msgflood': answer the spawn, learn the sinks' PIDs (their hello),
+** then send them messages in turn as if credit did not exist. */
+static void msgflood(void) {
+  int bytes = strcmp(mode, "msgbytes") == 0;
+  unsigned long want = env_num("WARD_EVIL_SINKS", bytes ? 2 : 1);
+  unsigned long count = env_num("WARD_EVIL_COUNT", bytes ? 640 : 40960);
+  unsigned long size = env_num("WARD_EVIL_SIZE", bytes ? 32768 : 1);
+  uint64_t next_beat = 0, end;
+  char pid[WD_PID_MAX];
+  unsigned long i;
+  wd_buf p;
+  if (want < 1 || want > SINKS_MAX) fail(2, "WARD_EVIL_SINKS: 1..4");
+  wd_buf_init(&p, 0);
+  own_pid(pid, sizeof pid);
+  put_reply(&p, spawn_req, 0, pid);
+  send_batch(&p);
+  wd_buf_reset(&p);
+  end = now_ms() + 20000;
+  while (nsinks < (int)want && now_ms() < end) serve_for(100, NULL, 1);
+  if (nsinks < (int)want) fail(4, "msgflood: the sinks never said hello");
+  fprintf(stderr, "evilhost: %s: flooding %d sinks with %lu messages of "
+          "%lu bytes\n", host_id, nsinks, count, size);
+  for (i = 0; i < count; i++) {
+    put_msg(&p, pid, sinks[i % (unsigned long)nsinks], "flood", size);
+    if (p.len >= (200u << 10)) flush_beating(&p, &next_beat);
+  }
+  flush_beating(&p, &next_beat);
+  fprintf(stderr, "evilhost: %s: flood sent\n", host_id);
+  wd_buf_close(&p);
+}
+
+/* 'msgdeny': messages the policies refuse, in bursts, then "done". */
+static void msgdeny(void) {
+  unsigned long count = env_num("WARD_EVIL_COUNT", 5000), i;
+  uint64_t next_beat = 0;
+  char pid[WD_PID_MAX], other[WD_PID_MAX];
+  int burst;
+  wd_buf p;
+  wd_buf_init(&p, 0);
+  own_pid(pid, sizeof pid);
+  wd_pid_format(other, sizeof other, "lk:good", 7, 1);
+  put_reply(&p, spawn_req, 0, pid);
+  send_batch(&p);
+  wd_buf_reset(&p);
+  for (burst = 0, i = 0; burst < 10; burst++) {
+    unsigned long upto = count * (unsigned long)(burst + 1) / 10;
+    for (; i < upto; i++) {
+      put_msg(&p, pid, other, "denied", 1);
+      if (p.len >= (200u << 10)) flush_beating(&p, &next_beat);
+    }
+    flush_beating(&p, &next_beat);
+    serve_for(300, NULL, 1);
+  }
+  put_msg(&p, pid, other, "flooded", 1);
+  send_batch(&p);
+  wd_buf_close(&p);
+}
+
 /* One GW_COUNT record of 'n' (status, count) pairs, written as they are. */
 static void put_count(wd_buf *p, uint32_t n, const uint32_t *pairs) {
   size_t st = wd_ipc_rec_begin(p, WD_R_GW_COUNT);
@@ -916,6 +1042,13 @@ int main(int argc, char **argv) {
              strcmp(mode, "inboxevent") == 0 ||
              strcmp(mode, "inboxflood") == 0) {
     serve_lie();
+  } else if (strcmp(mode, "msgflood") == 0 ||
+             strcmp(mode, "msgbytes") == 0) {
+    msgflood();
+  } else if (strcmp(mode, "msgdeny") == 0) {
+    /* Not killed for these: it serves until STOP. */
+    msgdeny();
+    for (;;) serve_for(1000, NULL, 1);
   } else {
     serve_for(delay, NULL, 1);
     attack();

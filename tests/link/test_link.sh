@@ -11,7 +11,8 @@
 #   - the other tenant (lk:main on lk:good, pinging canaries on lk:good and,
 #     through the broker, on lk:peer) was answered before, during and after
 #     the attack, and `ward run` exited 0.
-# The forged-event cases also check what lk:main received, and a control
+# The forged-event cases also check what lk:main received, the credit
+# cases (msgflood, msgbytes) what a process on lk:far took, and a control
 # runs tests/link/races (honest hosts only) to see that no honest host is
 # taken for a forger.
 # The broker gives a host no environment (but ASAN_/UBSAN_/LSAN_ in a
@@ -46,8 +47,10 @@ run() {
     printf "exec '%s' \"\$@\"\n" "$EVIL"
   } >"$exe"
   chmod +x "$exe"
+  # shellcheck disable=SC2086 # RUN_ARGS: words meant
   WARD_TEST_HOST_ID=lk:evil WARD_TEST_HOST_EXE=$exe timeout 60 \
-    "$WARD" run --shutdown-timeout 200ms "$APP" lk:main "$mode" >"$out" 2>"$err"
+    "$WARD" run --shutdown-timeout 200ms ${RUN_ARGS:-} "$APP" lk:main "$mode" \
+    >"$out" 2>"$err"
   st=$?
 }
 
@@ -227,6 +230,65 @@ if [ "$st" -eq 0 ] && grep -qxF "ward: host lk:evil: $r" "$err" &&
   ok "second EXIT for one monitor: killed ($r), one EXIT delivered"
 else
   bad "second EXIT for one monitor: ward exited $st; $(grep '^monitor\|^events seen' "$out" | tr '\n' ' '); $(grep '^ward: host ' "$err" | head -c 300)"
+fi
+
+# Credit (SECURITY.md V22). lk:evil answers its spawn, then floods
+# processes on lk:far (a mailbox of 16; a link_queue of 8 MiB, so each of
+# MESH's 5 peers, the 4 hosts and the front door, may have 1.6 MiB in
+# flight to it) with messages (MSG) past the
+# credit it was given, ten times over. The broker counts what each host
+# has in flight to each process and each host and kills the liar at the
+# first message past either; what the sinks took is then at most their
+# mailboxes and one window: the honest host is not made to hold the rest.
+# The kill is audited; lk:far and the other tenant carry on.
+# flood NAME MODE REASON_RE MAX: REASON_RE is an extended regular
+# expression for the reason after "ward: host lk:evil: ".
+flood() {
+  local name=$1 mode=$2 reason=$3 max=$4 n p
+  rm -f "$tmp/audit.log"
+  RUN_ARGS="--audit deny --audit-log $tmp/audit.log" run "$mode"
+  n=$(sed -n 's/^flood arrived: \([0-9]*\)$/\1/p' "$out")
+  if ! grep -qxE "ward: host lk:evil: $reason" "$err"; then
+    bad "$name: stderr lacks 'ward: host lk:evil: $reason': $(grep -v 'evil host lk:evil up' "$err" | head -c 400)"
+  elif ! grep -q '"kind":"host_death","reason":"message past its credit: .*"host":"lk:evil"' "$tmp/audit.log"; then
+    bad "$name: no host_death record for lk:evil naming the credit: $(grep host_death "$tmp/audit.log" | head -c 400)"
+  elif [ -n "$(other_hosts)" ]; then
+    bad "$name: other hosts were reported: $(other_hosts | head -c 400)"
+  elif [ -z "$n" ] || [ "$n" -gt "$max" ]; then
+    bad "$name: the sinks on lk:far took ${n:-nothing}, more than $max (mailboxes and one window)"
+  elif [ "$st" -ne 0 ] || ! grep -qx "pings after: 20" "$out" ||
+       ! grep -q "^pings while flooded: [1-9]" "$out"; then
+    bad "$name: the other tenant suffered: ward exited $st; $(tr '\n' ' ' <"$out" | head -c 300)"
+  else
+    ok "$name: killed, the sinks took $n (at most $max), tenant served ($(grep '^pings while' "$out"))"
+  fi
+}
+# 40,960 messages of 5 bytes to one process: the window per destination
+# is 4,096 messages; the sink takes at most 4,096 + 16.
+flood "messages past the credit for one process" msgflood \
+  'message past its credit: 4096 messages in flight to \{lk:far\|0x[0-9a-f]+\}' 4112
+# 640 messages of 32 KiB (32,774 bytes with the codec's 6) in turn to two
+# processes, 10 MiB each (under their own window of 16 MiB): past the
+# window towards lk:far, 8 MiB / 5 = 1,677,721 bytes, all destinations
+# together. In flight at most 51 (1,677,721 / 32,774), plus 2 mailboxes
+# of 16.
+flood "bytes past the credit towards a host" msgbytes \
+  'message past its credit: [0-9]+ bytes in flight to host lk:far, 32774 more \(window 1677721\)' 83
+
+# Messages the broker drops are said on stderr counted, at most once a
+# second per host and cause: lk:evil sends lk:main 5,000 messages the
+# policies refuse (a lie: its own check would have refused them), in
+# bursts over 3 s. It is not killed for that; every one is counted.
+run msgdeny WARD_EVIL_COUNT=5000
+lines=$(grep -c '^ward: host lk:evil: .*dropped' "$err")
+sum=$(sed -n 's/^ward: host lk:evil: \([0-9]*\) messages\{0,1\} dropped.*/\1/p' "$err" |
+      awk '{ s += $1 } END { print s + 0 }')
+if [ "$st" -eq 0 ] && grep -qx "evil's last message: arrived" "$out" &&
+   grep -qx "pings after: 20" "$out" && [ "$lines" -ge 1 ] && [ "$lines" -le 12 ] &&
+   [ "$sum" -eq 5000 ] && [ -z "$(other_hosts)" ]; then
+  ok "refused messages: said in $lines lines, 5000 counted"
+else
+  bad "refused messages: ward exited $st, $lines lines counting $sum (want 1..12 lines, 5000): $(grep dropped "$err" | head -c 400)"
 fi
 
 # Honest hosts racing those checks (tests/link/races: a linked pair that

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Hosts and gateways that lie to a serving ward (issue 13): a host's
-# malformed STATUS answer and an EVENT it forges to an inbox stream's PID
-# are fatal for that host only; a gateway's GW_COUNT (the answers it gave
+# malformed STATUS answer, an EVENT it forges to an inbox stream's PID and
+# messages it sends an inbox stream past its credit are fatal for that
+# host only; a gateway's GW_COUNT (the answers it gave
 # itself) out of its bounds is fatal for the gateway, which is restarted,
 # and one within them moves only the counters of no tenant. ward_testhooks serves tests/serve/evilapp with host
 # ev:evil played by ward_evilhost (tests/link/evilhost.c) in a mode of
@@ -150,7 +151,10 @@ stop inboxevent
 # 4 MiB in flight, runtime/flow.c) and sends 128 MiB of MSG records to an
 # inbox stream whose client reads slowly (the window is full): what waits
 # in the broker is "bounded by the senders' credit" (broker_inbox.c), so
-# either the host is killed as lying or the broker holds a few MiB.
+# either the host is killed as lying or the broker holds a few MiB. The
+# broker counts what waits for an inbox against the sender's credit: it
+# kills ev:evil at the first message past its window towards "api"
+# (4 MiB / 3 peers), audited; the inbox still takes messages.
 start inboxflood || { echo "$pass passed, $((fail+1)) failed"; exit 1; }
 curl -s -g -N -m 120 --limit-rate 2k --unix-socket "$SOCK" -H "$A" http://x/v1/inbox >"$tmp/stream" &
 STREAM=$!
@@ -169,6 +173,15 @@ grow=$(( (hwm1 - hwm0) / 1024 ))
 if [ "$grow" -lt 48 ]; then
   ok "inboxflood: the broker's memory stays bounded (peak grew by $grow MiB)"
 else bad "inboxflood: the broker holds what ev:evil sent past its credit: peak grew by $grow MiB for 128 MiB sent"; fi
+r='message past its credit: [0-9]+ bytes in flight to host api, 262144 more \(window 1398101\)'
+if grep -qxE "ward: host ev:evil: $r" "$tmp/err"; then
+  ok "inboxflood: ev:evil killed ($(grep -oE "$r" "$tmp/err"))"
+else bad "inboxflood: stderr lacks 'ward: host ev:evil: $r': $(grep '^ward: host ev:evil: ' "$tmp/err" | head -c 400)"; fi
+for i in $(seq 1 200); do grep -q '"kind":"host_death","reason":"message past its credit' "$LOG" && break; sleep 0.05; done
+grep -q '"kind":"host_death","reason":"message past its credit: .*"host":"ev:evil"' "$LOG" &&
+  ok "inboxflood: the death of ev:evil is audited" || bad "inboxflood: no host_death of ev:evil naming the credit"
+http "inboxflood: the inbox still takes a message" 200 '"ok":true' \
+  -H "$A" -d '{"topic":"t","payload":"after"}' "http://x/v1/send/$IB"
 http "inboxflood: ev:good answers after" 200 '"result":5' \
   -H "$A" -d '{"args":[5]}' http://x/v1/exec/ev:hello
 kill -0 "$SERVER" 2>/dev/null && ok "inboxflood: the broker lives on" || bad "inboxflood: the broker died"

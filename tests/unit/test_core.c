@@ -875,6 +875,101 @@ static void test_end_that_frees_mailbox_bytes_lets_waiters_in(void **state) {
   rig_close(&r);
 }
 
+/* {====== Flow: what is in flight stays counted ====== */
+
+/* MESH for the rig with "pb"'s link_queue 'lq'. */
+static void rig_mesh_lq(rig *r, uint64_t lq) {
+  wd_buf b;
+  wd_cur c;
+  wd_buf_init(&b, 0);
+  wd_buf_put_u64(&b, 0);
+  wd_buf_put_u32(&b, 0);
+  wd_buf_put_u32(&b, 2);
+  wd_buf_put_cstr(&b, "ct");
+  wd_buf_put_u64(&b, 4u << 20);
+  wd_buf_put_u64(&b, 64u << 20);
+  wd_buf_put_cstr(&b, "pb");
+  wd_buf_put_u64(&b, 4u << 20);
+  wd_buf_put_u64(&b, lq);
+  assert_int_equal(b.err, 0);
+  wd_cur_init(&c, b.p, b.len);
+  assert_int_equal(wd_host_mesh(r->h, &c), 0);
+  wd_buf_close(&b);
+}
+
+/* A record from the broker: CREDIT (str dest, u32 msgs, u64 bytes, u8
+** flag) or GONE (str pid or host id). */
+static void credit_in(rig *r, const char *dest, uint32_t msgs, uint64_t bytes,
+                      uint8_t flag) {
+  wd_buf b;
+  wd_cur c;
+  wd_buf_init(&b, 0);
+  wd_buf_put_cstr(&b, dest);
+  wd_buf_put_u32(&b, msgs);
+  wd_buf_put_u64(&b, bytes);
+  wd_buf_put_u8(&b, flag);
+  wd_cur_init(&c, b.p, b.len);
+  assert_int_equal(wd_host_on_credit(r->h, &c), 0);
+  wd_buf_close(&b);
+}
+
+static void gone_in(rig *r, const char *what) {
+  wd_buf b;
+  wd_cur c;
+  wd_buf_init(&b, 0);
+  wd_buf_put_cstr(&b, what);
+  wd_cur_init(&c, b.p, b.len);
+  assert_int_equal(wd_host_on_gone(r->h, &c), 0);
+  wd_buf_close(&b);
+}
+
+/* A send of 'n' bytes from 'a' to 'dest' that may not wait. */
+static int send_remote(wd_actor *a, const char *dest, size_t n) {
+  static uint8_t blob[600u << 10];
+  uint64_t limit = 0;
+  return wd__flow_remote(a, dest, strlen(dest), "t", 1, blob, n, NULL, NULL,
+                         &limit);
+}
+
+/* The broker counts what a host has in flight until the credit comes
+** back, and kills one that sends past it (sandbox/broker_msg.c). So a
+** host that learns that a process is dead (a dead credit for one
+** message, or GONE) keeps counting what else it sent it until that
+** comes back too (dead): it does not spend the room on another process
+** of that host. Only when the host went down is it written off (the
+** broker forgets it then). The window towards "pb" is 1 MiB here. */
+static void test_dead_destination_keeps_its_messages_in_flight(void **state) {
+  static const char *d1 = "{pb|0x00010}", *d2 = "{pb|0x00011}";
+  rig r;
+  wd_actor *a;
+  (void)state;
+  rig_open(&r, 1000, 1000);
+  rig_mesh_lq(&r, 2u << 20);
+  a = spawn(&r, "i");
+  assert_int_equal(send_remote(a, d1, 512u << 10), 0);
+  assert_int_equal(send_remote(a, d1, 512u << 10), 0);
+  assert_int_equal(send_remote(a, d2, 1), WD_EMBOXFULL); /* window full */
+  /* The first message found d1 dead; the second is still on its way. */
+  credit_in(&r, d1, 1, 512u << 10, WD_CREDIT_DEAD);
+  assert_int_equal(send_remote(a, d1, 1), WD_ENOTFOUND);
+  assert_int_equal(send_remote(a, d2, 600u << 10), WD_EMBOXFULL);
+  assert_int_equal(send_remote(a, d2, 512u << 10), 0);
+  /* GONE for d2: its message stays counted too. */
+  gone_in(&r, d2);
+  assert_int_equal(send_remote(a, "{pb|0x00012}", 1), WD_EMBOXFULL);
+  credit_in(&r, d1, 1, 512u << 10, WD_CREDIT_DEAD);
+  credit_in(&r, d2, 1, 512u << 10, WD_CREDIT_DEAD);
+  assert_int_equal(r.h->peers[1].inflight, 0);
+  assert_int_equal(r.h->nout, 0);
+  /* The host went down: what was in flight to it is written off. */
+  assert_int_equal(send_remote(a, "{pb|0x00013}", 600u << 10), 0);
+  assert_int_equal(send_remote(a, "{pb|0x00014}", 600u << 10), WD_EMBOXFULL);
+  gone_in(&r, "pb");
+  assert_int_equal(r.h->peers[1].inflight, 0);
+  assert_int_equal(r.h->nout, 0);
+  rig_close(&r);
+}
+
 /* }====== */
 
 int main(void) {
@@ -897,6 +992,7 @@ int main(void) {
     cmocka_unit_test(test_reply_for_an_ended_actor_reaches_nobody),
     cmocka_unit_test(test_max_processes_refuses_a_spawn),
     cmocka_unit_test(test_end_that_frees_mailbox_bytes_lets_waiters_in),
+    cmocka_unit_test(test_dead_destination_keeps_its_messages_in_flight),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -7,7 +7,9 @@
 --   pings after: 20
 --   events seen: N          (EXIT and other events lk:main received)
 -- Modes "exectheft" and "exittwice" also print "exec result: ..." and
--- "monitor: ..." (see tests/link/evilhost.c).
+-- "monitor: ..." (see tests/link/evilhost.c); "msgflood" and "msgbytes"
+-- print "pings while flooded: N" and "flood arrived: N" (what the sinks
+-- on lk:far took); "msgdeny" prints "evil's last message: ...".
 -- Returns true when every ping was answered and lk:evil fared as `mode`
 -- expects (mode "none": it lives; others: it died).
 local time = require("time")
@@ -16,6 +18,7 @@ return { main = function(mode)
   local me = process.pid()
   local pongs = process.listen("pong")
   local events = process.events()
+  local flooded = process.listen("flooded") -- msgdeny: lk:evil's last
   local function count_events()
     local n = 0
     while channel.select({ events:case_receive(), default = true }).channel == events do
@@ -105,9 +108,50 @@ return { main = function(mode)
     return true
   end
 
+  if mode == "msgflood" or mode == "msgbytes" then
+    -- lk:evil answered the spawn. Sinks on lk:far say hello to its
+    -- process, then read nothing for 3 s while lk:evil floods them past
+    -- its credit; the good tenant's pings go on meanwhile.
+    local victim = assert(res:match("^ok (.*)$"))
+    local sunk = process.listen("sunk")
+    local nsinks = mode == "msgbytes" and 2 or 1
+    for _ = 1, nsinks do
+      assert(process.spawn("lk:sink", "lk:far", me, victim, "3s"))
+    end
+    local got, total, pings = 0, 0, 0
+    local deadline = time.after("60s")
+    while got < nsinks do
+      both()
+      pings = pings + 1
+      local r = channel.select({ sunk:case_receive(), deadline:case_receive(),
+                                 time.after("20ms"):case_receive() })
+      if r.channel == sunk then
+        got, total = got + 1, total + r.value
+      elseif r.channel == deadline then
+        print("sinks: no answer in 60s")
+        return false
+      end
+    end
+    print("pings while flooded: " .. pings)
+    print("flood arrived: " .. total)
+  elseif mode == "msgdeny" then
+    -- lk:evil sends refused messages (to this process), then one more.
+    local last = flooded
+    local deadline = time.after("60s")
+    local r
+    repeat
+      both()
+      r = channel.select({ last:case_receive(), deadline:case_receive(),
+                           time.after("20ms"):case_receive() })
+    until r.channel == last or r.channel == deadline
+    print("evil's last message: " .. (r.channel == last and "arrived" or "never came"))
+  end
+
   for _ = 1, 20 do both() end
   print("pings after: 20")
   print("events seen: " .. count_events())
+  if mode == "msgdeny" then return res:sub(1, 3) == "ok " end
+  if mode == "msgflood" or mode == "msgbytes" then return true end
   if mode == "none" then return res:sub(1, 3) == "ok " end
   return res:find("host lk:evil died", 1, true) ~= nil
 end }
