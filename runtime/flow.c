@@ -14,8 +14,9 @@
 **
 ** Across hosts, a send is a MSG record and returns at once, within the
 ** sender host's credit for that destination: at most FLOW_WIN_MSGS
-** messages and FLOW_WIN_BYTES bytes in flight (one message in flight is
-** always allowed, whatever its size), and within its window towards the
+** messages and FLOW_WIN_BYTES bytes in flight (WD_FLOW_API_* for an inbox
+** stream of the front door; one message in flight is always allowed,
+** whatever its size), and within its window towards the
 ** receiving host, all destinations together (its share of that host's
 ** link_queue: honest senders never fill the broker's queue towards a
 ** host, where the broker would drop). The receiving host returns credit
@@ -259,6 +260,14 @@ int wd_host_mesh(wd_host *h, wd_cur *c) {
       return WD_EBADFRAME;
     /* Every host may fill its share of the receiver's link_queue. */
     h->peers[i].win = WD_FLOW_PEER_WIN(lq, n);
+    /* Each destination its window: an inbox stream's is smaller. */
+    if (l == sizeof WD_FLOW_API_ID - 1 && memcmp(s, WD_FLOW_API_ID, l) == 0) {
+      h->peers[i].dmsgs = WD_FLOW_API_MSGS;
+      h->peers[i].dbytes = WD_FLOW_API_BYTES;
+    } else {
+      h->peers[i].dmsgs = FLOW_WIN_MSGS;
+      h->peers[i].dbytes = FLOW_WIN_BYTES;
+    }
     h->peers[i].btail = &h->peers[i].blocked;
     if ((h->peers[i].id = wd_strndup(s, l)) == NULL) return WD_ENOMEM;
     h->peers[i].idlen = l;
@@ -346,8 +355,7 @@ static void out_settle(wd_host *h, wd_out *o) {
 ** peer's (one message in flight always may). */
 static int out_ok(const wd_host *h, const wd_out *o, size_t n) {
   const wd_peer *pe = &h->peers[o->peer];
-  return o->msgs < FLOW_WIN_MSGS &&
-         (o->msgs == 0 || o->bytes + n <= FLOW_WIN_BYTES) &&
+  return o->msgs < pe->dmsgs && (o->msgs == 0 || o->bytes + n <= pe->dbytes) &&
          (pe->win == 0 || pe->inflight == 0 || pe->inflight + n <= pe->win);
 }
 

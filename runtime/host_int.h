@@ -127,6 +127,8 @@ typedef struct wd_peer {
   uint64_t max_payload;
   uint64_t win;              /* bytes this host may have in flight to it,
                                 all destinations together (0: no bound) */
+  uint32_t dmsgs;            /* ... and to each of its processes */
+  uint64_t dbytes;
   uint64_t inflight;
   wd_out *blocked, **btail;  /* destinations waiting for that window */
 } wd_peer;

@@ -11,7 +11,8 @@
 ** exit path of a host's process: EXIT to monitors, UNLINKED or LINK_DOWN
 ** to linked processes, its name released.
 ** Flow: hosts send to an inbox as to another host's process (MSG, no
-** round trip; "api" is the last peer of MESH), holding credit for it.
+** round trip; "api" is the last peer of MESH), holding credit for it
+** (WD_FLOW_API_*: each stream its own, none shared by the streams).
 ** Each inbox has a window at the gateway: at most WD_INBOX_WINDOW of cost
 ** (WD_GW_SSE_COST) carried and not yet written to its client (GW_ACK
 ** gives it back). A message past the window waits here, in order, with
@@ -236,7 +237,7 @@ void wd__brk_inbox_msg(hslot *s, const char *from, size_t fl,
 void wd__brk_inbox_mesh(wd_buf *w) {
   wd_buf_put_str(w, HOST_ID, HOST_IDLEN);
   wd_buf_put_u64(w, WD_GW_INBOX_MAX_PAYLOAD); /* as wd__brk_inbox_deliver */
-  wd_buf_put_u64(w, WD_INBOX_QUEUE);
+  wd_buf_put_u64(w, 0); /* a window per stream only: WD_FLOW_API_* */
 }
 
 int wd__brk_inbox_on_ack(wd_broker *b, uint64_t gen, wd_cur *body) {

@@ -16,10 +16,6 @@
 #include "ward/wd_sandbox.h"
 
 #define PID_BLOCK 65536u
-/* What MESH gives the front door (host "api") as its link_queue: each host
-** may have this over the number of MESH's peers in flight to all inbox
-** streams (at least 1 MiB: WD_FLOW_PEER_WIN); broker_inbox.c. */
-#define WD_INBOX_QUEUE (4u << 20)
 #define FWD_BUCKETS 256
 
 /* The actor and scope a host claims for the caller of a request. */
@@ -483,7 +479,7 @@ void wd__brk_inbox_msg(hslot *s, const char *from, size_t fl,
 /* GW_ACK from the gateway of incarnation 'gen'; WD_EBADFRAME: a lie. */
 int wd__brk_inbox_on_ack(wd_broker *b, uint64_t gen, wd_cur *body);
 /* MESH's entry for the front door (broker_msg.c): max_payload and
-** link_queue (WD_INBOX_QUEUE) of host "api". */
+** link_queue (0: no window for the peer, WD_FLOW_API_*) of host "api". */
 void wd__brk_inbox_mesh(wd_buf *w);
 void wd__brk_inbox_gw_down(wd_broker *b);
 void wd__brk_inbox_free(wd_broker *b);

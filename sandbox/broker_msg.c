@@ -248,17 +248,19 @@ static int past_credit(const hslot *s, int to, const brk_fl *x,
                        const char *dest, size_t dl, size_t n, char *why,
                        size_t whylen) {
   const wd_broker *b = s->b;
-  const char *tid = to == b->nhosts ? "api" : b->hosts[to].id;
-  uint64_t lq = to == b->nhosts ? WD_INBOX_QUEUE
-                                : b->hosts[to].he->u.host.limits.link_queue;
+  int api = to == b->nhosts;
+  const char *tid = api ? WD_FLOW_API_ID : b->hosts[to].id;
+  uint64_t lq = api ? 0 : b->hosts[to].he->u.host.limits.link_queue;
   uint64_t win = WD_FLOW_PEER_WIN(lq, (uint64_t)b->nhosts + 1); /* MESH */
   uint64_t peer = s->fl_peer != NULL ? s->fl_peer[to] : 0;
-  if (x != NULL && x->msgs >= WD_FLOW_WIN_MSGS) {
+  uint64_t wmsgs = api ? WD_FLOW_API_MSGS : WD_FLOW_WIN_MSGS;
+  uint64_t wbytes = api ? WD_FLOW_API_BYTES : WD_FLOW_WIN_BYTES;
+  if (x != NULL && x->msgs >= wmsgs) {
     snprintf(why, whylen, "message past its credit: %llu messages in flight "
              "to %.*s", (unsigned long long)x->msgs, (int)dl, dest);
     return 1;
   }
-  if (x != NULL && x->msgs > 0 && x->bytes + n > WD_FLOW_WIN_BYTES) {
+  if (x != NULL && x->msgs > 0 && x->bytes + n > wbytes) {
     snprintf(why, whylen, "message past its credit: %llu bytes in flight to "
              "%.*s, %zu more", (unsigned long long)x->bytes, (int)dl, dest, n);
     return 1;

@@ -252,6 +252,13 @@ enum {
 #ifndef WD_FLOW_PEER_MIN
 #define WD_FLOW_PEER_MIN (1ull << 20)
 #endif
+/* The front door's inbox streams (MESH's last peer, host id "api"): a
+** window of its own for each stream, smaller (what waits for a slow
+** client waits in the broker), and none for the peer as a whole (MESH
+** gives it link_queue 0): one slow client holds up only the sends to it. */
+#define WD_FLOW_API_ID "api"
+#define WD_FLOW_API_MSGS 1024u
+#define WD_FLOW_API_BYTES (1ull << 20)
 #define WD_FLOW_PEER_WIN(lq, n)                                          \
   ((uint64_t)(lq) == 0 ? 0                                               \
    : (uint64_t)(lq) / (n) > (uint64_t)WD_FLOW_PEER_MIN                   \
