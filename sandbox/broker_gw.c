@@ -1,7 +1,7 @@
 /*
 ** sandbox/broker_gw.c
 ** The front door, broker side (ARCHITECTURE.md §12): the tokens file, the
-** listening sockets, the gateway process (started, confined, killed and
+** gateway process (started, confined, killed and
 ** restarted like a host) and every API request it carries. The gateway is
 ** trusted no more than a host: it only forwards what a client sent. Here
 ** the bearer credential is checked against the tokens file (which only
@@ -9,13 +9,11 @@
 ** every request is decided by the broker's policy engine with the same
 ** permission table as a script's call, plus the attributes via: api and
 ** token: <id>, and audited. A gateway that sends a bad frame is killed,
-** reported and restarted.
+** reported and restarted. The listening sockets: broker_listen.c.
 ** Runs in: broker.
 */
-#include <arpa/inet.h>
 #include <ctype.h>
 #include <fcntl.h>
-#include <netdb.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -23,8 +21,6 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -1370,106 +1366,6 @@ void wd__brk_gw_free(wd_broker *b) {
 
 /* }====== */
 
-/* {====== Listening sockets ====== */
-
-static int listen_unix(brk_gw *g, const char *path, char *err,
-                       size_t errlen) {
-  struct sockaddr_un sa;
-  struct stat st;
-  mode_t old;
-  int fd, r;
-  memset(&sa, 0, sizeof sa);
-  sa.sun_family = AF_UNIX;
-  if (path[0] == '\0' || strlen(path) >= sizeof sa.sun_path) {
-    snprintf(err, errlen, "unix:%s: path empty or too long", path);
-    return WD_EINVAL;
-  }
-  memcpy(sa.sun_path, path, strlen(path));
-  if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0) goto sys;
-  /* A socket left by a ward that is gone is replaced; a live one not. */
-  if (lstat(path, &st) == 0) {
-    if (!S_ISSOCK(st.st_mode)) {
-      close(fd);
-      snprintf(err, errlen, "unix:%s: exists and is not a socket", path);
-      return WD_EEXIST;
-    }
-    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0) {
-      close(fd);
-      snprintf(err, errlen, "unix:%s: another server listens there", path);
-      return WD_EEXIST;
-    }
-    unlink(path);
-  }
-  old = umask(0177); /* made with mode 0600: no window for others */
-  r = bind(fd, (struct sockaddr *)&sa, sizeof sa);
-  umask(old);
-  if (r != 0 || chmod(path, 0600) != 0 || listen(fd, 128) != 0) goto sys;
-  g->paths[g->nfds] = wd_strdup(path);
-  g->fds[g->nfds++] = fd;
-  return 0;
-sys:
-  r = -errno;
-  snprintf(err, errlen, "unix:%s: %s", path, strerror(errno));
-  if (fd >= 0) close(fd);
-  return r;
-}
-
-static int is_loopback(const struct sockaddr *sa) {
-  if (sa->sa_family == AF_INET)
-    return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >> 24) ==
-           127;
-  if (sa->sa_family == AF_INET6)
-    return IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)sa)->sin6_addr);
-  return 0;
-}
-
-static int listen_tcp(brk_gw *g, const char *spec, char *err, size_t errlen) {
-  char host[256];
-  const char *port = strrchr(spec, ':');
-  struct addrinfo hints, *ai = NULL;
-  int fd = -1, one = 1, r;
-  size_t hl;
-  if (port == NULL || (hl = (size_t)(port - spec)) == 0 ||
-      hl >= sizeof host) {
-    snprintf(err, errlen, "tcp:%s: HOST:PORT is required", spec);
-    return WD_EINVAL;
-  }
-  memcpy(host, spec, hl);
-  host[hl] = '\0';
-  if (host[0] == '[' && hl > 2 && host[hl - 1] == ']') {
-    memmove(host, host + 1, hl - 2);
-    host[hl - 2] = '\0';
-  }
-  if (strcmp(host, "localhost") == 0) snprintf(host, sizeof host, "127.0.0.1");
-  memset(&hints, 0, sizeof hints);
-  hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE;
-  hints.ai_socktype = SOCK_STREAM;
-  if ((r = getaddrinfo(host, port + 1, &hints, &ai)) != 0) {
-    snprintf(err, errlen, "tcp:%s: %s", spec, gai_strerror(r));
-    return WD_EINVAL;
-  }
-  if (!is_loopback(ai->ai_addr) && !g->o.listen_any) {
-    freeaddrinfo(ai);
-    snprintf(err, errlen, "tcp:%s: not a loopback address (give "
-             "--listen-any to listen on it)", spec);
-    return WD_EINVAL;
-  }
-  if ((fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
-      setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
-      bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 128) != 0) {
-    r = -errno;
-    snprintf(err, errlen, "tcp:%s: %s", spec, strerror(errno));
-    if (fd >= 0) close(fd);
-    freeaddrinfo(ai);
-    return r;
-  }
-  freeaddrinfo(ai);
-  g->fds[g->nfds++] = fd;
-  return 0;
-}
-
-/* }====== */
-
 int wd_broker_serve(wd_broker *b, const wd_serve_opts *o, char *err,
                     size_t errlen) {
   brk_gw *g;
@@ -1490,16 +1386,10 @@ int wd_broker_serve(wd_broker *b, const wd_serve_opts *o, char *err,
   b->gw = g;
   if ((r = load_tokens(g, o->tokens, err, errlen)) < 0) goto fail;
   for (i = 0; i < o->nlisten; i++) {
-    const char *l = o->listen[i];
-    if (strncmp(l, "unix:", 5) == 0)
-      r = listen_unix(g, l + 5, err, errlen);
-    else if (strncmp(l, "tcp:", 4) == 0)
-      r = listen_tcp(g, l + 4, err, errlen);
-    else {
-      snprintf(err, errlen, "--listen %s: unix:PATH or tcp:HOST:PORT", l);
-      r = WD_EINVAL;
-    }
+    r = wd__brk_listen(o->listen[i], o->listen_any, &g->fds[g->nfds],
+                       &g->paths[g->nfds], err, errlen);
     if (r < 0) goto fail;
+    g->nfds++;
   }
   if ((r = gw_spawn(g, err, errlen)) < 0) goto fail;
   uv_prepare_init(&b->loop, &g->flush);

@@ -420,6 +420,12 @@ void wd__brk_gw_reply(wd_broker *b, uint64_t serial, int32_t code,
                       const char *msg, const char *pid);
 /* The gateway's link and incarnation, or NULL when it is down. */
 wd_link *wd__brk_gw_link(wd_broker *b, uint64_t *gen);
+/* Open the listening socket of --listen 'spec' ("unix:PATH" or
+** "tcp:HOST:PORT", loopback only unless 'listen_any'): sets *fd, and
+** *path (to unlink at the end) for a unix socket. 0 or a negative code
+** with the reason in 'err' (broker_listen.c). */
+int wd__brk_listen(const char *spec, int listen_any, int *fd, char **path,
+                   char *err, size_t errlen);
 
 /* broker_inbox.c (inbox streams: processes of host "api") */
 int wd__brk_inbox_is(const char *pid, size_t n);
