@@ -226,7 +226,6 @@ static int check_ceiling(const wd_manifest *m, const wd_entry *e,
                          const char *ns, wd_buf *errs) {
   const wd_sec *sec = &e->u.svc.sec;
   const wd_entry *h = service_host(m, e);
-  const wd_host_conf *hc;
   wd_ceiling c;
   wd_buf scope;
   char why[300];
@@ -245,14 +244,7 @@ static int check_ceiling(const wd_manifest *m, const wd_entry *e,
   }
   if (sec->actor_id == NULL && sec->groups.n + sec->policies.n == 0) return 0;
   if (h == NULL || h->u.host.ceiling == NULL) return 0;
-  hc = &h->u.host;
-  c.on = 1;
-  c.actors = hc->ceil_actors.v;
-  c.nactors = hc->ceil_actors.n;
-  c.groups = hc->ceil_groups.v;
-  c.ngroups = hc->ceil_groups.n;
-  c.policies = hc->ceil_policies.v;
-  c.npolicies = hc->ceil_policies.n;
+  wd__brk_ceiling(&h->u.host, &c);
   /* The scope as it travels: names one a line (broker.c 'put_security'). */
   wd_buf_init(&scope, 0);
   for (i = 0; i < sec->groups.n + sec->policies.n; i++) {

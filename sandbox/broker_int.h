@@ -14,6 +14,7 @@
 #include "ward/wd_link.h"
 #include "ward/wd_pid.h"
 #include "ward/wd_sandbox.h"
+#include "ward/wd_secid.h"
 
 #define PID_BLOCK 65536u
 #define FWD_BUCKETS 256
@@ -424,6 +425,8 @@ wd_link *wd__brk_gw_link(wd_broker *b, uint64_t *gen);
 ** "tcp:HOST:PORT", loopback only unless 'listen_any'): sets *fd, and
 ** *path (to unlink at the end) for a unix socket. 0 or a negative code
 ** with the reason in 'err' (broker_listen.c). */
+/* A host's ceiling, borrowed from its manifest entry (broker_sec.c). */
+void wd__brk_ceiling(const wd_host_conf *hc, wd_ceiling *c);
 int wd__brk_listen(const char *spec, int listen_any, int *fd, char **path,
                    char *err, size_t errlen);
 

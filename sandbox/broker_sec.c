@@ -101,9 +101,7 @@ int wd__brk_sec_close(wd_broker *b) {
   return r;
 }
 
-/* Host 's''s ceiling (borrowed from its manifest entry). */
-static void ceiling_of(const hslot *s, wd_ceiling *c) {
-  const wd_host_conf *hc = &s->he->u.host;
+void wd__brk_ceiling(const wd_host_conf *hc, wd_ceiling *c) {
   c->on = hc->ceiling != NULL;
   c->actors = hc->ceil_actors.v;
   c->nactors = hc->ceil_actors.n;
@@ -142,7 +140,7 @@ void wd__brk_sec_put_init(hslot *s, wd_buf *w) {
     n++;
   }
   wd_buf_patch_u32(w, pos, n);
-  ceiling_of(s, &c);
+  wd__brk_ceiling(&s->he->u.host, &c);
   wd_buf_put_u8(w, (uint8_t)c.on);
   put_strv(w, c.actors, c.nactors);
   put_strv(w, c.groups, c.ngroups);
@@ -176,7 +174,7 @@ void wd__brk_sec_event(wd_broker *b, int kind, const char *host, long ospid,
 int wd__brk_sec_fits(hslot *s, const char *actor, size_t al,
                      const char *scope, size_t sl, char *why, size_t whylen) {
   wd_ceiling c;
-  ceiling_of(s, &c);
+  wd__brk_ceiling(&s->he->u.host, &c);
   return wd_ceiling_fits(&c, actor, al, scope, sl, why, whylen);
 }
 
