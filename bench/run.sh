@@ -5,8 +5,8 @@
 #   bench/run.sh            full sizes (under 5 minutes on 2 cores)
 #   bench/run.sh --quick    smaller sizes (under a minute)
 #
-# Builds ward in Release into build-bench/, bench/sockpair.c and the Erlang
-# modules of bench/erl/ into a temporary directory. Needs erl/erlc
+# Builds ward in Release into build-bench/, bench/sockpair.c, bench/star.c
+# and the Erlang modules of bench/erl/ into a temporary directory. Needs erl/erlc
 # (Debian's erlang-base), cmake, a C compiler and taskset (util-linux).
 # Each figure is a single run; the machine drifts between runs, so compare
 # ward with Erlang within one run. See bench/README.md.
@@ -62,6 +62,7 @@ cleanup() {
 }
 trap cleanup EXIT
 cc -O2 -Wall -o "$TMP/sockpair" bench/sockpair.c
+cc -O2 -Wall -o "$TMP/star" bench/star.c
 mkdir -p "$TMP/erl"
 erlc -o "$TMP/erl" bench/erl/*.erl
 # }======
@@ -237,6 +238,15 @@ W2X1=$(PIN=0 ward_fig w2 bench:main $N_PPX bench:b int)
 E2X=$(erl_dist_fig w2_pingpong $N_PPX int)
 row "W2 ping-pong, 2 hosts" rt/s "$W2X" "$E2X" hi ">= 1/4 sockpair(2 CPU)" \
     "w >= $SOCK2 / 4"
+row "  the same, against dist. Erlang" rt/s "$W2X" "$E2X" hi ">= 0.75 x Erlang" \
+    "r >= 0.75"
+# The star's floor: 64 bytes A -> relay -> B -> relay -> A over bare
+# socketpairs, the relay spinning as ward's broker does (bench/star.c), in
+# the Erlang column to show ward's share of it; and the floor against
+# distributed Erlang (the Erlang column) on the next line.
+STARX=$("$TMP/star" $N_PPX 100 | figure)
+row "  the star's floor (bench/star.c)" rt/s "$W2X" "$STARX" hi "(ward / floor)" ""
+row "  the floor against dist. Erlang" rt/s "$STARX" "$E2X" hi "(floor / Erlang)" ""
 row "W2 ping-pong, 2 hosts, 1 CPU" rt/s "$W2X1" - hi ">= 1/4 sockpair(1 CPU)" \
     "w >= $SOCK1 / 4"
 W4X=$(ward_fig w4 bench:main $FAN_P $FAN_KX bench:b 1)
