@@ -4,6 +4,8 @@
 #
 #   bench/run.sh            full sizes (under 5 minutes on 2 cores)
 #   bench/run.sh --quick    smaller sizes (under a minute)
+#   MAC=1 bench/run.sh      then bench/mac_cost.sh --quick 3 (the MAC's
+#                           share of W4 across hosts), in the same run
 #
 # Builds ward in Release into build-bench/, bench/sockpair.c, bench/star.c
 # and the Erlang modules of bench/erl/ into a temporary directory. Needs erl/erlc
@@ -19,7 +21,7 @@ QUICK=0
 case "${1:-}" in
   --quick) QUICK=1 ;;
   "") ;;
-  -h|--help) sed -n '2,12p' "$SELF" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  -h|--help) sed -n '2,14p' "$SELF" | sed 's/^# \{0,1\}//'; exit 0 ;;
   *) echo "usage: bench/run.sh [--quick]" >&2; exit 2 ;;
 esac
 
@@ -306,3 +308,7 @@ fi
 echo
 echo "ward/erlang ratio: above 1 means ward is faster (for bytes and ms, lower is better)."
 echo "Across hosts the erlang column is distributed Erlang (two nodes, +S 1 each)."
+if [ "${MAC:-0}" = 1 ]; then
+  echo
+  bench/mac_cost.sh --quick 3
+fi
