@@ -30,7 +30,7 @@
 ** underflow would show there); every actor with something waiting for
 ** room is on the host's blocked list and every actor on it is alive;
 ** nothing that fits waits for room while nothing is queued on the host
-** (no take would ever let it in); every message accepted from another
+** (no take would ever let it in; a process's own bytes count); every message accepted from another
 ** host is credited back exactly once (flushed, pending or still parked:
 ** msgs and bytes); one sender's messages to one destination leave (MSG)
 ** and arrive (local) in the order they were sent; a dead PID stays
@@ -42,14 +42,16 @@
 ** long as every credit fed is one the broker would pass on, at most what
 ** it counts (a larger one, a lie the broker never passes, ends that
 ** check for the run). Sources: run_short.sh, which builds flow.c with a window of
-** 4 messages and 256 bytes so that waits for credit come within reach.
+** 4 messages and 256 bytes so that waits for credit come within reach,
+** and each process's own mailbox bytes at 160 (WD_MAILBOX_OWN, about two
+** messages) so that waits for the host's bytes do.
 ** FUZZ_FLOW_TRACE=1 prints the operations and records of a run.
 ** Runs in: host (a host in the fuzzer's process).
 **
 ** Build and run (from the repository root):
 **   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
 **     -Iinclude -Iruntime -DWD_FLOW_WIN_MSGS=4 -DWD_FLOW_WIN_BYTES=256 \
-**     -DWD_FLOW_PEER_MIN=64 \
+**     -DWD_FLOW_PEER_MIN=64 -DWD_MAILBOX_OWN=160 \
 **     tests/fuzz/fuzz_flow.c runtime/[a-z]*.c policy/[a-z]*.c \
 **     -luv -lyaml -lm -o fuzz_flow
 **   ./fuzz_flow -max_total_time=60 tests/fuzz/corpus/flow
@@ -608,9 +610,9 @@ static void check_all(void) {
       /* Nothing queued on the host: nothing can be taken to make room, so
       ** nothing may wait that fits (what an end freed was tried). */
       if (h->mq.count == 0 && a->park_head != NULL)
-        CHECK(wd_msg_size(a->park_head->m) > h->mq.max_bytes);
+        CHECK(wd_msg_size(a->park_head->m) > h->mq.max_bytes + h->mq.floor);
       if (h->mq.count == 0 && a->sendq.head != NULL)
-        CHECK(wd_msg_size(a->sendq.head->m) > h->mq.max_bytes);
+        CHECK(wd_msg_size(a->sendq.head->m) > h->mq.max_bytes + h->mq.floor);
     }
   for (pp = &h->blocked; (a = *pp) != NULL; pp = &a->bnext) {
     CHECK(a->bprev == pp);

@@ -837,6 +837,7 @@ static void test_end_that_frees_mailbox_bytes_lets_waiters_in(void **state) {
   rig_open(&r, 1000, 1000);
   rig_mesh(&r);
   r.h->mq.max_bytes = 1000;
+  r.h->mq.floor = 0; /* no bytes of their own: the host's alone */
   x = spawn(&r, "i");
   y = spawn(&r, "i");
   z = spawn(&r, "i");
@@ -872,6 +873,62 @@ static void test_end_that_frees_mailbox_bytes_lets_waiters_in(void **state) {
   assert_memory_equal(s, y->pid, n);
   assert_int_equal(wd_cur_u32(&c, &msgs), 0);
   assert_int_equal(msgs, 1);
+  rig_close(&r);
+}
+
+/* Fill 'a' with one-byte messages until one is refused; returns how many
+** it took. */
+static int fill(wd_actor *a) {
+  int i;
+  for (i = 0;; i++) {
+    wd_msg *m = wd_msg_new("ct|x", 4, "a", 1, (const uint8_t *)"p", 1);
+    assert_non_null(m);
+    if (wd__actor_deliver(a, m) < 0) {
+      wd_msg_free(m);
+      return i;
+    }
+  }
+}
+
+/* Two processes that never read take the host's mailbox bytes and their
+** own; a third, which holds nothing, still takes a message of this host
+** and one of another host at once (neither waits): its own bytes are its
+** own. The host holds at most mailbox_bytes past each one's own. */
+static void test_processes_that_never_read_leave_others_their_own_bytes(
+    void **state) {
+  static int task_token;
+  struct task *t = (struct task *)(void *)&task_token;
+  static wd_swait w;
+  rig r;
+  wd_actor *x, *y, *z;
+  wd_msg *m;
+  size_t one;
+  (void)state;
+  rig_open(&r, 100000, 1000);
+  rig_mesh(&r);
+  m = wd_msg_new("ct|x", 4, "a", 1, (const uint8_t *)"p", 1);
+  assert_non_null(m);
+  one = wd_msg_size(m);
+  wd_msg_free(m);
+  r.h->mq.max_bytes = 1000;
+  r.h->mq.floor = 4 * one; /* four such messages each */
+  x = spawn(&r, "i");
+  y = spawn(&r, "i");
+  z = spawn(&r, "i");
+  assert_int_equal(fill(x), 4 + 1000 / one);
+  assert_int_equal(fill(y), 4);
+  assert_true(r.h->mq.over <= 1000);
+  m = wd_msg_new(x->pid, x->pidlen, "b", 1, (const uint8_t *)"q", 1);
+  assert_non_null(m);
+  memset(&w, 0, sizeof w);
+  assert_int_equal(wd__flow_local(x, z, m, &w, t), 0);
+  msg_in(&r, z);
+  assert_null(z->park_head);
+  assert_int_equal(z->pending.count, 2);
+  assert_null(r.h->blocked);
+  msg_in(&r, y); /* past its own and the host's: waits */
+  assert_non_null(y->park_head);
+  assert_true(r.h->mq.bytes <= 1000 + 3 * r.h->mq.floor);
   rig_close(&r);
 }
 
@@ -992,6 +1049,8 @@ int main(void) {
     cmocka_unit_test(test_reply_for_an_ended_actor_reaches_nobody),
     cmocka_unit_test(test_max_processes_refuses_a_spawn),
     cmocka_unit_test(test_end_that_frees_mailbox_bytes_lets_waiters_in),
+    cmocka_unit_test(
+        test_processes_that_never_read_leave_others_their_own_bytes),
     cmocka_unit_test(test_dead_destination_keeps_its_messages_in_flight),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
