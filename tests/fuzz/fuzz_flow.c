@@ -41,8 +41,10 @@
 ** per host, forgotten for a host that went down (GONE with its id); as
 ** long as every credit fed is one the broker would pass on, at most what
 ** it counts (a larger one, a lie the broker never passes, ends that
-** check for the run). Sources: run_short.sh, which builds flow.c with a window of
-** 4 messages and 256 bytes so that waits for credit come within reach,
+** check for the run); bytes are counted as the windows count them
+** (WD_FLOW_COST). Sources: run_short.sh, which builds flow.c with a
+** window of 4 messages and 256 bytes (a message counting 16 bytes past
+** its payload) so that waits for credit come within reach,
 ** and each process's own mailbox bytes at 160 (WD_MAILBOX_OWN, about two
 ** messages) so that waits for the host's bytes do.
 ** FUZZ_FLOW_TRACE=1 prints the operations and records of a run.
@@ -51,7 +53,7 @@
 ** Build and run (from the repository root):
 **   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
 **     -Iinclude -Iruntime -DWD_FLOW_WIN_MSGS=4 -DWD_FLOW_WIN_BYTES=256 \
-**     -DWD_FLOW_PEER_MIN=64 -DWD_MAILBOX_OWN=160 \
+**     -DWD_FLOW_PEER_MIN=64 -DWD_FLOW_MSG_COST=16 -DWD_MAILBOX_OWN=160 \
 **     tests/fuzz/fuzz_flow.c runtime/[a-z]*.c policy/[a-z]*.c \
 **     -luv -lyaml -lm -o fuzz_flow
 **   ./fuzz_flow -max_total_time=60 tests/fuzz/corpus/flow
@@ -236,10 +238,11 @@ static void bk_drop(struct bk *x, int peer) {
   *x = st.bk[--st.nbk];
 }
 
-/* The host wrote a MSG of 'n' bytes to 'dest' of host 'peer': the
-** broker would let it through (an honest host is never killed). */
-static void bk_msg(const char *dest, size_t dl, int peer, size_t n) {
+/* The host wrote a MSG of 'pl' payload bytes to 'dest' of host 'peer':
+** the broker would let it through (an honest host is never killed). */
+static void bk_msg(const char *dest, size_t dl, int peer, size_t pl) {
   uint64_t win = st.h->peers[peer].win, in = st.bk_peer[peer];
+  uint64_t n = WD_FLOW_COST(pl);
   struct bk *x;
   if (st.bk_off) return;
   if ((x = bk_find(dest, dl)) == NULL) {
@@ -456,7 +459,7 @@ static void check_record(uint8_t t, wd_cur *c) {
       order_check(from, fl, dest, dl, seq);
       bk_msg(dest, dl, di, n);
       st.out_msgs++;
-      st.out_bytes += n;
+      st.out_bytes += WD_FLOW_COST(n);
       break;
     case WD_R_CREDIT: /* u32 peer, str dest, u32 msgs, u64 bytes, u8 flag */
       CHECK(wd_cur_u32(c, &peer) == 0);
@@ -584,7 +587,8 @@ static void check_all(void) {
         if (o->peer == i) {
           const wd_peer *pe = &h->peers[i];
           sum += o->bytes;
-          size_t n = o->wq.head != NULL ? o->wq.head->m->plen : 0;
+          uint64_t n =
+              WD_FLOW_COST(o->wq.head != NULL ? o->wq.head->m->plen : 0);
           int own_ok = o->msgs < WD_FLOW_WIN_MSGS &&
                        (o->msgs == 0 || o->bytes + n <= WD_FLOW_WIN_BYTES);
           if (o->wq.head != NULL && own_ok && pe->win != 0 &&
@@ -601,7 +605,7 @@ static void check_all(void) {
       for (k = a->park_head; k != NULL; last = k, k = k->next)
         if (k->peer != h->self) {
           parked_msgs++;
-          parked_bytes += k->m->plen;
+          parked_bytes += WD_FLOW_COST(k->m->plen);
         }
       CHECK(a->park_tail == last);
       check_swq(&a->sendq, NULL);
@@ -795,7 +799,7 @@ static int feed(uint8_t type, const wd_buf *b) {
             wd_cur_str(&q, &s, &n) == 0);
       n = wd_cur_left(&q);
       CHECK(wd_cur_bytes(&q, n, &pl) == 0);
-      st.in_bytes += n;
+      st.in_bytes += WD_FLOW_COST(n);
     }
   }
   if (trace)

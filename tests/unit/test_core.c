@@ -997,20 +997,21 @@ static int send_remote(wd_actor *a, const char *dest, size_t n) {
 ** broker forgets it then). The window towards "pb" is 1 MiB here. */
 static void test_dead_destination_keeps_its_messages_in_flight(void **state) {
   static const char *d1 = "{pb|0x00010}", *d2 = "{pb|0x00011}";
+  const size_t half = (512u << 10) - WD_FLOW_MSG_COST; /* costs 512 KiB */
   rig r;
   wd_actor *a;
   (void)state;
   rig_open(&r, 1000, 1000);
   rig_mesh_lq(&r, 2u << 20);
   a = spawn(&r, "i");
-  assert_int_equal(send_remote(a, d1, 512u << 10), 0);
-  assert_int_equal(send_remote(a, d1, 512u << 10), 0);
+  assert_int_equal(send_remote(a, d1, half), 0);
+  assert_int_equal(send_remote(a, d1, half), 0);
   assert_int_equal(send_remote(a, d2, 1), WD_EMBOXFULL); /* window full */
   /* The first message found d1 dead; the second is still on its way. */
   credit_in(&r, d1, 1, 512u << 10, WD_CREDIT_DEAD);
   assert_int_equal(send_remote(a, d1, 1), WD_ENOTFOUND);
   assert_int_equal(send_remote(a, d2, 600u << 10), WD_EMBOXFULL);
-  assert_int_equal(send_remote(a, d2, 512u << 10), 0);
+  assert_int_equal(send_remote(a, d2, half), 0);
   /* GONE for d2: its message stays counted too. */
   gone_in(&r, d2);
   assert_int_equal(send_remote(a, "{pb|0x00012}", 1), WD_EMBOXFULL);
@@ -1024,6 +1025,47 @@ static void test_dead_destination_keeps_its_messages_in_flight(void **state) {
   gone_in(&r, "pb");
   assert_int_equal(r.h->peers[1].inflight, 0);
   assert_int_equal(r.h->nout, 0);
+  rig_close(&r);
+}
+
+/* A message counts 128 bytes (WD_FLOW_MSG_COST) past its payload in
+** the windows towards a host: 1-byte messages to three processes of "pb"
+** (a window of 1 MiB) stop at 1 MiB / 129 in all, not at 4,096 to each
+** (the window per process); a message taken from "pb" gives back its
+** payload and 128. */
+static void test_small_messages_count_their_cost_in_the_window(void **state) {
+  static const char *d[] = { "{pb|0x00010}", "{pb|0x00011}", "{pb|0x00012}" };
+  rig r;
+  wd_actor *a, *y;
+  size_t off;
+  wd_cur c;
+  uint32_t peer, msgs;
+  uint64_t bytes;
+  const char *s;
+  size_t n, sent = 0;
+  int i, k;
+  (void)state;
+  rig_open(&r, 1000, 1000);
+  rig_mesh_lq(&r, 2u << 20);
+  a = spawn(&r, "i");
+  y = spawn(&r, "i");
+  for (i = 0; i < 3; i++)
+    for (k = 0; k < 4096 && send_remote(a, d[i], 1) == 0; k++) sent++;
+  assert_int_equal(sent, (1u << 20) / 129);
+  assert_int_equal(r.h->peers[1].inflight, sent * 129);
+  assert_int_equal(send_remote(a, d[2], 1), WD_EMBOXFULL);
+  credit_in(&r, d[1], 1, 129, 0);
+  assert_int_equal(send_remote(a, d[2], 1), 0);
+  msg_in(&r, y); /* a payload of 2 */
+  off = r.out.len;
+  wd__flow_flush(r.h);
+  assert_true(find_rec(&r, &off, WD_R_CREDIT, &c));
+  assert_int_equal(wd_cur_u32(&c, &peer), 0);
+  assert_int_equal(wd_cur_str(&c, &s, &n), 0);
+  assert_int_equal(wd_cur_u32(&c, &msgs), 0);
+  assert_int_equal(msgs, 1);
+  assert_int_equal(wd_cur_u64(&c, &bytes), 0);
+  assert_int_equal(bytes, 2 + 128);
   rig_close(&r);
 }
 
@@ -1052,6 +1094,7 @@ int main(void) {
     cmocka_unit_test(
         test_processes_that_never_read_leave_others_their_own_bytes),
     cmocka_unit_test(test_dead_destination_keeps_its_messages_in_flight),
+    cmocka_unit_test(test_small_messages_count_their_cost_in_the_window),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
