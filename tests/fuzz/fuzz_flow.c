@@ -30,10 +30,11 @@
 ** underflow would show there); every actor with something waiting for
 ** room is on the host's blocked list and every actor on it is alive;
 ** nothing that fits waits for room while nothing is queued on the host
-** (no take would ever let it in; a process's own bytes count); every message accepted from another
-** host is credited back exactly once (flushed, pending or still parked:
-** msgs and bytes); one sender's messages to one destination leave (MSG)
-** and arrive (local) in the order they were sent; a dead PID stays
+** (no take would ever let it in; a process's own bytes count); every
+** message accepted from another host is credited back exactly once
+** (flushed, pending or still parked: msgs and bytes); one sender's
+** messages to one destination leave (MSG) and arrive (local) in the
+** order they were sent; a dead PID stays
 ** known; a name released (UNNAME) is forgotten and a name kept gives
 ** its PID; and every MSG the host writes passes the broker's test of its
 ** credit (sandbox/broker_msg.c 'past_credit') on what the broker would
