@@ -144,6 +144,7 @@ int wd__actor_spawn(wd_host *h, wd_entry *e, const spawnopt *o,
     return r;
   }
   a->pidlen = (size_t)r;
+  a->mq.up = &h->mq;
   wd__actor_mbox_init(a, &a->pending);
   table_insert(h, a);
   if ((r = h->vm->boot(a, o->args, o->alen, err, errlen)) < 0) {
@@ -161,20 +162,28 @@ int wd__actor_spawn(wd_host *h, wd_entry *e, const spawnopt *o,
 
 /* {====== Delivery ====== */
 
-/* An empty queue of 'a': every queue of an actor counts in its host's
-** total, whose byte bound is the host's 'mailbox_bytes'. */
+/* An empty queue of 'a': every queue of an actor counts in the actor's
+** total, and that in its host's (actor.c 'room_for'). */
 void wd__actor_mbox_init(wd_actor *a, wd_mbox *q) {
-  wd_mbox_init(q, &a->h->mq);
+  wd_mbox_init(q, &a->mq);
 }
 
 /* Is there room in the mailbox of 'a' for one more message taking 'size'
 ** bytes (wd_msg_size)? Returns 0 or WD_EMBOXFULL: 'a' holds 'mailbox'
-** messages, or the host's mailboxes would hold more than 'mailbox_bytes'. */
+** messages, or it would hold more than its own WD_MAILBOX_OWN bytes and
+** the host's mailboxes more than 'mailbox_bytes' past their own. So the
+** host's mailboxes hold at most mailbox_bytes plus WD_MAILBOX_OWN a
+** process, and processes that never read cannot take every byte: one
+** that holds little always takes a small message (SECURITY.md V14). */
 static int room_for(wd_actor *a, size_t size) {
   const wd_mtotal *t = &a->h->mq;
+  size_t own = a->mq.bytes, grow;
   if (a->h->lim.mailbox && a->nqueued >= a->h->lim.mailbox) return WD_EMBOXFULL;
-  if (t->max_bytes != 0 &&
-      (size > t->max_bytes || t->bytes > t->max_bytes - size))
+  if (t->max_bytes == 0 || (size <= t->floor && own <= t->floor - size))
+    return 0;
+  /* What it holds past its own bytes grows by 'grow'. */
+  grow = own >= t->floor ? size : own + size - t->floor;
+  if (grow > t->max_bytes || t->over > t->max_bytes - grow)
     return WD_EMBOXFULL;
   return 0;
 }
@@ -298,7 +307,7 @@ void wd__actor_end_error(wd_actor *a, const char *kind, const char *msg) {
 ** get a try (wd__flow_freed) before this returns. */
 void wd__actor_reclaim(wd_actor *a) {
   wd_host *h = a->h;
-  size_t bytes = h->mq.bytes;
+  size_t over = h->mq.over;
   wd_sub *s;
   while ((s = a->subs) != NULL) {
     a->subs = s->next;
@@ -312,7 +321,7 @@ void wd__actor_reclaim(wd_actor *a) {
   wd_free(a);
   /* What it never read counted against the host's bytes, which may be
   ** what others wait for: nobody takes a message to try them now. */
-  if (h->mq.bytes < bytes && h->mq.max_bytes != 0 && h->blocked != NULL)
+  if (h->mq.over < over && h->mq.max_bytes != 0 && h->blocked != NULL)
     wd__flow_freed(h);
 }
 

@@ -14,7 +14,8 @@
 **
 ** Across hosts, a send is a MSG record and returns at once, within the
 ** sender host's credit for that destination: at most FLOW_WIN_MSGS
-** messages and FLOW_WIN_BYTES bytes in flight (WD_FLOW_API_* for an inbox
+** messages and FLOW_WIN_BYTES bytes in flight, each message counting its
+** payload and WD_FLOW_MSG_COST (WD_FLOW_API_* for an inbox
 ** stream of the front door; one message in flight is always allowed,
 ** whatever its size), and within its window towards the
 ** receiving host, all destinations together (its share of that host's
@@ -351,18 +352,21 @@ static void out_settle(wd_host *h, wd_out *o) {
   if (o->msgs == 0 && o->wq.head == NULL) out_free(h, o);
 }
 
-/* May one more message of 'n' bytes go to 'o'? Its own window, then its
-** peer's (one message in flight always may). */
+/* May one more message of 'n' payload bytes go to 'o'? Its own window,
+** then its peer's (one message in flight always may); it counts
+** WD_FLOW_COST(n) bytes, as the broker counts it. */
 static int out_ok(const wd_host *h, const wd_out *o, size_t n) {
   const wd_peer *pe = &h->peers[o->peer];
-  return o->msgs < pe->dmsgs && (o->msgs == 0 || o->bytes + n <= pe->dbytes) &&
-         (pe->win == 0 || pe->inflight == 0 || pe->inflight + n <= pe->win);
+  uint64_t c = WD_FLOW_COST(n);
+  return o->msgs < pe->dmsgs && (o->msgs == 0 || o->bytes + c <= pe->dbytes) &&
+         (pe->win == 0 || pe->inflight == 0 || pe->inflight + c <= pe->win);
 }
 
 /* Is it the peer's window that stops the next message to 'o'? */
 static int peer_full(const wd_host *h, const wd_out *o, size_t n) {
   const wd_peer *pe = &h->peers[o->peer];
-  return pe->win != 0 && pe->inflight != 0 && pe->inflight + n > pe->win;
+  return pe->win != 0 && pe->inflight != 0 &&
+         pe->inflight + WD_FLOW_COST(n) > pe->win;
 }
 
 /* Write the MSG record of 'a' (wd_proto.h) and charge it to 'o'. */
@@ -381,8 +385,8 @@ static int msg_out(wd_actor *a, wd_out *o, const char *topic, size_t tl,
   wd_buf_put(b, p, n);
   if (h->io.end(h->io.ud, st) < 0) return WD_ENOMEM;
   o->msgs++;
-  o->bytes += n;
-  h->peers[o->peer].inflight += n;
+  o->bytes += WD_FLOW_COST(n);
+  h->peers[o->peer].inflight += WD_FLOW_COST(n);
   return 0;
 }
 
@@ -548,10 +552,12 @@ int wd_host_on_gone(wd_host *h, wd_cur *c) {
 
 /* {====== Credit back to the senders ====== */
 
-/* Return credit for one message of host 'peer' to 'dest' (flushed at the
-** next turn, wd__flow_flush, merged with the others to the same place). */
+/* Return credit for one message of host 'peer' to 'dest' of 'n' payload
+** bytes, WD_FLOW_COST(n) (flushed at the next turn, wd__flow_flush,
+** merged with the others to the same place). */
 static void credit(wd_host *h, uint32_t peer, const char *dest, size_t dl,
-                   size_t bytes, uint8_t flag) {
+                   size_t n, uint8_t flag) {
+  uint64_t bytes = WD_FLOW_COST(n);
   int i;
   wd_cred *x;
   if (h->stopping) return; /* the broker tells the others (GONE) */

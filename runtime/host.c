@@ -220,6 +220,7 @@ int wd_host_new(uv_loop_t *loop, const char *id, const wd_host_io *io,
   h->lim.slice_ns = 10000000;
   h->lim.mailbox_bytes = 64u << 20;
   h->mq.max_bytes = 64u << 20;
+  h->mq.floor = WD_MAILBOX_OWN; /* each process's own bytes (actor.c) */
   wd_buf_init(&h->scratch, 0);
   wd_buf_init(&h->evbuf[0], 0);
   wd_buf_init(&h->evbuf[1], 0);

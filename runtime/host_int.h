@@ -160,6 +160,15 @@ typedef struct wd_cred {
   char pid[WD_PID_MAX];
 } wd_cred;
 
+/* The bytes each process's mailbox may hold on its own, past the host's
+** mailbox_bytes (which bounds what they all hold past these): a process
+** that holds little always has room for a small message, however much
+** the others hold (actor.c 'room_for'). A test may build the runtime
+** with less (tests/fuzz/fuzz_flow.c). */
+#ifndef WD_MAILBOX_OWN
+#define WD_MAILBOX_OWN ((size_t)64 << 10)
+#endif
+
 #define WD_OUT_BUCKETS 1024
 #define WD_DEAD_MAX 4096
 #define WD_DEAD_BUCKETS 4096
@@ -184,7 +193,8 @@ struct wd_actor {
   char pid[WD_PID_MAX];
   /* Delivery (actor.c). */
   wd_mbox pending;      /* messages no subscription took yet (every queue
-                           of the actor counts in h->mq) */
+                           of the actor counts in 'mq', and that in h->mq) */
+  wd_mtotal mq;         /* what its queues hold */
   size_t nqueued;       /* all undelivered messages, pending and subs */
   wd_sub *subs;
   wd_sub *inbox;
@@ -312,8 +322,9 @@ struct wd_host {
   int pid_requested;
   pend *pend[PEND_BUCKETS];
   uint32_t next_req;
-  wd_mtotal mq;         /* what every mailbox of the host holds, bounded
-                           by lim.mailbox_bytes */
+  wd_mtotal mq;         /* what every mailbox of the host holds: bounded
+                           by lim.mailbox_bytes past each process's first
+                           WD_MAILBOX_OWN bytes (its 'over', actor.c) */
   wd_buf scratch;       /* codec output for one send */
   wd_buf evbuf[2];      /* an exit's EXIT and LINK_DOWN events (life.c) */
   wd_policy_set *pset;  /* the policies the broker shipped */

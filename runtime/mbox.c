@@ -1,7 +1,8 @@
 /*
 ** runtime/mbox.c
 ** Messages and FIFO mailboxes: each queue counts its messages and
-** their bytes, and adds them to the total it shares with other queues.
+** their bytes, and adds them to the total it shares with other queues
+** (a process's), and that to the total above it (its host's).
 ** Runs in: host (sandboxed).
 */
 #include <string.h>
@@ -49,9 +50,16 @@ void wd_mbox_init(wd_mbox *q, wd_mtotal *total) {
   q->total = total;
 }
 
-/* Add (dir 1) or take away (dir -1) 'm' from the counts of 'q'. */
+/* What 'bytes' hold past 'floor'. */
+static size_t past(size_t bytes, size_t floor) {
+  return bytes > floor ? bytes - floor : 0;
+}
+
+/* Add (dir 1) or take away (dir -1) 'm' from the counts of 'q' and of
+** every total above it. */
 static void account(wd_mbox *q, const wd_msg *m, int dir) {
-  size_t n = wd_msg_size(m);
+  size_t n = wd_msg_size(m), was;
+  wd_mtotal *t;
   if (dir > 0) {
     q->count++;
     q->bytes += n;
@@ -59,13 +67,18 @@ static void account(wd_mbox *q, const wd_msg *m, int dir) {
     q->count--;
     q->bytes -= n;
   }
-  if (q->total == NULL) return;
-  if (dir > 0) {
-    q->total->count++;
-    q->total->bytes += n;
-  } else {
-    q->total->count--;
-    q->total->bytes -= n;
+  for (t = q->total; t != NULL; t = t->up) {
+    was = t->bytes;
+    if (dir > 0) {
+      t->count++;
+      t->bytes += n;
+    } else {
+      t->count--;
+      t->bytes -= n;
+    }
+    if (t->up != NULL)
+      t->up->over = t->up->over - past(was, t->up->floor) +
+                    past(t->bytes, t->up->floor);
   }
 }
 

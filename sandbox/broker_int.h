@@ -453,8 +453,8 @@ int wd__brk_on_credit(hslot *s, wd_cur *c);
 int wd__brk_on_died(hslot *s, wd_cur *c);
 void wd__brk_gone_host(hslot *s);
 void wd__brk_unname(wd_broker *b, const name *x);
-/* Give host 's' back the credit of one message of 'n' bytes to 'dest'
-** ('flag': WD_CREDIT_DEAD when it is gone). */
+/* Give host 's' back the credit of one message of 'n' payload bytes to
+** 'dest' (WD_FLOW_COST(n); 'flag': WD_CREDIT_DEAD when it is gone). */
 void wd__brk_credit_back(hslot *s, const char *dest, size_t dl, size_t n,
                          uint8_t flag);
 /* Host 's' went down: what it had in flight becomes its earlier
@@ -462,7 +462,7 @@ void wd__brk_credit_back(hslot *s, const char *dest, size_t dl, size_t n,
 ** it had dropped and not said yet is said. */
 void wd__brk_flow_down(hslot *s);
 void wd__brk_flow_free(wd_broker *b);
-/* A message of 'n' bytes from host 's' waits at the broker for the
+/* A message of 'n' payload bytes from host 's' waits at the broker for the
 ** window of inbox 'counter' (broker_inbox.c): it is in flight until it
 ** leaves (wd__brk_flow_left). 0, or WD_ENOMEM (it was not counted: it may
 ** not wait). */

@@ -16,7 +16,8 @@
 ** would make a neighbour hold what it likes. The broker counts what each
 ** host has in flight (carried, and not given back) to each process and
 ** to each host, and kills a host at its first message past the credit it
-** holds (WD_FLOW_*). It needs no slack for credit and messages crossing:
+** holds (WD_FLOW_*; a message counts its payload and WD_FLOW_MSG_COST,
+** WD_FLOW_COST). It needs no slack for credit and messages crossing:
 ** it counts a message when the message reaches it, after the sender
 ** counted it, and a credit when it passes the credit on, before the
 ** sender has it, so an honest sender's count is never below the broker's.
@@ -238,12 +239,13 @@ static void fl_pay(wd_broker *b, brk_fl *x, uint64_t *msgs,
   fl_settle(b, x);
 }
 
-/* Did host 's' send a message of 'n' bytes to 'dest' (a process of host
-** number 'to', 'nhosts' for an inbox stream, with 'x' in flight to it, or
-** NULL) past the credit it holds? Then says why into 'why'. The same
-** test as the sender's (runtime/flow.c 'out_ok', with the window MESH
-** gave it): with the broker's counts never above the sender's, an
-** honest host never fails it. */
+/* Did host 's' send a message of 'n' payload bytes to 'dest' (a process
+** of host number 'to', 'nhosts' for an inbox stream, with 'x' in flight
+** to it, or NULL) past the credit it holds? Then says why into 'why'.
+** The same test as the sender's (runtime/flow.c 'out_ok', with the
+** window MESH gave it, the message counting WD_FLOW_COST(n)): with the
+** broker's counts never above the sender's, an honest host never fails
+** it. */
 static int past_credit(const hslot *s, int to, const brk_fl *x,
                        const char *dest, size_t dl, size_t n, char *why,
                        size_t whylen) {
@@ -255,20 +257,22 @@ static int past_credit(const hslot *s, int to, const brk_fl *x,
   uint64_t peer = s->fl_peer != NULL ? s->fl_peer[to] : 0;
   uint64_t wmsgs = api ? WD_FLOW_API_MSGS : WD_FLOW_WIN_MSGS;
   uint64_t wbytes = api ? WD_FLOW_API_BYTES : WD_FLOW_WIN_BYTES;
+  uint64_t c = WD_FLOW_COST(n);
   if (x != NULL && x->msgs >= wmsgs) {
     snprintf(why, whylen, "message past its credit: %llu messages in flight "
              "to %.*s", (unsigned long long)x->msgs, (int)dl, dest);
     return 1;
   }
-  if (x != NULL && x->msgs > 0 && x->bytes + n > wbytes) {
+  if (x != NULL && x->msgs > 0 && x->bytes + c > wbytes) {
     snprintf(why, whylen, "message past its credit: %llu bytes in flight to "
-             "%.*s, %zu more", (unsigned long long)x->bytes, (int)dl, dest, n);
+             "%.*s, %llu more", (unsigned long long)x->bytes, (int)dl, dest,
+             (unsigned long long)c);
     return 1;
   }
-  if (win != 0 && peer > 0 && peer + n > win) {
+  if (win != 0 && peer > 0 && peer + c > win) {
     snprintf(why, whylen, "message past its credit: %llu bytes in flight to "
-             "host %s, %zu more (window %llu)", (unsigned long long)peer,
-             tid, n, (unsigned long long)win);
+             "host %s, %llu more (window %llu)", (unsigned long long)peer,
+             tid, (unsigned long long)c, (unsigned long long)win);
     return 1;
   }
   return 0;
@@ -322,14 +326,14 @@ int wd__brk_flow_wait(hslot *s, uint64_t counter, size_t n) {
       (x = fl_new(b, from, b->nhosts, counter)) == NULL)
     return WD_ENOMEM;
   x->msgs++;
-  x->bytes += n;
-  s->fl_peer[b->nhosts] += n;
+  x->bytes += WD_FLOW_COST(n);
+  s->fl_peer[b->nhosts] += WD_FLOW_COST(n);
   return 0;
 }
 
 int wd__brk_flow_left(wd_broker *b, int slot, uint64_t counter, size_t n) {
   brk_fl *x = fl_find(b, slot, b->nhosts, counter);
-  uint64_t m = 1, nb = n;
+  uint64_t m = 1, nb = WD_FLOW_COST(n);
   if (x == NULL) return 0;
   fl_pay(b, x, &m, &nb);
   return m == 1;
@@ -347,7 +351,7 @@ void wd__brk_credit_back(hslot *s, const char *dest, size_t dl, size_t n,
   w = wd__brk_rec(s, WD_R_CREDIT, &st);
   wd_buf_put_str(w, dest, dl);
   wd_buf_put_u32(w, 1);
-  wd_buf_put_u64(w, n);
+  wd_buf_put_u64(w, WD_FLOW_COST(n));
   wd_buf_put_u8(w, flag);
   wd__brk_rec_done(s, st);
 }
@@ -382,11 +386,11 @@ static void carry(hslot *s, hslot *t, brk_fl *x, const char *from, size_t fl,
     wd__brk_credit_back(s, d, dl, n, 0);
   } else if (!s->up) { /* it went down meanwhile: its last incarnation's */
     x->omsgs++;
-    x->obytes += n;
+    x->obytes += WD_FLOW_COST(n);
   } else {
     x->msgs++;
-    x->bytes += n;
-    s->fl_peer[t - b->hosts] += n;
+    x->bytes += WD_FLOW_COST(n);
+    s->fl_peer[t - b->hosts] += WD_FLOW_COST(n);
   }
 }
 

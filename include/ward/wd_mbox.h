@@ -35,16 +35,24 @@ void wd_msg_free(wd_msg *m);
 size_t wd_msg_size(const wd_msg *m);
 
 /* What several queues hold together, and its bound in bytes (0: none):
-** the mailboxes of one host share one, so that a bound counts the host's
-** queued bytes whichever of its processes they wait for. The queues only
-** count; whoever accepts a message checks the bound (runtime/actor.c). */
+** the queues of one process share one, counted in turn ('up') in their
+** host's, so that a bound counts the host's queued bytes whichever of its
+** processes they wait for. A total that others are counted in also counts
+** what each of them holds past its first 'floor' bytes ('over'): a host
+** bounds that, and each process holds its first bytes on its own. The
+** queues only count; whoever accepts a message checks the bounds
+** (runtime/actor.c). */
 typedef struct wd_mtotal {
   size_t count, bytes;
   size_t max_bytes;
+  size_t floor;             /* of each total counted in this one */
+  size_t over;              /* what those hold past their 'floor' */
+  struct wd_mtotal *up;     /* counted in this one too, or NULL */
 } wd_mtotal;
 
 /* A FIFO of messages. Invariants: 'count' and 'bytes' are those of the
-** messages queued; every message queued is also in 'total' (when set). */
+** messages queued; every message queued is also in 'total' (when set)
+** and in every total above it. */
 typedef struct wd_mbox {
   wd_msg *head, *tail;
   size_t count, bytes;

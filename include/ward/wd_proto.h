@@ -236,11 +236,15 @@ enum {
 
 /* Credit for messages across hosts (MSG): what a host may have in flight
 ** (sent, and not given back by CREDIT) to one process of another host:
-** WD_FLOW_WIN_MSGS messages and WD_FLOW_WIN_BYTES payload bytes (one
-** message always, whatever its size); and to one host, all its processes
+** WD_FLOW_WIN_MSGS messages and WD_FLOW_WIN_BYTES bytes (one message
+** always, whatever its size); and to one host, all its processes
 ** together: WD_FLOW_PEER_WIN(that host's link_queue, number of hosts)
-** payload bytes (one message always; 0: no bound), as MESH lets the
-** sender work out. Hosts keep to it (runtime/flow.c); the broker counts
+** bytes (one message always; 0: no bound), as MESH lets the sender work
+** out. A message counts WD_FLOW_COST(its payload's length) bytes, in the
+** windows and in CREDIT: its payload and WD_FLOW_MSG_COST, about what it
+** takes at the receiver besides (its wd_msg and wd_park, sender PID and
+** topic, allocator headers), so that a window of small messages is
+** bounded in memory too. Hosts keep to it (runtime/flow.c); the broker counts
 ** and kills a host that does not (sandbox/broker_msg.c). A test may build
 ** runtime/flow.c alone with smaller windows (tests/fuzz/fuzz_flow.c). */
 #ifndef WD_FLOW_WIN_MSGS
@@ -252,6 +256,10 @@ enum {
 #ifndef WD_FLOW_PEER_MIN
 #define WD_FLOW_PEER_MIN (1ull << 20)
 #endif
+#ifndef WD_FLOW_MSG_COST
+#define WD_FLOW_MSG_COST 128u
+#endif
+#define WD_FLOW_COST(n) ((uint64_t)(n) + (uint64_t)WD_FLOW_MSG_COST)
 /* The front door's inbox streams (MESH's last peer, host id "api"): a
 ** window of its own for each stream, smaller (what waits for a slow
 ** client waits in the broker), and none for the peer as a whole (MESH

@@ -30,10 +30,11 @@
 ** underflow would show there); every actor with something waiting for
 ** room is on the host's blocked list and every actor on it is alive;
 ** nothing that fits waits for room while nothing is queued on the host
-** (no take would ever let it in); every message accepted from another
-** host is credited back exactly once (flushed, pending or still parked:
-** msgs and bytes); one sender's messages to one destination leave (MSG)
-** and arrive (local) in the order they were sent; a dead PID stays
+** (no take would ever let it in; a process's own bytes count); every
+** message accepted from another host is credited back exactly once
+** (flushed, pending or still parked: msgs and bytes); one sender's
+** messages to one destination leave (MSG) and arrive (local) in the
+** order they were sent; a dead PID stays
 ** known; a name released (UNNAME) is forgotten and a name kept gives
 ** its PID; and every MSG the host writes passes the broker's test of its
 ** credit (sandbox/broker_msg.c 'past_credit') on what the broker would
@@ -41,15 +42,19 @@
 ** per host, forgotten for a host that went down (GONE with its id); as
 ** long as every credit fed is one the broker would pass on, at most what
 ** it counts (a larger one, a lie the broker never passes, ends that
-** check for the run). Sources: run_short.sh, which builds flow.c with a window of
-** 4 messages and 256 bytes so that waits for credit come within reach.
+** check for the run); bytes are counted as the windows count them
+** (WD_FLOW_COST). Sources: run_short.sh, which builds flow.c with a
+** window of 4 messages and 256 bytes (a message counting 16 bytes past
+** its payload) so that waits for credit come within reach,
+** and each process's own mailbox bytes at 160 (WD_MAILBOX_OWN, about two
+** messages) so that waits for the host's bytes do.
 ** FUZZ_FLOW_TRACE=1 prints the operations and records of a run.
 ** Runs in: host (a host in the fuzzer's process).
 **
 ** Build and run (from the repository root):
 **   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
 **     -Iinclude -Iruntime -DWD_FLOW_WIN_MSGS=4 -DWD_FLOW_WIN_BYTES=256 \
-**     -DWD_FLOW_PEER_MIN=64 \
+**     -DWD_FLOW_PEER_MIN=64 -DWD_FLOW_MSG_COST=16 -DWD_MAILBOX_OWN=160 \
 **     tests/fuzz/fuzz_flow.c runtime/[a-z]*.c policy/[a-z]*.c \
 **     -luv -lyaml -lm -o fuzz_flow
 **   ./fuzz_flow -max_total_time=60 tests/fuzz/corpus/flow
@@ -234,10 +239,11 @@ static void bk_drop(struct bk *x, int peer) {
   *x = st.bk[--st.nbk];
 }
 
-/* The host wrote a MSG of 'n' bytes to 'dest' of host 'peer': the
-** broker would let it through (an honest host is never killed). */
-static void bk_msg(const char *dest, size_t dl, int peer, size_t n) {
+/* The host wrote a MSG of 'pl' payload bytes to 'dest' of host 'peer':
+** the broker would let it through (an honest host is never killed). */
+static void bk_msg(const char *dest, size_t dl, int peer, size_t pl) {
   uint64_t win = st.h->peers[peer].win, in = st.bk_peer[peer];
+  uint64_t n = WD_FLOW_COST(pl);
   struct bk *x;
   if (st.bk_off) return;
   if ((x = bk_find(dest, dl)) == NULL) {
@@ -454,7 +460,7 @@ static void check_record(uint8_t t, wd_cur *c) {
       order_check(from, fl, dest, dl, seq);
       bk_msg(dest, dl, di, n);
       st.out_msgs++;
-      st.out_bytes += n;
+      st.out_bytes += WD_FLOW_COST(n);
       break;
     case WD_R_CREDIT: /* u32 peer, str dest, u32 msgs, u64 bytes, u8 flag */
       CHECK(wd_cur_u32(c, &peer) == 0);
@@ -582,7 +588,8 @@ static void check_all(void) {
         if (o->peer == i) {
           const wd_peer *pe = &h->peers[i];
           sum += o->bytes;
-          size_t n = o->wq.head != NULL ? o->wq.head->m->plen : 0;
+          uint64_t n =
+              WD_FLOW_COST(o->wq.head != NULL ? o->wq.head->m->plen : 0);
           int own_ok = o->msgs < WD_FLOW_WIN_MSGS &&
                        (o->msgs == 0 || o->bytes + n <= WD_FLOW_WIN_BYTES);
           if (o->wq.head != NULL && own_ok && pe->win != 0 &&
@@ -599,7 +606,7 @@ static void check_all(void) {
       for (k = a->park_head; k != NULL; last = k, k = k->next)
         if (k->peer != h->self) {
           parked_msgs++;
-          parked_bytes += k->m->plen;
+          parked_bytes += WD_FLOW_COST(k->m->plen);
         }
       CHECK(a->park_tail == last);
       check_swq(&a->sendq, NULL);
@@ -608,9 +615,9 @@ static void check_all(void) {
       /* Nothing queued on the host: nothing can be taken to make room, so
       ** nothing may wait that fits (what an end freed was tried). */
       if (h->mq.count == 0 && a->park_head != NULL)
-        CHECK(wd_msg_size(a->park_head->m) > h->mq.max_bytes);
+        CHECK(wd_msg_size(a->park_head->m) > h->mq.max_bytes + h->mq.floor);
       if (h->mq.count == 0 && a->sendq.head != NULL)
-        CHECK(wd_msg_size(a->sendq.head->m) > h->mq.max_bytes);
+        CHECK(wd_msg_size(a->sendq.head->m) > h->mq.max_bytes + h->mq.floor);
     }
   for (pp = &h->blocked; (a = *pp) != NULL; pp = &a->bnext) {
     CHECK(a->bprev == pp);
@@ -793,7 +800,7 @@ static int feed(uint8_t type, const wd_buf *b) {
             wd_cur_str(&q, &s, &n) == 0);
       n = wd_cur_left(&q);
       CHECK(wd_cur_bytes(&q, n, &pl) == 0);
-      st.in_bytes += n;
+      st.in_bytes += WD_FLOW_COST(n);
     }
   }
   if (trace)

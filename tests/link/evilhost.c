@@ -72,6 +72,7 @@
 **               "flood", ignoring credit (wd_proto.h CREDIT)
 **   msgbytes    msgflood with other defaults: 2 sinks, 640 messages of
 **               32 KiB (20 MiB, 10 MiB to each sink)
+**   msgsmall    msgflood with 4 sinks (40,960 messages of 1 byte)
 **   msgdeny     answers the spawn; sends lk:main, in 10 bursts 300 ms
 **               apart, WARD_EVIL_COUNT messages (MSG) on topic "denied",
 **               which the policies refuse (a lie: the host would have
@@ -831,7 +832,8 @@ static void flush_beating(wd_buf *p, uint64_t *next_beat) {
 ** then send them messages in turn as if credit did not exist. */
 static void msgflood(void) {
   int bytes = strcmp(mode, "msgbytes") == 0;
-  unsigned long want = env_num("WARD_EVIL_SINKS", bytes ? 2 : 1);
+  int small = strcmp(mode, "msgsmall") == 0;
+  unsigned long want = env_num("WARD_EVIL_SINKS", bytes ? 2 : small ? 4 : 1);
   unsigned long count = env_num("WARD_EVIL_COUNT", bytes ? 640 : 40960);
   unsigned long size = env_num("WARD_EVIL_SIZE", bytes ? 32768 : 1);
   uint64_t next_beat = 0, end;
@@ -1043,7 +1045,8 @@ int main(int argc, char **argv) {
              strcmp(mode, "inboxflood") == 0) {
     serve_lie();
   } else if (strcmp(mode, "msgflood") == 0 ||
-             strcmp(mode, "msgbytes") == 0) {
+             strcmp(mode, "msgbytes") == 0 ||
+             strcmp(mode, "msgsmall") == 0) {
     msgflood();
   } else if (strcmp(mode, "msgdeny") == 0) {
     /* Not killed for these: it serves until STOP. */

@@ -267,13 +267,19 @@ flood() {
 # is 4,096 messages; the sink takes at most 4,096 + 16.
 flood "messages past the credit for one process" msgflood \
   'message past its credit: 4096 messages in flight to \{lk:far\|0x[0-9a-f]+\}' 4112
-# 640 messages of 32 KiB (32,774 bytes with the codec's 6) in turn to two
-# processes, 10 MiB each (under their own window of 16 MiB): past the
-# window towards lk:far, 8 MiB / 5 = 1,677,721 bytes, all destinations
-# together. In flight at most 51 (1,677,721 / 32,774), plus 2 mailboxes
-# of 16.
+# 640 messages of 32 KiB (32,774 bytes with the codec's 6, each counting
+# 128 more: WD_FLOW_MSG_COST) in turn to two processes, 10 MiB each
+# (under their own window of 16 MiB): past the window towards lk:far,
+# 8 MiB / 5 = 1,677,721 bytes, all destinations together. In flight at
+# most 50 (1,677,721 / 32,902), plus 2 mailboxes of 16.
 flood "bytes past the credit towards a host" msgbytes \
-  'message past its credit: [0-9]+ bytes in flight to host lk:far, 32774 more \(window 1677721\)' 83
+  'message past its credit: [0-9]+ bytes in flight to host lk:far, 32902 more \(window 1677721\)' 82
+# 40,960 messages of 5 bytes (each counting 133) in turn to four
+# processes: past the window towards lk:far at 12,614 in flight
+# (1,677,721 / 133), before any process's 4,096; plus 4 mailboxes of 16.
+# (Counting payload bytes alone, 4,096 to each of them went.)
+flood "small messages past the credit towards a host" msgsmall \
+  'message past its credit: [0-9]+ bytes in flight to host lk:far, 133 more \(window 1677721\)' 12678
 
 # Messages the broker drops are said on stderr counted, at most once a
 # second per host and cause: lk:evil sends lk:main 5,000 messages the

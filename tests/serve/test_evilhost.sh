@@ -173,7 +173,7 @@ grow=$(( (hwm1 - hwm0) / 1024 ))
 if [ "$grow" -lt 48 ]; then
   ok "inboxflood: the broker's memory stays bounded (peak grew by $grow MiB)"
 else bad "inboxflood: the broker holds what ev:evil sent past its credit: peak grew by $grow MiB for 128 MiB sent"; fi
-r='message past its credit: [0-9]+ bytes in flight to \{api\|0x[0-9a-f]+\}, 262144 more'
+r='message past its credit: [0-9]+ bytes in flight to \{api\|0x[0-9a-f]+\}, 262272 more'  # 256 KiB and WD_FLOW_MSG_COST
 if grep -qxE "ward: host ev:evil: $r" "$tmp/err"; then
   ok "inboxflood: ev:evil killed ($(grep -oE "$r" "$tmp/err"))"
 else bad "inboxflood: stderr lacks 'ward: host ev:evil: $r': $(grep '^ward: host ev:evil: ' "$tmp/err" | head -c 400)"; fi

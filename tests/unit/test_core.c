@@ -837,6 +837,7 @@ static void test_end_that_frees_mailbox_bytes_lets_waiters_in(void **state) {
   rig_open(&r, 1000, 1000);
   rig_mesh(&r);
   r.h->mq.max_bytes = 1000;
+  r.h->mq.floor = 0; /* no bytes of their own: the host's alone */
   x = spawn(&r, "i");
   y = spawn(&r, "i");
   z = spawn(&r, "i");
@@ -872,6 +873,62 @@ static void test_end_that_frees_mailbox_bytes_lets_waiters_in(void **state) {
   assert_memory_equal(s, y->pid, n);
   assert_int_equal(wd_cur_u32(&c, &msgs), 0);
   assert_int_equal(msgs, 1);
+  rig_close(&r);
+}
+
+/* Fill 'a' with one-byte messages until one is refused; returns how many
+** it took. */
+static int fill(wd_actor *a) {
+  int i;
+  for (i = 0;; i++) {
+    wd_msg *m = wd_msg_new("ct|x", 4, "a", 1, (const uint8_t *)"p", 1);
+    assert_non_null(m);
+    if (wd__actor_deliver(a, m) < 0) {
+      wd_msg_free(m);
+      return i;
+    }
+  }
+}
+
+/* Two processes that never read take the host's mailbox bytes and their
+** own; a third, which holds nothing, still takes a message of this host
+** and one of another host at once (neither waits): its own bytes are its
+** own. The host holds at most mailbox_bytes past each one's own. */
+static void test_processes_that_never_read_leave_others_their_own_bytes(
+    void **state) {
+  static int task_token;
+  struct task *t = (struct task *)(void *)&task_token;
+  static wd_swait w;
+  rig r;
+  wd_actor *x, *y, *z;
+  wd_msg *m;
+  size_t one;
+  (void)state;
+  rig_open(&r, 100000, 1000);
+  rig_mesh(&r);
+  m = wd_msg_new("ct|x", 4, "a", 1, (const uint8_t *)"p", 1);
+  assert_non_null(m);
+  one = wd_msg_size(m);
+  wd_msg_free(m);
+  r.h->mq.max_bytes = 1000;
+  r.h->mq.floor = 4 * one; /* four such messages each */
+  x = spawn(&r, "i");
+  y = spawn(&r, "i");
+  z = spawn(&r, "i");
+  assert_int_equal(fill(x), 4 + 1000 / one);
+  assert_int_equal(fill(y), 4);
+  assert_true(r.h->mq.over <= 1000);
+  m = wd_msg_new(x->pid, x->pidlen, "b", 1, (const uint8_t *)"q", 1);
+  assert_non_null(m);
+  memset(&w, 0, sizeof w);
+  assert_int_equal(wd__flow_local(x, z, m, &w, t), 0);
+  msg_in(&r, z);
+  assert_null(z->park_head);
+  assert_int_equal(z->pending.count, 2);
+  assert_null(r.h->blocked);
+  msg_in(&r, y); /* past its own and the host's: waits */
+  assert_non_null(y->park_head);
+  assert_true(r.h->mq.bytes <= 1000 + 3 * r.h->mq.floor);
   rig_close(&r);
 }
 
@@ -940,20 +997,21 @@ static int send_remote(wd_actor *a, const char *dest, size_t n) {
 ** broker forgets it then). The window towards "pb" is 1 MiB here. */
 static void test_dead_destination_keeps_its_messages_in_flight(void **state) {
   static const char *d1 = "{pb|0x00010}", *d2 = "{pb|0x00011}";
+  const size_t half = (512u << 10) - WD_FLOW_MSG_COST; /* costs 512 KiB */
   rig r;
   wd_actor *a;
   (void)state;
   rig_open(&r, 1000, 1000);
   rig_mesh_lq(&r, 2u << 20);
   a = spawn(&r, "i");
-  assert_int_equal(send_remote(a, d1, 512u << 10), 0);
-  assert_int_equal(send_remote(a, d1, 512u << 10), 0);
+  assert_int_equal(send_remote(a, d1, half), 0);
+  assert_int_equal(send_remote(a, d1, half), 0);
   assert_int_equal(send_remote(a, d2, 1), WD_EMBOXFULL); /* window full */
   /* The first message found d1 dead; the second is still on its way. */
   credit_in(&r, d1, 1, 512u << 10, WD_CREDIT_DEAD);
   assert_int_equal(send_remote(a, d1, 1), WD_ENOTFOUND);
   assert_int_equal(send_remote(a, d2, 600u << 10), WD_EMBOXFULL);
-  assert_int_equal(send_remote(a, d2, 512u << 10), 0);
+  assert_int_equal(send_remote(a, d2, half), 0);
   /* GONE for d2: its message stays counted too. */
   gone_in(&r, d2);
   assert_int_equal(send_remote(a, "{pb|0x00012}", 1), WD_EMBOXFULL);
@@ -967,6 +1025,47 @@ static void test_dead_destination_keeps_its_messages_in_flight(void **state) {
   gone_in(&r, "pb");
   assert_int_equal(r.h->peers[1].inflight, 0);
   assert_int_equal(r.h->nout, 0);
+  rig_close(&r);
+}
+
+/* A message counts 128 bytes (WD_FLOW_MSG_COST) past its payload in
+** the windows towards a host: 1-byte messages to three processes of "pb"
+** (a window of 1 MiB) stop at 1 MiB / 129 in all, not at 4,096 to each
+** (the window per process); a message taken from "pb" gives back its
+** payload and 128. */
+static void test_small_messages_count_their_cost_in_the_window(void **state) {
+  static const char *d[] = { "{pb|0x00010}", "{pb|0x00011}", "{pb|0x00012}" };
+  rig r;
+  wd_actor *a, *y;
+  size_t off;
+  wd_cur c;
+  uint32_t peer, msgs;
+  uint64_t bytes;
+  const char *s;
+  size_t n, sent = 0;
+  int i, k;
+  (void)state;
+  rig_open(&r, 1000, 1000);
+  rig_mesh_lq(&r, 2u << 20);
+  a = spawn(&r, "i");
+  y = spawn(&r, "i");
+  for (i = 0; i < 3; i++)
+    for (k = 0; k < 4096 && send_remote(a, d[i], 1) == 0; k++) sent++;
+  assert_int_equal(sent, (1u << 20) / 129);
+  assert_int_equal(r.h->peers[1].inflight, sent * 129);
+  assert_int_equal(send_remote(a, d[2], 1), WD_EMBOXFULL);
+  credit_in(&r, d[1], 1, 129, 0);
+  assert_int_equal(send_remote(a, d[2], 1), 0);
+  msg_in(&r, y); /* a payload of 2 */
+  off = r.out.len;
+  wd__flow_flush(r.h);
+  assert_true(find_rec(&r, &off, WD_R_CREDIT, &c));
+  assert_int_equal(wd_cur_u32(&c, &peer), 0);
+  assert_int_equal(wd_cur_str(&c, &s, &n), 0);
+  assert_int_equal(wd_cur_u32(&c, &msgs), 0);
+  assert_int_equal(msgs, 1);
+  assert_int_equal(wd_cur_u64(&c, &bytes), 0);
+  assert_int_equal(bytes, 2 + 128);
   rig_close(&r);
 }
 
@@ -992,7 +1091,10 @@ int main(void) {
     cmocka_unit_test(test_reply_for_an_ended_actor_reaches_nobody),
     cmocka_unit_test(test_max_processes_refuses_a_spawn),
     cmocka_unit_test(test_end_that_frees_mailbox_bytes_lets_waiters_in),
+    cmocka_unit_test(
+        test_processes_that_never_read_leave_others_their_own_bytes),
     cmocka_unit_test(test_dead_destination_keeps_its_messages_in_flight),
+    cmocka_unit_test(test_small_messages_count_their_cost_in_the_window),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -102,11 +102,12 @@ static void test_msg_size_counts_struct_and_strings(void **state) {
 ** whichever queue it goes to, and every way out (pop, clear) gives its
 ** bytes back; moving a message between two of them changes nothing. */
 static void test_mbox_shared_total_counts_every_queue(void **state) {
-  wd_mtotal t = { 0, 0, 0 };
+  wd_mtotal t;
   wd_mbox q1, q2;
   wd_msg *a = mkn(500), *b = mkn(700), *d;
   size_t sa = wd_msg_size(a), sb = wd_msg_size(b);
   (void)state;
+  memset(&t, 0, sizeof t);
   wd_mbox_init(&q1, &t);
   wd_mbox_init(&q2, &t);
   wd_mbox_push(&q1, a);
@@ -127,6 +128,47 @@ static void test_mbox_shared_total_counts_every_queue(void **state) {
   assert_int_equal(t.count, 0);
 }
 
+/* A process's total counted in its host's: the host counts every byte
+** and, in 'over', what each process holds past its 'floor'; every way out
+** gives it back. */
+static void test_mbox_host_counts_bytes_past_each_floor(void **state) {
+  wd_mtotal host, p1, p2;
+  wd_mbox q1, q2, q3;
+  wd_msg *a = mkn(500), *b = mkn(500), *c = mkn(500), *d;
+  size_t n = wd_msg_size(a);
+  (void)state;
+  memset(&host, 0, sizeof host);
+  memset(&p1, 0, sizeof p1);
+  memset(&p2, 0, sizeof p2);
+  host.floor = n + n / 2; /* one message and a half */
+  p1.up = p2.up = &host;
+  wd_mbox_init(&q1, &p1);
+  wd_mbox_init(&q2, &p1);
+  wd_mbox_init(&q3, &p2);
+  wd_mbox_push(&q1, a);
+  assert_int_equal(host.over, 0);
+  wd_mbox_push(&q2, b); /* p1: two messages, half of one past */
+  assert_int_equal(p1.bytes, 2 * n);
+  assert_int_equal(host.bytes, 2 * n);
+  assert_int_equal(host.count, 2);
+  assert_int_equal(host.over, n / 2 + (n & 1));
+  wd_mbox_push(&q3, c); /* p2 within its floor */
+  assert_int_equal(host.over, n / 2 + (n & 1));
+  assert_int_equal(host.bytes, 3 * n);
+  d = wd_mbox_pop(&q1);
+  assert_ptr_equal(d, a);
+  assert_int_equal(host.over, 0);
+  wd_mbox_push(&q3, d); /* p2 past its floor now */
+  assert_int_equal(host.over, n / 2 + (n & 1));
+  assert_int_equal(p2.count, 2);
+  wd_mbox_clear(&q3);
+  wd_mbox_clear(&q2);
+  assert_int_equal(host.over, 0);
+  assert_int_equal(host.bytes, 0);
+  assert_int_equal(host.count, 0);
+  assert_int_equal(p1.bytes + p2.bytes, 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_msg_new_copies_all_fields),
@@ -136,6 +178,7 @@ int main(void) {
     cmocka_unit_test(test_mbox_clear_on_empty_is_noop),
     cmocka_unit_test(test_msg_size_counts_struct_and_strings),
     cmocka_unit_test(test_mbox_shared_total_counts_every_queue),
+    cmocka_unit_test(test_mbox_host_counts_bytes_past_each_floor),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
