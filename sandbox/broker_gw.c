@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,7 +72,7 @@ typedef struct gwcall {
   int answered;   /* (an unanswered call is in 'bycall' too) */
   int slot;       /* EXEC: the host of its process */
   char pid[WD_PID_MAX];
-  struct gwtimer *timer; /* EXEC: its deadline */
+  brk_dl dl;             /* EXEC: its deadline, until it passes */
   uint64_t t0;           /* uv_now when it came */
   const char *tenant;    /* its token's actor id, once authenticated */
 } gwcall;
@@ -85,12 +86,6 @@ typedef struct callmap {
   size_t n;
   int by_call;  /* keyed by 'call', else by 'serial' */
 } callmap;
-
-typedef struct gwtimer {
-  uv_timer_t h;
-  struct brk_gw *g;
-  uint64_t serial;
-} gwtimer;
 
 typedef struct brk_gw {
   wd_broker *b;
@@ -115,6 +110,11 @@ typedef struct brk_gw {
   callmap bycall;     /* the calls not answered yet, by the gateway's
                          number (one still in use is a bad frame) */
   uint64_t next_serial;
+  brk_dlheap dl;      /* the EXEC calls' deadlines */
+  uv_timer_t dltimer; /* armed for the earliest of them at most */
+  int dlon;           /* 'dltimer' is armed (for 'dlarmed') */
+  int dlinit;
+  uint64_t dlarmed;
   uv_prepare_t flush; /* sends what the turn wrote to the gateway */
   int flushing;
   uv_timer_t watch;   /* liveness: 'gw_watch' every WD_HEARTBEAT_MS */
@@ -483,9 +483,55 @@ static gwcall *call_find(brk_gw *g, uint64_t serial) {
 
 /* }====== */
 
-static void timer_closed(uv_handle_t *h) {
-  wd_free(h);
+/* {====== Exec deadlines ======
+** One timer serves every exec: the calls wait in a heap by deadline (then
+** serial: the order in which they came; broker_dl.c), and 'dltimer' is
+** armed for the earliest. A call that ends leaves the heap, not the
+** timer: armed for a deadline that is gone, it fires for nothing and is
+** armed for the next one (it is never later than the earliest). An empty
+** heap stops it, so an idle broker holds no armed timer, as before. A
+** deadline is a loop time, uv_now + ms at the request, as a timer
+** started then counts: a call times out in the same loop turn as it did
+** with a timer of its own.
+*/
+static void exec_timeout(brk_gw *g, gwcall *c);
+
+#define DL_CALL(d) ((gwcall *)(void *)((char *)(d)-offsetof(gwcall, dl)))
+
+static void dl_fire(uv_timer_t *t);
+
+/* Arm the timer for the earliest deadline, unless it fires by then. */
+static void dl_arm(brk_gw *g) {
+  uint64_t now = uv_now(&g->b->loop), at;
+  if (g->dl.n == 0) return;
+  at = g->dl.d[0]->at;
+  if (g->dlon && g->dlarmed <= at) return;
+  g->dlon = 1;
+  g->dlarmed = at;
+  uv_timer_start(&g->dltimer, dl_fire, at > now ? at - now : 0, 0);
 }
+
+static void dl_fire(uv_timer_t *t) {
+  brk_gw *g = t->data;
+  uint64_t now = uv_now(&g->b->loop);
+  g->dlon = 0;
+  while (g->dl.n > 0 && g->dl.d[0]->at <= now) {
+    gwcall *c = DL_CALL(g->dl.d[0]);
+    wd__brk_dl_del(&g->dl, &c->dl);
+    exec_timeout(g, c);
+  }
+  dl_arm(g);
+}
+
+static void dl_del(brk_gw *g, gwcall *c) {
+  wd__brk_dl_del(&g->dl, &c->dl);
+  if (g->dl.n == 0 && g->dlon) {
+    uv_timer_stop(&g->dltimer);
+    g->dlon = 0;
+  }
+}
+
+/* }====== */
 
 static void call_free(brk_gw *g, gwcall *c) {
   if (c->prev != NULL)
@@ -496,7 +542,7 @@ static void call_free(brk_gw *g, gwcall *c) {
   map_del(&g->byserial, c);
   map_del(&g->bycall, c);
   if (c->tok != NULL && c->tok->inflight > 0) c->tok->inflight--;
-  if (c->timer != NULL) uv_close((uv_handle_t *)&c->timer->h, timer_closed);
+  dl_del(g, c);
   wd_free(c);
 }
 
@@ -623,13 +669,10 @@ static void exec_pid(wd_broker *b, void *ud, const char *pid, size_t n) {
   }
 }
 
-static void exec_timeout(uv_timer_t *h) {
-  gwtimer *x = h->data;
-  brk_gw *g = x->g;
-  gwcall *c = call_find(g, x->serial);
+/* The deadline of exec call 'c' passed (dl_fire). */
+static void exec_timeout(brk_gw *g, gwcall *c) {
   char th[WD_PID_HOST_MAX + 1];
   hslot *t;
-  if (c == NULL) return;
   answer(g, c, 504, "Timeout", "the process did not finish in time", NULL,
          NULL, 0);
   /* The process goes; its end (exec_done) frees the call. */
@@ -707,16 +750,13 @@ static void req_spawn(brk_gw *g, gwcall *c, const wd_gwcall *q) {
   if (q->kind == WD_GW_EXEC) {
     ms = q->timeout_ms ? q->timeout_ms : WD_GW_TIMEOUT_DEF_MS;
     if (ms > WD_GW_TIMEOUT_MAX_MS) ms = WD_GW_TIMEOUT_MAX_MS;
-    c->timer = wd_calloc(1, sizeof *c->timer);
-    if (c->timer == NULL) {
+    c->dl.at = uv_now(&b->loop) + ms;
+    c->dl.seq = c->serial;
+    if (wd__brk_dl_add(&g->dl, &c->dl) < 0) {
       answer_code(g, c, WD_ENOMEM, "out of memory");
       return;
     }
-    uv_timer_init(&b->loop, &c->timer->h);
-    c->timer->h.data = c->timer;
-    c->timer->g = g;
-    c->timer->serial = c->serial;
-    uv_timer_start(&c->timer->h, exec_timeout, ms, 0);
+    dl_arm(g);
   }
   r = wd__brk_spawn_as(b, e, t, c->tok->actor, c->tok->actorlen, c->tok->scope,
                        c->tok->scopelen, q->value, q->valuelen, exec_done,
@@ -1334,6 +1374,8 @@ void wd__brk_gw_stop(wd_broker *b) {
   if (g->watching) uv_close((uv_handle_t *)&g->watch, NULL);
   g->watching = 0;
   gw_down(g, "ward is shutting down");
+  if (g->dlinit) uv_close((uv_handle_t *)&g->dltimer, NULL);
+  g->dlinit = 0;
   if (g->flushing) uv_close((uv_handle_t *)&g->flush, NULL);
   g->flushing = 0;
 }
@@ -1352,6 +1394,7 @@ void wd__brk_gw_free(wd_broker *b) {
   while (g->calls != NULL) call_free(g, g->calls);
   wd_free(g->byserial.slot);
   wd_free(g->bycall.slot);
+  wd__brk_dl_free(&g->dl);
   for (i = 0; i < g->nfds; i++) {
     close(g->fds[i]);
     if (g->paths[i] != NULL) unlink(g->paths[i]);
@@ -1403,6 +1446,9 @@ int wd_broker_serve(wd_broker *b, const wd_serve_opts *o, char *err,
   uv_timer_start(&g->watch, gw_watch, WD_HEARTBEAT_MS, WD_HEARTBEAT_MS);
   uv_unref((uv_handle_t *)&g->watch);
   g->watching = 1;
+  uv_timer_init(&b->loop, &g->dltimer);
+  g->dltimer.data = g;
+  g->dlinit = 1;
   return 0;
 fail:
   wd__brk_gw_free(b);

@@ -221,6 +221,18 @@ typedef struct name {
   uint64_t cached;              /* bit i: host i looked it up (UNNAME) */
 } name;
 
+/* A deadline in a brk_dlheap (broker_dl.c): 'at' (a loop time, ms), then
+** 'seq', order them. The owner embeds it and sets both before adding. */
+typedef struct brk_dl {
+  uint64_t at, seq;
+  size_t pos; /* index in its heap plus one; 0: in none */
+} brk_dl;
+
+typedef struct brk_dlheap {
+  brk_dl **d; /* d[0] is the earliest */
+  size_t n, cap;
+} brk_dlheap;
+
 typedef struct btimer {
   uv_timer_t h;
   struct btimer *next, *prev;
@@ -417,6 +429,12 @@ int wd__brk_stat_check(const char *s, size_t n);
 void wd__brk_stat_reply(wd_broker *b, fwd *f, int32_t status, const char *s,
                         size_t n);
 void wd__brk_stat_free(wd_broker *b);
+/* broker_dl.c: a binary heap of deadlines. _add returns 0 or WD_ENOMEM
+** (then 'd' is in no heap); _del takes 'd' out when it is in 'h'; _free
+** frees the array, not the deadlines. */
+int wd__brk_dl_add(brk_dlheap *h, brk_dl *d);
+void wd__brk_dl_del(brk_dlheap *h, brk_dl *d);
+void wd__brk_dl_free(brk_dlheap *h);
 /* broker_gw.c: the answer of status call 'serial' (value: codec bytes). */
 void wd__brk_gw_status_done(wd_broker *b, uint64_t serial, int status,
                             const uint8_t *val, size_t vlen);

@@ -165,6 +165,42 @@ http "exec: 400 app with two hosts and no host given" 400 'say which' \
 # the exec timeout's.
 http "exec: 504 timeout, before the process would end" 504 '"kind":"Timeout"' \
   -H "$A" -d '{"args":["20s"],"timeout":"300ms"}' "$U/v1/exec/sv:slow"
+# Execs in flight together, each with its own deadline (the broker keeps
+# them all on one timer): one that ends first gets its result, a later
+# request with an earlier deadline times out first, none is answered
+# before its deadline, and a process that timed out is terminated. Each
+# starts once the broker has decided the one before (the audit log).
+slow_allowed() { grep -c '"action":"process.exec","resource":"sv:slow".*"effect":"allow"' "$LOG"; }
+exec_timed() { # FILE JSON: "CODE MS" (ms from its start) into FILE
+  local t0 code
+  t0=$(date +%s%N)
+  code=$(curl -s -m 20 -o /dev/null -w '%{http_code}' -H "$A" -d "$2" "$U/v1/exec/sv:slow")
+  echo "$code $((($(date +%s%N) - t0) / 1000000))" >"$1"
+}
+dls=
+for x in 'long {"args":["1s"],"timeout":"10s"}' 'mid {"args":["20s"],"timeout":"2s"}' \
+         'short {"args":["20s"],"timeout":"300ms"}'; do
+  n0=$(slow_allowed)
+  exec_timed "$tmp/dl.${x%% *}" "${x#* }" &
+  dls="$dls $!"
+  for i in $(seq 1 600); do [ "$(slow_allowed)" -gt "$n0" ] && break; sleep 0.02; done
+done
+wait $dls
+read -r c1 ms1 <"$tmp/dl.long"; read -r c2 ms2 <"$tmp/dl.mid"; read -r c3 ms3 <"$tmp/dl.short"
+check "exec deadlines in flight: 200 within its deadline, 504 past each other's" \
+  '[ "$c1" = 200 ] && [ "$c2" = 504 ] && [ "$c3" = 504 ]' "long $c1, mid $c2, short $c3"
+check "... none before its deadline (or its end)" \
+  '[ "$ms1" -ge 1000 ] && [ "$ms2" -ge 2000 ] && [ "$ms3" -ge 300 ]' "$ms1, $ms2, $ms3 ms"
+check "... the later request with the earlier deadline was not held to the other's" \
+  '[ "$ms3" -lt 1700 ]' "$ms3 ms"
+for i in $(seq 1 100); do
+  curl -s -m 5 -o "$tmp/ps" -H "$A" "$U/v1/processes"
+  grep -q '"entry":"sv:slow"' "$tmp/ps" || break
+  sleep 0.1
+done
+check "... and the processes that timed out were terminated" \
+  '! grep -q "\"entry\":\"sv:slow\"" "$tmp/ps" && grep -q "\"processes\"" "$tmp/ps"' \
+  "$(head -c 300 "$tmp/ps")"
 # }======
 
 # {====== Tokens ======
