@@ -17,13 +17,17 @@
 ** messages and FLOW_WIN_BYTES bytes in flight, each message counting its
 ** payload and WD_FLOW_MSG_COST (WD_FLOW_API_* for an inbox
 ** stream of the front door; one message in flight is always allowed,
-** whatever its size), and within its window towards the
-** receiving host, all destinations together (its share of that host's
-** link_queue: honest senders never fill the broker's queue towards a
-** host, where the broker would drop). The receiving host returns credit
-** (CREDIT) when a message enters the mailbox, or is dropped because its
-** process is gone; a message that finds the mailbox full waits there
-** ('park') and its credit with it. So a fast producer is slowed where it
+** whatever its size), and within its windows towards the
+** receiving host, all destinations together (each its share of that
+** host's link_queue: honest senders never fill the broker's queue
+** towards a host, where the broker would drop): a destination's first
+** WD_FLOW_DEST_OWN bytes in flight count in the window of own shares,
+** what it has past them in the shared window (wd_flow_peer_ok), so a
+** destination that holds little in flight is not held up by the others
+** (processes that never read, a 64 MiB message). The receiving host
+** returns credit (CREDIT) when a message enters the mailbox, or is
+** dropped because its process is gone; a message that finds the mailbox
+** full waits there ('park') and its credit with it. So a fast producer is slowed where it
 ** runs, nothing accepted is dropped for lack of room, and a congested
 ** destination holds up only the senders to it. Each host keeps the PIDs
 ** it knows are dead (DIED, GONE, a dead-flagged credit, an EXIT event),
@@ -329,12 +333,18 @@ static void peer_unblock(wd_host *h, wd_out *o) {
   o->pprev = NULL;
 }
 
+/* 'o' has 'bytes' in flight instead of o->bytes: its peer's counts
+** follow (WD_FLOW_OWN, WD_FLOW_PAST). */
+static void out_set(wd_host *h, wd_out *o, uint64_t bytes) {
+  wd_peer *pe = &h->peers[o->peer];
+  pe->past = pe->past - WD_FLOW_PAST(o->bytes) + WD_FLOW_PAST(bytes);
+  pe->own = pe->own - WD_FLOW_OWN(o->bytes) + WD_FLOW_OWN(bytes);
+  o->bytes = bytes;
+}
+
 /* 'bytes' of what was in flight to 'o' have left the network. */
 static void out_less(wd_host *h, wd_out *o, uint64_t bytes) {
-  wd_peer *pe = &h->peers[o->peer];
-  if (bytes > o->bytes) bytes = o->bytes;
-  o->bytes -= bytes;
-  pe->inflight = bytes > pe->inflight ? 0 : pe->inflight - bytes;
+  out_set(h, o, bytes > o->bytes ? 0 : o->bytes - bytes);
 }
 
 static void out_free(wd_host *h, wd_out *o) {
@@ -352,21 +362,21 @@ static void out_settle(wd_host *h, wd_out *o) {
   if (o->msgs == 0 && o->wq.head == NULL) out_free(h, o);
 }
 
-/* May one more message of 'n' payload bytes go to 'o'? Its own window,
-** then its peer's (one message in flight always may); it counts
-** WD_FLOW_COST(n) bytes, as the broker counts it. */
+/* Is it the peer's windows that stop the next message to 'o', of 'n'
+** payload bytes? It counts WD_FLOW_COST(n), as the broker counts it. */
+static int peer_full(const wd_host *h, const wd_out *o, size_t n) {
+  const wd_peer *pe = &h->peers[o->peer];
+  return !wd_flow_peer_ok(pe->win, pe->past, pe->own, o->bytes,
+                          WD_FLOW_COST(n));
+}
+
+/* May one more message of 'n' payload bytes go to 'o'? Its own window
+** (one message in flight always may), then its peer's. */
 static int out_ok(const wd_host *h, const wd_out *o, size_t n) {
   const wd_peer *pe = &h->peers[o->peer];
   uint64_t c = WD_FLOW_COST(n);
   return o->msgs < pe->dmsgs && (o->msgs == 0 || o->bytes + c <= pe->dbytes) &&
-         (pe->win == 0 || pe->inflight == 0 || pe->inflight + c <= pe->win);
-}
-
-/* Is it the peer's window that stops the next message to 'o'? */
-static int peer_full(const wd_host *h, const wd_out *o, size_t n) {
-  const wd_peer *pe = &h->peers[o->peer];
-  return pe->win != 0 && pe->inflight != 0 &&
-         pe->inflight + WD_FLOW_COST(n) > pe->win;
+         !peer_full(h, o, n);
 }
 
 /* Write the MSG record of 'a' (wd_proto.h) and charge it to 'o'. */
@@ -385,8 +395,7 @@ static int msg_out(wd_actor *a, wd_out *o, const char *topic, size_t tl,
   wd_buf_put(b, p, n);
   if (h->io.end(h->io.ud, st) < 0) return WD_ENOMEM;
   o->msgs++;
-  o->bytes += WD_FLOW_COST(n);
-  h->peers[o->peer].inflight += WD_FLOW_COST(n);
+  out_set(h, o, o->bytes + WD_FLOW_COST(n));
   return 0;
 }
 

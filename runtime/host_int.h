@@ -125,11 +125,13 @@ typedef struct wd_peer {
   char *id;
   size_t idlen;
   uint64_t max_payload;
-  uint64_t win;              /* bytes this host may have in flight to it,
-                                all destinations together (0: no bound) */
+  uint64_t win;              /* each window of this host towards it, all
+                                destinations together (0: no bound) */
   uint32_t dmsgs;            /* ... and to each of its processes */
   uint64_t dbytes;
-  uint64_t inflight;
+  uint64_t past;             /* in flight past the destinations' own
+                                shares (WD_FLOW_PAST) ... */
+  uint64_t own;              /* ... and within them (WD_FLOW_OWN) */
   wd_out *blocked, **btail;  /* destinations waiting for that window */
 } wd_peer;
 

@@ -108,8 +108,13 @@ typedef struct hslot {
   brk_fl *fl_in;       /* what others have in flight to its processes */
   uint64_t *fl_peer;   /* bytes its current incarnation has in flight to
                           each host and to the inbox streams (the last),
-                          all processes together ('bytes' of its
-                          'fl_out'), or NULL before its first */
+                          all processes together, past each process's
+                          own share (WD_FLOW_PAST of the 'bytes' of its
+                          'fl_out'), then (from index nhosts + 1) within
+                          them (WD_FLOW_OWN); NULL before its first */
+  uint64_t fl_own_in;  /* what all hosts have in flight to it within
+                          its processes' own shares (its link_queue
+                          bound grows by it) */
   brk_drop drops[BRK_DROP_CAUSES];
 } hslot;
 

@@ -17,10 +17,13 @@
 ** host has in flight (carried, and not given back) to each process and
 ** to each host, and kills a host at its first message past the credit it
 ** holds (WD_FLOW_*; a message counts its payload and WD_FLOW_MSG_COST,
-** WD_FLOW_COST). It needs no slack for credit and messages crossing:
-** it counts a message when the message reaches it, after the sender
-** counted it, and a credit when it passes the credit on, before the
-** sender has it, so an honest sender's count is never below the broker's.
+** WD_FLOW_COST; towards a host, what each process has in flight within
+** its own share, WD_FLOW_DEST_OWN, counts in a window of its own, and
+** only what is past it in the shared one: wd_flow_peer_ok). It needs
+** no slack for credit and messages crossing: it counts a message when
+** the message reaches it, after the sender counted it, and a credit when
+** it passes the credit on, before the sender has it, so an honest
+** sender's count is never below the broker's.
 ** What would break that is handled where it happens: a receiving host
 ** that went down (what was in flight to it is forgotten by both, and a
 ** message to a PID of its dead incarnation is given back here, dead,
@@ -31,6 +34,15 @@
 ** sender keeps counting what it sent it until the dead credit comes back,
 ** runtime/flow.c). The cost: one table lookup per MSG and per CREDIT,
 ** and an entry per (sender, process) with something in flight.
+**
+** The queue towards a host is bounded (SECURITY.md V15): past its
+** link_queue, plus what all hosts have in flight to its processes within
+** their own shares (at most a window of each other host: less than
+** link_queue again, unless WD_FLOW_PEER_MIN binds), a message to it is
+** dropped, as if its process had died on the way. Honest senders never
+** reach it: what they have in flight past the own shares is within their
+** shared windows, together less than link_queue (but for one message
+** past a window each, SECURITY.md "Not yet (V22)").
 **
 ** What the broker drops is said on stderr counted, at most once a second
 ** per sending host and cause.
@@ -186,18 +198,31 @@ static brk_fl *fl_new(wd_broker *b, int from, int to, uint64_t counter) {
   return x;
 }
 
+/* 'x' counts 'bytes' in flight instead of x->bytes: its sender's counts
+** towards its host follow, past the process's own share and within it
+** (WD_FLOW_PAST, WD_FLOW_OWN), and the receiving host's own shares. */
+static void fl_set(wd_broker *b, brk_fl *x, uint64_t bytes) {
+  uint64_t *peer = b->hosts[x->from].fl_peer;
+  uint64_t was = WD_FLOW_OWN(x->bytes), now = WD_FLOW_OWN(bytes);
+  if (peer != NULL) {
+    peer[x->to] = peer[x->to] - WD_FLOW_PAST(x->bytes) + WD_FLOW_PAST(bytes);
+    peer[b->nhosts + 1 + x->to] = peer[b->nhosts + 1 + x->to] - was + now;
+  }
+  if (x->to < b->nhosts)
+    b->hosts[x->to].fl_own_in = b->hosts[x->to].fl_own_in - was + now;
+  x->bytes = bytes;
+}
+
 /* Take 'x' out of everything and free it: what it still counts in flight
 ** leaves the sender's count towards its host. The buckets shrink when
 ** they are eight times the entries. */
 static void fl_drop(wd_broker *b, brk_fl *x) {
-  uint64_t *peer = b->hosts[x->from].fl_peer;
   brk_fl **pp = &b->fl[x->hash & b->flmask];
   while (*pp != x) pp = &(*pp)->next;
   *pp = x->next;
   if ((*x->oprev = x->onext) != NULL) x->onext->oprev = x->oprev;
   if ((*x->iprev = x->inext) != NULL) x->inext->iprev = x->iprev;
-  if (peer != NULL)
-    peer[x->to] -= x->bytes < peer[x->to] ? x->bytes : peer[x->to];
+  fl_set(b, x, 0);
   wd_free(x);
   b->nfl--;
   if (b->flmask >= 256 && b->nfl < (b->flmask + 1) / 8)
@@ -232,8 +257,7 @@ static void fl_pay(wd_broker *b, brk_fl *x, uint64_t *msgs,
   if (m > x->msgs) m = x->msgs;
   if (n > x->bytes) n = x->bytes;
   x->msgs -= m;
-  x->bytes -= n;
-  if (n > 0) b->hosts[x->from].fl_peer[x->to] -= n;
+  fl_set(b, x, x->bytes - n);
   *msgs = m;
   *bytes = n;
   fl_settle(b, x);
@@ -254,7 +278,9 @@ static int past_credit(const hslot *s, int to, const brk_fl *x,
   const char *tid = api ? WD_FLOW_API_ID : b->hosts[to].id;
   uint64_t lq = api ? 0 : b->hosts[to].he->u.host.limits.link_queue;
   uint64_t win = WD_FLOW_PEER_WIN(lq, (uint64_t)b->nhosts + 1); /* MESH */
-  uint64_t peer = s->fl_peer != NULL ? s->fl_peer[to] : 0;
+  uint64_t past = s->fl_peer != NULL ? s->fl_peer[to] : 0;
+  uint64_t own = s->fl_peer != NULL ? s->fl_peer[b->nhosts + 1 + to] : 0;
+  uint64_t xb = x != NULL ? x->bytes : 0;
   uint64_t wmsgs = api ? WD_FLOW_API_MSGS : WD_FLOW_WIN_MSGS;
   uint64_t wbytes = api ? WD_FLOW_API_BYTES : WD_FLOW_WIN_BYTES;
   uint64_t c = WD_FLOW_COST(n);
@@ -269,10 +295,19 @@ static int past_credit(const hslot *s, int to, const brk_fl *x,
              (unsigned long long)c);
     return 1;
   }
-  if (win != 0 && peer > 0 && peer + c > win) {
-    snprintf(why, whylen, "message past its credit: %llu bytes in flight to "
-             "host %s, %llu more (window %llu)", (unsigned long long)peer,
-             tid, (unsigned long long)c, (unsigned long long)win);
+  if (!wd_flow_peer_ok(win, past, own, xb, c)) {
+    uint64_t dpast = WD_FLOW_PAST(xb + c) - WD_FLOW_PAST(xb);
+    if (dpast > 0 && past > 0 && past + dpast > win)
+      snprintf(why, whylen, "message past its credit: %llu bytes in flight "
+               "to host %s, %llu more (window %llu)",
+               (unsigned long long)past, tid, (unsigned long long)dpast,
+               (unsigned long long)win);
+    else
+      snprintf(why, whylen, "message past its credit: %llu bytes in flight "
+               "to host %s within its processes' own shares, %llu more "
+               "(window %llu)", (unsigned long long)own, tid,
+               (unsigned long long)(WD_FLOW_OWN(xb + c) - WD_FLOW_OWN(xb)),
+               (unsigned long long)win);
     return 1;
   }
   return 0;
@@ -285,13 +320,16 @@ void wd__brk_flow_down(hslot *s) {
   for (x = s->fl_out; x != NULL; x = x->onext) {
     x->omsgs += x->msgs;
     x->obytes += x->bytes;
-    x->msgs = x->bytes = 0;
+    x->msgs = 0;
+    fl_set(b, x, 0);
   }
   if (s->fl_peer != NULL)
-    memset(s->fl_peer, 0, ((size_t)b->nhosts + 1) * sizeof *s->fl_peer);
+    memset(s->fl_peer, 0, 2 * ((size_t)b->nhosts + 1) * sizeof *s->fl_peer);
   while ((x = s->fl_in) != NULL) fl_drop(b, x);
   for (i = 0; i < b->nhosts; i++)
-    if (b->hosts[i].fl_peer != NULL) b->hosts[i].fl_peer[si] = 0;
+    if (b->hosts[i].fl_peer != NULL)
+      b->hosts[i].fl_peer[si] = b->hosts[i].fl_peer[b->nhosts + 1 + si] = 0;
+  s->fl_own_in = 0;
 }
 
 void wd__brk_flow_free(wd_broker *b) {
@@ -313,7 +351,7 @@ void wd__brk_flow_free(wd_broker *b) {
 ** streams: 0, or WD_ENOMEM. */
 static int fl_peers(hslot *s) {
   if (s->fl_peer == NULL)
-    s->fl_peer = wd_calloc((size_t)s->b->nhosts + 1, sizeof *s->fl_peer);
+    s->fl_peer = wd_calloc(2 * ((size_t)s->b->nhosts + 1), sizeof *s->fl_peer);
   return s->fl_peer != NULL ? 0 : WD_ENOMEM;
 }
 
@@ -326,8 +364,7 @@ int wd__brk_flow_wait(hslot *s, uint64_t counter, size_t n) {
       (x = fl_new(b, from, b->nhosts, counter)) == NULL)
     return WD_ENOMEM;
   x->msgs++;
-  x->bytes += WD_FLOW_COST(n);
-  s->fl_peer[b->nhosts] += WD_FLOW_COST(n);
+  fl_set(b, x, x->bytes + WD_FLOW_COST(n));
   return 0;
 }
 
@@ -389,8 +426,7 @@ static void carry(hslot *s, hslot *t, brk_fl *x, const char *from, size_t fl,
     x->obytes += WD_FLOW_COST(n);
   } else {
     x->msgs++;
-    x->bytes += WD_FLOW_COST(n);
-    s->fl_peer[t - b->hosts] += WD_FLOW_COST(n);
+    fl_set(b, x, x->bytes + WD_FLOW_COST(n));
   }
 }
 
@@ -459,11 +495,14 @@ int wd__brk_on_msg(hslot *s, wd_cur *c) {
     wd__brk_host_down(s, "message over the receiver's max_payload");
     return WD_EBADFRAME;
   }
-  /* The credit bounds what is in flight; past the link's bound the
-  ** receiving host is not reading (its liveness will tell): the message
-  ** goes as if its process had died on the way (SECURITY.md V15). */
+  /* The credit bounds what is in flight; past the link's bound (and what
+  ** the processes' own shares let the senders have in flight besides)
+  ** the receiving host is not reading (its liveness will tell): the
+  ** message goes as if its process had died on the way (SECURITY.md
+  ** V15). */
   if (t->he->u.host.limits.link_queue != 0 &&
-      wd_link_backlog(t->link) >= t->he->u.host.limits.link_queue) {
+      wd_link_backlog(t->link) >=
+          t->he->u.host.limits.link_queue + t->fl_own_in) {
     snprintf(why, sizeof why, "host %s is not reading", t->id);
     drop_note(s, BRK_DROP_UNREAD, from, fl, dest, dl, why);
     wd__brk_credit_back(s, dest, dl, n, 0);

@@ -9,6 +9,8 @@
 #ifndef wd_proto_h
 #define wd_proto_h
 
+#include <stdint.h>
+
 /* Frame types (the 'type' byte of a frame header). */
 enum {
   WD_F_KEYS = 1,  /* broker -> host, unsigned, first frame only: 2 keys */
@@ -109,10 +111,13 @@ enum {
 **                 u64 max_payload, u64 link_queue): every host, in the
 **                 broker's order (a host's number in it is its 'peer'
 **                 index); after INIT. What a host has in flight to
-**                 another, all destinations together, stays within that
-**                 host's link_queue / n (at least 1 MiB; runtime/flow.c,
-**                 WD_FLOW_PEER_WIN), so the broker's queue towards a host
-**                 never reaches its link_queue with honest senders. The
+**                 another, all destinations together, past each one's
+**                 own share (WD_FLOW_DEST_OWN) stays within that host's
+**                 link_queue / n (at least 1 MiB; runtime/flow.c,
+**                 WD_FLOW_PEER_WIN), and so do the own shares, so the
+**                 broker's queue towards a host never reaches its
+**                 link_queue and what the own shares hold with honest
+**                 senders. The
 **                 last peer is the front door's inbox streams, host "api"
 **                 (sandbox/broker_inbox.c), whose processes the broker
 **                 holds
@@ -238,15 +243,27 @@ enum {
 ** (sent, and not given back by CREDIT) to one process of another host:
 ** WD_FLOW_WIN_MSGS messages and WD_FLOW_WIN_BYTES bytes (one message
 ** always, whatever its size); and to one host, all its processes
-** together: WD_FLOW_PEER_WIN(that host's link_queue, number of hosts)
-** bytes (one message always; 0: no bound), as MESH lets the sender work
+** together, two windows of WD_FLOW_PEER_WIN(that host's link_queue,
+** number of hosts) bytes each (0: no bound), as MESH lets the sender work
 ** out. A message counts WD_FLOW_COST(its payload's length) bytes, in the
 ** windows and in CREDIT: its payload and WD_FLOW_MSG_COST, about what it
 ** takes at the receiver besides (its wd_msg and wd_park, sender PID and
 ** topic, allocator headers), so that a window of small messages is
-** bounded in memory too. Hosts keep to it (runtime/flow.c); the broker counts
-** and kills a host that does not (sandbox/broker_msg.c). A test may build
-** runtime/flow.c alone with smaller windows (tests/fuzz/fuzz_flow.c). */
+** bounded in memory too. Of what a host has in flight to one process,
+** the first WD_FLOW_DEST_OWN bytes are that destination's own share
+** (WD_FLOW_OWN) and count in the host's window of own shares; only what
+** is past them (WD_FLOW_PAST) counts in its shared window, where one
+** message always may go (wd_flow_peer_ok). So a destination that holds
+** little in flight takes a small message at once, whatever the others
+** hold (messages waiting at the receiving host for processes that never
+** read, a 64 MiB message), as long as the own shares of the host's other
+** destinations there have not used up their window (a window's worth of
+** destinations that each hold 64 KiB). Hosts keep to it (runtime/flow.c);
+** the broker counts and kills a host that does not (sandbox/broker_msg.c),
+** and lets its queue towards a host grow past link_queue by what the
+** own shares hold (at most a window of each other host: twice
+** link_queue in all). A test may build runtime/flow.c alone with smaller
+** windows (tests/fuzz/fuzz_flow.c). */
 #ifndef WD_FLOW_WIN_MSGS
 #define WD_FLOW_WIN_MSGS 4096u
 #endif
@@ -259,7 +276,20 @@ enum {
 #ifndef WD_FLOW_MSG_COST
 #define WD_FLOW_MSG_COST 128u
 #endif
+/* 64 KiB, as a mailbox's own share (WD_MAILBOX_OWN): what fits in it in
+** flight, an idle process's mailbox takes at once; a message of up to
+** 64 KiB crosses the link in one piece (larger ones in fragments). */
+#ifndef WD_FLOW_DEST_OWN
+#define WD_FLOW_DEST_OWN (64ull << 10)
+#endif
+#if WD_FLOW_DEST_OWN > WD_FLOW_PEER_MIN
+#error "WD_FLOW_DEST_OWN must fit in the smallest window of own shares"
+#endif
 #define WD_FLOW_COST(n) ((uint64_t)(n) + (uint64_t)WD_FLOW_MSG_COST)
+#define WD_FLOW_OWN(b)                                                   \
+  ((uint64_t)(b) < (uint64_t)WD_FLOW_DEST_OWN ? (uint64_t)(b)            \
+                                              : (uint64_t)WD_FLOW_DEST_OWN)
+#define WD_FLOW_PAST(b) ((uint64_t)(b) - WD_FLOW_OWN(b))
 /* The front door's inbox streams (MESH's last peer, host id "api"): a
 ** window of its own for each stream, smaller (what waits for a slow
 ** client waits in the broker), and none for the peer as a whole (MESH
@@ -272,6 +302,25 @@ enum {
    : (uint64_t)(lq) / (n) > (uint64_t)WD_FLOW_PEER_MIN                   \
        ? (uint64_t)(lq) / (n)                                            \
        : (uint64_t)WD_FLOW_PEER_MIN)
+
+/* May a message of cost 'c' go to a destination that has 'b' bytes in
+** flight, as far as the windows towards its host allow ('win' each, 0:
+** no bound)? The sender has 'past' bytes in flight there past its
+** destinations' own shares and 'own' bytes within them. Host and broker
+** ask it alike (runtime/flow.c, sandbox/broker_msg.c); with the broker's
+** counts never above the sender's (each destination's 'b', and so 'past'
+** and 'own'), what the sender may send the broker lets through: more
+** bytes in flight to a destination put at least as much of a message
+** past its own share and no more into it, and 'own' never exceeds 'win'
+** (WD_FLOW_DEST_OWN <= WD_FLOW_PEER_MIN). */
+static inline int wd_flow_peer_ok(uint64_t win, uint64_t past, uint64_t own,
+                                  uint64_t b, uint64_t c) {
+  uint64_t dpast = WD_FLOW_PAST(b + c) - WD_FLOW_PAST(b);
+  uint64_t down = WD_FLOW_OWN(b + c) - WD_FLOW_OWN(b);
+  if (win == 0) return 1;
+  return (dpast == 0 || past == 0 || past + dpast <= win) &&
+         (down == 0 || own + down <= win);
+}
 
 /* Event kinds (WD_R_EVENT). */
 enum {

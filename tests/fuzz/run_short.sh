@@ -41,7 +41,7 @@ sources() {
     # flow.c with a window of 4 messages and 256 bytes: waits for credit
     # come within reach of a short input (fuzz_flow.c).
     flow) echo "-Iruntime -DWD_FLOW_WIN_MSGS=4 -DWD_FLOW_WIN_BYTES=256 -DWD_FLOW_PEER_MIN=64" \
-      "-DWD_FLOW_MSG_COST=16 -DWD_MAILBOX_OWN=160" \
+      "-DWD_FLOW_MSG_COST=16 -DWD_FLOW_DEST_OWN=48 -DWD_MAILBOX_OWN=160" \
       "$(echo runtime/[a-z]*.c policy/[a-z]*.c) -luv -lyaml -lm" ;;
   esac
 }

@@ -73,6 +73,10 @@
 **   msgbytes    msgflood with other defaults: 2 sinks, 640 messages of
 **               32 KiB (20 MiB, 10 MiB to each sink)
 **   msgsmall    msgflood with 4 sinks (40,960 messages of 1 byte)
+**   msgown      msgflood with 40 sinks, each sent in turn 16 messages of
+**               1 byte (its mailbox) and one that brings what it was
+**               sent to 64 KiB of cost (WD_FLOW_DEST_OWN, its own share):
+**               nothing past the own shares, but more than their window
 **   msgdeny     answers the spawn; sends lk:main, in 10 bursts 300 ms
 **               apart, WARD_EVIL_COUNT messages (MSG) on topic "denied",
 **               which the policies refuse (a lie: the host would have
@@ -148,7 +152,7 @@ static uint32_t status_req; /* the broker's first STATUS request */
 static int have_status;
 static char send_topic[WD_TOPIC_MAX + 1]; /* the topic of that SEND */
 /* 'msgflood': the PIDs that said hello to our process. */
-#define SINKS_MAX 4
+#define SINKS_MAX 64
 static char sinks[SINKS_MAX][WD_PID_MAX];
 static int nsinks;
 
@@ -833,14 +837,16 @@ static void flush_beating(wd_buf *p, uint64_t *next_beat) {
 static void msgflood(void) {
   int bytes = strcmp(mode, "msgbytes") == 0;
   int small = strcmp(mode, "msgsmall") == 0;
-  unsigned long want = env_num("WARD_EVIL_SINKS", bytes ? 2 : small ? 4 : 1);
+  int own = strcmp(mode, "msgown") == 0;
+  unsigned long want =
+      env_num("WARD_EVIL_SINKS", bytes ? 2 : small ? 4 : own ? 40 : 1);
   unsigned long count = env_num("WARD_EVIL_COUNT", bytes ? 640 : 40960);
   unsigned long size = env_num("WARD_EVIL_SIZE", bytes ? 32768 : 1);
   uint64_t next_beat = 0, end;
   char pid[WD_PID_MAX];
   unsigned long i;
   wd_buf p;
-  if (want < 1 || want > SINKS_MAX) fail(2, "WARD_EVIL_SINKS: 1..4");
+  if (want < 1 || want > SINKS_MAX) fail(2, "WARD_EVIL_SINKS: 1..64");
   wd_buf_init(&p, 0);
   own_pid(pid, sizeof pid);
   put_reply(&p, spawn_req, 0, pid);
@@ -851,7 +857,15 @@ static void msgflood(void) {
   if (nsinks < (int)want) fail(4, "msgflood: the sinks never said hello");
   fprintf(stderr, "evilhost: %s: flooding %d sinks with %lu messages of "
           "%lu bytes\n", host_id, nsinks, count, size);
-  for (i = 0; i < count; i++) {
+  for (i = 0; own && i < (unsigned long)nsinks; i++) {
+    /* 16 of 133 bytes of cost (a 5-byte payload), then 63,408 (63,280). */
+    int k;
+    for (k = 0; k < 16; k++) put_msg(&p, pid, sinks[i], "flood", 1);
+    put_msg(&p, pid, sinks[i], "flood",
+            WD_FLOW_DEST_OWN - 16 * WD_FLOW_COST(5) - WD_FLOW_MSG_COST - 6);
+    if (p.len >= (200u << 10)) flush_beating(&p, &next_beat);
+  }
+  for (i = 0; !own && i < count; i++) {
     put_msg(&p, pid, sinks[i % (unsigned long)nsinks], "flood", size);
     if (p.len >= (200u << 10)) flush_beating(&p, &next_beat);
   }
@@ -1045,7 +1059,7 @@ int main(int argc, char **argv) {
              strcmp(mode, "inboxflood") == 0) {
     serve_lie();
   } else if (strcmp(mode, "msgflood") == 0 ||
-             strcmp(mode, "msgbytes") == 0 ||
+             strcmp(mode, "msgbytes") == 0 || strcmp(mode, "msgown") == 0 ||
              strcmp(mode, "msgsmall") == 0) {
     msgflood();
   } else if (strcmp(mode, "msgdeny") == 0) {

@@ -12,9 +12,9 @@
 #     through the broker, on lk:peer) was answered before, during and after
 #     the attack, and `ward run` exited 0.
 # The forged-event cases also check what lk:main received, the credit
-# cases (msgflood, msgbytes) what a process on lk:far took, and a control
-# runs tests/link/races (honest hosts only) to see that no honest host is
-# taken for a forger.
+# cases (msgflood, msgbytes, msgsmall, msgown) what the processes on
+# lk:far took, and a control runs tests/link/races (honest hosts only) to
+# see that no honest host is taken for a forger.
 # The broker gives a host no environment (but ASAN_/UBSAN_/LSAN_ in a
 # sanitizer build), so each case runs a small wrapper script that sets
 # WARD_EVIL_MODE (and friends) and execs ward_evilhost.
@@ -270,16 +270,26 @@ flood "messages past the credit for one process" msgflood \
 # 640 messages of 32 KiB (32,774 bytes with the codec's 6, each counting
 # 128 more: WD_FLOW_MSG_COST) in turn to two processes, 10 MiB each
 # (under their own window of 16 MiB): past the window towards lk:far,
-# 8 MiB / 5 = 1,677,721 bytes, all destinations together. In flight at
-# most 50 (1,677,721 / 32,902), plus 2 mailboxes of 16.
+# 8 MiB / 5 = 1,677,721 bytes, all destinations together, past each
+# process's own 64 KiB (WD_FLOW_DEST_OWN). In flight at most 54
+# ((1,677,721 + 2 * 65,536) / 32,902), plus 2 mailboxes of 16.
 flood "bytes past the credit towards a host" msgbytes \
-  'message past its credit: [0-9]+ bytes in flight to host lk:far, 32902 more \(window 1677721\)' 82
+  'message past its credit: [0-9]+ bytes in flight to host lk:far, 32902 more \(window 1677721\)' 86
 # 40,960 messages of 5 bytes (each counting 133) in turn to four
-# processes: past the window towards lk:far at 12,614 in flight
-# (1,677,721 / 133), before any process's 4,096; plus 4 mailboxes of 16.
-# (Counting payload bytes alone, 4,096 to each of them went.)
+# processes: past the window towards lk:far at 14,585 in flight
+# ((1,677,721 + 4 * 65,536) / 133), before any process's 4,096; plus 4
+# mailboxes of 16. (Counting payload bytes alone, 4,096 to each of them
+# went.)
 flood "small messages past the credit towards a host" msgsmall \
-  'message past its credit: [0-9]+ bytes in flight to host lk:far, 133 more \(window 1677721\)' 12678
+  'message past its credit: [0-9]+ bytes in flight to host lk:far, 133 more \(window 1677721\)' 14649
+# 16 small messages then one of 63,280 bytes (64 KiB of cost in all) to
+# each of 40 processes in turn: nothing past any process's own share, but
+# the own shares have a window of their own (1,677,721 bytes, 25
+# processes' 64 KiB): killed at the 26th or 27th process (as the credit
+# for what entered the mailboxes comes back), the sinks took at most 40
+# mailboxes of 16 and 26 of the large ones.
+flood "own shares past their window towards a host" msgown \
+  'message past its credit: [0-9]+ bytes in flight to host lk:far within its processes. own shares, [0-9]+ more \(window 1677721\)' 666
 
 # Messages the broker drops are said on stderr counted, at most once a
 # second per host and cause: lk:evil sends lk:main 5,000 messages the

@@ -12,13 +12,19 @@ local check = require("check")
 -- hold 64 KiB past the host's bytes) takes it at once. It used to wait
 -- at the host for as long as the sinks lived (a local sender's would
 -- time out): one process could take every byte of its host's mailboxes.
--- Then the same from a producer on t:flowbytes itself (sends that wait
--- in the receiver's queue, not at the host's link).
+-- Then the producer on t:flowb asks the echo itself: its window towards
+-- t:flowbytes is full of the sinks' messages, waiting there for room,
+-- yet the echo has nothing in flight, and a destination's first 64 KiB
+-- in flight are its own (WD_FLOW_DEST_OWN): the send goes at once. It
+-- used to wait for that window and fail after send_timeout (one
+-- destination that never reads held up its sender host's sends to every
+-- process of that host). Then the same from a producer on t:flowbytes
+-- itself (sends that wait in the receiver's queue, not at the host's
+-- link).
 
 -- Fill two fresh sinks on t:flowbytes from a producer on 'from'; then
--- the echo is asked from this process (t:a: its window towards
--- t:flowbytes is not the producer's, which the sinks' waiting messages
--- fill, SECURITY.md "Not yet (V22)") or, unless 'here', by the producer.
+-- the echo is asked by this process (t:a) if 'here', else by the
+-- producer.
 local function round(me, blocked, from, here)
   local time = require("time")
   local sink = check.ok(process.spawn("t:sleeper", "t:flowbytes", "600s"))
@@ -50,6 +56,7 @@ return { main = function()
   local me = process.pid()
   local blocked = process.listen("blocked")
   round(me, blocked, "t:flowb", true)
+  round(me, blocked, "t:flowb", false)
   round(me, blocked, "t:flowbytes", false)
   return true
 end }

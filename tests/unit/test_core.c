@@ -982,7 +982,7 @@ static void gone_in(rig *r, const char *what) {
 
 /* A send of 'n' bytes from 'a' to 'dest' that may not wait. */
 static int send_remote(wd_actor *a, const char *dest, size_t n) {
-  static uint8_t blob[600u << 10];
+  static uint8_t blob[3u << 20];
   uint64_t limit = 0;
   return wd__flow_remote(a, dest, strlen(dest), "t", 1, blob, n, NULL, NULL,
                          &limit);
@@ -994,7 +994,9 @@ static int send_remote(wd_actor *a, const char *dest, size_t n) {
 ** message, or GONE) keeps counting what else it sent it until that
 ** comes back too (dead): it does not spend the room on another process
 ** of that host. Only when the host went down is it written off (the
-** broker forgets it then). The window towards "pb" is 1 MiB here. */
+** broker forgets it then). The windows towards "pb" are 1 MiB here; of
+** what each process has in flight, the first 64 KiB count in the window
+** of own shares (WD_FLOW_DEST_OWN), only the rest in the shared one. */
 static void test_dead_destination_keeps_its_messages_in_flight(void **state) {
   static const char *d1 = "{pb|0x00010}", *d2 = "{pb|0x00011}";
   const size_t half = (512u << 10) - WD_FLOW_MSG_COST; /* costs 512 KiB */
@@ -1006,33 +1008,38 @@ static void test_dead_destination_keeps_its_messages_in_flight(void **state) {
   a = spawn(&r, "i");
   assert_int_equal(send_remote(a, d1, half), 0);
   assert_int_equal(send_remote(a, d1, half), 0);
-  assert_int_equal(send_remote(a, d2, 1), WD_EMBOXFULL); /* window full */
+  assert_int_equal(r.h->peers[1].past, (1u << 20) - WD_FLOW_DEST_OWN);
+  /* 136 KiB past d2's own share: the window is full. */
+  assert_int_equal(send_remote(a, d2, 200u << 10), WD_EMBOXFULL);
   /* The first message found d1 dead; the second is still on its way. */
   credit_in(&r, d1, 1, 512u << 10, WD_CREDIT_DEAD);
   assert_int_equal(send_remote(a, d1, 1), WD_ENOTFOUND);
-  assert_int_equal(send_remote(a, d2, 600u << 10), WD_EMBOXFULL);
+  assert_int_equal(send_remote(a, d2, 700u << 10), WD_EMBOXFULL);
   assert_int_equal(send_remote(a, d2, half), 0);
   /* GONE for d2: its message stays counted too. */
   gone_in(&r, d2);
-  assert_int_equal(send_remote(a, "{pb|0x00012}", 1), WD_EMBOXFULL);
+  assert_int_equal(send_remote(a, "{pb|0x00012}", 200u << 10), WD_EMBOXFULL);
   credit_in(&r, d1, 1, 512u << 10, WD_CREDIT_DEAD);
   credit_in(&r, d2, 1, 512u << 10, WD_CREDIT_DEAD);
-  assert_int_equal(r.h->peers[1].inflight, 0);
+  assert_int_equal(r.h->peers[1].past, 0);
+  assert_int_equal(r.h->peers[1].own, 0);
   assert_int_equal(r.h->nout, 0);
   /* The host went down: what was in flight to it is written off. */
   assert_int_equal(send_remote(a, "{pb|0x00013}", 600u << 10), 0);
   assert_int_equal(send_remote(a, "{pb|0x00014}", 600u << 10), WD_EMBOXFULL);
   gone_in(&r, "pb");
-  assert_int_equal(r.h->peers[1].inflight, 0);
+  assert_int_equal(r.h->peers[1].past, 0);
+  assert_int_equal(r.h->peers[1].own, 0);
   assert_int_equal(r.h->nout, 0);
   rig_close(&r);
 }
 
 /* A message counts 128 bytes (WD_FLOW_MSG_COST) past its payload in
 ** the windows towards a host: 1-byte messages to three processes of "pb"
-** (a window of 1 MiB) stop at 1 MiB / 129 in all, not at 4,096 to each
-** (the window per process); a message taken from "pb" gives back its
-** payload and 128. */
+** (a shared window of 1 MiB, each process's first 64 KiB its own) stop
+** at (1 MiB + 3 * 64 KiB) / 129 in all, not at 4,096 to each (the window
+** per process); a message taken from "pb" gives back its payload and
+** 128. */
 static void test_small_messages_count_their_cost_in_the_window(void **state) {
   static const char *d[] = { "{pb|0x00010}", "{pb|0x00011}", "{pb|0x00012}" };
   rig r;
@@ -1051,8 +1058,9 @@ static void test_small_messages_count_their_cost_in_the_window(void **state) {
   y = spawn(&r, "i");
   for (i = 0; i < 3; i++)
     for (k = 0; k < 4096 && send_remote(a, d[i], 1) == 0; k++) sent++;
-  assert_int_equal(sent, (1u << 20) / 129);
-  assert_int_equal(r.h->peers[1].inflight, sent * 129);
+  assert_int_equal(sent, ((1u << 20) + 3 * WD_FLOW_DEST_OWN) / 129);
+  assert_int_equal(r.h->peers[1].past, sent * 129 - 3 * WD_FLOW_DEST_OWN);
+  assert_int_equal(r.h->peers[1].own, 3 * WD_FLOW_DEST_OWN);
   assert_int_equal(send_remote(a, d[2], 1), WD_EMBOXFULL);
   credit_in(&r, d[1], 1, 129, 0);
   assert_int_equal(send_remote(a, d[2], 1), 0);
@@ -1066,6 +1074,46 @@ static void test_small_messages_count_their_cost_in_the_window(void **state) {
   assert_int_equal(msgs, 1);
   assert_int_equal(wd_cur_u64(&c, &bytes), 0);
   assert_int_equal(bytes, 2 + 128);
+  rig_close(&r);
+}
+
+/* Issue 14: a destination that holds little in flight is not held up by
+** what the others hold. A 3 MiB message to d[0] goes (one message always
+** may) and fills the shared window towards "pb" (1 MiB) with what is past
+** d[0]'s own 64 KiB; a second one to d[0] waits, but d[1] still takes
+** small messages at once, within its own 64 KiB (WD_FLOW_DEST_OWN), and
+** only past them waits too. The own shares have a window of their own
+** (1 MiB: 16 processes' 64 KiB): a message to the 17th process that
+** holds its whole share waits, until credit comes back to one of them. */
+static void test_a_destination_holds_its_own_share_in_flight(void **state) {
+  const size_t own = WD_FLOW_DEST_OWN - WD_FLOW_MSG_COST; /* costs 64 KiB */
+  char d[18][16];
+  rig r;
+  wd_actor *a;
+  size_t k;
+  int i;
+  (void)state;
+  for (i = 0; i < 18; i++) snprintf(d[i], sizeof d[i], "{pb|0x%05x}", 16 + i);
+  rig_open(&r, 1000, 1000);
+  rig_mesh_lq(&r, 2u << 20);
+  a = spawn(&r, "i");
+  assert_int_equal(send_remote(a, d[0], 3u << 20), 0);
+  assert_int_equal(send_remote(a, d[0], 1), WD_EMBOXFULL);
+  for (k = 0; send_remote(a, d[1], 1) == 0; k++) continue;
+  assert_int_equal(k, WD_FLOW_DEST_OWN / 129);
+  credit_in(&r, d[1], (uint32_t)k, k * 129, 0);
+  assert_int_equal(r.h->peers[1].past,
+                   (3u << 20) + WD_FLOW_MSG_COST - WD_FLOW_DEST_OWN);
+  credit_in(&r, d[0], 1, (3u << 20) + WD_FLOW_MSG_COST, 0);
+  /* Own shares: 16 processes hold 64 KiB each, the window of own shares. */
+  for (i = 1; i <= 16; i++) assert_int_equal(send_remote(a, d[i], own), 0);
+  assert_int_equal(r.h->peers[1].past, 0);
+  assert_int_equal(r.h->peers[1].own, 16 * WD_FLOW_DEST_OWN);
+  assert_int_equal(send_remote(a, d[17], 1), WD_EMBOXFULL);
+  /* ... past its own share a process counts in the shared window. */
+  assert_int_equal(send_remote(a, d[1], 1), 0);
+  credit_in(&r, d[2], 1, WD_FLOW_DEST_OWN, 0);
+  assert_int_equal(send_remote(a, d[17], 1), 0);
   rig_close(&r);
 }
 
@@ -1095,6 +1143,7 @@ int main(void) {
         test_processes_that_never_read_leave_others_their_own_bytes),
     cmocka_unit_test(test_dead_destination_keeps_its_messages_in_flight),
     cmocka_unit_test(test_small_messages_count_their_cost_in_the_window),
+    cmocka_unit_test(test_a_destination_holds_its_own_share_in_flight),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

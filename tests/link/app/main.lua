@@ -7,9 +7,9 @@
 --   pings after: 20
 --   events seen: N          (EXIT and other events lk:main received)
 -- Modes "exectheft" and "exittwice" also print "exec result: ..." and
--- "monitor: ..." (see tests/link/evilhost.c); "msgflood", "msgbytes", "msgsmall"
--- print "pings while flooded: N" and "flood arrived: N" (what the sinks
--- on lk:far took); "msgdeny" prints "evil's last message: ...".
+-- "monitor: ..." (see tests/link/evilhost.c); "msgflood", "msgbytes",
+-- "msgsmall", "msgown" print "pings while flooded: N" and "flood
+-- arrived: N" (what the sinks on lk:far took); "msgdeny" prints "evil's last message: ...".
 -- Returns true when every ping was answered and lk:evil fared as `mode`
 -- expects (mode "none": it lives; others: it died).
 local time = require("time")
@@ -108,13 +108,15 @@ return { main = function(mode)
     return true
   end
 
-  if mode == "msgflood" or mode == "msgbytes" or mode == "msgsmall" then
+  if mode == "msgflood" or mode == "msgbytes" or mode == "msgsmall" or
+     mode == "msgown" then
     -- lk:evil answered the spawn. Sinks on lk:far say hello to its
     -- process, then read nothing for 3 s while lk:evil floods them past
     -- its credit; the good tenant's pings go on meanwhile.
     local victim = assert(res:match("^ok (.*)$"))
     local sunk = process.listen("sunk")
-    local nsinks = mode == "msgbytes" and 2 or mode == "msgsmall" and 4 or 1
+    local nsinks = mode == "msgbytes" and 2 or mode == "msgsmall" and 4 or
+                   mode == "msgown" and 40 or 1
     for _ = 1, nsinks do
       assert(process.spawn("lk:sink", "lk:far", me, victim, "3s"))
     end
@@ -151,7 +153,8 @@ return { main = function(mode)
   print("pings after: 20")
   print("events seen: " .. count_events())
   if mode == "msgdeny" then return res:sub(1, 3) == "ok " end
-  if mode == "msgflood" or mode == "msgbytes" or mode == "msgsmall" then
+  if mode == "msgflood" or mode == "msgbytes" or mode == "msgsmall" or
+     mode == "msgown" then
     return true
   end
   if mode == "none" then return res:sub(1, 3) == "ok " end
