@@ -96,17 +96,14 @@ static int run(wd_host *h, wd_actor *a) {
 ** never stands between two actors that talk: what wakes runs first. The
 ** late ones still get a slice every turn, however busy the others keep
 ** the run queue. What the woken actors wrote (an echo's answer) is
-** flushed before a late actor takes its slice. What was queued before
-** the turn (replies to what the poll brought) leaves with what the woken
-** actors write, in one frame, once they have run (before the VM's
-** housekeeping), or at the first preemption tick of an actor that runs
-** long (the VM's tick flushes what waits): it never waits for a slice.
-** Checking the tick counter costs a call per run. */
+** flushed before a late actor takes its slice. Checking the tick counter
+** costs a call per run. */
 static void on_idle(uv_idle_t *idle) {
   wd_host *h = idle->data;
   unsigned long t0 = h->vm->ticks();
   wd_actor *a;
   if (h->ncred != 0) wd__flow_flush(h); /* credit back to other hosts */
+  if (h->io.flush) h->io.flush(h->io.ud);
   if (backed_up(h)) {
     uv_idle_stop(&h->idle);
     h->idle_on = 0;
@@ -123,16 +120,13 @@ static void on_idle(uv_idle_t *idle) {
     (void)run(h, a);
     return;
   }
-  /* Nothing to run: what the turn wrote leaves, then the VM's
-  ** housekeeping, a slice at a time. Credit that what ran gave back goes
-  ** at the next turn, which comes: other hosts' senders may wait for
-  ** nothing else. */
-  if (h->rq_head == NULL && h->rq_late == NULL && h->ncred == 0) {
-    if (h->io.flush) h->io.flush(h->io.ud);
-    if (!h->vm->idle(h, 1000000) && h->idle_on) {
-      uv_idle_stop(&h->idle);
-      h->idle_on = 0;
-    }
+  /* Nothing to run: the VM's housekeeping, a slice at a time. Credit
+  ** that what ran gave back goes at the next turn, which comes: other
+  ** hosts' senders may wait for nothing else. */
+  if (h->rq_head == NULL && h->rq_late == NULL && h->ncred == 0 &&
+      !h->vm->idle(h, 1000000) && h->idle_on) {
+    uv_idle_stop(&h->idle);
+    h->idle_on = 0;
   }
 }
 

@@ -27,9 +27,8 @@ typedef struct wd_host_io {
   int (*end)(void *ud, size_t start);
   /* Called when a stopping host has no actor left. */
   void (*empty)(void *ud);
-  /* Send what is queued now: the scheduler calls it once the woken
-  ** actors have run (before housekeeping) and before a late actor's slice
-  ** (runtime/sched.c); 'urgent' covers a long run in between. */
+  /* Send what is queued now (before actors run, so that replies already
+  ** made are not lost if an actor then crashes the host). */
   void (*flush)(void *ud);
   /* Optional: bytes that wait to leave. Past the host's 'link_queue' the
   ** host runs no process until wd_host_wake. */

@@ -165,13 +165,10 @@ static void on_tick(int sig) {
   if (L == NULL || a == NULL) return;
   a->cpu_ns += d;
   g_run_ns = n = g_run_ns + d;
-  /* What the host queued leaves at every tick of a run: replies and what
-  ** actors wrote earlier in the turn wait for at most a tick of a busy
-  ** actor (runtime/sched.c), and a long run that never comes back (a C
-  ** function looping until the turn deadline kills the host) has sent
-  ** what it printed so far. (Nothing to send costs no system call.) */
-  if (a->c.h->io.urgent) a->c.h->io.urgent(a->c.h->io.ud);
   if (n < g_slice_ns && !over_budget(a)) return;
+  /* A long run may never come back (a C function looping until the turn
+  ** deadline kills the host): send what it printed so far now. */
+  if (a->c.h->io.urgent) a->c.h->io.urgent(a->c.h->io.ud);
   /* lua_sethook walks every call frame of the thread to set its trap: on
   ** a stack 200,000 calls deep that takes longer than a tick, so never
   ** arm a count hook that is armed already, and leave a thread waiting
