@@ -99,6 +99,17 @@ static int io_end(void *ud, size_t start) {
   return r;
 }
 
+static void *io_take(void *ud, const void *p, size_t n, size_t front) {
+  hostctx *c = ud;
+  return wd_link_rx_take(&c->link, p, n, front);
+}
+
+static void io_give(void *ud, uint8_t *buf, size_t cap, size_t off,
+                    size_t n) {
+  hostctx *c = ud;
+  wd_link_rec_put_own(&c->link, buf, cap, off, n);
+}
+
 static size_t io_backlog(void *ud) {
   hostctx *c = ud;
   return wd_link_backlog(&c->link);
@@ -310,6 +321,8 @@ void wd_host_main(const char *id, int fd) {
   io.flush = io_flush;
   io.backlog = io_backlog;
   io.urgent = io_urgent;
+  io.take = io_take;
+  io.give = io_give;
   if (wd_host_new(&c.loop, id, &io, wd_lua_vm(), &c.host) < 0) die(id, "host");
   uv_prepare_init(&c.loop, &c.flush);
   c.flush.data = &c;
