@@ -228,6 +228,7 @@ static void on_fail(wd_link *l, int code, const char *why) {
 static void on_prepare(uv_prepare_t *p) {
   hostctx *c = p->data;
   wd_link_flush(&c->link);
+  wd__hostmem_step();
 }
 
 /* Read the unsigned first frame: [u8 WD_F_KEYS][32 rx key][32 tx key]

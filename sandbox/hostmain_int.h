@@ -28,6 +28,8 @@ extern void (*wd__sbx_confined_hook)(const char *id, void *loop);
 #define WD_HOSTMEM_BIG (4u << 20)
 #define WD_HOSTMEM_SLOTS 4u
 #define WD_HOSTMEM_IDLE 10u
+#define WD_HOSTMEM_STEP (1u << 20)
+#define WD_HOSTMEM_AHEAD 2u
 /* Make it wd_malloc's (wd_replace_allocator), before anything allocates.
 ** Nothing is kept until wd__hostmem_limit. */
 void wd__hostmem_install(void);
@@ -38,6 +40,9 @@ void wd__hostmem_limit(uint64_t max_rec);
 /* A heartbeat tick: after WD_HOSTMEM_IDLE of them without a big
 ** allocation, the kept blocks go back to the system. */
 void wd__hostmem_tick(void);
+/* Once per loop turn: fault in WD_HOSTMEM_STEP more bytes of a block
+** made ahead, if one is wanted. */
+void wd__hostmem_step(void);
 /* Give back every kept block now. */
 void wd__hostmem_release(void);
 /* Bytes kept (tests). */

@@ -29,6 +29,16 @@
 ** after WD_HOSTMEM_IDLE ticks of the heartbeat (about a second) without
 ** a big allocation it all goes back to the system.
 **
+** The first blocks of a burst still come fresh. So when a big allocation
+** leaves fewer than WD_HOSTMEM_AHEAD kept blocks that would hold another
+** like it, one is made ahead ('spare', in a slot of its own), its pages
+** faulted in WD_HOSTMEM_STEP bytes per loop turn (wd__hostmem_step, from
+** the host's prepare handle) rather than all at once in the turn that
+** needs it: a message coming in fragments, or going out, turns the loop
+** every fragment. Done, it is kept like a freed block, and the next is
+** made while there are still too few. Two, because a message received
+** takes two in one turn (its copy in the mailbox, then its Lua string).
+**
 ** One thread: the host's loop. Nothing here runs from a signal handler.
 ** Runs in: host (from its main, before it confines itself, then
 ** sandboxed; madvise and munmap are on its seccomp allow-list).
@@ -50,6 +60,9 @@ static struct {
   size_t bytes;
   unsigned idle; /* ticks since the last big allocation */
   size_t max;    /* largest block kept (0: none) */
+  size_t want;   /* a block of this size to make ahead (0: none) */
+  uint8_t *spare; /* the one being made, 'spare_n' bytes, 'spare_done' */
+  size_t spare_n, spare_done; /* of them faulted in */
 } g_keep;
 
 static size_t page_size(void) {
@@ -71,18 +84,38 @@ static void drop(unsigned i) {
           (g_keep.used - i) * sizeof g_keep.n[0]);
 }
 
-/* The smallest kept block of at least 'n' bytes, handed out with its
-** pages past the first 'n' bytes given back; NULL if none. */
-static void *take(size_t n) {
+/* The smallest kept block of at least 'n' bytes, or WD_HOSTMEM_SLOTS. */
+static unsigned fit(size_t n) {
   unsigned i, best = WD_HOSTMEM_SLOTS;
-  uintptr_t from, to, ps = page_size();
-  void *p;
-  size_t have;
-  g_keep.idle = 0;
   for (i = 0; i < g_keep.used; i++)
     if (g_keep.n[i] >= n && (best == WD_HOSTMEM_SLOTS ||
                              g_keep.n[i] < g_keep.n[best]))
       best = i;
+  return best;
+}
+
+/* How many kept blocks hold 'n' bytes (the spare too, when it will)? */
+static unsigned fits(size_t n) {
+  unsigned i, k = g_keep.spare != NULL && g_keep.spare_n >= n;
+  for (i = 0; i < g_keep.used; i++) k += g_keep.n[i] >= n;
+  return k;
+}
+
+/* A big allocation of 'n' bytes was made: if too few kept blocks would
+** hold another, make them ahead (wd__hostmem_step). */
+static void ahead(size_t n) {
+  g_keep.idle = 0;
+  if (n <= g_keep.max && fits(n) < WD_HOSTMEM_AHEAD && n > g_keep.want)
+    g_keep.want = n;
+}
+
+/* The smallest kept block of at least 'n' bytes, handed out with its
+** pages past the first 'n' bytes given back; NULL if none. */
+static void *take(size_t n) {
+  unsigned best = fit(n);
+  uintptr_t from, to, ps = page_size();
+  void *p;
+  size_t have;
   if (best == WD_HOSTMEM_SLOTS) return NULL;
   p = g_keep.p[best];
   have = g_keep.n[best];
@@ -113,8 +146,10 @@ static int keep(void *p, size_t n) {
 
 static void *hm_malloc(size_t n) {
   void *p;
-  if (n >= WD_HOSTMEM_BIG && (p = take(n)) != NULL) return p;
-  return malloc(n);
+  if (n < WD_HOSTMEM_BIG) return malloc(n);
+  if ((p = take(n)) == NULL) p = malloc(n);
+  ahead(n);
+  return p;
 }
 
 static void hm_free(void *p) {
@@ -133,9 +168,13 @@ static void *hm_realloc(void *p, size_t n) {
   if (p == NULL) return hm_malloc(n);
   if (n < WD_HOSTMEM_BIG) return realloc(p, n);
   have = malloc_usable_size(p);
-  if (have >= n || (q = take(n)) == NULL) return realloc(p, n);
-  memcpy(q, p, have);
-  hm_free(p);
+  if (have >= n || (q = take(n)) == NULL) {
+    q = realloc(p, n);
+  } else {
+    memcpy(q, p, have);
+    hm_free(p);
+  }
+  if (have < n) ahead(n);
   return q;
 }
 
@@ -148,15 +187,49 @@ void wd__hostmem_limit(uint64_t max_rec) {
   g_keep.max = max_rec > SIZE_MAX / 16 ? SIZE_MAX / 8 : (size_t)max_rec * 2;
   for (i = g_keep.used; i-- > 0;)
     if (g_keep.n[i] > g_keep.max) drop(i);
+  if (g_keep.spare != NULL && g_keep.spare_n > g_keep.max) {
+    free(g_keep.spare);
+    g_keep.spare = NULL;
+  }
+  if (g_keep.want > g_keep.max) g_keep.want = 0;
+}
+
+void wd__hostmem_step(void) {
+  size_t k, ps = page_size();
+  if (g_keep.want == 0 && g_keep.spare == NULL) return;
+  if (g_keep.spare == NULL) {
+    if (fits(g_keep.want) >= WD_HOSTMEM_AHEAD) { /* enough came back */
+      g_keep.want = 0;
+      return;
+    }
+    /* A slot of its own: the oldest kept block makes room. */
+    if (g_keep.used == WD_HOSTMEM_SLOTS) drop(0);
+    g_keep.spare_n = g_keep.want;
+    g_keep.spare_done = 0;
+    if ((g_keep.spare = malloc(g_keep.spare_n)) == NULL) return;
+  }
+  k = g_keep.spare_n - g_keep.spare_done;
+  if (k > WD_HOSTMEM_STEP) k = WD_HOSTMEM_STEP;
+  /* Write to each page: a fault each, and the kernel zeroes it. */
+  for (; k > 0; k -= k < ps ? k : ps, g_keep.spare_done += ps)
+    g_keep.spare[g_keep.spare_done] = 0;
+  if (g_keep.spare_done < g_keep.spare_n) return;
+  if (!keep(g_keep.spare, g_keep.spare_n)) free(g_keep.spare);
+  g_keep.spare = NULL;
 }
 
 void wd__hostmem_tick(void) {
-  if (g_keep.used == 0 || ++g_keep.idle < WD_HOSTMEM_IDLE) return;
+  if ((g_keep.used == 0 && g_keep.spare == NULL) ||
+      ++g_keep.idle < WD_HOSTMEM_IDLE)
+    return;
   wd__hostmem_release();
 }
 
 void wd__hostmem_release(void) {
   while (g_keep.used > 0) drop(g_keep.used - 1);
+  free(g_keep.spare);
+  g_keep.spare = NULL;
+  g_keep.want = 0;
   g_keep.idle = 0;
 }
 

@@ -138,6 +138,39 @@ static void test_hostmem_bounds(void **state) {
   assert_int_equal(wd__hostmem_kept(), 0);
 }
 
+/* A big allocation that leaves no kept block like it has one made ahead,
+** a step per loop turn; then the next one like it finds its pages there. */
+static void test_hostmem_makes_one_ahead(void **state) {
+  uint8_t *p, *q;
+  unsigned i;
+  (void)state;
+  wd__hostmem_release();
+  p = wd_malloc(8 * MIB);
+  assert_non_null(p);
+  assert_int_equal(wd__hostmem_kept(), 0);
+  for (i = 0; i < 8 * MIB / WD_HOSTMEM_STEP - 1; i++) {
+    wd__hostmem_step();
+    assert_int_equal(wd__hostmem_kept(), 0);
+  }
+  wd__hostmem_step();
+  assert_true(wd__hostmem_kept() >= 8 * MIB);
+  q = wd_malloc(8 * MIB);
+  assert_ptr_not_equal(q, p);
+  assert_true(resident(q, 8 * MIB) >= 8 * MIB / 4096 - 1);
+  wd_free(p);
+  wd_free(q);
+  wd__hostmem_step(); /* wanted, but one came back: none made */
+  assert_true(wd__hostmem_kept() >= 16 * MIB);
+  q = wd_malloc(8 * MIB);
+  p = wd_malloc(8 * MIB);
+  for (i = 0; i < 8 * MIB / WD_HOSTMEM_STEP; i++) wd__hostmem_step();
+  assert_true(wd__hostmem_kept() >= 8 * MIB);
+  wd_free(p);
+  wd_free(q);
+  assert_true(wd__hostmem_kept() >= 24 * MIB);
+  assert_true(wd__hostmem_kept() <= WD_HOSTMEM_SLOTS * 9 * MIB);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_hostmem_keeps_and_reuses, setup,
@@ -147,6 +180,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_hostmem_realloc_into_kept_block,
                                       setup, teardown),
       cmocka_unit_test_setup_teardown(test_hostmem_bounds, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_hostmem_makes_one_ahead, setup,
+                                      teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
