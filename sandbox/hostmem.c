@@ -58,9 +58,9 @@ static struct {
   size_t n[WD_HOSTMEM_SLOTS];
   unsigned used;
   size_t bytes;
-  unsigned idle; /* ticks since the last big allocation */
-  size_t max;    /* largest block kept (0: none) */
-  size_t want;   /* a block of this size to make ahead (0: none) */
+  unsigned idle;  /* ticks since the last big allocation */
+  size_t max;     /* largest block kept (0: none) */
+  size_t want;    /* a block of this size to make ahead (0: none) */
   uint8_t *spare; /* the one being made, 'spare_n' bytes, 'spare_done' */
   size_t spare_n, spare_done; /* of them faulted in */
 } g_keep;
@@ -88,8 +88,8 @@ static void drop(unsigned i) {
 static unsigned fit(size_t n) {
   unsigned i, best = WD_HOSTMEM_SLOTS;
   for (i = 0; i < g_keep.used; i++)
-    if (g_keep.n[i] >= n && (best == WD_HOSTMEM_SLOTS ||
-                             g_keep.n[i] < g_keep.n[best]))
+    if (g_keep.n[i] >= n &&
+        (best == WD_HOSTMEM_SLOTS || g_keep.n[i] < g_keep.n[best]))
       best = i;
   return best;
 }
@@ -97,7 +97,8 @@ static unsigned fit(size_t n) {
 /* How many kept blocks hold 'n' bytes (the spare too, when it will)? */
 static unsigned fits(size_t n) {
   unsigned i, k = g_keep.spare != NULL && g_keep.spare_n >= n;
-  for (i = 0; i < g_keep.used; i++) k += g_keep.n[i] >= n;
+  for (i = 0; i < g_keep.used; i++)
+    k += g_keep.n[i] >= n;
   return k;
 }
 
@@ -226,7 +227,8 @@ void wd__hostmem_tick(void) {
 }
 
 void wd__hostmem_release(void) {
-  while (g_keep.used > 0) drop(g_keep.used - 1);
+  while (g_keep.used > 0)
+    drop(g_keep.used - 1);
   free(g_keep.spare);
   g_keep.spare = NULL;
   g_keep.want = 0;

@@ -44,7 +44,8 @@ static size_t resident(void *p, size_t n) {
   unsigned char *v = malloc(np);
   assert_non_null(v);
   assert_int_equal(mincore((void *)a, len, v), 0);
-  for (i = 0; i < np; i++) k += v[i] & 1;
+  for (i = 0; i < np; i++)
+    k += v[i] & 1;
   free(v);
   return k;
 }
@@ -62,7 +63,7 @@ static void test_hostmem_keeps_and_reuses(void **state) {
   q = wd_malloc(16 * MIB); /* does not fit */
   assert_ptr_not_equal(q, p);
   assert_true(wd__hostmem_kept() >= 8 * MIB);
-  wd_free(q); /* kept too */
+  wd_free(q);             /* kept too */
   q = wd_malloc(6 * MIB); /* the smallest that fits */
   assert_ptr_equal(q, p);
   wd_free(q);
@@ -95,16 +96,19 @@ static void test_hostmem_realloc_into_kept_block(void **state) {
   (void)state;
   p = wd_realloc(NULL, 4 * MIB + 1);
   assert_non_null(p);
-  for (i = 0; i < 4 * MIB + 1; i += 4099) p[i] = (uint8_t)i;
+  for (i = 0; i < 4 * MIB + 1; i += 4099)
+    p[i] = (uint8_t)i;
   k = wd_malloc(40 * MIB);
   assert_non_null(k);
   wd_free(k);
   p = wd_realloc(p, 20 * MIB);
   assert_ptr_equal(p, k);
-  for (i = 0; i < 4 * MIB + 1; i += 4099) assert_int_equal(p[i], (uint8_t)i);
+  for (i = 0; i < 4 * MIB + 1; i += 4099)
+    assert_int_equal(p[i], (uint8_t)i);
   p = wd_realloc(p, 30 * MIB); /* it holds that: glibc's realloc */
   assert_non_null(p);
-  for (i = 0; i < 4 * MIB + 1; i += 4099) assert_int_equal(p[i], (uint8_t)i);
+  for (i = 0; i < 4 * MIB + 1; i += 4099)
+    assert_int_equal(p[i], (uint8_t)i);
   wd_free(p);
 }
 
@@ -119,7 +123,8 @@ static void test_hostmem_bounds(void **state) {
     p[i] = wd_malloc(5 * MIB);
     assert_non_null(p[i]);
   }
-  for (i = 0; i < WD_HOSTMEM_SLOTS + 2; i++) wd_free(p[i]);
+  for (i = 0; i < WD_HOSTMEM_SLOTS + 2; i++)
+    wd_free(p[i]);
   assert_true(wd__hostmem_kept() <= WD_HOSTMEM_SLOTS * 6 * MIB);
   assert_true(wd__hostmem_kept() >= WD_HOSTMEM_SLOTS * 5 * MIB);
   wd__hostmem_release();
@@ -132,7 +137,8 @@ static void test_hostmem_bounds(void **state) {
   assert_int_equal(wd__hostmem_kept(), 0);
   wd__hostmem_limit(64 * MIB);
   wd_free(wd_malloc(5 * MIB));
-  for (i = 0; i + 1 < WD_HOSTMEM_IDLE; i++) wd__hostmem_tick();
+  for (i = 0; i + 1 < WD_HOSTMEM_IDLE; i++)
+    wd__hostmem_tick();
   assert_true(wd__hostmem_kept() > 0);
   wd__hostmem_tick();
   assert_int_equal(wd__hostmem_kept(), 0);
@@ -163,7 +169,8 @@ static void test_hostmem_makes_one_ahead(void **state) {
   assert_true(wd__hostmem_kept() >= 16 * MIB);
   q = wd_malloc(8 * MIB);
   p = wd_malloc(8 * MIB);
-  for (i = 0; i < 8 * MIB / WD_HOSTMEM_STEP; i++) wd__hostmem_step();
+  for (i = 0; i < 8 * MIB / WD_HOSTMEM_STEP; i++)
+    wd__hostmem_step();
   assert_true(wd__hostmem_kept() >= 8 * MIB);
   wd_free(p);
   wd_free(q);
@@ -173,15 +180,15 @@ static void test_hostmem_makes_one_ahead(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_setup_teardown(test_hostmem_keeps_and_reuses, setup,
-                                      teardown),
-      cmocka_unit_test_setup_teardown(test_hostmem_trims_what_is_not_asked_for,
-                                      setup, teardown),
-      cmocka_unit_test_setup_teardown(test_hostmem_realloc_into_kept_block,
-                                      setup, teardown),
-      cmocka_unit_test_setup_teardown(test_hostmem_bounds, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_hostmem_makes_one_ahead, setup,
-                                      teardown),
+    cmocka_unit_test_setup_teardown(test_hostmem_keeps_and_reuses, setup,
+                                    teardown),
+    cmocka_unit_test_setup_teardown(test_hostmem_trims_what_is_not_asked_for,
+                                    setup, teardown),
+    cmocka_unit_test_setup_teardown(test_hostmem_realloc_into_kept_block, setup,
+                                    teardown),
+    cmocka_unit_test_setup_teardown(test_hostmem_bounds, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_hostmem_makes_one_ahead, setup,
+                                    teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
