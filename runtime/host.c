@@ -51,6 +51,57 @@ void wd__host_reply(wd_host *h, uint32_t req, int32_t status,
   rec_end(h, st);
 }
 
+void wd__host_put_payload(wd_host *h, wd_buf *b, const uint8_t *p,
+                          size_t n) {
+  wd_buf *s = &h->scratch;
+  uint8_t *buf;
+  size_t cap, off = h->scratch_front;
+  if (h->io.give != NULL && n >= WD_HOST_NOCOPY_MIN && b->err == 0 &&
+      s->p != NULL && off <= s->len && p == s->p + off &&
+      n == s->len - off) {
+    buf = s->p;
+    cap = s->cap;
+    wd_buf_init(s, s->max); /* the link's now */
+    h->scratch_front = 0;
+    h->io.give(h->io.ud, buf, cap, off, n);
+    return;
+  }
+  wd_buf_put(b, p, n);
+}
+
+wd_msg *wd__host_msg_new(wd_host *h, const char *from, size_t fl,
+                         const char *topic, size_t tl, const uint8_t *p,
+                         size_t n) {
+  char names[WD_PID_MAX + WD_TOPIC_MAX];
+  size_t front = sizeof(wd_msg) + fl + tl + 2;
+  wd_msg *m;
+  char *s;
+  /* 'from' and 'topic' may lie in the buffer before 'p': kept aside
+  ** before the message is written over them. */
+  if (h->io.take == NULL || n < WD_HOST_NOCOPY_MIN || n > UINT32_MAX ||
+      fl > WD_PID_MAX || tl > WD_TOPIC_MAX)
+    return wd_msg_new(from, fl, topic, tl, p, n);
+  memcpy(names, from, fl);
+  memcpy(names + fl, topic, tl);
+  if ((m = h->io.take(h->io.ud, p, n, front)) == NULL)
+    return wd_msg_new(from, fl, topic, tl, p, n);
+  s = (char *)(m + 1);
+  m->next = NULL;
+  m->kind = WD_MSG_USER;
+  m->from = s;
+  memcpy(s, names, fl);
+  s[fl] = '\0';
+  s += fl + 1;
+  m->topic = s;
+  memcpy(s, names + fl, tl);
+  s[tl] = '\0';
+  m->payload = p;
+  m->fromlen = (uint32_t)fl;
+  m->topiclen = (uint32_t)tl;
+  m->plen = (uint32_t)n;
+  return m;
+}
+
 static void host_log(wd_host *h, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 static void host_log(wd_host *h, const char *fmt, ...) {
@@ -432,7 +483,7 @@ static int req_send(wd_host *h, uint32_t req, uint8_t op, wd_cur *c) {
     wd__host_reply(h, req, WD_ENOTFOUND, "process not found", 17);
     return 0;
   }
-  m = wd_msg_new(from, fl, topic, tl, payload, plen);
+  m = wd__host_msg_new(h, from, fl, topic, tl, payload, plen);
   if (m == NULL) {
     wd__host_reply(h, req, WD_ENOMEM, "out of memory", 13);
     return 0;

@@ -327,7 +327,10 @@ struct wd_host {
   wd_mtotal mq;         /* what every mailbox of the host holds: bounded
                            by lim.mailbox_bytes past each process's first
                            WD_MAILBOX_OWN bytes (its 'over', actor.c) */
-  wd_buf scratch;       /* codec output for one send */
+  wd_buf scratch;       /* codec output for one send; for a send to
+                           another host, after 'scratch_front' bytes of
+                           room (wd__host_put_payload) */
+  size_t scratch_front;
   wd_buf evbuf[2];      /* an exit's EXIT and LINK_DOWN events (life.c) */
   wd_policy_set *pset;  /* the policies the broker shipped */
   struct wd_scopes *scopes; /* compiled scopes by scope string */
@@ -371,6 +374,27 @@ void wd__host_request_cancel(wd_host *h, uint32_t req);
 void wd__host_request_drop(wd_host *h, wd_actor *a);
 void wd__host_reply(wd_host *h, uint32_t req, int32_t status, const char *s,
                     size_t n);
+/* Room before an encoded send in 'scratch' (wd__host_put_payload): the
+** head of a MSG or REQ record, and a fragment frame's, fit in it. */
+#define WD_HOST_SEND_FRONT 2048u
+/* A payload this big goes into a record or message without a copy when
+** it can (below). */
+#define WD_HOST_NOCOPY_MIN (256u << 10)
+/* Append payload 'p' ('n' bytes) to the record being written in 'b' (what
+** io.begin returned), as its last bytes. When they are the send encoded
+** in 'scratch' after 'scratch_front' bytes of room, and big, the link
+** takes the scratch buffer (io.give) instead of a copy, and 'scratch'
+** starts again empty. Errors are the batch's, as for wd_buf_put. */
+void wd__host_put_payload(wd_host *h, wd_buf *b, const uint8_t *p, size_t n);
+/* wd_msg_new for a payload 'p' ('n' bytes) that lies in the record the
+** host is handling: when it is big and the link gives up that record's
+** buffer (io.take), the message is made inside it, in front of the
+** payload, which is not copied. Either way one allocation that
+** wd_msg_free frees, and wd_msg_size (what the queues count) is the
+** same. NULL only for out of memory. */
+wd_msg *wd__host_msg_new(wd_host *h, const char *from, size_t fl,
+                         const char *topic, size_t tl, const uint8_t *p,
+                         size_t n);
 void wd__host_exit_record(wd_actor *a, uint32_t flags, int32_t status,
                           const wd_buf *text, const wd_buf *res);
 int wd__host_next_counter(wd_host *h, uint64_t *out);

@@ -99,6 +99,17 @@ static int io_end(void *ud, size_t start) {
   return r;
 }
 
+static void *io_take(void *ud, const void *p, size_t n, size_t front) {
+  hostctx *c = ud;
+  return wd_link_rx_take(&c->link, p, n, front);
+}
+
+static void io_give(void *ud, uint8_t *buf, size_t cap, size_t off,
+                    size_t n) {
+  hostctx *c = ud;
+  wd_link_rec_put_own(&c->link, buf, cap, off, n);
+}
+
 static size_t io_backlog(void *ud) {
   hostctx *c = ud;
   return wd_link_backlog(&c->link);
@@ -135,6 +146,7 @@ static int on_rec(wd_link *l, uint8_t rtype, wd_cur *body) {
           wd_cur_u64(&peek, &base))
         return WD_EBADFRAME;
       wd_link_set_max_payload(&c->link, base);
+      wd__hostmem_limit(c->link.max_rec);
       return wd_host_init(c->host, body);
     }
     case WD_R_ENTRY:
@@ -185,6 +197,7 @@ static void on_beat(uv_timer_t *t) {
   wd_link_rec_lane(&c->link, WD_LINK_LANE_FREE);
   (void)wd_link_rec_end(&c->link, st);
   wd_link_flush(&c->link);
+  wd__hostmem_tick();
 }
 
 static void io_flush(void *ud) {
@@ -215,6 +228,7 @@ static void on_fail(wd_link *l, int code, const char *why) {
 static void on_prepare(uv_prepare_t *p) {
   hostctx *c = p->data;
   wd_link_flush(&c->link);
+  wd__hostmem_step();
 }
 
 /* Read the unsigned first frame: [u8 WD_F_KEYS][32 rx key][32 tx key]
@@ -272,8 +286,9 @@ static void confine(const char *id, const wd_sbx_params *p, uv_loop_t *loop) {
 ** messages across hosts from about 540 to about 830 MB/s (bench/README.md).
 ** So blocks under 4 MiB come from the heap, and up to 32 MiB of freed
 ** heap stays in the host for the next ones. Bigger blocks (a 64 MiB
-** message) are still mapped and unmapped each time. The memory quota (the
-** Lua allocator's) counts what is allocated, not what glibc keeps.
+** message) are mapped by glibc, and a few of them are kept when freed
+** (sandbox/hostmem.c, bounded). The memory quota (the Lua allocator's)
+** counts what is allocated, not what glibc or hostmem.c keeps.
 */
 #define HOST_MMAP_THRESHOLD (4 << 20)
 #define HOST_TRIM_THRESHOLD (32 << 20)
@@ -285,6 +300,7 @@ void wd_host_main(const char *id, int fd) {
   wd_host_io io;
   (void)mallopt(M_MMAP_THRESHOLD, HOST_MMAP_THRESHOLD);
   (void)mallopt(M_TRIM_THRESHOLD, HOST_TRIM_THRESHOLD);
+  wd__hostmem_install();
   if (sodium_init() < 0) die(id, "sodium_init");
   drop_basics(id, fd);
   fd = 3;
@@ -306,6 +322,8 @@ void wd_host_main(const char *id, int fd) {
   io.flush = io_flush;
   io.backlog = io_backlog;
   io.urgent = io_urgent;
+  io.take = io_take;
+  io.give = io_give;
   if (wd_host_new(&c.loop, id, &io, wd_lua_vm(), &c.host) < 0) die(id, "host");
   uv_prepare_init(&c.loop, &c.flush);
   c.flush.data = &c;

@@ -330,23 +330,52 @@ static int to_slow(wd_link *l, size_t start, size_t rlen, uint64_t lane,
   return 0;
 }
 
+/* Do the 'n' bytes at 'p' lie in the record 'l' hands to its owner (its
+** body)? */
+static int in_rx(const wd_link *l, const void *p, size_t n) {
+  uintptr_t a = (uintptr_t)p, b = (uintptr_t)l->rx_rec;
+  return l->rx_rec != NULL && a >= b + WD_IPC_RECHDRLEN &&
+         a - b <= l->rx_len && n <= l->rx_len - (a - b);
+}
+
 void wd_link_rec_put_from(wd_link *l, wd_link *src, const void *p, size_t n) {
-  uintptr_t a = (uintptr_t)p, b;
-  if (src != NULL && src->rx_rec != NULL && l->ext_buf == NULL &&
-      l->batch.err == 0 && n > WD_LINK_REC_WHOLE) {
-    b = (uintptr_t)src->rx_rec;
-    if (a >= b + WD_IPC_RECHDRLEN && a - b <= src->rx_len &&
-        n <= src->rx_len - (a - b)) {
-      l->ext_buf = src->rx_rec;
-      src->rx_rec = NULL;
-      l->ext_cap = src->rx_len + WD_IPC_TAGLEN; /* handle_frag's slack */
-      l->ext_off = a - b;
-      l->ext_len = n;
-      l->ext_at = l->batch.len;
-      return;
-    }
+  if (src != NULL && l->ext_buf == NULL && l->batch.err == 0 &&
+      n > WD_LINK_REC_WHOLE && in_rx(src, p, n)) {
+    l->ext_buf = src->rx_rec - WD_LINK_RX_FRONT;
+    /* handle_frag's room and slack */
+    l->ext_cap = WD_LINK_RX_FRONT + src->rx_len + WD_IPC_TAGLEN;
+    l->ext_off = (size_t)((const uint8_t *)p - l->ext_buf);
+    l->ext_len = n;
+    l->ext_at = l->batch.len;
+    src->rx_rec = NULL;
+    return;
   }
   wd_buf_put(&l->batch, p, n);
+}
+
+void wd_link_rec_put_own(wd_link *l, uint8_t *buf, size_t cap, size_t off,
+                         size_t n) {
+  if (l->ext_buf == NULL && l->batch.err == 0 && n > WD_LINK_REC_WHOLE &&
+      off <= cap && n <= cap - off) {
+    l->ext_buf = buf;
+    l->ext_cap = cap;
+    l->ext_off = off;
+    l->ext_len = n;
+    l->ext_at = l->batch.len;
+    return;
+  }
+  wd_buf_put(&l->batch, buf + off, n);
+  wd_free(buf);
+}
+
+void *wd_link_rx_take(wd_link *l, const void *p, size_t n, size_t front) {
+  uint8_t *base;
+  if (!in_rx(l, p, n) ||
+      (size_t)((const uint8_t *)p - l->rx_rec) + WD_LINK_RX_FRONT < front)
+    return NULL;
+  base = l->rx_rec - WD_LINK_RX_FRONT;
+  l->rx_rec = NULL;
+  return base;
 }
 
 /* The bytes taken by wd_link_rec_put_from cannot be used in place: copy
@@ -731,12 +760,15 @@ static int handle_frag(wd_link *l, const uint8_t *p, size_t n) {
       link_fail(l, WD_EBADFRAME, "fragmented record small enough to go whole");
       return WD_EBADFRAME;
     }
-    /* The slack after the record lets a forwarded record's last
-    ** fragment be built in place (slow_step). */
-    if ((l->rasm = wd_malloc(total + WD_IPC_TAGLEN)) == NULL) {
+    /* The room in front is its next owner's (WD_LINK_RX_FRONT); the
+    ** slack after it lets a forwarded record's last fragment be built
+    ** in place (slow_step). */
+    if ((l->rasm = wd_malloc(WD_LINK_RX_FRONT + total + WD_IPC_TAGLEN)) ==
+        NULL) {
       link_fail(l, WD_ENOMEM, "out of memory");
       return WD_ENOMEM;
     }
+    l->rasm += WD_LINK_RX_FRONT;
     l->rasm_len = total;
     l->rasm_got = 0;
     l->rx_stream = stream;
@@ -765,7 +797,7 @@ static int handle_frag(wd_link *l, const uint8_t *p, size_t n) {
   l->rx_len = l->rasm_len;
   wd_cur_init(&body, rec + WD_IPC_RECHDRLEN, l->rasm_len - WD_IPC_RECHDRLEN);
   r = l->on_rec(l, rec[0], &body);
-  wd_free(l->rx_rec);
+  if (l->rx_rec != NULL) wd_free(l->rx_rec - WD_LINK_RX_FRONT);
   l->rx_rec = NULL;
   if (r < 0) {
     link_fail(l, r, "bad record");
@@ -895,7 +927,7 @@ void wd_link_close(wd_link *l, uv_close_cb cb) {
   l->closing = 1;
   uv_poll_stop(&l->poll);
   discard_output(l);
-  wd_free(l->rasm);
+  if (l->rasm != NULL) wd_free(l->rasm - WD_LINK_RX_FRONT);
   l->rasm = NULL;
   wd_free(l->fbuf);
   l->fbuf = NULL;

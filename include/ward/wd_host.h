@@ -39,6 +39,16 @@ typedef struct wd_host_io {
   ** record being written, so that what a process printed is not lost if
   ** its host is killed before the turn ends. */
   void (*urgent)(void *ud);
+  /* Optional: big payloads without a copy (wd_link_rx_take and
+  ** wd_link_rec_put_own say how). 'take', while the host handles a
+  ** record: if the 'n' bytes at 'p' lie in it and its buffer can be
+  ** given up with at least 'front' bytes before 'p', returns the start
+  ** of that buffer, now the host's (wd_free), else NULL. 'give', while
+  ** the host writes a record (between 'begin' and 'end'): its last bytes
+  ** are the 'n' bytes at 'buf' + 'off', and 'buf' (a wd_malloc'd block
+  ** of 'cap' bytes) is the link's now, on every path. */
+  void *(*take)(void *ud, const void *p, size_t n, size_t front);
+  void (*give)(void *ud, uint8_t *buf, size_t cap, size_t off, size_t n);
 } wd_host_io;
 
 /* Limits, from the process.host entry of the manifest. */

@@ -44,6 +44,11 @@
 ** never less than WD_LINK_REC_MIN (INIT and ENTRY carry sources). */
 #define WD_LINK_REC_SLACK (64u << 10)
 #define WD_LINK_REC_MIN (4u << 20)
+/* Bytes allocated in front of a record reassembled from fragments: room
+** for what its new owner lays in front of its bytes (a forwarded
+** record's new head, wd_link_rec_put_from; a host's message header,
+** wd_link_rx_take). */
+#define WD_LINK_RX_FRONT 64u
 /* A batch is sealed early once it grows past this. */
 #define WD_LINK_BATCH_SOFT (256u << 10)
 /* Frames read per wakeup at most (and WD_LINK_BATCH_SOFT bytes). */
@@ -100,8 +105,10 @@ struct wd_link {
   size_t rasm_len;   /* this many bytes, */
   size_t rasm_got;   /* this many received */
   uint8_t *rx_rec;   /* during 'on_rec' of a record that came in
-                     ** fragments: its buffer, until the owner takes it
-                     ** (wd_link_rec_put_from); NULL otherwise */
+                     ** fragments: the record, WD_LINK_RX_FRONT bytes
+                     ** into its allocation, until the owner takes it
+                     ** (wd_link_rec_put_from, wd_link_rx_take); NULL
+                     ** otherwise */
   size_t rx_len;     /* its bytes */
   uint8_t *ext_buf;  /* when not NULL, the record being built goes on with
                      ** 'ext_len' bytes at 'ext_buf' + 'ext_off', a
@@ -158,6 +165,22 @@ uint64_t wd_link_lane_of(const char *s, size_t n);
 ** the record 'src' handed over ('p' and the body's other bytes): 'l' may
 ** have freed or sent it already, e.g. in wd_link_rec_end. */
 void wd_link_rec_put_from(wd_link *l, wd_link *src, const void *p, size_t n);
+/* Append the 'n' bytes at 'buf' + 'off' to the record being built, as
+** its last bytes, taking ownership of 'buf' (a wd_malloc'd block of 'cap'
+** bytes) on every path: when 'off' leaves room for the record's head in
+** front of them, wd_link_rec_end lays the head there and the record is
+** sent from 'buf' (as for wd_link_rec_put_from), else they are copied
+** and 'buf' freed. Only for 'n' over WD_LINK_REC_WHOLE (smaller ones are
+** copied at once). The caller reads and writes 'buf' no more. */
+void wd_link_rec_put_own(wd_link *l, uint8_t *buf, size_t cap, size_t off,
+                         size_t n);
+/* During 'on_rec' of a record that came in fragments, when the 'n' bytes
+** at 'p' lie in it and at least 'front' bytes of its buffer lie before
+** 'p': the buffer becomes the caller's (free it with wd_free), who may
+** write anywhere in it before 'p' ('p' itself and the record's other
+** bytes stay as they are), and its start is returned. NULL otherwise
+** (the record came whole, or was taken already): the link keeps it. */
+void *wd_link_rx_take(wd_link *l, const void *p, size_t n, size_t front);
 /* Finish a record. Returns 0, WD_ETOOBIG if the record is over the
 ** link's maximum (the record is removed again), or WD_ENOMEM. A record
 ** over WD_LINK_REC_WHOLE, or one that must wait behind one, leaves the

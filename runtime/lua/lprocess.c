@@ -27,18 +27,31 @@ static int pid_local(wd_host *h, const char *pid, size_t len,
   return hl == h->idlen && memcmp(hid, h->id, hl) == 0;
 }
 
-/* Encode the values at first..top into the host scratch buffer. On
-** failure pushes nil, err and returns 2; 0 on success. */
-static int encode_args(lua_State *L, actor *a, int first) {
+/* Encode the values at first..top into the host scratch buffer, after
+** 'front' bytes of room ('scratch_front': a send to another host, whose
+** record's head may go there, wd__host_put_payload). On failure pushes
+** nil, err and returns 2; 0 on success. */
+static int encode_room(lua_State *L, actor *a, int first, size_t front) {
   wd_host *h = a->c.h;
   char err[256];
   int n = lua_gettop(L) - first + 1, r;
   wd_buf_reset(&h->scratch);
+  h->scratch_front = 0;
   if (n <= 0) return 0;
+  if (front > 0) {
+    if (wd_buf_reserve(&h->scratch, front) < 0)
+      return luaL_error(L, "not enough memory");
+    memset(h->scratch.p, 0, front);
+    h->scratch.len = h->scratch_front = front;
+  }
   r = wd_lcodec_encode(L, first, n, &h->scratch, (size_t)h->lim.max_payload,
                       err, sizeof err);
   if (r < 0) return wd_lerr_pushf(L, r, "%s", err);
   return 0;
+}
+
+static int encode_args(lua_State *L, actor *a, int first) {
+  return encode_room(L, a, first, 0);
 }
 
 /* The running task, or raise: a call that waits needs a task context. */
@@ -280,6 +293,8 @@ static int process_send(lua_State *L) {
   wd_host *h = a->c.h;
   size_t dl, tl, st;
   const char *dest, *topic;
+  const uint8_t *pl;
+  size_t pn;
   uint64_t counter, limit = 0;
   task *t;
   int r, hoard;
@@ -297,7 +312,11 @@ static int process_send(lua_State *L) {
   r = pid_local(h, dest, dl, &counter);
   if (r < 0)
     return send_by_name(L, a, dest, dl);
-  if (encode_args(L, a, 3)) return 2;
+  /* To another host, the payload may go to the link as it is, its
+  ** record's head in front of it. */
+  if (encode_room(L, a, 3, r == 0 ? WD_HOST_SEND_FRONT : 0)) return 2;
+  pl = h->scratch.p != NULL ? h->scratch.p + h->scratch_front : NULL;
+  pn = h->scratch.len - h->scratch_front;
   /* A PID is checked here; a name only the broker can resolve, and it
   ** checks the resolved PID. */
   if (r >= 0 &&
@@ -328,10 +347,9 @@ static int process_send(lua_State *L) {
   }
   if (r == 0) { /* another host's: no round trip (runtime/flow.c) */
     t = send_task(L);
-    hoard = t != NULL && !may_wait(a, h->scratch.len);
-    r = wd__flow_remote(&a->c, dest, dl, topic, tl, h->scratch.p,
-                        h->scratch.len, t && !hoard ? &t->w.sw : NULL, t,
-                        &limit);
+    hoard = t != NULL && !may_wait(a, pn);
+    r = wd__flow_remote(&a->c, dest, dl, topic, tl, pl, pn,
+                        t && !hoard ? &t->w.sw : NULL, t, &limit);
     switch (r) {
       case 0:
         wd__hstat_out(&a->c);
@@ -343,7 +361,7 @@ static int process_send(lua_State *L) {
         break;
       case WD_ETOOBIG:
         return wd_lerr_pushf(L, r, "payload too large (%zu bytes, limit "
-                             "%llu on the receiving host)", h->scratch.len,
+                             "%llu on the receiving host)", pn,
                              (unsigned long long)limit);
       case WD_ENOTFOUND:
         return wd_lerr_pushf(L, r, "process not found: %s", dest);
@@ -363,7 +381,7 @@ static int process_send(lua_State *L) {
     wd_buf_put_str(b, a->c.pid, a->c.pidlen);
     wd_buf_put_str(b, dest, dl);
     wd_buf_put_str(b, topic, tl);
-    wd_buf_put(b, h->scratch.p, h->scratch.len);
+    wd__host_put_payload(h, b, pl, pn);
     wd__hstat_out(&a->c);
     return wait_reply(L, t, h, st, 0);
   }
