@@ -392,7 +392,7 @@ static int msg_out(wd_actor *a, wd_out *o, const char *topic, size_t tl,
   wd_buf_put_cstr(b, a->e->id);
   wd_buf_put_str(b, o->key, o->keylen);
   wd_buf_put_str(b, topic, tl);
-  wd_buf_put(b, p, n);
+  wd__host_put_payload(h, b, p, n); /* the encoded send, uncopied */
   if (h->io.end(h->io.ud, st) < 0) return WD_ENOMEM;
   o->msgs++;
   out_set(h, o, o->bytes + WD_FLOW_COST(n));
@@ -666,7 +666,9 @@ int wd_host_on_msg(wd_host *h, wd_cur *c) {
     return 0;
   }
   a->talkers |= 1ull << (peer < 63 ? peer : 63);
-  if ((m = wd_msg_new(from, fl, topic, tl, p, n)) == NULL) return WD_ENOMEM;
+  /* A big one is made in the record's buffer, uncopied. */
+  if ((m = wd__host_msg_new(h, from, fl, topic, tl, p, n)) == NULL)
+    return WD_ENOMEM;
   if (a->park_head == NULL && wd__actor_deliver(a, m) == 0) {
     credit(h, (uint32_t)peer, dest, dl, n, 0);
     return 0;

@@ -23,7 +23,7 @@ return { main = function()
   check.event(ev, process.event.EXIT, crasher, "60s", "t:crashy died")
   local r = check.recv(stopped, "60s", "sender stopped")
   check.ok(r.kind == errors.UNAVAILABLE or r.kind == errors.NOT_FOUND or
-           r.kind == errors.LIMIT_EXCEEDED, r.msg)
+           r.kind == errors.LIMIT_EXCEEDED, r.kind .. ": " .. r.msg)
   local fresh, tries = nil, 0
   while not fresh and tries < 600 do
     fresh = process.spawn("t:echo", "t:crashy")
