@@ -762,7 +762,7 @@ int wd__brk_on_rec(wd_link *l, uint8_t rtype, wd_cur *body) {
   uint8_t op;
   const char *str;
   size_t n;
-  if (rtype != WD_R_BEAT) s->b->work++;
+  if (rtype == WD_R_MSG) s->b->work++; /* wd_broker_run spins */
   switch (rtype) {
     case WD_R_PIDREQ:
       wd__brk_send_pids(s);
@@ -1328,17 +1328,20 @@ void wd_broker_stop_on_signals(wd_broker *b) {
 
 /* }------ */
 
-/* The loop. After a turn that handled a host's record (not a heartbeat)
+/* The loop. After a turn that carried a message between hosts (MSG)
 ** the broker polls without sleeping for WD_BROKER_SPIN_US, yielding the
 ** CPU between polls, and sleeps in the poll again only when that long
-** passes with no record: as an Erlang scheduler spins before it sleeps. A
-** message between two hosts wakes three processes in turn (host, broker,
-** host), and on a VM a wake-up costs several times the work of the hop;
-** the broker, in every hop, is the one likely to get the next record
-** soon. This costs at most WD_BROKER_SPIN_US of CPU per record that
-** arrives alone, and nothing while records keep coming (the broker is
-** busy then) or none come; the hosts, the tenants' processes, never spin
-** (tried: it added nothing once the broker does, bench/README.md). */
+** passes with no message: as an Erlang scheduler spins before it sleeps.
+** A message between two hosts wakes three processes in turn (host,
+** broker, host), and on a VM a wake-up costs several times the work of
+** the hop; the broker, in every hop, is the one likely to get the answer
+** soon. This costs at most WD_BROKER_SPIN_US of CPU per message that
+** arrives alone, and nothing while messages keep coming (the broker is
+** busy then) or none come. Other records do not make it spin: with the
+** front door's execs (spawn, exit, reply) spinning cost about 4 % of
+** the requests a second on 2 CPUs shared with the client, the gateway
+** and the host. The hosts, the tenants' processes, never spin (tried: it
+** added nothing once the broker does; bench/README.md). */
 int wd_broker_run(wd_broker *b) {
   const uint64_t spin = (uint64_t)WD_BROKER_SPIN_US * 1000;
   int r;

@@ -246,15 +246,15 @@ typedef struct btimer {
   void *ud;
 } btimer;
 
-/* How long the broker polls without sleeping after a host's record
-** (wd_broker_run); 0 sleeps at once. A build option for benchmarks. */
+/* How long the broker polls without sleeping after a message between
+** hosts (wd_broker_run); 0 sleeps at once. A build option for benchmarks. */
 #ifndef WD_BROKER_SPIN_US
 #define WD_BROKER_SPIN_US 100
 #endif
 
 struct wd_broker {
   uv_loop_t loop;
-  unsigned long work; /* records from hosts but heartbeats (wd_broker_run) */
+  unsigned long work; /* MSG records from hosts (wd_broker_run) */
   const wd_manifest *m;
   wd_broker_opts o;
   hslot *hosts;
