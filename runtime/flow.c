@@ -643,6 +643,7 @@ static void park_push(wd_actor *a, wd_park *p) {
 /* MSG from the broker: str from, str dest, str topic, bytes payload. */
 int wd_host_on_msg(wd_host *h, wd_cur *c) {
   const char *from, *dest, *topic, *hid;
+  char d[WD_PID_MAX];
   size_t fl, dl, tl, hl, n;
   const uint8_t *p;
   uint64_t counter;
@@ -666,11 +667,14 @@ int wd_host_on_msg(wd_host *h, wd_cur *c) {
     return 0;
   }
   a->talkers |= 1ull << (peer < 63 ? peer : 63);
-  /* A big one is made in the record's buffer, uncopied. */
+  /* A big one is made in the record's buffer, uncopied: its header goes
+  ** over the record's bytes before 'p', 'dest' among them, so the credit
+  ** names a copy of it (parsed: shorter than WD_PID_MAX). */
+  memcpy(d, dest, dl);
   if ((m = wd__host_msg_new(h, from, fl, topic, tl, p, n)) == NULL)
     return WD_ENOMEM;
   if (a->park_head == NULL && wd__actor_deliver(a, m) == 0) {
-    credit(h, (uint32_t)peer, dest, dl, n, 0);
+    credit(h, (uint32_t)peer, d, dl, n, 0);
     return 0;
   }
   {
