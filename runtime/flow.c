@@ -655,9 +655,9 @@ int wd_host_on_msg(wd_host *h, wd_cur *c) {
     return WD_EBADFRAME;
   n = wd_cur_left(c);
   if (wd_cur_bytes(c, n, &p) < 0) return WD_EBADFRAME;
-  if (wd_pid_parse(dest, dl, &hid, &hl, &counter) < 0 || hl != h->idlen ||
-      memcmp(hid, h->id, hl) != 0 || (peer = peer_of(h, from, fl)) < 0 ||
-      tl == 0 || tl > WD_TOPIC_MAX)
+  if (dl >= WD_PID_MAX || wd_pid_parse(dest, dl, &hid, &hl, &counter) < 0 ||
+      hl != h->idlen || memcmp(hid, h->id, hl) != 0 ||
+      (peer = peer_of(h, from, fl)) < 0 || tl == 0 || tl > WD_TOPIC_MAX)
     return WD_EBADFRAME;
   a = wd__actor_find(h, counter);
   /* The broker checked the receiver's max_payload: over it is a lie. */
@@ -669,7 +669,7 @@ int wd_host_on_msg(wd_host *h, wd_cur *c) {
   a->talkers |= 1ull << (peer < 63 ? peer : 63);
   /* A big one is made in the record's buffer, uncopied: its header goes
   ** over the record's bytes before 'p', 'dest' among them, so the credit
-  ** names a copy of it (parsed: shorter than WD_PID_MAX). */
+  ** names a copy of it (shorter than WD_PID_MAX, checked above). */
   memcpy(d, dest, dl);
   if ((m = wd__host_msg_new(h, from, fl, topic, tl, p, n)) == NULL)
     return WD_ENOMEM;

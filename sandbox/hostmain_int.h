@@ -45,7 +45,10 @@ void wd__hostmem_tick(void);
 void wd__hostmem_step(void);
 /* Give back every kept block now. */
 void wd__hostmem_release(void);
-/* Bytes kept (tests). */
+/* Bytes kept, the spare being made aside (tests). */
 size_t wd__hostmem_kept(void);
+/* Blocks kept, the spare being made among them: at most
+** WD_HOSTMEM_SLOTS (tests). */
+unsigned wd__hostmem_blocks(void);
 
 #endif

@@ -137,7 +137,10 @@ static void *take(size_t n) {
 /* Keep 'p' ('n' usable bytes) if it may be; 1 if kept. */
 static int keep(void *p, size_t n) {
   if (n > g_keep.max) return 0;
-  if (g_keep.used == WD_HOSTMEM_SLOTS) drop(0);
+  /* The spare being made takes a slot too: never more than SLOTS. */
+  while (g_keep.used > 0 &&
+         g_keep.used + (g_keep.spare != NULL) >= WD_HOSTMEM_SLOTS)
+    drop(0);
   g_keep.p[g_keep.used] = p;
   g_keep.n[g_keep.used] = n;
   g_keep.used++;
@@ -215,8 +218,11 @@ void wd__hostmem_step(void) {
   for (; k > 0; k -= k < ps ? k : ps, g_keep.spare_done += ps)
     g_keep.spare[g_keep.spare_done] = 0;
   if (g_keep.spare_done < g_keep.spare_n) return;
-  if (!keep(g_keep.spare, g_keep.spare_n)) free(g_keep.spare);
-  g_keep.spare = NULL;
+  {
+    uint8_t *done = g_keep.spare; /* kept now: no longer a spare */
+    g_keep.spare = NULL;
+    if (!keep(done, g_keep.spare_n)) free(done);
+  }
 }
 
 void wd__hostmem_tick(void) {
@@ -237,4 +243,8 @@ void wd__hostmem_release(void) {
 
 size_t wd__hostmem_kept(void) {
   return g_keep.bytes;
+}
+
+unsigned wd__hostmem_blocks(void) {
+  return g_keep.used + (g_keep.spare != NULL);
 }

@@ -178,6 +178,36 @@ static void test_hostmem_makes_one_ahead(void **state) {
   assert_true(wd__hostmem_kept() <= WD_HOSTMEM_SLOTS * 9 * MIB);
 }
 
+/* The block made ahead takes a slot while it is made: blocks freed
+** meanwhile push the oldest out, never past WD_HOSTMEM_SLOTS in all. */
+static void test_hostmem_spare_counts_as_a_slot(void **state) {
+  void *p[WD_HOSTMEM_SLOTS];
+  void *big;
+  unsigned i;
+  (void)state;
+  wd__hostmem_release();
+  for (i = 0; i < WD_HOSTMEM_SLOTS; i++) {
+    p[i] = wd_malloc(5 * MIB);
+    assert_non_null(p[i]);
+  }
+  big = wd_malloc(20 * MIB); /* no kept block holds it: one is wanted */
+  assert_non_null(big);
+  wd__hostmem_step();        /* the spare is begun, not done */
+  assert_true(wd__hostmem_blocks() >= 1);
+  for (i = 0; i < WD_HOSTMEM_SLOTS; i++) {
+    wd_free(p[i]);
+    assert_true(wd__hostmem_blocks() <= WD_HOSTMEM_SLOTS);
+  }
+  wd_free(big);
+  assert_true(wd__hostmem_blocks() <= WD_HOSTMEM_SLOTS);
+  for (i = 0; i < 20 * MIB / WD_HOSTMEM_STEP; i++) {
+    wd__hostmem_step();
+    assert_true(wd__hostmem_blocks() <= WD_HOSTMEM_SLOTS);
+  }
+  wd__hostmem_release();
+  assert_int_equal(wd__hostmem_blocks(), 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(test_hostmem_keeps_and_reuses, setup,
@@ -188,6 +218,8 @@ int main(void) {
                                     teardown),
     cmocka_unit_test_setup_teardown(test_hostmem_bounds, setup, teardown),
     cmocka_unit_test_setup_teardown(test_hostmem_makes_one_ahead, setup,
+                                    teardown),
+    cmocka_unit_test_setup_teardown(test_hostmem_spare_counts_as_a_slot, setup,
                                     teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
