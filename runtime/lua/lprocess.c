@@ -29,8 +29,9 @@ static int pid_local(wd_host *h, const char *pid, size_t len,
 
 /* Encode the values at first..top into the host scratch buffer, after
 ** 'front' bytes of room ('scratch_front': a send to another host, whose
-** record's head may go there, wd__host_put_payload). On failure pushes
-** nil, err and returns 2; 0 on success. */
+** record's head may go there, wd__host_put_payload; the room is not
+** cleared: the link writes a head there and sends nothing before it).
+** On failure pushes nil, err and returns 2; 0 on success. */
 static int encode_room(lua_State *L, actor *a, int first, size_t front) {
   wd_host *h = a->c.h;
   char err[256];
@@ -41,7 +42,6 @@ static int encode_room(lua_State *L, actor *a, int first, size_t front) {
   if (front > 0) {
     if (wd_buf_reserve(&h->scratch, front) < 0)
       return luaL_error(L, "not enough memory");
-    memset(h->scratch.p, 0, front);
     h->scratch.len = h->scratch_front = front;
   }
   r = wd_lcodec_encode(L, first, n, &h->scratch, (size_t)h->lim.max_payload,
