@@ -68,6 +68,18 @@ http() {
   fi
   ok "$name"
 }
+
+# carries_on CASE N: after CASE's liar is dealt with, ev:good still
+# answers an exec of [N] with N and the broker lives; the case's stream
+# (if any) is closed and its server stopped.
+carries_on() {
+  http "$1: ev:good answers after" 200 "\"result\":$2" \
+    -H "$A" -d "{\"args\":[$2]}" http://x/v1/exec/ev:hello
+  kill -0 "$SERVER" 2>/dev/null && ok "$1: the broker lives on" || bad "$1: the broker died"
+  [ -n "${STREAM:-}" ] && kill "$STREAM" 2>/dev/null
+  STREAM=
+  stop "$1"
+}
 # wait_err RE: until the server's stderr has a line matching RE (60 s).
 wait_err() {
   local i
@@ -108,10 +120,7 @@ http "badstatus: /metrics answers after, ev:evil down" 200 \
   '^ward_host_up\{host="ev:evil"\} 0$' -H "$A" http://x/metrics
 http "badstatus: /v1/hosts answers" 200 '"id":"ev:good","pid":[1-9]' \
   -H "$A" http://x/v1/hosts
-http "badstatus: ev:good answers after" 200 '"result":2' \
-  -H "$A" -d '{"args":[2]}' http://x/v1/exec/ev:hello
-kill -0 "$SERVER" 2>/dev/null && ok "badstatus: the broker lives on" || bad "badstatus: the broker died"
-stop badstatus
+carries_on badstatus 2
 # }======
 
 # {====== An EXIT forged to an inbox stream ======
@@ -138,12 +147,7 @@ for i in $(seq 1 1200); do grep -q '"after"' "$tmp/stream" && break; sleep 0.05;
 grep -q '^event: message' "$tmp/stream" && grep -q '"after"' "$tmp/stream" &&
   ok "inboxevent: ... and the stream delivers it" ||
   bad "inboxevent: stream: $(tail -c 300 "$tmp/stream")"
-http "inboxevent: ev:good answers after" 200 '"result":3' \
-  -H "$A" -d '{"args":[3]}' http://x/v1/exec/ev:hello
-kill -0 "$SERVER" 2>/dev/null && ok "inboxevent: the broker lives on" || bad "inboxevent: the broker died"
-kill "$STREAM" 2>/dev/null
-STREAM=
-stop inboxevent
+carries_on inboxevent 3
 # }======
 
 # {====== MSG to an inbox past the host's credit ======
@@ -182,12 +186,7 @@ grep -q '"kind":"host_death","reason":"message past its credit: .*"host":"ev:evi
   ok "inboxflood: the death of ev:evil is audited" || bad "inboxflood: no host_death of ev:evil naming the credit"
 http "inboxflood: the inbox still takes a message" 200 '"ok":true' \
   -H "$A" -d '{"topic":"t","payload":"after"}' "http://x/v1/send/$IB"
-http "inboxflood: ev:good answers after" 200 '"result":5' \
-  -H "$A" -d '{"args":[5]}' http://x/v1/exec/ev:hello
-kill -0 "$SERVER" 2>/dev/null && ok "inboxflood: the broker lives on" || bad "inboxflood: the broker died"
-kill "$STREAM" 2>/dev/null
-STREAM=
-stop inboxflood
+carries_on inboxflood 5
 # }======
 
 # {====== A gateway's GW_COUNT out of its bounds ======

@@ -780,10 +780,20 @@ static void test_max_processes_refuses_a_spawn(void **state) {
 
 /* {====== Flow: room made by an end ====== */
 
-/* MESH for the rig: "ct" (us, number 0) and "pb" (number 1). */
-static void rig_mesh(rig *r) {
-  wd_buf b;
+/* Hand the record in 'b' to 'fn' as if it came from the broker: it must
+** take it. Closes 'b'. */
+static void feed(rig *r, wd_buf *b, int (*fn)(wd_host *, wd_cur *)) {
   wd_cur c;
+  assert_int_equal(b->err, 0);
+  wd_cur_init(&c, b->p, b->len);
+  assert_int_equal(fn(r->h, &c), 0);
+  wd_buf_close(b);
+}
+
+/* MESH for the rig: "ct" (us, number 0) and "pb" (number 1), whose
+** link_queue is 'lq'. */
+static void rig_mesh_lq(rig *r, uint64_t lq) {
+  wd_buf b;
   wd_buf_init(&b, 0);
   wd_buf_put_u64(&b, 0);       /* send_timeout_ns */
   wd_buf_put_u32(&b, 0);       /* self */
@@ -793,26 +803,23 @@ static void rig_mesh(rig *r) {
   wd_buf_put_u64(&b, 64u << 20); /* link_queue */
   wd_buf_put_cstr(&b, "pb");
   wd_buf_put_u64(&b, 4u << 20);
-  wd_buf_put_u64(&b, 64u << 20);
-  assert_int_equal(b.err, 0);
-  wd_cur_init(&c, b.p, b.len);
-  assert_int_equal(wd_host_mesh(r->h, &c), 0);
-  wd_buf_close(&b);
+  wd_buf_put_u64(&b, lq);
+  feed(r, &b, wd_host_mesh);
+}
+
+static void rig_mesh(rig *r) {
+  rig_mesh_lq(r, 64u << 20);
 }
 
 /* MSG from the broker: from {pb|0x00001} to 'to'. */
 static void msg_in(rig *r, const wd_actor *to) {
   wd_buf b;
-  wd_cur c;
   wd_buf_init(&b, 0);
   wd_buf_put_cstr(&b, "{pb|0x00001}");
   wd_buf_put_str(&b, to->pid, to->pidlen);
   wd_buf_put_cstr(&b, "t");
   wd_buf_put(&b, "pp", 2);
-  assert_int_equal(b.err, 0);
-  wd_cur_init(&c, b.p, b.len);
-  assert_int_equal(wd_host_on_msg(r->h, &c), 0);
-  wd_buf_close(&b);
+  feed(r, &b, wd_host_on_msg);
 }
 
 /* The host's mailbox bytes are full of what one process never read; a
@@ -934,50 +941,24 @@ static void test_processes_that_never_read_leave_others_their_own_bytes(
 
 /* {====== Flow: what is in flight stays counted ====== */
 
-/* MESH for the rig with "pb"'s link_queue 'lq'. */
-static void rig_mesh_lq(rig *r, uint64_t lq) {
-  wd_buf b;
-  wd_cur c;
-  wd_buf_init(&b, 0);
-  wd_buf_put_u64(&b, 0);
-  wd_buf_put_u32(&b, 0);
-  wd_buf_put_u32(&b, 2);
-  wd_buf_put_cstr(&b, "ct");
-  wd_buf_put_u64(&b, 4u << 20);
-  wd_buf_put_u64(&b, 64u << 20);
-  wd_buf_put_cstr(&b, "pb");
-  wd_buf_put_u64(&b, 4u << 20);
-  wd_buf_put_u64(&b, lq);
-  assert_int_equal(b.err, 0);
-  wd_cur_init(&c, b.p, b.len);
-  assert_int_equal(wd_host_mesh(r->h, &c), 0);
-  wd_buf_close(&b);
-}
-
 /* A record from the broker: CREDIT (str dest, u32 msgs, u64 bytes, u8
 ** flag) or GONE (str pid or host id). */
 static void credit_in(rig *r, const char *dest, uint32_t msgs, uint64_t bytes,
                       uint8_t flag) {
   wd_buf b;
-  wd_cur c;
   wd_buf_init(&b, 0);
   wd_buf_put_cstr(&b, dest);
   wd_buf_put_u32(&b, msgs);
   wd_buf_put_u64(&b, bytes);
   wd_buf_put_u8(&b, flag);
-  wd_cur_init(&c, b.p, b.len);
-  assert_int_equal(wd_host_on_credit(r->h, &c), 0);
-  wd_buf_close(&b);
+  feed(r, &b, wd_host_on_credit);
 }
 
 static void gone_in(rig *r, const char *what) {
   wd_buf b;
-  wd_cur c;
   wd_buf_init(&b, 0);
   wd_buf_put_cstr(&b, what);
-  wd_cur_init(&c, b.p, b.len);
-  assert_int_equal(wd_host_on_gone(r->h, &c), 0);
-  wd_buf_close(&b);
+  feed(r, &b, wd_host_on_gone);
 }
 
 /* A send of 'n' bytes from 'a' to 'dest' that may not wait. */
